@@ -1,0 +1,28 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+export const AtriumnHealth = Type.Object({ status: Type.Literal('ok') });
+export type AtriumnHealth = Static<typeof AtriumnHealth>;
+
+export const Liveness = Type.Object({ status: Type.Literal('ok') });
+export const Readiness = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
+  checks: Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) })),
+});
+export type Readiness = Static<typeof Readiness>;
+
+export const ComponentHealth = Type.Object({
+  name: Type.String(),
+  status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
+  kind: Type.String(),
+  version: Type.Optional(Type.String()),
+  latency_ms: Type.Optional(Type.Number()),
+  detail: Type.Optional(Type.String()),
+});
+export const AdminHealth = Type.Object({
+  status: Type.Union([Type.Literal('up'), Type.Literal('degraded')]),
+  version: Type.String(),
+  node: Type.String(),
+  uptime_s: Type.Number(),
+  components: Type.Array(ComponentHealth),
+});
+export type AdminHealth = Static<typeof AdminHealth>;

@@ -1,0 +1,75 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { type Expression, Kysely, PostgresDialect, type RawBuilder, SqliteDialect, type Transaction, sql } from 'kysely';
+import pg from 'pg';
+
+export type Dialect = 'sqlite' | 'postgres';
+// biome-ignore lint/suspicious/noExplicitAny: tables are declared per module; the shared handle is untyped.
+export type Db = Kysely<any>;
+// biome-ignore lint/suspicious/noExplicitAny: see Db
+export type Tx = Transaction<any>;
+/** Anything queries can run on: the database or an open transaction. */
+export type Executor = Db | Tx;
+
+export interface Database {
+  db: Db;
+  dialect: Dialect;
+  /** Server version string, for health reporting. */
+  version(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function openDatabase(opts: { url: string; sqlitePath: string; poolMax: number }): Database {
+  if (opts.url) {
+    if (!/^postgres(ql)?:\/\//.test(opts.url)) throw new Error('LOAM_DATABASE_URL must start with postgres://');
+    // int8 (OID 20) as number: ids are strings and timestamps are epoch milliseconds, far below 2^53.
+    const types = {
+      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+        oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+    };
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolMax, types });
+    pool.on('error', () => {}); // idle client errors surface on the next query instead of crashing
+    const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      dialect: 'postgres',
+      version: async () => (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db)).rows[0].v,
+      close: () => db.destroy(),
+    };
+  }
+  mkdirSync(dirname(opts.sqlitePath), { recursive: true });
+  const sqlite = new SQLite(opts.sqlitePath);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    version: async () => `sqlite ${(sqlite.prepare('select sqlite_version() as v').get() as { v: string }).v}`,
+    close: () => db.destroy(),
+  };
+}
+
+/** Column type for JSON documents: jsonb on PostgreSQL, text on SQLite. */
+export const jsonType = (dialect: Dialect) => (dialect === 'postgres' ? 'jsonb' : 'text');
+
+/** Serializes a value for a JSON column (both dialects accept text). */
+export const toJson = (value: unknown): string => JSON.stringify(value ?? null);
+
+/** Reads a JSON column: PostgreSQL hands back parsed values, SQLite the text. */
+export function fromJson<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+/** A JSON path lookup as text (`doc->>'a'->>'b'` / `json_extract(doc,'$.a.b')`), parameterized. */
+export function jsonText(dialect: Dialect, column: Expression<unknown>, path: string[]): RawBuilder<string | null> {
+  if (dialect === 'postgres') return sql<string | null>`(${column} #>> ${sql.val(path)}::text[])`;
+  const jsonPath = `$${path.map((p) => `."${p.replaceAll('"', '""')}"`).join('')}`;
+  return sql<string | null>`json_extract(${column}, ${jsonPath})`;
+}
+
+/** Booleans are stored as 0/1 integers in both dialects. */
+export const toBool = (v: unknown): boolean => v === 1 || v === true || v === '1';

@@ -1,0 +1,284 @@
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { Clock, Ids } from '../crypto/index.js';
+import { type Database, type Executor, fromJson, toJson } from '../db/index.js';
+
+/** A CloudEvents 1.0 event in JSON form; extension attributes are lowercase alphanumerics. */
+export interface CloudEvent<T = unknown> {
+  specversion: '1.0';
+  id: string;
+  type: string;
+  source: string;
+  subject: string;
+  time: string;
+  datacontenttype: 'application/json';
+  data: T;
+  tenantid: string;
+  correlationid?: string;
+  traceparent?: string;
+}
+
+export interface EmitMeta {
+  tenantId: string;
+  /** Defaults to `/<subject>`. */
+  source?: string;
+  correlationId?: string;
+  traceparent?: string;
+}
+
+export const EVENT_TYPE_PREFIX = 'io.loam.';
+
+export type EventHandler = (event: CloudEvent) => Promise<void> | void;
+
+interface Subscription {
+  name: string;
+  handler: EventHandler;
+  types?: Set<string>;
+  from: 'start' | 'now';
+}
+
+interface Position {
+  txid: number;
+  seq: number;
+}
+
+/**
+ * Transactional outbox. `emit` writes the event in the caller's transaction; the relay
+ * delivers committed events to each subscriber in order, at least once, tracking a durable
+ * cursor per subscriber so a crash between commit and delivery loses nothing.
+ */
+export class EventOutbox {
+  private readonly subscriptions = new Map<string, Subscription>();
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private tickPromise: Promise<void> | undefined;
+  private wakeRequested = false;
+  private readonly owner: string;
+  private readonly initialized = new Set<string>();
+
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly ids: Ids,
+    private readonly log: Logger,
+    private readonly opts: { pollMs: number; leaseMs?: number; batchSize?: number },
+  ) {
+    this.owner = ids.new('relay');
+  }
+
+  /** Records `io.loam.<type>` for `subject` inside `tx`; it is delivered only if `tx` commits. */
+  async emit<T>(tx: Executor, type: string, subject: string, data: T, meta: EmitMeta): Promise<CloudEvent<T>> {
+    const now = this.clock.now();
+    const event: CloudEvent<T> = {
+      specversion: '1.0',
+      id: this.ids.new('evt'),
+      type: type.startsWith(EVENT_TYPE_PREFIX) ? type : EVENT_TYPE_PREFIX + type,
+      source: meta.source ?? `/${subject}`,
+      subject,
+      time: new Date(now).toISOString(),
+      datacontenttype: 'application/json',
+      data,
+      tenantid: meta.tenantId,
+      ...(meta.correlationId ? { correlationid: meta.correlationId } : {}),
+      ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
+    };
+    await tx
+      .insertInto('outbox_events')
+      .values({
+        id: event.id,
+        tenant_id: meta.tenantId,
+        type: event.type,
+        source: event.source,
+        subject,
+        time: now,
+        data: toJson(data),
+        correlation_id: meta.correlationId ?? null,
+        traceparent: meta.traceparent ?? null,
+      })
+      .execute();
+    return event;
+  }
+
+  /**
+   * Registers a durable subscriber. Its cursor is kept under `name`: one delivery stream per
+   * name across all processes (a lease keeps two relays from delivering the same stream).
+   */
+  subscribe(name: string, handler: EventHandler, opts: { types?: string[]; from?: 'start' | 'now' } = {}): void {
+    if (this.subscriptions.has(name)) throw new Error(`duplicate event subscriber ${name}`);
+    const types = opts.types?.map((t) => (t.startsWith(EVENT_TYPE_PREFIX) ? t : EVENT_TYPE_PREFIX + t));
+    this.subscriptions.set(name, { name, handler, types: types && new Set(types), from: opts.from ?? 'start' });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Stops the relay after the delivery in progress, releasing leases. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.tickPromise;
+    if (this.subscriptions.size > 0) {
+      await this.database.db
+        .updateTable('outbox_cursors')
+        .set({ lease_owner: null, lease_until: null })
+        .where('lease_owner', '=', this.owner)
+        .execute()
+        .catch(() => {});
+    }
+  }
+
+  /** Asks for a delivery pass soon (called after a transaction that emitted commits). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.tickPromise) {
+      this.wakeRequested = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.tickPromise = this.deliverPending()
+        .then(() => undefined)
+        .catch((err) => this.log.error({ err }, 'event relay pass failed'))
+        .finally(() => {
+          this.tickPromise = undefined;
+          if (!this.running) return;
+          const again = this.wakeRequested;
+          this.wakeRequested = false;
+          this.schedule(again ? 0 : this.opts.pollMs);
+        });
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  /** One delivery pass over every subscriber; returns how many events were delivered. */
+  async deliverPending(): Promise<number> {
+    let delivered = 0;
+    for (const sub of this.subscriptions.values()) delivered += await this.deliverTo(sub);
+    return delivered;
+  }
+
+  private visibleBelow() {
+    return this.database.dialect === 'postgres' ? sql<number>`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)` : null;
+  }
+
+  private async head(): Promise<Position> {
+    const row = await this.database.db
+      .selectFrom('outbox_events')
+      .select(['txid', 'seq'])
+      .orderBy('txid', 'desc')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? { txid: Number(row.txid), seq: Number(row.seq) } : { txid: 0, seq: 0 };
+  }
+
+  private async deliverTo(sub: Subscription): Promise<number> {
+    const db = this.database.db;
+    const now = this.clock.now();
+    const leaseMs = this.opts.leaseMs ?? 30_000;
+    if (!this.initialized.has(sub.name)) {
+      const start = sub.from === 'now' ? await this.head() : { txid: 0, seq: 0 };
+      await db
+        .insertInto('outbox_cursors')
+        .values({ subscriber: sub.name, txid: start.txid, seq: start.seq, updated_at: now })
+        .onConflict((oc) => oc.column('subscriber').doNothing())
+        .execute();
+      this.initialized.add(sub.name);
+    }
+    const cursor = await db
+      .updateTable('outbox_cursors')
+      .set({ lease_owner: this.owner, lease_until: now + leaseMs })
+      .where('subscriber', '=', sub.name)
+      .where('retry_at', '<=', now)
+      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', this.owner), eb('lease_until', '<', now)]))
+      .returning(['txid', 'seq', 'failures'])
+      .executeTakeFirst();
+    if (!cursor) return 0;
+
+    let position: Position = { txid: Number(cursor.txid), seq: Number(cursor.seq) };
+    const batchSize = this.opts.batchSize ?? 100;
+    const below = this.visibleBelow();
+    let query = db
+      .selectFrom('outbox_events')
+      .selectAll()
+      .where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(position.txid, position.seq)))
+      .orderBy('txid')
+      .orderBy('seq')
+      .limit(batchSize);
+    if (below) query = query.where('txid', '<', below);
+    const rows = await query.execute();
+
+    let delivered = 0;
+    let failure: unknown;
+    for (const row of rows) {
+      if (!sub.types || sub.types.has(row.type)) {
+        try {
+          await sub.handler(rowToEvent(row));
+        } catch (err) {
+          failure = err;
+          break;
+        }
+        delivered++;
+      }
+      position = { txid: Number(row.txid), seq: Number(row.seq) };
+    }
+    const failures = failure ? Number(cursor.failures) + 1 : 0;
+    if (failure) this.log.warn({ err: failure, subscriber: sub.name, failures }, 'event subscriber failed; will retry');
+    await db
+      .updateTable('outbox_cursors')
+      .set({
+        txid: position.txid,
+        seq: position.seq,
+        updated_at: this.clock.now(),
+        failures,
+        last_error: failure ? String((failure as Error).message ?? failure) : null,
+        retry_at: failure ? this.clock.now() + Math.min(60_000, 100 * 2 ** Math.min(failures, 10)) : 0,
+      })
+      .where('subscriber', '=', sub.name)
+      .where('lease_owner', '=', this.owner)
+      .execute();
+    if (rows.length === batchSize && !failure) this.wakeRequested = true;
+    return delivered;
+  }
+
+  /** Events not yet delivered to the slowest subscriber (the outbox lag). */
+  async lag(): Promise<number> {
+    const db = this.database.db;
+    const cursors = await db.selectFrom('outbox_cursors').select(['subscriber', 'txid', 'seq']).execute();
+    let worst = 0;
+    for (const c of cursors) {
+      if (!this.subscriptions.has(c.subscriber)) continue;
+      const row = await db
+        .selectFrom('outbox_events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(Number(c.txid), Number(c.seq))))
+        .executeTakeFirstOrThrow();
+      worst = Math.max(worst, Number(row.n));
+    }
+    return worst;
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a raw outbox row
+function rowToEvent(row: any): CloudEvent {
+  return {
+    specversion: '1.0',
+    id: row.id,
+    type: row.type,
+    source: row.source,
+    subject: row.subject,
+    time: new Date(Number(row.time)).toISOString(),
+    datacontenttype: 'application/json',
+    data: fromJson(row.data),
+    tenantid: row.tenant_id,
+    ...(row.correlation_id ? { correlationid: row.correlation_id } : {}),
+    ...(row.traceparent ? { traceparent: row.traceparent } : {}),
+  };
+}

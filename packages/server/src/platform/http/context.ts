@@ -1,0 +1,44 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Pagination } from '@loam/api';
+import type { Principal } from '../principal.js';
+import { AppError, unauthorized } from './errors.js';
+
+export const API_V1 = '/api/v1';
+
+/** Route families render errors differently: problem+json under /api/v1, Atriumn elsewhere. */
+export const isApiV1 = (url: string): boolean => url === API_V1 || url.startsWith(`${API_V1}/`) || url.startsWith(`${API_V1}?`);
+
+/** The authenticated principal; routes that declare `auth` can rely on it. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw unauthorized();
+  return request.principal;
+}
+
+export interface EnvelopeOptions {
+  links?: Record<string, string>;
+  pagination?: Pagination;
+  metadata?: Record<string, unknown>;
+  status?: number;
+  location?: string;
+}
+
+/** Sends `data` in the `/api/v1` success envelope. */
+export function sendEnvelope(request: FastifyRequest, reply: FastifyReply, data: unknown, opts: EnvelopeOptions = {}) {
+  if (opts.status) reply.code(opts.status);
+  if (opts.location) reply.header('location', opts.location);
+  return reply.send({
+    request_id: String(request.id),
+    timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    status: 'success',
+    data,
+    metadata: { version: 'v1', ...opts.metadata },
+    ...(opts.links ? { links: opts.links } : {}),
+    ...(opts.pagination ? { pagination: opts.pagination } : {}),
+  });
+}
+
+/** RFC 3339 UTC without milliseconds, as the contracts write timestamps. */
+export const rfc3339 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const rfc3339OrNull = (ms: number | null | undefined): string | null => (ms == null ? null : rfc3339(ms));
+
+export const invalidCursor = () => new AppError('invalid_param', 400, 'The cursor is invalid or was tampered with');

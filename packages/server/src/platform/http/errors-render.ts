@@ -1,0 +1,111 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type FieldError } from './errors.js';
+import { isApiV1, rfc3339 } from './context.js';
+
+const DEFAULT_CODES: Record<number, string> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  409: 'conflict',
+  412: 'precondition_failed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable_entity',
+  429: 'rate_limited',
+  500: 'internal_error',
+  503: 'service_unavailable',
+};
+
+const titleOf = (code: string) =>
+  code
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ');
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+function fieldErrorsOf(validation: AjvError[]): FieldError[] {
+  return validation.map((v) => {
+    const base = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const missing = v.params.missingProperty as string | undefined;
+    const extra = v.params.additionalProperty as string | undefined;
+    const field = [base, missing ?? extra].filter(Boolean).join('.') || '(root)';
+    const code =
+      v.keyword === 'required'
+        ? 'required_field_missing'
+        : v.keyword === 'type'
+          ? 'invalid_type'
+          : v.keyword === 'additionalProperties'
+            ? 'unknown_field'
+            : ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems'].includes(
+                  v.keyword,
+                )
+              ? 'out_of_range'
+              : ['format', 'pattern'].includes(v.keyword)
+                ? 'invalid_format'
+                : 'invalid_value';
+    return { field, code, message: `${field} ${v.message ?? 'is invalid'}` };
+  });
+}
+
+/** Turns anything thrown while handling a request into an AppError (and says if it was unexpected). */
+export function toAppError(error: unknown): { appError: AppError; unexpected: boolean } {
+  if (error instanceof AppError) return { appError: error, unexpected: false };
+  const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
+  if (fe?.validation) {
+    const fields = fieldErrorsOf(fe.validation);
+    const context = fe.validationContext ?? 'body';
+    const code = context === 'body' ? 'validation_error' : 'invalid_param';
+    const detail = `Invalid ${context === 'querystring' ? 'query parameter' : context}: ${fields.map((f) => f.message).join('; ')}`;
+    return { appError: new AppError(code, 400, detail, fields), unexpected: false };
+  }
+  const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    let code = DEFAULT_CODES[status] ?? 'invalid_request';
+    let detail = fe.message || titleOf(code);
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') detail = 'The request body is larger than the server accepts';
+    if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      detail = `Unsupported Content-Type: ${fe.message.replace(/^Unsupported Media Type:?\s*/i, '')}`;
+    if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') detail = 'The request body is empty but Content-Type says JSON';
+    if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError || fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+      code = 'invalid_request';
+      detail = `Malformed request body: ${fe.message}`;
+    }
+    return { appError: new AppError(code, status, detail), unexpected: false };
+  }
+  return { appError: new AppError('internal_error', 500, 'An unexpected error occurred'), unexpected: true };
+}
+
+/** Sends `error` in the family's format: problem+json under /api/v1, Atriumn's pair elsewhere. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
+  const requestId = String(request.id);
+  if (error.headers) reply.headers(error.headers);
+  reply.code(error.status);
+  if (isApiV1(request.url)) {
+    const body: Record<string, unknown> = {
+      type: `https://loam.dev/errors/${error.code.replaceAll('_', '-')}`,
+      title: titleOf(error.code),
+      status: error.status,
+      detail: error.detail,
+      instance: request.url.split('?')[0],
+      code: error.code,
+      request_id: requestId,
+      timestamp: rfc3339(Date.now()),
+      ...(error.fields?.length ? { errors: error.fields } : {}),
+      ...error.extra,
+    };
+    return reply.type('application/problem+json').serializer(JSON.stringify).send(body);
+  }
+  return reply
+    .type('application/json')
+    .serializer(JSON.stringify)
+    .send({ error: error.code, error_description: error.detail, request_id: requestId, ...error.extra });
+}

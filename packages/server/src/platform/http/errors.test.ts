@@ -1,0 +1,150 @@
+import { Type } from '@sinclair/typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestLoam, createTestLoam } from '../../test/harness.js';
+import { AppError } from './errors.js';
+
+/** Every error path of the HTTP layer, in both route families' formats. */
+describe('HTTP error rendering', () => {
+  let t: TestLoam;
+  beforeAll(async () => {
+    t = await createTestLoam({ http: false, config: { bodyLimit: 2048 } });
+    const app = await t.loam.http();
+    const body = Type.Object({ name: Type.String({ minLength: 1 }), size: Type.Optional(Type.Integer({ minimum: 0 })) });
+    const query = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) });
+    for (const prefix of ['/api/v1/test', '/test']) {
+      app.post(`${prefix}/echo`, { schema: { body, querystring: query } }, async (req) => req.body);
+      app.get(`${prefix}/app-error`, async () => {
+        throw new AppError('conflict', 409, 'Already there', [{ field: 'name', code: 'duplicate', message: 'name is taken' }]);
+      });
+      app.get(`${prefix}/boom`, async () => {
+        throw new Error('secret internals: SELECT * FROM users');
+      });
+    }
+    await app.ready();
+    t.app = app;
+  });
+  afterAll(() => t.close());
+
+  const problemShape = (body: Record<string, unknown>, status: number, code: string) => {
+    expect(body).toMatchObject({
+      status,
+      code,
+      title: expect.any(String),
+      detail: expect.any(String),
+      type: `https://loam.dev/errors/${code.replaceAll('_', '-')}`,
+    });
+    expect(body.request_id).toMatch(/^req_/);
+    expect(body.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(typeof body.instance).toBe('string');
+  };
+
+  it('unknown route: 404 problem+json under /api/v1, Atriumn pair elsewhere', async () => {
+    const a = await t.app.inject({ method: 'GET', url: '/api/v1/does-not-exist' });
+    expect(a.statusCode).toBe(404);
+    expect(a.headers['content-type']).toMatch(/^application\/problem\+json/);
+    problemShape(a.json(), 404, 'not_found');
+    const b = await t.app.inject({ method: 'GET', url: '/does-not-exist' });
+    expect(b.statusCode).toBe(404);
+    expect(b.json()).toEqual({ error: 'not_found', error_description: expect.any(String), request_id: expect.stringMatching(/^req_/) });
+  });
+
+  it('known path, wrong method: 405 with Allow', async () => {
+    const a = await t.app.inject({ method: 'DELETE', url: '/api/v1/test/echo' });
+    expect(a.statusCode).toBe(405);
+    expect(a.headers.allow).toContain('POST');
+    problemShape(a.json(), 405, 'method_not_allowed');
+    const b = await t.app.inject({ method: 'PUT', url: '/test/echo' });
+    expect(b.statusCode).toBe(405);
+    expect(b.json().error).toBe('method_not_allowed');
+  });
+
+  it('body over the limit: 413', async () => {
+    const payload = JSON.stringify({ name: 'x'.repeat(5000) });
+    const a = await t.app.inject({ method: 'POST', url: '/api/v1/test/echo', payload, headers: { 'content-type': 'application/json' } });
+    expect(a.statusCode).toBe(413);
+    problemShape(a.json(), 413, 'payload_too_large');
+    const b = await t.app.inject({ method: 'POST', url: '/test/echo', payload, headers: { 'content-type': 'application/json' } });
+    expect(b.statusCode).toBe(413);
+    expect(b.json().error).toBe('payload_too_large');
+  });
+
+  it('unsupported content type: 415', async () => {
+    const a = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/test/echo',
+      payload: 'name=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(a.statusCode).toBe(415);
+    problemShape(a.json(), 415, 'unsupported_media_type');
+    const b = await t.app.inject({ method: 'POST', url: '/test/echo', payload: '<x/>', headers: { 'content-type': 'application/xml' } });
+    expect(b.statusCode).toBe(415);
+    expect(b.json().error).toBe('unsupported_media_type');
+  });
+
+  it('malformed JSON: 400', async () => {
+    const a = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/test/echo',
+      payload: '{"name": ',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(a.statusCode).toBe(400);
+    problemShape(a.json(), 400, 'invalid_request');
+    const b = await t.app.inject({
+      method: 'POST',
+      url: '/test/echo',
+      payload: '{"name": ',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(b.statusCode).toBe(400);
+    expect(b.json().error).toBe('invalid_request');
+  });
+
+  it('schema validation: 400 naming the field', async () => {
+    const a = await t.app.inject({ method: 'POST', url: '/api/v1/test/echo', payload: { size: 1 } });
+    expect(a.statusCode).toBe(400);
+    const body = a.json();
+    problemShape(body, 400, 'validation_error');
+    expect(body.errors).toEqual([{ field: 'name', code: 'required_field_missing', message: expect.stringContaining('name') }]);
+    const b = await t.app.inject({ method: 'POST', url: '/test/echo', payload: { size: 1 } });
+    expect(b.statusCode).toBe(400);
+    expect(b.json()).toMatchObject({ error: 'validation_error', error_description: expect.stringContaining('name') });
+  });
+
+  it('invalid query parameter: 400 invalid_param', async () => {
+    const a = await t.app.inject({ method: 'POST', url: '/test/echo?limit=0', payload: { name: 'x' } });
+    expect(a.statusCode).toBe(400);
+    expect(a.json()).toMatchObject({ error: 'invalid_param', error_description: expect.stringContaining('limit') });
+  });
+
+  it('AppError keeps its status, code and field errors', async () => {
+    const a = await t.app.inject({ method: 'GET', url: '/api/v1/test/app-error' });
+    expect(a.statusCode).toBe(409);
+    const body = a.json();
+    problemShape(body, 409, 'conflict');
+    expect(body.errors).toEqual([{ field: 'name', code: 'duplicate', message: 'name is taken' }]);
+    const b = await t.app.inject({ method: 'GET', url: '/test/app-error' });
+    expect(b.json()).toMatchObject({ error: 'conflict', error_description: 'Already there' });
+  });
+
+  it('unexpected error: 500 without internals', async () => {
+    for (const url of ['/api/v1/test/boom', '/test/boom']) {
+      const r = await t.app.inject({ method: 'GET', url });
+      expect(r.statusCode).toBe(500);
+      expect(r.body).not.toContain('SELECT');
+      expect(r.body).not.toContain('secret internals');
+      const body = r.json();
+      expect(body.code ?? body.error).toBe('internal_error');
+      expect(body.request_id).toMatch(/^req_/);
+    }
+  });
+
+  it('X-Request-ID is accepted and echoed, or generated', async () => {
+    const given = await t.app.inject({ method: 'GET', url: '/api/v1/nope', headers: { 'x-request-id': 'client-abc.123' } });
+    expect(given.headers['x-request-id']).toBe('client-abc.123');
+    expect(given.json().request_id).toBe('client-abc.123');
+    const bad = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'has spaces <and> junk' } });
+    expect(bad.headers['x-request-id']).toMatch(/^req_[0-9A-Z]{26}$/);
+  });
+});

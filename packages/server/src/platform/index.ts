@@ -1,0 +1,150 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Config } from '../config.js';
+import { type Clock, Ids, type Random, Signer, randomToken, systemClock, systemRandom } from './crypto/index.js';
+import { type Database, type Executor, type Tx, openDatabase } from './db/index.js';
+import { EventOutbox } from './events/outbox.js';
+import { JobQueue } from './jobs/queue.js';
+import type { BearerAuthenticator } from './principal.js';
+import { MemoryRateLimitStore, RateLimiter, RedisRateLimitStore } from './ratelimit/index.js';
+
+export interface PlatformOptions {
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+}
+
+/** The infrastructure every module receives. Nothing else is global. */
+export interface Platform {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  random: Random;
+  ids: Ids;
+  database: Database;
+  /** Runs `fn` in a transaction; after commit, wakes the relay and the workers. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  events: EventOutbox;
+  jobs: JobQueue;
+  rateLimiter: RateLimiter;
+  redis: Redis | undefined;
+  metrics: Registry;
+  signer: Signer;
+  /** Bearer-token resolvers; API keys register first, the identity module adds JWTs. */
+  authenticators: BearerAuthenticator[];
+  close(): Promise<void>;
+}
+
+export const LOG_REDACT = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  '*.password',
+  '*.client_secret',
+  '*.access_token',
+  '*.refresh_token',
+  '*.id_token',
+  '*.secret',
+  '*.key',
+];
+
+export function createLogger(config: Config): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { service: 'loam' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: LOG_REDACT, censor: '[redacted]' },
+  });
+}
+
+/** Opens the database and builds every platform service (nothing starts running yet). */
+export async function createPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
+  const log = opts.logger ?? createLogger(config);
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? systemRandom;
+  const ids = new Ids(clock, random);
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const database = openDatabase({
+    url: config.databaseUrl,
+    sqlitePath: join(dataDir, 'loam.db'),
+    poolMax: config.databasePoolMax,
+  });
+  const secret = config.secretKey || (await ensureSecret(database, dataDir, random, log));
+  const signer = new Signer(Buffer.from(secret));
+  const events = new EventOutbox(database, clock, ids, log.child({ component: 'relay' }), {
+    pollMs: config.relayPollMs,
+  });
+  const jobs = new JobQueue(database, clock, ids, random, log.child({ component: 'jobs' }), {
+    pollMs: config.jobPollMs,
+    leaseMs: config.jobLeaseMs,
+  });
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true })
+    : undefined;
+  redis?.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));
+  const rateLimiter = new RateLimiter(redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore(), config.rateLimitMultiplier);
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+
+  return {
+    config,
+    log,
+    clock,
+    random,
+    ids,
+    database,
+    events,
+    jobs,
+    rateLimiter,
+    redis,
+    metrics,
+    signer,
+    authenticators: [],
+    async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+      const result = await database.db.transaction().execute(fn);
+      events.wake();
+      jobs.wake();
+      return result;
+    },
+    async close() {
+      await rateLimiter.store.close();
+      await database.close();
+    },
+  };
+}
+
+/**
+ * The server secret when LOAM_SECRET_KEY is unset: a key file in the data directory (SQLite),
+ * or one row in the database that every PostgreSQL instance shares.
+ */
+async function ensureSecret(database: Database, dataDir: string, random: Random, log: Logger): Promise<string> {
+  if (database.dialect === 'sqlite') {
+    const file = join(dataDir, 'secret.key');
+    if (!existsSync(file)) {
+      writeFileSync(file, randomToken(random, 64), { mode: 0o600, flag: 'wx' });
+      chmodSync(file, 0o600);
+    }
+    return readFileSync(file, 'utf8').trim();
+  }
+  const db = database.db;
+  await db.schema
+    .createTable('loam_settings')
+    .ifNotExists()
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .execute();
+  await db
+    .insertInto('loam_settings')
+    .values({ name: 'secret_key', value: randomToken(random, 64) })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+  log.warn('LOAM_SECRET_KEY is unset: using a generated secret stored in the database; set it explicitly in production');
+  const row = await db.selectFrom('loam_settings').select('value').where('name', '=', 'secret_key').executeTakeFirstOrThrow();
+  return row.value;
+}
+
+export type { Executor, Tx };

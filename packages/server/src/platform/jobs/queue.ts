@@ -1,0 +1,345 @@
+import { type Selectable, sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { Clock, Ids, Random } from '../crypto/index.js';
+import { type Database, type Executor, fromJson, toJson } from '../db/index.js';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'dead';
+
+export interface JobRecord<P = unknown> {
+  id: string;
+  tenantId: string | null;
+  kind: string;
+  key: string | null;
+  payload: P;
+  status: JobStatus;
+  attempts: number;
+  maxAttempts: number;
+  runAt: number;
+  lastError: string | null;
+  result: unknown;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
+export interface JobContext<P = unknown> {
+  job: JobRecord<P>;
+  /** Aborted when the worker shuts down or the job's lease is lost. */
+  signal: AbortSignal;
+}
+
+export type JobHandler<P = unknown> = (ctx: JobContext<P>) => Promise<unknown>;
+
+interface Registration {
+  // biome-ignore lint/suspicious/noExplicitAny: handlers are registered per kind with their own payload type
+  handler: JobHandler<any>;
+  maxAttempts: number;
+  backoffMs: number;
+}
+
+export interface EnqueueOptions {
+  tenantId?: string | null;
+  /** Epoch milliseconds; default now. */
+  runAt?: number;
+  maxAttempts?: number;
+  /** While a job with this key is queued or running, enqueueing the same key returns it instead. */
+  key?: string;
+}
+
+/** Thrown by a handler to fail a job at once, with no further attempts. */
+export class PermanentJobError extends Error {}
+
+/**
+ * Durable job queue on the database. Workers claim due jobs with a lease (PostgreSQL:
+ * `FOR UPDATE SKIP LOCKED`, so workers on many machines share it), heartbeat while running,
+ * retry failures with exponential backoff and jitter, and move a job to `dead` after its last
+ * attempt. A job whose worker died is claimed again when its lease expires.
+ */
+export class JobQueue {
+  private readonly registry = new Map<string, Registration>();
+  private readonly owner: string;
+  private running = false;
+  private readonly active = new Map<string, { promise: Promise<void>; abort: AbortController }>();
+  private timer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
+  private wakeRequested = false;
+  private concurrency = 0;
+
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly ids: Ids,
+    private readonly random: Random,
+    private readonly log: Logger,
+    private readonly opts: { pollMs: number; leaseMs: number },
+  ) {
+    this.owner = ids.new('wrk');
+  }
+
+  register<P>(kind: string, handler: JobHandler<P>, opts: { maxAttempts?: number; backoffMs?: number } = {}): void {
+    if (this.registry.has(kind)) throw new Error(`duplicate job kind ${kind}`);
+    this.registry.set(kind, { handler, maxAttempts: opts.maxAttempts ?? 5, backoffMs: opts.backoffMs ?? 1000 });
+  }
+
+  /** Adds a job inside `tx`; it becomes visible to workers when `tx` commits. */
+  async enqueue<P>(tx: Executor, kind: string, payload: P, opts: EnqueueOptions = {}): Promise<{ id: string; created: boolean }> {
+    const reg = this.registry.get(kind);
+    const now = this.clock.now();
+    const id = this.ids.new('job');
+    const inserted = await tx
+      .insertInto('jobs')
+      .values({
+        id,
+        tenant_id: opts.tenantId ?? null,
+        kind,
+        key: opts.key ?? null,
+        payload: toJson(payload),
+        status: 'queued',
+        attempts: 0,
+        max_attempts: opts.maxAttempts ?? reg?.maxAttempts ?? 5,
+        run_at: opts.runAt ?? now,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.column('key').where('status', 'in', ['queued', 'running']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (inserted) return { id, created: true };
+    const existing = await tx
+      .selectFrom('jobs')
+      .select('id')
+      .where('key', '=', opts.key ?? null)
+      .where('status', 'in', ['queued', 'running'])
+      .executeTakeFirstOrThrow();
+    return { id: existing.id, created: false };
+  }
+
+  async get(id: string, tenantId?: string): Promise<JobRecord | undefined> {
+    let q = this.database.db.selectFrom('jobs').selectAll().where('id', '=', id);
+    if (tenantId !== undefined) q = q.where('tenant_id', '=', tenantId);
+    const row = await q.executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Job counts per status, for metrics. */
+  async depth(): Promise<Record<JobStatus, number>> {
+    const rows = await this.database.db
+      .selectFrom('jobs')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('status')
+      .execute();
+    const out: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, dead: 0 };
+    for (const r of rows) out[r.status as JobStatus] = Number(r.n);
+    return out;
+  }
+
+  /** Starts `concurrency` workers in this process. */
+  start(concurrency: number): void {
+    if (this.running || concurrency <= 0) return;
+    this.running = true;
+    this.concurrency = concurrency;
+    this.schedule(0);
+  }
+
+  /** Stops claiming; waits up to `deadlineMs` for running jobs, then aborts them (their leases expire). */
+  async stop(deadlineMs = 10_000): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.loop;
+    const all = Promise.allSettled([...this.active.values()].map((a) => a.promise));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(true), deadlineMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      for (const a of this.active.values()) a.abort.abort(new Error('worker shutting down'));
+      await all;
+    }
+  }
+
+  wake(): void {
+    if (!this.running) return;
+    if (this.loop) {
+      this.wakeRequested = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.loop = this.fill()
+        .catch((err) => this.log.error({ err }, 'job claim failed'))
+        .finally(() => {
+          this.loop = undefined;
+          if (!this.running) return;
+          const again = this.wakeRequested;
+          this.wakeRequested = false;
+          this.schedule(again ? 0 : this.opts.pollMs);
+        });
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  private async fill(): Promise<void> {
+    const free = this.concurrency - this.active.size;
+    if (free <= 0) return;
+    const jobs = await this.claim(free);
+    for (const job of jobs) this.launch(job);
+    if (jobs.length === free) this.wakeRequested = true;
+  }
+
+  private launch(job: JobRecord): void {
+    const abort = new AbortController();
+    const promise = this.execute(job, abort.signal).finally(() => {
+      this.active.delete(job.id);
+      this.wake();
+    });
+    this.active.set(job.id, { promise, abort });
+  }
+
+  /**
+   * Claims and runs every due job until none is left, one claim at a time. For tests and
+   * `loam worker --once`; returns the number of jobs run.
+   */
+  async drain(limit = 1000): Promise<number> {
+    let n = 0;
+    while (n < limit) {
+      const [job] = await this.claim(1);
+      if (!job) break;
+      await this.execute(job, new AbortController().signal);
+      n++;
+    }
+    return n;
+  }
+
+  /** Claims up to `n` due jobs of registered kinds, including running jobs whose lease expired. */
+  async claim(n: number): Promise<JobRecord[]> {
+    const kinds = [...this.registry.keys()];
+    if (kinds.length === 0) return [];
+    const now = this.clock.now();
+    const db = this.database.db;
+    let due = db
+      .selectFrom('jobs')
+      .select('id')
+      .where('kind', 'in', kinds)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
+          eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]),
+        ]),
+      )
+      .orderBy('run_at')
+      .orderBy('id')
+      .limit(n);
+    if (this.database.dialect === 'postgres') due = due.forUpdate().skipLocked();
+    const rows = await db
+      .updateTable('jobs')
+      .set({
+        status: 'running',
+        lease_owner: this.owner,
+        lease_until: now + this.opts.leaseMs,
+        attempts: sql`attempts + 1`,
+        updated_at: now,
+      })
+      .where('id', 'in', due)
+      .returningAll()
+      .execute();
+    const claimed: JobRecord[] = [];
+    for (const row of rows) {
+      const job = toRecord(row);
+      // A job that exhausted its attempts and then lost its worker is dead, not retried again.
+      if (job.attempts > job.maxAttempts) {
+        await this.finish(job, 'dead', { last_error: job.lastError ?? 'worker lost its lease (crashed or hung)' });
+        continue;
+      }
+      claimed.push(job);
+    }
+    claimed.sort((a, b) => a.runAt - b.runAt || a.id.localeCompare(b.id));
+    return claimed;
+  }
+
+  private async execute(job: JobRecord, signal: AbortSignal): Promise<void> {
+    const reg = this.registry.get(job.kind);
+    if (!reg) return;
+    const heartbeat = setInterval(
+      () => {
+        this.database.db
+          .updateTable('jobs')
+          .set({ lease_until: this.clock.now() + this.opts.leaseMs })
+          .where('id', '=', job.id)
+          .where('lease_owner', '=', this.owner)
+          .execute()
+          .catch((err) => this.log.warn({ err, job: job.id }, 'job heartbeat failed'));
+      },
+      Math.max(50, Math.floor(this.opts.leaseMs / 3)),
+    );
+    heartbeat.unref?.();
+    try {
+      const result = await reg.handler({ job, signal });
+      await this.finish(job, 'succeeded', { result: toJson(result ?? null), last_error: null });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const permanent = err instanceof PermanentJobError;
+      if (permanent || job.attempts >= job.maxAttempts) {
+        this.log.error({ err, job: job.id, kind: job.kind, attempts: job.attempts }, 'job failed for good');
+        await this.finish(job, 'dead', { last_error: message });
+      } else {
+        const delay = this.backoff(reg.backoffMs, job.attempts);
+        this.log.warn({ err, job: job.id, kind: job.kind, attempts: job.attempts, retry_in_ms: delay }, 'job failed; retrying');
+        await this.finish(job, 'queued', { last_error: message, run_at: this.clock.now() + delay });
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** Exponential backoff with "equal jitter": half fixed, half random; capped at one hour. */
+  backoff(baseMs: number, attempt: number): number {
+    const exp = Math.min(3_600_000, baseMs * 2 ** Math.max(0, attempt - 1));
+    const jitter = this.random.bytes(4).readUInt32BE(0) / 0xffffffff;
+    return Math.round(exp / 2 + (exp / 2) * jitter);
+  }
+
+  private async finish(job: JobRecord, status: JobStatus, set: Record<string, unknown>): Promise<void> {
+    const now = this.clock.now();
+    await this.database.db
+      .updateTable('jobs')
+      .set({
+        ...set,
+        status,
+        lease_owner: null,
+        lease_until: null,
+        updated_at: now,
+        finished_at: status === 'succeeded' || status === 'dead' ? now : null,
+      })
+      .where('id', '=', job.id)
+      .where('lease_owner', '=', this.owner)
+      .execute();
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a raw jobs row
+function toRecord(row: Selectable<any>): JobRecord {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    kind: row.kind,
+    key: row.key,
+    payload: fromJson(row.payload),
+    status: row.status,
+    attempts: Number(row.attempts),
+    maxAttempts: Number(row.max_attempts),
+    runAt: Number(row.run_at),
+    lastError: row.last_error,
+    result: row.result == null ? null : fromJson(row.result),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    finishedAt: row.finished_at == null ? null : Number(row.finished_at),
+  };
+}

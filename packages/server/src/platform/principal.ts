@@ -1,0 +1,47 @@
+import type { FastifyRequest } from 'fastify';
+import { AppError } from './http/errors.js';
+
+/** Who is calling: resolved once per request by the authentication hook. */
+export interface Principal {
+  tenantId: string;
+  /** User id, client id or API key id. */
+  subject: string;
+  kind: 'api_key' | 'user' | 'client';
+  roles: string[];
+  scopes: string[];
+  /** The credential that authenticated the request (key id, token jti, …). */
+  credentialId?: string;
+  /** Extra attributes for policies (department, clearance, email, …). */
+  attributes?: Record<string, string>;
+}
+
+/** Resolves a bearer token to a principal, or returns null when the token is not of its kind. */
+export type BearerAuthenticator = (token: string, request: FastifyRequest) => Promise<Principal | null>;
+
+export const PLATFORM_ADMIN = 'platform_admin';
+
+/**
+ * Whether `principal` holds `required` (`service:action`). Granted by the role `admin`, the
+ * scope `*`, the exact scope, `service:*`, or the bare service name (`storage` ⇒ read and write).
+ */
+export function hasScope(principal: Principal, required: string): boolean {
+  if (principal.roles.includes('admin') || principal.roles.includes(PLATFORM_ADMIN)) return true;
+  const [service] = required.split(':');
+  return principal.scopes.some((s) => s === '*' || s === required || s === service || s === `${service}:*`);
+}
+
+export function requireScopes(principal: Principal, scopes: readonly string[]): void {
+  const missing = scopes.filter((s) => !hasScope(principal, s));
+  if (missing.length > 0)
+    throw new AppError('forbidden', 403, `This credential lacks the scope ${missing.map((s) => `'${s}'`).join(', ')}`);
+}
+
+/**
+ * The tenant a request acts on: the principal's, unless a `tenantId` names another one, which
+ * only a platform admin may do (403 otherwise).
+ */
+export function effectiveTenant(principal: Principal, requested?: string | null): string {
+  if (!requested || requested === principal.tenantId) return principal.tenantId;
+  if (principal.roles.includes(PLATFORM_ADMIN)) return requested;
+  throw new AppError('forbidden', 403, 'The credential may not act on another tenant');
+}
