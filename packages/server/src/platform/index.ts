@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config.js';
+import { type Authorizer, scopeAuthorizer } from './authz.js';
 import { type Clock, Ids, type Random, Signer, randomToken, systemClock, systemRandom } from './crypto/index.js';
 import { type Database, type Executor, type Tx, openDatabase } from './db/index.js';
 import { EventOutbox } from './events/outbox.js';
@@ -35,6 +36,8 @@ export interface Platform {
   signer: Signer;
   /** Bearer-token resolvers; API keys register first, the identity module adds JWTs. */
   authenticators: BearerAuthenticator[];
+  /** Access decisions for resources; the policies module replaces the built-in scope check with Cedar. */
+  authorizer: Authorizer;
   close(): Promise<void>;
 }
 
@@ -104,6 +107,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     metrics,
     signer,
     authenticators: [],
+    authorizer: scopeAuthorizer,
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       const result = await database.db.transaction().execute(fn);
       events.wake();
