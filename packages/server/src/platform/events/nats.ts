@@ -1,0 +1,48 @@
+import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { CloudEvent } from './outbox.js';
+
+type NatsConnection = Awaited<ReturnType<typeof connect>>;
+
+/**
+ * Publishes committed CloudEvents to NATS JetStream, so other services (and other Loam
+ * instances) can consume them durably. Subject: `<prefix>.<tenant>.<type>`. The event id is the
+ * JetStream message id, so the relay's at-least-once redeliveries are deduplicated by the server.
+ */
+export class NatsEventPublisher {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    readonly subjectPrefix: string,
+  ) {}
+
+  static async connect(url: string, opts: { stream?: string; subjectPrefix?: string } = {}): Promise<NatsEventPublisher> {
+    const stream = opts.stream ?? 'LOAM_EVENTS';
+    const subjectPrefix = opts.subjectPrefix ?? 'loam.events';
+    const u = new URL(url);
+    const nc = await connect({
+      servers: `${u.hostname}:${u.port || 4222}`,
+      ...(u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : {}),
+      name: 'loam',
+    });
+    const jsm = await jetstreamManager(nc);
+    try {
+      await jsm.streams.info(stream);
+    } catch {
+      await jsm.streams.add({ name: stream, subjects: [`${subjectPrefix}.>`] });
+    }
+    return new NatsEventPublisher(nc, jetstream(nc), subjectPrefix);
+  }
+
+  subjectOf(event: CloudEvent): string {
+    return `${this.subjectPrefix}.${event.tenantid}.${event.type}`;
+  }
+
+  async publish(event: CloudEvent): Promise<void> {
+    await this.js.publish(this.subjectOf(event), JSON.stringify(event), { msgID: event.id });
+  }
+
+  async close(): Promise<void> {
+    await this.nc.drain();
+  }
+}
