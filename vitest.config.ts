@@ -8,6 +8,7 @@ export default defineConfig({
     alias: {
       '@loam/api': src('api'),
       '@loam/server': src('server'),
+      '@loam/sdk/node': fileURLToPath(new URL('./packages/sdk/src/node.ts', import.meta.url)),
       '@loam/sdk': src('sdk'),
     },
   },

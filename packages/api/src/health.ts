@@ -26,3 +26,14 @@ export const AdminHealth = Type.Object({
   components: Type.Array(ComponentHealth),
 });
 export type AdminHealth = Static<typeof AdminHealth>;
+
+/** `GET /api/v1/whoami`: the principal the credential resolves to. */
+export const Whoami = Type.Object({
+  tenant_id: Type.String(),
+  subject: Type.String(),
+  kind: Type.String({ description: 'api_key, user or client' }),
+  scopes: Type.Array(Type.String()),
+  roles: Type.Array(Type.String()),
+  credential_id: Type.Union([Type.String(), Type.Null()]),
+});
+export type Whoami = Static<typeof Whoami>;

@@ -5,17 +5,46 @@ import { createMigrator, migrateToLatest, type MigrationSet } from './platform/d
 import { type LoamApp, createHttpServer } from './platform/http/server.js';
 import { type Platform, type PlatformOptions, createPlatform } from './platform/index.js';
 import { platformMigrations } from './platform/migrations.js';
+import { NatsEventPublisher } from './platform/events/nats.js';
 import { apiKeyMigrations } from './modules/apikeys/migrations.js';
 import { apiKeyRoutes } from './modules/apikeys/routes.js';
 import { ApiKeyService } from './modules/apikeys/service.js';
 import { jobRoutes } from './modules/jobs/routes.js';
 import { VERSION, atriumnHealthRoute, systemRoutes } from './modules/system/routes.js';
 import { DEFAULT_TENANT, TenantService } from './modules/tenants/service.js';
+import { IdentityService, identityModule } from './modules/identity/index.js';
+import type { LlmService } from './modules/llm/service.js';
+import { createPromptsModule } from './modules/prompts/module.js';
+import type { PromptService } from './modules/prompts/service.js';
+import { createPoliciesModule } from './modules/policies/module.js';
+import type { PolicyService } from './modules/policies/service.js';
+import { createAuditModule } from './modules/audit/module.js';
+import type { AuditService } from './modules/audit/service.js';
+import type { KeyRing } from './platform/crypto/envelope.js';
+import { createPrivacyModule } from './modules/privacy/module.js';
+import type { PrivacyService } from './modules/privacy/service.js';
+import { storageModule } from './modules/storage/index.js';
+import { StorageService } from './modules/storage/service.js';
+import { contentModule } from './modules/content/index.js';
+import { createDatasetsModule } from './modules/datasets/module.js';
+import type { DatasetService } from './modules/datasets/service.js';
+import { ContentService } from './modules/content/service.js';
 
 /** The services of every module, built once and handed to the modules that need them. */
 export interface Services {
   tenants: TenantService;
   apiKeys: ApiKeyService;
+  identity: IdentityService;
+  policies: PolicyService;
+  audit: AuditService;
+  llm: LlmService;
+  prompts: PromptService;
+  /** Envelope encryption (data keys per tenant scope, wrapped by the master key). */
+  keys: KeyRing;
+  privacy: PrivacyService;
+  storage: StorageService;
+  content: ContentService;
+  datasets: DatasetService;
 }
 
 /**
@@ -53,7 +82,16 @@ export function createModules(platform: Platform): { services: Services; modules
   const tenants = new TenantService(platform);
   const apiKeys = new ApiKeyService(platform);
   platform.authenticators.push(apiKeys.authenticate);
-  const services: Services = { tenants, apiKeys };
+  const identity = new IdentityService(platform, tenants);
+  const { policies, module: policiesModule } = createPoliciesModule(platform);
+  const { audit, module: auditModule } = createAuditModule(platform);
+  const { llm, prompts, module: promptsModule } = createPromptsModule(platform);
+  const { keys, privacy, modules: privacyModules } = createPrivacyModule(platform);
+  const storage = new StorageService(platform);
+  const content = new ContentService(platform, storage);
+  const { datasets, modules: datasetModules } = createDatasetsModule(platform);
+  const services: Services = { tenants, apiKeys, identity, policies, audit, llm, prompts, keys, privacy, storage, content, datasets };
+  let nats: NatsEventPublisher | undefined;
   const modules: LoamModule[] = [
     {
       name: 'platform',
@@ -62,6 +100,27 @@ export function createModules(platform: Platform): { services: Services; modules
       atriumnRoutes: atriumnHealthRoute,
     },
     { name: 'apikeys', migrations: apiKeyMigrations, routes: (app) => apiKeyRoutes(app, apiKeys) },
+    identityModule(platform, identity),
+    policiesModule,
+    auditModule,
+    promptsModule,
+    ...privacyModules,
+    storageModule(platform, storage),
+    contentModule(platform, content),
+    ...datasetModules,
+    {
+      // With LOAM_NATS_URL, every committed event is also published to NATS JetStream.
+      name: 'nats',
+      async start() {
+        if (!platform.config.natsUrl) return;
+        const publisher = await NatsEventPublisher.connect(platform.config.natsUrl);
+        nats = publisher;
+        platform.events.subscribe('nats-publisher', (event) => publisher.publish(event));
+      },
+      async stop() {
+        await nats?.close();
+      },
+    },
   ];
   return { services, modules };
 }

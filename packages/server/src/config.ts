@@ -49,7 +49,12 @@ export const options = {
     doc: 'redis://… to share rate limits (and later caches) between instances',
     secret: true,
   },
-  natsUrl: { env: 'LOAM_NATS_URL', schema: str(''), doc: 'nats://… to publish events to NATS JetStream', secret: true },
+  natsUrl: {
+    env: 'LOAM_NATS_URL',
+    schema: str(''),
+    doc: 'nats://… to also publish every committed event to NATS JetStream (stream LOAM_EVENTS, subjects loam.events.<tenant>.<type>)',
+    secret: true,
+  },
   secretKey: {
     env: 'LOAM_SECRET_KEY',
     schema: str(''),
@@ -88,6 +93,177 @@ export const options = {
     env: 'LOAM_SHUTDOWN_TIMEOUT_MS',
     schema: int(10_000, 0),
     doc: 'Deadline for graceful shutdown on SIGTERM',
+  },
+  // identity module: users, tokens, machine credentials, mail, external OpenID Connect issuer
+  jwtSecret: {
+    env: 'LOAM_JWT_SECRET',
+    schema: str(''),
+    doc: 'HS256 secret (≥ 32 chars) for access and id tokens; empty = derived from the server secret',
+    secret: true,
+  },
+  jwtSigningAlg: {
+    env: 'LOAM_JWT_SIGNING_ALG',
+    schema: Type.Union(['HS256', 'EdDSA', 'RS256'].map((a) => Type.Literal(a)), { default: 'HS256' }),
+    doc: 'Algorithm of new tokens: HS256, or EdDSA / RS256 with rotating keys published at /.well-known/jwks.json',
+  },
+  jwtIssuer: { env: 'LOAM_JWT_ISSUER', schema: str('loam'), doc: '`iss` of the tokens Loam issues (and requires)' },
+  jwtAudience: { env: 'LOAM_JWT_AUDIENCE', schema: str('loam'), doc: '`aud` of the tokens Loam issues (and requires)' },
+  tokenRevocationSyncMs: {
+    env: 'LOAM_TOKEN_REVOCATION_SYNC_MS',
+    schema: int(1000, 10, 60_000),
+    doc: 'How often an instance picks up token revocations (logout, password change) made by other instances',
+  },
+  refreshTokenTtlDays: {
+    env: 'LOAM_REFRESH_TOKEN_TTL_DAYS',
+    schema: int(30, 1, 3650),
+    doc: 'Lifetime of a refresh-token family (days since login)',
+  },
+  userDefaultScopes: {
+    env: 'LOAM_USER_DEFAULT_SCOPES',
+    schema: str('ai storage ingest'),
+    doc: 'Space-separated scopes of the access tokens of signed-in users',
+  },
+  smtpUrl: {
+    env: 'LOAM_SMTP_URL',
+    schema: str(''),
+    doc: 'smtp://user:pass@host:port (smtps:// for TLS) to send mail; empty = development mailbox at /api/v1/admin/mailbox',
+    secret: true,
+  },
+  mailFrom: { env: 'LOAM_MAIL_FROM', schema: str('Loam <no-reply@localhost>'), doc: 'Sender of confirmation and reset mail' },
+  oidcIssuer: {
+    env: 'LOAM_OIDC_ISSUER',
+    schema: str(''),
+    doc: 'Trust bearer tokens of this OpenID Connect issuer (keys from its discovery document); empty = none',
+  },
+  oidcAudience: { env: 'LOAM_OIDC_AUDIENCE', schema: str(''), doc: 'Required `aud` of external OIDC tokens (empty = not checked)' },
+  oidcTenantClaim: {
+    env: 'LOAM_OIDC_TENANT_CLAIM',
+    schema: str('tenant_id'),
+    doc: 'Claim of external OIDC tokens naming the tenant (absent = default tenant)',
+  },
+  oidcRolesClaim: { env: 'LOAM_OIDC_ROLES_CLAIM', schema: str('groups'), doc: 'Claim of external OIDC tokens listing the roles' },
+  // storage and content modules: blob store, pre-signed URLs, quotas, URL fetching
+  blobStore: {
+    env: 'LOAM_BLOB_STORE',
+    schema: Type.Union(['local', 's3'].map((a) => Type.Literal(a)), { default: 'local' }),
+    doc: 'Where uploaded files live: `local` (the data directory; Loam serves the pre-signed URLs) or `s3`',
+  },
+  s3Endpoint: { env: 'LOAM_S3_ENDPOINT', schema: str(''), doc: 'S3-compatible endpoint URL (MinIO, R2, …); empty = AWS' },
+  s3Region: { env: 'LOAM_S3_REGION', schema: str('us-east-1'), doc: 'S3 region' },
+  s3Bucket: { env: 'LOAM_S3_BUCKET', schema: str('loam'), doc: 'S3 bucket holding every object' },
+  s3ForcePathStyle: { env: 'LOAM_S3_FORCE_PATH_STYLE', schema: bool(false), doc: 'Path-style S3 URLs (MinIO and most self-hosted stores)' },
+  s3AccessKeyId: { env: 'LOAM_S3_ACCESS_KEY_ID', schema: str(''), doc: 'S3 access key id; empty = the AWS default credential chain', secret: true },
+  s3SecretAccessKey: { env: 'LOAM_S3_SECRET_ACCESS_KEY', schema: str(''), doc: 'S3 secret access key', secret: true },
+  presignExpirySec: {
+    env: 'LOAM_PRESIGN_EXPIRY_SEC',
+    schema: int(900, 1, 7 * 24 * 3600),
+    doc: 'Lifetime of pre-signed upload and download URLs in seconds (max 7 days)',
+  },
+  storageMaxFileBytes: { env: 'LOAM_STORAGE_MAX_FILE_BYTES', schema: int(100 * 1024 * 1024, 1), doc: 'Largest file a tenant may upload' },
+  storageTenantQuotaBytes: {
+    env: 'LOAM_STORAGE_TENANT_QUOTA_BYTES',
+    schema: int(10 * 1024 * 1024 * 1024, 1),
+    doc: 'Bytes of stored files per tenant',
+  },
+  contentMaxTextBytes: { env: 'LOAM_CONTENT_MAX_TEXT_BYTES', schema: int(1024 * 1024, 1), doc: 'Largest inline text ingested (UTF-8 bytes)' },
+  contentMaxUrlLength: { env: 'LOAM_CONTENT_MAX_URL_LENGTH', schema: int(2048, 10), doc: 'Longest URL accepted for ingestion or callbacks' },
+  contentMaxItems: { env: 'LOAM_CONTENT_MAX_ITEMS', schema: int(10_000, 1), doc: 'Content items per tenant' },
+  fetchTimeoutMs: { env: 'LOAM_FETCH_TIMEOUT_MS', schema: int(10_000, 100), doc: 'Timeout of one URL fetch, redirects included' },
+  fetchMaxBytes: { env: 'LOAM_FETCH_MAX_BYTES', schema: int(100 * 1024 * 1024, 1), doc: 'Largest response body fetched from a URL' },
+  // policies and audit modules: Cedar authorization, policy management, audit log
+  policyCacheSize: {
+    env: 'LOAM_POLICY_CACHE_SIZE',
+    schema: int(10_000, 1),
+    doc: 'Authorization decisions kept in memory per instance (keyed by policy-set version and request)',
+  },
+  policyRefreshMs: {
+    env: 'LOAM_POLICY_REFRESH_MS',
+    schema: int(1000, 0),
+    doc: 'How often an instance checks the database for policy changes made through another instance',
+  },
+  policiesMaxPerTenant: { env: 'LOAM_POLICIES_MAX_PER_TENANT', schema: int(1000, 1), doc: 'Cedar policies per tenant' },
+  // prompts and llm modules: prompt quotas, LLM providers, retries, timeouts
+  promptsMaxPerTenant: { env: 'LOAM_PROMPTS_MAX_PER_TENANT', schema: int(1000, 1), doc: 'Prompts per tenant (403 quota_exceeded beyond)' },
+  promptsMaxTemplateBytes: {
+    env: 'LOAM_PROMPTS_MAX_TEMPLATE_BYTES',
+    schema: int(100 * 1024, 1),
+    doc: 'Largest prompt template in UTF-8 bytes (413 payload_too_large beyond)',
+  },
+  llmProviders: {
+    env: 'LOAM_LLM_PROVIDERS',
+    schema: Type.Union([Type.String(), Type.Array(Type.Record(Type.String(), Type.Unknown()))], { default: '' }),
+    doc: 'Named LLM providers as a JSON array: [{"name","kind":"openai|azure|ollama","baseUrl","apiKey","models":[…],"deployment","apiVersion"}] (see docs/prompts.md)',
+    secret: true,
+  },
+  llmDefaultModel: {
+    env: 'LOAM_LLM_DEFAULT_MODEL',
+    schema: str(''),
+    doc: 'Model for prompts without modelId (default: the first listed model)',
+  },
+  llmEmbeddingModel: { env: 'LOAM_LLM_EMBEDDING_MODEL', schema: str(''), doc: 'Model used for embeddings when a caller names none' },
+  llmTimeoutMs: {
+    env: 'LOAM_LLM_TIMEOUT_MS',
+    schema: int(60_000, 100, 600_000),
+    doc: 'Deadline of one LLM call, retries included (504 llm_timeout)',
+  },
+  llmMaxRetries: { env: 'LOAM_LLM_MAX_RETRIES', schema: int(2, 0, 10), doc: 'Retries of an LLM call after 429, 5xx or a network error' },
+  llmRetryBaseMs: {
+    env: 'LOAM_LLM_RETRY_BASE_MS',
+    schema: int(500, 1),
+    doc: 'First retry delay; doubles on each retry (Retry-After wins when longer)',
+  },
+  llmRetryMaxDelayMs: {
+    env: 'LOAM_LLM_RETRY_MAX_DELAY_MS',
+    schema: int(30_000, 0),
+    doc: 'Longest wait before a retry; a longer Retry-After fails the call at once',
+  },
+  llmHeartbeatMs: { env: 'LOAM_LLM_HEARTBEAT_MS', schema: int(15_000, 10), doc: 'Heartbeat comment interval of streamed generations' },
+  openaiApiKey: { env: 'LOAM_OPENAI_API_KEY', schema: str(''), doc: 'Shortcut: adds the provider `openai` with this key', secret: true },
+  openaiBaseUrl: {
+    env: 'LOAM_OPENAI_BASE_URL',
+    schema: str(''),
+    doc: 'Shortcut: base URL of the `openai` provider (any OpenAI-compatible server)',
+  },
+  openaiModels: { env: 'LOAM_OPENAI_MODELS', schema: str(''), doc: 'Comma-separated models of the `openai` provider (empty = any)' },
+  ollamaUrl: {
+    env: 'LOAM_OLLAMA_URL',
+    schema: str(''),
+    doc: 'Shortcut: adds the provider `ollama` at this URL, e.g. http://127.0.0.1:11434',
+  },
+  ollamaModels: { env: 'LOAM_OLLAMA_MODELS', schema: str(''), doc: 'Comma-separated models of the `ollama` provider (empty = any)' },
+  // privacy module: PII detection limits, differential privacy, master key for encryption at rest
+  privacyMaxTextBytes: {
+    env: 'LOAM_PRIVACY_MAX_TEXT_BYTES',
+    schema: int(2 * 1024 * 1024, 1),
+    doc: 'Largest text or document analyzed or anonymized in one request (413 payload_too_large beyond)',
+  },
+  privacyDefaultEpsilon: {
+    env: 'LOAM_PRIVACY_DEFAULT_EPSILON',
+    schema: Type.Number({ default: 1, exclusiveMinimum: 0 }),
+    doc: 'Differential-privacy ε budget of a dataset (or named budget) until an admin sets another',
+  },
+  kmsProvider: {
+    env: 'LOAM_KMS_PROVIDER',
+    schema: Type.Union(['file', 'vault', 'aws-kms'].map((a) => Type.Literal(a)), { default: 'file' }),
+    doc: 'Master key for envelope encryption: `file` (<data dir>/master.key, mode 0600), `vault` (HashiCorp Vault transit) or `aws-kms`',
+  },
+  vaultAddr: { env: 'LOAM_VAULT_ADDR', schema: str(''), doc: 'Vault address, e.g. https://vault:8200 (kmsProvider vault)' },
+  vaultToken: { env: 'LOAM_VAULT_TOKEN', schema: str(''), doc: 'Vault token allowed to use the transit key', secret: true },
+  vaultTransitMount: { env: 'LOAM_VAULT_TRANSIT_MOUNT', schema: str('transit'), doc: 'Mount path of the transit engine' },
+  vaultTransitKey: { env: 'LOAM_VAULT_TRANSIT_KEY', schema: str('loam'), doc: 'Transit key wrapping Loam data keys' },
+  awsKmsKeyId: { env: 'LOAM_AWS_KMS_KEY_ID', schema: str(''), doc: 'AWS KMS key id or ARN (kmsProvider aws-kms; credentials from the AWS default chain)' },
+  awsKmsRegion: { env: 'LOAM_AWS_KMS_REGION', schema: str('us-east-1'), doc: 'AWS KMS region' },
+  awsKmsEndpoint: { env: 'LOAM_AWS_KMS_ENDPOINT', schema: str(''), doc: 'KMS-compatible endpoint URL (LocalStack, …); empty = AWS' },
+  // datasets module
+  datasetImportChunkSize: {
+    env: 'LOAM_DATASET_IMPORT_CHUNK_SIZE',
+    schema: int(1000, 1, 10_000),
+    doc: 'Lines a dataset import commits per transaction (its unit of atomicity and of resumption)',
+  },
+  datasetExportUrlTtlSec: {
+    env: 'LOAM_DATASET_EXPORT_URL_TTL_SEC',
+    schema: int(3600, 60, 7 * 24 * 3600),
+    doc: 'Seconds a dataset export download URL stays valid',
   },
 } satisfies Record<string, Option>;
 
@@ -169,6 +345,11 @@ function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    // NATS takes a bare token as the user part (nats://<token>@host).
+    else if (u.username && u.protocol.startsWith('nats')) u.username = '***';
+    // Drivers also accept credentials as query parameters (?password=…, ?sslkey=…).
+    for (const name of [...u.searchParams.keys()])
+      if (/pass|secret|token|key|credential/i.test(name)) u.searchParams.set(name, '***');
     return u.toString();
   } catch {
     return '[redacted]';

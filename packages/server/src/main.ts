@@ -56,8 +56,10 @@ export async function worker(config: Config): Promise<Loam> {
   const loam = await createLoam(config);
   loam.platform.log.info({ config: redactConfig(config) }, 'starting loam worker');
   await loam.bootstrap();
-  loam.startBackground({ workers: Math.max(1, config.jobConcurrency), relay: true });
+  const workers = Math.max(1, config.jobConcurrency);
+  loam.startBackground({ workers, relay: true });
   onSignals(loam, config.shutdownTimeoutMs);
+  loam.platform.log.info({ workers }, 'worker running');
   return loam;
 }
 

@@ -10,6 +10,8 @@ export interface AccessRequest {
   action: string;
   resource: { type: string; id: string; tenantId: string; attributes?: Record<string, unknown> };
   context?: Record<string, unknown>;
+  /** Also record an allowed access as `access.read` (action verb `read`) or `access.write` (any other verb). */
+  audit?: boolean;
 }
 
 export interface Decision {
@@ -36,28 +38,35 @@ export const scopeAuthorizer: Authorizer = {
 
 /**
  * Asks the authorizer and throws when denied: 404 for another tenant's resource (its existence
- * is not revealed), 403 otherwise. Every denial is recorded as an `access.denied` event.
+ * is not revealed), 403 otherwise. Every denial is recorded as an `access.denied` event, and an
+ * allowed access as `access.read` / `access.write` when the request asks for `audit`.
  */
 export async function enforce(authorizer: Authorizer, events: EventOutbox, db: Executor, request: AccessRequest): Promise<Decision> {
   const decision = await authorizer.authorize(request);
-  if (decision.allowed) return decision;
   const { principal, action, resource } = request;
-  await events.emit(
-    db,
-    'access.denied',
-    resource.id,
-    {
-      actor: principal.subject,
-      actor_kind: principal.kind,
-      action,
-      resource_type: resource.type,
-      resource_id: resource.id,
-      policy_ids: decision.policyIds,
-      reason: decision.reason ?? null,
-      ip: request.context?.ip ?? null,
-    },
-    { tenantId: principal.tenantId },
-  );
+  const record = (type: string) =>
+    events.emit(
+      db,
+      type,
+      resource.id,
+      {
+        actor: principal.subject,
+        actor_kind: principal.kind,
+        action,
+        resource_type: resource.type,
+        resource_id: resource.id,
+        decision: decision.allowed ? 'allow' : 'deny',
+        policy_ids: decision.policyIds,
+        reason: decision.reason ?? null,
+        ip: request.context?.ip ?? null,
+      },
+      { tenantId: principal.tenantId },
+    );
+  if (decision.allowed) {
+    if (request.audit) await record(action.endsWith(':read') ? 'access.read' : 'access.write');
+    return decision;
+  }
+  await record('access.denied');
   if (resource.tenantId !== principal.tenantId) throw new AppError('not_found', 404, `${resource.type} not found`);
   throw new AppError('forbidden', 403, decision.reason ? `Access denied: ${decision.reason}` : 'Access denied');
 }

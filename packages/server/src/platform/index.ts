@@ -1,10 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config.js';
 import { type Authorizer, scopeAuthorizer } from './authz.js';
+import { createBlobStore } from './blob/create.js';
+import type { BlobStore } from './blob/index.js';
 import { type Clock, Ids, type Random, Signer, randomToken, systemClock, systemRandom } from './crypto/index.js';
 import { type Database, type Executor, type Tx, openDatabase } from './db/index.js';
 import { EventOutbox } from './events/outbox.js';
@@ -34,6 +36,8 @@ export interface Platform {
   redis: Redis | undefined;
   metrics: Registry;
   signer: Signer;
+  /** Object storage for uploaded files (LOAM_BLOB_STORE: local or s3). */
+  blob: BlobStore;
   /** Bearer-token resolvers; API keys register first, the identity module adds JWTs. */
   authenticators: BearerAuthenticator[];
   /** Access decisions for resources; the policies module replaces the built-in scope check with Cedar. */
@@ -86,10 +90,12 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     leaseMs: config.jobLeaseMs,
   });
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true })
+    ? // Loaded only when configured: the embedded default should not pay for a Redis client.
+      new (await import('ioredis')).Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true })
     : undefined;
   redis?.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));
-  const rateLimiter = new RateLimiter(redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore(), config.rateLimitMultiplier);
+  const rateLimiter = new RateLimiter(redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore(() => clock.now()), config.rateLimitMultiplier);
+  const blob = createBlobStore(config, signer, clock);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
@@ -106,6 +112,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     redis,
     metrics,
     signer,
+    blob,
     authenticators: [],
     authorizer: scopeAuthorizer,
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -116,6 +123,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     },
     async close() {
       await rateLimiter.store.close();
+      await blob.close();
       await database.close();
     },
   };

@@ -1,3 +1,4 @@
+import { ROLE_SCOPES } from '@loam/api';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from './http/errors.js';
 
@@ -22,12 +23,15 @@ export const PLATFORM_ADMIN = 'platform_admin';
 
 /**
  * Whether `principal` holds `required` (`service:action`). Granted by the role `admin`, the
- * scope `*`, the exact scope, `service:*`, or the bare service name (`storage` ⇒ read and write).
+ * scope `*`, the exact scope, `service:*`, or the bare service name (`storage` ⇒ read and write),
+ * held directly or through one of the principal's roles (ROLE_SCOPES in @loam/api).
  */
 export function hasScope(principal: Principal, required: string): boolean {
   if (principal.roles.includes('admin') || principal.roles.includes(PLATFORM_ADMIN)) return true;
   const [service] = required.split(':');
-  return principal.scopes.some((s) => s === '*' || s === required || s === service || s === `${service}:*`);
+  const grants = (s: string) => s === '*' || s === required || s === service || s === `${service}:*`;
+  if (principal.scopes.some(grants)) return true;
+  return principal.roles.some((role) => Object.hasOwn(ROLE_SCOPES, role) && ROLE_SCOPES[role].some(grants));
 }
 
 export function requireScopes(principal: Principal, scopes: readonly string[]): void {

@@ -111,13 +111,8 @@ export class ApiKeyService {
     return { items: items.map(toApiKey), pagination };
   }
 
-  async get(tenantId: string, id: string): Promise<ApiKey> {
-    const row = await this.platform.database.db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+  async get(tenantId: string, id: string, db: Executor = this.platform.database.db): Promise<ApiKey> {
+    const row = await db.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('API key');
     return toApiKey(row);
   }
@@ -134,7 +129,9 @@ export class ApiKeyService {
         .returning('id')
         .executeTakeFirst();
       if (!row) {
-        await this.get(tenantId, id); // 404 for a foreign or unknown key; an already revoked key is fine
+        // 404 for a foreign or unknown key; an already revoked key is fine. Read through `tx`:
+        // SQLite has one connection, so a read outside the transaction would wait for it forever.
+        await this.get(tenantId, id, tx);
         return;
       }
       await this.platform.events.emit(tx, 'apikey.revoked', id, { id }, { tenantId });

@@ -1,9 +1,9 @@
-import { AdminHealth, AtriumnHealth, Envelope, Liveness, Readiness } from '@loam/api';
+import { AdminHealth, AtriumnHealth, Envelope, Liveness, Readiness, Whoami } from '@loam/api';
 import swaggerUi from '@fastify/swagger-ui';
 import { sql } from 'kysely';
 import { Gauge } from 'prom-client';
 import { pendingMigrations } from '../../platform/db/migrate.js';
-import { sendEnvelope } from '../../platform/http/context.js';
+import { principalOf, sendEnvelope } from '../../platform/http/context.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
 import type { Migrator } from 'kysely';
@@ -115,6 +115,34 @@ export async function systemRoutes(app: LoamApp, platform: Platform, migrator: M
         uptime_s: Math.round((Date.now() - startedAt) / 1000),
         components,
       });
+    },
+  );
+
+  app.get(
+    '/api/v1/whoami',
+    {
+      config: { auth: { scopes: [] } },
+      schema: {
+        tags: ['System'],
+        summary: 'The caller as Loam sees it (tenant, subject, scopes, roles)',
+        response: { 200: Envelope(Whoami) },
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      return sendEnvelope(
+        request,
+        reply,
+        {
+          tenant_id: p.tenantId,
+          subject: p.subject,
+          kind: p.kind,
+          scopes: p.scopes,
+          roles: p.roles,
+          credential_id: p.credentialId ?? null,
+        },
+        { links: { self: '/api/v1/whoami' } },
+      );
     },
   );
 

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { type Expression, Kysely, PostgresDialect, type RawBuilder, SqliteDialect, type Transaction, sql } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 
 export type Dialect = 'sqlite' | 'postgres';
 // biome-ignore lint/suspicious/noExplicitAny: tables are declared per module; the shared handle is untyped.
@@ -23,12 +24,20 @@ export interface Database {
 export function openDatabase(opts: { url: string; sqlitePath: string; poolMax: number }): Database {
   if (opts.url) {
     if (!/^postgres(ql)?:\/\//.test(opts.url)) throw new Error('LOAM_DATABASE_URL must start with postgres://');
+    // Loaded only for PostgreSQL, so the embedded default starts without the driver.
+    const pgDriver = createRequire(import.meta.url)('pg') as typeof pg;
     // int8 (OID 20) as number: ids are strings and timestamps are epoch milliseconds, far below 2^53.
+    // json (114) and jsonb (3802) as text, as SQLite returns them, so `fromJson` reads both the
+    // same way (a parsed JSON string such as "done" could not be told apart from JSON text).
     const types = {
       getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-        oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+        oid === 20
+          ? (v: string) => Number(v)
+          : oid === 114 || oid === 3802
+            ? (v: string) => v
+            : pgDriver.types.getTypeParser(oid, format as 'text'),
     };
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolMax, types });
+    const pool = new pgDriver.Pool({ connectionString: opts.url, max: opts.poolMax, types });
     pool.on('error', () => {}); // idle client errors surface on the next query instead of crashing
     const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
     return {
@@ -59,7 +68,7 @@ export const jsonType = (dialect: Dialect) => (dialect === 'postgres' ? 'jsonb' 
 /** Serializes a value for a JSON column (both dialects accept text). */
 export const toJson = (value: unknown): string => JSON.stringify(value ?? null);
 
-/** Reads a JSON column: PostgreSQL hands back parsed values, SQLite the text. */
+/** Reads a JSON column (both dialects hand back its text; already parsed values pass through). */
 export function fromJson<T>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
 }

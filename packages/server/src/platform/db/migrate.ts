@@ -1,4 +1,4 @@
-import { type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationResult, type MigrationResultSet, Migrator, sql } from 'kysely';
 import type { Db, Dialect } from './index.js';
 
 /** A module's schema changes, keyed by a numbered name (`001_init`), applied in that order. */
@@ -9,25 +9,96 @@ export interface MigrationSet {
   migrations: ModuleMigrations;
 }
 
-/**
- * Kysely's migrator over every module's migrations, recorded in `loam_migrations` as
- * `<module>/<name>`. Modules are independent, so a module added later may sort before
- * one already applied: unordered application is allowed, order within a module is kept.
- */
-export function createMigrator(db: Db, dialect: Dialect, sets: MigrationSet[]): Migrator {
+const TABLE = 'loam_migrations';
+const LOCK_TABLE = 'loam_migrations_lock';
+// Session-level PostgreSQL advisory lock held across the per-module phases (any constant works).
+const PG_LOCK_KEY = 7_305_110_221;
+
+function migrationsOf(sets: MigrationSet[], dialect: Dialect): Record<string, Migration> {
   const all: Record<string, Migration> = {};
   for (const set of sets) {
     for (const [name, up] of Object.entries(set.migrations)) {
       all[`${set.module}/${name}`] = { up: (d) => up(d, dialect) };
     }
   }
+  return all;
+}
+
+function kyselyMigrator(db: Db, migrations: Record<string, Migration>): Migrator {
   return new Migrator({
     db,
-    provider: { getMigrations: async () => all },
-    migrationTableName: 'loam_migrations',
-    migrationLockTableName: 'loam_migrations_lock',
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: TABLE,
+    migrationLockTableName: LOCK_TABLE,
     allowUnorderedMigrations: true,
   });
+}
+
+async function executedNames(db: Db): Promise<string[]> {
+  try {
+    return (await db.selectFrom(TABLE).select('name').execute()).map((r) => r.name as string);
+  } catch {
+    return []; // first run: the table does not exist yet
+  }
+}
+
+/**
+ * Kysely's migrator over every module's migrations, recorded in `loam_migrations` as
+ * `<module>/<name>`. Kysely applies pending migrations in alphabetical order of their names,
+ * but a module's tables may reference those of a module registered before it (`api_keys` →
+ * `tenants`), so `migrateToLatest` runs one phase per module, in registration order: phase i
+ * offers modules 0..i (plus the names already applied, so Kysely sees no "missing" migration).
+ * Within a module, migrations run in the order of their numbered names.
+ */
+export class ModuleMigrator extends Migrator {
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: Dialect,
+    private readonly sets: MigrationSet[],
+  ) {
+    super({
+      db,
+      provider: { getMigrations: async () => migrationsOf(sets, dialect) },
+      migrationTableName: TABLE,
+      migrationLockTableName: LOCK_TABLE,
+      allowUnorderedMigrations: true,
+    });
+  }
+
+  override async migrateToLatest(): Promise<MigrationResultSet> {
+    if (this.dialect === 'postgres') {
+      // One connection holds the lock and runs every phase, so concurrent `loam serve`
+      // processes migrate one after the other, and a pool of one connection suffices.
+      return this.db.connection().execute(async (conn) => {
+        await sql`select pg_advisory_lock(${PG_LOCK_KEY})`.execute(conn);
+        try {
+          return await this.phases(conn);
+        } finally {
+          await sql`select pg_advisory_unlock(${PG_LOCK_KEY})`.execute(conn);
+        }
+      });
+    }
+    return this.phases(this.db);
+  }
+
+  private async phases(db: Kysely<unknown> | Db): Promise<MigrationResultSet> {
+    const results: MigrationResult[] = [];
+    const all = migrationsOf(this.sets, this.dialect);
+    for (let i = 0; i < this.sets.length; i++) {
+      const offered = migrationsOf(this.sets.slice(0, i + 1), this.dialect);
+      // Already applied names of later modules, so Kysely sees nothing missing; a name no module
+      // offers any more stays missing, and Kysely refuses to run (as with a single migrator).
+      for (const name of await executedNames(db as Db)) if (all[name]) offered[name] ??= all[name];
+      const phase = await kyselyMigrator(db as Db, offered).migrateToLatest();
+      results.push(...(phase.results ?? []));
+      if (phase.error) return { error: phase.error, results };
+    }
+    return { results };
+  }
+}
+
+export function createMigrator(db: Db, dialect: Dialect, sets: MigrationSet[]): Migrator {
+  return new ModuleMigrator(db, dialect, sets);
 }
 
 /** Applies pending migrations; throws with the failing migration's name. */

@@ -53,6 +53,8 @@ export class EventOutbox {
   private running = false;
   private tickPromise: Promise<void> | undefined;
   private wakeRequested = false;
+  /** PostgreSQL: the last pass saw events held back by a transaction still open somewhere. */
+  private heldBack = false;
   private readonly owner: string;
   private readonly initialized = new Set<string>();
 
@@ -151,7 +153,8 @@ export class EventOutbox {
           if (!this.running) return;
           const again = this.wakeRequested;
           this.wakeRequested = false;
-          this.schedule(again ? 0 : this.opts.pollMs);
+          // Held-back events become visible as soon as the open transaction ends: look again soon.
+          this.schedule(again ? 0 : this.heldBack ? Math.min(this.opts.pollMs, 50) : this.opts.pollMs);
         });
     }, ms);
     this.timer.unref?.();
@@ -160,6 +163,7 @@ export class EventOutbox {
   /** One delivery pass over every subscriber; returns how many events were delivered. */
   async deliverPending(): Promise<number> {
     let delivered = 0;
+    this.heldBack = false;
     for (const sub of this.subscriptions.values()) delivered += await this.deliverTo(sub);
     return delivered;
   }
@@ -245,6 +249,15 @@ export class EventOutbox {
       .where('lease_owner', '=', this.owner)
       .execute();
     if (rows.length === batchSize && !failure) this.wakeRequested = true;
+    else if (below && !failure && !this.heldBack) {
+      const beyond = await db
+        .selectFrom('outbox_events')
+        .select('seq')
+        .where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(position.txid, position.seq)))
+        .limit(1)
+        .executeTakeFirst();
+      this.heldBack = beyond !== undefined;
+    }
     return delivered;
   }
 

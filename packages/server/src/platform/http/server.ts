@@ -4,6 +4,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
+  type FastifyContextConfig,
+  type FastifySchema,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
@@ -33,6 +35,17 @@ declare module 'fastify' {
     principal?: Principal;
     startedAt?: bigint;
   }
+  interface FastifyInstance {
+    /** Every route registered so far (all methods, all plugins), e.g. for route-walking tests. */
+    registeredRoutes(): readonly RegisteredRoute[];
+  }
+}
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  config: FastifyContextConfig;
+  schema?: FastifySchema;
 }
 
 export type LoamApp = FastifyInstance<
@@ -83,10 +96,13 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
 
   // Every (method, path) known, so an unknown method on a known path answers 405, not 404.
   const known = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 500 });
+  const registered: RegisteredRoute[] = [];
+  app.decorate('registeredRoutes', () => registered);
   app.addHook('onRoute', (route) => {
     const methods = (Array.isArray(route.method) ? route.method : [route.method]) as HTTPMethod[];
     for (const m of methods) {
       if (METHODS.includes(m) && !known.find(m, route.url)) known.on(m, route.url, () => {});
+      registered.push({ method: m, url: route.url, config: (route.config ?? {}) as FastifyContextConfig, schema: route.schema });
     }
   });
 
@@ -135,7 +151,8 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
 
   app.setNotFoundHandler(async (request, reply) => {
     const path = request.url.split('?')[0];
-    const allowed = METHODS.filter((m) => m !== request.method && known.find(m, path));
+    // OPTIONS is left out: with CORS on, a catch-all preflight route "knows" every path.
+    const allowed = METHODS.filter((m) => m !== request.method && m !== 'OPTIONS' && known.find(m, path));
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));
       return sendError(request, reply, new AppError('method_not_allowed', 405, `${request.method} is not allowed on ${path}`));

@@ -101,7 +101,9 @@ export class JobQueue {
         created_at: now,
         updated_at: now,
       })
-      .onConflict((oc) => oc.column('key').where('status', 'in', ['queued', 'running']).doNothing())
+      // The conflict target must repeat the partial index's predicate literally (SQLite and
+      // PostgreSQL match it textually / by proof, and a bound parameter matches neither).
+      .onConflict((oc) => oc.column('key').where(sql<boolean>`status in ('queued', 'running')`).doNothing())
       .returning('id')
       .executeTakeFirst();
     if (inserted) return { id, created: true };
@@ -196,7 +198,7 @@ export class JobQueue {
 
   private launch(job: JobRecord): void {
     const abort = new AbortController();
-    const promise = this.execute(job, abort.signal).finally(() => {
+    const promise = this.execute(job, abort).finally(() => {
       this.active.delete(job.id);
       this.wake();
     });
@@ -212,7 +214,7 @@ export class JobQueue {
     while (n < limit) {
       const [job] = await this.claim(1);
       if (!job) break;
-      await this.execute(job, new AbortController().signal);
+      await this.execute(job, new AbortController());
       n++;
     }
     return n;
@@ -264,9 +266,10 @@ export class JobQueue {
     return claimed;
   }
 
-  private async execute(job: JobRecord, signal: AbortSignal): Promise<void> {
+  private async execute(job: JobRecord, abort: AbortController): Promise<void> {
     const reg = this.registry.get(job.kind);
     if (!reg) return;
+    const signal = abort.signal;
     const heartbeat = setInterval(
       () => {
         this.database.db
@@ -274,7 +277,11 @@ export class JobQueue {
           .set({ lease_until: this.clock.now() + this.opts.leaseMs })
           .where('id', '=', job.id)
           .where('lease_owner', '=', this.owner)
-          .execute()
+          .executeTakeFirst()
+          .then((r) => {
+            // Another worker took the job over (this one was presumed dead): stop duplicating work.
+            if (r.numUpdatedRows === 0n && !signal.aborted) abort.abort(new Error('job lease lost to another worker'));
+          })
           .catch((err) => this.log.warn({ err, job: job.id }, 'job heartbeat failed'));
       },
       Math.max(50, Math.floor(this.opts.leaseMs / 3)),

@@ -1,0 +1,87 @@
+/** Helpers shared by the platform benchmarks: free ports, a spawned `loam serve`, readiness. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const LOAM_BIN = join(ROOT, 'packages/cli/dist/index.js');
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Resident set size of a process in bytes (Linux /proc; undefined elsewhere). */
+export function rssOf(pid) {
+  try {
+    const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Spawns the built `loam serve` on a free port with a fresh SQLite data directory (unless one is
+ * given) and resolves once /readyz answers 200, with the time that took from spawn.
+ */
+export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir(), 'loam-bench-'))) {
+  const port = await freePort();
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [LOAM_BIN, 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, LOAM_DATA_DIR: dataDir, LOAM_PORT: String(port), LOAM_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`loam serve exited ${child.exitCode}: ${stderr}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(10);
+  }
+  const readyMs = performance.now() - t0;
+  return {
+    url,
+    child,
+    dataDir,
+    readyMs,
+    stderr: () => stderr,
+    async stop({ keepData = false } = {}) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+export function table(rows) {
+  const cols = Object.keys(rows[0]);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  const line = (vals) => vals.map((v, i) => String(v).padStart(width[i])).join('  ');
+  return [line(cols), line(width.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => r[c])))].join('\n');
+}

@@ -1,0 +1,246 @@
+/**
+ * The built `loam` binary, run as a user runs it: a child process with LOAM_* variables.
+ * CI builds before testing; when the build output is missing, it is built here first.
+ */
+import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const BIN = join(ROOT, 'packages/cli/dist/index.js');
+const dirs: string[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'loam-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Only LOAM_* from the test's own choosing, so a developer's environment cannot leak in. */
+function envWith(vars: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LOAM_')));
+  return { ...base, LOAM_LOG_LEVEL: 'info', LOAM_JOB_POLL_MS: '50', ...vars };
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], vars: Record<string, string>): Promise<Run> {
+  return new Promise((res) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: envWith(vars), cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('exit', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+/** A `loam serve` process and the output it printed so far. */
+class Server {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<number | null>;
+  constructor(
+    readonly port: number,
+    vars: Record<string, string>,
+    command = 'serve',
+  ) {
+    this.child = spawn(process.execPath, [BIN, command], { env: envWith({ ...vars, LOAM_PORT: String(port) }), cwd: ROOT });
+    this.child.stdout?.on('data', (d) => {
+      this.stdout += d;
+    });
+    this.child.stderr?.on('data', (d) => {
+      this.stderr += d;
+    });
+    this.exited = new Promise((res) => this.child.on('exit', (code) => res(code)));
+  }
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+  async ready(timeoutMs = STARTUP_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) throw new Error(`loam exited ${this.child.exitCode}: ${this.stderr}${this.stdout}`);
+      try {
+        if ((await fetch(this.url('/readyz'))).status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`not ready within ${timeoutMs} ms: ${this.stderr}${this.stdout}`);
+  }
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+  logLines(): { msg?: string; [k: string]: unknown }[] {
+    return this.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+  }
+}
+
+const servers: Server[] = [];
+async function serve(vars: Record<string, string>, command = 'serve'): Promise<Server> {
+  const s = new Server(await freePort(), vars, command);
+  servers.push(s);
+  return s;
+}
+
+const KEY_IN_BANNER = /(loam_sk_[0-9A-Za-z]{40})/;
+// Generous: a start-up on a loaded CI machine can take many seconds; the tests wait for readiness.
+const STARTUP_MS = 60_000;
+const SLOW = { timeout: 180_000 };
+
+beforeAll(() => {
+  if (!existsSync(BIN) || !existsSync(join(ROOT, 'packages/server/dist/index.js'))) execSync('npx tsc -b', { cwd: ROOT, stdio: 'inherit' });
+}, 180_000);
+
+afterAll(async () => {
+  for (const s of servers) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('loam (built CLI)', () => {
+  it('prints usage without a command, and refuses an unknown one', async () => {
+    const none = await run([], {});
+    expect(none.code).toBe(2);
+    expect(none.stdout).toMatch(/Usage: loam <command>/);
+    const bad = await run(['frobnicate'], {});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/frobnicate/);
+  });
+
+  it('loam migrate applies the migrations once, then reports the database is up to date', SLOW, async () => {
+    const dir = tempDir();
+    const first = await run(['migrate'], { LOAM_DATA_DIR: dir });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/applied \d+ migration\(s\):/);
+    expect(first.stdout).toContain('platform/001_init');
+    expect(first.stdout).toContain('apikeys/001_api_keys');
+    // Modules run in registration order: the platform's tables exist before those that reference them.
+    expect(first.stdout.indexOf('platform/001_init')).toBeLessThan(first.stdout.indexOf('apikeys/001_api_keys'));
+    expect(existsSync(join(dir, 'loam.db'))).toBe(true);
+    const second = await run(['migrate'], { LOAM_DATA_DIR: dir });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout.trim()).toBe('database is up to date');
+  });
+
+  it('bad configuration: exit 1 with a message naming the variable', SLOW, async () => {
+    const res = await run(['serve'], { LOAM_PORT: 'abc', LOAM_DATA_DIR: tempDir() });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/LOAM_PORT/);
+    expect(res.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  });
+
+  it('loam serve: prints the admin key once on first start, not on the next; the key works', SLOW, async () => {
+    const dir = tempDir();
+    const first = await serve({ LOAM_DATA_DIR: dir });
+    await first.ready();
+    const key = KEY_IN_BANNER.exec(first.stderr)?.[1];
+    expect(key, first.stderr).toBeDefined();
+    // The secret is printed only in the banner, never in the JSON logs.
+    expect(first.stdout).not.toContain(key as string);
+    const me = await fetch(first.url('/api/v1/whoami'), { headers: { 'x-api-key': key as string } });
+    expect(me.status).toBe(200);
+    expect((await me.json()).data).toMatchObject({ tenant_id: 'default', kind: 'api_key' });
+    // The effective configuration is logged at start, secrets redacted.
+    const starting = first.logLines().find((l) => l.msg === 'starting loam');
+    expect(starting?.config).toMatchObject({ port: first.port, dataDir: dir });
+    expect(await first.stop()).toBe(0);
+
+    const second = await serve({ LOAM_DATA_DIR: dir });
+    await second.ready();
+    expect(second.stderr).not.toMatch(KEY_IN_BANNER);
+    expect((await fetch(second.url('/api/v1/whoami'), { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    expect(await second.stop()).toBe(0);
+  });
+
+  it('LOAM_ADMIN_API_KEY on first start becomes the admin key, and nothing is printed', SLOW, async () => {
+    const chosen = 'operator-chosen-admin-key-0123456789';
+    const s = await serve({ LOAM_DATA_DIR: tempDir(), LOAM_ADMIN_API_KEY: chosen });
+    await s.ready();
+    expect(s.stderr).not.toMatch(KEY_IN_BANNER);
+    expect(s.stderr + s.stdout).not.toContain(chosen);
+    expect((await fetch(s.url('/api/v1/api-keys'), { headers: { 'x-api-key': chosen } })).status).toBe(200);
+    expect((await fetch(s.url('/api/v1/api-keys'), { headers: { 'x-api-key': `${chosen}x` } })).status).toBe(401);
+    expect(await s.stop()).toBe(0);
+  });
+
+  it('SIGTERM: an in-flight request completes, then the process exits 0', SLOW, async () => {
+    const admin = 'cli-test-admin-key-abcdefghijklmnopqrstuvwxyz';
+    const s = await serve({ LOAM_DATA_DIR: tempDir(), LOAM_ADMIN_API_KEY: admin, LOAM_SHUTDOWN_TIMEOUT_MS: '5000' });
+    await s.ready();
+    const body = JSON.stringify({ name: 'created during shutdown', scopes: ['storage'] });
+    // A request whose body is still arriving when the signal comes.
+    const response = new Promise<{ status: number; body: string }>((res, rej) => {
+      const req = httpRequest(
+        s.url('/api/v1/api-keys'),
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-api-key': admin },
+        },
+        (r) => {
+          let text = '';
+          r.on('data', (d) => {
+            text += d;
+          });
+          r.on('end', () => res({ status: r.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', rej);
+      req.write(body.slice(0, 10));
+      setTimeout(() => {
+        s.child.kill('SIGTERM');
+        setTimeout(() => req.end(body.slice(10)), 300);
+      }, 200);
+    });
+    const done = await response;
+    expect(done.status, done.body).toBe(201);
+    expect(JSON.parse(done.body).data.name).toBe('created during shutdown');
+    expect(await s.exited).toBe(0);
+    const msgs = s.logLines().map((l) => l.msg);
+    expect(msgs).toContain('shutting down');
+    expect(msgs).toContain('stopped');
+    // New connections are refused once it has stopped.
+    await expect(fetch(s.url('/healthz'))).rejects.toThrow();
+  });
+
+  it('loam worker runs without HTTP and stops cleanly on SIGTERM', SLOW, async () => {
+    const dir = tempDir();
+    expect((await run(['migrate'], { LOAM_DATA_DIR: dir })).code).toBe(0);
+    const w = await serve({ LOAM_DATA_DIR: dir, LOAM_ADMIN_API_KEY: 'worker-test-admin-key-0123456789abcdef' }, 'worker');
+    const deadline = Date.now() + STARTUP_MS;
+    while (!w.stdout.includes('"worker running"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(w.logLines().map((l) => l.msg)).toContain('worker running');
+    await expect(fetch(w.url('/healthz'))).rejects.toThrow();
+    expect(await w.stop()).toBe(0);
+    expect(w.logLines().map((l) => l.msg)).toContain('stopped');
+  });
+});

@@ -1,0 +1,65 @@
+import type { CreateDataset, Dataset, DatasetStats, EnvelopeOf, Lineage, ListDatasetsQuery, UpdateDataset } from '@loam/api';
+import { APIResource, dataOf, path, type RequestOptions } from '../core.js';
+import { cursorList, type PagePromise } from '../pagination.js';
+
+type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
+
+/** Private datasets (`/api/v1/datasets`). */
+export class Datasets extends APIResource {
+  /**
+   * @example
+   * const ds = await loam.datasets.create({
+   *   name: 'customers', classification: 'confidential',
+   *   schema: { fields: [{ name: 'email', type: 'string', required: true, pii: 'email' }, { name: 'age', type: 'integer', required: false }] },
+   * });
+   */
+  create(body: CreateDataset, options?: Opts): Promise<Dataset> {
+    return dataOf(this.client.request<EnvelopeOf<Dataset>>('POST', '/api/v1/datasets', { ...options, body }));
+  }
+
+  /** @example for await (const ds of loam.datasets.list({ tag: 'crm' })) console.log(ds.name); */
+  list(query: Omit<ListDatasetsQuery, 'cursor'> = {}): PagePromise<Dataset> {
+    return cursorList(this.client, '/api/v1/datasets', { ...query });
+  }
+
+  /** @example const ds = await loam.datasets.get('ds_01…'); */
+  get(id: string, options?: Opts): Promise<Dataset> {
+    return dataOf(this.client.request<EnvelopeOf<Dataset>>('GET', path`/api/v1/datasets/${id}`, options));
+  }
+
+  /** Schema changes that would invalidate records are refused (409 with the count). @example await loam.datasets.update(id, { description: 'CRM export' }); */
+  update(id: string, body: UpdateDataset, options?: Opts & { ifMatch?: string }): Promise<Dataset> {
+    return dataOf(
+      this.client.request<EnvelopeOf<Dataset>>('PATCH', path`/api/v1/datasets/${id}`, {
+        ...options,
+        body,
+        headers: { 'if-match': options?.ifMatch },
+      }),
+    );
+  }
+
+  /** @example await loam.datasets.delete('ds_01…'); */
+  async delete(id: string, options?: Opts): Promise<void> {
+    await this.client.request('DELETE', path`/api/v1/datasets/${id}`, options);
+  }
+
+  /** Makes the dataset read-only. @example await loam.datasets.archive('ds_01…'); */
+  archive(id: string, options?: Opts): Promise<Dataset> {
+    return dataOf(this.client.request<EnvelopeOf<Dataset>>('POST', path`/api/v1/datasets/${id}/archive`, { ...options, body: {} }));
+  }
+
+  /** Undoes {@link archive}. @example await loam.datasets.restore('ds_01…'); */
+  restore(id: string, options?: Opts): Promise<Dataset> {
+    return dataOf(this.client.request<EnvelopeOf<Dataset>>('POST', path`/api/v1/datasets/${id}/restore`, { ...options, body: {} }));
+  }
+
+  /** Record count, bytes and per-field statistics. @example const { record_count } = await loam.datasets.stats('ds_01…'); */
+  stats(id: string, options?: Opts): Promise<DatasetStats> {
+    return dataOf(this.client.request<EnvelopeOf<DatasetStats>>('GET', path`/api/v1/datasets/${id}/stats`, options));
+  }
+
+  /** The graph of versions, imports, exports, derived datasets and anonymization runs. @example const { nodes, edges } = await loam.datasets.lineage('ds_01…'); */
+  lineage(id: string, options?: Opts): Promise<Lineage> {
+    return dataOf(this.client.request<EnvelopeOf<Lineage>>('GET', path`/api/v1/datasets/${id}/lineage`, options));
+  }
+}

@@ -1,0 +1,62 @@
+import { sql } from 'kysely';
+import { jsonType } from '../../platform/db/index.js';
+import type { MigrationSet } from '../../platform/db/migrate.js';
+
+/**
+ * Content items, their text (raw for TEXT items, extracted otherwise) and the full-text index:
+ * SQLite FTS5 (`content_fts`) or a PostgreSQL tsvector column with a GIN index.
+ */
+export const contentMigrations: MigrationSet = {
+  module: 'content',
+  migrations: {
+    async '001_content'(db, dialect) {
+      await db.schema
+        .createTable('content_items')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('source_type', 'text', (c) => c.notNull())
+        .addColumn('source_uri', 'text', (c) => c.notNull())
+        .addColumn('s3_key', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('metadata', jsonType(dialect), (c) => c.notNull())
+        .addColumn('title', 'text')
+        .addColumn('word_count', 'integer')
+        .addColumn('language', 'text')
+        .addColumn('page_count', 'integer')
+        .addColumn('detected_type', 'text')
+        .addColumn('error', 'text')
+        .addColumn('source_sub_type', 'text')
+        .addColumn('user_notes', 'text')
+        .addColumn('callback_url', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('processed_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('content_items_tenant').on('content_items').columns(['tenant_id', 'id']).execute();
+      await db.schema.createIndex('content_items_tenant_status').on('content_items').columns(['tenant_id', 'status', 'id']).execute();
+      await db.schema.createIndex('content_items_key').on('content_items').column('s3_key').execute();
+
+      await db.schema
+        .createTable('content_texts')
+        .addColumn('item_id', 'text', (c) => c.primaryKey().references('content_items.id').onDelete('cascade'))
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('fts_rowid', 'integer')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      if (dialect === 'postgres') {
+        await sql`alter table content_texts add column search tsvector`.execute(db);
+        await sql`create index content_texts_search on content_texts using gin (search)`.execute(db);
+        await db.schema.createIndex('content_texts_tenant').on('content_texts').column('tenant_id').execute();
+      } else {
+        await sql`create virtual table content_fts using fts5(body, item_id unindexed, tenant_id unindexed, tokenize = 'unicode61 remove_diacritics 2')`.execute(
+          db,
+        );
+      }
+    },
+  },
+};

@@ -1,0 +1,333 @@
+import multipart from '@fastify/multipart';
+import {
+  AtriumnError,
+  BatchIngestRequest,
+  BatchIngestResponse,
+  CallbackSecret,
+  ContentDownloadUrl,
+  ContentItem,
+  ContentList,
+  ContentListQuery,
+  ContentMetadata,
+  ContentSearchHit,
+  ContentStats,
+  ContentText,
+  Envelope,
+  IdParams,
+  IngestFileRequest,
+  IngestResponse,
+  IngestTextRequest,
+  IngestUrlRequest,
+  UpdateContentRequest,
+} from '@loam/api';
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { FastifyRequest } from 'fastify';
+import { principalOf, sendEnvelope } from '../../platform/http/context.js';
+import { badRequest } from '../../platform/http/errors.js';
+import type { LoamApp } from '../../platform/http/server.js';
+import { effectiveTenant } from '../../platform/principal.js';
+import { checkContentType } from '../storage/routes.js';
+import type { ContentService, ItemInput } from './service.js';
+
+const write = (limit: number) => ({ auth: { scopes: ['ingest:write'] }, rateLimit: { limit, windowSec: 60 } }) as const;
+const read = (limit: number) => ({ auth: { scopes: ['ingest:read'] }, rateLimit: { limit, windowSec: 60 } }) as const;
+const errors = {
+  400: AtriumnError,
+  401: AtriumnError,
+  403: AtriumnError,
+  404: AtriumnError,
+  409: AtriumnError,
+  413: AtriumnError,
+  429: AtriumnError,
+};
+const TenantQuery = Type.Object({ tenantId: Type.Optional(Type.String({ maxLength: 128 })) });
+const tags = ['Ingest'];
+
+const tenantOf = (request: FastifyRequest, requested?: string) => effectiveTenant(principalOf(request), requested);
+
+/** Reads the multipart form of `/ingest/file`: fields first, then the part named `file`. */
+async function ingestMultipart(request: FastifyRequest, content: ContentService) {
+  const fields: Record<string, string> = {};
+  let result: Awaited<ReturnType<ContentService['ingestFileStream']>> | undefined;
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      if (part.fieldname !== 'file' || result) {
+        part.file.resume(); // not ours: drain it
+        continue;
+      }
+      const tenantId = tenantOf(request, fields.tenantId);
+      let metadata: ItemInput['metadata'];
+      if (fields.metadata) {
+        try {
+          metadata = JSON.parse(fields.metadata);
+        } catch {
+          metadata = undefined;
+        }
+        if (!Value.Check(ContentMetadata, metadata)) throw badRequest('metadata must be a JSON object of string values');
+      }
+      result = await content.ingestFileStream(
+        tenantId,
+        { stream: part.file, filename: part.filename, contentType: part.mimetype },
+        { userId: fields.userId, metadata, callbackUrl: fields.callbackUrl },
+      );
+    } else {
+      if (result && part.fieldname === 'tenantId')
+        throw badRequest('Send the tenantId field before the file part', [
+          { field: 'tenantId', code: 'invalid_value', message: 'tenantId must come before the file part' },
+        ]);
+      fields[part.fieldname] = String(part.value);
+    }
+  }
+  if (!result)
+    throw badRequest("The form has no file part named 'file'", [
+      { field: 'file', code: 'required_field_missing', message: 'file is required' },
+    ]);
+  return result;
+}
+
+/** The Atriumn ingest service (§6): `/ingest/*` and `/content*`. */
+export async function contentAtriumnRoutes(app: LoamApp, content: ContentService, maxFileBytes: number): Promise<void> {
+  await app.register(multipart, {
+    limits: { fileSize: maxFileBytes + 1, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 25 },
+    throwFileSizeLimit: false, // the blob store refuses oversize files with 413 file_too_large
+  });
+
+  app.post(
+    '/ingest/text',
+    {
+      config: write(20),
+      schema: {
+        tags,
+        summary: 'Ingest inline text, or ask for an upload URL',
+        body: IngestTextRequest,
+        response: { 200: IngestResponse, 202: IngestResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const tenantId = tenantOf(request, body.tenantId);
+      if (body.content !== undefined) {
+        const out = await content.ingestText(tenantId, body.content, body);
+        return reply.code(202).send(out);
+      }
+      const contentType = body.contentType ?? 'text/plain';
+      checkContentType(contentType);
+      return reply.code(200).send(await content.createUpload(tenantId, 'TEXT', 'content.txt', contentType, body));
+    },
+  );
+
+  app.post(
+    '/ingest/url',
+    {
+      config: write(10),
+      schema: {
+        tags,
+        summary: 'Ingest a web page or document by URL (fetched asynchronously)',
+        body: IngestUrlRequest,
+        response: { 202: IngestResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const out = await content.ingestUrl(tenantOf(request, body.tenantId), body.url, body);
+      return reply.code(202).send(out);
+    },
+  );
+
+  app.post(
+    '/ingest/file',
+    {
+      config: write(20),
+      schema: {
+        tags,
+        summary: 'Upload a file (multipart/form-data, part `file`) or ask for an upload URL (JSON)',
+        body: { content: { 'application/json': { schema: IngestFileRequest } } },
+        response: { 200: IngestResponse, 202: IngestResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      if (request.isMultipart()) return reply.code(202).send(await ingestMultipart(request, content));
+      const body = request.body as IngestFileRequest | undefined;
+      if (!body || typeof body !== 'object') throw badRequest('Send multipart/form-data with a file part, or JSON {filename, contentType}');
+      checkContentType(body.contentType);
+      const tenantId = tenantOf(request, body.tenantId);
+      return reply.code(200).send(await content.createUpload(tenantId, 'FILE', body.filename, body.contentType, body));
+    },
+  );
+
+  app.post(
+    '/ingest/batch',
+    {
+      config: write(10),
+      schema: {
+        tags,
+        summary: 'Ingest up to 100 text or URL items, with a result per item',
+        body: BatchIngestRequest,
+        response: { 200: BatchIngestResponse, ...errors },
+      },
+    },
+    async (request) => content.ingestBatch(tenantOf(request, request.body.tenantId), request.body.items),
+  );
+
+  app.get(
+    '/content',
+    {
+      config: read(30),
+      schema: { tags, summary: 'List content items', querystring: ContentListQuery, response: { 200: ContentList, ...errors } },
+    },
+    async (request) => content.list(tenantOf(request, request.query.tenantId), request.query),
+  );
+
+  app.get(
+    '/content/:id',
+    {
+      config: read(60),
+      schema: {
+        tags,
+        summary: 'Get a content item',
+        params: IdParams,
+        querystring: TenantQuery,
+        response: { 200: ContentItem, ...errors },
+      },
+    },
+    async (request) => content.get(tenantOf(request, request.query.tenantId), request.params.id),
+  );
+
+  app.patch(
+    '/content/:id',
+    {
+      config: write(20),
+      schema: {
+        tags,
+        summary: 'Change sourceUri or merge metadata (a value of "" removes the key)',
+        params: IdParams,
+        querystring: TenantQuery,
+        body: UpdateContentRequest,
+        response: { 200: ContentItem, ...errors },
+      },
+    },
+    async (request) => content.update(tenantOf(request, request.query.tenantId), request.params.id, request.body),
+  );
+
+  app.delete(
+    '/content/:id',
+    {
+      config: write(10),
+      schema: { tags, summary: 'Delete a content item, its file, text and index entry', params: IdParams, querystring: TenantQuery },
+    },
+    async (request, reply) => {
+      await content.delete(tenantOf(request, request.query.tenantId), request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    '/content/:id/download-url',
+    {
+      config: read(60),
+      schema: {
+        tags,
+        summary: 'A pre-signed URL of the stored file',
+        params: IdParams,
+        querystring: TenantQuery,
+        response: { 200: ContentDownloadUrl, ...errors },
+      },
+    },
+    async (request) => content.downloadUrl(tenantOf(request, request.query.tenantId), request.params.id),
+  );
+
+  app.get(
+    '/content/:id/text',
+    {
+      config: read(30),
+      schema: {
+        tags,
+        summary: 'The extracted text (raw text for TEXT items)',
+        params: IdParams,
+        querystring: TenantQuery,
+        response: { 200: ContentText, ...errors },
+      },
+    },
+    async (request) => ({ content: await content.getText(tenantOf(request, request.query.tenantId), request.params.id) }),
+  );
+
+  app.put(
+    '/content/:id/text',
+    {
+      config: write(10),
+      schema: { tags, summary: 'Replace the text of a TEXT item', params: IdParams, querystring: TenantQuery, body: ContentText },
+    },
+    async (request, reply) => {
+      await content.putText(tenantOf(request, request.query.tenantId), request.params.id, request.body.content);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/content/:id/complete',
+    {
+      config: write(60),
+      schema: {
+        tags,
+        summary: 'Tell Loam an upload to the pre-signed URL finished (S3)',
+        params: IdParams,
+        querystring: TenantQuery,
+        response: { 200: ContentItem, ...errors },
+      },
+    },
+    async (request) => content.completeUpload(tenantOf(request, request.query.tenantId), request.params.id),
+  );
+}
+
+const SearchQuery = Type.Object({
+  q: Type.String({ minLength: 1, maxLength: 500 }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+});
+
+/** Loam's own content routes under /api/v1. */
+export function contentApiRoutes(app: LoamApp, content: ContentService): void {
+  app.get(
+    '/api/v1/content/stats',
+    {
+      config: { auth: { scopes: ['ingest:read'] } },
+      schema: { tags: ['Content'], summary: 'Item counts per status and source type', response: { 200: Envelope(ContentStats) } },
+    },
+    async (request, reply) => {
+      const stats = await content.stats(principalOf(request).tenantId);
+      return sendEnvelope(request, reply, stats, { links: { self: '/api/v1/content/stats' } });
+    },
+  );
+
+  app.get(
+    '/api/v1/content/search',
+    {
+      config: { auth: { scopes: ['ingest:read'] } },
+      schema: {
+        tags: ['Content'],
+        summary: 'Full-text search over extracted text',
+        querystring: SearchQuery,
+        response: { 200: Envelope(Type.Array(ContentSearchHit)) },
+      },
+    },
+    async (request, reply) => {
+      const hits = await content.searchText(principalOf(request).tenantId, request.query.q, request.query.limit);
+      return sendEnvelope(request, reply, hits);
+    },
+  );
+
+  app.get(
+    '/api/v1/content/callback-secret',
+    {
+      config: { auth: { scopes: ['ingest:write'] } },
+      schema: {
+        tags: ['Content'],
+        summary: 'The key that signs callbacks (X-Loam-Signature)',
+        response: { 200: Envelope(CallbackSecret) },
+      },
+    },
+    async (request, reply) => {
+      return sendEnvelope(request, reply, { secret: content.callbackSecret(principalOf(request).tenantId) });
+    },
+  );
+}

@@ -1,0 +1,65 @@
+import type { LoamModule } from '../../app.js';
+import type { Platform } from '../../platform/index.js';
+import type { TenantService } from '../tenants/service.js';
+import { CredentialService } from './credentials.js';
+import { KeyRing } from './keys.js';
+import { DevMailbox, type Mailer, SmtpMailer } from './mail.js';
+import { identityMigrations } from './migrations.js';
+import { ExternalIssuer } from './oidc.js';
+import { identityAtriumnRoutes, identityRoutes } from './routes.js';
+import { TokenService } from './tokens.js';
+import { UserService } from './users.js';
+
+export interface IdentityOptions {
+  /** Defaults to process.env.NODE_ENV; the development mailbox is off in `production`. */
+  nodeEnv?: string;
+}
+
+/** Users, tokens and machine credentials: what other modules may use. */
+export class IdentityService {
+  readonly keys: KeyRing;
+  readonly tokens: TokenService;
+  readonly users: UserService;
+  readonly credentials: CredentialService;
+  readonly externalIssuer: ExternalIssuer;
+  private readonly mailer: Mailer;
+  private readonly production: boolean;
+
+  constructor(platform: Platform, tenants: TenantService, opts: IdentityOptions = {}) {
+    this.production = (opts.nodeEnv ?? process.env.NODE_ENV) === 'production';
+    this.keys = new KeyRing(platform);
+    this.tokens = new TokenService(platform, this.keys);
+    this.mailer = platform.config.smtpUrl ? new SmtpMailer(platform.config.smtpUrl, platform.config.mailFrom) : new DevMailbox(platform);
+    this.users = new UserService(platform, this.tokens, tenants, this.mailer);
+    this.credentials = new CredentialService(platform, this.tokens, tenants);
+    this.externalIssuer = new ExternalIssuer(platform);
+  }
+
+  /** The development mailbox, or undefined when mail goes out by SMTP or NODE_ENV is production. */
+  devMailbox(): DevMailbox | undefined {
+    return this.mailer instanceof DevMailbox && !this.production ? this.mailer : undefined;
+  }
+}
+
+/**
+ * The identity module. Its authenticators (Loam JWTs, then the external OIDC issuer) go after
+ * the API-key one already in `platform.authenticators`.
+ */
+export function identityModule(platform: Platform, identity: IdentityService): LoamModule {
+  platform.authenticators.push(identity.tokens.authenticate, identity.externalIssuer.authenticate);
+  return {
+    name: 'identity',
+    migrations: identityMigrations,
+    routes: (app) => identityRoutes(app, identity),
+    atriumnRoutes: (app) => identityAtriumnRoutes(app, identity),
+    async start() {
+      await identity.keys.start();
+      await identity.tokens.revocations.start();
+    },
+    async stop() {
+      await identity.tokens.revocations.stop();
+      await identity.users.flush();
+      await identity.users.mailer.close();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import type { MailboxMessage } from '@loam/api';
+import nodemailer, { type Transporter } from 'nodemailer';
+import { rfc3339 } from '../../platform/http/context.js';
+import type { Platform } from '../../platform/index.js';
+
+export interface MailMessage {
+  tenantId: string;
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/** Where confirmation and reset codes go: SMTP, or the development mailbox. */
+export interface Mailer {
+  readonly kind: 'smtp' | 'dev_mailbox';
+  send(message: MailMessage): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `t***@e***.com`: enough for a user to recognize the address, not enough to harvest it. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  if (at <= 0) return '***';
+  const local = email.slice(0, at);
+  const domain = email.slice(at + 1);
+  const dot = domain.lastIndexOf('.');
+  const name = dot > 0 ? domain.slice(0, dot) : domain;
+  const tld = dot > 0 ? domain.slice(dot) : '';
+  return `${local[0]}***@${name[0] ?? ''}***${tld}`;
+}
+
+/** Sends through an SMTP server (LOAM_SMTP_URL), with short timeouts so a dead relay fails fast. */
+export class SmtpMailer implements Mailer {
+  readonly kind = 'smtp';
+  private readonly transport: Transporter;
+
+  constructor(
+    url: string,
+    private readonly from: string,
+  ) {
+    const u = new URL(url);
+    const opts = {
+      host: u.hostname,
+      port: u.port ? Number(u.port) : u.protocol === 'smtps:' ? 465 : 587,
+      secure: u.protocol === 'smtps:',
+      auth: u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : undefined,
+      // smtp://…?tls=insecure lets development relays with self-signed certificates through.
+      tls: u.searchParams.get('tls') === 'insecure' ? { rejectUnauthorized: false } : undefined,
+      connectionTimeout: 5_000,
+      greetingTimeout: 5_000,
+      socketTimeout: 10_000,
+    };
+    this.transport = nodemailer.createTransport(opts);
+  }
+
+  async send(message: MailMessage): Promise<void> {
+    await this.transport.sendMail({ from: this.from, to: message.to, subject: message.subject, text: message.text });
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+/**
+ * Development mailbox: messages are kept in the database and readable by admins at
+ * GET /api/v1/admin/mailbox. Only the fact that a message was stored is logged — never its
+ * body, which carries the code.
+ */
+export class DevMailbox implements Mailer {
+  readonly kind = 'dev_mailbox';
+  static readonly KEEP = 500;
+
+  constructor(private readonly platform: Platform) {}
+
+  async send(message: MailMessage): Promise<void> {
+    const { db } = this.platform.database;
+    const id = this.platform.ids.new('mail');
+    await db
+      .insertInto('dev_mailbox')
+      .values({
+        id,
+        tenant_id: message.tenantId,
+        recipient: message.to,
+        subject: message.subject,
+        body: message.text,
+        created_at: this.platform.clock.now(),
+      })
+      .execute();
+    // Keep the mailbox bounded: drop everything but the newest messages.
+    const cutoff = await db
+      .selectFrom('dev_mailbox')
+      .select('id')
+      .orderBy('id', 'desc')
+      .offset(DevMailbox.KEEP)
+      .limit(1)
+      .executeTakeFirst();
+    if (cutoff) await db.deleteFrom('dev_mailbox').where('id', '<=', cutoff.id).execute();
+    this.platform.log.info({ mail_id: id, to: maskEmail(message.to), subject: message.subject }, 'mail stored in the development mailbox');
+  }
+
+  /** Newest first; a platform admin passes `tenantId` undefined to see every tenant. */
+  async list(tenantId: string | undefined, opts: { to?: string; limit: number }): Promise<MailboxMessage[]> {
+    let q = this.platform.database.db.selectFrom('dev_mailbox').selectAll().orderBy('id', 'desc').limit(opts.limit);
+    if (tenantId) q = q.where('tenant_id', '=', tenantId);
+    if (opts.to) q = q.where('recipient', '=', opts.to.trim().toLowerCase());
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: r.id,
+      tenant_id: r.tenant_id,
+      to: r.recipient,
+      subject: r.subject,
+      text: r.body,
+      created_at: rfc3339(Number(r.created_at)),
+    }));
+  }
+
+  async close(): Promise<void> {}
+}

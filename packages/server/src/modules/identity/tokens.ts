@@ -1,0 +1,302 @@
+import type { FastifyRequest } from 'fastify';
+import { type JWTPayload, SignJWT, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import { randomToken, sha256 } from '../../platform/crypto/index.js';
+import { AppError } from '../../platform/http/errors.js';
+import type { Executor, Platform } from '../../platform/index.js';
+import type { Principal } from '../../platform/principal.js';
+import { ACCESS_TOKEN_TTL_SEC, type AccessClaims, CLOCK_TOLERANCE_SEC, splitScopes } from './claims.js';
+import type { KeyRing } from './keys.js';
+import { RevocationList } from './revocations.js';
+
+const REQUIRED_CLAIMS = ['sub', 'tenant_id', 'scope', 'jti', 'exp', 'iat', 'nbf'];
+export const REFRESH_TOKEN_PREFIX = 'loam_rt_';
+/** Tokens whose signature was already checked; bounded, oldest evicted first. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
+export interface AccessTokenInput {
+  kind: 'user' | 'client';
+  subject: string;
+  tenantId: string;
+  scopes: string[];
+  roles: string[];
+  sid: string;
+  clientId?: string;
+  email?: string;
+  attributes?: Record<string, string>;
+}
+
+export interface IdTokenInput {
+  subject: string;
+  tenantId: string;
+  email: string;
+  emailVerified: boolean;
+  attributes: Record<string, string>;
+  authTime: number;
+}
+
+export interface RefreshTokenRow {
+  id: string;
+  family_id: string;
+  user_id: string;
+  tenant_id: string;
+  expires_at: number;
+  used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** Why a token was refused; logged at debug level, never shown to the caller in detail. */
+export class TokenRejected extends Error {}
+
+/**
+ * Loam's own tokens: signing, strict verification (algorithm allowlist, iss, aud, exp, nbf,
+ * 60 s skew, required claims), the revocation denylist and refresh-token families.
+ */
+export class TokenService {
+  readonly revocations: RevocationList;
+  /**
+   * Clients present the same access token for up to an hour: its signature and claims are
+   * checked once, then found here (keyed by the whole token, so any altered byte misses).
+   * Time-based claims and revocation are still checked on every use.
+   */
+  private readonly verified = new Map<string, AccessClaims>();
+
+  constructor(
+    private readonly platform: Platform,
+    readonly keys: KeyRing,
+  ) {
+    this.revocations = new RevocationList(platform);
+  }
+
+  private get issuer() {
+    return this.platform.config.jwtIssuer;
+  }
+  private get audience() {
+    return this.platform.config.jwtAudience;
+  }
+  private nowSec() {
+    return Math.floor(this.platform.clock.now() / 1000);
+  }
+
+  async issueAccessToken(input: AccessTokenInput): Promise<{ token: string; jti: string; expiresAt: number }> {
+    const { key, header } = await this.keys.signingKey();
+    const iat = this.nowSec();
+    const exp = iat + ACCESS_TOKEN_TTL_SEC;
+    const jti = this.platform.ids.new('jti');
+    const claims: Omit<AccessClaims, 'iss' | 'aud' | 'sub' | 'jti' | 'exp' | 'nbf' | 'iat'> = {
+      tenant_id: input.tenantId,
+      scope: input.scopes.join(' '),
+      roles: input.roles,
+      sid: input.sid,
+      kind: input.kind,
+      token_use: 'access',
+      ...(input.clientId ? { client_id: input.clientId } : {}),
+      ...(input.email ? { email: input.email } : {}),
+      ...(input.attributes && Object.keys(input.attributes).length ? { attributes: input.attributes } : {}),
+    };
+    const token = await new SignJWT(claims as unknown as JWTPayload)
+      .setProtectedHeader(header)
+      .setIssuer(this.issuer)
+      .setAudience(this.audience)
+      .setSubject(input.subject)
+      .setJti(jti)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(exp)
+      .sign(key);
+    return { token, jti, expiresAt: exp * 1000 };
+  }
+
+  /** An OpenID Connect id token: identity only, no `scope`, so it can never pass as an access token. */
+  async issueIdToken(input: IdTokenInput): Promise<string> {
+    const { key, header } = await this.keys.signingKey();
+    const iat = this.nowSec();
+    return new SignJWT({
+      token_use: 'id',
+      tenant_id: input.tenantId,
+      email: input.email,
+      email_verified: input.emailVerified,
+      auth_time: Math.floor(input.authTime / 1000),
+      ...input.attributes,
+    })
+      .setProtectedHeader(header)
+      .setIssuer(this.issuer)
+      .setAudience(this.audience)
+      .setSubject(input.subject)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ACCESS_TOKEN_TTL_SEC)
+      .sign(key);
+  }
+
+  /**
+   * Verifies a Loam access token. `allowExpired` (logout only) still checks the signature,
+   * issuer and audience, so an expired token can end its session. Throws TokenRejected.
+   */
+  async verifyAccessToken(token: string, opts: { allowExpired?: boolean; checkRevoked?: boolean } = {}): Promise<AccessClaims> {
+    const cached = opts.allowExpired ? undefined : this.verified.get(token);
+    if (cached) {
+      // The same bounds jose applies (epoch seconds, 60 s tolerance).
+      const now = Math.floor(this.platform.clock.now() / 1000);
+      if (cached.exp <= now - CLOCK_TOLERANCE_SEC || cached.nbf > now + CLOCK_TOLERANCE_SEC) {
+        this.verified.delete(token);
+        throw new TokenRejected('expired or not yet valid');
+      }
+      if (opts.checkRevoked !== false && this.isRevoked(cached)) throw new TokenRejected('revoked');
+      return cached;
+    }
+    let payload: JWTPayload;
+    try {
+      let currentDate = new Date(this.platform.clock.now());
+      if (opts.allowExpired) {
+        const { exp } = decodeJwt(token);
+        if (typeof exp === 'number' && exp * 1000 < currentDate.getTime()) currentDate = new Date((exp - 1) * 1000);
+      }
+      ({ payload } = await jwtVerify(token, (header) => this.keys.verificationKey(header), {
+        algorithms: this.keys.algorithms(),
+        issuer: this.issuer,
+        audience: this.audience,
+        clockTolerance: CLOCK_TOLERANCE_SEC,
+        requiredClaims: REQUIRED_CLAIMS,
+        currentDate,
+      }));
+    } catch (err) {
+      throw new TokenRejected(err instanceof joseErrors.JOSEError ? `${err.code}: ${err.message}` : (err as Error).message);
+    }
+    const claims = payload as unknown as AccessClaims;
+    if (
+      claims.token_use !== 'access' ||
+      typeof claims.scope !== 'string' ||
+      typeof claims.tenant_id !== 'string' ||
+      typeof claims.sid !== 'string' ||
+      typeof claims.nbf !== 'number'
+    )
+      throw new TokenRejected('not an access token');
+    if (opts.checkRevoked !== false && this.isRevoked(claims)) throw new TokenRejected('revoked');
+    if (!opts.allowExpired) {
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, claims);
+    }
+    return claims;
+  }
+
+  /** The bearer authenticator for Loam JWTs (three dot-separated parts); null for anything else. */
+  authenticate = async (token: string, request?: FastifyRequest): Promise<Principal | null> => {
+    if (token.split('.').length !== 3) return null;
+    let claims: AccessClaims;
+    try {
+      claims = await this.verifyAccessToken(token);
+    } catch (err) {
+      request?.log.debug({ reason: (err as Error).message }, 'bearer token refused');
+      return null;
+    }
+    return principalFromClaims(claims);
+  };
+
+  private isRevoked(claims: AccessClaims): boolean {
+    return this.revocations.has([claims.jti, `sid:${claims.sid}`]);
+  }
+
+  /** Denylists token ids or sessions (`sid:<id>`) until `expiresAt`, when their tokens are dead anyway. */
+  denylist(tx: Executor, ids: string[], expiresAt: number): Promise<void> {
+    return this.revocations.add(tx, ids, expiresAt);
+  }
+
+  /** Every access token of session `sid` stops working now (they live at most one hour plus skew). */
+  async revokeSession(tx: Executor, sid: string): Promise<void> {
+    await this.denylist(tx, [`sid:${sid}`], this.platform.clock.now() + (ACCESS_TOKEN_TTL_SEC + CLOCK_TOLERANCE_SEC) * 1000);
+  }
+
+  /** A new opaque refresh token in `familyId` (stored as a SHA-256 hash: it has ~285 bits of entropy). */
+  async createRefreshToken(
+    tx: Executor,
+    user: { id: string; tenantId: string },
+    familyId: string,
+    familyExpiresAt: number,
+  ): Promise<string> {
+    const token = REFRESH_TOKEN_PREFIX + randomToken(this.platform.random, 48);
+    await tx
+      .insertInto('refresh_tokens')
+      .values({
+        id: this.platform.ids.new('rt'),
+        family_id: familyId,
+        user_id: user.id,
+        tenant_id: user.tenantId,
+        token_hash: sha256(token),
+        expires_at: familyExpiresAt,
+        created_at: this.platform.clock.now(),
+      })
+      .execute();
+    return token;
+  }
+
+  async findRefreshToken(tx: Executor, token: string): Promise<RefreshTokenRow | undefined> {
+    const row = await tx
+      .selectFrom('refresh_tokens')
+      .select(['id', 'family_id', 'user_id', 'tenant_id', 'expires_at', 'used_at', 'revoked_at'])
+      .where('token_hash', '=', sha256(token))
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      ...row,
+      expires_at: Number(row.expires_at),
+      used_at: row.used_at == null ? null : Number(row.used_at),
+      revoked_at: row.revoked_at == null ? null : Number(row.revoked_at),
+    };
+  }
+
+  /** Marks a refresh token spent; false when another request spent it first (a reuse). */
+  async spendRefreshToken(tx: Executor, id: string): Promise<boolean> {
+    const r = await tx
+      .updateTable('refresh_tokens')
+      .set({ used_at: this.platform.clock.now() })
+      .where('id', '=', id)
+      .where('used_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Ends a refresh-token family and the access tokens issued from it. */
+  async revokeFamily(tx: Executor, familyId: string): Promise<void> {
+    await tx
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: this.platform.clock.now() })
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .execute();
+    await this.revokeSession(tx, familyId);
+  }
+
+  /** Ends every session of a user (password change). */
+  async revokeUserSessions(tx: Executor, userId: string): Promise<number> {
+    const now = this.platform.clock.now();
+    const families = await tx
+      .selectFrom('refresh_tokens')
+      .select('family_id')
+      .distinct()
+      .where('user_id', '=', userId)
+      .where('expires_at', '>', now - (ACCESS_TOKEN_TTL_SEC + CLOCK_TOLERANCE_SEC) * 1000)
+      .execute();
+    for (const f of families) await this.revokeFamily(tx, f.family_id);
+    return families.length;
+  }
+}
+
+export function principalFromClaims(claims: AccessClaims): Principal {
+  return {
+    tenantId: claims.tenant_id,
+    subject: claims.sub,
+    kind: claims.kind === 'client' ? 'client' : 'user',
+    roles: Array.isArray(claims.roles) ? claims.roles.filter((r) => typeof r === 'string') : [],
+    scopes: splitScopes(claims.scope),
+    credentialId: claims.jti,
+    attributes: {
+      ...(claims.attributes ?? {}),
+      ...(claims.email ? { email: claims.email } : {}),
+      ...(claims.client_id ? { client_id: claims.client_id } : {}),
+    },
+  };
+}
+
+/** RFC 6749 §5.2 error. */
+export const oauthError = (code: string, status: number, detail: string, headers?: Record<string, string>) =>
+  new AppError(code, status, detail, undefined, headers);

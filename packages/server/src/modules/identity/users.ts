@@ -1,0 +1,578 @@
+import type { CodeDeliveryDetails, MeResponse, SignupRequest, TokenResponse } from '@loam/api';
+import { hmacSha256, safeEqual } from '../../platform/crypto/index.js';
+import { fromJson, toJson } from '../../platform/db/index.js';
+import { AppError, badRequest, conflict, unauthorized } from '../../platform/http/errors.js';
+import type { Executor, Platform } from '../../platform/index.js';
+import { type Principal, effectiveTenant, hasScope } from '../../platform/principal.js';
+import type { TenantService } from '../tenants/service.js';
+import { DEFAULT_TENANT } from '../tenants/service.js';
+import { ACCESS_TOKEN_TTL_SEC, splitScopes } from './claims.js';
+import { type RequestContext, actorData } from './context.js';
+import { type Mailer, maskEmail } from './mail.js';
+import { checkPasswordPolicy, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
+import type { TokenService } from './tokens.js';
+
+export type CodePurpose = 'signup' | 'reset';
+const CODE_TTL_MS: Record<CodePurpose, number> = { signup: 24 * 3600_000, reset: 3600_000 };
+export const MAX_CODE_ATTEMPTS = 5;
+export const LOCKOUT_FAILURES = 10;
+export const LOCKOUT_WINDOW_MS = 15 * 60_000;
+export const LOCKOUT_MS = 15 * 60_000;
+const MAX_ATTRIBUTES = 25;
+const ATTRIBUTE_KEY = /^[A-Za-z][A-Za-z0-9_:.-]{0,63}$/;
+/** Attributes Loam owns; `tenant_id` in signup attributes is read as the requested tenant. */
+const RESERVED_ATTRIBUTES = new Set(['sub', 'email', 'email_verified', 'tenant_id']);
+const BAD_LOGIN = 'Incorrect username or password';
+
+export interface UserRow {
+  id: string;
+  tenantId: string;
+  email: string;
+  passwordHash: string;
+  status: 'unconfirmed' | 'confirmed' | 'disabled';
+  attributes: Record<string, string>;
+  roles: string[];
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a raw users row
+function toUser(row: any): UserRow {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    email: row.email,
+    passwordHash: row.password_hash,
+    status: row.status,
+    attributes: fromJson<Record<string, string>>(row.attributes),
+    roles: fromJson<string[]>(row.roles),
+  };
+}
+
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+const codeDelivery = (email: string): CodeDeliveryDetails => ({
+  destination: maskEmail(email),
+  delivery_medium: 'EMAIL',
+  attribute_name: 'email',
+});
+
+/**
+ * Users: signup with an emailed code, login (argon2id, lockout, no enumeration), sessions as
+ * rotating refresh-token families, logout, password reset. Users belong to one tenant.
+ */
+export class UserService {
+  private readonly background = new Set<Promise<void>>();
+  private readonly codeKey: Buffer;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly tokens: TokenService,
+    private readonly tenants: TenantService,
+    readonly mailer: Mailer,
+  ) {
+    this.codeKey = platform.signer.derive('verification-codes');
+    void dummyPasswordHash(); // computed once, ahead of the first login for an unknown user
+  }
+
+  async findByEmail(email: string, db: Executor = this.platform.database.db): Promise<UserRow | undefined> {
+    const row = await db.selectFrom('users').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();
+    return row ? toUser(row) : undefined;
+  }
+
+  async findById(tenantId: string, id: string): Promise<UserRow | undefined> {
+    const row = await this.platform.database.db
+      .selectFrom('users')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? toUser(row) : undefined;
+  }
+
+  async signup(input: SignupRequest, ctx: RequestContext): Promise<{ user_id: string }> {
+    const email = normalizeEmail(input.email);
+    checkPasswordPolicy(input.password, email);
+    const attributes = { ...(input.attributes ?? {}) };
+    const requestedTenant = input.tenant_id ?? attributes.tenant_id;
+    for (const key of Object.keys(attributes)) {
+      if (key === 'tenant_id') delete attributes[key];
+      else if (RESERVED_ATTRIBUTES.has(key))
+        throw badRequest(`attributes.${key} is set by Loam`, [{ field: `attributes.${key}`, code: 'invalid_value', message: 'reserved' }]);
+      else if (!ATTRIBUTE_KEY.test(key))
+        throw badRequest(`attributes.${key} is not a valid attribute name`, [
+          { field: `attributes.${key}`, code: 'invalid_format', message: 'letters, digits, _ : . - (max 64)' },
+        ]);
+    }
+    if (Object.keys(attributes).length > MAX_ATTRIBUTES)
+      throw badRequest(`At most ${MAX_ATTRIBUTES} attributes`, [{ field: 'attributes', code: 'out_of_range', message: 'too many' }]);
+    const tenantId = this.signupTenant(requestedTenant, ctx.principal);
+    if (await this.findByEmail(email)) throw conflict('An account with this email already exists');
+    const passwordHash = await hashPassword(input.password);
+    const now = this.platform.clock.now();
+    const id = this.platform.ids.new('usr');
+    let code: string;
+    try {
+      code = await this.platform.transaction(async (tx) => {
+        if (tenantId !== DEFAULT_TENANT) await this.tenants.ensure(tx, tenantId, tenantId, 'free');
+        await tx
+          .insertInto('users')
+          .values({
+            id,
+            tenant_id: tenantId,
+            email,
+            password_hash: passwordHash,
+            status: 'unconfirmed',
+            attributes: toJson(attributes),
+            roles: toJson([]),
+            created_at: now,
+            updated_at: now,
+            confirmed_at: null,
+          })
+          .execute();
+        const c = await this.newCode(tx, id, 'signup');
+        await this.platform.events.emit(
+          tx,
+          'user.signed_up',
+          id,
+          { ...actorData(ctx, { actor: id, kind: 'user' }), user_id: id },
+          { tenantId },
+        );
+        return c;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('An account with this email already exists');
+      throw err;
+    }
+    this.sendCode(tenantId, email, 'signup', code);
+    return { user_id: id };
+  }
+
+  /** Default tenant for self-signup; another tenant only for a caller that administers it. */
+  private signupTenant(requested: string | undefined, principal: Principal | undefined): string {
+    if (!requested || requested === DEFAULT_TENANT) return DEFAULT_TENANT;
+    if (!principal || !hasScope(principal, 'auth:admin'))
+      throw new AppError('forbidden', 403, 'Only an administrator of the tenant may sign users up into it');
+    return effectiveTenant(principal, requested);
+  }
+
+  async confirmSignup(username: string, code: string, ctx: RequestContext): Promise<void> {
+    const user = await this.findByEmail(username);
+    if (!user) throw codeMismatch();
+    await this.consumeCode(user.id, 'signup', code);
+    await this.platform.transaction(async (tx) => {
+      const now = this.platform.clock.now();
+      await tx
+        .updateTable('users')
+        .set({ status: 'confirmed', confirmed_at: now, updated_at: now })
+        .where('id', '=', user.id)
+        .where('status', '=', 'unconfirmed')
+        .execute();
+      await this.platform.events.emit(
+        tx,
+        'user.confirmed',
+        user.id,
+        { ...actorData(ctx, { actor: user.id, kind: 'user' }), user_id: user.id },
+        { tenantId: user.tenantId },
+      );
+    });
+  }
+
+  /**
+   * Sends a new signup code. The answer is the same for unknown and already confirmed
+   * users (the masked address is derived from what was asked), and the work happens after it.
+   */
+  async resendSignupCode(username: string): Promise<CodeDeliveryDetails> {
+    const email = normalizeEmail(username);
+    const user = await this.findByEmail(email);
+    if (user?.status === 'unconfirmed') {
+      this.runInBackground(async () => {
+        const code = await this.platform.transaction((tx) => this.newCode(tx, user.id, 'signup'));
+        await this.mailer.send(this.codeMessage(user.tenantId, user.email, 'signup', code));
+      });
+    }
+    return codeDelivery(email);
+  }
+
+  async login(username: string, password: string, ctx: RequestContext): Promise<TokenResponse> {
+    const email = normalizeEmail(username);
+    const now = this.platform.clock.now();
+    const lock = await this.platform.database.db
+      .selectFrom('login_failures')
+      .select('locked_until')
+      .where('username', '=', email)
+      .executeTakeFirst();
+    const lockedUntil = lock?.locked_until == null ? 0 : Number(lock.locked_until);
+    if (lockedUntil > now) {
+      const retryAfter = Math.ceil((lockedUntil - now) / 1000);
+      throw new AppError(
+        'rate_limited',
+        429,
+        `Too many failed sign-ins; try again in ${retryAfter} s`,
+        undefined,
+        { 'retry-after': String(retryAfter) },
+        { retry_after: retryAfter },
+      );
+    }
+    const user = await this.findByEmail(email);
+    // Unknown users cost one argon2 verification too, so timing does not reveal accounts.
+    const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
+    if (!user || !ok) {
+      await this.recordLoginFailure(email, user, ctx);
+      throw unauthorized(BAD_LOGIN);
+    }
+    if (user.status === 'unconfirmed') throw new AppError('not_confirmed', 403, 'The account is not confirmed yet');
+    if (user.status === 'disabled') throw new AppError('user_disabled', 403, 'The account is disabled');
+    if (lock) await this.platform.database.db.deleteFrom('login_failures').where('username', '=', email).execute();
+    return this.startSession(user, ctx);
+  }
+
+  private async recordLoginFailure(email: string, user: UserRow | undefined, ctx: RequestContext): Promise<void> {
+    const now = this.platform.clock.now();
+    await this.platform.transaction(async (tx) => {
+      const row = await tx.selectFrom('login_failures').selectAll().where('username', '=', email).executeTakeFirst();
+      const fresh = !row || now - Number(row.window_start) >= LOCKOUT_WINDOW_MS;
+      let failures = fresh ? 1 : Number(row.failures) + 1;
+      let windowStart = fresh ? now : Number(row.window_start);
+      let lockedUntil: number | null = null;
+      if (failures >= LOCKOUT_FAILURES) {
+        lockedUntil = now + LOCKOUT_MS;
+        failures = 0;
+        windowStart = now;
+      }
+      await tx
+        .insertInto('login_failures')
+        .values({ username: email, failures, window_start: windowStart, locked_until: lockedUntil })
+        .onConflict((oc) => oc.column('username').doUpdateSet({ failures, window_start: windowStart, locked_until: lockedUntil }))
+        .execute();
+      await this.platform.events.emit(
+        tx,
+        'user.login_failed',
+        user?.id ?? 'unknown',
+        {
+          actor: user?.id ?? null,
+          actor_kind: 'user',
+          ip: ctx.ip,
+          user_id: user?.id ?? null,
+          username: email,
+          locked: lockedUntil !== null,
+        },
+        { tenantId: user?.tenantId ?? DEFAULT_TENANT },
+      );
+    });
+  }
+
+  /** A new refresh-token family with its first access, id and refresh tokens. */
+  private async startSession(user: UserRow, ctx: RequestContext): Promise<TokenResponse> {
+    const now = this.platform.clock.now();
+    const familyId = this.platform.ids.new('fam');
+    const familyExpiresAt = now + this.platform.config.refreshTokenTtlDays * 86_400_000;
+    const access = await this.accessTokenFor(user, familyId);
+    const idToken = await this.idTokenFor(user, now);
+    const refreshToken = await this.platform.transaction(async (tx) => {
+      const rt = await this.tokens.createRefreshToken(tx, user, familyId, familyExpiresAt);
+      const actor = actorData(ctx, { actor: user.id, kind: 'user' });
+      await this.platform.events.emit(
+        tx,
+        'user.logged_in',
+        user.id,
+        { ...actor, actor: user.id, actor_kind: 'user', user_id: user.id, session_id: familyId },
+        { tenantId: user.tenantId },
+      );
+      await this.emitTokenIssued(tx, user, ctx, 'password', access.jti, familyId);
+      return rt;
+    });
+    return {
+      access_token: access.token,
+      id_token: idToken,
+      refresh_token: refreshToken,
+      token_type: 'Bearer',
+      expires_in: ACCESS_TOKEN_TTL_SEC,
+    };
+  }
+
+  /**
+   * The refresh_token grant: spends the token and returns a new one in the same family.
+   * A token presented twice means it leaked: the whole family is revoked.
+   */
+  async refresh(refreshToken: string, ctx: RequestContext): Promise<TokenResponse> {
+    const invalid = () => new AppError('invalid_grant', 400, 'The refresh token is invalid, expired or revoked');
+    const outcome = await this.platform.transaction(async (tx) => {
+      const row = await this.tokens.findRefreshToken(tx, refreshToken);
+      if (!row) return { kind: 'invalid' as const };
+      const now = this.platform.clock.now();
+      if (row.revoked_at !== null) return { kind: 'invalid' as const };
+      if (row.used_at !== null || !(await this.tokens.spendRefreshToken(tx, row.id))) {
+        await this.tokens.revokeFamily(tx, row.family_id);
+        await this.platform.events.emit(
+          tx,
+          'token.revoked',
+          row.user_id,
+          {
+            actor: row.user_id,
+            actor_kind: 'user',
+            ip: ctx.ip,
+            user_id: row.user_id,
+            session_id: row.family_id,
+            reason: 'refresh_token_reuse',
+          },
+          { tenantId: row.tenant_id },
+        );
+        return { kind: 'reused' as const };
+      }
+      if (row.expires_at <= now) return { kind: 'invalid' as const };
+      const user = await tx.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirst();
+      if (user?.status !== 'confirmed') return { kind: 'invalid' as const };
+      const u = toUser(user);
+      const next = await this.tokens.createRefreshToken(tx, u, row.family_id, row.expires_at);
+      return { kind: 'ok' as const, user: u, next, familyId: row.family_id };
+    });
+    if (outcome.kind === 'reused') {
+      this.platform.log.warn({ ip: ctx.ip }, 'refresh token reused: its family is revoked');
+      throw invalid();
+    }
+    if (outcome.kind !== 'ok') throw invalid();
+    const access = await this.accessTokenFor(outcome.user, outcome.familyId);
+    await this.platform.transaction((tx) => this.emitTokenIssued(tx, outcome.user, ctx, 'refresh_token', access.jti, outcome.familyId));
+    return {
+      access_token: access.token,
+      id_token: await this.idTokenFor(outcome.user, this.platform.clock.now()),
+      refresh_token: outcome.next,
+      token_type: 'Bearer',
+      expires_in: ACCESS_TOKEN_TTL_SEC,
+      scope: this.userScopes().join(' '),
+    };
+  }
+
+  /** Ends the session of `accessToken` at once: the token itself and its refresh-token family. */
+  async logout(accessToken: string, ctx: RequestContext): Promise<void> {
+    let claims: Awaited<ReturnType<TokenService['verifyAccessToken']>>;
+    try {
+      claims = await this.tokens.verifyAccessToken(accessToken, { allowExpired: true, checkRevoked: false });
+    } catch {
+      throw new AppError('invalid_token', 401, 'The access token is invalid');
+    }
+    await this.platform.transaction(async (tx) => {
+      await this.tokens.denylist(tx, [claims.jti], (claims.exp + 60) * 1000);
+      if (claims.kind === 'user') await this.tokens.revokeFamily(tx, claims.sid);
+      await this.platform.events.emit(
+        tx,
+        'user.logged_out',
+        claims.sub,
+        { actor: claims.sub, actor_kind: claims.kind, ip: ctx.ip, user_id: claims.sub, session_id: claims.sid, jti: claims.jti },
+        { tenantId: claims.tenant_id },
+      );
+    });
+  }
+
+  /** Same answer, in about the same time, whether or not the account exists. */
+  async requestPasswordReset(emailInput: string): Promise<CodeDeliveryDetails> {
+    const email = normalizeEmail(emailInput);
+    const user = await this.findByEmail(email);
+    if (user && user.status !== 'disabled') {
+      this.runInBackground(async () => {
+        const code = await this.platform.transaction((tx) => this.newCode(tx, user.id, 'reset'));
+        await this.mailer.send(this.codeMessage(user.tenantId, user.email, 'reset', code));
+      });
+    }
+    return codeDelivery(email);
+  }
+
+  async confirmPasswordReset(emailInput: string, code: string, newPassword: string, ctx: RequestContext): Promise<void> {
+    const email = normalizeEmail(emailInput);
+    checkPasswordPolicy(newPassword, email, 'new_password');
+    const user = await this.findByEmail(email);
+    if (!user || user.status === 'disabled') throw codeMismatch();
+    await this.consumeCode(user.id, 'reset', code);
+    const passwordHash = await hashPassword(newPassword);
+    await this.platform.transaction(async (tx) => {
+      const now = this.platform.clock.now();
+      // The code reached the mailbox, which proves the address: an unconfirmed account is confirmed.
+      await tx
+        .updateTable('users')
+        .set({
+          password_hash: passwordHash,
+          updated_at: now,
+          status: user.status === 'unconfirmed' ? 'confirmed' : user.status,
+          ...(user.status === 'unconfirmed' ? { confirmed_at: now } : {}),
+        })
+        .where('id', '=', user.id)
+        .execute();
+      const sessions = await this.tokens.revokeUserSessions(tx, user.id);
+      await tx.deleteFrom('login_failures').where('username', '=', email).execute();
+      await this.platform.events.emit(
+        tx,
+        'user.password_reset',
+        user.id,
+        { ...actorData(ctx, { actor: user.id, kind: 'user' }), user_id: user.id, sessions_revoked: sessions },
+        { tenantId: user.tenantId },
+      );
+    });
+  }
+
+  /**
+   * `GET /auth/me`: the caller's username and attributes, every value a string. Answered from
+   * the verified token (no query): a Loam user's token carries the attributes it was issued
+   * with, and signing in requires a confirmed address.
+   */
+  me(principal: Principal): MeResponse {
+    const attrs = principal.attributes ?? {};
+    const base = { sub: principal.subject, tenant_id: principal.tenantId };
+    if (principal.kind === 'user')
+      return {
+        username: attrs.email ?? principal.subject,
+        attributes: { ...attrs, ...(attrs.email ? { email_verified: attrs.email_verified ?? 'true' } : {}), ...base },
+      };
+    return {
+      username: attrs.client_id ?? principal.subject,
+      attributes: { ...attrs, ...base, kind: principal.kind, scope: principal.scopes.join(' ') },
+    };
+  }
+
+  userScopes(): string[] {
+    return splitScopes(this.platform.config.userDefaultScopes);
+  }
+
+  private accessTokenFor(user: UserRow, familyId: string) {
+    return this.tokens.issueAccessToken({
+      kind: 'user',
+      subject: user.id,
+      tenantId: user.tenantId,
+      scopes: this.userScopes(),
+      roles: user.roles,
+      sid: familyId,
+      email: user.email,
+      attributes: user.attributes,
+    });
+  }
+
+  private idTokenFor(user: UserRow, authTime: number) {
+    return this.tokens.issueIdToken({
+      subject: user.id,
+      tenantId: user.tenantId,
+      email: user.email,
+      emailVerified: user.status === 'confirmed',
+      attributes: user.attributes,
+      authTime,
+    });
+  }
+
+  private emitTokenIssued(tx: Executor, user: UserRow, ctx: RequestContext, grant: string, jti: string, sessionId: string) {
+    return this.platform.events.emit(
+      tx,
+      'token.issued',
+      user.id,
+      {
+        actor: user.id,
+        actor_kind: 'user',
+        ip: ctx.ip,
+        user_id: user.id,
+        grant_type: grant,
+        jti,
+        session_id: sessionId,
+        scope: this.userScopes().join(' '),
+      },
+      { tenantId: user.tenantId },
+    );
+  }
+
+  // ---- codes ----
+
+  private hashCode(userId: string, purpose: CodePurpose, code: string): string {
+    return hmacSha256(this.codeKey, `${userId}:${purpose}:${code}`).toString('hex');
+  }
+
+  /** Six uniformly random digits. */
+  private randomCode(): string {
+    for (;;) {
+      const n = this.platform.random.bytes(4).readUInt32BE(0);
+      if (n < 4_294_000_000) return String(n % 1_000_000).padStart(6, '0'); // rejection removes modulo bias
+    }
+  }
+
+  /** Replaces any live code of this purpose; returns the plain code (it exists only in the mail). */
+  private async newCode(tx: Executor, userId: string, purpose: CodePurpose): Promise<string> {
+    const code = this.randomCode();
+    const now = this.platform.clock.now();
+    const values = {
+      code_hash: this.hashCode(userId, purpose, code),
+      attempts: 0,
+      expires_at: now + CODE_TTL_MS[purpose],
+      created_at: now,
+    };
+    await tx
+      .insertInto('verification_codes')
+      .values({ user_id: userId, purpose, ...values })
+      .onConflict((oc) => oc.columns(['user_id', 'purpose']).doUpdateSet(values))
+      .execute();
+    return code;
+  }
+
+  /** Checks and spends a code: single use, expiring, at most five wrong tries. */
+  private async consumeCode(userId: string, purpose: CodePurpose, code: string): Promise<void> {
+    const outcome = await this.platform.transaction(async (tx) => {
+      const row = await tx
+        .selectFrom('verification_codes')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('purpose', '=', purpose)
+        .executeTakeFirst();
+      if (!row) return 'mismatch';
+      if (Number(row.expires_at) <= this.platform.clock.now()) return 'expired';
+      if (Number(row.attempts) >= MAX_CODE_ATTEMPTS) return 'exhausted';
+      if (!safeEqual(row.code_hash, this.hashCode(userId, purpose, code.trim()))) {
+        await tx
+          .updateTable('verification_codes')
+          .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+          .where('user_id', '=', userId)
+          .where('purpose', '=', purpose)
+          .execute();
+        return 'mismatch';
+      }
+      await tx.deleteFrom('verification_codes').where('user_id', '=', userId).where('purpose', '=', purpose).execute();
+      return 'ok';
+    });
+    if (outcome === 'mismatch') throw codeMismatch();
+    if (outcome === 'expired') throw new AppError('expired_code', 400, 'The code has expired; request a new one');
+    if (outcome === 'exhausted') throw new AppError('expired_code', 400, 'Too many wrong codes; request a new one');
+  }
+
+  private codeMessage(tenantId: string, to: string, purpose: CodePurpose, code: string) {
+    return purpose === 'signup'
+      ? {
+          tenantId,
+          to,
+          subject: 'Your Loam confirmation code',
+          text: `Your confirmation code is ${code}\n\nIt expires in 24 hours. If you did not sign up, ignore this message.\n`,
+        }
+      : {
+          tenantId,
+          to,
+          subject: 'Your Loam password reset code',
+          text: `Your password reset code is ${code}\n\nIt expires in 1 hour. If you did not ask for it, ignore this message.\n`,
+        };
+  }
+
+  private sendCode(tenantId: string, to: string, purpose: CodePurpose, code: string): void {
+    this.runInBackground(() => this.mailer.send(this.codeMessage(tenantId, to, purpose, code)));
+  }
+
+  /** Work that must not delay (or, by its duration, reveal anything in) the answer. */
+  private runInBackground(work: () => Promise<void>): void {
+    const p: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(work)
+      .catch((err) => this.platform.log.warn({ err: { message: (err as Error).message } }, 'mail delivery failed'))
+      .finally(() => this.background.delete(p));
+    this.background.add(p);
+  }
+
+  /** Waits for mail in flight (tests, shutdown). */
+  async flush(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
+  }
+}
+
+const codeMismatch = () => new AppError('code_mismatch', 400, 'The code is incorrect');
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}

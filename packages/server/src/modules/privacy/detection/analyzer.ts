@@ -1,0 +1,243 @@
+import type { CountryCode } from 'libphonenumber-js';
+import { findNamedEntities } from './ner.js';
+import { BUILTIN_PATTERNS, type Candidate, PHONE_CONTEXT, findPatterns, findPhoneNumbers, trimUrl } from './recognizers.js';
+
+/** Every entity type the built-in recognizers report. */
+export const ENTITY_TYPES = [
+  'EMAIL_ADDRESS',
+  'PHONE_NUMBER',
+  'CREDIT_CARD',
+  'IBAN_CODE',
+  'US_SSN',
+  'US_ITIN',
+  'US_PASSPORT',
+  'US_BANK_NUMBER',
+  'UK_NHS',
+  'UK_NINO',
+  'IP_ADDRESS',
+  'MAC_ADDRESS',
+  'URL',
+  'CRYPTO',
+  'DATE_TIME',
+  'PERSON',
+  'LOCATION',
+  'ORGANIZATION',
+  'SECRET',
+] as const;
+
+export interface DetectedEntity {
+  type: string;
+  start: number;
+  end: number;
+  score: number;
+  recognizer: string;
+  /** JSON path of the string the entity is in (documents and records). */
+  path?: string;
+  text?: string;
+}
+
+export interface AnalyzeOptions {
+  /** Only these types (default: all). */
+  entities?: string[];
+  /** Drop entities scoring below (default 0.4). */
+  minScore?: number;
+  /** Phone regions, in order (default US, GB). */
+  regions?: string[];
+  /** Named-entity recognition: `fast` (lexicon + context), `full` (plus compromise's tagger), `off`. */
+  ner?: 'fast' | 'full' | 'off';
+  /** Values never reported (case-insensitive). */
+  allowList?: string[];
+  /** Values always reported, as `denyListType` (default DENY_LIST). */
+  denyList?: string[];
+  denyListType?: string;
+  /** Tenant recognizers: finds their candidates, and the context words of each by recognizer name. */
+  custom?: { find(text: string): Candidate[]; context: Map<string, string[]> };
+  /** Words treated as context for every match (a field name, a column header). */
+  extraContext?: string[];
+  includeText?: boolean;
+}
+
+/** How much a context word near a match raises its score, and the floor it lifts it to. */
+const CONTEXT_BOOST = 0.35;
+const CONTEXT_FLOOR = 0.5;
+const CONTEXT_BEFORE = 48;
+const CONTEXT_AFTER = 24;
+export const DEFAULT_MIN_SCORE = 0.4;
+
+const contextRegexCache = new Map<string, RegExp | null>();
+function contextRegex(words: string[]): RegExp | null {
+  const key = words.join('\u0000');
+  let re = contextRegexCache.get(key);
+  if (re === undefined) {
+    const escaped = words.filter(Boolean).map((w) => w.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    re = escaped.length ? new RegExp(`(?:^|[^a-z0-9])(?:${escaped.join('|')})(?![a-z0-9])`, 'i') : null;
+    if (contextRegexCache.size > 1000) contextRegexCache.clear();
+    contextRegexCache.set(key, re);
+  }
+  return re;
+}
+
+const contextByRecognizer = new Map<string, string[]>(BUILTIN_PATTERNS.map((r) => [r.name, r.context]));
+contextByRecognizer.set('PhoneRecognizer', PHONE_CONTEXT);
+
+function boost(text: string, c: Candidate, words: string[] | undefined, extra: string[] | undefined): Candidate {
+  const all = extra?.length ? [...(words ?? []), ...extra] : words;
+  if (!all?.length) return c;
+  const re = contextRegex(all);
+  if (!re) return c;
+  const window = text.slice(Math.max(0, c.start - CONTEXT_BEFORE), c.start) + ' ' + text.slice(c.end, c.end + CONTEXT_AFTER);
+  if (!re.test(window)) return c;
+  return { ...c, score: Math.min(1, Math.max(c.score + CONTEXT_BOOST, CONTEXT_FLOOR)) };
+}
+
+/** Higher score wins, then the longer span; the loser of an overlap is dropped. */
+export function resolveOverlaps<T extends { start: number; end: number; score: number }>(candidates: T[]): T[] {
+  const sorted = [...candidates].sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
+  const accepted: T[] = [];
+  for (const c of sorted) {
+    if (!accepted.some((a) => a.start < c.end && c.start < a.end)) accepted.push(c);
+  }
+  return accepted.sort((a, b) => a.start - b.start);
+}
+
+function findDenied(text: string, values: string[], type: string): Candidate[] {
+  const out: Candidate[] = [];
+  const lower = text.toLowerCase();
+  for (const value of values) {
+    const v = value.toLowerCase();
+    if (!v) continue;
+    for (let at = lower.indexOf(v); at >= 0; at = lower.indexOf(v, at + v.length)) {
+      const before = at === 0 ? '' : lower[at - 1];
+      const after = lower[at + v.length] ?? '';
+      if (/[a-z0-9]/.test(before) || /[a-z0-9]/.test(after)) continue;
+      out.push({ type, start: at, end: at + v.length, score: 1, recognizer: 'DenyListRecognizer' });
+    }
+  }
+  return out;
+}
+
+/** Finds PII in `text`: candidates from every recognizer, context-scored, filtered, de-overlapped. */
+export function analyzeText(text: string, opts: AnalyzeOptions = {}): DetectedEntity[] {
+  const wanted = opts.entities?.length ? new Set(opts.entities) : undefined;
+  const want = (type: string) => !wanted || wanted.has(type);
+  const minScore = opts.minScore ?? DEFAULT_MIN_SCORE;
+  const ropts = { regions: (opts.regions?.length ? opts.regions : ['US', 'GB']) as CountryCode[] };
+  const patterns = BUILTIN_PATTERNS.filter((r) => want(r.type));
+  let candidates: Candidate[] = findPatterns(text, patterns, ropts);
+  if (want('PHONE_NUMBER')) candidates.push(...findPhoneNumbers(text, ropts));
+  const ner = opts.ner ?? 'fast';
+  if (ner !== 'off' && (want('PERSON') || want('LOCATION') || want('ORGANIZATION')))
+    candidates.push(...findNamedEntities(text, { tagger: ner === 'full' }).filter((c) => want(c.type)));
+  const customContext = opts.custom?.context;
+  if (opts.custom) candidates.push(...opts.custom.find(text).filter((c) => want(c.type)));
+  if (opts.denyList?.length) candidates.push(...findDenied(text, opts.denyList, opts.denyListType ?? 'DENY_LIST'));
+
+  candidates = candidates.map((c) => {
+    const trimmed = c.type === 'URL' ? trimUrl(text, c) : c;
+    return boost(text, trimmed, contextByRecognizer.get(c.recognizer) ?? customContext?.get(c.recognizer), opts.extraContext);
+  });
+  const allow = opts.allowList?.length ? new Set(opts.allowList.map((v) => v.toLowerCase())) : undefined;
+  candidates = candidates.filter((c) => c.score >= minScore && !allow?.has(text.slice(c.start, c.end).toLowerCase()));
+  return resolveOverlaps(candidates).map((c) => ({
+    type: c.type,
+    start: c.start,
+    end: c.end,
+    score: Math.round(c.score * 100) / 100,
+    recognizer: c.recognizer,
+    ...(opts.includeText ? { text: text.slice(c.start, c.end) } : {}),
+  }));
+}
+
+/** Field names that say what a value holds: checked as that type first. */
+const FIELD_HINTS: [RegExp, string][] = [
+  [/e-?mail/i, 'EMAIL_ADDRESS'],
+  [/phone|mobile|^tel$|telephone|fax|^cell/i, 'PHONE_NUMBER'],
+  [/ssn|social_?security/i, 'US_SSN'],
+  [/itin/i, 'US_ITIN'],
+  [/passport/i, 'US_PASSPORT'],
+  [/iban/i, 'IBAN_CODE'],
+  [/card_?(?:number|no)|^cc_?(?:number|num)?$|credit_?card/i, 'CREDIT_CARD'],
+  [/account_?(?:number|no)|bank_?account|routing/i, 'US_BANK_NUMBER'],
+  [/nhs/i, 'UK_NHS'],
+  [/nino|national_?insurance/i, 'UK_NINO'],
+  [/^ip$|ip_?addr|remote_?addr|client_?ip/i, 'IP_ADDRESS'],
+  [/mac_?addr/i, 'MAC_ADDRESS'],
+  [/url|website|homepage|link/i, 'URL'],
+  [/wallet|btc|eth_?addr/i, 'CRYPTO'],
+  [/dob|birth|birthday|born/i, 'DATE_TIME'],
+  [/(?:^|_)(?:first|last|full|given|family|middle|sur|maiden|display)?_?name$|^(?:name|patient|customer|contact|owner|author)$/i, 'PERSON'],
+  [/company|employer|organi[sz]ation|^org$|institution/i, 'ORGANIZATION'],
+  [/address|street|city|town|country|state|county|region|location|postcode|zip|place_of_birth/i, 'LOCATION'],
+  [/secret|password|passwd|api_?key|token|private_?key|credential/i, 'SECRET'],
+];
+
+/** The entity type a field name suggests, if any. */
+export function hintForField(name: string): string | undefined {
+  for (const [re, type] of FIELD_HINTS) if (re.test(name)) return type;
+  return undefined;
+}
+
+/** Types whose values a recognizer cannot confirm from the text alone: a hinted short value counts whole. */
+const WHOLE_VALUE_TYPES = new Set(['PERSON', 'LOCATION', 'ORGANIZATION', 'SECRET', 'DATE_TIME']);
+const MAX_WHOLE_VALUE = 200;
+
+export interface DocumentOptions extends AnalyzeOptions {
+  /** `pii` classification of fields by JSON path (`$.email`) or plain field name: always reported as that type. */
+  classification?: Record<string, string>;
+  /** Deepest nesting followed. */
+  maxDepth?: number;
+}
+
+const pathKey = (key: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+
+/**
+ * Walks a JSON value, analyzing every string (numbers too, as text, since card and account numbers
+ * arrive as numbers) with the field name as context and hint. `path` is the JSON path of the value.
+ */
+export function analyzeDocument(value: unknown, opts: DocumentOptions = {}, path = '$', field?: string, depth = 0): DetectedEntity[] {
+  const maxDepth = opts.maxDepth ?? 32;
+  if (depth > maxDepth) return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => analyzeDocument(v, opts, `${path}[${i}]`, field, depth + 1));
+  if (value && typeof value === 'object')
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => analyzeDocument(v, opts, path + pathKey(k), k, depth + 1));
+  if (typeof value !== 'string' && typeof value !== 'number') return [];
+  const text = String(value);
+  if (!text) return [];
+  const classified = opts.classification?.[path] ?? (field ? opts.classification?.[field] : undefined);
+  const wanted = (type: string) => !opts.entities?.length || opts.entities.includes(type);
+  if (classified && wanted(classified)) {
+    return [
+      {
+        type: classified,
+        start: 0,
+        end: text.length,
+        score: 1,
+        recognizer: 'SchemaClassification',
+        path,
+        ...(opts.includeText ? { text } : {}),
+      },
+    ];
+  }
+  const hint = field ? hintForField(field) : undefined;
+  const fieldWords = field
+    ? field
+        .toLowerCase()
+        .split(/[^a-z0-9]+/)
+        .filter(Boolean)
+    : [];
+  const found = analyzeText(text, { ...opts, extraContext: [...(opts.extraContext ?? []), ...fieldWords] }).map((e) => ({ ...e, path }));
+  if (hint && wanted(hint) && WHOLE_VALUE_TYPES.has(hint) && text.length <= MAX_WHOLE_VALUE && !found.some((e) => e.type === hint)) {
+    const kept = found.filter((e) => e.type !== 'PERSON' && e.type !== 'LOCATION' && e.type !== 'ORGANIZATION' && e.type !== 'DATE_TIME');
+    const whole = {
+      type: hint,
+      start: 0,
+      end: text.length,
+      score: 0.7,
+      recognizer: 'FieldNameHint',
+      path,
+      ...(opts.includeText ? { text } : {}),
+    };
+    return kept.some((e) => e.end - e.start === text.length) ? kept : [whole];
+  }
+  return found;
+}

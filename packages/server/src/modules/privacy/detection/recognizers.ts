@@ -1,0 +1,340 @@
+import { isIPv6 } from 'node:net';
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
+import { base58CheckValid, bech32Valid, ibanValid, itinValid, luhnValid, nhsValid, shannonEntropy, ssnValid } from './checksums.js';
+
+/** A span a recognizer found, before context scoring and overlap resolution. */
+export interface Candidate {
+  type: string;
+  start: number;
+  end: number;
+  score: number;
+  recognizer: string;
+}
+
+export interface RecognizerOptions {
+  /** ISO 3166 regions phone numbers are parsed for, in order (`US`, `GB`, …). */
+  regions: CountryCode[];
+}
+
+/**
+ * A regex recognizer: every match is validated (checksums, structure) before it counts;
+ * `validate` returns the match's base score or null to reject it. Context words near the match
+ * raise the score later (see analyzer.ts).
+ */
+export interface PatternRecognizer {
+  name: string;
+  type: string;
+  pattern: RegExp;
+  /** Base score when `validate` is absent. */
+  score: number;
+  context: string[];
+  /** Capture group holding the entity when the regex needs surrounding characters (default 0). */
+  group?: number;
+  validate?(match: string, opts: RecognizerOptions): number | null;
+}
+
+const digitsOf = (s: string) => s.replace(/\D/g, '');
+
+/** Separators in a number must be used consistently ("123-45-6789", not "123-45 6789"). */
+function consistentSeparators(s: string): boolean {
+  const seps = s.replace(/[0-9A-Za-z]/g, '');
+  return seps.length === 0 || [...seps].every((c) => c === seps[0]);
+}
+
+const CARD_PREFIX = /^(?:4|5[1-5]|2[2-7]|3[47]|3[0689]|6(?:011|5|4[4-9]|22)|35|62|8[18])/;
+
+const IPV4_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+
+/** Date formats a regex can find; each validated as a real calendar date. */
+const MONTH_NAMES =
+  '(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\\.?';
+
+function validDate(y: number, m: number, d: number): boolean {
+  if (y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1) return false;
+  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+const MONTH_PREFIXES = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+function monthIndex(name: string): number {
+  return MONTH_PREFIXES.indexOf(name.slice(0, 3).toLowerCase()) + 1;
+}
+
+function dateScore(s: string): number | null {
+  let m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(s);
+  if (m) return validDate(+m[1], +m[2], +m[3]) ? 0.85 : null;
+  m = /^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})$/.exec(s);
+  if (m) {
+    const y = m[4].length === 2 ? 1900 + +m[4] : +m[4];
+    const ok = validDate(y, +m[1], +m[3]) || validDate(y, +m[3], +m[1]);
+    return ok ? (m[4].length === 4 ? 0.6 : 0.4) : null;
+  }
+  m = /^(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\.?,?\s+(\d{4})$/.exec(s);
+  if (m) return validDate(+m[3], monthIndex(m[2]), +m[1]) ? 0.85 : null;
+  m = /^([A-Za-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$/.exec(s);
+  if (m) return validDate(+m[3], monthIndex(m[1]), +m[2]) ? 0.85 : null;
+  return null;
+}
+
+export const BUILTIN_PATTERNS: PatternRecognizer[] = [
+  {
+    name: 'EmailRecognizer',
+    type: 'EMAIL_ADDRESS',
+    pattern: /\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b/g,
+    score: 1,
+    context: ['email', 'e-mail', 'mail', 'contact'],
+    validate: (m) => (m.includes('..') ? null : 1),
+  },
+  {
+    name: 'CreditCardRecognizer',
+    type: 'CREDIT_CARD',
+    pattern: /\b(?:\d[ -]?){12,18}\d\b/g,
+    score: 1,
+    context: ['card', 'credit', 'visa', 'mastercard', 'amex', 'payment', 'cc'],
+    validate: (m) => {
+      const d = digitsOf(m);
+      if (d.length < 13 || d.length > 19 || !consistentSeparators(m)) return null;
+      return CARD_PREFIX.test(d) && luhnValid(d) ? 1 : null;
+    },
+  },
+  {
+    name: 'IbanRecognizer',
+    type: 'IBAN_CODE',
+    pattern: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g,
+    score: 1,
+    context: ['iban', 'bank', 'account', 'transfer'],
+    validate: (m) => (ibanValid(m.replace(/ /g, '')) ? 1 : null),
+  },
+  {
+    name: 'UsSsnRecognizer',
+    type: 'US_SSN',
+    pattern: /\b\d{3}([- .]?)\d{2}\1\d{4}\b/g,
+    score: 0.5,
+    context: ['ssn', 'social', 'security', 'ss#', 'ssn#', 'ssid'],
+    validate: (m) => {
+      const d = digitsOf(m);
+      if (!ssnValid(d)) return null;
+      return d.length === m.length ? 0.3 : m.includes('-') ? 0.85 : 0.5;
+    },
+  },
+  {
+    name: 'UsItinRecognizer',
+    type: 'US_ITIN',
+    pattern: /\b9\d{2}([- ]?)\d{2}\1\d{4}\b/g,
+    score: 0.85,
+    context: ['itin', 'taxpayer', 'tax', 'individual'],
+    validate: (m) => {
+      const d = digitsOf(m);
+      if (!itinValid(d)) return null;
+      return d.length === m.length ? 0.3 : 0.85;
+    },
+  },
+  {
+    name: 'UsPassportRecognizer',
+    type: 'US_PASSPORT',
+    // Current books: 9 digits; next-generation books: one letter and 8 digits.
+    pattern: /\b(?:[A-Z]\d{8}|\d{9})\b/g,
+    score: 0.1,
+    context: ['passport', 'travel', 'document'],
+  },
+  {
+    name: 'UsBankRecognizer',
+    type: 'US_BANK_NUMBER',
+    pattern: /\b\d{8,17}\b/g,
+    score: 0.05,
+    context: ['bank', 'account', 'acct', 'checking', 'savings', 'routing', 'debit'],
+  },
+  {
+    name: 'NhsRecognizer',
+    type: 'UK_NHS',
+    pattern: /\b\d{3}([- ]?)\d{3}\1\d{4}\b/g,
+    score: 0.5,
+    context: ['nhs', 'health', 'patient', 'national health'],
+    validate: (m) => (nhsValid(digitsOf(m)) ? 0.5 : null),
+  },
+  {
+    name: 'UkNinoRecognizer',
+    type: 'UK_NINO',
+    pattern: /\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b/g,
+    score: 0.85,
+    context: ['nino', 'national insurance', 'ni number', 'insurance'],
+  },
+  {
+    name: 'IpRecognizer',
+    type: 'IP_ADDRESS',
+    pattern: new RegExp(`\\b${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}\\b(?!\\.\\d)`, 'g'),
+    score: 0.9,
+    context: ['ip', 'address', 'host', 'server', 'client'],
+  },
+  {
+    name: 'Ipv6Recognizer',
+    type: 'IP_ADDRESS',
+    pattern: /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])/g,
+    score: 0.9,
+    context: ['ip', 'ipv6', 'address', 'host'],
+    validate: (m) => (m.length >= 3 && isIPv6(m) && /[0-9A-Fa-f]/.test(m) ? 0.9 : null),
+  },
+  {
+    name: 'MacRecognizer',
+    type: 'MAC_ADDRESS',
+    pattern: /\b(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})\b/g,
+    score: 0.9,
+    context: ['mac', 'hardware', 'ethernet', 'device'],
+  },
+  {
+    name: 'UrlRecognizer',
+    type: 'URL',
+    pattern: /\b(?:https?|ftp):\/\/[^\s<>"'`]+|\bwww\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+[^\s<>"'`]*/g,
+    score: 0.8,
+    context: ['url', 'website', 'link', 'site', 'web'],
+  },
+  {
+    name: 'BitcoinRecognizer',
+    type: 'CRYPTO',
+    pattern: /\b(?:[13][a-km-zA-HJ-NP-Z1-9]{25,34}|(?:bc1|BC1)[ac-hj-np-zAC-HJ-NP-Z02-9]{11,71})\b/g,
+    score: 1,
+    context: ['wallet', 'bitcoin', 'btc', 'crypto', 'address'],
+    validate: (m) => ((m.toLowerCase().startsWith('bc1') ? bech32Valid(m) : base58CheckValid(m)) ? 1 : null),
+  },
+  {
+    name: 'EthereumRecognizer',
+    type: 'CRYPTO',
+    pattern: /\b0x[0-9a-fA-F]{40}\b/g,
+    score: 0.9,
+    context: ['wallet', 'ethereum', 'eth', 'crypto', 'address'],
+  },
+  {
+    name: 'DateRecognizer',
+    type: 'DATE_TIME',
+    pattern: new RegExp(
+      [
+        '\\b\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?(?:Z|[+-]\\d{2}:?\\d{2})?)?\\b',
+        '\\b\\d{1,2}([/.-])\\d{1,2}\\1(?:\\d{4}|\\d{2})\\b',
+        `\\b\\d{1,2}(?:st|nd|rd|th)?\\s+${MONTH_NAMES},?\\s+\\d{4}\\b`,
+        `\\b${MONTH_NAMES}\\s+\\d{1,2}(?:st|nd|rd|th)?,?\\s+\\d{4}\\b`,
+      ].join('|'),
+      'g',
+    ),
+    score: 0.6,
+    context: ['born', 'birth', 'dob', 'birthday', 'date', 'd.o.b'],
+    validate: (m) => dateScore(m),
+  },
+  {
+    name: 'PrivateKeyRecognizer',
+    type: 'SECRET',
+    pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]{16,8192}?-----END [A-Z ]*PRIVATE KEY-----/g,
+    score: 1,
+    context: [],
+  },
+  {
+    name: 'JwtRecognizer',
+    type: 'SECRET',
+    pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/g,
+    score: 0.95,
+    context: ['token', 'jwt', 'bearer', 'authorization'],
+  },
+  {
+    name: 'ApiKeyRecognizer',
+    type: 'SECRET',
+    // Known prefixes: AWS access keys, GitHub, Slack, Stripe, Google, OpenAI, Anthropic, GitLab, npm, SendGrid, Loam.
+    pattern:
+      /\b(?:(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255}|xox[abposr]-[A-Za-z0-9-]{10,72}|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,99}|AIza[0-9A-Za-z_-]{35}|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,200}|glpat-[A-Za-z0-9_-]{20}|npm_[A-Za-z0-9]{36}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}|loam_sk_[A-Za-z0-9_]{20,})/g,
+    score: 1,
+    context: ['key', 'token', 'secret', 'api'],
+  },
+  {
+    name: 'AwsSecretKeyRecognizer',
+    type: 'SECRET',
+    pattern: /(?<=(?:aws_secret_access_key|secret_access_key|SecretAccessKey)["']?\s*[:=]\s*["']?)[A-Za-z0-9/+]{40}\b/gi,
+    score: 1,
+    context: [],
+  },
+  {
+    name: 'HighEntropyTokenRecognizer',
+    type: 'SECRET',
+    pattern: /(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{24,200}(?![A-Za-z0-9+/_=-])/g,
+    score: 0.5,
+    context: ['key', 'token', 'secret', 'password', 'passwd', 'pwd', 'credential', 'auth', 'apikey', 'api_key'],
+    validate: (m) => {
+      // Mixed letters and digits with high entropy: random tokens, not words, ids or hex hashes of files.
+      if (!/[0-9]/.test(m) || !/[a-z]/.test(m) || !/[A-Z]/.test(m)) return null;
+      return shannonEntropy(m) >= 4.2 ? 0.5 : null;
+    },
+  },
+];
+
+/** Candidate phone-like runs; libphonenumber-js decides whether they are numbers of a region. */
+const PHONE_CANDIDATE =
+  /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{1,4}){1,5}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w-])|(?<![\w+])\+?\d{7,15}(?![\w-])/g;
+
+const NANP_SHAPE = /^(?:\+?1[ .-]?)?(?:\((\d{3})\) ?|(?<area>\d{3})[-.])(\d{3})[-.]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?$/;
+
+/** Phone numbers: region-aware through libphonenumber-js (valid → 0.75, merely possible → 0.5). */
+export function findPhoneNumbers(text: string, opts: RecognizerOptions): Candidate[] {
+  const out: Candidate[] = [];
+  PHONE_CANDIDATE.lastIndex = 0;
+  for (let m = PHONE_CANDIDATE.exec(text); m; m = PHONE_CANDIDATE.exec(text)) {
+    const raw = m[0];
+    const digits = digitsOf(raw.replace(/\s?(?:x|ext\.?)\s?\d+$/, ''));
+    if (digits.length < 7 || digits.length > 15) continue;
+    if (/^\d{4}-\d{2}-\d{2}/.test(raw) || /^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$/.test(raw)) continue; // dates
+    let best = 0;
+    // North American numbers are checked against the numbering plan directly (area code and exchange
+    // start with 2–9, area code not N11): libphonenumber's full validation is the slow part.
+    const nanp = NANP_SHAPE.exec(raw);
+    if (nanp && (opts.regions.includes('US') || opts.regions.includes('CA'))) {
+      const area = nanp[1] ?? nanp.groups?.area ?? '';
+      const exchange = nanp[3];
+      const plan = /^[2-9]\d\d$/.test(area) && !/^[2-9]11$/.test(area) && /^[2-9]/.test(exchange);
+      out.push({
+        type: 'PHONE_NUMBER',
+        start: m.index,
+        end: m.index + raw.length,
+        score: plan ? 0.75 : 0.5,
+        recognizer: 'PhoneRecognizer',
+      });
+      continue;
+    }
+    for (const region of raw.startsWith('+') ? [undefined] : opts.regions) {
+      const parsed = parsePhoneNumberFromString(raw, region);
+      if (!parsed) continue;
+      // A bare run of digits is as likely an account or order number: it needs context.
+      const formatted = /[()+]|\d[-. ]\d/.test(raw);
+      if (parsed.isValid()) best = Math.max(best, formatted ? 0.75 : 0.35);
+      // Unassigned area codes are still written like phone numbers; accept the unmistakable North American shape.
+      else if (parsed.isPossible() && (region === 'US' || region === 'CA') && NANP_SHAPE.test(raw)) best = Math.max(best, 0.5);
+    }
+    if (best > 0) out.push({ type: 'PHONE_NUMBER', start: m.index, end: m.index + raw.length, score: best, recognizer: 'PhoneRecognizer' });
+  }
+  return out;
+}
+
+export const PHONE_CONTEXT = ['phone', 'call', 'tel', 'telephone', 'mobile', 'cell', 'fax', 'contact', 'reach', 'dial'];
+
+/** Runs every pattern recognizer over `text`. */
+export function findPatterns(text: string, recognizers: PatternRecognizer[], opts: RecognizerOptions): Candidate[] {
+  const out: Candidate[] = [];
+  for (const r of recognizers) {
+    r.pattern.lastIndex = 0;
+    for (let m = r.pattern.exec(text); m; m = r.pattern.exec(text)) {
+      if (m[0].length === 0) {
+        r.pattern.lastIndex++;
+        continue;
+      }
+      const value = r.group ? m[r.group] : m[0];
+      if (value === undefined) continue;
+      const start = r.group ? m.index + m[0].indexOf(value) : m.index;
+      const score = r.validate ? r.validate(value, opts) : r.score;
+      if (score === null) continue;
+      out.push({ type: r.type, start, end: start + value.length, score, recognizer: r.name });
+    }
+  }
+  return out;
+}
+
+/** URLs end before trailing punctuation that belongs to the sentence. */
+export function trimUrl(text: string, c: Candidate): Candidate {
+  let end = c.end;
+  while (end > c.start && /[.,;:!?)\]}]/.test(text[end - 1])) end--;
+  return end === c.end ? c : { ...c, end };
+}

@@ -1,0 +1,697 @@
+import type {
+  AggregateQuery,
+  AnalyzeRequest,
+  AnonymizeRequest,
+  CreateRecognizer,
+  DeanonymizeRequest,
+  PrivacyBudget,
+  PrivacyMetrics,
+  Recognizer,
+  Technique,
+  UpdateRecognizer,
+  ValidateRequest,
+  ValidateResult,
+} from '@loam/api';
+import { Counter } from 'prom-client';
+import { type KeyRing, DecryptionError, isCiphertext } from '../../platform/crypto/envelope.js';
+import { hmacSha256, randomToken } from '../../platform/crypto/index.js';
+import { fromJson, toBool, toJson } from '../../platform/db/index.js';
+import { rfc3339 } from '../../platform/http/context.js';
+import { AppError, conflict, notFound } from '../../platform/http/errors.js';
+import type { Executor, Platform } from '../../platform/index.js';
+import { PLATFORM_ADMIN, type Principal } from '../../platform/principal.js';
+import { type CompiledRecognizer, compileRecognizer, findCustom } from './custom.js';
+import { type DetectedEntity, type DocumentOptions, analyzeDocument, analyzeText } from './detection/analyzer.js';
+import { type AggregateResult, privateAggregate } from './dp.js';
+import { type AppliedItem, OPERATOR_NAMES, type OperatorConfig, type OperatorContext, anonymizeText, applyOperator } from './operators.js';
+import { type Row, assessRisk, mondrian } from './tabular.js';
+import { TECHNIQUES } from './techniques.js';
+
+const TOKEN_PATTERN = /\btok_[A-Za-z0-9]{24}\b/g;
+const CIPHERTEXT_PATTERN = /\benc:v1:dk_[A-Za-z0-9]+:[A-Za-z0-9_-]+/g;
+const ANONYMIZE_AAD = 'loam-anonymize';
+const RECOGNIZERS_PER_TENANT = 100;
+
+interface TenantMetrics {
+  since: number;
+  entities: Map<string, number>;
+  operators: Map<string, number>;
+  analyzedBytes: number;
+  analyzeSeconds: number;
+  analyzeRequests: number;
+  anonymizedRecords: number;
+  anonymizeRequests: number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a raw privacy_recognizers row
+function toRecognizer(row: any): Recognizer {
+  return {
+    id: row.id,
+    name: row.name,
+    entity_type: row.entity_type,
+    patterns: fromJson(row.patterns),
+    context: fromJson(row.context),
+    enabled: toBool(row.enabled),
+    created_at: rfc3339(Number(row.created_at)),
+    updated_at: rfc3339(Number(row.updated_at)),
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a raw privacy_budgets row
+function toBudget(row: any): PrivacyBudget {
+  const total = Number(row.epsilon_total);
+  const spent = Number(row.epsilon_spent);
+  return {
+    subject: row.subject,
+    epsilon_total: total,
+    epsilon_spent: Math.round(spent * 1e9) / 1e9,
+    epsilon_remaining: Math.max(0, Math.round((total - spent) * 1e9) / 1e9),
+    updated_at: rfc3339(Number(row.updated_at)),
+  };
+}
+
+/**
+ * The privacy engine: PII detection, anonymization operators, privacy models on tables,
+ * differentially private aggregates with ε budgets, and reversal (tokens, ciphertexts) for
+ * principals holding `anonymization:reverse`.
+ */
+export class PrivacyService {
+  private readonly metrics = new Map<string, TenantMetrics>();
+  private readonly customCache = new Map<string, CompiledRecognizer[]>();
+  private readonly entityCounter: Counter;
+  private readonly operatorCounter: Counter;
+  private readonly bytesCounter: Counter;
+
+  constructor(
+    private readonly platform: Platform,
+    readonly keys: KeyRing,
+  ) {
+    const registers = [platform.metrics];
+    this.entityCounter = new Counter({
+      name: 'loam_privacy_entities_total',
+      help: 'PII entities found, by type',
+      labelNames: ['type'],
+      registers,
+    });
+    this.operatorCounter = new Counter({
+      name: 'loam_privacy_operator_total',
+      help: 'Anonymization operator applications',
+      labelNames: ['operator'],
+      registers,
+    });
+    this.bytesCounter = new Counter({ name: 'loam_privacy_analyzed_bytes_total', help: 'Bytes of text analyzed for PII', registers });
+  }
+
+  private tenantMetrics(tenantId: string): TenantMetrics {
+    let m = this.metrics.get(tenantId);
+    if (!m) {
+      m = {
+        since: this.platform.clock.now(),
+        entities: new Map(),
+        operators: new Map(),
+        analyzedBytes: 0,
+        analyzeSeconds: 0,
+        analyzeRequests: 0,
+        anonymizedRecords: 0,
+        anonymizeRequests: 0,
+      };
+      this.metrics.set(tenantId, m);
+    }
+    return m;
+  }
+
+  /** The tenant's HMAC key for hashes, pseudonyms and vault lookups (derived, never stored). */
+  private hmacKey(tenantId: string): Buffer {
+    return this.platform.signer.derive(`anonymization:${tenantId}`);
+  }
+
+  // ---------------------------------------------------------------- detection
+
+  private async customFor(tenantId: string): Promise<CompiledRecognizer[]> {
+    const cached = this.customCache.get(tenantId);
+    if (cached) return cached;
+    const rows = await this.platform.database.db
+      .selectFrom('privacy_recognizers')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('enabled', '=', 1)
+      .execute();
+    const compiled = rows.map((row) => {
+      const r = toRecognizer(row);
+      return compileRecognizer(r.id, { name: r.name, entity_type: r.entity_type, patterns: r.patterns, context: r.context }, false);
+    });
+    this.customCache.set(tenantId, compiled);
+    return compiled;
+  }
+
+  private async documentOptions(tenantId: string, req: Omit<AnalyzeRequest, 'text' | 'document' | 'records'>): Promise<DocumentOptions> {
+    const custom = await this.customFor(tenantId);
+    return {
+      entities: req.entities,
+      minScore: req.min_score,
+      regions: req.regions,
+      ner: req.ner,
+      allowList: req.allow_list,
+      denyList: req.deny_list,
+      denyListType: req.deny_list_type,
+      classification: req.classification,
+      includeText: req.include_text,
+      custom: custom.length
+        ? {
+            find: (text) =>
+              findCustom(text, custom, (r) =>
+                this.platform.log.warn({ recognizer: r.id, tenantId }, 'tenant recognizer timed out; skipped'),
+              ),
+            context: new Map(custom.map((r) => [r.name, r.context])),
+          }
+        : undefined,
+    };
+  }
+
+  private checkSize(input: { text?: string; document?: unknown; records?: unknown[] }): number {
+    const size =
+      input.text !== undefined
+        ? Buffer.byteLength(input.text)
+        : Buffer.byteLength(JSON.stringify(input.document !== undefined ? input.document : (input.records ?? [])));
+    if (size > this.platform.config.privacyMaxTextBytes)
+      throw new AppError('payload_too_large', 413, `The input is ${size} bytes; the limit is ${this.platform.config.privacyMaxTextBytes}`);
+    const given = [input.text !== undefined, input.document !== undefined, input.records !== undefined].filter(Boolean).length;
+    if (given !== 1)
+      throw new AppError('validation_error', 400, 'Give exactly one of text, document or records', [
+        { field: 'text', code: 'invalid_value', message: 'exactly one of text, document, records' },
+      ]);
+    return size;
+  }
+
+  private async detect(tenantId: string, req: AnalyzeRequest): Promise<DetectedEntity[]> {
+    const size = this.checkSize(req);
+    const opts = await this.documentOptions(tenantId, req);
+    const started = performance.now();
+    const entities =
+      req.text !== undefined
+        ? analyzeText(req.text, opts)
+        : req.document !== undefined
+          ? analyzeDocument(req.document, opts)
+          : (req.records ?? []).flatMap((r, i) => analyzeDocument(r, opts, `$[${i}]`));
+    const m = this.tenantMetrics(tenantId);
+    m.analyzeSeconds += (performance.now() - started) / 1000;
+    m.analyzedBytes += size;
+    m.analyzeRequests++;
+    this.bytesCounter.inc(size);
+    for (const e of entities) {
+      m.entities.set(e.type, (m.entities.get(e.type) ?? 0) + 1);
+      this.entityCounter.inc({ type: e.type });
+    }
+    return entities;
+  }
+
+  async analyze(tenantId: string, req: AnalyzeRequest): Promise<{ entities: DetectedEntity[]; counts: Record<string, number> }> {
+    const entities = await this.detect(tenantId, req);
+    const counts: Record<string, number> = {};
+    for (const e of entities) counts[e.type] = (counts[e.type] ?? 0) + 1;
+    return { entities, counts };
+  }
+
+  // ---------------------------------------------------------------- anonymization
+
+  private operatorContext(tenantId: string): OperatorContext {
+    const key = this.hmacKey(tenantId);
+    return {
+      hmac: (data) => hmacSha256(key, data).toString('hex'),
+      tokenize: (value, type) => this.tokenize(tenantId, value, type),
+      encrypt: (value) => this.keys.encrypt(tenantId, 'anonymization', value, ANONYMIZE_AAD),
+    };
+  }
+
+  /** A stable token per value: the vault holds the value encrypted, found again by its HMAC. */
+  private async tokenize(tenantId: string, value: string, type: string): Promise<string> {
+    const db = this.platform.database.db;
+    const mac = hmacSha256(this.hmacKey(tenantId), `vault|${value}`).toString('hex');
+    const existing = await db
+      .selectFrom('privacy_token_vault')
+      .select('token')
+      .where('tenant_id', '=', tenantId)
+      .where('value_mac', '=', mac)
+      .executeTakeFirst();
+    if (existing) return existing.token;
+    const token = `tok_${randomToken(this.platform.random, 24)}`;
+    const ciphertext = await this.keys.encrypt(tenantId, 'token-vault', value, `token|${token}`);
+    await db
+      .insertInto('privacy_token_vault')
+      .values({ token, tenant_id: tenantId, value_mac: mac, entity_type: type, ciphertext, created_at: this.platform.clock.now() })
+      .onConflict((oc) => oc.columns(['tenant_id', 'value_mac']).doNothing())
+      .execute();
+    const row = await db
+      .selectFrom('privacy_token_vault')
+      .select('token')
+      .where('tenant_id', '=', tenantId)
+      .where('value_mac', '=', mac)
+      .executeTakeFirstOrThrow();
+    return row.token;
+  }
+
+  private countOperators(tenantId: string, items: { operator: string }[]): void {
+    const m = this.tenantMetrics(tenantId);
+    for (const it of items) {
+      m.operators.set(it.operator, (m.operators.get(it.operator) ?? 0) + 1);
+      this.operatorCounter.inc({ operator: it.operator });
+    }
+  }
+
+  async anonymize(tenantId: string, req: AnonymizeRequest) {
+    const operators = (req.operators ?? {}) as Record<string, OperatorConfig>;
+    const ctx = this.operatorContext(tenantId);
+    const m = this.tenantMetrics(tenantId);
+    m.anonymizeRequests++;
+    if (req.privacy_model && req.records === undefined)
+      throw new AppError('validation_error', 400, 'privacy_model applies to records', [
+        { field: 'privacy_model', code: 'invalid_value', message: 'give records with a privacy_model' },
+      ]);
+    if (req.text !== undefined) {
+      const entities = await this.detect(tenantId, { ...req, include_text: false });
+      const out = await anonymizeText(req.text, entities, operators, ctx);
+      this.countOperators(tenantId, out.items);
+      return { text: out.text, items: out.items };
+    }
+    const entities = await this.detect(tenantId, { ...req, include_text: false });
+    const byPath = new Map<string, DetectedEntity[]>();
+    for (const e of entities) {
+      const list = byPath.get(e.path as string);
+      if (list) list.push(e);
+      else byPath.set(e.path as string, [e]);
+    }
+    const items: (AppliedItem & { path: string })[] = [];
+    const fields = (req.fields ?? {}) as Record<string, OperatorConfig>;
+    const transform = async (value: unknown, path: string, field: string | undefined): Promise<unknown> => {
+      if (Array.isArray(value)) return Promise.all(value.map((v, i) => transform(v, `${path}[${i}]`, field)));
+      if (value && typeof value === 'object') {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+          const child = path + (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`);
+          const next = await transform(v, child, k);
+          if (next !== undefined) out[k] = next;
+        }
+        return out;
+      }
+      const fieldOp = field ? fields[field] : undefined;
+      if (fieldOp && value !== null && value !== undefined) {
+        const text = String(value);
+        const type = byPath.get(path)?.[0]?.type ?? field?.toUpperCase() ?? 'VALUE';
+        const replaced = await applyOperator(text, type, fieldOp, ctx);
+        items.push({ type, operator: fieldOp.type, start: 0, end: text.length, new_start: 0, new_end: replaced?.length ?? 0, path });
+        if (replaced === null) return null;
+        return fieldOp.type === 'keep' ? value : replaced;
+      }
+      const found = byPath.get(path);
+      if (!found || (typeof value !== 'string' && typeof value !== 'number')) return value;
+      const out = await anonymizeText(String(value), found, operators, ctx);
+      for (const it of out.items) items.push({ ...it, path });
+      return out.text;
+    };
+    this.countOperators(tenantId, items);
+    if (req.document !== undefined) return { document: await transform(req.document, '$', undefined), items };
+    let records = (await Promise.all((req.records ?? []).map((r, i) => transform(r, `$[${i}]`, undefined)))) as Row[];
+    m.anonymizedRecords += records.length;
+    let privacy: { suppressed: number; partitions: number; satisfied: boolean } | undefined;
+    if (req.privacy_model) {
+      const pm = req.privacy_model;
+      const result = mondrian(records, {
+        k: pm.k,
+        quasiIdentifiers: pm.quasi_identifiers,
+        sensitive: pm.sensitive,
+        l: pm.l,
+        suppressionLimit: pm.suppression_limit,
+      });
+      records = result.records;
+      privacy = { suppressed: result.suppressed, partitions: result.partitions, satisfied: result.satisfied };
+      this.countOperators(tenantId, [{ operator: 'k_anonymity' }]);
+    }
+    return { records, items, ...(privacy ? { privacy } : {}) };
+  }
+
+  /** Restores tokens and ciphertexts; audited with an event naming who reversed how many values. */
+  async deanonymize(principal: Principal, req: DeanonymizeRequest) {
+    const tenantId = principal.tenantId;
+    this.checkSize(req);
+    let restored = 0;
+    const types = new Map<string, number>();
+    const restore = async (text: string): Promise<string> => {
+      const matches = [...text.matchAll(TOKEN_PATTERN), ...text.matchAll(CIPHERTEXT_PATTERN)].sort(
+        (a, b) => (a.index ?? 0) - (b.index ?? 0),
+      );
+      if (!matches.length) return text;
+      let out = '';
+      let cursor = 0;
+      for (const m of matches) {
+        const at = m.index ?? 0;
+        if (at < cursor) continue;
+        let value: string;
+        try {
+          value = m[0].startsWith('tok_')
+            ? await this.detokenize(tenantId, m[0], types)
+            : await this.keys.decryptString(tenantId, m[0], ANONYMIZE_AAD);
+          if (!m[0].startsWith('tok_')) types.set('encrypted', (types.get('encrypted') ?? 0) + 1);
+        } catch (err) {
+          if (err instanceof DecryptionError) throw new AppError('decryption_failed', 400, err.message);
+          throw err;
+        }
+        out += text.slice(cursor, at) + value;
+        cursor = at + m[0].length;
+        restored++;
+      }
+      return out + text.slice(cursor);
+    };
+    const walk = async (v: unknown): Promise<unknown> => {
+      if (typeof v === 'string') return restore(v);
+      if (Array.isArray(v)) return Promise.all(v.map(walk));
+      if (v && typeof v === 'object') {
+        const out: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = await walk(x);
+        return out;
+      }
+      return v;
+    };
+    const result =
+      req.text !== undefined
+        ? { text: await restore(req.text) }
+        : req.document !== undefined
+          ? { document: await walk(req.document) }
+          : { records: (await walk(req.records ?? [])) as Row[] };
+    await this.platform.transaction((tx) =>
+      this.platform.events.emit(
+        tx,
+        'anonymization.deanonymized',
+        principal.subject,
+        { actor: principal.subject, actor_kind: principal.kind, restored, by_kind: Object.fromEntries(types) },
+        { tenantId },
+      ),
+    );
+    return { ...result, restored };
+  }
+
+  private async detokenize(tenantId: string, token: string, types: Map<string, number>): Promise<string> {
+    const row = await this.platform.database.db
+      .selectFrom('privacy_token_vault')
+      .select(['ciphertext', 'entity_type'])
+      .where('tenant_id', '=', tenantId)
+      .where('token', '=', token)
+      .executeTakeFirst();
+    if (!row) throw new AppError('not_found', 404, 'Unknown token (tokens are valid only in the tenant that issued them)');
+    types.set(row.entity_type, (types.get(row.entity_type) ?? 0) + 1);
+    return this.keys.decryptString(tenantId, row.ciphertext, `token|${token}`);
+  }
+
+  // ---------------------------------------------------------------- privacy models
+
+  async validate(tenantId: string, req: ValidateRequest): Promise<ValidateResult> {
+    const targetK = req.k ?? 5;
+    const risk = assessRisk(req.records as Row[], req.quasi_identifiers, targetK, req.sensitive);
+    const residual = { total: 0, by_type: {} as Record<string, number>, samples: [] as DetectedEntity[] };
+    if (req.detect_pii !== false) {
+      // Generalized quasi-identifiers ("1980-1989", "SW1*") are not PII; everything else is scanned.
+      const qis = new Set(req.quasi_identifiers);
+      const scanned = (req.records as Row[]).map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !qis.has(k))));
+      const entities = await this.detect(tenantId, { records: scanned, min_score: req.min_score });
+      residual.total = entities.length;
+      for (const e of entities) residual.by_type[e.type] = (residual.by_type[e.type] ?? 0) + 1;
+      residual.samples = entities.slice(0, 20);
+    }
+    return {
+      ...risk,
+      k_satisfied: risk.k >= targetK,
+      l_satisfied: req.sensitive ? (risk.l ?? 0) >= (req.l ?? 2) : null,
+      residual_pii: residual,
+    };
+  }
+
+  // ---------------------------------------------------------------- differential privacy
+
+  private async ensureBudget(tx: Executor, tenantId: string, subject: string): Promise<void> {
+    const now = this.platform.clock.now();
+    await tx
+      .insertInto('privacy_budgets')
+      .values({
+        tenant_id: tenantId,
+        subject,
+        epsilon_total: this.platform.config.privacyDefaultEpsilon,
+        epsilon_spent: 0,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['tenant_id', 'subject']).doNothing())
+      .execute();
+  }
+
+  async getBudget(tenantId: string, subject: string, db: Executor = this.platform.database.db): Promise<PrivacyBudget> {
+    const row = await db
+      .selectFrom('privacy_budgets')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('subject', '=', subject)
+      .executeTakeFirst();
+    if (row) return toBudget(row);
+    const now = this.platform.clock.now();
+    return toBudget({ subject, epsilon_total: this.platform.config.privacyDefaultEpsilon, epsilon_spent: 0, updated_at: now });
+  }
+
+  async setBudget(tenantId: string, subject: string, epsilonTotal: number): Promise<PrivacyBudget> {
+    return this.platform.transaction(async (tx) => {
+      await this.ensureBudget(tx, tenantId, subject);
+      const row = await tx
+        .updateTable('privacy_budgets')
+        .set({ epsilon_total: epsilonTotal, updated_at: this.platform.clock.now() })
+        .where('tenant_id', '=', tenantId)
+        .where('subject', '=', subject)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.platform.events.emit(tx, 'anonymization.budget_set', subject, { subject, epsilon_total: epsilonTotal }, { tenantId });
+      return toBudget(row);
+    });
+  }
+
+  /**
+   * Charges ε to `subject`'s budget and answers the query, or refuses (409 privacy_budget_exhausted)
+   * without answering when the budget cannot cover it. The charge is a conditional update, so
+   * concurrent queries cannot overspend.
+   */
+  async aggregate(
+    tenantId: string,
+    subject: string,
+    records: Row[],
+    query: AggregateQuery,
+  ): Promise<AggregateResult & { budget: PrivacyBudget }> {
+    // Computed first so an invalid query (400) costs nothing; released only if the charge succeeds.
+    const answer = privateAggregate(records, query, this.platform.random);
+    const budget = await this.platform.transaction(async (tx) => {
+      await this.ensureBudget(tx, tenantId, subject);
+      const row = await tx
+        .updateTable('privacy_budgets')
+        .set((eb) => ({ epsilon_spent: eb('epsilon_spent', '+', query.epsilon), updated_at: this.platform.clock.now() }))
+        .where('tenant_id', '=', tenantId)
+        .where('subject', '=', subject)
+        .where((eb) => eb(eb('epsilon_spent', '+', query.epsilon), '<=', eb('epsilon_total', '+', 1e-9)))
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) {
+        const current = await this.getBudget(tenantId, subject, tx);
+        throw new AppError(
+          'privacy_budget_exhausted',
+          409,
+          `The privacy budget of '${subject}' has ε ${current.epsilon_remaining} left; this query needs ${query.epsilon}`,
+          undefined,
+          undefined,
+          { epsilon_remaining: current.epsilon_remaining },
+        );
+      }
+      await this.platform.events.emit(
+        tx,
+        'anonymization.budget_charged',
+        subject,
+        { subject, epsilon: query.epsilon, query: query.type },
+        { tenantId },
+      );
+      return toBudget(row);
+    });
+    return { ...answer, budget };
+  }
+
+  // ---------------------------------------------------------------- tenant recognizers
+
+  async listRecognizers(tenantId: string): Promise<Recognizer[]> {
+    const rows = await this.platform.database.db
+      .selectFrom('privacy_recognizers')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('id')
+      .execute();
+    return rows.map(toRecognizer);
+  }
+
+  async getRecognizer(tenantId: string, id: string): Promise<Recognizer> {
+    const row = await this.platform.database.db
+      .selectFrom('privacy_recognizers')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) throw notFound('Recognizer');
+    return toRecognizer(row);
+  }
+
+  async createRecognizer(tenantId: string, input: CreateRecognizer): Promise<Recognizer> {
+    const id = this.platform.ids.new('rcg');
+    compileRecognizer(id, input); // validates every pattern
+    const now = this.platform.clock.now();
+    const row = await this.platform.transaction(async (tx) => {
+      const count = await tx
+        .selectFrom('privacy_recognizers')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirstOrThrow();
+      if (Number(count.n) >= RECOGNIZERS_PER_TENANT)
+        throw new AppError('quota_exceeded', 403, `A tenant may define at most ${RECOGNIZERS_PER_TENANT} recognizers`);
+      const dup = await tx
+        .selectFrom('privacy_recognizers')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('name', '=', input.name)
+        .executeTakeFirst();
+      if (dup) throw conflict(`A recognizer named '${input.name}' exists`);
+      const inserted = await tx
+        .insertInto('privacy_recognizers')
+        .values({
+          id,
+          tenant_id: tenantId,
+          name: input.name,
+          entity_type: input.entity_type,
+          patterns: toJson(input.patterns),
+          context: toJson(input.context ?? []),
+          enabled: input.enabled === false ? 0 : 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.platform.events.emit(
+        tx,
+        'anonymization.recognizer_created',
+        id,
+        { id, name: input.name, entity_type: input.entity_type },
+        { tenantId },
+      );
+      return inserted;
+    });
+    this.customCache.delete(tenantId);
+    return toRecognizer(row);
+  }
+
+  async updateRecognizer(tenantId: string, id: string, patch: UpdateRecognizer): Promise<Recognizer> {
+    const current = await this.getRecognizer(tenantId, id);
+    const next = { ...current, ...patch };
+    compileRecognizer(id, next);
+    const row = await this.platform.transaction(async (tx) => {
+      if (patch.name && patch.name !== current.name) {
+        const dup = await tx
+          .selectFrom('privacy_recognizers')
+          .select('id')
+          .where('tenant_id', '=', tenantId)
+          .where('name', '=', patch.name)
+          .executeTakeFirst();
+        if (dup) throw conflict(`A recognizer named '${patch.name}' exists`);
+      }
+      const updated = await tx
+        .updateTable('privacy_recognizers')
+        .set({
+          name: next.name,
+          entity_type: next.entity_type,
+          patterns: toJson(next.patterns),
+          context: toJson(next.context ?? []),
+          enabled: next.enabled === false ? 0 : 1,
+          updated_at: this.platform.clock.now(),
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
+      if (!updated) throw notFound('Recognizer');
+      await this.platform.events.emit(tx, 'anonymization.recognizer_updated', id, { id, fields: Object.keys(patch) }, { tenantId });
+      return updated;
+    });
+    this.customCache.delete(tenantId);
+    return toRecognizer(row);
+  }
+
+  async deleteRecognizer(tenantId: string, id: string): Promise<void> {
+    await this.platform.transaction(async (tx) => {
+      const deleted = await tx
+        .deleteFrom('privacy_recognizers')
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .returning('id')
+        .executeTakeFirst();
+      if (!deleted) throw notFound('Recognizer');
+      await this.platform.events.emit(tx, 'anonymization.recognizer_deleted', id, { id }, { tenantId });
+    });
+    this.customCache.delete(tenantId);
+  }
+
+  // ---------------------------------------------------------------- catalogue, metrics, keys
+
+  techniques(): Technique[] {
+    return TECHNIQUES;
+  }
+
+  metricsOf(tenantId: string): PrivacyMetrics {
+    const m = this.tenantMetrics(tenantId);
+    return {
+      since: rfc3339(m.since),
+      entities_by_type: Object.fromEntries(m.entities),
+      operators: Object.fromEntries(m.operators),
+      analyzed_bytes: m.analyzedBytes,
+      analyze_requests: m.analyzeRequests,
+      analyze_mb_per_second: m.analyzeSeconds > 0 ? Math.round((m.analyzedBytes / 1e6 / m.analyzeSeconds) * 100) / 100 : 0,
+      anonymized_records: m.anonymizedRecords,
+      anonymize_requests: m.anonymizeRequests,
+    };
+  }
+
+  /** Re-wraps every data key under a new master key version (platform admins only). */
+  async rotateKeys(principal: Principal): Promise<{ provider: string; rewrapped: number }> {
+    if (!principal.roles.includes(PLATFORM_ADMIN))
+      throw new AppError('forbidden', 403, 'Rotating the master key needs the platform_admin role');
+    const result = await this.keys.rotateMasterKey();
+    await this.platform.transaction((tx) =>
+      this.platform.events.emit(
+        tx,
+        'keys.rotated',
+        'master-key',
+        { provider: result.provider, rewrapped: result.rewrapped, actor: principal.subject },
+        { tenantId: principal.tenantId },
+      ),
+    );
+    return result;
+  }
+
+  // ---------------------------------------------------------------- hooks for other modules
+
+  /** Encrypts a field value for storage at rest, bound to its dataset, record and field. */
+  encryptField(tenantId: string, datasetId: string, recordId: string, field: string, value: unknown, db?: Executor): Promise<string> {
+    return this.keys.encrypt(tenantId, `dataset:${datasetId}`, JSON.stringify(value), `${datasetId}|${recordId}|${field}`, db);
+  }
+
+  /** Reverses `encryptField`; a value moved to another record or field fails to decrypt. */
+  async decryptField(
+    tenantId: string,
+    datasetId: string,
+    recordId: string,
+    field: string,
+    stored: unknown,
+    db?: Executor,
+  ): Promise<unknown> {
+    if (!isCiphertext(stored)) return stored;
+    return JSON.parse(await this.keys.decryptString(tenantId, stored, `${datasetId}|${recordId}|${field}`, db));
+  }
+
+  /** Known operator names (for other modules validating stored policies). */
+  static readonly operatorNames = OPERATOR_NAMES;
+}

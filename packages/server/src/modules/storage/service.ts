@@ -1,0 +1,205 @@
+import type { Readable } from 'node:stream';
+import { type BlobInfo, BlobTooLargeError, isValidBlobKey } from '../../platform/blob/index.js';
+import { AppError, forbidden, notFound } from '../../platform/http/errors.js';
+import type { Executor, Platform } from '../../platform/index.js';
+import { PLATFORM_ADMIN, type Principal } from '../../platform/principal.js';
+
+export type UploadListener = (info: BlobInfo, tenantId: string) => Promise<void>;
+
+const MIB = 1024 * 1024;
+const human = (bytes: number) => (bytes >= MIB ? `${Math.round((bytes / MIB) * 10) / 10} MB` : `${bytes} bytes`);
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are removed from names
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * A file name safe to use as the last key segment: no directories, no control characters, no
+ * leading dots, only letters, digits, `.`, `-`, `_`; at most 200 characters, extension kept.
+ */
+export function sanitizeFilename(name: string): string {
+  const base = name.normalize('NFC').replace(CONTROL_CHARS, '').split(/[\\/]/).pop() ?? '';
+  let clean = base
+    .replace(/\s+/g, '_')
+    .replace(/[^\p{L}\p{N}._-]/gu, '_')
+    .replace(/_+/g, '_')
+    .replace(/^[._]+/, '')
+    .replace(/_+$/, '');
+  if (clean.length > 200) {
+    const dot = clean.lastIndexOf('.');
+    const ext = dot > 0 && clean.length - dot <= 16 ? clean.slice(dot) : '';
+    clean = clean.slice(0, 200 - ext.length) + ext;
+  }
+  return clean || 'file';
+}
+
+/** The tenant that owns a key: its first segment. */
+export const tenantOfKey = (key: string): string => key.split('/')[0];
+
+/**
+ * Pre-signed URLs, per-file and per-tenant limits, and the record of what each tenant stores.
+ * Other modules (content) upload through it and hear about finished uploads via `onUploaded`.
+ */
+export class StorageService {
+  private readonly listeners: UploadListener[] = [];
+
+  constructor(private readonly platform: Platform) {}
+
+  get blob() {
+    return this.platform.blob;
+  }
+
+  get expiresInSec(): number {
+    return this.platform.config.presignExpirySec;
+  }
+
+  get maxFileBytes(): number {
+    return this.platform.config.storageMaxFileBytes;
+  }
+
+  /** Called after an object arrives through a pre-signed URL (local store) or is confirmed (S3). */
+  onUploaded(listener: UploadListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** `<tenant>/<random id>/<sanitized filename>`. */
+  newKey(tenantId: string, filename: string, id = this.platform.ids.new('obj')): string {
+    return `${tenantId}/${id}/${sanitizeFilename(filename)}`;
+  }
+
+  /** Bytes of stored objects of the tenant. */
+  async usage(tenantId: string, db: Executor = this.platform.database.db): Promise<number> {
+    const row = await db
+      .selectFrom('storage_objects')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size'), eb.lit(0)).as('bytes'))
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    return Number(row?.bytes ?? 0);
+  }
+
+  private quotaExceeded(used: number): AppError {
+    const quota = this.platform.config.storageTenantQuotaBytes;
+    return new AppError(
+      'quota_exceeded',
+      403,
+      `Storage quota exceeded: the tenant stores ${human(used)} of its ${human(quota)} (LOAM_STORAGE_TENANT_QUOTA_BYTES)`,
+    );
+  }
+
+  private fileTooLarge(): AppError {
+    return new AppError('file_too_large', 413, `The file is larger than the limit of ${human(this.maxFileBytes)}`);
+  }
+
+  /** How many bytes one more object of the tenant may have (file limit and remaining quota). */
+  async allowance(tenantId: string, replacingKey?: string): Promise<{ maxBytes: number; byQuota: boolean }> {
+    let used = await this.usage(tenantId);
+    if (replacingKey) {
+      const row = await this.platform.database.db
+        .selectFrom('storage_objects')
+        .select('size')
+        .where('key', '=', replacingKey)
+        .executeTakeFirst();
+      used -= Number(row?.size ?? 0);
+    }
+    const remaining = this.platform.config.storageTenantQuotaBytes - used;
+    if (remaining <= 0) throw this.quotaExceeded(used);
+    return remaining < this.maxFileBytes ? { maxBytes: remaining, byQuota: true } : { maxBytes: this.maxFileBytes, byQuota: false };
+  }
+
+  /** Registers the key (so its owner and size are known) and returns a pre-signed PUT URL. */
+  async createUploadUrl(
+    tenantId: string,
+    filename: string,
+    contentType: string,
+    opts: { id?: string; tx?: Executor } = {},
+  ): Promise<{ uploadUrl: string; s3Key: string; expiresIn: number }> {
+    const used = await this.usage(tenantId, opts.tx);
+    if (used >= this.platform.config.storageTenantQuotaBytes) throw this.quotaExceeded(used);
+    const key = this.newKey(tenantId, filename, opts.id);
+    await (opts.tx ?? this.platform.database.db)
+      .insertInto('storage_objects')
+      .values({ key, tenant_id: tenantId, content_type: contentType, created_at: this.platform.clock.now() })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+    const uploadUrl = await this.blob.presignPut(key, contentType, { expiresInSec: this.expiresInSec });
+    return { uploadUrl, s3Key: key, expiresIn: this.expiresInSec };
+  }
+
+  /**
+   * A pre-signed GET URL for a key of the caller's tenant: another tenant's key → 403 (the key
+   * names its tenant, so nothing is revealed), a key with no object → 404.
+   */
+  async createDownloadUrl(principal: Principal, key: string): Promise<{ downloadUrl: string; expiresIn: number }> {
+    if (!isValidBlobKey(key)) throw notFound('Object');
+    const owner = tenantOfKey(key);
+    if (owner !== principal.tenantId && !principal.roles.includes(PLATFORM_ADMIN)) throw forbidden('The key belongs to another tenant');
+    const info = await this.blob.head(key);
+    if (!info) throw notFound('Object');
+    await this.record(info);
+    const downloadUrl = await this.blob.presignGet(key, { expiresInSec: this.expiresInSec });
+    return { downloadUrl, expiresIn: this.expiresInSec };
+  }
+
+  /** Stores an object sent through Loam (multipart, inline text, fetched URL), enforcing the limits. */
+  async put(tenantId: string, key: string, body: Buffer | Readable, contentType: string): Promise<BlobInfo> {
+    const { maxBytes, byQuota } = await this.allowance(tenantId, key);
+    try {
+      const info = await this.blob.put(key, body, contentType, { maxBytes });
+      await this.record(info);
+      return info;
+    } catch (err) {
+      if (err instanceof BlobTooLargeError) throw byQuota ? this.quotaExceeded(await this.usage(tenantId)) : this.fileTooLarge();
+      throw err;
+    }
+  }
+
+  /** A PUT through a local pre-signed URL: stored within the limits, then announced to listeners. */
+  async receiveUpload(key: string, body: Readable, contentType: string): Promise<BlobInfo> {
+    const tenantId = tenantOfKey(key);
+    const info = await this.put(tenantId, key, body, contentType);
+    await this.announce(info);
+    return info;
+  }
+
+  /**
+   * For stores Loam does not see uploads arrive at (S3): checks the object exists, records its
+   * size, refuses (and deletes) an object over the file limit. Returns undefined while absent.
+   */
+  async confirmUpload(key: string): Promise<BlobInfo | undefined> {
+    const info = await this.blob.head(key);
+    if (!info) return undefined;
+    if (info.size > this.maxFileBytes) {
+      await this.delete(key);
+      throw this.fileTooLarge();
+    }
+    await this.record(info);
+    return info;
+  }
+
+  async announce(info: BlobInfo): Promise<void> {
+    for (const listener of this.listeners) await listener(info, tenantOfKey(info.key));
+  }
+
+  private async record(info: BlobInfo): Promise<void> {
+    const now = this.platform.clock.now();
+    await this.platform.database.db
+      .insertInto('storage_objects')
+      .values({
+        key: info.key,
+        tenant_id: tenantOfKey(info.key),
+        content_type: info.contentType,
+        size: info.size,
+        etag: info.etag,
+        created_at: now,
+        uploaded_at: now,
+      })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({ size: info.size, etag: info.etag, content_type: info.contentType, uploaded_at: now }),
+      )
+      .execute();
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.blob.delete(key);
+    await this.platform.database.db.deleteFrom('storage_objects').where('key', '=', key).execute();
+  }
+}

@@ -1,0 +1,170 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Clock } from '../crypto/index.js';
+import { hmacSha256, safeEqual } from '../crypto/index.js';
+import { type BlobInfo, type BlobStore, BlobTooLargeError, type PresignOptions, isValidBlobKey, mediaTypeOf } from './index.js';
+
+/** The path prefix under which Loam serves local pre-signed URLs. */
+export const BLOB_ROUTE_PREFIX = '/blobs/';
+
+export interface LocalBlobOptions {
+  /** `<dataDir>/blobs`. */
+  root: string;
+  /** Key for URL signatures (`signer.derive('blob')`). */
+  signingKey: Buffer;
+  /** Base URL clients reach Loam at; read on every presign so it can follow the listening port. */
+  baseUrl: () => string;
+  clock: Clock;
+}
+
+export type SignedMethod = 'GET' | 'PUT';
+
+/**
+ * Objects as files under `<root>/objects/<key>`, their content type, size and ETag as JSON under
+ * `<root>/meta/<key>.json`. Writes go to a temp file first and are renamed into place, so a
+ * reader never sees half an object and a failed upload leaves nothing behind.
+ */
+export class LocalBlobStore implements BlobStore {
+  readonly kind = 'local' as const;
+  readonly bucket = 'local';
+  private readonly objects: string;
+  private readonly meta: string;
+  private readonly tmp: string;
+
+  constructor(private readonly opts: LocalBlobOptions) {
+    this.objects = join(opts.root, 'objects');
+    this.meta = join(opts.root, 'meta');
+    this.tmp = join(opts.root, 'tmp');
+  }
+
+  private pathOf(base: string, key: string, suffix = ''): string {
+    if (!isValidBlobKey(key)) throw new Error(`invalid blob key: ${JSON.stringify(key)}`);
+    const p = resolve(base, key) + suffix;
+    if (!p.startsWith(base + sep)) throw new Error('blob key escapes the store');
+    return p;
+  }
+
+  /** The payload a signature covers: method, key, expiry and (for PUT) the bound media type. */
+  private signature(method: SignedMethod, key: string, expires: number, contentType: string): string {
+    const payload = `${method}\n${key}\n${expires}\n${method === 'PUT' ? mediaTypeOf(contentType) : ''}`;
+    return hmacSha256(this.opts.signingKey, payload).toString('base64url');
+  }
+
+  private presign(method: SignedMethod, key: string, contentType: string, opts: PresignOptions): string {
+    const expires = Math.floor(this.opts.clock.now() / 1000) + opts.expiresInSec;
+    const path = key.split('/').map(encodeURIComponent).join('/');
+    const query = new URLSearchParams({ expires: String(expires), signature: this.signature(method, key, expires, contentType) });
+    return `${this.opts.baseUrl().replace(/\/+$/, '')}${BLOB_ROUTE_PREFIX}${path}?${query}`;
+  }
+
+  async presignPut(key: string, contentType: string, opts: PresignOptions): Promise<string> {
+    this.pathOf(this.objects, key);
+    return this.presign('PUT', key, contentType, opts);
+  }
+
+  async presignGet(key: string, opts: PresignOptions): Promise<string> {
+    this.pathOf(this.objects, key);
+    return this.presign('GET', key, '', opts);
+  }
+
+  /**
+   * Checks a pre-signed request: 'ok', 'expired' or 'invalid'. For PUT the request's media type
+   * must be the one the URL was issued for.
+   */
+  verify(method: SignedMethod, key: string, expires: string | undefined, signature: string | undefined, contentType: string) {
+    if (!isValidBlobKey(key) || !expires || !signature || !/^\d{1,12}$/.test(expires)) return 'invalid' as const;
+    const expected = this.signature(method, key, Number(expires), contentType);
+    if (!safeEqual(expected, signature)) return 'invalid' as const;
+    if (Number(expires) * 1000 < this.opts.clock.now()) return 'expired' as const;
+    return 'ok' as const;
+  }
+
+  async put(key: string, body: Buffer | Readable, contentType: string, opts: { maxBytes?: number } = {}): Promise<BlobInfo> {
+    const target = this.pathOf(this.objects, key);
+    const metaPath = this.pathOf(this.meta, key, '.json');
+    await mkdir(this.tmp, { recursive: true });
+    const tmpFile = join(this.tmp, randomUUID());
+    const hash = createHash('sha256');
+    let size = 0;
+    const max = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        if (size > max) {
+          done(new BlobTooLargeError(max));
+          return;
+        }
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+      // `pipe`, not `pipeline`: on overflow the source (the client's request) must not be
+      // destroyed, or the client never reads the 413; the rest of it is drained instead.
+      source.on('error', (err) => meter.destroy(err));
+      source.pipe(meter);
+      try {
+        await pipeline(meter, createWriteStream(tmpFile, { flags: 'wx' }));
+      } catch (err) {
+        source.unpipe(meter);
+        source.resume();
+        throw err;
+      }
+      const info: BlobInfo = {
+        key,
+        size,
+        contentType: contentType || 'application/octet-stream',
+        etag: `"${hash.digest('hex').slice(0, 32)}"`,
+      };
+      await mkdir(dirname(target), { recursive: true });
+      await mkdir(dirname(metaPath), { recursive: true });
+      const tmpMeta = `${tmpFile}.json`;
+      await writeFile(tmpMeta, JSON.stringify(info));
+      await rename(tmpFile, target);
+      await rename(tmpMeta, metaPath);
+      return info;
+    } catch (err) {
+      await unlink(tmpFile).catch(() => {});
+      await unlink(`${tmpFile}.json`).catch(() => {});
+      throw err;
+    }
+  }
+
+  async head(key: string): Promise<BlobInfo | undefined> {
+    try {
+      return JSON.parse(await readFile(this.pathOf(this.meta, key, '.json'), 'utf8')) as BlobInfo;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async read(key: string, opts: { maxBytes?: number } = {}): Promise<Buffer | undefined> {
+    const info = await this.head(key);
+    if (!info) return undefined;
+    if (opts.maxBytes !== undefined && info.size > opts.maxBytes) throw new BlobTooLargeError(opts.maxBytes);
+    try {
+      return await readFile(this.pathOf(this.objects, key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** A stream of the object, whole or the inclusive byte range `[start, end]`. */
+  stream(key: string, range?: { start: number; end: number }): Readable {
+    return createReadStream(this.pathOf(this.objects, key), range);
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(this.meta, key, '.json'), { force: true });
+    await rm(this.pathOf(this.objects, key), { force: true });
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,390 @@
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MigrationSet } from '../db/migrate.js';
+import type { Database, Executor } from '../db/index.js';
+import type { Clock, Ids, Random } from './index.js';
+
+/**
+ * Envelope encryption. Each tenant scope (a dataset, a token vault, …) gets its own random
+ * AES-256-GCM data key; data keys are stored only wrapped by a master key that lives outside the
+ * database (a key file in the data directory, HashiCorp Vault transit, or AWS KMS). Rotating the
+ * master key re-wraps data keys without touching the data they encrypt.
+ *
+ * Keys never leave this file in a form that could reach logs, errors or events: errors say what
+ * failed, never with which key material.
+ */
+
+/** Thrown when a ciphertext cannot be decrypted (wrong key, wrong associated data, tampering). */
+export class DecryptionError extends Error {
+  constructor(message = 'The ciphertext could not be decrypted: it was altered or belongs to another record') {
+    super(message);
+    this.name = 'DecryptionError';
+  }
+}
+
+/** Wraps and unwraps data keys with a master key held elsewhere. */
+export interface KeyWrapper {
+  readonly provider: 'file' | 'vault' | 'aws-kms';
+  /** Encrypts a data key; `context` is bound as associated data / encryption context. */
+  wrap(dataKey: Buffer, context: string): Promise<string>;
+  unwrap(wrapped: string, context: string): Promise<Buffer>;
+  /** Starts a new master key version; keys wrapped by older versions stay readable. */
+  rotate(): Promise<void>;
+}
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** AES-256-GCM: `iv ‖ tag ‖ ciphertext`, with `aad` authenticated but not stored. */
+export function sealAesGcm(key: Buffer, plaintext: Buffer, aad: string, random: Random): Buffer {
+  const iv = random.bytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]);
+}
+
+export function openAesGcm(key: Buffer, sealed: Buffer, aad: string): Buffer {
+  if (sealed.length < IV_BYTES + TAG_BYTES) throw new DecryptionError();
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(aad));
+    decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new DecryptionError();
+  }
+}
+
+/**
+ * Master keys in `<dataDir>/master.key` (created on first start, mode 0600): one `v<N>:<base64>`
+ * line per version, the last one current. Suits a single instance; several instances need a KMS.
+ */
+export class FileKeyWrapper implements KeyWrapper {
+  readonly provider = 'file' as const;
+  private versions = new Map<number, Buffer>();
+  private current = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly random: Random,
+  ) {
+    if (!existsSync(file)) {
+      writeFileSync(file, `v1:${random.bytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    }
+    chmodSync(file, 0o600);
+    this.load();
+  }
+
+  static inDataDir(dataDir: string, random: Random): FileKeyWrapper {
+    return new FileKeyWrapper(join(dataDir, 'master.key'), random);
+  }
+
+  private load(): void {
+    this.versions.clear();
+    for (const line of readFileSync(this.file, 'utf8').split('\n')) {
+      const m = /^v(\d+):([A-Za-z0-9+/=]+)$/.exec(line.trim());
+      if (!m) continue;
+      const key = Buffer.from(m[2], 'base64');
+      if (key.length !== 32) throw new Error(`master key file ${this.file} holds a key of the wrong length`);
+      this.versions.set(Number(m[1]), key);
+      this.current = Math.max(this.current, Number(m[1]));
+    }
+    if (!this.current) throw new Error(`master key file ${this.file} holds no key`);
+  }
+
+  async wrap(dataKey: Buffer, context: string): Promise<string> {
+    const key = this.versions.get(this.current) as Buffer;
+    return `file:v${this.current}:${sealAesGcm(key, dataKey, context, this.random).toString('base64url')}`;
+  }
+
+  async unwrap(wrapped: string, context: string): Promise<Buffer> {
+    const m = /^file:v(\d+):([A-Za-z0-9_-]+)$/.exec(wrapped);
+    const key = m ? this.versions.get(Number(m[1])) : undefined;
+    if (!m || !key) throw new DecryptionError('The data key was wrapped by a master key this server does not hold');
+    return openAesGcm(key, Buffer.from(m[2], 'base64url'), context);
+  }
+
+  async rotate(): Promise<void> {
+    const next = this.current + 1;
+    const lines = [...this.versions.entries()].map(([v, k]) => `v${v}:${k.toString('base64')}`);
+    lines.push(`v${next}:${this.random.bytes(32).toString('base64')}`);
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, `${lines.join('\n')}\n`, { mode: 0o600 });
+    renameSync(tmp, this.file);
+    this.load();
+  }
+}
+
+type FetchLike = typeof fetch;
+
+/** HashiCorp Vault's transit secrets engine over its HTTP API. */
+export class VaultTransitWrapper implements KeyWrapper {
+  readonly provider = 'vault' as const;
+  constructor(
+    private readonly opts: { address: string; token: string; keyName: string; mount?: string; namespace?: string; fetch?: FetchLike },
+  ) {}
+
+  private async call(path: string, body: unknown): Promise<Record<string, unknown>> {
+    const url = `${this.opts.address.replace(/\/$/, '')}/v1/${this.opts.mount ?? 'transit'}/${path}`;
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-vault-token': this.opts.token };
+    if (this.opts.namespace) headers['x-vault-namespace'] = this.opts.namespace;
+    let res: Response;
+    try {
+      res = await (this.opts.fetch ?? fetch)(url, { method: 'POST', headers, body: JSON.stringify(body) });
+    } catch (err) {
+      throw new Error(`Vault transit is unreachable: ${(err as Error).message}`);
+    }
+    if (!res.ok) {
+      const detail = await res.json().catch(() => ({}));
+      const errors = (detail as { errors?: string[] }).errors?.join('; ') ?? '';
+      if (path.startsWith('decrypt/')) throw new DecryptionError();
+      throw new Error(`Vault transit ${path.split('/')[0]} failed with HTTP ${res.status}${errors ? `: ${errors}` : ''}`);
+    }
+    const text = await res.text();
+    return text ? ((JSON.parse(text) as { data?: Record<string, unknown> }).data ?? {}) : {};
+  }
+
+  async wrap(dataKey: Buffer, context: string): Promise<string> {
+    const data = await this.call(`encrypt/${this.opts.keyName}`, {
+      plaintext: dataKey.toString('base64'),
+      associated_data: Buffer.from(context).toString('base64'),
+    });
+    return String(data.ciphertext);
+  }
+
+  async unwrap(wrapped: string, context: string): Promise<Buffer> {
+    const data = await this.call(`decrypt/${this.opts.keyName}`, {
+      ciphertext: wrapped,
+      associated_data: Buffer.from(context).toString('base64'),
+    });
+    return Buffer.from(String(data.plaintext), 'base64');
+  }
+
+  async rotate(): Promise<void> {
+    await this.call(`keys/${this.opts.keyName}/rotate`, {});
+  }
+}
+
+/** AWS KMS (or a KMS-compatible endpoint): the context is bound as the encryption context. */
+export class AwsKmsWrapper implements KeyWrapper {
+  readonly provider = 'aws-kms' as const;
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK client is loaded on first use so file/vault setups never import it
+  private client: any;
+  constructor(private readonly opts: { keyId: string; region: string; endpoint?: string }) {}
+
+  private async kms() {
+    if (!this.client) {
+      const { KMSClient } = await import('@aws-sdk/client-kms');
+      this.client = new KMSClient({ region: this.opts.region, ...(this.opts.endpoint ? { endpoint: this.opts.endpoint } : {}) });
+    }
+    return this.client;
+  }
+
+  async wrap(dataKey: Buffer, context: string): Promise<string> {
+    const { EncryptCommand } = await import('@aws-sdk/client-kms');
+    const out = await (await this.kms()).send(
+      new EncryptCommand({ KeyId: this.opts.keyId, Plaintext: dataKey, EncryptionContext: { loam: context } }),
+    );
+    return `aws-kms:${Buffer.from(out.CiphertextBlob as Uint8Array).toString('base64')}`;
+  }
+
+  async unwrap(wrapped: string, context: string): Promise<Buffer> {
+    const { DecryptCommand } = await import('@aws-sdk/client-kms');
+    if (!wrapped.startsWith('aws-kms:')) throw new DecryptionError('The data key was not wrapped by AWS KMS');
+    try {
+      const out = await (await this.kms()).send(
+        new DecryptCommand({
+          KeyId: this.opts.keyId,
+          CiphertextBlob: Buffer.from(wrapped.slice(8), 'base64'),
+          EncryptionContext: { loam: context },
+        }),
+      );
+      return Buffer.from(out.Plaintext as Uint8Array);
+    } catch (err) {
+      if ((err as { name?: string }).name === 'InvalidCiphertextException') throw new DecryptionError();
+      throw new Error(`AWS KMS decrypt failed: ${(err as Error).name}`);
+    }
+  }
+
+  async rotate(): Promise<void> {
+    const { RotateKeyOnDemandCommand } = await import('@aws-sdk/client-kms');
+    await (await this.kms()).send(new RotateKeyOnDemandCommand({ KeyId: this.opts.keyId }));
+  }
+}
+
+export const keyRingMigrations: MigrationSet = {
+  module: 'keys',
+  migrations: {
+    async '001_data_keys'(db) {
+      await db.schema
+        .createTable('data_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('wrapped', 'text', (c) => c.notNull())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('rotated_at', 'bigint')
+        .addUniqueConstraint('data_keys_scope', ['tenant_id', 'scope'])
+        .execute();
+    },
+  },
+};
+
+const CIPHERTEXT_PREFIX = 'enc:v1:';
+
+/** Whether a stored value is a KeyRing ciphertext. */
+export const isCiphertext = (value: unknown): value is string => typeof value === 'string' && value.startsWith(CIPHERTEXT_PREFIX);
+
+/**
+ * Data keys per (tenant, scope), wrapped by the master key, cached unwrapped in memory.
+ * Ciphertexts are self-describing (`enc:v1:<key id>:<iv‖tag‖ct>`), so decryption needs only the
+ * tenant and the associated data that binds the value to its record and field.
+ */
+export class KeyRing {
+  private readonly cache = new Map<string, Buffer>();
+
+  constructor(
+    private readonly database: Database,
+    private readonly wrapper: KeyWrapper,
+    private readonly clock: Clock,
+    private readonly ids: Ids,
+    private readonly random: Random,
+  ) {}
+
+  get provider(): KeyWrapper['provider'] {
+    return this.wrapper.provider;
+  }
+
+  private wrapContext(tenantId: string, scope: string, id: string): string {
+    return `loam-data-key|${tenantId}|${scope}|${id}`;
+  }
+
+  /** The data key of `scope`, created on first use. */
+  private async dataKey(tenantId: string, scope: string, db: Executor = this.database.db): Promise<{ id: string; key: Buffer }> {
+    let row = await db
+      .selectFrom('data_keys')
+      .select(['id', 'wrapped'])
+      .where('tenant_id', '=', tenantId)
+      .where('scope', '=', scope)
+      .executeTakeFirst();
+    if (!row) {
+      const id = this.ids.new('dk');
+      const key = this.random.bytes(32);
+      const wrapped = await this.wrapper.wrap(key, this.wrapContext(tenantId, scope, id));
+      await db
+        .insertInto('data_keys')
+        .values({ id, tenant_id: tenantId, scope, wrapped, provider: this.wrapper.provider, created_at: this.clock.now() })
+        .onConflict((oc) => oc.columns(['tenant_id', 'scope']).doNothing())
+        .execute();
+      row = await db
+        .selectFrom('data_keys')
+        .select(['id', 'wrapped'])
+        .where('tenant_id', '=', tenantId)
+        .where('scope', '=', scope)
+        .executeTakeFirstOrThrow();
+    }
+    return { id: row.id, key: await this.keyById(tenantId, row.id, db) };
+  }
+
+  private async keyById(tenantId: string, id: string, db: Executor = this.database.db): Promise<Buffer> {
+    // Keyed by tenant too: a ciphertext naming another tenant's key must not find it in the cache.
+    const cacheKey = `${tenantId}/${id}`;
+    const cached = this.cache.get(cacheKey);
+    if (cached) return cached;
+    const row = await db
+      .selectFrom('data_keys')
+      .select(['scope', 'wrapped'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) throw new DecryptionError('The ciphertext names a data key that does not exist in this tenant');
+    const key = await this.wrapper.unwrap(row.wrapped, this.wrapContext(tenantId, row.scope, id));
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(cacheKey, key);
+    return key;
+  }
+
+  /** Encrypts `plaintext` under the data key of `scope`; `aad` binds it to its record and field. */
+  async encrypt(tenantId: string, scope: string, plaintext: string | Buffer, aad: string, db?: Executor): Promise<string> {
+    const { id, key } = await this.dataKey(tenantId, scope, db);
+    const sealed = sealAesGcm(key, Buffer.isBuffer(plaintext) ? plaintext : Buffer.from(plaintext), aad, this.random);
+    return `${CIPHERTEXT_PREFIX}${id}:${sealed.toString('base64url')}`;
+  }
+
+  async decrypt(tenantId: string, ciphertext: string, aad: string, db?: Executor): Promise<Buffer> {
+    const m = /^enc:v1:(dk_[A-Za-z0-9]+):([A-Za-z0-9_-]+)$/.exec(ciphertext);
+    if (!m) throw new DecryptionError('The value is not a Loam ciphertext');
+    return openAesGcm(await this.keyById(tenantId, m[1], db), Buffer.from(m[2], 'base64url'), aad);
+  }
+
+  async decryptString(tenantId: string, ciphertext: string, aad: string, db?: Executor): Promise<string> {
+    return (await this.decrypt(tenantId, ciphertext, aad, db)).toString('utf8');
+  }
+
+  /**
+   * Starts a new master key version and re-wraps every data key with it. The data keys themselves
+   * do not change, so no record is rewritten. Returns how many keys were re-wrapped.
+   */
+  async rotateMasterKey(): Promise<{ rewrapped: number; provider: string }> {
+    await this.wrapper.rotate();
+    const rows = await this.database.db.selectFrom('data_keys').select(['id', 'tenant_id', 'scope', 'wrapped']).execute();
+    let rewrapped = 0;
+    for (const row of rows) {
+      const context = this.wrapContext(row.tenant_id, row.scope, row.id);
+      const key = await this.wrapper.unwrap(row.wrapped, context);
+      const wrapped = await this.wrapper.wrap(key, context);
+      await this.database.db
+        .updateTable('data_keys')
+        .set({ wrapped, provider: this.wrapper.provider, rotated_at: this.clock.now() })
+        .where('id', '=', row.id)
+        .execute();
+      rewrapped++;
+    }
+    return { rewrapped, provider: this.wrapper.provider };
+  }
+
+  /** The wrapped form of a scope's key (tests check rotation changed it). */
+  async wrappedKeyOf(tenantId: string, scope: string): Promise<string | undefined> {
+    const row = await this.database.db
+      .selectFrom('data_keys')
+      .select('wrapped')
+      .where('tenant_id', '=', tenantId)
+      .where('scope', '=', scope)
+      .executeTakeFirst();
+    return row?.wrapped;
+  }
+}
+
+/** The master-key wrapper the configuration names. */
+export function createKeyWrapper(
+  config: {
+    kmsProvider: string;
+    dataDir: string;
+    vaultAddr: string;
+    vaultToken: string;
+    vaultTransitMount: string;
+    vaultTransitKey: string;
+    awsKmsKeyId: string;
+    awsKmsRegion: string;
+    awsKmsEndpoint: string;
+  },
+  random: Random,
+): KeyWrapper {
+  if (config.kmsProvider === 'vault') {
+    if (!config.vaultAddr || !config.vaultToken) throw new Error('LOAM_KMS_PROVIDER=vault needs LOAM_VAULT_ADDR and LOAM_VAULT_TOKEN');
+    return new VaultTransitWrapper({
+      address: config.vaultAddr,
+      token: config.vaultToken,
+      keyName: config.vaultTransitKey,
+      mount: config.vaultTransitMount,
+    });
+  }
+  if (config.kmsProvider === 'aws-kms') {
+    if (!config.awsKmsKeyId) throw new Error('LOAM_KMS_PROVIDER=aws-kms needs LOAM_AWS_KMS_KEY_ID');
+    return new AwsKmsWrapper({ keyId: config.awsKmsKeyId, region: config.awsKmsRegion, endpoint: config.awsKmsEndpoint || undefined });
+  }
+  return FileKeyWrapper.inDataDir(config.dataDir, random);
+}
