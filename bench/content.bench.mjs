@@ -14,6 +14,7 @@
  *
  * Run: node bench/content.bench.mjs   (--json for one machine-readable line)
  */
+import { loadavg } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +61,7 @@ const sampleText = (i) =>
   loam.startBackground({ workers: config.jobConcurrency, relay: true });
   const db = loam.platform.database.db;
   let i = 0;
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   const http = await cannon({
     url: `${url}/ingest/text`,
@@ -87,6 +89,7 @@ const sampleText = (i) =>
     if (performance.now() - started > 300_000) throw new Error(`only ${completed}/${TEXTS} completed after 300 s`);
   }
   const done = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   const hits = await loam.services.content.searchText('default', 'lighthouse ferry', 5);
   if (hits.length === 0) throw new Error('search found nothing after ingestion');
   await loam.close(5000);
@@ -103,6 +106,7 @@ const sampleText = (i) =>
   bare.post('/ingest/text', async (req) => ({ id: Number(insert.run(req.body.content).lastInsertRowid) }));
   await bare.listen({ port: 0, host: '127.0.0.1' });
   let j = 0;
+  const bcpu0 = process.cpuUsage();
   const b0 = performance.now();
   await cannon({
     url: `http://127.0.0.1:${bare.server.address().port}/ingest/text`,
@@ -113,6 +117,7 @@ const sampleText = (i) =>
     requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ content: sampleText(j++) }) }) }],
   });
   const b1 = performance.now();
+  const bcpu = process.cpuUsage(bcpu0);
   await bare.close();
   sqlite.close();
   rmSync(baseDir, { recursive: true, force: true });
@@ -123,6 +128,10 @@ const sampleText = (i) =>
     completed_per_s: Math.round(TEXTS / ((done - started) / 1000)),
     p99_accept_ms: http.latency.p99,
     baseline_bare_insert_per_s: Math.round(TEXTS / ((b1 - b0) / 1000)),
+    // CPU time of this process (server, workers, relay and the in-process load generator) per item:
+    // less sensitive than wall time to other processes on a shared machine.
+    cpu_ms_per_item: Math.round(((cpu.user + cpu.system) / 1000 / TEXTS) * 100) / 100,
+    baseline_cpu_ms_per_item: Math.round(((bcpu.user + bcpu.system) / 1000 / TEXTS) * 100) / 100,
   };
 }
 
@@ -194,9 +203,9 @@ async function throughput(fn, bytes, ms = 3000) {
 if (json) console.log(JSON.stringify({ bench: 'content', node: process.version, cores: os.cpus().length, results }));
 else {
   const r = results;
-  console.log(`content (node ${process.version}, ${os.cpus().length} cores)`);
+  console.log(`content (node ${process.version}, ${os.cpus().length} cores, load average ${loadavg()[0].toFixed(1)})`);
   console.log(
-    `inline text → COMPLETED: ${r.ingest.completed_per_s} items/s end to end (${r.ingest.items} items; HTTP accepted ${r.ingest.accepted_per_s}/s, p99 ${r.ingest.p99_accept_ms} ms) | baseline bare Fastify + SQLite insert ${r.ingest.baseline_bare_insert_per_s}/s`,
+    `inline text → COMPLETED: ${r.ingest.completed_per_s} items/s end to end (${r.ingest.items} items; HTTP accepted ${r.ingest.accepted_per_s}/s, p99 ${r.ingest.p99_accept_ms} ms; ${r.ingest.cpu_ms_per_item} CPU ms/item) | baseline bare Fastify + SQLite insert ${r.ingest.baseline_bare_insert_per_s}/s (${r.ingest.baseline_cpu_ms_per_item} CPU ms/item)`,
   );
   console.log(
     `HTML extraction (${r.html.doc_kb} KB page): ${r.html.docs_per_s} docs/s, ${r.html.mb_per_s} MB/s | baseline linkedom parse ${r.html.baseline_linkedom_parse.docs_per_s} docs/s`,

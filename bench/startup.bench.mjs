@@ -7,13 +7,37 @@
  *
  * Run: node bench/startup.bench.mjs   (--json for a machine-readable line)
  */
-import { median, rssOf, sleep, startLoam, table } from './common.mjs';
+import { spawn } from 'node:child_process';
+import { ROOT, freePort, median, rssOf, sleep, startLoam, table } from './common.mjs';
+
+/** The baseline: a bare Fastify hello-world process, spawned and polled the same way. */
+async function startBare() {
+  const port = await freePort();
+  const t0 = performance.now();
+  const code = `const F=(await import('fastify')).default;const a=F();a.get('/readyz',async()=>({status:'ready'}));await a.listen({host:'127.0.0.1',port:${port}});`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, stdio: 'ignore' });
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(10);
+  }
+  return { child, readyMs: performance.now() - t0 };
+}
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 const fresh = { ready: [], rss: [] };
 const restart = { ready: [], rss: [] };
+const bare = { ready: [], rss: [] };
 for (let i = 0; i < RUNS; i++) {
+  const b = await startBare();
+  await sleep(2000);
+  bare.ready.push(b.readyMs);
+  bare.rss.push(rssOf(b.child.pid) ?? Number.NaN);
+  b.child.kill('SIGTERM');
   const first = await startLoam({ LOAM_ADMIN_API_KEY: 'loam_sk_bench_startup_admin_0123456789abcdef' });
   await sleep(2000);
   fresh.ready.push(first.readyMs);
@@ -26,22 +50,14 @@ for (let i = 0; i < RUNS; i++) {
   await again.stop();
 }
 const mb = (b) => (b / 1024 / 1024).toFixed(1);
-const rows = [
-  {
-    start: 'first (empty data dir)',
-    'spawn→/readyz ms (median)': Math.round(median(fresh.ready)),
-    'min ms': Math.round(Math.min(...fresh.ready)),
-    'max ms': Math.round(Math.max(...fresh.ready)),
-    'idle RSS MB (median)': mb(median(fresh.rss)),
-  },
-  {
-    start: 'restart (migrated)',
-    'spawn→/readyz ms (median)': Math.round(median(restart.ready)),
-    'min ms': Math.round(Math.min(...restart.ready)),
-    'max ms': Math.round(Math.max(...restart.ready)),
-    'idle RSS MB (median)': mb(median(restart.rss)),
-  },
-];
+const row = (start, m) => ({
+  start,
+  'spawn→/readyz ms (median)': Math.round(median(m.ready)),
+  'min ms': Math.round(Math.min(...m.ready)),
+  'max ms': Math.round(Math.max(...m.ready)),
+  'idle RSS MB (median)': mb(median(m.rss)),
+});
+const rows = [row('first (empty data dir)', fresh), row('restart (migrated)', restart), row('bare Fastify (baseline)', bare)];
 console.log(`Start-up: ${RUNS} runs each, SQLite, Node ${process.version}`);
 console.log(table(rows));
 if (process.argv.includes('--json')) console.log(JSON.stringify({ bench: 'startup', rows }));

@@ -34,6 +34,9 @@ export const AuditQuery = Type.Object({
   decision: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('deny')])),
   from: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive lower bound on `time`' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive upper bound on `time`' })),
+  sort: Type.Optional(
+    Type.Union([Type.Literal('time'), Type.Literal('-time')], { default: 'time', description: 'Oldest first, or newest first' }),
+  ),
 });
 export type AuditQuery = Static<typeof AuditQuery>;
 

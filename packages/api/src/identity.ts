@@ -167,3 +167,28 @@ export const SigningKey = Type.Object({
   retired_at: Type.Union([Type.String(), Type.Null()]),
 });
 export type SigningKey = Static<typeof SigningKey>;
+
+/** A user as administrators see it (`/api/v1/admin/users`). */
+export const User = Type.Object({
+  id: Type.String(),
+  tenant_id: Type.String(),
+  email: Type.String(),
+  status: Type.Union([Type.Literal('unconfirmed'), Type.Literal('confirmed'), Type.Literal('disabled')]),
+  roles: Type.Array(Type.String()),
+  attributes: StringMap,
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  confirmed_at: Type.Union([Type.String(), Type.Null()]),
+});
+export type User = Static<typeof User>;
+
+/** Keys present are applied; `roles` and `attributes` replace. Ends the user's sessions. */
+export const UpdateUser = Type.Object(
+  {
+    roles: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 20 })),
+    attributes: Type.Optional(StringMap),
+    status: Type.Optional(Type.Union([Type.Literal('confirmed'), Type.Literal('disabled')])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateUser = Static<typeof UpdateUser>;

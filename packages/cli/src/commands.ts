@@ -95,7 +95,7 @@ const placeholders = (template: string) => [...new Set([...template.matchAll(/\{
 
 export const COMMANDS: Record<string, Command> = {
   login: {
-    usage: 'loam login [--url URL] [--api-key KEY | --client-id ID --client-secret SECRET [--scope S]] [--profile NAME]',
+    usage: 'loam login [--url URL] [--api-key KEY|- | --client-id ID --client-secret SECRET [--scope S]] [--profile NAME]',
     summary: 'Store a server URL and credentials in a profile (0600 file in your config directory)',
     options: { 'client-id': { type: 'string' }, 'client-secret': { type: 'string' }, scope: { type: 'string' } },
     async run({ values, o }) {
@@ -106,7 +106,9 @@ export const COMMANDS: Record<string, Command> = {
       };
       const clientId = str(values['client-id']) ?? process.env.LOAM_CLIENT_ID;
       const clientSecret = str(values['client-secret']) ?? process.env.LOAM_CLIENT_SECRET;
-      const apiKey = str(values['api-key']) ?? process.env.LOAM_API_KEY;
+      // `--api-key -` reads the key from stdin, keeping it out of shell history and process lists.
+      const given = str(values['api-key']);
+      const apiKey = given === '-' ? (await readStdin()).trim() : (given ?? process.env.LOAM_API_KEY);
       if (apiKey && !values['client-id']) profile.apiKey = apiKey;
       else if (clientId && clientSecret) Object.assign(profile, { clientId, clientSecret, scope: str(values.scope) });
       else

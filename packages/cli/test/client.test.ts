@@ -117,6 +117,60 @@ describe('loam login', () => {
     expect(JSON.parse(keys.stdout).length).toBeGreaterThan(0);
   });
 
+  it('reads the key from stdin with --api-key -, and a named profile is used with --profile', async () => {
+    const login = await loam(['login', '--url', baseURL, '--api-key', '-', '--profile', 'piped'], {
+      stdin: `${t.adminKey}\n`,
+      useProfile: true,
+    });
+    expect(login.code).toBe(0);
+    const file = JSON.parse(readFileSync(join(home, 'config', 'loam', 'config.json'), 'utf8'));
+    expect(file.profiles.piped).toEqual({ baseURL, apiKey: t.adminKey });
+    const keys = await loam(['keys', 'ls', '--profile', 'piped', '--json'], { useProfile: true });
+    expect(keys.code).toBe(0);
+    const missing = await loam(['keys', 'ls', '--profile', 'nobody'], { useProfile: true });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no profile 'nobody'/);
+  });
+
+  it('logs in with client credentials; the profile fetches tokens itself', async () => {
+    const res = await fetch(`${baseURL}/admin/credentials`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': t.adminKey },
+      body: JSON.stringify({ issued_to: 'cli-bot', scopes: ['ai:read'] }),
+    });
+    const cred = (await res.json()) as { client_id: string; client_secret: string };
+    const bad = await loam(['login', '--url', baseURL, '--client-id', cred.client_id, '--client-secret', 'wrong', '--profile', 'bot'], {
+      useProfile: true,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/invalid_client/);
+    const login = await loam(
+      [
+        'login',
+        '--url',
+        baseURL,
+        '--client-id',
+        cred.client_id,
+        '--client-secret',
+        cred.client_secret,
+        '--scope',
+        'ai:read',
+        '--profile',
+        'bot',
+      ],
+      {
+        useProfile: true,
+      },
+    );
+    expect(login.code).toBe(0);
+    const prompts = await loam(['prompts', 'ls', '--profile', 'bot', '--json'], { useProfile: true });
+    expect(prompts.stderr).toBe('');
+    expect(Array.isArray(JSON.parse(prompts.stdout))).toBe(true);
+    const denied = await loam(['keys', 'ls', '--profile', 'bot'], { useProfile: true });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/403/);
+  });
+
   it('refuses a server that is not there, with one line and exit 1', async () => {
     const r = await loam(['login', '--url', 'http://127.0.0.1:1', '--api-key', 'x', '--profile', 'nowhere'], { useProfile: true });
     expect(r.code).toBe(1);

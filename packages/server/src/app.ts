@@ -86,7 +86,7 @@ export function createModules(platform: Platform): { services: Services; modules
   const { policies, module: policiesModule } = createPoliciesModule(platform);
   const { audit, module: auditModule } = createAuditModule(platform);
   const { llm, prompts, module: promptsModule } = createPromptsModule(platform);
-  const { keys, privacy, modules: privacyModules } = createPrivacyModule(platform);
+  const { keys, privacy, modules: privacyModules } = createPrivacyModule(platform, { datasets: () => datasets });
   const storage = new StorageService(platform);
   const content = new ContentService(platform, storage);
   const { datasets, modules: datasetModules } = createDatasetsModule(platform);

@@ -18,3 +18,19 @@ export async function keyHeaders(
   });
   return { 'x-api-key': key.key };
 }
+
+/**
+ * Delivers every committed event to every subscriber (the relay is not running in tests). On
+ * PostgreSQL a pass may stop short while another transaction is open, so it repeats until the
+ * outbox lag is zero.
+ */
+export async function drainEvents(t: TestLoam, timeoutMs = 10_000): Promise<void> {
+  const { events } = t.loam.platform;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await events.deliverPending();
+    if ((await events.lag()) === 0) return;
+    if (Date.now() > deadline) throw new Error('events were not delivered in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

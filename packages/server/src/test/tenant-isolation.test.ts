@@ -13,7 +13,7 @@ import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RegisteredRoute } from '../platform/http/server.js';
 import { type TestLoam, createTestLoam, describeEachDialect } from './harness.js';
-import { keyHeaders } from './principals.js';
+import { drainEvents, keyHeaders } from './principals.js';
 
 const TENANT_A = 'default';
 const TENANT_B = 'isolation-b';
@@ -34,7 +34,7 @@ const seeders: ((t: TestLoam) => Promise<unknown>)[] = [
     await platform.transaction((tx) =>
       platform.events.emit(tx, 'user.logged_in', 'usr_a', { actor: MARKER, actor_kind: 'user', ip: '10.0.0.1' }, { tenantId: TENANT_A }),
     );
-    while ((await platform.events.deliverPending()) > 0) {}
+    await drainEvents(t);
   },
 ];
 
@@ -86,7 +86,8 @@ describeEachDialect('tenant isolation across every authenticated route', (dialec
   let routes: RegisteredRoute[] = [];
 
   beforeAll(async () => {
-    t = await createTestLoam({ dialect, config: { rateLimitEnabled: false, logLevel: 'silent' } });
+    // The Atriumn routes are walked at the root and under a prefix, as they are served.
+    t = await createTestLoam({ dialect, config: { rateLimitEnabled: false, logLevel: 'silent', atriumnPrefix: '/atriumn' } });
     for (const seed of seeders) await seed(t);
     routes = t.app
       .registeredRoutes()
@@ -130,6 +131,7 @@ describeEachDialect('tenant isolation across every authenticated route', (dialec
     expect(aIds.size).toBeGreaterThanOrEqual(3); // api key, policy, audit entry at least
     expect(routes.some((r) => r.url === '/api/v1/admin/policies/:id')).toBe(true);
     expect(routes.some((r) => r.url === '/api/v1/admin/audit-logs/:id')).toBe(true);
+    expect(routes.some((r) => r.url.startsWith('/atriumn/'))).toBe(true);
   });
 
   it('a foreign tenant’s admin never gets tenant A’s data; object routes answer 404', async () => {

@@ -51,7 +51,8 @@ export function apiKeyRoutes(app: LoamApp, apiKeys: ApiKeyService): void {
     '/api/v1/api-keys/:id',
     { config: admin, schema: { tags: ['API keys'], summary: 'Revoke an API key', params: IdParams } },
     async (request, reply) => {
-      await apiKeys.revoke(principalOf(request).tenantId, request.params.id);
+      const principal = principalOf(request);
+      await apiKeys.revoke(principal.tenantId, request.params.id, principal);
       return reply.code(204).send();
     },
   );
@@ -68,7 +69,8 @@ export function apiKeyRoutes(app: LoamApp, apiKeys: ApiKeyService): void {
       },
     },
     async (request, reply) => {
-      const key = await apiKeys.rotate(principalOf(request).tenantId, request.params.id);
+      const principal = principalOf(request);
+      const key = await apiKeys.rotate(principal.tenantId, request.params.id, principal);
       return sendEnvelope(request, reply, key, { links: { self: `/api/v1/api-keys/${key.id}` } });
     },
   );

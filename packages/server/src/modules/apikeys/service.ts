@@ -11,6 +11,9 @@ import { PLATFORM_ADMIN, type Principal, hasScope } from '../../platform/princip
 export const API_KEY_PREFIX = 'loam_sk_';
 const LAST_USED_EVERY_MS = 60_000;
 
+/** Who changed a key, for the audit log (absent for keys created at bootstrap). */
+const actorOf = (p?: Principal) => (p ? { actor: p.subject, actor_kind: p.kind } : {});
+
 // biome-ignore lint/suspicious/noExplicitAny: a raw api_keys row
 function toApiKey(row: any): ApiKey {
   return {
@@ -89,7 +92,7 @@ export class ApiKeyService {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await this.platform.events.emit(tx, 'apikey.created', id, { id, name: input.name, scopes, roles }, { tenantId });
+      await this.platform.events.emit(tx, 'apikey.created', id, { id, name: input.name, scopes, roles, ...actorOf(creator) }, { tenantId });
       return row;
     };
     const row = opts.tx ? await write(opts.tx) : await this.platform.transaction(write);
@@ -118,7 +121,7 @@ export class ApiKeyService {
   }
 
   /** Revokes at once: the next request with the key is refused. Idempotent. */
-  async revoke(tenantId: string, id: string): Promise<void> {
+  async revoke(tenantId: string, id: string, actor?: Principal): Promise<void> {
     await this.platform.transaction(async (tx) => {
       const row = await tx
         .updateTable('api_keys')
@@ -134,12 +137,12 @@ export class ApiKeyService {
         await this.get(tenantId, id, tx);
         return;
       }
-      await this.platform.events.emit(tx, 'apikey.revoked', id, { id }, { tenantId });
+      await this.platform.events.emit(tx, 'apikey.revoked', id, { id, ...actorOf(actor) }, { tenantId });
     });
   }
 
   /** Replaces the secret; the old one stops working at once. */
-  async rotate(tenantId: string, id: string): Promise<ApiKeyWithSecret> {
+  async rotate(tenantId: string, id: string, actor?: Principal): Promise<ApiKeyWithSecret> {
     const secret = this.newSecret();
     const row = await this.platform.transaction(async (tx) => {
       const updated = await tx
@@ -151,7 +154,7 @@ export class ApiKeyService {
         .returningAll()
         .executeTakeFirst();
       if (!updated) throw notFound('API key');
-      await this.platform.events.emit(tx, 'apikey.rotated', id, { id }, { tenantId });
+      await this.platform.events.emit(tx, 'apikey.rotated', id, { id, ...actorOf(actor) }, { tenantId });
       return updated;
     });
     return { ...toApiKey(row), key: secret.key };

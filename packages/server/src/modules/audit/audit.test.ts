@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { enforce } from '../../platform/authz.js';
 import type { CloudEvent } from '../../platform/events/outbox.js';
 import { type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
-import { keyHeaders } from '../../test/principals.js';
+import { drainEvents, keyHeaders } from '../../test/principals.js';
 import { GENESIS_HASH, chainedFields, describeEvent, entryHash } from './service.js';
 
 const BASE = '/api/v1/admin/audit-logs';
@@ -47,7 +47,7 @@ describeEachDialect('audit log', (dialect) => {
   afterAll(() => t?.close());
 
   async function deliverAll() {
-    while ((await t.loam.platform.events.deliverPending()) > 0) {}
+    await drainEvents(t);
   }
   const list = (query: Record<string, string> = {}, headers: Record<string, string> = t.admin) =>
     t.app.inject({ method: 'GET', url: BASE, headers, query });
@@ -163,6 +163,17 @@ describeEachDialect('audit log', (dialect) => {
     expect(seen).toEqual(Array.from({ length: total }, (_, i) => i + 1));
     const otherFilter = await list({ limit: '2', actor: 'usr_bob', cursor: first as string });
     expect(otherFilter.statusCode).toBe(400);
+
+    const newest: number[] = [];
+    let back: string | undefined;
+    do {
+      const query: Record<string, string> = { limit: '3', sort: '-time', ...(back ? { cursor: back } : {}) };
+      const body = (await list(query)).json();
+      newest.push(...body.data.map((e: { seq: number }) => e.seq));
+      back = body.pagination.has_more ? body.pagination.cursor : undefined;
+    } while (back);
+    expect(newest).toEqual([...seen].reverse());
+    expect((await list({ sort: 'actor' })).statusCode).toBe(400);
   });
 
   it('is readable by admin and auditor roles only', async () => {
@@ -340,13 +351,26 @@ describeEachDialect('audit log: sign-ins and credentials through the Atriumn rou
       remoteAddress: '203.0.113.22',
     });
     expect(login.statusCode).toBe(401);
-    while ((await t.loam.platform.events.deliverPending()) > 0) {}
+    const key = await t.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: t.admin, payload: { name: 'ci', scopes: [] } });
+    const keyId = key.json().data.id;
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/api-keys/${keyId}`, headers: t.admin })).statusCode).toBe(204);
+    await drainEvents(t);
 
     const entries = (await t.app.inject({ method: 'GET', url: BASE, headers: t.admin, query: { limit: '1000' } })).json().data;
     const byAction = (action: string) => entries.find((e: { action: string }) => e.action === action);
     expect(byAction('credential.created')).toMatchObject({ actor_kind: 'api_key', resource_id: id, ip: '203.0.113.20', decision: 'allow' });
     expect(byAction('token.issued')).toMatchObject({ actor: client_id, actor_kind: 'client', ip: '203.0.113.21', decision: 'allow' });
     expect(byAction('user.login_failed')).toMatchObject({ actor: 'nobody@example.com', decision: 'deny', ip: '203.0.113.22' });
+    const adminKeyId = (await t.loam.services.apiKeys.authenticate(t.adminKey))?.subject; // who created and revoked `ci`
+    expect(adminKeyId).toMatch(/^key_/);
+    expect(
+      entries
+        .filter((e: { resource_id: string }) => e.resource_id === keyId)
+        .map((e: { action: string; actor: string }) => [e.action, e.actor]),
+    ).toEqual([
+      ['apikey.created', adminKeyId],
+      ['apikey.revoked', adminKeyId],
+    ]);
     expect(JSON.stringify(entries)).not.toContain(client_secret);
     const verified = (await t.app.inject({ method: 'POST', url: `${BASE}/verify`, headers: t.admin })).json().data;
     expect(verified).toMatchObject({ valid: true, checked: entries.length });

@@ -16,7 +16,7 @@ export function auditRoutes(app: LoamApp, audit: AuditService): void {
       config: auditRead,
       schema: {
         tags,
-        summary: 'List audit entries, oldest first, with filters',
+        summary: 'List audit entries (oldest first, or newest first with sort=-time), with filters',
         querystring: AuditQuery,
         response: { 200: Envelope(Type.Array(AuditEntry)) },
       },

@@ -211,7 +211,8 @@ export class AuditService {
       if (query.to) r = r.where('time', '<', Date.parse(query.to));
       return r;
     };
-    const filters = [query.actor, query.action, query.resource, query.resource_type, query.decision, query.from, query.to];
+    const newestFirst = query.sort === '-time';
+    const filters = [query.actor, query.action, query.resource, query.resource_type, query.decision, query.from, query.to, newestFirst];
     const filterKey = canonicalJson(filters.map((f) => f ?? null));
     const { items, pagination } = await pageById(
       filtered(db.selectFrom('audit_log').selectAll()),
@@ -219,6 +220,8 @@ export class AuditService {
       this.platform.signer,
       `audit:${tenantId}:${sha256(filterKey).slice(0, 16)}`,
       filtered(db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n'))),
+      'id', // ids are time-sortable and follow the chain
+      newestFirst,
     );
     return { items: items.map(toEntry), pagination };
   }

@@ -100,7 +100,11 @@ describeEachDialect('content pipeline end to end', (dialect) => {
   const uploadFile = async (filename: string, contentType: string, bytes: Buffer) => {
     const created = await api('POST', '/ingest/file', { filename, contentType });
     expect(created.status).toBe(200);
-    const put = await fetch(created.body.uploadUrl, { method: 'PUT', body: new Uint8Array(bytes), headers: { 'content-type': contentType } });
+    const put = await fetch(created.body.uploadUrl, {
+      method: 'PUT',
+      body: new Uint8Array(bytes),
+      headers: { 'content-type': contentType },
+    });
     expect(put.status).toBe(200);
     expect(await put.text()).toBe('');
     return created.body.id as string;
@@ -264,6 +268,24 @@ describeEachDialect('content pipeline end to end', (dialect) => {
     const job = await t.loam.platform.database.db.selectFrom('jobs').selectAll().where('id', '=', claimed.id).executeTakeFirstOrThrow();
     expect(job.status).toBe('succeeded');
     expect(Number(job.attempts)).toBe(2);
+  });
+
+  it('an item whose worker dies on every attempt ends in ERROR, not PROCESSING forever', async () => {
+    const res = await api('POST', '/ingest/text', { content: 'crashes every time' });
+    const id = res.body.id as string;
+    const jobs = t.loam.platform.jobs;
+    const lease = t.loam.platform.config.jobLeaseMs;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const [claimed] = await jobs.claim(1);
+      expect(claimed?.payload).toMatchObject({ itemId: id });
+      await t.loam.platform.database.db.updateTable('content_items').set({ status: 'PROCESSING' }).where('id', '=', id).execute();
+      clock.advance(lease + 1);
+    }
+    expect(await jobs.claim(1)).toEqual([]); // the queue gives up: the job is dead
+    expect((await item(id)).status).toBe('PROCESSING');
+    clock.advance(2 * lease);
+    expect(await t.loam.services.content.failAbandoned()).toBe(1);
+    expect(await item(id)).toMatchObject({ status: 'ERROR', error: expect.stringMatching(/interrupted/) });
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { sql } from 'kysely';
 import type {
   BatchIngestItem,
   BatchIngestResponse,
@@ -607,6 +608,9 @@ export class ContentService {
       const source = await this.loadSource(row, signal);
       const extracted = await extractContent(source.bytes, source.contentType, source.filename);
       const status = await this.complete(row, source, extracted);
+      // Deleted while processing: the file this run stored has no owner any more.
+      if (status === 'skipped' && source.stored && !(await this.store.get(this.db, tenantId, itemId)))
+        await this.storage.delete(source.stored.key);
       return { status };
     } catch (err) {
       const transient = isTransient(err);
@@ -750,6 +754,34 @@ export class ContentService {
       );
       await this.enqueueCallback(tx, item);
     });
+  }
+
+  /**
+   * Items left PENDING or PROCESSING with no queued or running job — their job died after its
+   * last attempt (e.g. its worker crashed every time) — are moved to ERROR. Returns how many.
+   */
+  async failAbandoned(): Promise<number> {
+    const cutoff = this.platform.clock.now() - 2 * this.config.jobLeaseMs;
+    const rows = await this.db
+      .selectFrom('content_items as c')
+      .selectAll('c')
+      .where('c.status', 'in', ['PENDING', 'PROCESSING'])
+      .where('c.updated_at', '<', cutoff)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('jobs as j')
+              .select('j.id')
+              .where('j.kind', '=', PROCESS_JOB)
+              .where('j.status', 'in', ['queued', 'running'])
+              .where(sql<boolean>`j.key = ${'content:'} || c.id`),
+          ),
+        ),
+      )
+      .limit(500)
+      .execute();
+    for (const row of rows) await this.fail(toContentRow(row), 'Processing was interrupted too many times (the worker stopped each time)');
+    return rows.length;
   }
 
   // ---------------------------------------------------------------- callbacks

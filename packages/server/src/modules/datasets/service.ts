@@ -938,28 +938,33 @@ export class DatasetService {
 
   /**
    * One INSERT … SELECT over a single JSON array parameter: no per-row statements, no parameter
-   * limits. The array is assembled from each record's canonical text, so nothing is serialized twice.
+   * limits. The array is assembled from each record's canonical text, so nothing is serialized
+   * twice. SQLite gets `[id, hash, bytes, "<data text>"]` tuples (a JSON string unescapes faster
+   * than a nested object re-serializes); PostgreSQL gets objects for `jsonb_to_recordset`.
    */
   async bulkInsert(tx: Executor, tenantId: string, datasetId: string, draft: number, rows: PreparedRecord[]): Promise<void> {
     if (rows.length === 0) return;
     const now = this.platform.clock.now();
     const parts: string[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i];
-      parts[i] = `{"id":${JSON.stringify(r.id)},"hash":"${r.hash}","bytes":${r.bytes},"data":${r.text}}`;
-    }
-    const payload = `[${parts.join(',')}]`;
     if (this.pg) {
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        parts[i] = `{"id":${JSON.stringify(r.id)},"hash":"${r.hash}","bytes":${r.bytes},"data":${r.text}}`;
+      }
       await sql`
         INSERT INTO dataset_records (tenant_id, dataset_id, id, valid_from, valid_to, revision, data, hash, bytes, created_at, updated_at)
         SELECT ${tenantId}, ${datasetId}, x.id, ${draft}, NULL, 1, x.data, x.hash, x.bytes, ${now}, ${now}
-        FROM jsonb_to_recordset(${payload}::jsonb) AS x(id text, data jsonb, hash text, bytes integer)`.execute(tx);
+        FROM jsonb_to_recordset(${`[${parts.join(',')}]`}::jsonb) AS x(id text, data jsonb, hash text, bytes integer)`.execute(tx);
     } else {
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        parts[i] = `[${JSON.stringify(r.id)},"${r.hash}",${r.bytes},${JSON.stringify(r.text)}]`;
+      }
       await sql`
         INSERT INTO dataset_records (tenant_id, dataset_id, id, valid_from, valid_to, revision, data, hash, bytes, created_at, updated_at)
-        SELECT ${tenantId}, ${datasetId}, json_extract(e.value, '$.id'), ${draft}, NULL, 1, json_extract(e.value, '$.data'),
-               json_extract(e.value, '$.hash'), json_extract(e.value, '$.bytes'), ${now}, ${now}
-        FROM json_each(${payload}) AS e`.execute(tx);
+        SELECT ${tenantId}, ${datasetId}, json_extract(e.value, '$[0]'), ${draft}, NULL, 1, json_extract(e.value, '$[3]'),
+               json_extract(e.value, '$[1]'), json_extract(e.value, '$[2]'), ${now}, ${now}
+        FROM json_each(${`[${parts.join(',')}]`}) AS e`.execute(tx);
     }
   }
 

@@ -42,7 +42,10 @@ export class KeyRing {
     if (jwtSecret && jwtSecret.length < 32)
       throw new ConfigError('invalid configuration: jwtSecret (LOAM_JWT_SECRET): must be at least 32 characters');
     this.hsKey = jwtSecret ? new TextEncoder().encode(jwtSecret) : new Uint8Array(platform.signer.derive('jwt'));
-    this.hsCryptoKey = crypto.subtle.importKey('raw', new Uint8Array(this.hsKey), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    this.hsCryptoKey = crypto.subtle.importKey('raw', new Uint8Array(this.hsKey), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
     this.wrapKey = platform.signer.derive('jwt-signing-keys');
   }
 

@@ -9,6 +9,7 @@ import {
   Envelope,
   IdParams,
   Jwks,
+  ListQuery,
   LoginRequest,
   LogoutRequest,
   MailboxMessage,
@@ -26,6 +27,8 @@ import {
   TokenRequest,
   TokenResponse,
   UpdateCredential,
+  UpdateUser,
+  User,
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -338,6 +341,54 @@ export function identityRoutes(app: LoamApp, identity: IdentityService): void {
       const tenantId = all ? undefined : effectiveTenant(principal, request.query.tenant_id);
       const messages = await mailbox.list(tenantId, { to: request.query.to, limit: request.query.limit ?? 20 });
       return sendEnvelope(request, reply, messages, { links: { self: '/api/v1/admin/mailbox' } });
+    },
+  );
+
+  app.get(
+    '/api/v1/admin/users',
+    {
+      config: { auth: adminAuth },
+      schema: {
+        tags: ['Identity'],
+        summary: 'List the users of a tenant',
+        querystring: Type.Intersect([ListQuery, Type.Object({ tenant_id: Type.Optional(Type.String({ maxLength: 64 })) })]),
+        response: { 200: Envelope(Type.Array(User)) },
+      },
+    },
+    async (request, reply) => {
+      const tenantId = effectiveTenant(principalOf(request), request.query.tenant_id);
+      const { items, pagination } = await identity.users.list(tenantId, request.query);
+      return sendEnvelope(request, reply, items, { pagination, links: { self: '/api/v1/admin/users' } });
+    },
+  );
+
+  app.get(
+    '/api/v1/admin/users/:id',
+    {
+      config: { auth: adminAuth },
+      schema: { tags: ['Identity'], summary: 'Get a user', params: IdParams, response: { 200: Envelope(User) } },
+    },
+    async (request, reply) => {
+      const user = await identity.users.get(principalOf(request), request.params.id);
+      return sendEnvelope(request, reply, user, { links: { self: `/api/v1/admin/users/${user.id}` } });
+    },
+  );
+
+  app.patch(
+    '/api/v1/admin/users/:id',
+    {
+      config: { auth: adminAuth },
+      schema: {
+        tags: ['Identity'],
+        summary: "Set a user's roles, attributes or status (ends the user's sessions)",
+        params: IdParams,
+        body: UpdateUser,
+        response: { 200: Envelope(User) },
+      },
+    },
+    async (request, reply) => {
+      const user = await identity.users.update(request.params.id, request.body, { ...contextOf(request), principal: principalOf(request) });
+      return sendEnvelope(request, reply, user, { links: { self: `/api/v1/admin/users/${user.id}` } });
     },
   );
 

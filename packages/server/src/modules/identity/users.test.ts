@@ -479,3 +479,82 @@ describeEachDialect('identity: login lockout', (dialect) => {
     expect((await attempt('ghost@example.com', 'nope-nope')).statusCode).toBe(429);
   });
 });
+
+/** /api/v1/admin/users: roles, attributes and status of users, tenant-scoped. */
+describeEachDialect('identity: user administration', (dialect) => {
+  let t: TestLoam;
+  let userId: string;
+  let otherAdmin: { 'x-api-key': string };
+  let scopedAdmin: { 'x-api-key': string };
+  beforeAll(async () => {
+    t = await createTestLoam({ dialect, config: { rateLimitMultiplier: 1000 } });
+    userId = await confirmedUser(t, 'managed@example.com', PASSWORD, { attributes: { department: 'sales' } });
+    await t.loam.platform.transaction((tx) => t.loam.services.tenants.ensure(tx, 'other', 'Other'));
+    otherAdmin = { 'x-api-key': (await t.loam.services.apiKeys.create('other', { name: 'o', scopes: ['auth:admin'] })).key };
+    scopedAdmin = { 'x-api-key': (await t.loam.services.apiKeys.create('default', { name: 's', scopes: ['auth:admin'] })).key };
+  });
+  afterAll(() => t.close());
+
+  const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+  const patch = (payload: Record<string, unknown>, headers: Record<string, string> = t.admin) =>
+    t.app.inject({ method: 'PATCH', url: `/api/v1/admin/users/${userId}`, headers, payload });
+
+  it('lists and gets users in the envelope; other tenants see 404', async () => {
+    const list = await t.app.inject({ method: 'GET', url: '/api/v1/admin/users?count=true', headers: t.admin });
+    expect(list.statusCode).toBe(200);
+    expect(list.json().data.map((u: { email: string }) => u.email)).toContain('managed@example.com');
+    expect(list.json().pagination.total_count).toBeGreaterThanOrEqual(1);
+    const one = await t.app.inject({ method: 'GET', url: `/api/v1/admin/users/${userId}`, headers: t.admin });
+    expect(one.json().data).toMatchObject({
+      id: userId,
+      email: 'managed@example.com',
+      status: 'confirmed',
+      roles: [],
+      attributes: { department: 'sales' },
+    });
+    expect(one.json().data.password_hash).toBeUndefined();
+    expect((await t.app.inject({ method: 'GET', url: `/api/v1/admin/users/${userId}`, headers: otherAdmin })).statusCode).toBe(404);
+    expect((await patch({ roles: ['auditor'] }, otherAdmin)).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/admin/users', headers: otherAdmin })).json().data).toEqual([]);
+  });
+
+  it('roles and attributes: the sessions end, the next token carries the change', async () => {
+    const before = await login(t, 'managed@example.com');
+    const res = await patch({ roles: ['data_engineer'], attributes: { department: 'research', clearance: '2' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().data).toMatchObject({ roles: ['data_engineer'], attributes: { department: 'research', clearance: '2' } });
+    expect((await t.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(before.access_token) })).statusCode).toBe(401);
+    const after = await login(t, 'managed@example.com');
+    expect(claimsOf(after.access_token).roles).toEqual(['data_engineer']);
+    const me = await t.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(after.access_token) });
+    expect(me.json().attributes).toMatchObject({ department: 'research', clearance: '2' });
+    expect((await eventsOf(t, 'user.updated')).at(-1)?.data).toMatchObject({
+      user_id: userId,
+      changed: ['roles', 'attributes'],
+      sessions_revoked: 1,
+    });
+  });
+
+  it('a role can only be granted by an admin or someone holding it; platform_admin only by a platform admin', async () => {
+    expect((await patch({ roles: ['admin'] }, scopedAdmin)).statusCode).toBe(403);
+    const roleAdmin = { 'x-api-key': (await t.loam.services.apiKeys.create('default', { name: 'r', scopes: [], roles: ['admin'] })).key };
+    expect((await patch({ roles: ['platform_admin'] }, roleAdmin)).statusCode).toBe(403);
+    expect((await patch({ roles: ['auditor'] }, roleAdmin)).statusCode).toBe(200);
+  });
+
+  it('a disabled user cannot sign in (403 user_disabled); validation errors are 400', async () => {
+    expect((await patch({ status: 'disabled' })).statusCode).toBe(200);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { username: 'managed@example.com', password: PASSWORD },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error).toBe('user_disabled');
+    expect((await patch({ status: 'confirmed' })).statusCode).toBe(200);
+    await login(t, 'managed@example.com');
+    expect((await patch({})).statusCode).toBe(400);
+    expect((await patch({ attributes: { email: 'x@y.z' } })).statusCode).toBe(400);
+    expect((await patch({ status: 'unconfirmed' })).statusCode).toBe(400);
+  });
+});

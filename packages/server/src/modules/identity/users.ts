@@ -1,9 +1,11 @@
-import type { CodeDeliveryDetails, MeResponse, SignupRequest, TokenResponse } from '@loam/api';
+import type { CodeDeliveryDetails, MeResponse, SignupRequest, TokenResponse, UpdateUser, User } from '@loam/api';
 import { hmacSha256, safeEqual } from '../../platform/crypto/index.js';
 import { fromJson, toJson } from '../../platform/db/index.js';
-import { AppError, badRequest, conflict, unauthorized } from '../../platform/http/errors.js';
+import { rfc3339, rfc3339OrNull } from '../../platform/http/context.js';
+import { AppError, badRequest, conflict, forbidden, notFound, unauthorized } from '../../platform/http/errors.js';
+import { type PageRequest, pageById } from '../../platform/http/pagination.js';
 import type { Executor, Platform } from '../../platform/index.js';
-import { type Principal, effectiveTenant, hasScope } from '../../platform/principal.js';
+import { PLATFORM_ADMIN, type Principal, effectiveTenant, hasScope } from '../../platform/principal.js';
 import type { TenantService } from '../tenants/service.js';
 import { DEFAULT_TENANT } from '../tenants/service.js';
 import { ACCESS_TOKEN_TTL_SEC, splitScopes } from './claims.js';
@@ -93,17 +95,8 @@ export class UserService {
     checkPasswordPolicy(input.password, email);
     const attributes = { ...(input.attributes ?? {}) };
     const requestedTenant = input.tenant_id ?? attributes.tenant_id;
-    for (const key of Object.keys(attributes)) {
-      if (key === 'tenant_id') delete attributes[key];
-      else if (RESERVED_ATTRIBUTES.has(key))
-        throw badRequest(`attributes.${key} is set by Loam`, [{ field: `attributes.${key}`, code: 'invalid_value', message: 'reserved' }]);
-      else if (!ATTRIBUTE_KEY.test(key))
-        throw badRequest(`attributes.${key} is not a valid attribute name`, [
-          { field: `attributes.${key}`, code: 'invalid_format', message: 'letters, digits, _ : . - (max 64)' },
-        ]);
-    }
-    if (Object.keys(attributes).length > MAX_ATTRIBUTES)
-      throw badRequest(`At most ${MAX_ATTRIBUTES} attributes`, [{ field: 'attributes', code: 'out_of_range', message: 'too many' }]);
+    delete attributes.tenant_id;
+    checkAttributes(attributes);
     const tenantId = this.signupTenant(requestedTenant, ctx.principal);
     if (await this.findByEmail(email)) throw conflict('An account with this email already exists');
     const passwordHash = await hashPassword(input.password);
@@ -427,6 +420,78 @@ export class UserService {
     };
   }
 
+  // ---- administration (/api/v1/admin/users) ----
+
+  async list(tenantId: string, page: PageRequest) {
+    const db = this.platform.database.db;
+    const { items, pagination } = await pageById(
+      db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId),
+      page,
+      this.platform.signer,
+      `users:${tenantId}`,
+      db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('tenant_id', '=', tenantId),
+    );
+    return { items: items.map(toUserView), pagination };
+  }
+
+  /** A platform admin reaches every tenant's users; anyone else only their own tenant's (404 otherwise). */
+  async get(principal: Principal, id: string, db: Executor = this.platform.database.db): Promise<User> {
+    let q = db.selectFrom('users').selectAll().where('id', '=', id);
+    if (!principal.roles.includes(PLATFORM_ADMIN)) q = q.where('tenant_id', '=', principal.tenantId);
+    const row = await q.executeTakeFirst();
+    if (!row) throw notFound('User');
+    return toUserView(row);
+  }
+
+  /**
+   * Sets roles, attributes or status (keys present only; roles and attributes replace). Tokens
+   * carry roles and attributes, so the user's sessions end and the next sign-in sees the change.
+   */
+  async update(id: string, patch: UpdateUser, ctx: RequestContext & { principal: Principal }): Promise<User> {
+    const { principal } = ctx;
+    if (patch.attributes) checkAttributes(patch.attributes);
+    return this.platform.transaction(async (tx) => {
+      const current = await this.get(principal, id, tx); // 404 before anything else: another tenant's user does not exist
+      if (patch.roles) {
+        const isAdmin = principal.roles.includes('admin') || principal.roles.includes(PLATFORM_ADMIN);
+        const notHeld = patch.roles.filter(
+          (r) => (r === PLATFORM_ADMIN && !principal.roles.includes(PLATFORM_ADMIN)) || (!isAdmin && !principal.roles.includes(r)),
+        );
+        if (notHeld.length > 0) throw forbidden(`A role can only be granted by someone who holds it: ${notHeld.join(', ')}`);
+      }
+      const now = this.platform.clock.now();
+      const row = await tx
+        .updateTable('users')
+        .set({
+          ...(patch.roles ? { roles: toJson([...new Set(patch.roles)]) } : {}),
+          ...(patch.attributes ? { attributes: toJson(patch.attributes) } : {}),
+          ...(patch.status ? { status: patch.status } : {}),
+          ...(patch.status === 'confirmed' && current.status === 'unconfirmed' ? { confirmed_at: now } : {}),
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const sessions = await this.tokens.revokeUserSessions(tx, id);
+      await this.platform.events.emit(
+        tx,
+        'user.updated',
+        id,
+        {
+          ...actorData(ctx, { actor: principal.subject, kind: principal.kind }),
+          user_id: id,
+          changed: Object.keys(patch),
+          sessions_revoked: sessions,
+        },
+        { tenantId: current.tenant_id },
+      );
+      return toUserView(row);
+    });
+  }
+
   userScopes(): string[] {
     return splitScopes(this.platform.config.userDefaultScopes);
   }
@@ -568,6 +633,35 @@ export class UserService {
   async flush(): Promise<void> {
     while (this.background.size > 0) await Promise.all([...this.background]);
   }
+}
+
+/** Custom attributes: at most 25, names Loam does not own, every value a string. */
+function checkAttributes(attributes: Record<string, string>): void {
+  for (const key of Object.keys(attributes)) {
+    if (RESERVED_ATTRIBUTES.has(key))
+      throw badRequest(`attributes.${key} is set by Loam`, [{ field: `attributes.${key}`, code: 'invalid_value', message: 'reserved' }]);
+    if (!ATTRIBUTE_KEY.test(key))
+      throw badRequest(`attributes.${key} is not a valid attribute name`, [
+        { field: `attributes.${key}`, code: 'invalid_format', message: 'letters, digits, _ : . - (max 64)' },
+      ]);
+  }
+  if (Object.keys(attributes).length > MAX_ATTRIBUTES)
+    throw badRequest(`At most ${MAX_ATTRIBUTES} attributes`, [{ field: 'attributes', code: 'out_of_range', message: 'too many' }]);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a raw users row
+function toUserView(row: any): User {
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    email: row.email,
+    status: row.status,
+    roles: fromJson<string[]>(row.roles),
+    attributes: fromJson<Record<string, string>>(row.attributes),
+    created_at: rfc3339(Number(row.created_at)),
+    updated_at: rfc3339(Number(row.updated_at)),
+    confirmed_at: rfc3339OrNull(row.confirmed_at == null ? null : Number(row.confirmed_at)),
+  };
 }
 
 const codeMismatch = () => new AppError('code_mismatch', 400, 'The code is incorrect');

@@ -122,6 +122,8 @@ export class PolicyService {
       name: policy.name,
       effect: policy.effect,
       version: policy.version,
+      // The text itself, so the audit log shows what a change said, not only that it happened.
+      policy: policy.policy,
       actor: actor.principal?.subject ?? null,
       actor_kind: actor.principal?.kind ?? null,
       ip: actor.ip ?? null,

@@ -2,6 +2,7 @@ import type {
   AggregateQuery,
   AnalyzeRequest,
   AnonymizeRequest,
+  AnonymizeResult,
   CreateRecognizer,
   DeanonymizeRequest,
   PrivacyBudget,
@@ -258,7 +259,7 @@ export class PrivacyService {
     }
   }
 
-  async anonymize(tenantId: string, req: AnonymizeRequest) {
+  async anonymize(tenantId: string, req: AnonymizeRequest): Promise<AnonymizeResult> {
     const operators = (req.operators ?? {}) as Record<string, OperatorConfig>;
     const ctx = this.operatorContext(tenantId);
     const m = this.tenantMetrics(tenantId);
@@ -690,6 +691,40 @@ export class PrivacyService {
   ): Promise<unknown> {
     if (!isCiphertext(stored)) return stored;
     return JSON.parse(await this.keys.decryptString(tenantId, stored, `${datasetId}|${recordId}|${field}`, db));
+  }
+
+  /**
+   * Encrypts, in a copy of `data`, every top-level field whose schema `pii` classification is set
+   * (and not `none`), bound to dataset, record and field. For the datasets module's insert path.
+   */
+  async encryptPiiFields(
+    tenantId: string,
+    datasetId: string,
+    recordId: string,
+    fields: { name: string; pii?: string | null }[],
+    data: Record<string, unknown>,
+    db?: Executor,
+  ): Promise<Record<string, unknown>> {
+    const out = { ...data };
+    for (const f of fields) {
+      if (!f.pii || f.pii === 'none' || out[f.name] === undefined || out[f.name] === null || isCiphertext(out[f.name])) continue;
+      out[f.name] = await this.encryptField(tenantId, datasetId, recordId, f.name, out[f.name], db);
+    }
+    return out;
+  }
+
+  /** Reverses `encryptPiiFields` on a stored record (values that are not ciphertexts pass through). */
+  async decryptPiiFields(
+    tenantId: string,
+    datasetId: string,
+    recordId: string,
+    data: Record<string, unknown>,
+    db?: Executor,
+  ): Promise<Record<string, unknown>> {
+    const out = { ...data };
+    for (const [k, v] of Object.entries(out))
+      if (isCiphertext(v)) out[k] = await this.decryptField(tenantId, datasetId, recordId, k, v, db);
+    return out;
   }
 
   /** Known operator names (for other modules validating stored policies). */

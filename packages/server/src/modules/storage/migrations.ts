@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { MigrationSet } from '../../platform/db/migrate.js';
 
 /** One row per stored object: who owns it and how big it is (for the per-tenant quota). */
@@ -16,6 +17,16 @@ export const storageMigrations: MigrationSet = {
         .addColumn('uploaded_at', 'bigint')
         .execute();
       await db.schema.createIndex('storage_objects_tenant').on('storage_objects').columns(['tenant_id', 'size']).execute();
+    },
+    /** Bytes stored per tenant, kept up to date on every write (a SUM per upload grew with the tenant). */
+    async '002_storage_usage'(db) {
+      await db.schema
+        .createTable('storage_usage')
+        .addColumn('tenant_id', 'text', (c) => c.primaryKey())
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .execute();
+      await sql`insert into storage_usage (tenant_id, bytes)
+        select tenant_id, coalesce(sum(size), 0) from storage_objects group by tenant_id`.execute(db);
     },
   },
 };

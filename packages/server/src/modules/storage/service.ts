@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { sql } from 'kysely';
 import { type BlobInfo, BlobTooLargeError, isValidBlobKey } from '../../platform/blob/index.js';
 import { AppError, forbidden, notFound } from '../../platform/http/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
@@ -68,12 +69,18 @@ export class StorageService {
 
   /** Bytes of stored objects of the tenant. */
   async usage(tenantId: string, db: Executor = this.platform.database.db): Promise<number> {
-    const row = await db
-      .selectFrom('storage_objects')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size'), eb.lit(0)).as('bytes'))
-      .where('tenant_id', '=', tenantId)
-      .executeTakeFirst();
+    const row = await db.selectFrom('storage_usage').select('bytes').where('tenant_id', '=', tenantId).executeTakeFirst();
     return Number(row?.bytes ?? 0);
+  }
+
+  /** Adds `delta` bytes to the tenant's usage. */
+  private async addUsage(db: Executor, tenantId: string, delta: number): Promise<void> {
+    if (delta === 0) return;
+    await db
+      .insertInto('storage_usage')
+      .values({ tenant_id: tenantId, bytes: delta })
+      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ bytes: sql`storage_usage.bytes + ${delta}` }))
+      .execute();
   }
 
   private quotaExceeded(used: number): AppError {
@@ -181,25 +188,33 @@ export class StorageService {
 
   private async record(info: BlobInfo): Promise<void> {
     const now = this.platform.clock.now();
-    await this.platform.database.db
-      .insertInto('storage_objects')
-      .values({
-        key: info.key,
-        tenant_id: tenantOfKey(info.key),
-        content_type: info.contentType,
-        size: info.size,
-        etag: info.etag,
-        created_at: now,
-        uploaded_at: now,
-      })
-      .onConflict((oc) =>
-        oc.column('key').doUpdateSet({ size: info.size, etag: info.etag, content_type: info.contentType, uploaded_at: now }),
-      )
-      .execute();
+    const tenantId = tenantOfKey(info.key);
+    await this.platform.database.db.transaction().execute(async (tx) => {
+      const previous = await tx.selectFrom('storage_objects').select('size').where('key', '=', info.key).executeTakeFirst();
+      await this.addUsage(tx, tenantId, info.size - Number(previous?.size ?? 0));
+      await tx
+        .insertInto('storage_objects')
+        .values({
+          key: info.key,
+          tenant_id: tenantOfKey(info.key),
+          content_type: info.contentType,
+          size: info.size,
+          etag: info.etag,
+          created_at: now,
+          uploaded_at: now,
+        })
+        .onConflict((oc) =>
+          oc.column('key').doUpdateSet({ size: info.size, etag: info.etag, content_type: info.contentType, uploaded_at: now }),
+        )
+        .execute();
+    });
   }
 
   async delete(key: string): Promise<void> {
     await this.blob.delete(key);
-    await this.platform.database.db.deleteFrom('storage_objects').where('key', '=', key).execute();
+    await this.platform.database.db.transaction().execute(async (tx) => {
+      const row = await tx.deleteFrom('storage_objects').where('key', '=', key).returning(['tenant_id', 'size']).executeTakeFirst();
+      if (row) await this.addUsage(tx, row.tenant_id, -Number(row.size ?? 0));
+    });
   }
 }

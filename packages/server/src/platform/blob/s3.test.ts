@@ -130,7 +130,9 @@ describe('Loam with LOAM_BLOB_STORE=s3', () => {
     const early = await t.app.inject({ method: 'POST', url: `/content/${id}/complete`, headers: k });
     expect(early.statusCode).toBe(409);
     const pdf = makePdf(['Stored in an S3 bucket.'], 'S3 Doc');
-    expect((await fetch(uploadUrl, { method: 'PUT', body: new Uint8Array(pdf), headers: { 'content-type': 'application/pdf' } })).status).toBe(200);
+    expect(
+      (await fetch(uploadUrl, { method: 'PUT', body: new Uint8Array(pdf), headers: { 'content-type': 'application/pdf' } })).status,
+    ).toBe(200);
     const done = await t.app.inject({ method: 'POST', url: `/content/${id}/complete`, headers: k });
     expect(done.statusCode).toBe(200);
     expect(done.json()).toMatchObject({ status: 'PENDING', size: pdf.length, s3Bucket: 'loam-test' });

@@ -23,16 +23,18 @@ export async function pageById<O>(
   // biome-ignore lint/suspicious/noExplicitAny: see above
   countQuery?: SelectQueryBuilder<any, any, { n: number | string | bigint }>,
   column = 'id',
+  /** Newest first (ids are time-sortable); the cursor scope should name the direction. */
+  descending = false,
 ): Promise<{ items: O[]; pagination: Pagination; next?: string }> {
   const limit = req.limit ?? 100;
   let q = query;
   if (req.cursor) {
     const c = signer.verify<{ after: string }>(req.cursor, `cursor:${scope}`);
     if (!c || typeof c.after !== 'string') throw invalidCursor();
-    q = q.where(column, '>', c.after);
+    q = q.where(column, descending ? '<' : '>', c.after);
   }
   const rows = await q
-    .orderBy(column)
+    .orderBy(column, descending ? 'desc' : 'asc')
     .limit(limit + 1)
     .execute();
   const hasMore = rows.length > limit;
