@@ -267,7 +267,7 @@ export class LoamCore {
       this.log?.(`loam ${method} ${redactURL(url)} → ${response.status} in ${elapsed(started)} ms${requestId ? ` (${requestId})` : ''}`);
       if (response.ok || acceptAnyStatus) return { response, body };
 
-      if (response.status === 401 && token && this.tokens && !refreshedToken) {
+      if (response.status === 401 && token && this.tokens && !refreshedToken && replayable) {
         // The token may have been revoked or the server restarted with a new key: fetch one fresh token, once.
         refreshedToken = true;
         this.tokens.invalidate(token);
@@ -289,7 +289,12 @@ export class LoamCore {
   private async pause(attempt: number, ms: number, why: string, signal?: AbortSignal): Promise<void> {
     this.recorder.retries++;
     this.log?.(`loam retry ${attempt + 1} in ${ms} ms after ${why}`);
-    await sleep(ms, signal);
+    try {
+      await sleep(ms, signal);
+    } catch (err) {
+      this.recorder.errors++; // aborted while waiting to retry
+      throw err;
+    }
   }
 
   private async headersFor(options: RequestOptions, idempotencyKey?: string): Promise<{ headers: Headers; token?: string }> {

@@ -4,7 +4,7 @@
  */
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -418,7 +418,7 @@ describe('content', () => {
     await expect(loam.content.get(item.id)).rejects.toBeInstanceOf(NotFoundError);
   });
 
-  it('ingestFile: a Blob, a Buffer and (Node entry) a path, with upload progress, waiting for COMPLETED', async () => {
+  it('ingestFile: a Blob, a Buffer, streams and (Node entry) a path, with upload progress, waiting for COMPLETED', async () => {
     const progress: number[] = [];
     const fromBlob = await loam.content.ingestFile(
       new Blob(['# Notes\n\nA markdown file uploaded from a Blob.'], { type: 'text/markdown' }),
@@ -445,6 +445,12 @@ describe('content', () => {
       const fromPath = await node.content.ingestFile(file, { wait: true });
       expect(fromPath).toMatchObject({ status: 'COMPLETED', contentType: 'text/csv' });
       expect(await node.content.text(fromPath.id)).toContain('grace');
+      // Streams of unknown length go up chunked: a Node Readable and a web ReadableStream.
+      const fromReadable = await loam.content.ingestFile(createReadStream(file), { wait: true });
+      expect(fromReadable).toMatchObject({ status: 'COMPLETED', size: 26, contentType: 'text/csv' }); // name taken from the stream's path
+      const web = new Blob(['streamed ', 'web ', 'bytes']).stream();
+      const fromWeb = await loam.content.ingestFile(web, { filename: 'web.txt', wait: true });
+      expect(await loam.content.text(fromWeb.id)).toBe('streamed web bytes');
       // The browser-safe entry refuses paths with a pointer to the Node entry.
       await expect(loam.content.ingestFile(file)).rejects.toThrow(/@loam\/sdk\/node/);
     } finally {

@@ -103,7 +103,10 @@ export const options = {
   },
   jwtSigningAlg: {
     env: 'LOAM_JWT_SIGNING_ALG',
-    schema: Type.Union(['HS256', 'EdDSA', 'RS256'].map((a) => Type.Literal(a)), { default: 'HS256' }),
+    schema: Type.Union(
+      ['HS256', 'EdDSA', 'RS256'].map((a) => Type.Literal(a)),
+      { default: 'HS256' },
+    ),
     doc: 'Algorithm of new tokens: HS256, or EdDSA / RS256 with rotating keys published at /.well-known/jwks.json',
   },
   jwtIssuer: { env: 'LOAM_JWT_ISSUER', schema: str('loam'), doc: '`iss` of the tokens Loam issues (and requires)' },
@@ -145,14 +148,22 @@ export const options = {
   // storage and content modules: blob store, pre-signed URLs, quotas, URL fetching
   blobStore: {
     env: 'LOAM_BLOB_STORE',
-    schema: Type.Union(['local', 's3'].map((a) => Type.Literal(a)), { default: 'local' }),
+    schema: Type.Union(
+      ['local', 's3'].map((a) => Type.Literal(a)),
+      { default: 'local' },
+    ),
     doc: 'Where uploaded files live: `local` (the data directory; Loam serves the pre-signed URLs) or `s3`',
   },
   s3Endpoint: { env: 'LOAM_S3_ENDPOINT', schema: str(''), doc: 'S3-compatible endpoint URL (MinIO, R2, …); empty = AWS' },
   s3Region: { env: 'LOAM_S3_REGION', schema: str('us-east-1'), doc: 'S3 region' },
   s3Bucket: { env: 'LOAM_S3_BUCKET', schema: str('loam'), doc: 'S3 bucket holding every object' },
   s3ForcePathStyle: { env: 'LOAM_S3_FORCE_PATH_STYLE', schema: bool(false), doc: 'Path-style S3 URLs (MinIO and most self-hosted stores)' },
-  s3AccessKeyId: { env: 'LOAM_S3_ACCESS_KEY_ID', schema: str(''), doc: 'S3 access key id; empty = the AWS default credential chain', secret: true },
+  s3AccessKeyId: {
+    env: 'LOAM_S3_ACCESS_KEY_ID',
+    schema: str(''),
+    doc: 'S3 access key id; empty = the AWS default credential chain',
+    secret: true,
+  },
   s3SecretAccessKey: { env: 'LOAM_S3_SECRET_ACCESS_KEY', schema: str(''), doc: 'S3 secret access key', secret: true },
   presignExpirySec: {
     env: 'LOAM_PRESIGN_EXPIRY_SEC',
@@ -165,8 +176,16 @@ export const options = {
     schema: int(10 * 1024 * 1024 * 1024, 1),
     doc: 'Bytes of stored files per tenant',
   },
-  contentMaxTextBytes: { env: 'LOAM_CONTENT_MAX_TEXT_BYTES', schema: int(1024 * 1024, 1), doc: 'Largest inline text ingested (UTF-8 bytes)' },
-  contentMaxUrlLength: { env: 'LOAM_CONTENT_MAX_URL_LENGTH', schema: int(2048, 10), doc: 'Longest URL accepted for ingestion or callbacks' },
+  contentMaxTextBytes: {
+    env: 'LOAM_CONTENT_MAX_TEXT_BYTES',
+    schema: int(1024 * 1024, 1),
+    doc: 'Largest inline text ingested (UTF-8 bytes)',
+  },
+  contentMaxUrlLength: {
+    env: 'LOAM_CONTENT_MAX_URL_LENGTH',
+    schema: int(2048, 10),
+    doc: 'Longest URL accepted for ingestion or callbacks',
+  },
   contentMaxItems: { env: 'LOAM_CONTENT_MAX_ITEMS', schema: int(10_000, 1), doc: 'Content items per tenant' },
   fetchTimeoutMs: { env: 'LOAM_FETCH_TIMEOUT_MS', schema: int(10_000, 100), doc: 'Timeout of one URL fetch, redirects included' },
   fetchMaxBytes: { env: 'LOAM_FETCH_MAX_BYTES', schema: int(100 * 1024 * 1024, 1), doc: 'Largest response body fetched from a URL' },
@@ -244,14 +263,21 @@ export const options = {
   },
   kmsProvider: {
     env: 'LOAM_KMS_PROVIDER',
-    schema: Type.Union(['file', 'vault', 'aws-kms'].map((a) => Type.Literal(a)), { default: 'file' }),
+    schema: Type.Union(
+      ['file', 'vault', 'aws-kms'].map((a) => Type.Literal(a)),
+      { default: 'file' },
+    ),
     doc: 'Master key for envelope encryption: `file` (<data dir>/master.key, mode 0600), `vault` (HashiCorp Vault transit) or `aws-kms`',
   },
   vaultAddr: { env: 'LOAM_VAULT_ADDR', schema: str(''), doc: 'Vault address, e.g. https://vault:8200 (kmsProvider vault)' },
   vaultToken: { env: 'LOAM_VAULT_TOKEN', schema: str(''), doc: 'Vault token allowed to use the transit key', secret: true },
   vaultTransitMount: { env: 'LOAM_VAULT_TRANSIT_MOUNT', schema: str('transit'), doc: 'Mount path of the transit engine' },
   vaultTransitKey: { env: 'LOAM_VAULT_TRANSIT_KEY', schema: str('loam'), doc: 'Transit key wrapping Loam data keys' },
-  awsKmsKeyId: { env: 'LOAM_AWS_KMS_KEY_ID', schema: str(''), doc: 'AWS KMS key id or ARN (kmsProvider aws-kms; credentials from the AWS default chain)' },
+  awsKmsKeyId: {
+    env: 'LOAM_AWS_KMS_KEY_ID',
+    schema: str(''),
+    doc: 'AWS KMS key id or ARN (kmsProvider aws-kms; credentials from the AWS default chain)',
+  },
   awsKmsRegion: { env: 'LOAM_AWS_KMS_REGION', schema: str('us-east-1'), doc: 'AWS KMS region' },
   awsKmsEndpoint: { env: 'LOAM_AWS_KMS_ENDPOINT', schema: str(''), doc: 'KMS-compatible endpoint URL (LocalStack, …); empty = AWS' },
   // datasets module
@@ -348,8 +374,7 @@ function redactUrl(url: string): string {
     // NATS takes a bare token as the user part (nats://<token>@host).
     else if (u.username && u.protocol.startsWith('nats')) u.username = '***';
     // Drivers also accept credentials as query parameters (?password=…, ?sslkey=…).
-    for (const name of [...u.searchParams.keys()])
-      if (/pass|secret|token|key|credential/i.test(name)) u.searchParams.set(name, '***');
+    for (const name of [...u.searchParams.keys()]) if (/pass|secret|token|key|credential/i.test(name)) u.searchParams.set(name, '***');
     return u.toString();
   } catch {
     return '[redacted]';

@@ -9,9 +9,13 @@ function banner(key: string): string {
 /** Stops on SIGTERM/SIGINT: stop accepting, finish in-flight requests and running jobs, close pools. */
 function onSignals(loam: Loam, deadlineMs: number): void {
   let stopping = false;
+  // Workers and the relay poll with unref'd timers; without a listening socket (`loam worker`)
+  // this handle is what keeps the process alive until a signal arrives.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(keepAlive);
     loam.platform.log.info({ signal }, 'shutting down');
     const force = setTimeout(() => {
       loam.platform.log.error({ deadline_ms: deadlineMs }, 'graceful shutdown deadline passed; exiting');

@@ -94,7 +94,10 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       new (await import('ioredis')).Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true })
     : undefined;
   redis?.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis connection error'));
-  const rateLimiter = new RateLimiter(redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore(() => clock.now()), config.rateLimitMultiplier);
+  const rateLimiter = new RateLimiter(
+    redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore(() => clock.now()),
+    config.rateLimitMultiplier,
+  );
   const blob = createBlobStore(config, signer, clock);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });

@@ -438,7 +438,7 @@ describeEachDialect('ingest service (§6) over HTTP', (dialect) => {
 
   it('GET /api/v1/content/stats: counts per status and source type, in the envelope', async () => {
     const c = await keyFor(t, 'stats-co', ['ingest']);
-    await ingestText('one', {}, c);
+    const { id: one } = await ingestText('one', {}, c);
     await ingestText('two', {}, c);
     await drain(t);
     await post('/ingest/url', { url: 'https://example.com/s' }, c);
@@ -450,6 +450,10 @@ describeEachDialect('ingest service (§6) over HTTP', (dialect) => {
       by_source_type: { TEXT: 2, URL: 0 + 1, FILE: 0 },
       stored_bytes: 6,
     });
+    // Deleting an item frees its stored bytes.
+    await t.app.inject({ method: 'DELETE', url: `/content/${one}`, headers: c });
+    const after = (await get('/api/v1/content/stats', c)).json().data;
+    expect(after).toMatchObject({ total: 2, stored_bytes: 3 });
   });
 
   it('full-text search: tenant-scoped, every word must match, best first', async () => {

@@ -196,16 +196,16 @@ function domText(node: DomNode, out: string[] = []): string[] {
 function extractHtml(html: string): { text: string; title?: string } {
   const { document } = parseHTML(html);
   const docTitle = (document.title || '').trim() || undefined;
-  let article: { title?: string | null; content?: string | null } | null = null;
+  let article: { title?: string | null; content?: unknown } | null = null;
   try {
-    // Readability changes the document it reads; the page is parsed again for the fallback.
-    article = new Readability(document as unknown as Document, { charThreshold: 200 }).parse();
+    // Readability changes the document it reads; the page is parsed again for the fallback. The
+    // serializer hands back the article element itself, saving a serialize-and-parse round trip.
+    article = new Readability<unknown>(document as unknown as Document, { charThreshold: 200, serializer: (el) => el }).parse();
   } catch {
     article = null;
   }
   let text = '';
-  if (article?.content)
-    text = normalizeText(domText(parseHTML(`<html><body>${article.content}</body></html>`).document as unknown as DomNode).join(''));
+  if (article?.content) text = normalizeText(domText(article.content as DomNode).join(''));
   if (!text) {
     const fallback = parseHTML(html).document;
     for (const el of Array.from(fallback.querySelectorAll('nav, header, footer, aside, [role=navigation]'))) el.remove();

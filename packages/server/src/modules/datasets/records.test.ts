@@ -7,7 +7,9 @@ function reorder(value: unknown, seed: number): unknown {
   if (Array.isArray(value)) return value.map((v) => reorder(v, seed));
   if (value === null || typeof value !== 'object') return value;
   const entries = Object.entries(value as Record<string, unknown>);
-  entries.sort((a, b) => ((a[0].length * 31 + seed) % 7) - ((b[0].length * 31 + seed) % 7) || (seed % 2 ? 1 : -1) * a[0].localeCompare(b[0]));
+  entries.sort(
+    (a, b) => ((a[0].length * 31 + seed) % 7) - ((b[0].length * 31 + seed) % 7) || (seed % 2 ? 1 : -1) * a[0].localeCompare(b[0]),
+  );
   return Object.fromEntries(entries.map(([k, v]) => [k, reorder(v, seed)]));
 }
 
@@ -47,6 +49,9 @@ describe('record canonical form and hash', () => {
   });
 
   it('merge-patches (RFC 7386): null removes, objects merge, arrays replace', () => {
-    expect(mergePatch({ a: 1, b: { c: 1, d: 2 }, e: [1] }, { a: null, b: { d: null, f: 3 }, e: [2] })).toEqual({ b: { c: 1, f: 3 }, e: [2] });
+    expect(mergePatch({ a: 1, b: { c: 1, d: 2 }, e: [1] }, { a: null, b: { d: null, f: 3 }, e: [2] })).toEqual({
+      b: { c: 1, f: 3 },
+      e: [2],
+    });
   });
 });

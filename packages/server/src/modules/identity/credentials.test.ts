@@ -336,8 +336,21 @@ describeEachDialect('identity: client credentials (Atriumn §3)', (dialect) => {
       const again = (await grant({ grant_type: 'client_credentials', client_id: d.client_id, client_secret: d.client_secret })).json()
         .access_token;
       expect((await t.app.inject({ method: 'GET', url: '/admin/credentials', headers: bearer(again) })).statusCode).toBe(200);
-      await t.app.inject({ method: 'DELETE', url: `/admin/credentials/${d.id}`, headers: t.admin });
+      // A description change leaves tokens alone; a scope change ends them.
+      await t.app.inject({ method: 'PATCH', url: `/admin/credentials/${d.id}`, headers: t.admin, payload: { description: 'renamed' } });
+      expect((await t.app.inject({ method: 'GET', url: '/admin/credentials', headers: bearer(again) })).statusCode).toBe(200);
+      await t.app.inject({
+        method: 'PATCH',
+        url: `/admin/credentials/${d.id}`,
+        headers: t.admin,
+        payload: { scopes: ['auth:admin', 'ai'] },
+      });
       expect((await t.app.inject({ method: 'GET', url: '/admin/credentials', headers: bearer(again) })).statusCode).toBe(401);
+      const third = (await grant({ grant_type: 'client_credentials', client_id: d.client_id, client_secret: d.client_secret })).json()
+        .access_token;
+      expect((await t.app.inject({ method: 'GET', url: '/admin/credentials', headers: bearer(third) })).statusCode).toBe(200);
+      await t.app.inject({ method: 'DELETE', url: `/admin/credentials/${d.id}`, headers: t.admin });
+      expect((await t.app.inject({ method: 'GET', url: '/admin/credentials', headers: bearer(third) })).statusCode).toBe(401);
     });
   });
 });

@@ -51,7 +51,7 @@ export class CredentialService {
 
   /** Tokens of a credential version; changing or deleting the credential ends them. */
   private sessionOf(row: Record<string, unknown>): string {
-    return `${row.id as string}@${Number(row.updated_at)}`;
+    return `${row.id as string}@${Number(row.token_epoch)}`;
   }
 
   async create(input: CreateCredential, ctx: RequestContext & { principal: Principal }): Promise<ClientCredentialWithSecret> {
@@ -76,6 +76,7 @@ export class CredentialService {
           scopes: toJson(scopes),
           description: input.description ?? '',
           active: 1,
+          token_epoch: now,
           created_at: now,
           updated_at: now,
         })
@@ -109,7 +110,7 @@ export class CredentialService {
     return toCredential(await this.row(this.platform.database.db, id, principal));
   }
 
-  /** Applies exactly the keys present; `scopes` replaces. Outstanding tokens of the credential end. */
+  /** Applies exactly the keys present; `scopes` replaces. A change of `active` or `scopes` ends the credential's tokens. */
   async update(id: string, patch: UpdateCredential, ctx: RequestContext & { principal: Principal }): Promise<ClientCredential> {
     const scopes = patch.scopes === undefined ? undefined : [...new Set(patch.scopes ?? [])];
     const tooBroad = (scopes ?? []).filter((s) => !hasScope(ctx.principal, s));
@@ -117,15 +118,18 @@ export class CredentialService {
       throw new AppError('forbidden', 403, `A credential cannot grant more than its updater holds: ${tooBroad.join(', ')}`);
     const row = await this.platform.transaction(async (tx) => {
       const current = await this.row(tx, id, ctx.principal);
-      const now = Math.max(this.platform.clock.now(), Number(current.updated_at) + 1);
+      const now = this.platform.clock.now();
+      // Tokens carry the scopes they were granted: a change of scopes or state ends them.
+      const endTokens = patch.active !== undefined || scopes !== undefined;
       const changes = {
+        ...(endTokens ? { token_epoch: Math.max(now, Number(current.token_epoch) + 1) } : {}),
         ...(patch.active !== undefined ? { active: patch.active ? 1 : 0 } : {}),
         ...(scopes !== undefined ? { scopes: toJson(scopes) } : {}),
         ...(patch.description !== undefined ? { description: patch.description } : {}),
         updated_at: now,
       };
       const updated = await tx.updateTable('client_credentials').set(changes).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-      await this.tokens.revokeSession(tx, this.sessionOf(current));
+      if (endTokens) await this.tokens.revokeSession(tx, this.sessionOf(current));
       await this.emit(tx, 'credential.updated', updated, ctx, {
         changed: Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined),
       });
@@ -152,7 +156,7 @@ export class CredentialService {
   ): Promise<TokenResponse> {
     const row = await this.platform.database.db
       .selectFrom('client_credentials')
-      .select(['id', 'tenant_id', 'client_id', 'secret_hash', 'scopes', 'active', 'updated_at'])
+      .select(['id', 'tenant_id', 'client_id', 'secret_hash', 'scopes', 'active', 'token_epoch'])
       .where('client_id', '=', clientId)
       .executeTakeFirst();
     const secretOk = safeEqual(row?.secret_hash ?? DUMMY_HASH, sha256(clientSecret));

@@ -107,5 +107,14 @@ export const identityMigrations: MigrationSet = {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
     },
+
+    async '002_credential_token_epoch'(db) {
+      // Tokens of a credential name the epoch they were issued in; changing the credential's
+      // scopes or state starts a new epoch, which ends them (a description change does not).
+      await db.schema
+        .alterTable('client_credentials')
+        .addColumn('token_epoch', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
   },
 };

@@ -221,6 +221,12 @@ export class UserService {
   private async recordLoginFailure(email: string, user: UserRow | undefined, ctx: RequestContext): Promise<void> {
     const now = this.platform.clock.now();
     await this.platform.transaction(async (tx) => {
+      // Counters of any username ever tried would pile up: drop those that no longer matter.
+      await tx
+        .deleteFrom('login_failures')
+        .where('window_start', '<', now - LOCKOUT_WINDOW_MS)
+        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+        .execute();
       const row = await tx.selectFrom('login_failures').selectAll().where('username', '=', email).executeTakeFirst();
       const fresh = !row || now - Number(row.window_start) >= LOCKOUT_WINDOW_MS;
       let failures = fresh ? 1 : Number(row.failures) + 1;
@@ -261,6 +267,8 @@ export class UserService {
     const access = await this.accessTokenFor(user, familyId);
     const idToken = await this.idTokenFor(user, now);
     const refreshToken = await this.platform.transaction(async (tx) => {
+      // Spent tokens are kept until their family expires (to detect replays); then they can go.
+      await tx.deleteFrom('refresh_tokens').where('user_id', '=', user.id).where('expires_at', '<', now).execute();
       const rt = await this.tokens.createRefreshToken(tx, user, familyId, familyExpiresAt);
       const actor = actorData(ctx, { actor: user.id, kind: 'user' });
       await this.platform.events.emit(

@@ -18,7 +18,16 @@ export class Ids {
     private readonly clock: Clock,
     random: Random,
   ) {
-    this.ulid = monotonicFactory(() => random.bytes(1)[0] / 256);
+    // Random bytes drawn 256 at a time: one system call per ~16 ids instead of 16 per id.
+    let pool: Buffer = Buffer.alloc(0);
+    let next = 0;
+    this.ulid = monotonicFactory(() => {
+      if (next >= pool.length) {
+        pool = random.bytes(256);
+        next = 0;
+      }
+      return pool[next++] / 256;
+    });
   }
   new(prefix: string): string {
     return `${prefix}_${this.ulid(this.clock.now())}`;

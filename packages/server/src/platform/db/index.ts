@@ -19,6 +19,11 @@ export interface Database {
   /** Server version string, for health reporting. */
   version(): Promise<string>;
   close(): Promise<void>;
+  /**
+   * SQLite only: the one connection Kysely uses, for prepared statements in hot bulk paths.
+   * Statements run on it inside a `db.transaction()` callback belong to that transaction.
+   */
+  sqlite?: SQLite.Database;
 }
 
 export function openDatabase(opts: { url: string; sqlitePath: string; poolMax: number }): Database {
@@ -59,6 +64,7 @@ export function openDatabase(opts: { url: string; sqlitePath: string; poolMax: n
     dialect: 'sqlite',
     version: async () => `sqlite ${(sqlite.prepare('select sqlite_version() as v').get() as { v: string }).v}`,
     close: () => db.destroy(),
+    sqlite,
   };
 }
 

@@ -146,6 +146,12 @@ describe('recognizers', () => {
     expect(has(text, 'ORGANIZATION', 'Acme Holdings')).toBe(true);
     expect(found('The report is due on Monday.').filter(([t]) => t === 'PERSON' || t === 'LOCATION')).toEqual([]);
     expect(hasType(text, 'PERSON', { ner: 'off' })).toBe(false);
+    expect(has('Yesterday Mr Smith called.', 'PERSON', 'Smith')).toBe(true);
+    expect(has('We drove through Kalamazoo quickly.', 'LOCATION', 'Kalamazoo')).toBe(true);
+    // Runs the lexicon cannot decide go to compromise's tagger in `full` mode.
+    const hard = 'Yesterday Mr Smith and Quentavius Brown ate lunch.';
+    expect(has(hard, 'PERSON', 'Quentavius Brown', { ner: 'fast' })).toBe(false);
+    expect(has(hard, 'PERSON', 'Quentavius Brown', { ner: 'full' })).toBe(true);
   });
 });
 

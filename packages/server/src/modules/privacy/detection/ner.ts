@@ -311,7 +311,7 @@ const PLACE_WORD_ENDINGS =
   /(?:ton|ville|burg|burgh|borough|boro|bury|ford|field|haven|stad|mouth|chester|cester|caster|shire|view|port|side|furt|worth|ham|wick|dale|wood|mont|polis|ia|stan|land|berg|by|fort|castle|minster)$/;
 /** Words before a run that make it a place ("moved to", "in"); "to" and "at" alone also precede people. */
 const PLACE_CONTEXT =
-  /\b(?:in|from|near|outside|across|lives? in|located in|based in|moved to|city of|town of|born in|arrived in|headquartered in|(?:flew|travel(?:l)?ed|relocated|driving|drove|returned|went) to|visit(?:ed|ing)?)\s+$/i;
+  /\b(?:in|from|near|outside|across|through|via|towards?|lives? in|located in|based in|moved to|city of|town of|born in|arrived in|headquartered in|(?:flew|travel(?:l)?ed|relocated|driving|drove|returned|went) to|visit(?:ed|ing)?)\s+$/i;
 const PERSON_AFTER =
   /^(?:,? (?:who|said|says|wrote|called|emailed|will|would|has|had|asked|joined|sent|told|reported|confirmed|signed|approved|born|aged|is|was|and (?:her|his))\b|'s\b)/;
 const PERSON_BEFORE =
@@ -584,6 +584,11 @@ function classifyRun(text: string, run: Token[], lex: Lexicon, out: Candidate[],
         !lex.firstNames.has(tokens[0].lower)
       )
         tokens = tokens.slice(1);
+    // "Yesterday Mr Smith": the honorific follows a sentence-initial word.
+    while (tokens.length > 1 && HONORIFICS.has(tokens[0].lower.replace(/\.$/, ''))) {
+      honorific = true;
+      tokens = tokens.slice(1);
+    }
     while (tokens.length > 0 && ['of', 'de', 'the', 'and', '&'].includes(tokens[tokens.length - 1].lower)) tokens = tokens.slice(0, -1);
     while (tokens.length > 1 && NAME_SUFFIXES.has(tokens[tokens.length - 1].lower) && !honorific) tokens = tokens.slice(0, -1);
     if (tokens.length === 0) return;
