@@ -1,5 +1,6 @@
 import type { ApiKey, ApiKeyWithSecret, CreateApiKey } from '@loam/api';
 import type { FastifyRequest } from 'fastify';
+import type { CompiledQuery } from 'kysely';
 import { randomToken, sha256 } from '../../platform/crypto/index.js';
 import { fromJson, toJson } from '../../platform/db/index.js';
 import { rfc3339, rfc3339OrNull } from '../../platform/http/context.js';
@@ -10,6 +11,16 @@ import { PLATFORM_ADMIN, type Principal, hasScope } from '../../platform/princip
 
 export const API_KEY_PREFIX = 'loam_sk_';
 const LAST_USED_EVERY_MS = 60_000;
+
+/** The columns authentication reads. */
+interface KeyRow {
+  id: string;
+  tenant_id: string;
+  scopes: unknown;
+  roles: unknown;
+  expires_at: number | bigint | null;
+  revoked_at: number | bigint | null;
+}
 
 /** Who changed a key, for the audit log (absent for keys created at bootstrap). */
 const actorOf = (p?: Principal) => (p ? { actor: p.subject, actor_kind: p.kind } : {});
@@ -37,8 +48,16 @@ function toApiKey(row: any): ApiKey {
  */
 export class ApiKeyService {
   private readonly lastUsedWritten = new Map<string, number>();
+  /** The per-request lookup, built and compiled to SQL once; each request binds its own hash. */
+  private readonly byHash: CompiledQuery<KeyRow>;
 
-  constructor(private readonly platform: Platform) {}
+  constructor(private readonly platform: Platform) {
+    this.byHash = platform.database.db
+      .selectFrom('api_keys')
+      .select(['id', 'tenant_id', 'scopes', 'roles', 'expires_at', 'revoked_at'])
+      .where('hash', '=', '')
+      .compile() as CompiledQuery<KeyRow>;
+  }
 
   private newSecret(): { key: string; prefix: string; hash: string } {
     const key = API_KEY_PREFIX + randomToken(this.platform.random, 40);
@@ -163,11 +182,8 @@ export class ApiKeyService {
   /** The bearer authenticator for API keys. */
   authenticate = async (token: string, _request?: FastifyRequest): Promise<Principal | null> => {
     if (!token.startsWith(API_KEY_PREFIX) && !this.isCustomKeyCandidate(token)) return null;
-    const row = await this.platform.database.db
-      .selectFrom('api_keys')
-      .select(['id', 'tenant_id', 'scopes', 'roles', 'expires_at', 'revoked_at'])
-      .where('hash', '=', sha256(token))
-      .executeTakeFirst();
+    const { rows } = await this.platform.database.db.executeQuery<KeyRow>({ ...this.byHash, parameters: [sha256(token)] });
+    const row = rows[0];
     if (!row) return null;
     const now = this.platform.clock.now();
     if (row.revoked_at != null || (row.expires_at != null && Number(row.expires_at) <= now)) return null;

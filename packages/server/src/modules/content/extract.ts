@@ -187,7 +187,9 @@ function domText(node: DomNode, out: string[] = []): string[] {
     const block = BLOCK.has(name);
     if (block) out.push('\n');
     if (name === 'TD' || name === 'TH') out.push(' ');
-    for (let i = 0; i < node.childNodes.length; i++) domText(node.childNodes[i], out);
+    // linkedom builds a new list on every `childNodes` access: read it once.
+    const children = node.childNodes;
+    for (let i = 0; i < children.length; i++) domText(children[i], out);
     if (block) out.push('\n');
   }
   return out;

@@ -595,6 +595,11 @@ describeEachDialect('datasets API', (dialect) => {
         return { exp: exp.json.data, text: file.body };
       };
       const nd = await run({ format: 'ndjson' });
+      // The pre-signed URL serves the same file without credentials (local blob store).
+      const signed = new URL(nd.exp.download_url);
+      const viaUrl = await t.app.inject({ method: 'GET', url: `${signed.pathname}${signed.search}` });
+      expect(viaUrl.statusCode).toBe(200);
+      expect(viaUrl.body).toBe(nd.text);
       expect(
         nd.text
           .trim()
@@ -686,6 +691,15 @@ describeEachDialect('datasets API', (dialect) => {
       expect((await call('GET', `/api/v1/datasets/${ds}`)).json.data.record_count).toBe(8);
       expect((await call('POST', `/api/v1/datasets/${ds}/records/import`, 'a,b\n1,2', { 'content-type': 'text/plain' })).status).toBe(415);
       expect((await call('POST', `/api/v1/datasets/${ds}/records/import`, { blob_key: 'other/x', format: 'csv' })).status).toBe(404);
+      // An object the tenant uploaded before can be imported by its key.
+      await t.loam.platform.blob.put('default/uploads/more.ndjson', Buffer.from('{"id":"b1","name":"Blob"}\n'), 'application/x-ndjson');
+      const fromBlob = await call('POST', `/api/v1/datasets/${ds}/records/import`, {
+        blob_key: 'default/uploads/more.ndjson',
+        format: 'ndjson',
+      });
+      expect(fromBlob.status).toBe(202);
+      await t.loam.platform.jobs.drain();
+      expect((await call('GET', `/api/v1/datasets/${ds}/records/b1`)).json.data.data).toEqual({ name: 'Blob' });
       expect((await call('POST', `/api/v1/datasets/${ds}/records`, 'a,b\n1,2', { 'content-type': 'text/csv' })).status).toBe(415);
     });
   });

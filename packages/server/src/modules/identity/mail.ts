@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
 import type { MailboxMessage } from '@loam/api';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type NodeMailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { rfc3339 } from '../../platform/http/context.js';
 import type { Platform } from '../../platform/index.js';
 
@@ -29,6 +31,9 @@ export function maskEmail(email: string): string {
   return `${local[0]}***@${name[0] ?? ''}***${tld}`;
 }
 
+// nodemailer is loaded only when SMTP is configured (the default development mailbox needs none of it).
+const require = createRequire(import.meta.url);
+
 /** Sends through an SMTP server (LOAM_SMTP_URL), with short timeouts so a dead relay fails fast. */
 export class SmtpMailer implements Mailer {
   readonly kind = 'smtp';
@@ -50,6 +55,7 @@ export class SmtpMailer implements Mailer {
       greetingTimeout: 5_000,
       socketTimeout: 10_000,
     };
+    const nodemailer = require('nodemailer') as typeof NodeMailer;
     this.transport = nodemailer.createTransport(opts);
   }
 

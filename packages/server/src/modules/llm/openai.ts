@@ -1,4 +1,5 @@
-import OpenAI, { APIError, APIUserAbortError, AzureOpenAI } from 'openai';
+import { createRequire } from 'node:module';
+import type OpenAI from 'openai';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import {
   type ChatCompletion,
@@ -11,6 +12,15 @@ import {
   UpstreamError,
   retryAfterMsOf,
 } from './types.js';
+
+// The SDK (~100 modules, ~10 MB) is loaded when the first OpenAI/Azure provider is configured,
+// not by every start: a server without LLM providers never needs it.
+const require = createRequire(import.meta.url);
+let sdkModule: typeof import('openai') | undefined;
+const sdk = (): typeof import('openai') => {
+  sdkModule ??= require('openai') as typeof import('openai');
+  return sdkModule;
+};
 
 /** The SDK's own retries and timeouts are off: LlmService owns both, for every provider alike. */
 const SDK_OPTIONS = { maxRetries: 0, timeout: 24 * 3600 * 1000 };
@@ -28,6 +38,7 @@ export class OpenAiProvider implements LlmProvider {
   private readonly chatDeployment?: string;
 
   constructor(config: ProviderConfig, fetchImpl?: typeof fetch) {
+    const { OpenAI, AzureOpenAI } = sdk();
     this.name = config.name;
     this.kind = config.kind === 'azure' ? 'azure' : 'openai';
     this.maxTokensField = config.maxTokensField ?? 'max_tokens';
@@ -125,6 +136,7 @@ export class OpenAiProvider implements LlmProvider {
 
   /** SDK errors → UpstreamError; an abort stays an abort so the service can tell timeout from cancel. */
   private upstreamError(err: unknown): unknown {
+    const { APIError, APIUserAbortError } = sdk();
     if (err instanceof APIUserAbortError) return err;
     if (err instanceof APIError) {
       const detail = (err.error as { message?: string } | undefined)?.message ?? err.message;

@@ -2,11 +2,23 @@
  * Loam's Cedar vocabulary: the schema every tenant policy is validated against, and the mapping
  * of an `AccessRequest` (principal, `service:verb`, resource, context) onto Cedar entities.
  */
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { createRequire } from 'node:module';
+import type * as CedarWasm from '@cedar-policy/cedar-wasm/nodejs';
 import type { AccessRequest } from '../../platform/authz.js';
 import type { Principal } from '../../platform/principal.js';
 
-export { cedar };
+// The Cedar engine (a WebAssembly module compiled when loaded, ~0.7 s) is loaded on its first
+// use, i.e. when a tenant has policies or one is validated, not at start. Its Node build is
+// CommonJS, so a synchronous require yields the same module instance an import would.
+const require = createRequire(import.meta.url);
+let cedarModule: typeof CedarWasm | undefined;
+const loadCedar = (): typeof CedarWasm => {
+  cedarModule ??= require('@cedar-policy/cedar-wasm/nodejs') as typeof CedarWasm;
+  return cedarModule;
+};
+export const cedar: typeof CedarWasm = new Proxy({} as typeof CedarWasm, {
+  get: (_target, name) => loadCedar()[name as keyof typeof CedarWasm],
+});
 
 export const CEDAR_NAMESPACE = 'Loam';
 
@@ -90,7 +102,7 @@ function clearanceOf(value: string | undefined): number {
 }
 
 /** A Cedar `ip` extension value; an address Cedar cannot read counts as unknown (0.0.0.0). */
-function ipValue(ip: unknown): cedar.CedarValueJson {
+function ipValue(ip: unknown): CedarWasm.CedarValueJson {
   const text = typeof ip === 'string' && /^[0-9A-Fa-f:.]{2,45}$/.test(ip) ? ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : '';
   return { __extn: { fn: 'ip', arg: text || '0.0.0.0' } };
 }
@@ -98,11 +110,11 @@ function ipValue(ip: unknown): cedar.CedarValueJson {
 const ns = (type: string) => `${CEDAR_NAMESPACE}::${type}`;
 
 export interface CedarRequest {
-  principal: cedar.EntityUidJson;
-  action: cedar.EntityUidJson;
-  resource: cedar.EntityUidJson;
-  context: cedar.Context;
-  entities: cedar.EntityJson[];
+  principal: CedarWasm.EntityUidJson;
+  action: CedarWasm.EntityUidJson;
+  resource: CedarWasm.EntityUidJson;
+  context: CedarWasm.Context;
+  entities: CedarWasm.EntityJson[];
 }
 
 /** The Cedar request for an access request at `nowMs`. Deterministic, so it can key a cache. */
@@ -161,7 +173,7 @@ export function toCedarRequest(request: AccessRequest, nowMs: number): CedarRequ
  * Cedar's diagnostics as one readable line: message, offending text, parser hint and help. The
  * validator repeats a message per entity type a policy may apply to; those are merged.
  */
-export function cedarMessage(errors: cedar.DetailedError[], source?: string): string {
+export function cedarMessage(errors: CedarWasm.DetailedError[], source?: string): string {
   const groups = new Map<string, { text: string; types: string[] }>();
   for (const e of errors) {
     const at = e.sourceLocations?.[0];

@@ -1,4 +1,5 @@
-import { Faker, base, en } from '@faker-js/faker';
+import { createRequire } from 'node:module';
+import type { Faker } from '@faker-js/faker';
 import { AppError } from '../../platform/http/errors.js';
 import type { DetectedEntity } from './detection/analyzer.js';
 
@@ -87,7 +88,18 @@ export function generalize(value: string, type: string, op: OperatorConfig): str
   return `<${type}>`;
 }
 
-const faker = new Faker({ locale: [en, base] });
+// faker is loaded on the first surrogate, not at start (its CommonJS build is the same release and
+// produces the same values for a seed).
+const require = createRequire(import.meta.url);
+let fakerInstance: Faker | undefined;
+function seededFaker(seed: number): Faker {
+  if (!fakerInstance) {
+    const { Faker: FakerClass, base, en } = require('@faker-js/faker') as typeof import('@faker-js/faker');
+    fakerInstance = new FakerClass({ locale: [en, base] });
+  }
+  fakerInstance.seed(seed);
+  return fakerInstance;
+}
 
 /** Digits derived from a hex digest, for surrogates that must look like numbers. */
 const digitsFrom = (hex: string, n: number) =>
@@ -98,7 +110,7 @@ const digitsFrom = (hex: string, n: number) =>
 
 /** A realistic fake of the same kind, chosen by the HMAC of the value so it is stable within a scope. */
 export function surrogate(type: string, value: string, digest: string): string {
-  faker.seed(Number.parseInt(digest.slice(0, 12), 16));
+  const faker = seededFaker(Number.parseInt(digest.slice(0, 12), 16));
   switch (type) {
     case 'EMAIL_ADDRESS':
       return faker.internet.email({ provider: 'example.com' }).toLowerCase();

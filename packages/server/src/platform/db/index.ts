@@ -1,7 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { type Expression, Kysely, PostgresDialect, type RawBuilder, SqliteDialect, type Transaction, sql } from 'kysely';
+import {
+  type Expression,
+  Kysely,
+  PostgresDialect,
+  type RawBuilder,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+  type Transaction,
+  sql,
+} from 'kysely';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
 
@@ -58,13 +68,48 @@ export function openDatabase(opts: { url: string; sqlitePath: string; poolMax: n
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     dialect: 'sqlite',
     version: async () => `sqlite ${(sqlite.prepare('select sqlite_version() as v').get() as { v: string }).v}`,
     close: () => db.destroy(),
     sqlite,
+  };
+}
+
+/**
+ * Kysely prepares every SQLite query anew; preparing (parsing and planning the SQL) cost as much
+ * as running the small indexed queries of a request. This keeps the most recently used prepared
+ * statements by SQL text (parameters are bound per call, so the cache holds at most one entry
+ * per query shape). Statements run synchronously to completion with `all`/`run`, so one can be
+ * reused by the next query; a streamed query (`iterate`) keeps its statement busy until the
+ * stream ends, so it gets a statement of its own. SQLite re-prepares a cached statement by itself
+ * if the schema changes (migrations).
+ */
+export function withStatementCache(sqlite: SQLite.Database, max = 500): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sqlText: string): SqliteStatement {
+      let stmt = cache.get(sqlText);
+      if (stmt) {
+        // Least recently used first: re-inserting moves the entry to the end.
+        cache.delete(sqlText);
+        cache.set(sqlText, stmt);
+      } else {
+        stmt = sqlite.prepare(sqlText);
+        cache.set(sqlText, stmt);
+        if (cache.size > max) cache.delete(cache.keys().next().value as string);
+      }
+      const cached = stmt;
+      return {
+        reader: cached.reader,
+        all: (parameters) => cached.all(parameters),
+        run: (parameters) => cached.run(parameters),
+        iterate: (parameters) => sqlite.prepare(sqlText).iterate(parameters),
+      };
+    },
   };
 }
 

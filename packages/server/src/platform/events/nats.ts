@@ -1,5 +1,5 @@
-import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { connect } from '@nats-io/transport-node';
 import type { CloudEvent } from './outbox.js';
 
 type NatsConnection = Awaited<ReturnType<typeof connect>>;
@@ -19,6 +19,11 @@ export class NatsEventPublisher {
   static async connect(url: string, opts: { stream?: string; subjectPrefix?: string } = {}): Promise<NatsEventPublisher> {
     const stream = opts.stream ?? 'LOAM_EVENTS';
     const subjectPrefix = opts.subjectPrefix ?? 'loam.events';
+    // The NATS client is loaded only when LOAM_NATS_URL is set, not by every start.
+    const [{ jetstream, jetstreamManager }, { connect }] = await Promise.all([
+      import('@nats-io/jetstream'),
+      import('@nats-io/transport-node'),
+    ]);
     const u = new URL(url);
     const nc = await connect({
       servers: `${u.hostname}:${u.port || 4222}`,

@@ -28,13 +28,25 @@ export function sendEnvelope(request: FastifyRequest, reply: FastifyReply, data:
   if (opts.location) reply.header('location', opts.location);
   return reply.send({
     request_id: String(request.id),
-    timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    timestamp: nowRfc3339(),
     status: 'success',
     data,
     metadata: { version: 'v1', ...opts.metadata },
     ...(opts.links ? { links: opts.links } : {}),
     ...(opts.pagination ? { pagination: opts.pagination } : {}),
   });
+}
+
+// The envelope's timestamp has second precision: formatted once per second, not per response.
+let stampSecond = Number.NaN;
+let stamp = '';
+function nowRfc3339(): string {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== stampSecond) {
+    stampSecond = second;
+    stamp = rfc3339(second * 1000);
+  }
+  return stamp;
 }
 
 /** RFC 3339 UTC without milliseconds, as the contracts write timestamps. */

@@ -21,6 +21,7 @@ import type { BucketSpec } from '../ratelimit/index.js';
 import { isApiV1 } from './context.js';
 import { AppError, unauthorized } from './errors.js';
 import { sendError, toAppError } from './errors-render.js';
+import { lazyCompilersFactory } from './lazy-compilers.js';
 
 /** What a route requires of its caller. Absent = public. */
 export type AuthRequirement = { scopes: readonly string[] } | 'optional';
@@ -92,6 +93,8 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false } },
+    // Fastify's compilers with the options above, compiling each route's schemas on first use.
+    schemaController: { compilersFactory: lazyCompilersFactory },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Every (method, path) known, so an unknown method on a known path answers 405, not 404.
@@ -121,26 +124,36 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
   });
   const inFlight = new Gauge({ name: 'loam_http_requests_in_flight', help: 'Requests being handled', registers: [platform.metrics] });
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: a request that needs no authentication and no rate limit goes through
+  // without allocating a promise. `request.routeOptions` builds a new object on every access, so
+  // it is read once per hook.
+  const rateLimited = config.rateLimitEnabled;
+  app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = process.hrtime.bigint();
     inFlight.inc();
     reply.header('x-request-id', request.id);
-    const cfg = request.routeOptions.config;
-    if (cfg.auth) await authenticate(platform, request, cfg.auth);
-    await rateLimit(platform, request, reply, tierOf);
+    const route = request.routeOptions;
+    const auth = route.config.auth;
+    if (!auth && !rateLimited) return done();
+    (async () => {
+      if (auth) await authenticate(platform, request, auth);
+      if (rateLimited) await rateLimit(platform, request, reply, tierOf, route);
+    })().then(() => done(), done);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     inFlight.dec();
-    const route = request.routeOptions.url ?? 'unmatched';
-    const labels = { method: request.method, route, status: String(reply.statusCode) };
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
     httpRequests.inc(labels);
     const seconds = request.startedAt ? Number(process.hrtime.bigint() - request.startedAt) / 1e9 : 0;
     httpDuration.observe(labels, seconds);
-    request.log.info(
-      { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 },
-      'request',
-    );
+    // The access log line is built only when info is enabled (LOAM_LOG_LEVEL=warn skips the work).
+    if (infoEnabled(request.log))
+      request.log.info(
+        { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 },
+        'request',
+      );
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -182,6 +195,12 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
   return app;
 }
 
+/** Whether `log` writes info lines (pino loggers say; any other logger is asked to log). */
+function infoEnabled(log: FastifyBaseLogger): boolean {
+  const isLevelEnabled = (log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+  return isLevelEnabled === undefined || isLevelEnabled.call(log, 'info');
+}
+
 async function authenticate(platform: Platform, request: FastifyRequest, requirement: AuthRequirement): Promise<void> {
   const token = credentialOf(request);
   if (!token) {
@@ -216,15 +235,16 @@ async function rateLimit(
   request: FastifyRequest,
   reply: FastifyReply,
   tierOf: (tenant: string) => Promise<string>,
+  route: FastifyRequest['routeOptions'] = request.routeOptions,
 ): Promise<void> {
   if (!platform.config.rateLimitEnabled) return;
-  const cfg = request.routeOptions.config.rateLimit;
+  const cfg = route.config.rateLimit;
   if (cfg === false) return;
   const principal = request.principal;
   const who = principal ? `t:${principal.tenantId}:${principal.subject}` : `ip:${request.ip}`;
   const buckets: { key: string; spec: BucketSpec; window: number }[] = [];
   if (cfg) {
-    buckets.push({ key: `${request.method} ${request.routeOptions.url}|${who}`, spec: cfg, window: cfg.windowSec });
+    buckets.push({ key: `${request.method} ${route.url}|${who}`, spec: cfg, window: cfg.windowSec });
   } else if (principal && isApiV1(request.url)) {
     const tier = TIERS[await tierOf(principal.tenantId)] ?? TIERS.free;
     buckets.push({ key: `tier:${principal.tenantId}`, spec: tier.perMinute, window: 60 });

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import nlp from 'compromise';
+import type nlpType from 'compromise';
 import type { Candidate } from './recognizers.js';
 
 /**
@@ -27,6 +27,14 @@ interface Lexicon {
 
 const require = createRequire(import.meta.url);
 
+// compromise costs ~1.4 s and ~45 MB to load: it is required on the first NER call, not at start
+// (its CommonJS build is the same release as the ESM one and tags identically).
+let nlpModule: typeof nlpType | undefined;
+const nlp = (): typeof nlpType => {
+  nlpModule ??= require('compromise') as typeof nlpType;
+  return nlpModule;
+};
+
 function loadDictionary(): Set<string> {
   const words = new Set<string>();
   for (const size of [10, 20, 35, 40, 50])
@@ -39,7 +47,7 @@ let lexicon: Lexicon | undefined;
 
 function loadLexicon(): Lexicon {
   if (lexicon) return lexicon;
-  const model = nlp.model() as { one: { lexicon: Record<string, string | string[]> } };
+  const model = nlp().model() as { one: { lexicon: Record<string, string | string[]> } };
   const lex: Lexicon = {
     firstNames: new Set(),
     lastNames: new Set(),
@@ -620,7 +628,7 @@ function tagUnresolved(text: string, runs: { start: number; end: number }[]): Ca
     const sEnd = nextStop < 0 ? text.length : run.end + nextStop + 1;
     lastSentenceEnd = sEnd;
     const sentence = text.slice(sStart, sEnd);
-    const doc = nlp(sentence);
+    const doc = nlp()(sentence);
     const found: [Kind, string][] = [
       ...(doc.people().out('array') as string[]).map((s): [Kind, string] => ['PERSON', s]),
       ...(doc.places().out('array') as string[]).map((s): [Kind, string] => ['LOCATION', s]),

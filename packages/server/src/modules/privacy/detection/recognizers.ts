@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
-import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
+import type { CountryCode, parsePhoneNumberFromString as ParsePhoneNumber } from 'libphonenumber-js';
 import { base58CheckValid, bech32Valid, ibanValid, itinValid, luhnValid, nhsValid, shannonEntropy, ssnValid } from './checksums.js';
 
 /** A span a recognizer found, before context scoring and overlap resolution. */
@@ -262,6 +263,14 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
     },
   },
 ];
+
+// libphonenumber-js (metadata for every region) is required on the first phone lookup, not at start.
+const require = createRequire(import.meta.url);
+let parsePhone: typeof ParsePhoneNumber | undefined;
+const parsePhoneNumberFromString: typeof ParsePhoneNumber = (...args) => {
+  parsePhone ??= (require('libphonenumber-js') as typeof import('libphonenumber-js')).parsePhoneNumberFromString;
+  return parsePhone(...args);
+};
 
 /** Candidate phone-like runs; libphonenumber-js decides whether they are numbers of a region. */
 const PHONE_CANDIDATE =
