@@ -2,12 +2,17 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
   type Expression,
   Kysely,
   PostgresDialect,
   type RawBuilder,
   type SqliteDatabase,
   SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
   type SqliteStatement,
   type Transaction,
   sql,
@@ -68,7 +73,7 @@ export function openDatabase(opts: { url: string; sqlitePath: string; poolMax: n
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     dialect: 'sqlite',
@@ -133,3 +138,23 @@ export function jsonText(dialect: Dialect, column: Expression<unknown>, path: st
 
 /** Booleans are stored as 0/1 integers in both dialects. */
 export const toBool = (v: unknown): boolean => v === 1 || v === true || v === '1';
+
+/**
+ * SQLite transactions that take the write lock at BEGIN. A deferred transaction that reads and
+ * then writes fails at once with SQLITE_BUSY when another process (`loam worker` beside
+ * `loam serve`) holds the lock; BEGIN IMMEDIATE instead waits up to busy_timeout for it.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly dialectConfig: SqliteDialectConfig) {
+    super(dialectConfig);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.dialectConfig);
+  }
+}
