@@ -3,6 +3,7 @@ import type { Migrator } from 'kysely';
 import type { Config } from './config.js';
 import { createMigrator, migrateToLatest, type MigrationSet } from './platform/db/migrate.js';
 import { type LoamApp, createHttpServer } from './platform/http/server.js';
+import { idempotencyModule } from './platform/http/idempotency.js';
 import { type Platform, type PlatformOptions, createPlatform } from './platform/index.js';
 import { platformMigrations } from './platform/migrations.js';
 import { NatsEventPublisher } from './platform/events/nats.js';
@@ -99,6 +100,7 @@ export function createModules(platform: Platform): { services: Services; modules
       routes: (app) => jobRoutes(app, platform.jobs),
       atriumnRoutes: atriumnHealthRoute,
     },
+    idempotencyModule(platform),
     { name: 'apikeys', migrations: apiKeyMigrations, routes: (app) => apiKeyRoutes(app, apiKeys) },
     identityModule(platform, identity),
     policiesModule,

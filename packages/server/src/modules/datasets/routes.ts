@@ -42,7 +42,6 @@ import { mediaTypeOf } from '../../platform/blob/index.js';
 import { principalOf, sendEnvelope } from '../../platform/http/context.js';
 import { ifMatchOf, notModified } from '../../platform/http/etag.js';
 import { AppError } from '../../platform/http/errors.js';
-import { idempotencyHooks } from '../../platform/http/idempotency.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
 import { toJob } from '../jobs/routes.js';
@@ -98,7 +97,6 @@ export async function datasetRoutes(
   datasets: DatasetService,
   transfers: DatasetTransfers,
 ): Promise<void> {
-  const idem = idempotencyHooks(platform);
   const jobEnvelope = async (request: FastifyRequest, jobId: string) => {
     const job = await platform.jobs.get(jobId, principalOf(request).tenantId);
     if (!job) throw new AppError('internal_error', 500, 'The job vanished');
@@ -125,7 +123,7 @@ export async function datasetRoutes(
 
     scope.post(
       '/api/v1/datasets',
-      { ...idem, config: write, schema: { tags, summary: 'Create a dataset', body: CreateDataset, response: { 201: Envelope(Dataset) } } },
+      { config: write, schema: { tags, summary: 'Create a dataset', body: CreateDataset, response: { 201: Envelope(Dataset) } } },
       async (request, reply) => {
         const ds = await datasets.create(principalOf(request), request.body);
         return sendEnvelope(request, reply, ds, {
@@ -202,7 +200,6 @@ export async function datasetRoutes(
       scope.post(
         `/api/v1/datasets/:id/${action}`,
         {
-          ...idem,
           config: write,
           schema: {
             tags,
@@ -266,7 +263,6 @@ export async function datasetRoutes(
     scope.post(
       '/api/v1/datasets/:id/versions',
       {
-        ...idem,
         ...bodyOptional,
         config: write,
         schema: {
@@ -359,7 +355,6 @@ export async function datasetRoutes(
     scope.post(
       '/api/v1/datasets/:id/versions/:vid/deprecate',
       {
-        ...idem,
         config: write,
         schema: { tags, summary: 'Deprecate a version', params: VersionParams, response: { 200: Envelope(DatasetVersion) } },
       },
@@ -401,7 +396,6 @@ export async function datasetRoutes(
     scope.post(
       '/api/v1/datasets/:id/records',
       {
-        ...idem,
         config: write,
         schema: {
           tags,
@@ -550,7 +544,6 @@ export async function datasetRoutes(
     scope.post(
       '/api/v1/datasets/:id/indexes',
       {
-        ...idem,
         config: write,
         schema: {
           tags,
@@ -593,7 +586,6 @@ export async function datasetRoutes(
     scope.post(
       '/api/v1/datasets/:id/records/export',
       {
-        ...idem,
         ...bodyOptional,
         config: read,
         schema: {
@@ -617,7 +609,6 @@ export async function datasetRoutes(
     scope.post(
       '/api/v1/datasets/:id/records/import',
       {
-        ...idem,
         config: write,
         schema: {
           tags,

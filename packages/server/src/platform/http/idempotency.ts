@@ -1,4 +1,7 @@
-import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LoamModule } from '../../app.js';
+import { isApiV1 } from './context.js';
+import type { LoamApp } from './server.js';
 import { sha256 } from '../crypto/index.js';
 import type { MigrationSet } from '../db/migrate.js';
 import type { Platform } from '../index.js';
@@ -54,10 +57,10 @@ const pendingOf = new WeakMap<FastifyRequest, Pending>();
 const KEPT_HEADERS = ['content-type', 'location', 'etag'];
 
 export interface IdempotencyHooks {
-  preHandler: NonNullable<RouteShorthandOptions['preHandler']>;
-  preSerialization: NonNullable<RouteShorthandOptions['preSerialization']>;
-  onSend: NonNullable<RouteShorthandOptions['onSend']>;
-  onResponse: NonNullable<RouteShorthandOptions['onResponse']>;
+  preHandler(request: FastifyRequest, reply: FastifyReply): Promise<unknown>;
+  preSerialization(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown>;
+  onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown>;
+  onResponse(request: FastifyRequest): Promise<void>;
 }
 
 export function idempotencyHooks(platform: Platform): IdempotencyHooks {
@@ -89,7 +92,7 @@ export function idempotencyHooks(platform: Platform): IdempotencyHooks {
 
   return {
     async preHandler(request: FastifyRequest, reply: FastifyReply) {
-      if (request.method !== 'POST') return;
+      if (request.method !== 'POST' || !isApiV1(request.url)) return;
       const header = request.headers['idempotency-key'];
       if (header === undefined) return;
       const key = Array.isArray(header) ? header[0] : header;
@@ -181,4 +184,32 @@ export function idempotencyHooks(platform: Platform): IdempotencyHooks {
 export async function purgeExpiredIdempotencyKeys(platform: Platform): Promise<number> {
   const r = await platform.database.db.deleteFrom('idempotency_keys').where('expires_at', '<=', platform.clock.now()).executeTakeFirst();
   return Number(r.numDeletedRows);
+}
+
+/**
+ * The convention applies to every POST under /api/v1: the hooks are added app-wide (before the
+ * modules' routes) and expired keys are purged hourly.
+ */
+export function idempotencyModule(platform: Platform): LoamModule {
+  const hooks = idempotencyHooks(platform);
+  let purge: NodeJS.Timeout | undefined;
+  return {
+    name: 'idempotency',
+    migrations: idempotencyMigrations,
+    routes(app: LoamApp) {
+      app.addHook('preHandler', hooks.preHandler);
+      app.addHook('preSerialization', hooks.preSerialization);
+      app.addHook('onSend', hooks.onSend);
+      app.addHook('onResponse', hooks.onResponse);
+    },
+    start() {
+      purge = setInterval(() => {
+        purgeExpiredIdempotencyKeys(platform).catch((err) => platform.log.warn({ err }, 'idempotency key purge failed'));
+      }, 3_600_000);
+      purge.unref();
+    },
+    stop() {
+      clearInterval(purge);
+    },
+  };
 }

@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
+
+/** The Idempotency-Key convention holds for every POST under /api/v1, not only one module's. */
+describeEachDialect('Idempotency-Key on /api/v1 POSTs', (dialect) => {
+  let t: TestLoam;
+  beforeAll(async () => {
+    t = await createTestLoam({ dialect });
+  });
+  afterAll(() => t.close());
+
+  const create = (name: string, key: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      headers: { ...t.admin, 'idempotency-key': key },
+      payload: { name, scopes: ['storage'] },
+    });
+
+  it('a retry with the same key and body replays the first answer instead of creating twice', async () => {
+    const first = await create('ci', 'retry-1');
+    expect(first.statusCode).toBe(201);
+    const second = await create('ci', 'retry-1');
+    expect(second.statusCode).toBe(201);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(second.json().data.id).toBe(first.json().data.id);
+    const list = await t.app.inject({ method: 'GET', url: '/api/v1/api-keys', headers: t.admin });
+    expect(list.json().data.filter((k: { name: string }) => k.name === 'ci')).toHaveLength(1);
+  });
+
+  it('the same key with another body is refused with 422 idempotency_key_reused', async () => {
+    await create('a', 'reuse-1');
+    const other = await create('b', 'reuse-1');
+    expect(other.statusCode).toBe(422);
+    expect(other.json().code).toBe('idempotency_key_reused');
+  });
+});
