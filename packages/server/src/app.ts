@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { createMigrator, migrateToLatest, type MigrationSet } from './platform/db/migrate.js';
 import { type LoamApp, createHttpServer } from './platform/http/server.js';
 import { idempotencyModule } from './platform/http/idempotency.js';
+import { unwrapRequestEnvelope } from './platform/http/request-envelope.js';
 import { type Platform, type PlatformOptions, createPlatform } from './platform/index.js';
 import { platformMigrations } from './platform/migrations.js';
 import { NatsEventPublisher } from './platform/events/nats.js';
@@ -156,6 +157,7 @@ export async function createLoam(config: Config, opts: PlatformOptions = {}): Pr
     async http() {
       if (app) return app;
       const server = await createHttpServer({ platform, tierOf: (t) => services.tenants.tierOf(t) });
+      server.addHook('preValidation', unwrapRequestEnvelope);
       await server.register(swagger, {
         openapi: {
           openapi: '3.1.0',

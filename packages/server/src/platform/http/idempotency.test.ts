@@ -35,3 +35,26 @@ describeEachDialect('Idempotency-Key on /api/v1 POSTs', (dialect) => {
     expect(other.json().code).toBe('idempotency_key_reused');
   });
 });
+
+describeEachDialect('the /api/v1 request envelope', (dialect) => {
+  let t: TestLoam;
+  beforeAll(async () => {
+    t = await createTestLoam({ dialect });
+  });
+  afterAll(() => t.close());
+
+  it('accepts {request_id, data, options} as well as the bare payload, with options.idempotency_key', async () => {
+    const send = () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/api-keys',
+        headers: t.admin,
+        payload: { request_id: 'req_client_1', data: { name: 'enveloped', scopes: ['ingest'] }, options: { idempotency_key: 'env-1' } },
+      });
+    const first = await send();
+    expect(first.statusCode).toBe(201);
+    expect(first.json().data).toMatchObject({ name: 'enveloped', scopes: ['ingest'] });
+    const retry = await send();
+    expect(retry.json().data.id).toBe(first.json().data.id);
+  });
+});
