@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pagination } from '@loam/api';
 import type { Principal } from '../principal.js';
+import { parseEntityTags } from './etag.js';
 import { AppError, unauthorized } from './errors.js';
 
 export const API_V1 = '/api/v1';
@@ -26,6 +28,16 @@ export interface EnvelopeOptions {
 export function sendEnvelope(request: FastifyRequest, reply: FastifyReply, data: unknown, opts: EnvelopeOptions = {}) {
   if (opts.status) reply.code(opts.status);
   if (opts.location) reply.header('location', opts.location);
+  // GETs carry an ETag over what they return (not the per-response request id and timestamp);
+  // routes with a version-based tag set their own first.
+  if (request.method === 'GET' && !opts.status && !reply.hasHeader('etag')) {
+    const etag = `W/"${createHash('sha1')
+      .update(JSON.stringify([data, opts.pagination ?? null]))
+      .digest('base64url')}"`;
+    reply.header('etag', etag);
+    const tags = parseEntityTags(request.headers['if-none-match']);
+    if (tags.includes('*') || tags.includes(etag.slice(2))) return reply.code(304).send();
+  }
   return reply.send({
     request_id: String(request.id),
     timestamp: nowRfc3339(),

@@ -58,3 +58,27 @@ describeEachDialect('the /api/v1 request envelope', (dialect) => {
     expect(retry.json().data.id).toBe(first.json().data.id);
   });
 });
+
+describeEachDialect('ETag on /api/v1 GETs', (dialect) => {
+  let t: TestLoam;
+  beforeAll(async () => {
+    t = await createTestLoam({ dialect });
+  });
+  afterAll(() => t.close());
+
+  it('carries an ETag over the data, answers If-None-Match with 304, and changes when the data does', async () => {
+    // The first use of the admin key records its last_used_at (shown in the list): settle that first.
+    await t.app.inject({ method: 'GET', url: '/api/v1/whoami', headers: t.admin });
+    await new Promise((r) => setTimeout(r, 50));
+    const first = await t.app.inject({ method: 'GET', url: '/api/v1/api-keys', headers: t.admin });
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^W\/"[\w-]+"$/);
+    const same = await t.app.inject({ method: 'GET', url: '/api/v1/api-keys', headers: { ...t.admin, 'if-none-match': etag } });
+    expect(same.statusCode).toBe(304);
+    expect(same.body).toBe('');
+    await t.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: t.admin, payload: { name: 'x', scopes: [] } });
+    const changed = await t.app.inject({ method: 'GET', url: '/api/v1/api-keys', headers: { ...t.admin, 'if-none-match': etag } });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.headers.etag).not.toBe(etag);
+  });
+});
