@@ -1,29 +1,10 @@
+import { PII_ENTITY_TYPES } from '@loam/api';
 import type { CountryCode } from 'libphonenumber-js';
 import { findNamedEntities } from './ner.js';
 import { BUILTIN_PATTERNS, type Candidate, PHONE_CONTEXT, findPatterns, findPhoneNumbers, trimUrl } from './recognizers.js';
 
-/** Every entity type the built-in recognizers report. */
-export const ENTITY_TYPES = [
-  'EMAIL_ADDRESS',
-  'PHONE_NUMBER',
-  'CREDIT_CARD',
-  'IBAN_CODE',
-  'US_SSN',
-  'US_ITIN',
-  'US_PASSPORT',
-  'US_BANK_NUMBER',
-  'UK_NHS',
-  'UK_NINO',
-  'IP_ADDRESS',
-  'MAC_ADDRESS',
-  'URL',
-  'CRYPTO',
-  'DATE_TIME',
-  'PERSON',
-  'LOCATION',
-  'ORGANIZATION',
-  'SECRET',
-] as const;
+/** Every entity type the built-in recognizers report (one list, in @loam/api). */
+export const ENTITY_TYPES = PII_ENTITY_TYPES;
 
 export interface DetectedEntity {
   type: string;
