@@ -1,8 +1,38 @@
-import { Readability } from '@mozilla/readability';
-import { parseHTML } from 'linkedom';
-import mammoth from 'mammoth';
-import { detectAll as detectLanguages } from 'tinyld';
-import { extractText, getDocumentProxy, getMeta } from 'unpdf';
+import { createRequire } from 'node:module';
+import type { getDocumentProxy } from 'unpdf';
+
+// The parsers are loaded on first use, not at start: together they cost ~100 MB and ~0.4 s
+// (tinyld's language profiles alone ~50 MB), and a server that never extracts a document should
+// not pay for them. The synchronous ones are required (their CommonJS builds are the same
+// releases as the ESM ones); PDF and Word extraction are async and import theirs.
+const require = createRequire(import.meta.url);
+let tinyld: typeof import('tinyld') | undefined;
+const detectLanguages: typeof import('tinyld').detectAll = (...args) => {
+  tinyld ??= require('tinyld') as typeof import('tinyld');
+  return tinyld.detectAll(...args);
+};
+let linkedom: typeof import('linkedom') | undefined;
+const parseHTML: typeof import('linkedom').parseHTML = (...args) => {
+  linkedom ??= require('linkedom') as typeof import('linkedom');
+  return linkedom.parseHTML(...args);
+};
+let readability: typeof import('@mozilla/readability') | undefined;
+const Readability = (): typeof import('@mozilla/readability').Readability => {
+  readability ??= require('@mozilla/readability') as typeof import('@mozilla/readability');
+  return readability.Readability;
+};
+let unpdf: Promise<typeof import('unpdf')> | undefined;
+const loadUnpdf = () => {
+  unpdf ??= import('unpdf');
+  return unpdf;
+};
+type Mammoth = typeof import('mammoth');
+let mammothModule: Promise<Mammoth> | undefined;
+const loadMammoth = (): Promise<Mammoth> => {
+  // A CommonJS package: its module.exports is the namespace's default export.
+  mammothModule ??= import('mammoth').then((ns) => (ns as unknown as { default: Mammoth }).default);
+  return mammothModule;
+};
 
 /** The kinds of content Loam extracts text from. */
 export type DetectedType = 'pdf' | 'docx' | 'html' | 'markdown' | 'csv' | 'json' | 'text';
@@ -147,13 +177,21 @@ export function countWords(text: string): number {
   return n;
 }
 
+/** The beginning of a text that language detection looks at, or undefined when too short to tell. */
+export function languageSample(text: string): string | undefined {
+  const sample = text.slice(0, 2000);
+  return countWords(sample) < 3 ? undefined : sample;
+}
+
+/** Short or mixed texts get low, close scores: only a clear winner is reported. */
+export function clearWinner(best: { lang: string; accuracy: number } | undefined): string | undefined {
+  return best && best.accuracy >= 0.5 ? best.lang : undefined;
+}
+
 /** ISO 639-1 code of the text's language, or undefined when too short or unclear. */
 export function detectLanguage(text: string): string | undefined {
-  const sample = text.slice(0, 2000);
-  if (countWords(sample) < 3) return undefined;
-  // Short or mixed texts get low, close scores: only a clear winner is reported.
-  const [best] = detectLanguages(sample);
-  return best && best.accuracy >= 0.5 ? best.lang : undefined;
+  const sample = languageSample(text);
+  return sample === undefined ? undefined : clearWinner(detectLanguages(sample)[0]);
 }
 
 const firstLineTitle = (text: string): string | undefined => {
@@ -202,7 +240,8 @@ function extractHtml(html: string): { text: string; title?: string } {
   try {
     // Readability changes the document it reads; the page is parsed again for the fallback. The
     // serializer hands back the article element itself, saving a serialize-and-parse round trip.
-    article = new Readability<unknown>(document as unknown as Document, { charThreshold: 200, serializer: (el) => el }).parse();
+    const ReadabilityClass = Readability();
+    article = new ReadabilityClass<unknown>(document as unknown as Document, { charThreshold: 200, serializer: (el) => el }).parse();
   } catch {
     article = null;
   }
@@ -218,6 +257,7 @@ function extractHtml(html: string): { text: string; title?: string } {
 }
 
 async function extractPdf(bytes: Buffer): Promise<{ text: string; title?: string; pageCount: number }> {
+  const { extractText, getDocumentProxy, getMeta } = await loadUnpdf();
   let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
   try {
     pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
@@ -244,6 +284,7 @@ async function extractPdf(bytes: Buffer): Promise<{ text: string; title?: string
 }
 
 async function extractDocx(bytes: Buffer): Promise<{ text: string; title?: string }> {
+  const mammoth = await loadMammoth();
   try {
     const { value } = await mammoth.extractRawText({ buffer: bytes });
     const text = normalizeText(value);

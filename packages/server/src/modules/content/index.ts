@@ -20,8 +20,9 @@ export function contentModule(platform: Platform, content: ContentService): Loam
       }, 60_000);
       sweeper.unref();
     },
-    stop() {
+    async stop() {
       clearInterval(sweeper);
+      await content.close();
     },
   };
 }

@@ -20,7 +20,8 @@ import { pageById } from '../../platform/http/pagination.js';
 import type { Platform } from '../../platform/index.js';
 import { type JobContext, PermanentJobError } from '../../platform/jobs/queue.js';
 import type { StorageService } from '../storage/service.js';
-import { ExtractionError, type Extracted, countWords, decodeText, detectLanguage, extractContent, normalizeText } from './extract.js';
+import { ExtractionError, type Extracted, countWords, decodeText, extractContent, normalizeText } from './extract.js';
+import { LanguageDetector } from './language.js';
 import { type ContentRow, ContentStore, type SearchHit, toContentRow } from './store.js';
 
 export const PROCESS_JOB = 'content.process';
@@ -102,6 +103,7 @@ export class ContentService {
   /** Test-only: see FetchPolicy. Never set from configuration. */
   readonly fetchPolicy: FetchPolicy = {};
   private readonly store: ContentStore;
+  private readonly languages = new LanguageDetector();
 
   constructor(
     private readonly platform: Platform,
@@ -118,6 +120,11 @@ export class ContentService {
   }
   private get config() {
     return this.platform.config;
+  }
+
+  /** Stops the language-detection thread. */
+  async close(): Promise<void> {
+    await this.languages.close();
   }
 
   registerJobs(): void {
@@ -635,7 +642,7 @@ export class ContentService {
   private async loadSource(
     row: ContentRow,
     signal: AbortSignal,
-  ): Promise<{ bytes: Buffer; contentType: string; filename: string; stored?: BlobInfo; raw?: string }> {
+  ): Promise<{ bytes: Buffer; contentType: string; filename: string; stored?: BlobInfo; raw?: string; rawInStore?: boolean }> {
     if (row.source_type === 'URL') {
       const res = await safeFetch(row.source_uri, {
         timeoutMs: this.config.fetchTimeoutMs,
@@ -662,7 +669,7 @@ export class ContentService {
         const bytes = Buffer.from(raw, 'utf8');
         const key = row.s3_key ?? this.storage.newKey(row.tenant_id, 'content.txt', row.id);
         const stored = await this.storage.put(row.tenant_id, key, bytes, row.content_type);
-        return { bytes, contentType: row.content_type, filename: 'content.txt', raw, stored };
+        return { bytes, contentType: row.content_type, filename: 'content.txt', raw, rawInStore: true, stored };
       }
     }
     if (!row.s3_key) throw new ExtractionError('The item has no stored file');
@@ -686,17 +693,19 @@ export class ContentService {
   /** Records the extracted text, indexes it, and marks the item COMPLETED; returns the final status. */
   private async complete(
     row: ContentRow,
-    source: { stored?: BlobInfo; raw?: string; contentType: string },
+    source: { stored?: BlobInfo; raw?: string; rawInStore?: boolean; contentType: string },
     extracted: Extracted,
   ): Promise<string> {
     const text = extracted.text;
+    // Detected before the transaction: it runs on another thread, and a transaction must not wait.
+    const language = (await this.languages.detect(text)) ?? null;
     const now = this.platform.clock.now();
     return this.platform.transaction(async (tx) => {
       const values: Record<string, unknown> = {
         status: 'COMPLETED',
         title: extracted.title?.slice(0, 500) ?? null,
         word_count: countWords(text),
-        language: detectLanguage(text) ?? null,
+        language,
         page_count: extracted.pageCount ?? null,
         detected_type: extracted.type,
         error: null,
@@ -714,7 +723,9 @@ export class ContentService {
       if (!updated) return 'skipped'; // deleted or changed while processing
       // TEXT items keep their raw text (that is what GET text returns); others the extracted text.
       const stored = row.source_type === 'TEXT' ? (source.raw ?? text) : text;
-      await this.store.putText(tx, row.tenant_id, row.id, stored, now);
+      // Text read from the store is still there unchanged: a replacement would have moved the item
+      // back to PENDING, and the update above would have matched nothing.
+      if (!(row.source_type === 'TEXT' && source.rawInStore)) await this.store.putText(tx, row.tenant_id, row.id, stored, now);
       await this.store.index(
         tx,
         row.tenant_id,

@@ -94,16 +94,20 @@ export class ContentStore {
       return;
     }
     await this.unindex(db, id);
-    await sql`insert into content_fts (body, item_id, tenant_id) values (${searchable}, ${id}, ${tenantId})`.execute(db);
-    const { rows } = await sql<{ rowid: number }>`select last_insert_rowid() as rowid`.execute(db);
-    await db.updateTable('content_texts').set({ fts_rowid: rows[0].rowid }).where('item_id', '=', id).execute();
+    const { insertId } = await sql`insert into content_fts (body, item_id, tenant_id) values (${searchable}, ${id}, ${tenantId})`.execute(
+      db,
+    );
+    await db
+      .updateTable('content_texts')
+      .set({ fts_rowid: Number(insertId) })
+      .where('item_id', '=', id)
+      .execute();
   }
 
   /** Removes the item's index entry (PostgreSQL's goes with its content_texts row). */
   async unindex(db: Executor, id: string): Promise<void> {
     if (this.dialect === 'postgres') return;
-    const row = await db.selectFrom('content_texts').select('fts_rowid').where('item_id', '=', id).executeTakeFirst();
-    if (row?.fts_rowid != null) await sql`delete from content_fts where rowid = ${row.fts_rowid}`.execute(db);
+    await sql`delete from content_fts where rowid = (select fts_rowid from content_texts where item_id = ${id})`.execute(db);
   }
 
   /** Deletes the item with its text and index entry. */
