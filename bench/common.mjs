@@ -22,6 +22,16 @@ export function freePort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** CPU seconds (user + system, all threads) a process has used so far (Linux /proc; 10 ms ticks). */
+export function cpuSecondsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resident set size of a process in bytes (Linux /proc; undefined elsewhere). */
 export function rssOf(pid) {
   try {
@@ -59,11 +69,14 @@ export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir()
     await sleep(10);
   }
   const readyMs = performance.now() - t0;
+  const readyCpuSec = cpuSecondsOf(child.pid);
   return {
     url,
     child,
     dataDir,
     readyMs,
+    /** CPU time the server process used up to its first /readyz 200 (load-independent, unlike readyMs). */
+    readyCpuSec,
     stderr: () => stderr,
     async stop({ keepData = false } = {}) {
       const exited = new Promise((r) => child.once('exit', r));

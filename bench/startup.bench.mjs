@@ -8,7 +8,8 @@
  * Run: node bench/startup.bench.mjs   (--json for a machine-readable line)
  */
 import { spawn } from 'node:child_process';
-import { ROOT, freePort, median, rssOf, sleep, startLoam, table } from './common.mjs';
+import os from 'node:os';
+import { ROOT, cpuSecondsOf, freePort, median, rssOf, sleep, startLoam, table } from './common.mjs';
 
 /** The baseline: a bare Fastify hello-world process, spawned and polled the same way. */
 async function startBare() {
@@ -24,28 +25,31 @@ async function startBare() {
     }
     await sleep(10);
   }
-  return { child, readyMs: performance.now() - t0 };
+  return { child, readyMs: performance.now() - t0, readyCpuSec: cpuSecondsOf(child.pid) };
 }
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
-const fresh = { ready: [], rss: [] };
-const restart = { ready: [], rss: [] };
-const bare = { ready: [], rss: [] };
+const fresh = { ready: [], cpu: [], rss: [] };
+const restart = { ready: [], cpu: [], rss: [] };
+const bare = { ready: [], cpu: [], rss: [] };
 for (let i = 0; i < RUNS; i++) {
   const b = await startBare();
   await sleep(2000);
   bare.ready.push(b.readyMs);
+  bare.cpu.push(b.readyCpuSec ?? Number.NaN);
   bare.rss.push(rssOf(b.child.pid) ?? Number.NaN);
   b.child.kill('SIGTERM');
   const first = await startLoam({ LOAM_ADMIN_API_KEY: 'loam_sk_bench_startup_admin_0123456789abcdef' });
   await sleep(2000);
   fresh.ready.push(first.readyMs);
+  fresh.cpu.push(first.readyCpuSec ?? Number.NaN);
   fresh.rss.push(rssOf(first.child.pid) ?? Number.NaN);
   await first.stop({ keepData: true });
   const again = await startLoam({}, first.dataDir);
   await sleep(2000);
   restart.ready.push(again.readyMs);
+  restart.cpu.push(again.readyCpuSec ?? Number.NaN);
   restart.rss.push(rssOf(again.child.pid) ?? Number.NaN);
   await again.stop();
 }
@@ -55,9 +59,10 @@ const row = (start, m) => ({
   'spawn→/readyz ms (median)': Math.round(median(m.ready)),
   'min ms': Math.round(Math.min(...m.ready)),
   'max ms': Math.round(Math.max(...m.ready)),
+  'CPU ms to ready (median)': Math.round(median(m.cpu) * 1000),
   'idle RSS MB (median)': mb(median(m.rss)),
 });
 const rows = [row('first (empty data dir)', fresh), row('restart (migrated)', restart), row('bare Fastify (baseline)', bare)];
-console.log(`Start-up: ${RUNS} runs each, SQLite, Node ${process.version}`);
+console.log(`Start-up: ${RUNS} runs each, SQLite, Node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}`);
 console.log(table(rows));
 if (process.argv.includes('--json')) console.log(JSON.stringify({ bench: 'startup', rows }));

@@ -200,7 +200,10 @@ export class ApiKeyService {
 
   /** Operator-chosen admin keys (LOAM_ADMIN_API_KEY) need not carry our prefix; JWTs have two dots. */
   private isCustomKeyCandidate(token: string): boolean {
-    return token.split('.').length !== 3;
+    // Two dots (counted without splitting: this runs for every bearer token, JWTs included).
+    const first = token.indexOf('.');
+    const second = first < 0 ? -1 : token.indexOf('.', first + 1);
+    return second < 0 || token.indexOf('.', second + 1) >= 0;
   }
 
   /** Records `last_used_at`, at most once a minute per key so authentication stays read-only. */

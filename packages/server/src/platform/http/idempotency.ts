@@ -187,8 +187,8 @@ export async function purgeExpiredIdempotencyKeys(platform: Platform): Promise<n
 }
 
 /**
- * The convention applies to every POST under /api/v1: the hooks are added app-wide (before the
- * modules' routes) and expired keys are purged hourly.
+ * The convention applies to every POST under /api/v1: the hooks are attached to each such route
+ * as it is declared (this module registers before the others) and expired keys are purged hourly.
  */
 export function idempotencyModule(platform: Platform): LoamModule {
   const hooks = idempotencyHooks(platform);
@@ -197,10 +197,19 @@ export function idempotencyModule(platform: Platform): LoamModule {
     name: 'idempotency',
     migrations: idempotencyMigrations,
     routes(app: LoamApp) {
-      app.addHook('preHandler', hooks.preHandler);
-      app.addHook('preSerialization', hooks.preSerialization);
-      app.addHook('onSend', hooks.onSend);
-      app.addHook('onResponse', hooks.onResponse);
+      // Attached to POST routes under /api/v1 only, as they are declared: other requests pay nothing.
+      app.addHook('onRoute', (route) => {
+        const methods = Array.isArray(route.method) ? route.method : [route.method];
+        if (!methods.includes('POST') || !isApiV1(route.url)) return;
+        const add = <T>(existing: T | T[] | undefined, hook: T): T[] => [
+          ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
+          hook,
+        ];
+        route.preHandler = add(route.preHandler, hooks.preHandler as never);
+        route.preSerialization = add(route.preSerialization, hooks.preSerialization as never);
+        route.onSend = add(route.onSend, hooks.onSend as never);
+        route.onResponse = add(route.onResponse, hooks.onResponse as never);
+      });
     },
     start() {
       purge = setInterval(() => {

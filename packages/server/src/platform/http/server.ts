@@ -22,6 +22,7 @@ import { isApiV1 } from './context.js';
 import { AppError, unauthorized } from './errors.js';
 import { sendError, toAppError } from './errors-render.js';
 import { lazyCompilersFactory } from './lazy-compilers.js';
+import { RequestLogger, requestLoggerFactory } from './request-logger.js';
 
 /** What a route requires of its caller. Absent = public. */
 export type AuthRequirement = { scopes: readonly string[] } | 'optional';
@@ -65,6 +66,7 @@ export const TIERS: Record<string, { perMinute: BucketSpec; daily?: BucketSpec }
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const BEARER = /^bearer\s+/i;
 const METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 export interface HttpDeps {
@@ -82,6 +84,7 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
   const app = Fastify({
     loggerInstance: platform.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    childLoggerFactory: requestLoggerFactory, // request.log builds its pino child only when it writes
     requestIdHeader: false, // genReqId validates the client's X-Request-ID itself
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -148,11 +151,17 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     const seconds = request.startedAt ? Number(process.hrtime.bigint() - request.startedAt) / 1e9 : 0;
     httpDuration.observe(labels, seconds);
     // The access log line is built only when info is enabled (LOAM_LOG_LEVEL=warn skips the work).
-    if (infoEnabled(request.log))
-      request.log.info(
-        { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 },
-        'request',
-      );
+    const log = request.log;
+    if (infoEnabled(log)) {
+      const fields = {
+        method: request.method,
+        path: request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(seconds * 1e4) / 10,
+      };
+      if (log instanceof RequestLogger) log.infoLine(fields, 'request');
+      else log.info(fields, 'request');
+    }
     done();
   });
 
@@ -226,7 +235,8 @@ export function credentialOf(request: FastifyRequest): string | undefined {
   const apiKey = request.headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey) return apiKey.trim();
   const auth = request.headers.authorization;
-  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim() || undefined;
+  const scheme = auth ? BEARER.exec(auth) : null;
+  if (auth && scheme) return auth.slice(scheme[0].length).trim() || undefined;
   return undefined;
 }
 
