@@ -260,6 +260,49 @@ function groupScalars(values: Scalar[]) {
 
 const RANGE_SQL: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' };
 
+/** The comparisons each dialect writes its own way; everything else is compiled once, below. */
+interface DialectComparisons {
+  /** The value at `path` equals one of `values` (null: missing or JSON null). */
+  anyOf(path: string[], values: Scalar[]): Bool;
+  range(path: string[], op: RawBuilder<unknown>, value: string | number): Bool;
+  contains(path: string[], value: string | number | boolean): Bool;
+  startsWith(path: string[], value: string): Bool;
+  exists(path: string[], exists: boolean): Bool;
+}
+
+function filterCompiler(d: DialectComparisons): (node: FilterNode) => Bool {
+  const compileCmp = (path: string[], op: ComparisonOp, value: unknown): Bool => {
+    switch (op) {
+      case '$eq':
+        return d.anyOf(path, [value as Scalar]);
+      case '$ne':
+        return sql<SqlBool>`NOT ${d.anyOf(path, [value as Scalar])}`;
+      case '$in':
+        return d.anyOf(path, value as Scalar[]);
+      case '$nin':
+        return sql<SqlBool>`NOT ${d.anyOf(path, value as Scalar[])}`;
+      case '$gt':
+      case '$gte':
+      case '$lt':
+      case '$lte':
+        return d.range(path, sql.raw(RANGE_SQL[op]), value as string | number);
+      case '$contains':
+        return d.contains(path, value as string | number | boolean);
+      case '$startsWith':
+        return d.startsWith(path, value as string);
+      case '$exists':
+        return d.exists(path, Boolean(value));
+    }
+  };
+  const compile = (node: FilterNode): Bool => {
+    if (node.kind === 'and') return joinAnd(node.items.map(compile));
+    if (node.kind === 'or') return joinOr(node.items.map(compile));
+    if (node.kind === 'not') return sql<SqlBool>`(NOT ${compile(node.item)})`;
+    return compileCmp(node.path, node.op, node.value);
+  };
+  return compile;
+}
+
 /**
  * SQLite: `json_type` names the JSON type (NULL when missing) and `json_extract` gives the SQL
  * value (booleans as 0/1, hence the type checks). Every piece is written to be TRUE or FALSE,
@@ -293,54 +336,28 @@ function sqliteJson(column: string): JsonSql {
     return joinOr(parts);
   };
 
-  const compileCmp = (path: string[], op: ComparisonOp, value: unknown): Bool => {
-    switch (op) {
-      case '$eq':
-        return anyOf(path, [value as Scalar]);
-      case '$ne':
-        return sql<SqlBool>`NOT ${anyOf(path, [value as Scalar])}`;
-      case '$in':
-        return anyOf(path, value as Scalar[]);
-      case '$nin':
-        return sql<SqlBool>`NOT ${anyOf(path, value as Scalar[])}`;
-      case '$gt':
-      case '$gte':
-      case '$lt':
-      case '$lte': {
-        const o = sql.raw(RANGE_SQL[op]);
-        return typeof value === 'number'
-          ? sql<SqlBool>`(${isNumber(path)} AND ${x(path)} ${o} ${value})`
-          : sql<SqlBool>`(${t(path)} IS 'text' AND ${x(path)} ${o} ${value})`;
-      }
-      case '$contains': {
-        const v = value as string | number | boolean;
-        const typeTest =
-          typeof v === 'string'
-            ? sql`e.type IS 'text'`
-            : typeof v === 'number'
-              ? sql`(e.type IS 'integer' OR e.type IS 'real')`
-              : sql`e.type IS ${v ? 'true' : 'false'}`;
-        const inArray = sql<SqlBool>`(${t(path)} IS 'array' AND EXISTS (SELECT 1 FROM json_each(${col}, ${jp(path)}) AS e WHERE ${typeTest}${
-          typeof v === 'boolean' ? sql`` : sql` AND e.value = ${v}`
-        }))`;
-        if (typeof v !== 'string') return inArray;
-        return sql<SqlBool>`((${t(path)} IS 'text' AND instr(${x(path)}, ${v}) > 0) OR ${inArray})`;
-      }
-      case '$startsWith': {
-        const s = value as string;
-        return sql<SqlBool>`(${t(path)} IS 'text' AND substr(${x(path)}, 1, ${[...s].length}) = ${s})`;
-      }
-      case '$exists':
-        return value ? sql<SqlBool>`(${t(path)} IS NOT NULL)` : sql<SqlBool>`(${t(path)} IS NULL)`;
-    }
-  };
-
-  const compile = (node: FilterNode): Bool => {
-    if (node.kind === 'and') return joinAnd(node.items.map(compile));
-    if (node.kind === 'or') return joinOr(node.items.map(compile));
-    if (node.kind === 'not') return sql<SqlBool>`(NOT ${compile(node.item)})`;
-    return compileCmp(node.path, node.op, node.value);
-  };
+  const compile = filterCompiler({
+    anyOf,
+    range: (path, o, value) =>
+      typeof value === 'number'
+        ? sql<SqlBool>`(${isNumber(path)} AND ${x(path)} ${o} ${value})`
+        : sql<SqlBool>`(${t(path)} IS 'text' AND ${x(path)} ${o} ${value})`,
+    contains(path, v) {
+      const typeTest =
+        typeof v === 'string'
+          ? sql`e.type IS 'text'`
+          : typeof v === 'number'
+            ? sql`(e.type IS 'integer' OR e.type IS 'real')`
+            : sql`e.type IS ${v ? 'true' : 'false'}`;
+      const inArray = sql<SqlBool>`(${t(path)} IS 'array' AND EXISTS (SELECT 1 FROM json_each(${col}, ${jp(path)}) AS e WHERE ${typeTest}${
+        typeof v === 'boolean' ? sql`` : sql` AND e.value = ${v}`
+      }))`;
+      if (typeof v !== 'string') return inArray;
+      return sql<SqlBool>`((${t(path)} IS 'text' AND instr(${x(path)}, ${v}) > 0) OR ${inArray})`;
+    },
+    startsWith: (path, s) => sql<SqlBool>`(${t(path)} IS 'text' AND substr(${x(path)}, 1, ${[...s].length}) = ${s})`,
+    exists: (path, exists) => (exists ? sql<SqlBool>`(${t(path)} IS NOT NULL)` : sql<SqlBool>`(${t(path)} IS NULL)`),
+  });
 
   return { value: x, sortKey: x, param: (v) => sql`${v as string | number | null}`, compile };
 }
@@ -368,45 +385,21 @@ function postgresJson(column: string): JsonSql {
     return joinOr(parts);
   };
 
-  const compileCmp = (path: string[], op: ComparisonOp, value: unknown): Bool => {
-    switch (op) {
-      case '$eq':
-        return anyOf(path, [value as Scalar]);
-      case '$ne':
-        return sql<SqlBool>`NOT ${anyOf(path, [value as Scalar])}`;
-      case '$in':
-        return anyOf(path, value as Scalar[]);
-      case '$nin':
-        return sql<SqlBool>`NOT ${anyOf(path, value as Scalar[])}`;
-      case '$gt':
-      case '$gte':
-      case '$lt':
-      case '$lte': {
-        const o = sql.raw(RANGE_SQL[op]);
-        return typeof value === 'number'
-          ? sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'number' AND ${j(path)} ${o} ${jsonb(value)})`
-          : sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'string' AND ${txt(path)} COLLATE "C" ${o} ${value as string})`;
-      }
-      case '$contains': {
-        const v = value as string | number | boolean;
-        const inArray = sql<SqlBool>`(${typ(path)} = 'array' AND ${j(path)} @> ${jsonb([v])})`;
-        const body =
-          typeof v === 'string' ? sql<SqlBool>`((${typ(path)} = 'string' AND strpos(${txt(path)}, ${v}) > 0) OR ${inArray})` : inArray;
-        return sql<SqlBool>`(${present(path)} AND ${body})`;
-      }
-      case '$startsWith':
-        return sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'string' AND starts_with(${txt(path)}, ${value as string}))`;
-      case '$exists':
-        return value ? sql<SqlBool>`(${j(path)} IS NOT NULL)` : sql<SqlBool>`(${j(path)} IS NULL)`;
-    }
-  };
-
-  const compile = (node: FilterNode): Bool => {
-    if (node.kind === 'and') return joinAnd(node.items.map(compile));
-    if (node.kind === 'or') return joinOr(node.items.map(compile));
-    if (node.kind === 'not') return sql<SqlBool>`(NOT ${compile(node.item)})`;
-    return compileCmp(node.path, node.op, node.value);
-  };
+  const compile = filterCompiler({
+    anyOf,
+    range: (path, o, value) =>
+      typeof value === 'number'
+        ? sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'number' AND ${j(path)} ${o} ${jsonb(value)})`
+        : sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'string' AND ${txt(path)} COLLATE "C" ${o} ${value})`,
+    contains(path, v) {
+      const inArray = sql<SqlBool>`(${typ(path)} = 'array' AND ${j(path)} @> ${jsonb([v])})`;
+      const body =
+        typeof v === 'string' ? sql<SqlBool>`((${typ(path)} = 'string' AND strpos(${txt(path)}, ${v}) > 0) OR ${inArray})` : inArray;
+      return sql<SqlBool>`(${present(path)} AND ${body})`;
+    },
+    startsWith: (path, s) => sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'string' AND starts_with(${txt(path)}, ${s}))`,
+    exists: (path, exists) => (exists ? sql<SqlBool>`(${j(path)} IS NOT NULL)` : sql<SqlBool>`(${j(path)} IS NULL)`),
+  });
 
   return {
     value: j,
