@@ -423,19 +423,26 @@ export class DatasetService {
   /** Live records that `fields` would refuse (validated in pages, with the insert-time validator). */
   private async countInvalidRecords(tx: Executor, datasetId: string, fields: SchemaField[]): Promise<number> {
     let offending = 0;
+    for await (const rows of this.liveRows(tx, datasetId, 'data', SCAN_PAGE))
+      for (const r of rows) if (validateRecord(fields, fromJson(r.data)).length > 0) offending++;
+    return offending;
+  }
+
+  /** The draft's live records (`valid_to` null), one column, in pages by row id, inside `tx`. */
+  private async *liveRows<C extends 'data' | 'hash'>(tx: Executor, datasetId: string, column: C, pageSize: number) {
     let after = 0;
     for (;;) {
       const rows = await tx
         .selectFrom('dataset_records')
-        .select(['row_id', 'data'])
+        .select(['row_id', column])
         .where('dataset_id', '=', datasetId)
         .where('valid_to', 'is', null)
         .where('row_id', '>', after)
         .orderBy('row_id')
-        .limit(SCAN_PAGE)
+        .limit(pageSize)
         .execute();
-      for (const r of rows) if (validateRecord(fields, fromJson(r.data)).length > 0) offending++;
-      if (rows.length < SCAN_PAGE) return offending;
+      if (rows.length > 0) yield rows as Array<{ row_id: number } & Record<C, string>>;
+      if (rows.length < pageSize) return;
       after = Number(rows[rows.length - 1].row_id);
     }
   }
@@ -620,21 +627,7 @@ export class DatasetService {
       this.assertActive(row);
       const number = Number(row.draft_number);
       const hashes: string[] = [];
-      let after = 0;
-      for (;;) {
-        const page = await tx
-          .selectFrom('dataset_records')
-          .select(['row_id', 'hash'])
-          .where('dataset_id', '=', id)
-          .where('valid_to', 'is', null)
-          .where('row_id', '>', after)
-          .orderBy('row_id')
-          .limit(SCAN_PAGE * 4)
-          .execute();
-        for (const r of page) hashes.push(r.hash);
-        if (page.length < SCAN_PAGE * 4) break;
-        after = Number(page[page.length - 1].row_id);
-      }
+      for await (const page of this.liveRows(tx, id, 'hash', SCAN_PAGE * 4)) for (const r of page) hashes.push(r.hash);
       hashes.sort();
       const checksum = createHash('sha256');
       for (const h of hashes) checksum.update(h).update('\n');
