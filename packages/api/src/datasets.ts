@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { OperatorConfig } from './privacy.js';
 
 /** A field name usable in filters, sorts and projections: identifier segments joined by dots. */
 export const FIELD_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
@@ -53,6 +54,21 @@ export const Classification = Type.Union([
 ]);
 export type Classification = Static<typeof Classification>;
 
+/**
+ * Anonymize-on-insert: schema field → operator (the privacy engine's operators) applied to every
+ * value written to that field by inserts, record PATCHes and imports, before it is stored.
+ */
+export const InsertPolicy = Type.Object(
+  {
+    fields: Type.Record(Type.String({ pattern: FIELD_NAME_PATTERN }), OperatorConfig, {
+      description:
+        'Declared schema field → operator. Operators that produce text (all but keep and suppress) need a string field; suppress needs a field that is not required',
+    }),
+  },
+  { additionalProperties: false, description: 'Per-dataset anonymize-on-insert policy (see docs/privacy.md)' },
+);
+export type InsertPolicy = Static<typeof InsertPolicy>;
+
 const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 });
 const Metadata = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown());
 
@@ -70,6 +86,10 @@ export const Dataset = Type.Object({
   draft_number: Type.Integer({ description: 'The number the working draft gets when finalized' }),
   latest_version_id: Type.Union([Type.String(), Type.Null()]),
   derived_from: Type.Union([Type.Object({ dataset_id: Type.String(), version_id: Type.String() }), Type.Null()]),
+  insert_policy: Type.Union([InsertPolicy, Type.Null()], { description: 'The anonymize-on-insert policy, if any' }),
+  encrypted_fields: Type.Array(Type.String(), {
+    description: 'Schema fields with a pii classification: stored encrypted at rest, not usable in filters, sorts or indexes',
+  }),
   resource_version: Type.Integer(),
   created_at: Type.String(),
   updated_at: Type.String(),
@@ -91,6 +111,7 @@ export const CreateDataset = Type.Object(
         { additionalProperties: false, description: 'A finalized version this dataset is derived from (recorded in lineage)' },
       ),
     ),
+    insert_policy: Type.Optional(InsertPolicy),
   },
   { additionalProperties: false },
 );
@@ -104,6 +125,7 @@ export const UpdateDataset = Type.Object(
     metadata: Type.Optional(Metadata),
     tags: Type.Optional(Tags),
     classification: Type.Optional(Classification),
+    insert_policy: Type.Optional(Type.Union([InsertPolicy, Type.Null()], { description: 'null removes the policy' })),
   },
   { additionalProperties: false },
 );
@@ -148,6 +170,7 @@ export const FieldStats = Type.Object({
   min: Type.Optional(Type.Union([Type.Number(), Type.String(), Type.Null()])),
   max: Type.Optional(Type.Union([Type.Number(), Type.String(), Type.Null()])),
   top_values: Type.Array(Type.Object({ value: Type.Unknown(), count: Type.Integer() })),
+  encrypted: Type.Optional(Type.Boolean({ description: 'true: the field is encrypted at rest; computed from decrypted values' })),
 });
 export const DatasetStats = Type.Object({
   dataset_id: Type.String(),

@@ -5,6 +5,8 @@ import { createMigrator, migrateToLatest, type MigrationSet } from './platform/d
 import { type LoamApp, createHttpServer } from './platform/http/server.js';
 import { idempotencyModule } from './platform/http/idempotency.js';
 import { unwrapRequestEnvelope } from './platform/http/request-envelope.js';
+import { addRouteHook } from './platform/http/route-hooks.js';
+import { isApiV1 } from './platform/http/context.js';
 import { type Platform, type PlatformOptions, createPlatform } from './platform/index.js';
 import { platformMigrations } from './platform/migrations.js';
 import { NatsEventPublisher } from './platform/events/nats.js';
@@ -88,10 +90,10 @@ export function createModules(platform: Platform): { services: Services; modules
   const { policies, module: policiesModule } = createPoliciesModule(platform);
   const { audit, module: auditModule } = createAuditModule(platform);
   const { llm, prompts, module: promptsModule } = createPromptsModule(platform);
-  const { keys, privacy, modules: privacyModules } = createPrivacyModule(platform, { datasets: () => datasets });
+  const { keys, privacy, protection, modules: privacyModules } = createPrivacyModule(platform, { datasets: () => datasets });
   const storage = new StorageService(platform);
   const content = new ContentService(platform, storage);
-  const { datasets, modules: datasetModules } = createDatasetsModule(platform);
+  const { datasets, modules: datasetModules } = createDatasetsModule(platform, { protection });
   const services: Services = { tenants, apiKeys, identity, policies, audit, llm, prompts, keys, privacy, storage, content, datasets };
   let nats: NatsEventPublisher | undefined;
   const modules: LoamModule[] = [
@@ -157,7 +159,12 @@ export async function createLoam(config: Config, opts: PlatformOptions = {}): Pr
     async http() {
       if (app) return app;
       const server = await createHttpServer({ platform, tierOf: (t) => services.tenants.tierOf(t) });
-      server.addHook('preValidation', unwrapRequestEnvelope);
+      // Request envelopes exist only on /api/v1 requests with a body.
+      server.addHook('onRoute', (route) => {
+        const methods = Array.isArray(route.method) ? route.method : [route.method];
+        if (isApiV1(route.url) && methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH'))
+          addRouteHook(route, 'preValidation', unwrapRequestEnvelope);
+      });
       await server.register(swagger, {
         openapi: {
           openapi: '3.1.0',

@@ -16,8 +16,12 @@ export interface Principal {
   attributes?: Record<string, string>;
 }
 
-/** Resolves a bearer token to a principal, or returns null when the token is not of its kind. */
-export type BearerAuthenticator = (token: string, request: FastifyRequest) => Promise<Principal | null>;
+/**
+ * Resolves a bearer token to a principal, or returns null when the token is not of its kind.
+ * An authenticator may answer synchronously (e.g. from a cache of verified tokens): a request
+ * whose credential is resolved that way goes through the authentication hook without a promise.
+ */
+export type BearerAuthenticator = (token: string, request: FastifyRequest) => Principal | null | Promise<Principal | null>;
 
 export const PLATFORM_ADMIN = 'platform_admin';
 

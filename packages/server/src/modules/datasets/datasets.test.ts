@@ -40,7 +40,7 @@ describeEachDialect('datasets API', (dialect) => {
       name,
       schema: {
         fields: [
-          { name: 'name', type: 'string', required: true, pii: 'name' },
+          { name: 'name', type: 'string', required: true },
           { name: 'age', type: 'integer' },
           { name: 'score', type: 'number' },
           { name: 'active', type: 'boolean' },

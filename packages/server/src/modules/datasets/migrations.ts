@@ -170,5 +170,9 @@ export const datasetMigrations: MigrationSet = {
         .addColumn('finished_at', 'bigint')
         .execute();
     },
+    // The privacy engine's anonymize-on-insert policy (`{fields: {name: operator}}`), or null.
+    async '002_insert_policy'(db, dialect) {
+      await db.schema.alterTable('datasets').addColumn('insert_policy', jsonType(dialect)).execute();
+    },
   },
 };

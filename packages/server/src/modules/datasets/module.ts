@@ -1,16 +1,21 @@
 import type { LoamModule } from '../../app.js';
 import type { Platform } from '../../platform/index.js';
 import { datasetMigrations } from './migrations.js';
+import type { RecordProtection } from './protection.js';
 import { datasetRoutes } from './routes.js';
 import { DatasetService } from './service.js';
 import { DatasetTransfers } from './transfers.js';
 
 /**
  * The datasets module: its service (other modules use it, e.g. the privacy engine records its
- * anonymization runs with `datasets.recordLineage`).
+ * anonymization runs with `datasets.recordLineage`). `protection` is the privacy engine's
+ * encryption at rest of PII fields and anonymize-on-insert policies (see protection.ts).
  */
-export function createDatasetsModule(platform: Platform): { datasets: DatasetService; modules: LoamModule[] } {
-  const datasets = new DatasetService(platform);
+export function createDatasetsModule(
+  platform: Platform,
+  opts: { protection?: RecordProtection } = {},
+): { datasets: DatasetService; modules: LoamModule[] } {
+  const datasets = new DatasetService(platform, opts.protection);
   const transfers = new DatasetTransfers(platform, datasets);
   return {
     datasets,

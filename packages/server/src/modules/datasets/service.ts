@@ -31,6 +31,7 @@ import { type PageRequest, pageById } from '../../platform/http/pagination.js';
 import type { Platform, Tx } from '../../platform/index.js';
 import type { Principal } from '../../platform/principal.js';
 import { type FilterNode, type JsonSql, jsonSql, parseFieldPath, parseFilter, project } from './filter.js';
+import { DatasetProtection, FieldStatsAccumulator, type RecordProtection } from './protection.js';
 import { fieldChanges, mergePatch, recordDigest, schemaFields, validateRecord } from './records.js';
 
 export type DatasetAction = 'datasets:read' | 'datasets:write';
@@ -56,6 +57,9 @@ export interface VersionRef {
   number: number;
   id: string | null;
   draft: boolean;
+  tenantId: string;
+  /** Fields its rows hold encrypted (from the schema they were written under). */
+  encrypted: string[];
 }
 
 export interface RecordQueryInput {
@@ -91,7 +95,7 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-function toDataset(row: Row): Dataset {
+function toDataset(row: Row, encrypted: string[]): Dataset {
   return {
     id: row.id,
     name: row.name,
@@ -106,6 +110,8 @@ function toDataset(row: Row): Dataset {
     draft_number: Number(row.draft_number),
     latest_version_id: row.latest_version_id ?? null,
     derived_from: row.derived_from == null ? null : fromJson(row.derived_from),
+    insert_policy: row.insert_policy == null ? null : fromJson(row.insert_policy),
+    encrypted_fields: encrypted,
     resource_version: Number(row.resource_version),
     created_at: rfc3339(Number(row.created_at)),
     updated_at: rfc3339(Number(row.updated_at)),
@@ -149,10 +155,16 @@ export function toRecord(row: Row, fields?: string[][]): DatasetRecord {
  */
 export class DatasetService {
   readonly json: JsonSql;
+  /** The privacy engine's encryption at rest and insert policies (see protection.ts). */
+  readonly protection: DatasetProtection;
   private insertStatement: Statement | undefined;
 
-  constructor(private readonly platform: Platform) {
+  constructor(
+    private readonly platform: Platform,
+    recordProtection?: RecordProtection,
+  ) {
     this.json = jsonSql(platform.database.dialect);
+    this.protection = new DatasetProtection(recordProtection);
   }
 
   private get db() {
@@ -252,6 +264,7 @@ export class DatasetService {
     const tenantId = principal.tenantId;
     const fields = schemaFields(input.schema);
     assertUniqueFieldNames(fields);
+    this.protection.checkPolicy(input.insert_policy, fields);
     let source: { dataset: Row; version: Row } | undefined;
     if (input.derived_from) {
       const parent = await this.authorize(principal, input.derived_from.dataset_id, 'datasets:read');
@@ -284,6 +297,7 @@ export class DatasetService {
             draft_number: 1,
             record_count: 0,
             derived_from: input.derived_from ? toJson(input.derived_from) : null,
+            insert_policy: input.insert_policy ? toJson(input.insert_policy) : null,
             resource_version: 1,
             created_at: now,
             updated_at: now,
@@ -321,7 +335,7 @@ export class DatasetService {
     if (!opts.skipAuth) await this.authorize(principal, id, 'datasets:read');
     const row = await this.datasetQuery(this.db).where('tenant_id', '=', principal.tenantId).where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('Dataset');
-    return toDataset(row);
+    return toDataset(row, this.protection.encrypted(row.schema));
   }
 
   async list(
@@ -355,7 +369,7 @@ export class DatasetService {
     const visible: Dataset[] = [];
     for (const row of items) {
       const decision = await this.platform.authorizer.authorize(this.accessRequest(principal, 'datasets:read', row));
-      if (decision.allowed) visible.push(toDataset(row));
+      if (decision.allowed) visible.push(toDataset(row, this.protection.encrypted(row.schema)));
     }
     return { items: visible, pagination: { ...pagination, page_size: visible.length } };
   }
@@ -384,13 +398,26 @@ export class DatasetService {
           set.tags = toJson(input.tags);
           changed.push('tags');
         }
+        if (input.insert_policy !== undefined) {
+          set.insert_policy = input.insert_policy === null ? null : toJson(input.insert_policy);
+          changed.push('insert_policy');
+        }
+        // The policy in force afterwards must fit the schema in force afterwards.
+        const policy =
+          input.insert_policy !== undefined ? input.insert_policy : row.insert_policy == null ? null : fromJson(row.insert_policy);
+        if (input.insert_policy !== undefined || input.schema !== undefined)
+          this.protection.checkPolicy(
+            policy as CreateDataset['insert_policy'],
+            input.schema?.fields ?? fromJson<DatasetSchema>(row.schema).fields,
+          );
         let schemaChange: Record<string, unknown> | undefined;
         if (input.schema !== undefined) {
           const before = fromJson<DatasetSchema>(row.schema).fields;
           const after = input.schema.fields;
           assertUniqueFieldNames(after);
           if (JSON.stringify(before) !== JSON.stringify(after)) {
-            const offending = await this.countInvalidRecords(tx, id, after);
+            await this.assertEncryptionUnchanged(tx, id, before, after);
+            const offending = await this.countInvalidRecords(tx, row, after);
             if (offending > 0)
               throw new AppError(
                 'schema_incompatible',
@@ -421,27 +448,60 @@ export class DatasetService {
   }
 
   /** Live records that `fields` would refuse (validated in pages, with the insert-time validator). */
-  private async countInvalidRecords(tx: Executor, datasetId: string, fields: SchemaField[]): Promise<number> {
+  private async countInvalidRecords(tx: Executor, ds: Row, fields: SchemaField[]): Promise<number> {
     let offending = 0;
-    for await (const rows of this.liveRows(tx, datasetId, 'data', SCAN_PAGE))
+    const encrypted = this.protection.encrypted(ds.schema);
+    for await (const page of this.liveRows(tx, ds.id, 'data', SCAN_PAGE)) {
+      const rows = await this.protection.open(tx, ds.tenant_id, ds.id, encrypted, page);
       for (const r of rows) if (validateRecord(fields, fromJson(r.data)).length > 0) offending++;
+    }
     return offending;
   }
 
-  /** The draft's live records (`valid_to` null), one column, in pages by row id, inside `tx`. */
+  /**
+   * 409 when a schema change would switch the encryption of a field (a pii classification added or
+   * removed) that live records hold values of: they are stored the other way.
+   */
+  private async assertEncryptionUnchanged(tx: Executor, datasetId: string, before: SchemaField[], after: SchemaField[]) {
+    const switched = this.protection.switched(before, after);
+    if (switched.length === 0) return;
+    const holding = this.json.compile({
+      kind: 'or',
+      items: switched.map((f) => ({ kind: 'not', item: { kind: 'cmp', path: [f], op: '$eq', value: null } }) as FilterNode),
+    });
+    const n = await tx
+      .selectFrom('dataset_records')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('dataset_id', '=', datasetId)
+      .where('valid_to', 'is', null)
+      .where(holding)
+      .executeTakeFirstOrThrow();
+    const count = Number(n.n);
+    if (count > 0)
+      throw new AppError(
+        'schema_incompatible',
+        409,
+        `The change would switch encryption at rest (pii classification) of ${switched.join(', ')}, which ${count} existing record${count === 1 ? '' : 's'} hold${count === 1 ? 's' : ''} values of; clear those values first or use a new field`,
+        switched.map((f) => ({ field: f, code: 'pii_classification_change', message: `${f} has values in ${count} records` })),
+        undefined,
+        { offending_count: count },
+      );
+  }
+
+  /** The draft's live records (`valid_to` null), with `column`, in pages by row id, inside `tx`. */
   private async *liveRows<C extends 'data' | 'hash'>(tx: Executor, datasetId: string, column: C, pageSize: number) {
     let after = 0;
     for (;;) {
       const rows = await tx
         .selectFrom('dataset_records')
-        .select(['row_id', column])
+        .select((column === 'data' ? ['row_id', 'id', 'data'] : ['row_id', column]) as ['row_id', 'id', C])
         .where('dataset_id', '=', datasetId)
         .where('valid_to', 'is', null)
         .where('row_id', '>', after)
         .orderBy('row_id')
         .limit(pageSize)
         .execute();
-      if (rows.length > 0) yield rows as Array<{ row_id: number } & Record<C, string>>;
+      if (rows.length > 0) yield rows as Array<{ row_id: number; id: string } & Record<C, string>>;
       if (rows.length < pageSize) return;
       after = Number(rows[rows.length - 1].row_id);
     }
@@ -599,15 +659,28 @@ export class DatasetService {
   /** Resolves `?version=`: a version id of this dataset, `draft`, or absent (the draft). */
   async resolveVersion(ds: DatasetRef, version: string | undefined, db: Executor = this.db): Promise<VersionRef> {
     // The draft is read as "rows not superseded", so its number (from the loaded row) is informational.
-    if (!version || version === 'draft') return { number: Number(ds.row.draft_number), id: null, draft: true };
+    if (!version || version === 'draft')
+      return {
+        number: Number(ds.row.draft_number),
+        id: null,
+        draft: true,
+        tenantId: ds.tenantId,
+        encrypted: this.protection.encrypted(ds.row.schema),
+      };
     const row = await db
       .selectFrom('dataset_versions')
-      .select(['id', 'number'])
+      .select(['id', 'number', 'schema'])
       .where('dataset_id', '=', ds.id)
       .where('id', '=', version)
       .executeTakeFirst();
     if (!row) throw notFound('Version');
-    return { number: Number(row.number), id: row.id, draft: false };
+    return {
+      number: Number(row.number),
+      id: row.id,
+      draft: false,
+      tenantId: ds.tenantId,
+      encrypted: this.protection.encrypted(row.schema),
+    };
   }
 
   /** Rows of record versions visible in version `v` (the draft: rows not yet superseded). */
@@ -813,7 +886,8 @@ export class DatasetService {
           .where('id', 'in', diff.modified)
           .where(this.visibleAt(v))
           .execute();
-        return new Map(got.map((g) => [g.id as string, fromJson<Record<string, unknown>>(g.data)]));
+        const opened = await this.protection.open(undefined, v.tenantId, id, v.encrypted, got);
+        return new Map(opened.map((g) => [g.id as string, fromJson<Record<string, unknown>>(g.data)]));
       };
       const before = await dataAt(a);
       const afterData = await dataAt(b);
@@ -867,9 +941,17 @@ export class DatasetService {
     const clientIds = items.flatMap((item, i) => (item.id ? [rows[i].id] : []));
     try {
       await this.platform.transaction(async (tx) => {
-        const { draft } = await this.lockForRecordWrite(tx, principal.tenantId, id);
+        const { draft, row } = await this.lockForRecordWrite(tx, principal.tenantId, id);
+        const stored = this.protection.applies(row)
+          ? await this.protection.seal(
+              tx,
+              row,
+              rows.map((r, i) => ({ id: r.id, data: items[i].data })),
+              { operation: 'insert' },
+            )
+          : rows;
         // Taken client ids surface as a unique violation (no lookup on the fast path).
-        await this.bulkInsert(tx, principal.tenantId, id, draft, rows);
+        await this.bulkInsert(tx, principal.tenantId, id, draft, stored);
         await tx
           .updateTable('datasets')
           .set({ record_count: sql`record_count + ${rows.length}`, updated_at: this.platform.clock.now() })
@@ -992,10 +1074,11 @@ export class DatasetService {
     const ds = await this.authorizeWrite(principal, id);
     const fields = fromJson<DatasetSchema>(ds.row.schema).fields;
     return this.platform.transaction(async (tx) => {
-      const { draft } = await this.lockForRecordWrite(tx, principal.tenantId, id);
+      const { draft, row: dsRow } = await this.lockForRecordWrite(tx, principal.tenantId, id);
       const row = await this.liveRow(tx, id, rid);
       checkIfMatch(ifMatch, recordETag(Number(row.revision), row.hash), 'record');
-      const data = mergePatch(fromJson(row.data), patch);
+      const [current] = await this.protection.open(tx, principal.tenantId, id, this.protection.encrypted(dsRow.schema), [row]);
+      let data = mergePatch(fromJson(current.data), patch);
       const problems = validateRecord(fields, data);
       if (problems.length)
         throw new AppError(
@@ -1004,7 +1087,11 @@ export class DatasetService {
           problems.map((p) => p.message).join('; '),
           problems.map((p) => ({ field: `data.${p.field}`, code: p.code, message: p.message })),
         );
-      const { text, hash } = recordDigest(rid, data);
+      let { text, hash } = recordDigest(rid, data);
+      if (this.protection.applies(dsRow))
+        ({ text, hash, data } = (
+          await this.protection.seal(tx, dsRow, [{ id: rid, data, only: Object.keys(patch) }], { operation: 'update' })
+        )[0]);
       const revision = Number(row.revision) + 1;
       const now = this.platform.clock.now();
       if (Number(row.valid_from) === draft) {
@@ -1093,8 +1180,9 @@ export class DatasetService {
       .where(this.visibleAt(v))
       .executeTakeFirst();
     if (!row) throw notFound('Record');
+    const [opened] = await this.protection.open(undefined, v.tenantId, id, v.encrypted, [row]);
     await this.auditRead(principal, ds, 'records.get', { record_ids: [rid], version_id: v.id });
-    return { ...toRecord(row), etag: recordETag(Number(row.revision), row.hash) };
+    return { ...toRecord(opened), etag: recordETag(Number(row.revision), row.hash) };
   }
 
   /**
@@ -1132,6 +1220,7 @@ export class DatasetService {
   ): Promise<{ items: DatasetRecord[]; pagination: Pagination; next?: string }> {
     const limit = input.limit ?? 100;
     const sort = this.parseSort(input.sort);
+    this.protection.assertQueryable(v.encrypted, { filter, sort: sort.path });
     // Bound to the query; the draft is named as such so a finalize between pages keeps the cursor valid.
     const scope = `records:${datasetId}:${sha256(JSON.stringify([input.sort ?? 'id', v.id ?? 'draft', filter ?? null])).slice(0, 24)}`;
     const base = () => {
@@ -1174,18 +1263,20 @@ export class DatasetService {
         .executeTakeFirstOrThrow();
       pagination.total_count = Number(n.n);
     }
-    return { items: page.map((r) => toRecord(r, fields)), pagination, next };
+    const opened = await this.protection.open(undefined, v.tenantId, datasetId, v.encrypted, page);
+    return { items: opened.map((r) => toRecord(r, fields)), pagination, next };
   }
 
   /** Every record of a version matching a filter, in id order, in pages (exports). */
   async *scanRecords(datasetId: string, v: VersionRef, filter: FilterNode | undefined, pageSize = 1000): AsyncGenerator<Row[]> {
+    this.protection.assertQueryable(v.encrypted, { filter });
     let after: string | undefined;
     for (;;) {
       let q = this.db.selectFrom('dataset_records').select(['id', 'data']).where('dataset_id', '=', datasetId).where(this.visibleAt(v));
       if (filter) q = q.where(this.json.compile(filter));
       if (after !== undefined) q = q.where('id', '>', after);
       const rows = await q.orderBy('id').limit(pageSize).execute();
-      if (rows.length > 0) yield rows;
+      if (rows.length > 0) yield await this.protection.open(undefined, v.tenantId, datasetId, v.encrypted, rows);
       if (rows.length < pageSize) return;
       after = rows[rows.length - 1].id;
     }
@@ -1212,7 +1303,17 @@ export class DatasetService {
       bytes: Number(totals.bytes ?? 0),
       fields: [],
     };
+    // Encrypted fields: SQL sees ciphertexts, so their statistics come from one scan of decrypted values.
+    const sealed = new Map(schema.fields.filter((f) => v.encrypted.includes(f.name)).map((f) => [f.name, new FieldStatsAccumulator(f)]));
+    if (sealed.size > 0)
+      for await (const page of this.scanRecords(id, v, undefined, SCAN_PAGE))
+        for (const r of page) for (const acc of sealed.values()) acc.add(fromJson(r.data));
     for (const f of schema.fields) {
+      const acc = sealed.get(f.name);
+      if (acc) {
+        out.fields.push(acc.result());
+        continue;
+      }
       const path = [f.name];
       const x = this.json.value(path);
       const nullCond = this.json.compile({ kind: 'cmp', path, op: '$eq', value: null });
@@ -1267,8 +1368,9 @@ export class DatasetService {
    * `(dataset_id, <field expression>, id)`, so equality filters on the field read in id order.
    */
   async createIndex(principal: Principal, id: string, field: string): Promise<DatasetIndex> {
-    await this.authorizeWrite(principal, id);
+    const ds = await this.authorizeWrite(principal, id);
     const path = parseFieldPath(field, 'field');
+    this.protection.assertQueryable(this.protection.encrypted(ds.row.schema), { index: path });
     const name = this.indexName(field);
     const expr = this.json.value(path);
     await sql`CREATE INDEX IF NOT EXISTS ${sql.id(name)} ON dataset_records (dataset_id, (${expr}), id)`.execute(this.db);

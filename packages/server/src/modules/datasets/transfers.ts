@@ -390,14 +390,18 @@ export class DatasetTransfers {
         ),
       );
       const rows = [];
+      const kept: typeof good = [];
       for (const g of good) {
         if (taken.has(g.id)) {
           errors.push({ line: g.line, field: imp.id_field, code: 'duplicate', message: `record id '${g.id}' already exists` });
           continue;
         }
+        kept.push(g);
         rows.push({ id: g.id, ...recordDigest(g.id, g.data) });
       }
-      await this.datasets.bulkInsert(tx, imp.tenant_id, datasetId, draft, rows);
+      const protection = this.datasets.protection;
+      const stored = protection.applies(ds) ? await protection.seal(tx, ds, kept, { operation: 'import', importId: imp.id }) : rows;
+      await this.datasets.bulkInsert(tx, imp.tenant_id, datasetId, draft, stored);
       const failedLines = new Set(errors.map((e) => e.line));
       const perLine = new Map<number, number>();
       for (const e of errors) {
@@ -481,8 +485,9 @@ export class DatasetTransfers {
 
   async startExport(principal: Principal, datasetId: string, input: CreateExport): Promise<{ exportId: string; jobId: string }> {
     const ds = await this.datasets.authorize(principal, datasetId, 'datasets:read');
-    if (input.filter !== undefined) parseFilter(input.filter); // 400 now rather than a failed job later
+    const filter = input.filter === undefined ? undefined : parseFilter(input.filter); // 400 now rather than a failed job later
     const v = await this.datasets.resolveVersion(ds, input.version);
+    this.datasets.protection.assertQueryable(v.encrypted, { filter });
     const exportId = this.platform.ids.new('exp');
     const format = input.format ?? 'ndjson';
     const now = this.platform.clock.now();

@@ -56,9 +56,10 @@ export class TokenService {
   /**
    * Clients present the same access token for up to an hour: its signature and claims are
    * checked once, then found here (keyed by the whole token, so any altered byte misses).
-   * Time-based claims and revocation are still checked on every use.
+   * Time-based claims and revocation are still checked on every use. The principal built from
+   * the claims is kept too (frozen: requests share it).
    */
-  private readonly verified = new Map<string, AccessClaims>();
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(
     private readonly platform: Platform,
@@ -133,16 +134,7 @@ export class TokenService {
    */
   async verifyAccessToken(token: string, opts: { allowExpired?: boolean; checkRevoked?: boolean } = {}): Promise<AccessClaims> {
     const cached = opts.allowExpired ? undefined : this.verified.get(token);
-    if (cached) {
-      // The same bounds jose applies (epoch seconds, 60 s tolerance).
-      const now = Math.floor(this.platform.clock.now() / 1000);
-      if (cached.exp <= now - CLOCK_TOLERANCE_SEC || cached.nbf > now + CLOCK_TOLERANCE_SEC) {
-        this.verified.delete(token);
-        throw new TokenRejected('expired or not yet valid');
-      }
-      if (opts.checkRevoked !== false && this.isRevoked(cached)) throw new TokenRejected('revoked');
-      return cached;
-    }
+    if (cached) return this.recheck(token, cached, opts.checkRevoked !== false).claims;
     let payload: JWTPayload;
     try {
       let currentDate = new Date(this.platform.clock.now());
@@ -170,30 +162,49 @@ export class TokenService {
       typeof claims.nbf !== 'number'
     )
       throw new TokenRejected('not an access token');
-    if (opts.checkRevoked !== false && this.isRevoked(claims)) throw new TokenRejected('revoked');
+    const entry: VerifiedToken = {
+      claims,
+      principal: freezePrincipal(principalFromClaims(claims)),
+      denyIds: [claims.jti, `sid:${claims.sid}`],
+    };
+    if (opts.checkRevoked !== false && this.revocations.has(entry.denyIds)) throw new TokenRejected('revoked');
     if (!opts.allowExpired) {
       if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
-      this.verified.set(token, claims);
+      this.verified.set(token, entry);
     }
     return claims;
   }
 
-  /** The bearer authenticator for Loam JWTs (three dot-separated parts); null for anything else. */
-  authenticate = async (token: string, request?: FastifyRequest): Promise<Principal | null> => {
-    if (token.split('.').length !== 3) return null;
-    let claims: AccessClaims;
-    try {
-      claims = await this.verifyAccessToken(token);
-    } catch (err) {
-      request?.log.debug({ reason: (err as Error).message }, 'bearer token refused');
-      return null;
+  /** A cached token's time bounds (as jose applies them: epoch seconds, 60 s tolerance) and revocation. */
+  private recheck(token: string, entry: VerifiedToken, checkRevoked: boolean): VerifiedToken {
+    const now = Math.floor(this.platform.clock.now() / 1000);
+    if (entry.claims.exp <= now - CLOCK_TOLERANCE_SEC || entry.claims.nbf > now + CLOCK_TOLERANCE_SEC) {
+      this.verified.delete(token);
+      throw new TokenRejected('expired or not yet valid');
     }
-    return principalFromClaims(claims);
-  };
-
-  private isRevoked(claims: AccessClaims): boolean {
-    return this.revocations.has([claims.jti, `sid:${claims.sid}`]);
+    if (checkRevoked && this.revocations.has(entry.denyIds)) throw new TokenRejected('revoked');
+    return entry;
   }
+
+  /**
+   * The bearer authenticator for Loam JWTs (three dot-separated parts); null for anything else.
+   * A token verified before is answered synchronously from the cache.
+   */
+  authenticate = (token: string, request?: FastifyRequest): Principal | null | Promise<Principal | null> => {
+    const cached = this.verified.get(token);
+    if (cached) {
+      try {
+        return this.recheck(token, cached, true).principal;
+      } catch (err) {
+        return refused(request, err);
+      }
+    }
+    if (token.split('.').length !== 3) return null;
+    return this.verifyAccessToken(token).then(
+      () => (this.verified.get(token) as VerifiedToken).principal,
+      (err) => refused(request, err),
+    );
+  };
 
   /** Denylists token ids or sessions (`sid:<id>`) until `expiresAt`, when their tokens are dead anyway. */
   denylist(tx: Executor, ids: string[], expiresAt: number): Promise<void> {
@@ -300,3 +311,23 @@ export function principalFromClaims(claims: AccessClaims): Principal {
 /** RFC 6749 §5.2 error. */
 export const oauthError = (code: string, status: number, detail: string, headers?: Record<string, string>) =>
   new AppError(code, status, detail, undefined, headers);
+
+interface VerifiedToken {
+  claims: AccessClaims;
+  principal: Principal;
+  /** The denylist entries that revoke this token: its id and its session. */
+  denyIds: readonly string[];
+}
+
+function refused(request: FastifyRequest | undefined, err: unknown): null {
+  request?.log.debug({ reason: (err as Error).message }, 'bearer token refused');
+  return null;
+}
+
+/** A principal shared by every request that presents the same token cannot be changed by one of them. */
+function freezePrincipal(principal: Principal): Principal {
+  Object.freeze(principal.roles);
+  Object.freeze(principal.scopes);
+  if (principal.attributes) Object.freeze(principal.attributes);
+  return Object.freeze(principal);
+}

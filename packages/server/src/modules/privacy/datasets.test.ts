@@ -168,16 +168,23 @@ describeEachDialect('PII fields at rest', (dialect) => {
 
   it('encrypts classified fields bound to their record and field; moving a value fails', async () => {
     const privacy = t.loam.services.privacy;
-    const fields = [
-      { name: 'email', pii: 'email' },
-      { name: 'age', pii: null },
-      { name: 'note', pii: 'none' },
-    ];
-    const stored = await privacy.encryptPiiFields('default', 'ds_1', 'rec_1', fields, { email: 'a@b.co', age: 41, note: 'hi' });
+    const pii = ['email', 'card'];
+    const stored = await privacy.encryptPiiFields('default', 'ds_1', 'rec_1', pii, { email: 'a@b.co', age: 41, card: null, note: 'hi' });
     expect(stored.email).toMatch(/^enc:v1:dk_/);
-    expect(stored).toMatchObject({ age: 41, note: 'hi' });
-    expect(await privacy.decryptPiiFields('default', 'ds_1', 'rec_1', stored)).toEqual({ email: 'a@b.co', age: 41, note: 'hi' });
-    await expect(privacy.decryptPiiFields('default', 'ds_1', 'rec_2', stored)).rejects.toThrow(/altered|another record/);
-    await expect(privacy.decryptPiiFields('default', 'ds_1', 'rec_1', { other: stored.email })).rejects.toThrow();
+    expect(stored).toMatchObject({ age: 41, card: null, note: 'hi' });
+    expect(await privacy.decryptPiiFields('default', 'ds_1', 'rec_1', pii, stored)).toEqual({
+      email: 'a@b.co',
+      age: 41,
+      card: null,
+      note: 'hi',
+    });
+    await expect(privacy.decryptPiiFields('default', 'ds_1', 'rec_2', pii, stored)).rejects.toThrow(/altered|another record/);
+    await expect(privacy.decryptPiiFields('default', 'ds_1', 'rec_1', ['other'], { other: stored.email })).rejects.toThrow();
+    // A plaintext where a ciphertext belongs is refused, not passed through.
+    await expect(privacy.decryptPiiFields('default', 'ds_1', 'rec_1', pii, { email: 'a@b.co' })).rejects.toThrow(/not encrypted/);
+    // Values that look like ciphertexts (an encrypt operator's output) are encrypted again and come back as they were.
+    const again = await privacy.encryptPiiFields('default', 'ds_1', 'rec_1', pii, { email: stored.email });
+    expect(again.email).not.toBe(stored.email);
+    expect(await privacy.decryptPiiFields('default', 'ds_1', 'rec_1', pii, again)).toEqual({ email: stored.email });
   });
 });

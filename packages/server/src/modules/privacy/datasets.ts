@@ -16,6 +16,7 @@ import { AppError } from '../../platform/http/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
 import type { Principal } from '../../platform/principal.js';
+import { validateRecord } from '../datasets/records.js';
 import type { DatasetService } from '../datasets/service.js';
 import { toJob } from '../jobs/routes.js';
 import type { PrivacyService } from './service.js';
@@ -101,19 +102,9 @@ interface AnonymizeJobPayload {
   policy: AnonymizeDatasetRequest['policy'];
 }
 
-/** Keeps a schema field only while every output value still has its declared type. */
+/** Keeps a schema field only while every output value still has its declared type (the insert validator decides). */
 function derivedSchema(fields: SchemaField[], records: Row[]): SchemaField[] {
-  const fits = (type: string, v: unknown) =>
-    v === null ||
-    v === undefined ||
-    (type === 'string' && typeof v === 'string') ||
-    (type === 'datetime' && typeof v === 'string' && !Number.isNaN(Date.parse(v))) ||
-    (type === 'integer' && Number.isInteger(v)) ||
-    (type === 'number' && typeof v === 'number') ||
-    (type === 'boolean' && typeof v === 'boolean') ||
-    (type === 'array' && Array.isArray(v)) ||
-    (type === 'object' && typeof v === 'object' && !Array.isArray(v));
-  return fields.filter((f) => records.every((r) => fits(f.type, r[f.name]))).map((f) => ({ ...f, required: false }));
+  return fields.map((f) => ({ ...f, required: false })).filter((f) => records.every((r) => validateRecord([f], r).length === 0));
 }
 
 export class DatasetPrivacy {

@@ -215,18 +215,18 @@ export class PrivacyService {
 
   // ---------------------------------------------------------------- anonymization
 
-  private operatorContext(tenantId: string): OperatorContext {
+  /** `db`: the executor for the token vault and data keys (a caller's transaction). */
+  private operatorContext(tenantId: string, db?: Executor): OperatorContext {
     const key = this.hmacKey(tenantId);
     return {
       hmac: (data) => hmacSha256(key, data).toString('hex'),
-      tokenize: (value, type) => this.tokenize(tenantId, value, type),
-      encrypt: (value) => this.keys.encrypt(tenantId, 'anonymization', value, ANONYMIZE_AAD),
+      tokenize: (value, type) => this.tokenize(tenantId, value, type, db),
+      encrypt: (value) => this.keys.encrypt(tenantId, 'anonymization', value, ANONYMIZE_AAD, db),
     };
   }
 
   /** A stable token per value: the vault holds the value encrypted, found again by its HMAC. */
-  private async tokenize(tenantId: string, value: string, type: string): Promise<string> {
-    const db = this.platform.database.db;
+  private async tokenize(tenantId: string, value: string, type: string, db: Executor = this.platform.database.db): Promise<string> {
     const mac = hmacSha256(this.hmacKey(tenantId), `vault|${value}`).toString('hex');
     const existing = await db
       .selectFrom('privacy_token_vault')
@@ -236,7 +236,7 @@ export class PrivacyService {
       .executeTakeFirst();
     if (existing) return existing.token;
     const token = `tok_${randomToken(this.platform.random, 24)}`;
-    const ciphertext = await this.keys.encrypt(tenantId, 'token-vault', value, `token|${token}`);
+    const ciphertext = await this.keys.encrypt(tenantId, 'token-vault', value, `token|${token}`, db);
     await db
       .insertInto('privacy_token_vault')
       .values({ token, tenant_id: tenantId, value_mac: mac, entity_type: type, ciphertext, created_at: this.platform.clock.now() })
@@ -675,12 +675,54 @@ export class PrivacyService {
 
   // ---------------------------------------------------------------- hooks for other modules
 
+  /**
+   * Applies `fields` operators (field → operator, as `anonymize` takes for records) to the whole
+   * values of top-level fields, in copies of `records` (only the `only` fields of a record when
+   * given). Null and missing values, and `keep` fields, are left alone; non-strings are operated on
+   * as their JSON text; `suppress` makes the value null. `types` names each field's entity type (for `replace`,
+   * `pseudonymize`, `generalize`). `db` is the executor for the token vault and data keys.
+   * For the datasets module's insert policies.
+   */
+  async anonymizeFields(
+    tenantId: string,
+    records: { data: Record<string, unknown>; only?: string[] }[],
+    fields: Record<string, OperatorConfig>,
+    types: Record<string, string>,
+    db?: Executor,
+  ): Promise<{ records: Record<string, unknown>[]; changed: number[] }> {
+    const ctx = this.operatorContext(tenantId, db);
+    const items: { operator: string }[] = [];
+    const out: Record<string, unknown>[] = [];
+    const changed: number[] = [];
+    for (const r of records) {
+      const data = { ...r.data };
+      let n = 0;
+      for (const name of r.only ?? Object.keys(fields)) {
+        const op = fields[name];
+        const value = data[name];
+        if (!op || op.type === 'keep' || value === undefined || value === null) continue;
+        const text = typeof value === 'string' ? value : JSON.stringify(value);
+        data[name] = await applyOperator(text, types[name] ?? name.toUpperCase(), op, ctx);
+        items.push({ operator: op.type });
+        n++;
+      }
+      out.push(data);
+      changed.push(n);
+    }
+    this.countOperators(tenantId, items);
+    this.tenantMetrics(tenantId).anonymizedRecords += changed.filter((n) => n > 0).length;
+    return { records: out, changed };
+  }
+
   /** Encrypts a field value for storage at rest, bound to its dataset, record and field. */
   encryptField(tenantId: string, datasetId: string, recordId: string, field: string, value: unknown, db?: Executor): Promise<string> {
     return this.keys.encrypt(tenantId, `dataset:${datasetId}`, JSON.stringify(value), `${datasetId}|${recordId}|${field}`, db);
   }
 
-  /** Reverses `encryptField`; a value moved to another record or field fails to decrypt. */
+  /**
+   * Reverses `encryptField`. A value moved to another record or field, altered, or not a
+   * ciphertext at all throws a `DecryptionError` naming the record and field (never the value).
+   */
   async decryptField(
     tenantId: string,
     datasetId: string,
@@ -689,41 +731,51 @@ export class PrivacyService {
     stored: unknown,
     db?: Executor,
   ): Promise<unknown> {
-    if (!isCiphertext(stored)) return stored;
-    return JSON.parse(await this.keys.decryptString(tenantId, stored, `${datasetId}|${recordId}|${field}`, db));
+    const where = `Field '${field}' of record '${recordId}'`;
+    if (!isCiphertext(stored)) throw new DecryptionError(`${where} is not encrypted although it is stored encrypted at rest`);
+    try {
+      return JSON.parse(await this.keys.decryptString(tenantId, stored, `${datasetId}|${recordId}|${field}`, db));
+    } catch (err) {
+      if (err instanceof DecryptionError) throw new DecryptionError(`${where} could not be decrypted: ${err.message}`);
+      throw err;
+    }
   }
 
   /**
-   * Encrypts, in a copy of `data`, every top-level field whose schema `pii` classification is set
-   * (and not `none`), bound to dataset, record and field. For the datasets module's insert path.
+   * Encrypts, in a copy of `data`, every non-null value of the `fields` named (a dataset schema's
+   * PII fields), bound to dataset, record and field. Values that already look like ciphertexts
+   * (an `encrypt` operator's output) are encrypted too, so every stored value decrypts the same way.
    */
   async encryptPiiFields(
     tenantId: string,
     datasetId: string,
     recordId: string,
-    fields: { name: string; pii?: string | null }[],
+    fields: string[],
     data: Record<string, unknown>,
     db?: Executor,
   ): Promise<Record<string, unknown>> {
     const out = { ...data };
     for (const f of fields) {
-      if (!f.pii || f.pii === 'none' || out[f.name] === undefined || out[f.name] === null || isCiphertext(out[f.name])) continue;
-      out[f.name] = await this.encryptField(tenantId, datasetId, recordId, f.name, out[f.name], db);
+      if (out[f] === undefined || out[f] === null) continue;
+      out[f] = await this.encryptField(tenantId, datasetId, recordId, f, out[f], db);
     }
     return out;
   }
 
-  /** Reverses `encryptPiiFields` on a stored record (values that are not ciphertexts pass through). */
+  /** Reverses `encryptPiiFields` for the same `fields` (null and missing values pass through). */
   async decryptPiiFields(
     tenantId: string,
     datasetId: string,
     recordId: string,
+    fields: string[],
     data: Record<string, unknown>,
     db?: Executor,
   ): Promise<Record<string, unknown>> {
     const out = { ...data };
-    for (const [k, v] of Object.entries(out))
-      if (isCiphertext(v)) out[k] = await this.decryptField(tenantId, datasetId, recordId, k, v, db);
+    for (const f of fields) {
+      if (out[f] === undefined || out[f] === null) continue;
+      out[f] = await this.decryptField(tenantId, datasetId, recordId, f, out[f], db);
+    }
     return out;
   }
 

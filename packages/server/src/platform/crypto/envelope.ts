@@ -245,6 +245,13 @@ export const isCiphertext = (value: unknown): value is string => typeof value ==
  */
 export class KeyRing {
   private readonly cache = new Map<string, Buffer>();
+  /**
+   * Each scope's data key, per executor (the database, or one transaction): what an executor has
+   * read it will read again, since data keys are never deleted and rotation re-wraps them in
+   * place. A key created inside a transaction is remembered by that transaction only, so a
+   * rollback leaves nothing behind.
+   */
+  private readonly scopeKeys = new WeakMap<Executor, Map<string, { id: string; key: Buffer }>>();
 
   constructor(
     private readonly database: Database,
@@ -264,6 +271,10 @@ export class KeyRing {
 
   /** The data key of `scope`, created on first use. */
   private async dataKey(tenantId: string, scope: string, db: Executor = this.database.db): Promise<{ id: string; key: Buffer }> {
+    let known = this.scopeKeys.get(db);
+    const memoKey = `${tenantId}/${scope}`;
+    const hit = known?.get(memoKey);
+    if (hit) return hit;
     let row = await db
       .selectFrom('data_keys')
       .select(['id', 'wrapped'])
@@ -286,7 +297,14 @@ export class KeyRing {
         .where('scope', '=', scope)
         .executeTakeFirstOrThrow();
     }
-    return { id: row.id, key: await this.keyById(tenantId, row.id, db) };
+    const found = { id: row.id, key: await this.keyById(tenantId, row.id, db) };
+    if (!known) {
+      known = new Map();
+      this.scopeKeys.set(db, known);
+    }
+    if (known.size > 10_000) known.clear();
+    known.set(memoKey, found);
+    return found;
   }
 
   private async keyById(tenantId: string, id: string, db: Executor = this.database.db): Promise<Buffer> {

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LoamModule } from '../../app.js';
 import { isApiV1 } from './context.js';
+import { addRouteHook } from './route-hooks.js';
 import type { LoamApp } from './server.js';
 import { sha256 } from '../crypto/index.js';
 import type { MigrationSet } from '../db/migrate.js';
@@ -201,14 +202,10 @@ export function idempotencyModule(platform: Platform): LoamModule {
       app.addHook('onRoute', (route) => {
         const methods = Array.isArray(route.method) ? route.method : [route.method];
         if (!methods.includes('POST') || !isApiV1(route.url)) return;
-        const add = <T>(existing: T | T[] | undefined, hook: T): T[] => [
-          ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
-          hook,
-        ];
-        route.preHandler = add(route.preHandler, hooks.preHandler as never);
-        route.preSerialization = add(route.preSerialization, hooks.preSerialization as never);
-        route.onSend = add(route.onSend, hooks.onSend as never);
-        route.onResponse = add(route.onResponse, hooks.onResponse as never);
+        addRouteHook(route, 'preHandler', hooks.preHandler);
+        addRouteHook(route, 'preSerialization', hooks.preSerialization);
+        addRouteHook(route, 'onSend', hooks.onSend);
+        addRouteHook(route, 'onResponse', hooks.onResponse);
       });
     },
     start() {

@@ -1,17 +1,16 @@
 import type { FastifyRequest } from 'fastify';
-import { isApiV1 } from './context.js';
 
 const ENVELOPE_KEYS = new Set(['request_id', 'data', 'options']);
 
 /**
- * /api/v1 accepts a request either bare or in the envelope of contracts/api-v1.md:
+ * Attached to /api/v1 routes with a body (app.ts). /api/v1 accepts a request either bare or in the envelope of contracts/api-v1.md:
  * `{"request_id", "data", "options": {"idempotency_key", …}}`. An object whose keys are only
  * those (`data` and at least one other) is unwrapped before validation, and `options.idempotency_key`
  * stands in for the Idempotency-Key header when that is absent.
  */
 export async function unwrapRequestEnvelope(request: FastifyRequest): Promise<void> {
   const body = request.body;
-  if (!body || typeof body !== 'object' || Array.isArray(body) || !isApiV1(request.url)) return;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return;
   const keys = Object.keys(body);
   // `{data}` alone is a bare payload (a record is `{id, data}`): an envelope also names
   // `request_id` or `options`.

@@ -14,7 +14,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Gauge } from 'prom-client';
 import type { Platform } from '../index.js';
 import { type Principal, requireScopes } from '../principal.js';
 import type { BucketSpec } from '../ratelimit/index.js';
@@ -23,6 +23,8 @@ import { AppError, unauthorized } from './errors.js';
 import { sendError, toAppError } from './errors-render.js';
 import { lazyCompilersFactory } from './lazy-compilers.js';
 import { RequestLogger, requestLoggerFactory } from './request-logger.js';
+import { HttpMetrics } from './metrics.js';
+import { addRouteHook } from './route-hooks.js';
 
 /** What a route requires of its caller. Absent = public. */
 export type AuthRequirement = { scopes: readonly string[] } | 'optional';
@@ -35,7 +37,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: Principal;
-    startedAt?: bigint;
+    /** `performance.now()` when the request arrived. */
+    startedAt?: number;
   }
   interface FastifyInstance {
     /** Every route registered so far (all methods, all plugins), e.g. for route-walking tests. */
@@ -104,52 +107,22 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
   const known = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 500 });
   const registered: RegisteredRoute[] = [];
   app.decorate('registeredRoutes', () => registered);
-  app.addHook('onRoute', (route) => {
-    const methods = (Array.isArray(route.method) ? route.method : [route.method]) as HTTPMethod[];
-    for (const m of methods) {
-      if (METHODS.includes(m) && !known.find(m, route.url)) known.on(m, route.url, () => {});
-      registered.push({ method: m, url: route.url, config: (route.config ?? {}) as FastifyContextConfig, schema: route.schema });
-    }
-  });
-
-  const httpRequests = new Counter({
-    name: 'loam_http_requests_total',
-    help: 'HTTP requests by route and status',
-    labelNames: ['method', 'route', 'status'],
-    registers: [platform.metrics],
-  });
-  const httpDuration = new Histogram({
-    name: 'loam_http_request_duration_seconds',
-    help: 'HTTP request duration by route and status',
-    labelNames: ['method', 'route', 'status'],
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [platform.metrics],
-  });
+  const metrics = new HttpMetrics(platform.metrics);
   const inFlight = new Gauge({ name: 'loam_http_requests_in_flight', help: 'Requests being handled', registers: [platform.metrics] });
 
-  // Callback-style hooks: a request that needs no authentication and no rate limit goes through
-  // without allocating a promise. `request.routeOptions` builds a new object on every access, so
-  // it is read once per hook.
-  const rateLimited = config.rateLimitEnabled;
+  // Callback-style hooks: they allocate no promise.
   app.addHook('onRequest', (request, reply, done) => {
-    request.startedAt = process.hrtime.bigint();
+    request.startedAt = performance.now();
     inFlight.inc();
     reply.header('x-request-id', request.id);
-    const route = request.routeOptions;
-    const auth = route.config.auth;
-    if (!auth && !rateLimited) return done();
-    (async () => {
-      if (auth) await authenticate(platform, request, auth);
-      if (rateLimited) await rateLimit(platform, request, reply, tierOf, route);
-    })().then(() => done(), done);
+    done();
   });
 
-  app.addHook('onResponse', (request, reply, done) => {
+  /** Metrics and the access log line of a finished request (`record`: its route's recorder). */
+  const finished = (request: FastifyRequest, reply: FastifyReply, record: (status: number, seconds: number) => void) => {
     inFlight.dec();
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
-    httpRequests.inc(labels);
-    const seconds = request.startedAt ? Number(process.hrtime.bigint() - request.startedAt) / 1e9 : 0;
-    httpDuration.observe(labels, seconds);
+    const seconds = request.startedAt ? (performance.now() - request.startedAt) / 1e3 : 0;
+    record(reply.statusCode, seconds);
     // The access log line is built only when info is enabled (LOAM_LOG_LEVEL=warn skips the work).
     const log = request.log;
     if (infoEnabled(log)) {
@@ -161,6 +134,40 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
       };
       if (log instanceof RequestLogger) log.infoLine(fields, 'request');
       else log.info(fields, 'request');
+    }
+  };
+  const rateLimited = config.rateLimitEnabled;
+  app.addHook('onRoute', (route) => {
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]) as HTTPMethod[];
+    const routeConfig = (route.config ?? {}) as FastifyContextConfig;
+    for (const m of methods) {
+      if (METHODS.includes(m) && !known.find(m, route.url)) known.on(m, route.url, () => {});
+      registered.push({ method: m, url: route.url, config: routeConfig, schema: route.schema });
+    }
+    // Per-route hooks know their route and what it requires here, once: a request pays for
+    // no route lookups, and for authentication and rate limiting only where they apply.
+    const recorders = new Map(methods.map((m) => [m as string, metrics.route(m, route.url)]));
+    const [first] = recorders.values();
+    addRouteHook(route, 'onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      finished(request, reply, recorders.get(request.method) ?? first);
+      done();
+    });
+    const auth = routeConfig.auth;
+    // A route is limited by its own bucket, or under /api/v1 by the caller's tenant tier.
+    const limit = rateLimited && routeConfig.rateLimit !== false && (routeConfig.rateLimit !== undefined || isApiV1(route.url));
+    if (auth || limit) addRouteHook(route, 'onRequest', guard(platform, tierOf, route.url, auth, limit ? routeConfig.rateLimit : false));
+  });
+
+  const unmatched = new Map<string, (status: number, seconds: number) => void>();
+  app.addHook('onResponse', (request, reply, done) => {
+    // Matched routes finish in their own hook (added in onRoute), which knows their route.
+    if (request.is404) {
+      let record = unmatched.get(request.method);
+      if (!record) {
+        record = metrics.route(request.method, 'unmatched');
+        unmatched.set(request.method, record);
+      }
+      finished(request, reply, record);
     }
     done();
   });
@@ -210,24 +217,77 @@ function infoEnabled(log: FastifyBaseLogger): boolean {
   return isLevelEnabled === undefined || isLevelEnabled.call(log, 'info');
 }
 
-async function authenticate(platform: Platform, request: FastifyRequest, requirement: AuthRequirement): Promise<void> {
+/**
+ * The onRequest hook of a route that requires authentication and/or is rate limited. It stays
+ * synchronous (no promise) when every step answers synchronously: a cached bearer token on a
+ * route without a limit is resolved and checked in place.
+ */
+function guard(
+  platform: Platform,
+  tierOf: (tenant: string) => Promise<string>,
+  url: string,
+  auth: AuthRequirement | undefined,
+  limit: BucketSpec | false | undefined,
+) {
+  return (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+    let pending: Promise<void> | undefined;
+    try {
+      if (auth) pending = authenticate(platform, request, auth);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    if (limit === false) {
+      if (pending) pending.then(() => done(), done);
+      else done();
+      return;
+    }
+    (pending ?? Promise.resolve()).then(() => rateLimit(platform, request, reply, tierOf, url, limit)).then(() => done(), done);
+  };
+}
+
+/** Sets `request.principal` from the request's credential; a promise only if an authenticator answers with one. */
+function authenticate(platform: Platform, request: FastifyRequest, requirement: AuthRequirement): Promise<void> | undefined {
   const token = credentialOf(request);
   if (!token) {
     if (requirement === 'optional') return;
     throw unauthorized();
   }
-  for (const authenticator of platform.authenticators) {
-    const principal = await authenticator(token, request);
-    if (principal) {
-      request.principal = principal;
-      break;
-    }
+  const authenticators = platform.authenticators;
+  for (let i = 0; i < authenticators.length; i++) {
+    const found = authenticators[i](token, request);
+    if (found instanceof Promise) return found.then((principal) => authenticateFrom(platform, request, requirement, token, i, principal));
+    if (found) return accept(request, requirement, found);
   }
-  if (!request.principal)
-    throw new AppError('invalid_token', 401, 'The credential is invalid, expired or revoked', undefined, {
-      'www-authenticate': 'Bearer error="invalid_token"',
-    });
-  if (requirement !== 'optional') requireScopes(request.principal, requirement.scopes);
+  reject();
+}
+
+/** Continues `authenticate` after authenticator `i` answered asynchronously. */
+async function authenticateFrom(
+  platform: Platform,
+  request: FastifyRequest,
+  requirement: AuthRequirement,
+  token: string,
+  i: number,
+  principal: Principal | null,
+): Promise<void> {
+  for (let next = i + 1; !principal && next < platform.authenticators.length; next++) {
+    principal = await platform.authenticators[next](token, request);
+  }
+  if (!principal) reject();
+  accept(request, requirement, principal);
+}
+
+function accept(request: FastifyRequest, requirement: AuthRequirement, principal: Principal): undefined {
+  request.principal = principal;
+  if (requirement !== 'optional') requireScopes(principal, requirement.scopes);
+  return undefined;
+}
+
+function reject(): never {
+  throw new AppError('invalid_token', 401, 'The credential is invalid, expired or revoked', undefined, {
+    'www-authenticate': 'Bearer error="invalid_token"',
+  });
 }
 
 /** `X-API-Key: <key>` or `Authorization: Bearer <token>`. */
@@ -245,17 +305,15 @@ async function rateLimit(
   request: FastifyRequest,
   reply: FastifyReply,
   tierOf: (tenant: string) => Promise<string>,
-  route: FastifyRequest['routeOptions'] = request.routeOptions,
+  url: string,
+  cfg: BucketSpec | undefined,
 ): Promise<void> {
-  if (!platform.config.rateLimitEnabled) return;
-  const cfg = route.config.rateLimit;
-  if (cfg === false) return;
   const principal = request.principal;
   const who = principal ? `t:${principal.tenantId}:${principal.subject}` : `ip:${request.ip}`;
   const buckets: { key: string; spec: BucketSpec; window: number }[] = [];
   if (cfg) {
-    buckets.push({ key: `${request.method} ${route.url}|${who}`, spec: cfg, window: cfg.windowSec });
-  } else if (principal && isApiV1(request.url)) {
+    buckets.push({ key: `${request.method} ${url}|${who}`, spec: cfg, window: cfg.windowSec });
+  } else if (principal) {
     const tier = TIERS[await tierOf(principal.tenantId)] ?? TIERS.free;
     buckets.push({ key: `tier:${principal.tenantId}`, spec: tier.perMinute, window: 60 });
     if (tier.daily) buckets.push({ key: `daily:${principal.tenantId}`, spec: tier.daily, window: 86_400 });
