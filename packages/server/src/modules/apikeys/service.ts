@@ -180,8 +180,13 @@ export class ApiKeyService {
   }
 
   /** The bearer authenticator for API keys. */
-  authenticate = async (token: string, _request?: FastifyRequest): Promise<Principal | null> => {
+  /** The bearer authenticator for API keys; answers null at once (no promise) for other tokens. */
+  authenticate = (token: string, _request?: FastifyRequest): Promise<Principal | null> | null => {
     if (!token.startsWith(API_KEY_PREFIX) && !this.isCustomKeyCandidate(token)) return null;
+    return this.lookup(token);
+  };
+
+  private async lookup(token: string): Promise<Principal | null> {
     const { rows } = await this.platform.database.db.executeQuery<KeyRow>({ ...this.byHash, parameters: [sha256(token)] });
     const row = rows[0];
     if (!row) return null;
@@ -196,7 +201,7 @@ export class ApiKeyService {
       scopes: fromJson<string[]>(row.scopes),
       credentialId: row.id,
     };
-  };
+  }
 
   /** Operator-chosen admin keys (LOAM_ADMIN_API_KEY) need not carry our prefix; JWTs have two dots. */
   private isCustomKeyCandidate(token: string): boolean {

@@ -55,7 +55,8 @@ export class TokenService {
   readonly revocations: RevocationList;
   /**
    * Clients present the same access token for up to an hour: its signature and claims are
-   * checked once, then found here (keyed by the whole token, so any altered byte misses).
+   * checked once, then found here (by its signature; the whole token must match, so any altered
+   * byte misses).
    * Time-based claims and revocation are still checked on every use. The principal built from
    * the claims is kept too (frozen: requests share it).
    */
@@ -133,7 +134,7 @@ export class TokenService {
    * issuer and audience, so an expired token can end its session. Throws TokenRejected.
    */
   async verifyAccessToken(token: string, opts: { allowExpired?: boolean; checkRevoked?: boolean } = {}): Promise<AccessClaims> {
-    const cached = opts.allowExpired ? undefined : this.verified.get(token);
+    const cached = opts.allowExpired ? undefined : this.cached(token);
     if (cached) return this.recheck(token, cached, opts.checkRevoked !== false).claims;
     let payload: JWTPayload;
     try {
@@ -163,6 +164,7 @@ export class TokenService {
     )
       throw new TokenRejected('not an access token');
     const entry: VerifiedToken = {
+      token,
       claims,
       principal: freezePrincipal(principalFromClaims(claims)),
       denyIds: [claims.jti, `sid:${claims.sid}`],
@@ -170,16 +172,25 @@ export class TokenService {
     if (opts.checkRevoked !== false && this.revocations.has(entry.denyIds)) throw new TokenRejected('revoked');
     if (!opts.allowExpired) {
       if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
-      this.verified.set(token, entry);
+      this.verified.set(signatureOf(token), entry);
     }
     return claims;
+  }
+
+  /**
+   * The cache entry of `token`. Entries are keyed by the signature (a short string to hash on
+   * every request, unlike the whole token) and hold the whole token, which must match exactly.
+   */
+  private cached(token: string): VerifiedToken | undefined {
+    const entry = this.verified.get(signatureOf(token));
+    return entry?.token === token ? entry : undefined;
   }
 
   /** A cached token's time bounds (as jose applies them: epoch seconds, 60 s tolerance) and revocation. */
   private recheck(token: string, entry: VerifiedToken, checkRevoked: boolean): VerifiedToken {
     const now = Math.floor(this.platform.clock.now() / 1000);
     if (entry.claims.exp <= now - CLOCK_TOLERANCE_SEC || entry.claims.nbf > now + CLOCK_TOLERANCE_SEC) {
-      this.verified.delete(token);
+      this.verified.delete(signatureOf(token));
       throw new TokenRejected('expired or not yet valid');
     }
     if (checkRevoked && this.revocations.has(entry.denyIds)) throw new TokenRejected('revoked');
@@ -191,7 +202,7 @@ export class TokenService {
    * A token verified before is answered synchronously from the cache.
    */
   authenticate = (token: string, request?: FastifyRequest): Principal | null | Promise<Principal | null> => {
-    const cached = this.verified.get(token);
+    const cached = this.cached(token);
     if (cached) {
       try {
         return this.recheck(token, cached, true).principal;
@@ -201,7 +212,7 @@ export class TokenService {
     }
     if (token.split('.').length !== 3) return null;
     return this.verifyAccessToken(token).then(
-      () => (this.verified.get(token) as VerifiedToken).principal,
+      () => (this.cached(token) as VerifiedToken).principal,
       (err) => refused(request, err),
     );
   };
@@ -313,11 +324,15 @@ export const oauthError = (code: string, status: number, detail: string, headers
   new AppError(code, status, detail, undefined, headers);
 
 interface VerifiedToken {
+  token: string;
   claims: AccessClaims;
   principal: Principal;
   /** The denylist entries that revoke this token: its id and its session. */
   denyIds: readonly string[];
 }
+
+/** The JWS signature part of a compact JWT (the whole string if it has no dot). */
+const signatureOf = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
 
 function refused(request: FastifyRequest | undefined, err: unknown): null {
   request?.log.debug({ reason: (err as Error).message }, 'bearer token refused');

@@ -15,6 +15,7 @@ import Fastify, {
 } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { Gauge } from 'prom-client';
+import type { Random } from '../crypto/index.js';
 import type { Platform } from '../index.js';
 import { type Principal, requireScopes } from '../principal.js';
 import type { BucketSpec } from '../ratelimit/index.js';
@@ -84,6 +85,7 @@ export interface HttpDeps {
  */
 export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<LoamApp> {
   const { config } = platform;
+  const requestId = requestIds(platform.random);
   const app = Fastify({
     loggerInstance: platform.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
@@ -91,7 +93,7 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     requestIdHeader: false, // genReqId validates the client's X-Request-ID itself
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : platform.ids.new('req');
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : requestId();
     },
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
@@ -295,9 +297,21 @@ export function credentialOf(request: FastifyRequest): string | undefined {
   const apiKey = request.headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey) return apiKey.trim();
   const auth = request.headers.authorization;
-  const scheme = auth ? BEARER.exec(auth) : null;
-  if (auth && scheme) return auth.slice(scheme[0].length).trim() || undefined;
-  return undefined;
+  if (!auth) return undefined;
+  // The common spelling without a regular expression; any other case and spacing with one.
+  if (auth.startsWith('Bearer ') && auth.charCodeAt(7) > 32) return auth.slice(7).trim() || undefined;
+  const scheme = BEARER.exec(auth);
+  return scheme ? auth.slice(scheme[0].length).trim() || undefined : undefined;
+}
+
+/**
+ * Request ids: `req_` + a random 64-bit instance prefix + a counter. Unique across instances
+ * and cheap (a request id is made for every request; a ULID costs several times more).
+ */
+function requestIds(random: Random): () => string {
+  const prefix = `req_${random.bytes(8).toString('hex')}`;
+  let counter = 0;
+  return () => `${prefix}${(counter++).toString(36)}`;
 }
 
 async function rateLimit(
