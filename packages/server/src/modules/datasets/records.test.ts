@@ -25,6 +25,21 @@ describe('record canonical form and hash', () => {
     );
   });
 
+  it('writes keys that look like code as data (objects are written by generated code per shape)', () => {
+    const hostile = {
+      "'); globalThis.pwned = true; ('": 1,
+      '"]; globalThis.pwned = true; o["': 2,
+      '\\`${globalThis.pwned = true}`': 3,
+      '\u2028\u2029': 4,
+      __proto__x: 5,
+      constructor: 6,
+    };
+    const text = canonicalJson(hostile);
+    expect(JSON.parse(text)).toEqual(hostile);
+    expect((globalThis as { pwned?: boolean }).pwned).toBeUndefined();
+    expect(canonicalJson(JSON.parse(text))).toBe(text);
+  });
+
   it('hashes id and content: equal content equal hash, any change another hash', () => {
     const a = recordDigest('r1', { b: 1, a: { y: [1, 2], x: 'é' } });
     expect(recordDigest('r1', { a: { x: 'é', y: [1, 2] }, b: 1 }).hash).toBe(a.hash);

@@ -50,29 +50,62 @@ export function validateRecord(fields: SchemaField[], data: Record<string, unkno
 
 export const schemaFields = (schema: DatasetSchema | undefined): SchemaField[] => schema?.fields ?? [];
 
-/** Sorted keys and their JSON-encoded `"key":` prefixes per key order seen (records share shapes). */
+/**
+ * Serializers per key order seen (records share shapes): each writes its object's keys in sorted
+ * order as straight-line code, compiled once per shape. Keys enter the generated code only as
+ * JSON string literals (JSON.stringify), so no key can inject code.
+ */
+type ObjectWriter = (obj: Record<string, unknown>) => string;
 interface Shape {
   order: string[];
-  keys: string[];
-  prefixes: string[];
+  write: ObjectWriter;
 }
 const shapes = new Map<string, Shape>();
 const MAX_SHAPES = 4096;
 
-function shapeOf(keys: string[]): Shape {
+function compileWriter(sorted: string[]): ObjectWriter {
+  const steps = sorted.map(
+    (k) =>
+      `v = o[${JSON.stringify(k)}];
+      if (v !== undefined && typeof v !== 'function' && typeof v !== 'symbol') {
+        out += (first ? ${JSON.stringify(`${JSON.stringify(k)}:`)} : ${JSON.stringify(`,${JSON.stringify(k)}:`)}) + c(v);
+        first = false;
+      }`,
+  );
+  return new Function('c', `return function (o) { let out = '{'; let first = true; let v;\n${steps.join('\n')}\nreturn out + '}'; }`)(
+    canonicalJson,
+  ) as ObjectWriter;
+}
+
+/** The generic writer, for shapes beyond the cache. */
+function writeObject(obj: Record<string, unknown>, sorted: string[]): string {
+  let out = '{';
+  let first = true;
+  for (const k of sorted) {
+    const v = obj[k];
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+function writerOf(keys: string[]): ObjectWriter {
   const signature = keys.join('\u0000');
   const cached = shapes.get(signature);
   // The signature is a hint only: keys may contain the separator, so a hit must match exactly.
-  if (cached && cached.order.length === keys.length && cached.order.every((k, i) => k === keys[i])) return cached;
+  if (cached && cached.order.length === keys.length && cached.order.every((k, i) => k === keys[i])) return cached.write;
   const sorted = [...keys].sort();
-  const shape = { order: keys, keys: sorted, prefixes: sorted.map((k) => `${JSON.stringify(k)}:`) };
-  if (!cached && shapes.size < MAX_SHAPES) shapes.set(signature, shape);
-  return shape;
+  if (cached || shapes.size >= MAX_SHAPES) return (obj) => writeObject(obj, sorted);
+  const write = compileWriter(sorted);
+  shapes.set(signature, { order: keys, write });
+  return write;
 }
 
 /**
  * JSON with object keys sorted at every level, so equal content serializes (and hashes) equally.
- * Hand-rolled because it runs for every record written; key orders are cached per shape.
+ * Hand-rolled because it runs for every record written; objects are written by per-shape
+ * compiled writers.
  */
 export function canonicalJson(value: unknown): string {
   switch (typeof value) {
@@ -97,17 +130,7 @@ export function canonicalJson(value: unknown): string {
     return `${out}]`;
   }
   const obj = value as Record<string, unknown>;
-  const { keys, prefixes } = shapeOf(Object.keys(obj));
-  let out = '{';
-  let first = true;
-  for (let i = 0; i < keys.length; i++) {
-    const v = obj[keys[i]];
-    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    if (!first) out += ',';
-    first = false;
-    out += prefixes[i] + canonicalJson(v);
-  }
-  return `${out}}`;
+  return writerOf(Object.keys(obj))(obj);
 }
 
 // One-shot hashing (Node ≥ 20.12) avoids a Hash object per record; older versions fall back.
