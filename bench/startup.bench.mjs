@@ -4,20 +4,22 @@
  * `/readyz` 200, and the idle resident memory (RSS) two seconds after that. Measured on a fresh
  * data directory (first start: migrations, default tenant, admin key) and on a restart of the same
  * directory. Median of BENCH_RUNS runs (default 5). Targets (issue 2): ≤ 1.5 s, ≤ 100 MB.
+ * Same-run comparisons: a bare Fastify process, and the restart with V8's defaults kept while
+ * starting (what the CLI's start-up heuristics save; see packages/cli/src/index.ts).
  *
  * Run: node bench/startup.bench.mjs   (--json for a machine-readable line)
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
-import { ROOT, cpuSecondsOf, freePort, median, rssOf, sleep, startLoam, table } from './common.mjs';
+import { LOAM_BIN, ROOT, cpuSecondsOf, freePort, median, rssOf, sleep, startLoam, table } from './common.mjs';
 
-/** The baseline: a bare Fastify hello-world process, spawned and polled the same way. */
-async function startBare() {
-  const port = await freePort();
+/** Spawns `node <args>` and resolves once http://127.0.0.1:<port>/readyz answers 200. */
+async function startProcess(args, port, env = {}) {
   const t0 = performance.now();
-  const code = `const F=(await import('fastify')).default;const a=F();a.get('/readyz',async()=>({status:'ready'}));await a.listen({host:'127.0.0.1',port:${port}});`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, stdio: 'ignore' });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
   for (;;) {
+    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited ${child.exitCode}`);
     try {
       if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) break;
     } catch {
@@ -28,11 +30,30 @@ async function startBare() {
   return { child, readyMs: performance.now() - t0, readyCpuSec: cpuSecondsOf(child.pid) };
 }
 
+/** The baseline: a bare Fastify hello-world process, spawned and polled the same way. */
+async function startBare() {
+  const port = await freePort();
+  const code = `const F=(await import('fastify')).default;const a=F();a.get('/readyz',async()=>({status:'ready'}));await a.listen({host:'127.0.0.1',port:${port}});`;
+  return startProcess(['--input-type=module', '-e', code], port);
+}
+
+/**
+ * `loam serve` on a migrated data directory with V8's defaults kept while it starts: the two
+ * heuristics the CLI holds back during start-up (young-generation growth, TurboFan) given
+ * explicitly, which the CLI leaves alone. Shows what holding them saves, in the same run.
+ */
+async function startWithV8Defaults(dataDir) {
+  const port = await freePort();
+  const args = ['--semi-space-growth-factor=2', '--turbofan', LOAM_BIN, 'serve'];
+  return startProcess(args, port, { LOAM_DATA_DIR: dataDir, LOAM_PORT: String(port), LOAM_LOG_LEVEL: 'warn' });
+}
+
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 const fresh = { ready: [], cpu: [], rss: [] };
 const restart = { ready: [], cpu: [], rss: [] };
 const bare = { ready: [], cpu: [], rss: [] };
+const defaults = { ready: [], cpu: [], rss: [] };
 for (let i = 0; i < RUNS; i++) {
   const b = await startBare();
   await sleep(2000);
@@ -51,7 +72,16 @@ for (let i = 0; i < RUNS; i++) {
   restart.ready.push(again.readyMs);
   restart.cpu.push(again.readyCpuSec ?? Number.NaN);
   restart.rss.push(rssOf(again.child.pid) ?? Number.NaN);
-  await again.stop();
+  await again.stop({ keepData: true });
+  const v8 = await startWithV8Defaults(first.dataDir);
+  await sleep(2000);
+  defaults.ready.push(v8.readyMs);
+  defaults.cpu.push(v8.readyCpuSec ?? Number.NaN);
+  defaults.rss.push(rssOf(v8.child.pid) ?? Number.NaN);
+  const exited = new Promise((r) => v8.child.once('exit', r));
+  v8.child.kill('SIGTERM');
+  await exited;
+  rmSync(first.dataDir, { recursive: true, force: true });
 }
 const mb = (b) => (b / 1024 / 1024).toFixed(1);
 const row = (start, m) => ({
@@ -62,7 +92,12 @@ const row = (start, m) => ({
   'CPU ms to ready (median)': Math.round(median(m.cpu) * 1000),
   'idle RSS MB (median)': mb(median(m.rss)),
 });
-const rows = [row('first (empty data dir)', fresh), row('restart (migrated)', restart), row('bare Fastify (baseline)', bare)];
+const rows = [
+  row('first (empty data dir)', fresh),
+  row('restart (migrated)', restart),
+  row('restart, V8 defaults while starting', defaults),
+  row('bare Fastify (baseline)', bare),
+];
 console.log(`Start-up: ${RUNS} runs each, SQLite, Node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}`);
 console.log(table(rows));
 if (process.argv.includes('--json')) console.log(JSON.stringify({ bench: 'startup', rows }));

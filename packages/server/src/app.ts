@@ -1,4 +1,3 @@
-import swagger from '@fastify/swagger';
 import type { Migrator } from 'kysely';
 import type { Config } from './config.js';
 import { createMigrator, migrateToLatest, type MigrationSet } from './platform/db/migrate.js';
@@ -14,7 +13,7 @@ import { apiKeyMigrations } from './modules/apikeys/migrations.js';
 import { apiKeyRoutes } from './modules/apikeys/routes.js';
 import { ApiKeyService } from './modules/apikeys/service.js';
 import { jobRoutes } from './modules/jobs/routes.js';
-import { VERSION, atriumnHealthRoute, systemRoutes } from './modules/system/routes.js';
+import { atriumnHealthRoute, systemRoutes } from './modules/system/routes.js';
 import { DEFAULT_TENANT, TenantService } from './modules/tenants/service.js';
 import { IdentityService, identityModule } from './modules/identity/index.js';
 import type { LlmService } from './modules/llm/service.js';
@@ -164,19 +163,6 @@ export async function createLoam(config: Config, opts: PlatformOptions = {}): Pr
         const methods = Array.isArray(route.method) ? route.method : [route.method];
         if (isApiV1(route.url) && methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH'))
           addRouteHook(route, 'preValidation', unwrapRequestEnvelope);
-      });
-      await server.register(swagger, {
-        openapi: {
-          openapi: '3.1.0',
-          info: { title: 'Loam', version: VERSION, description: 'Self-hostable data platform for LLM applications' },
-          components: {
-            securitySchemes: {
-              bearer: { type: 'http', scheme: 'bearer' },
-              apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-            },
-          },
-          security: [{ bearer: [] }, { apiKey: [] }],
-        },
       });
       await systemRoutes(server, platform, migrator);
       for (const m of modules) {

@@ -1,9 +1,9 @@
 import { AdminHealth, AtriumnHealth, Envelope, Liveness, Readiness, Whoami } from '@loam/api';
-import swaggerUi from '@fastify/swagger-ui';
 import { sql } from 'kysely';
 import { Gauge } from 'prom-client';
 import { pendingMigrations } from '../../platform/db/migrate.js';
 import { principalOf, sendEnvelope } from '../../platform/http/context.js';
+import { docsRoutes } from '../../platform/http/docs.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
 import type { Migrator } from 'kysely';
@@ -170,8 +170,17 @@ export async function systemRoutes(app: LoamApp, platform: Platform, migrator: M
     return reply.type(platform.metrics.contentType).send(await platform.metrics.metrics());
   });
 
-  app.get('/openapi.json', { config: { rateLimit: false }, schema: { hide: true } }, async () => app.swagger());
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  docsRoutes(app, {
+    openapi: '3.1.0',
+    info: { title: 'Loam', version: VERSION, description: 'Self-hostable data platform for LLM applications' },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+    },
+    security: [{ bearer: [] }, { apiKey: [] }],
+  });
 }
 
 /** Atriumn's `GET /health`, mounted with the other Atriumn routes. */

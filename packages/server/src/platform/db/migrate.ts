@@ -66,6 +66,8 @@ export class ModuleMigrator extends Migrator {
   }
 
   override async migrateToLatest(): Promise<MigrationResultSet> {
+    // The usual restart: one query instead of a Kysely pass (table introspection) per module.
+    if (await this.upToDate()) return { results: [] };
     if (this.dialect === 'postgres') {
       // One connection holds the lock and runs every phase, so concurrent `loam serve`
       // processes migrate one after the other, and a pool of one connection suffices.
@@ -79,6 +81,25 @@ export class ModuleMigrator extends Migrator {
       });
     }
     return this.phases(this.db);
+  }
+
+  /** Names offered by the modules and not recorded as applied, in Kysely's (alphabetical) order. */
+  async pending(): Promise<string[]> {
+    const executed = new Set(await executedNames(this.db));
+    return Object.keys(migrationsOf(this.sets, this.dialect))
+      .filter((name) => !executed.has(name))
+      .sort();
+  }
+
+  /**
+   * Whether the applied migrations are exactly the offered ones. An applied name that no module
+   * offers any more is not "up to date": Kysely then refuses to migrate, as it should.
+   */
+  private async upToDate(): Promise<boolean> {
+    const executed = await executedNames(this.db);
+    const offered = Object.keys(migrationsOf(this.sets, this.dialect));
+    const applied = new Set(executed);
+    return executed.length === offered.length && offered.every((name) => applied.has(name));
   }
 
   private async phases(db: Kysely<unknown> | Db): Promise<MigrationResultSet> {
@@ -113,5 +134,6 @@ export async function migrateToLatest(migrator: Migrator): Promise<string[]> {
 }
 
 export async function pendingMigrations(migrator: Migrator): Promise<string[]> {
+  if (migrator instanceof ModuleMigrator) return migrator.pending(); // one query, no introspection
   return (await migrator.getMigrations()).filter((m) => !m.executedAt).map((m) => m.name);
 }
