@@ -255,10 +255,10 @@ describeEachDialect('content pipeline end to end', (dialect) => {
   it('a worker killed mid-job leaves the item to be retried, not stuck in PROCESSING', async () => {
     const res = await api('POST', '/ingest/text', { content: 'survives a crash' });
     const id = res.body.id as string;
-    // A worker claims the job, marks the item PROCESSING, and dies before finishing.
+    // A worker claims the job (the claim marks the item PROCESSING) and dies before finishing.
+    expect((await item(id)).status).toBe('PENDING');
     const [claimed] = await t.loam.platform.jobs.claim(1);
     expect(claimed.payload).toMatchObject({ itemId: id });
-    await t.loam.platform.database.db.updateTable('content_items').set({ status: 'PROCESSING' }).where('id', '=', id).execute();
     expect((await item(id)).status).toBe('PROCESSING');
     // While its lease holds nobody else takes it.
     expect(await drain(t)).toBe(0);
@@ -278,7 +278,7 @@ describeEachDialect('content pipeline end to end', (dialect) => {
     for (let attempt = 1; attempt <= 5; attempt++) {
       const [claimed] = await jobs.claim(1);
       expect(claimed?.payload).toMatchObject({ itemId: id });
-      await t.loam.platform.database.db.updateTable('content_items').set({ status: 'PROCESSING' }).where('id', '=', id).execute();
+      expect((await item(id)).status).toBe('PROCESSING');
       clock.advance(lease + 1);
     }
     expect(await jobs.claim(1)).toEqual([]); // the queue gives up: the job is dead

@@ -128,7 +128,12 @@ export class ContentService {
   }
 
   registerJobs(): void {
-    this.platform.jobs.register<ProcessPayload>(PROCESS_JOB, (ctx) => this.processJob(ctx), { maxAttempts: 5, backoffMs: 2000 });
+    this.platform.jobs.register<ProcessPayload>(PROCESS_JOB, (ctx) => this.processJob(ctx), {
+      maxAttempts: 5,
+      backoffMs: 2000,
+      // Items are PROCESSING from the moment their jobs are claimed, in the claim's commit.
+      onClaim: (tx, jobs) => this.markProcessing(tx, jobs),
+    });
     this.platform.jobs.register<CallbackPayload>(CALLBACK_JOB, (ctx) => this.callbackJob(ctx), { maxAttempts: 6, backoffMs: 5000 });
   }
 
@@ -598,23 +603,43 @@ export class ContentService {
 
   // ---------------------------------------------------------------- processing
 
-  private async processJob({ job, signal }: JobContext<ProcessPayload>): Promise<unknown> {
-    const { itemId, tenantId } = job.payload;
-    const claimed = await this.db
+  /** PENDING (or, after a lost lease, PROCESSING) items of claimed jobs → PROCESSING (item ids are unique across tenants). */
+  private async markProcessing(tx: Executor, jobs: { payload: ProcessPayload }[]): Promise<void> {
+    await tx
       .updateTable('content_items')
       .set({ status: 'PROCESSING', updated_at: this.platform.clock.now() })
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', itemId)
+      .where(
+        'id',
+        'in',
+        jobs.map((j) => j.payload.itemId),
+      )
       .where('status', 'in', ['PENDING', 'PROCESSING'])
-      .returningAll()
-      .executeTakeFirst();
+      .execute();
+  }
+
+  private async processJob({ job, signal, complete }: JobContext<ProcessPayload>): Promise<unknown> {
+    const { itemId, tenantId } = job.payload;
+    let claimed = await this.store.get(this.db, tenantId, itemId);
+    // Moved back to PENDING (its text replaced) since the claim: PROCESSING again, as at a claim.
+    if (claimed?.status === 'PENDING') {
+      const updated = await this.db
+        .updateTable('content_items')
+        .set({ status: 'PROCESSING', updated_at: this.platform.clock.now() })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', itemId)
+        .where('status', 'in', ['PENDING', 'PROCESSING'])
+        .returningAll()
+        .executeTakeFirst();
+      claimed = updated && toContentRow(updated);
+    }
     // Deleted, or already finished by an earlier run whose completion was recorded.
-    if (!claimed) return { skipped: true };
-    const row = toContentRow(claimed);
+    if (claimed?.status !== 'PROCESSING') return { skipped: true };
+    const row = claimed;
     try {
       const source = await this.loadSource(row, signal);
       const extracted = await extractContent(source.bytes, source.contentType, source.filename);
-      const status = await this.complete(row, source, extracted);
+      // The job's success commits with the item's completion.
+      const status = await this.complete(row, source, extracted, (tx) => complete(tx, { status: 'COMPLETED' }));
       // Deleted while processing: the file this run stored has no owner any more.
       if (status === 'skipped' && source.stored && !(await this.store.get(this.db, tenantId, itemId)))
         await this.storage.delete(source.stored.key);
@@ -634,8 +659,9 @@ export class ContentService {
       if (!(err instanceof FetchError || err instanceof ExtractionError || err instanceof AppError))
         this.platform.log.error({ err, item: itemId }, 'content processing failed');
       const message = describeFailure(err, job.attempts);
-      await this.fail(row, message);
-      return { status: 'ERROR', error: message };
+      const result = { status: 'ERROR', error: message };
+      await this.fail(row, message, (tx) => complete(tx, result));
+      return result;
     }
   }
 
@@ -690,11 +716,15 @@ export class ContentService {
     };
   }
 
-  /** Records the extracted text, indexes it, and marks the item COMPLETED; returns the final status. */
+  /**
+   * Records the extracted text, indexes it, and marks the item COMPLETED; returns the final status.
+   * `done` runs last in the same transaction when the item was completed (the job's own record).
+   */
   private async complete(
     row: ContentRow,
     source: { stored?: BlobInfo; raw?: string; rawInStore?: boolean; contentType: string },
     extracted: Extracted,
+    done: (tx: Executor) => Promise<void>,
   ): Promise<string> {
     const text = extracted.text;
     // Detected before the transaction: it runs on another thread, and a transaction must not wait.
@@ -741,11 +771,13 @@ export class ContentService {
         { tenantId: row.tenant_id },
       );
       await this.enqueueCallback(tx, item);
+      await done(tx);
       return 'COMPLETED';
     });
   }
 
-  private async fail(row: ContentRow, message: string): Promise<void> {
+  /** Moves the item to ERROR (unless it is gone or finished); `done` runs last in the same transaction. */
+  private async fail(row: ContentRow, message: string, done?: (tx: Executor) => Promise<void>): Promise<void> {
     await this.platform.transaction(async (tx) => {
       const updated = await tx
         .updateTable('content_items')
@@ -754,8 +786,11 @@ export class ContentService {
         .where('status', 'in', ['UPLOADING', 'PENDING', 'PROCESSING'])
         .returningAll()
         .executeTakeFirst();
-      if (!updated) return;
-      const item = (await this.store.get(tx, row.tenant_id, row.id)) as ContentRow;
+      if (!updated) {
+        await done?.(tx);
+        return;
+      }
+      const item = toContentRow(updated);
       await this.platform.events.emit(
         tx,
         'content.failed',
@@ -764,6 +799,7 @@ export class ContentService {
         { tenantId: row.tenant_id },
       );
       await this.enqueueCallback(tx, item);
+      await done?.(tx);
     });
   }
 

@@ -180,6 +180,26 @@ describeEachDialect('event outbox', (dialect) => {
     expect(got).toEqual([2]);
   });
 
+  it('a pass that finds nothing new writes nothing; the stored cursor counts (resetting it replays)', async () => {
+    const ty = type();
+    const got: number[] = [];
+    const name = `idle-${ty}`;
+    t.loam.platform.events.subscribe(name, (e) => void got.push((e.data as { i: number }).i), { types: [ty] });
+    await emit(ty, 's', { i: 1 });
+    await deliverUntil(t.loam.platform.events, () => got.length === 1);
+    await deliverAll(t.loam.platform.events);
+    const cursor = () =>
+      t.loam.platform.database.db.selectFrom('outbox_cursors').selectAll().where('subscriber', '=', name).executeTakeFirstOrThrow();
+    const before = await cursor();
+    clock.advance(1000);
+    await deliverAll(t.loam.platform.events);
+    expect(await cursor()).toEqual(before);
+    // The relay holds the lease, yet a cursor moved back in the table is followed.
+    await t.loam.platform.database.db.updateTable('outbox_cursors').set({ txid: 0, seq: 0 }).where('subscriber', '=', name).execute();
+    await deliverUntil(t.loam.platform.events, () => got.length === 2);
+    expect(got).toEqual([1, 1]);
+  });
+
   it('the running relay delivers right after the emitting transaction commits', async () => {
     const ty = type();
     const got: number[] = [];

@@ -172,6 +172,19 @@ export class EventOutbox {
     return this.database.dialect === 'postgres' ? sql<number>`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)` : null;
   }
 
+  /**
+   * Events after `position`, in order. SQLite has one writer at a time and commits in sequence
+   * order, so its events all have txid 0 and `seq` alone orders them (a row-value comparison
+   * would make SQLite read the whole outbox through the index on every pass). Order PostgreSQL's
+   * by (txid, seq), SQLite's by seq.
+   */
+  private after(position: Position) {
+    const q = this.database.db.selectFrom('outbox_events');
+    return this.database.dialect === 'postgres'
+      ? q.where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(position.txid, position.seq)))
+      : q.where('seq', '>', position.seq);
+  }
+
   private async head(): Promise<Position> {
     const row = await this.database.db
       .selectFrom('outbox_events')
@@ -196,26 +209,34 @@ export class EventOutbox {
         .execute();
       this.initialized.add(sub.name);
     }
+    // The cursor is read on every pass (it is the stored one that counts), but the lease is
+    // written only when this relay does not hold it or has used half of it; each position write
+    // renews it. A pass that finds nothing new writes nothing.
     const cursor = await db
-      .updateTable('outbox_cursors')
-      .set({ lease_owner: this.owner, lease_until: now + leaseMs })
+      .selectFrom('outbox_cursors')
+      .select(['txid', 'seq', 'failures', 'retry_at', 'lease_owner', 'lease_until'])
       .where('subscriber', '=', sub.name)
-      .where('retry_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', this.owner), eb('lease_until', '<', now)]))
-      .returning(['txid', 'seq', 'failures'])
       .executeTakeFirst();
-    if (!cursor) return 0;
+    if (!cursor || Number(cursor.retry_at) > now) return 0;
+    let stored = { position: { txid: Number(cursor.txid), seq: Number(cursor.seq) }, failures: Number(cursor.failures) };
+    if (cursor.lease_owner !== this.owner || Number(cursor.lease_until) - now < leaseMs / 2) {
+      const taken = await db
+        .updateTable('outbox_cursors')
+        .set({ lease_owner: this.owner, lease_until: now + leaseMs })
+        .where('subscriber', '=', sub.name)
+        .where('retry_at', '<=', now)
+        .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', this.owner), eb('lease_until', '<', now)]))
+        .returning(['txid', 'seq', 'failures'])
+        .executeTakeFirst();
+      if (!taken) return 0;
+      stored = { position: { txid: Number(taken.txid), seq: Number(taken.seq) }, failures: Number(taken.failures) };
+    }
 
-    let position: Position = { txid: Number(cursor.txid), seq: Number(cursor.seq) };
+    let position = stored.position;
     const batchSize = this.opts.batchSize ?? 100;
     const below = this.visibleBelow();
-    let query = db
-      .selectFrom('outbox_events')
-      .selectAll()
-      .where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(position.txid, position.seq)))
-      .orderBy('txid')
-      .orderBy('seq')
-      .limit(batchSize);
+    let query = this.after(position).selectAll();
+    query = (this.database.dialect === 'postgres' ? query.orderBy('txid') : query).orderBy('seq').limit(batchSize);
     if (below) query = query.where('txid', '<', below);
     const rows = await query.execute();
 
@@ -233,29 +254,29 @@ export class EventOutbox {
       }
       position = { txid: Number(row.txid), seq: Number(row.seq) };
     }
-    const failures = failure ? Number(cursor.failures) + 1 : 0;
+    const failures = failure ? stored.failures + 1 : 0;
     if (failure) this.log.warn({ err: failure, subscriber: sub.name, failures }, 'event subscriber failed; will retry');
-    await db
-      .updateTable('outbox_cursors')
-      .set({
-        txid: position.txid,
-        seq: position.seq,
-        updated_at: this.clock.now(),
-        failures,
-        last_error: failure ? String((failure as Error).message ?? failure) : null,
-        retry_at: failure ? this.clock.now() + Math.min(60_000, 100 * 2 ** Math.min(failures, 10)) : 0,
-      })
-      .where('subscriber', '=', sub.name)
-      .where('lease_owner', '=', this.owner)
-      .execute();
+    // Nothing read and nothing to clear: the stored cursor is already right.
+    if (rows.length > 0 || failure || stored.failures > 0) {
+      const at = this.clock.now();
+      await db
+        .updateTable('outbox_cursors')
+        .set({
+          txid: position.txid,
+          seq: position.seq,
+          updated_at: at,
+          failures,
+          last_error: failure ? String((failure as Error).message ?? failure) : null,
+          retry_at: failure ? at + Math.min(60_000, 100 * 2 ** Math.min(failures, 10)) : 0,
+          lease_until: at + leaseMs,
+        })
+        .where('subscriber', '=', sub.name)
+        .where('lease_owner', '=', this.owner)
+        .execute();
+    }
     if (rows.length === batchSize && !failure) this.wakeRequested = true;
     else if (below && !failure && !this.heldBack) {
-      const beyond = await db
-        .selectFrom('outbox_events')
-        .select('seq')
-        .where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(position.txid, position.seq)))
-        .limit(1)
-        .executeTakeFirst();
+      const beyond = await this.after(position).select('seq').limit(1).executeTakeFirst();
       this.heldBack = beyond !== undefined;
     }
     return delivered;
@@ -268,10 +289,8 @@ export class EventOutbox {
     let worst = 0;
     for (const c of cursors) {
       if (!this.subscriptions.has(c.subscriber)) continue;
-      const row = await db
-        .selectFrom('outbox_events')
+      const row = await this.after({ txid: Number(c.txid), seq: Number(c.seq) })
         .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(Number(c.txid), Number(c.seq))))
         .executeTakeFirstOrThrow();
       worst = Math.max(worst, Number(row.n));
     }

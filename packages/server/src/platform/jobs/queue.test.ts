@@ -144,6 +144,96 @@ describeEachDialect('job queue', (dialect) => {
     expect(await q.get(id)).toMatchObject({ status: 'dead', attempts: 1, lastError: 'bad input' });
   });
 
+  it('complete(tx): the job succeeds in the commit of its own work, with the result given there', async () => {
+    q = newQueue(t.loam.platform.database, clock);
+    const k = kind();
+    let seenInside: unknown;
+    q.register(k, async ({ job, complete }) => {
+      await t.loam.platform.transaction(async (tx) => {
+        await complete(tx, { recorded: 'in the transaction' });
+        // Inside the transaction the job is already finished; outside, nothing is visible yet.
+        seenInside = (await tx.selectFrom('jobs').select('status').where('id', '=', job.id).executeTakeFirstOrThrow()).status;
+      });
+      return 'not recorded again';
+    });
+    const { id } = await enqueue(k, {});
+    expect(await q.drain()).toBe(1);
+    expect(seenInside).toBe('succeeded');
+    expect(await q.get(id)).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      result: { recorded: 'in the transaction' },
+      lastError: null,
+    });
+  });
+
+  it('complete(tx) in a transaction that rolls back records nothing: the attempt fails and is retried', async () => {
+    q = newQueue(t.loam.platform.database, clock);
+    const k = kind();
+    q.register(
+      k,
+      async ({ complete }) => {
+        await t.loam.platform.transaction(async (tx) => {
+          await complete(tx, 'never');
+          throw new Error('work failed after complete');
+        });
+      },
+      { maxAttempts: 3 },
+    );
+    const { id } = await enqueue(k, {});
+    expect(await q.drain()).toBe(1);
+    expect(await q.get(id)).toMatchObject({ status: 'queued', attempts: 1, lastError: 'work failed after complete', result: null });
+  });
+
+  it('a handler that fails after its complete(tx) committed leaves the job succeeded', async () => {
+    q = newQueue(t.loam.platform.database, clock);
+    const k = kind();
+    q.register(k, async ({ complete }) => {
+      await t.loam.platform.transaction((tx) => complete(tx, 'done'));
+      throw new Error('cleanup failed');
+    });
+    const { id } = await enqueue(k, {});
+    expect(await q.drain()).toBe(1);
+    expect(await q.get(id)).toMatchObject({ status: 'succeeded', attempts: 1, result: 'done', lastError: null });
+    expect(await q.drain()).toBe(0);
+  });
+
+  it('onClaim runs in the claim transaction with the claimed jobs of its kind; a failing hook undoes the claim', async () => {
+    q = newQueue(t.loam.platform.database, clock);
+    const k = kind();
+    const other = kind();
+    const hooked: { ids: string[]; statuses: string[] }[] = [];
+    let failHook = true;
+    q.register(k, async () => {}, {
+      onClaim: async (tx, jobs) => {
+        const rows = await tx
+          .selectFrom('jobs')
+          .select('status')
+          .where(
+            'id',
+            'in',
+            jobs.map((j) => j.id),
+          )
+          .execute();
+        hooked.push({ ids: jobs.map((j) => j.id), statuses: rows.map((r) => r.status) });
+        if (failHook) throw new Error('hook failed');
+      },
+    });
+    q.register(other, async () => {});
+    const a = await enqueue(k, {});
+    const b = await enqueue(k, {});
+    const c = await enqueue(other, {});
+    await expect(q.claim(10)).rejects.toThrow('hook failed');
+    for (const { id } of [a, b, c]) expect(await q.get(id)).toMatchObject({ status: 'queued', attempts: 0 });
+    failHook = false;
+    hooked.length = 0;
+    const claimed = await q.claim(10);
+    expect(claimed.map((j) => j.id).sort()).toEqual([a.id, b.id, c.id].sort());
+    // Called once, with this kind's jobs only, seeing them already claimed.
+    expect(hooked).toEqual([{ ids: expect.arrayContaining([a.id, b.id]), statuses: ['running', 'running'] }]);
+    expect(hooked[0].ids).toHaveLength(2);
+  });
+
   it('a unique key dedups while queued or running, and can be enqueued again after success', async () => {
     q = newQueue(t.loam.platform.database, clock);
     const k = kind();

@@ -26,15 +26,39 @@ export interface JobContext<P = unknown> {
   job: JobRecord<P>;
   /** Aborted when the worker shuts down or the job's lease is lost. */
   signal: AbortSignal;
+  /**
+   * Records the job's success with `result` inside `tx`, the transaction that commits the
+   * handler's work: the work and the job's completion commit together (one commit fewer, and
+   * no moment where the work is done but the job still looks unfinished). The handler's return
+   * value is then not recorded again. Call it last in the transaction; a transaction that rolls
+   * back must make the handler throw (the attempt then fails as usual).
+   */
+  complete(tx: Executor, result?: unknown): Promise<void>;
 }
 
 export type JobHandler<P = unknown> = (ctx: JobContext<P>) => Promise<unknown>;
+
+/** Runs inside the transaction that claims jobs of a kind, with the jobs of that kind it claimed. */
+export type ClaimHook<P = unknown> = (tx: Executor, jobs: JobRecord<P>[]) => Promise<void>;
+
+export interface RegisterOptions<P = unknown> {
+  maxAttempts?: number;
+  backoffMs?: number;
+  /**
+   * Runs in the claim's transaction (so it commits with the claim, one commit for a whole batch
+   * of jobs), for the state change that says the jobs' work has started, e.g. an item moving to
+   * PROCESSING. It must not fail for one job's sake: a failure undoes the whole claim.
+   */
+  onClaim?: ClaimHook<P>;
+}
 
 interface Registration {
   // biome-ignore lint/suspicious/noExplicitAny: handlers are registered per kind with their own payload type
   handler: JobHandler<any>;
   maxAttempts: number;
   backoffMs: number;
+  // biome-ignore lint/suspicious/noExplicitAny: see handler
+  onClaim?: ClaimHook<any>;
 }
 
 export interface EnqueueOptions {
@@ -76,9 +100,9 @@ export class JobQueue {
     this.owner = ids.new('wrk');
   }
 
-  register<P>(kind: string, handler: JobHandler<P>, opts: { maxAttempts?: number; backoffMs?: number } = {}): void {
+  register<P>(kind: string, handler: JobHandler<P>, opts: RegisterOptions<P> = {}): void {
     if (this.registry.has(kind)) throw new Error(`duplicate job kind ${kind}`);
-    this.registry.set(kind, { handler, maxAttempts: opts.maxAttempts ?? 5, backoffMs: opts.backoffMs ?? 1000 });
+    this.registry.set(kind, { handler, maxAttempts: opts.maxAttempts ?? 5, backoffMs: opts.backoffMs ?? 1000, onClaim: opts.onClaim });
   }
 
   /** Adds a job inside `tx`; it becomes visible to workers when `tx` commits. */
@@ -244,28 +268,41 @@ export class JobQueue {
             .forUpdate()
             .skipLocked()
         : sqliteDue(kinds, now, n);
-    const rows = await db
-      .updateTable('jobs')
-      .set({
-        status: 'running',
-        lease_owner: this.owner,
-        lease_until: now + this.opts.leaseMs,
-        attempts: sql`attempts + 1`,
-        updated_at: now,
-      })
-      .where('id', 'in', due)
-      .returningAll()
-      .execute();
-    const claimed: JobRecord[] = [];
-    for (const row of rows) {
-      const job = toRecord(row);
-      // A job that exhausted its attempts and then lost its worker is dead, not retried again.
-      if (job.attempts > job.maxAttempts) {
-        await this.finish(job, 'dead', { last_error: job.lastError ?? 'worker lost its lease (crashed or hung)' });
-        continue;
+    const take = async (tx: Executor): Promise<JobRecord[]> => {
+      const rows = await tx
+        .updateTable('jobs')
+        .set({
+          status: 'running',
+          lease_owner: this.owner,
+          lease_until: now + this.opts.leaseMs,
+          attempts: sql`attempts + 1`,
+          updated_at: now,
+        })
+        .where('id', 'in', due)
+        .returningAll()
+        .execute();
+      const claimed: JobRecord[] = [];
+      for (const row of rows) {
+        const job = toRecord(row);
+        // A job that exhausted its attempts and then lost its worker is dead, not retried again.
+        if (job.attempts > job.maxAttempts) {
+          await this.finish(job, 'dead', { last_error: job.lastError ?? 'worker lost its lease (crashed or hung)' }, tx);
+          continue;
+        }
+        claimed.push(job);
       }
-      claimed.push(job);
-    }
+      for (const kind of new Set(claimed.map((j) => j.kind))) {
+        const hook = this.registry.get(kind)?.onClaim;
+        if (hook)
+          await hook(
+            tx,
+            claimed.filter((j) => j.kind === kind),
+          );
+      }
+      return claimed;
+    };
+    // One statement needs no transaction of its own; a claim with hooks commits as one.
+    const claimed = kinds.some((k) => this.registry.get(k)?.onClaim) ? await db.transaction().execute(take) : await take(db);
     claimed.sort((a, b) => a.runAt - b.runAt || a.id.localeCompare(b.id));
     return claimed;
   }
@@ -291,10 +328,17 @@ export class JobQueue {
       Math.max(50, Math.floor(this.opts.leaseMs / 3)),
     );
     heartbeat.unref?.();
+    let completed = false;
+    const complete = async (tx: Executor, result?: unknown) => {
+      await this.finish(job, 'succeeded', { result: toJson(result ?? null), last_error: null }, tx);
+      completed = true;
+    };
     try {
-      const result = await reg.handler({ job, signal });
-      await this.finish(job, 'succeeded', { result: toJson(result ?? null), last_error: null });
+      const result = await reg.handler({ job, signal, complete });
+      if (!completed) await this.finish(job, 'succeeded', { result: toJson(result ?? null), last_error: null });
     } catch (err) {
+      // (After a `complete` whose transaction committed, the job is finished and the failure
+      // below changes nothing: `finish` only touches a job this worker still holds.)
       const message = err instanceof Error ? err.message : String(err);
       const permanent = err instanceof PermanentJobError;
       if (permanent || job.attempts >= job.maxAttempts) {
@@ -317,9 +361,9 @@ export class JobQueue {
     return Math.round(exp / 2 + (exp / 2) * jitter);
   }
 
-  private async finish(job: JobRecord, status: JobStatus, set: Record<string, unknown>): Promise<void> {
+  private async finish(job: JobRecord, status: JobStatus, set: Record<string, unknown>, tx: Executor = this.database.db): Promise<void> {
     const now = this.clock.now();
-    await this.database.db
+    await tx
       .updateTable('jobs')
       .set({
         ...set,
@@ -356,18 +400,20 @@ function toRecord(row: Selectable<any>): JobRecord {
 }
 
 /**
- * SQLite: the first n due jobs (the same as PostgreSQL's query) as the first n of (first n queued
- * ∪ first n with an expired lease). Each part reads the (status, run_at) index in order and stops
- * after n rows, where an OR of the two made SQLite collect and sort every due job on each claim
- * (slow with a deep queue). SQLite has a single writer, so there is nothing to skip-lock.
+ * SQLite: the first n due jobs as the first n of (first n queued ∪ first n with an expired
+ * lease). Each part reads the (status, run_at) index in order and stops after n rows, where an OR
+ * of the two made SQLite collect and sort every due job on each claim (slow with a deep queue).
+ * Ties of run_at go by rowid (insertion order), the index's own last column: ordering them by id
+ * made SQLite sort every due job of each run_at run again. SQLite has a single writer, so there is
+ * nothing to skip-lock.
  */
 function sqliteDue(kinds: string[], now: number, n: number) {
   const kindList = sql.join(kinds);
   return sql<string>`(select id from (
-      select id, run_at from (select id, run_at from jobs where status = 'queued' and run_at <= ${now}
-        and kind in (${kindList}) order by run_at, id limit ${n})
+      select id, run_at, r from (select id, run_at, rowid as r from jobs where status = 'queued' and run_at <= ${now}
+        and kind in (${kindList}) order by run_at, rowid limit ${n})
       union all
-      select id, run_at from (select id, run_at from jobs where status = 'running' and lease_until < ${now}
-        and kind in (${kindList}) order by run_at, id limit ${n})
-    ) order by run_at, id limit ${n})`;
+      select id, run_at, r from (select id, run_at, rowid as r from jobs where status = 'running' and lease_until < ${now}
+        and kind in (${kindList}) order by run_at, rowid limit ${n})
+    ) order by run_at, r limit ${n})`;
 }
