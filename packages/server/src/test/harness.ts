@@ -161,3 +161,30 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 500
   }
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: test responses are inspected freely
+type AnyJson = any;
+
+/**
+ * An HTTP caller for tests: JSON bodies (strings and Buffers are sent as given), the admin key
+ * unless `headers` override it, and the answer's status, headers, parsed JSON (if any) and body.
+ */
+export function apiCaller(test: () => TestLoam) {
+  return async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const t = test();
+    const isText = typeof body === 'string' || Buffer.isBuffer(body);
+    const r = await t.app.inject({
+      method: method as 'GET',
+      url,
+      headers: { ...t.admin, ...(body !== undefined && !isText ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body !== undefined ? { payload: isText ? (body as string) : JSON.stringify(body) } : {}),
+    });
+    let json: AnyJson;
+    try {
+      json = r.body ? JSON.parse(r.body) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: r.statusCode, headers: r.headers, json, body: r.body };
+  };
+}

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
+import { type TestLoam, apiCaller, createTestLoam, describeEachDialect } from '../../test/harness.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies in tests
 type Json = any;
@@ -10,22 +10,7 @@ describeEachDialect('datasets API', (dialect) => {
   let readerKey: string;
   let otherTenantKey: string;
 
-  const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const isText = typeof body === 'string' || Buffer.isBuffer(body);
-    const r = await t.app.inject({
-      method: method as 'GET',
-      url,
-      headers: { ...t.admin, ...(body !== undefined && !isText ? { 'content-type': 'application/json' } : {}), ...headers },
-      ...(body !== undefined ? { payload: isText ? (body as string) : JSON.stringify(body) } : {}),
-    });
-    let json: Json;
-    try {
-      json = r.body ? JSON.parse(r.body) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: r.statusCode, headers: r.headers, json, body: r.body };
-  };
+  const call = apiCaller(() => t);
   const events = async (type: string): Promise<Json[]> =>
     (
       await t.loam.platform.database.db

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
+import { type TestLoam, apiCaller, createTestLoam, describeEachDialect } from '../../test/harness.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies in tests
 type Json = any;
@@ -11,22 +11,7 @@ type Json = any;
 describeEachDialect('dataset records: PII encryption at rest and insert policies', (dialect) => {
   let t: TestLoam;
 
-  const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const isText = typeof body === 'string';
-    const r = await t.app.inject({
-      method: method as 'GET',
-      url,
-      headers: { ...t.admin, ...(body !== undefined && !isText ? { 'content-type': 'application/json' } : {}), ...headers },
-      ...(body !== undefined ? { payload: isText ? (body as string) : JSON.stringify(body) } : {}),
-    });
-    let json: Json;
-    try {
-      json = r.body ? JSON.parse(r.body) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: r.statusCode, headers: r.headers, json, body: r.body };
-  };
+  const call = apiCaller(() => t);
   const db = () => t.loam.platform.database.db;
   /** The stored `data` of a record's live row, as the database holds it. */
   const rawData = async (datasetId: string, rid: string): Promise<string> => {
