@@ -754,12 +754,7 @@ export class PrivacyService {
     data: Record<string, unknown>,
     db?: Executor,
   ): Promise<Record<string, unknown>> {
-    const out = { ...data };
-    for (const f of fields) {
-      if (out[f] === undefined || out[f] === null) continue;
-      out[f] = await this.encryptField(tenantId, datasetId, recordId, f, out[f], db);
-    }
-    return out;
+    return mapPresentFields(fields, data, (f, v) => this.encryptField(tenantId, datasetId, recordId, f, v, db));
   }
 
   /** Reverses `encryptPiiFields` for the same `fields` (null and missing values pass through). */
@@ -771,14 +766,23 @@ export class PrivacyService {
     data: Record<string, unknown>,
     db?: Executor,
   ): Promise<Record<string, unknown>> {
-    const out = { ...data };
-    for (const f of fields) {
-      if (out[f] === undefined || out[f] === null) continue;
-      out[f] = await this.decryptField(tenantId, datasetId, recordId, f, out[f], db);
-    }
-    return out;
+    return mapPresentFields(fields, data, (f, v) => this.decryptField(tenantId, datasetId, recordId, f, v, db));
   }
 
   /** Known operator names (for other modules validating stored policies). */
   static readonly operatorNames = OPERATOR_NAMES;
+}
+
+/** A copy of `data` with `fn` applied to each of `fields` that holds a value (null and missing pass through). */
+async function mapPresentFields(
+  fields: string[],
+  data: Record<string, unknown>,
+  fn: (field: string, value: unknown) => Promise<unknown>,
+): Promise<Record<string, unknown>> {
+  const out = { ...data };
+  for (const f of fields) {
+    if (out[f] === undefined || out[f] === null) continue;
+    out[f] = await fn(f, out[f]);
+  }
+  return out;
 }
