@@ -608,11 +608,8 @@ export class ContentService {
     await tx
       .updateTable('content_items')
       .set({ status: 'PROCESSING', updated_at: this.platform.clock.now() })
-      .where(
-        'id',
-        'in',
-        jobs.map((j) => j.payload.itemId),
-      )
+      // Each item within its own tenant, as every other read and write of an item.
+      .where((eb) => eb.or(jobs.map((j) => eb.and([eb('id', '=', j.payload.itemId), eb('tenant_id', '=', j.payload.tenantId)]))))
       .where('status', 'in', ['PENDING', 'PROCESSING'])
       .execute();
   }
