@@ -97,6 +97,22 @@ function sampleText(i) {
   return `Report ${i}: the harbour committee met on Tuesday to discuss the lighthouse budget, the new ferry timetable and the repairs to the old pier. Members agreed to publish the minutes next week.`;
 }
 
+/** Waits until TEXTS items of the default tenant are COMPLETED (at most 300 s after `started`). */
+async function allCompleted(db, started) {
+  let completed = 0;
+  while (completed < TEXTS) {
+    const row = await db
+      .selectFrom('content_items')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('tenant_id', '=', 'default') // the (tenant_id, status) index: a cheap count
+      .where('status', '=', 'COMPLETED')
+      .executeTakeFirstOrThrow();
+    completed = Number(row.n);
+    if (completed < TEXTS) await new Promise((r) => setTimeout(r, 20));
+    if (performance.now() - started > 300_000) throw new Error(`only ${completed}/${TEXTS} completed after 300 s`);
+  }
+}
+
 /** Sends TEXTS POST requests to `url` from a separate load-generator process (16 connections). */
 function load(url, key) {
   return new Promise((resolve, reject) => {
@@ -176,18 +192,7 @@ async function ingestOnce(history = 0) {
     return r;
   });
   if (http.non2xx > 0) throw new Error(`ingest answered ${http.non2xx} non-2xx responses`);
-  let completed = 0;
-  while (completed < TEXTS) {
-    const row = await db
-      .selectFrom('content_items')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('tenant_id', '=', 'default') // the (tenant_id, status) index: a cheap count
-      .where('status', '=', 'COMPLETED')
-      .executeTakeFirstOrThrow();
-    completed = Number(row.n);
-    if (completed < TEXTS) await new Promise((r) => setTimeout(r, 20));
-    if (performance.now() - started > 300_000) throw new Error(`only ${completed}/${TEXTS} completed after 300 s`);
-  }
+  await allCompleted(db, started);
   const done = performance.now();
   const cpuUsage = process.cpuUsage(cpu0);
   const cpu = cpuMs(cpuUsage);
@@ -334,18 +339,7 @@ if (PG && !ingestOnly) {
   const http = await load(`http://127.0.0.1:${app.server.address().port}/ingest/text`, ADMIN);
   const accepted = performance.now();
   if (http.non2xx > 0) throw new Error(`ingest answered ${http.non2xx} non-2xx responses`);
-  let completed = 0;
-  while (completed < TEXTS) {
-    const row = await db
-      .selectFrom('content_items')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('tenant_id', '=', 'default') // the (tenant_id, status) index: a cheap count
-      .where('status', '=', 'COMPLETED')
-      .executeTakeFirstOrThrow();
-    completed = Number(row.n);
-    if (completed < TEXTS) await new Promise((r) => setTimeout(r, 20));
-    if (performance.now() - started > 300_000) throw new Error(`only ${completed}/${TEXTS} completed after 300 s`);
-  }
+  await allCompleted(db, started);
   const done = performance.now();
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));

@@ -551,13 +551,7 @@ export class PrivacyService {
         .executeTakeFirstOrThrow();
       if (Number(count.n) >= RECOGNIZERS_PER_TENANT)
         throw new AppError('quota_exceeded', 403, `A tenant may define at most ${RECOGNIZERS_PER_TENANT} recognizers`);
-      const dup = await tx
-        .selectFrom('privacy_recognizers')
-        .select('id')
-        .where('tenant_id', '=', tenantId)
-        .where('name', '=', input.name)
-        .executeTakeFirst();
-      if (dup) throw conflict(`A recognizer named '${input.name}' exists`);
+      await assertRecognizerNameFree(tx, tenantId, input.name);
       const inserted = await tx
         .insertInto('privacy_recognizers')
         .values({
@@ -592,13 +586,7 @@ export class PrivacyService {
     compileRecognizer(id, next);
     const row = await this.platform.transaction(async (tx) => {
       if (patch.name && patch.name !== current.name) {
-        const dup = await tx
-          .selectFrom('privacy_recognizers')
-          .select('id')
-          .where('tenant_id', '=', tenantId)
-          .where('name', '=', patch.name)
-          .executeTakeFirst();
-        if (dup) throw conflict(`A recognizer named '${patch.name}' exists`);
+        await assertRecognizerNameFree(tx, tenantId, patch.name);
       }
       const updated = await tx
         .updateTable('privacy_recognizers')
@@ -785,4 +773,15 @@ async function mapPresentFields(
     out[f] = await fn(f, out[f]);
   }
   return out;
+}
+
+/** 409 when the tenant already has a recognizer called `name`. */
+async function assertRecognizerNameFree(tx: Executor, tenantId: string, name: string): Promise<void> {
+  const dup = await tx
+    .selectFrom('privacy_recognizers')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  if (dup) throw conflict(`A recognizer named '${name}' exists`);
 }
