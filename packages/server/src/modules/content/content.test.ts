@@ -375,6 +375,36 @@ describeEachDialect('ingest service (§6) over HTTP', (dialect) => {
     expect((await get(`/content/${waiting}/download-url`)).statusCode).toBe(404);
   });
 
+  it('inline text: its file is written on the first download, by either route, and follows a replaced text', async () => {
+    const { id } = await ingestText('first words of the note');
+    await drain(t);
+    const { s3Key } = (await get(`/content/${id}`)).json();
+    expect(await t.loam.platform.blob.head(s3Key)).toBeUndefined(); // processed without a file
+    // The Atriumn storage route, with the key the item shows.
+    const storage = await keyFor(t, 'acme', ['storage:read']);
+    const url = await post('/generate-download-url', { s3Key }, storage);
+    expect(url.statusCode).toBe(200);
+    const first = await t.app.inject({ method: 'GET', url: pathOf(url.json().downloadUrl) });
+    expect(first.body).toBe('first words of the note');
+    expect(first.headers['content-type']).toMatch(/^text\/plain/);
+    expect((await t.loam.platform.blob.head(s3Key))?.size).toBe(Buffer.byteLength('first words of the note'));
+    // A replaced text drops the old file; the next download serves the new text.
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: `/content/${id}/text`,
+      payload: { content: 'second, longer words of the note' },
+      headers: a,
+    });
+    expect(put.statusCode).toBe(204);
+    expect(await t.loam.platform.blob.head(s3Key)).toBeUndefined();
+    const again = await get(`/content/${id}/download-url`);
+    expect((await t.app.inject({ method: 'GET', url: pathOf(again.json().downloadUrl) })).body).toBe('second, longer words of the note');
+    // Deleted with the item.
+    expect((await t.app.inject({ method: 'DELETE', url: `/content/${id}`, headers: a })).statusCode).toBe(204);
+    expect(await t.loam.platform.blob.head(s3Key)).toBeUndefined();
+    expect((await post('/generate-download-url', { s3Key }, storage)).statusCode).toBe(404);
+  });
+
   it('GET /content/{id}/text: raw text of TEXT items at once; other items only once COMPLETED', async () => {
     const raw = 'Line one\r\n\r\n\r\n  indented\ttab';
     const { id } = await ingestText(raw);
@@ -533,6 +563,28 @@ describe('content quotas and rate limits', () => {
     expect(res.json()).toMatchObject({ error: 'quota_exceeded', error_description: expect.stringContaining('3') });
     const url = await t.app.inject({ method: 'POST', url: '/ingest/url', headers: k, payload: { url: 'https://example.com/' } });
     expect(url.json().error).toBe('quota_exceeded');
+  });
+
+  it('inline text counts toward the storage quota at once: text that would pass it → 403 quota_exceeded', async () => {
+    const q = await createTestLoam({ config: { storageTenantQuotaBytes: 10 } });
+    try {
+      const k = await keyFor(q, 'tight', ['ingest']);
+      const ingest = (content: string) => q.app.inject({ method: 'POST', url: '/ingest/text', headers: k, payload: { content } });
+      const first = await ingest('123456');
+      expect(first.statusCode).toBe(202);
+      const over = await ingest('12345');
+      expect(over.statusCode).toBe(403);
+      expect(over.json()).toMatchObject({ error: 'quota_exceeded', error_description: expect.stringContaining('quota') });
+      expect((await ingest('1234')).statusCode).toBe(202); // exactly the quota
+      // Replacing a text moves the usage by the difference.
+      const { id } = first.json();
+      const put = (content: string) => q.app.inject({ method: 'PUT', url: `/content/${id}/text`, headers: k, payload: { content } });
+      expect((await put('1234567')).statusCode).toBe(403);
+      expect((await put('12')).statusCode).toBe(204);
+      expect(await q.loam.services.storage.usage('tight')).toBe(6);
+    } finally {
+      await q.close();
+    }
   });
 
   it('POST /ingest/url: 10/min per principal, then 429', async () => {

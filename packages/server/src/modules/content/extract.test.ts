@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ExtractionError, countWords, detectLanguage, detectType, extractContent, normalizeText } from './extract.js';
+import { ExtractionError, countWords, detectType, extractContent, normalizeText } from './extract.js';
+import { detectLanguage } from './language.js';
 import { ARTICLE_SENTENCE, makeDocx, makeHtml, makePdf } from './test/fixtures.js';
 
 describe('type detection', () => {
@@ -77,10 +78,19 @@ describe('normalization', () => {
   it('NFC, line breaks, control characters, spaces, blank lines', () => {
     expect(normalizeText('Cafe\u0301\r\n\r\n\r\n\r\nnext\tline  with   spaces\u0007\u00a0end ')).toBe('Café\n\nnext line with spaces end');
   });
-  it('counts words and detects the language where it can', () => {
+  it('counts words and detects the language where it can', async () => {
     expect(countWords("It's a well-known fact: 3 cats.")).toBe(6);
-    expect(detectLanguage('The weather today is sunny and warm, and the children are playing in the park.')).toBe('en');
-    expect(detectLanguage('Das Wetter ist heute sonnig und warm, und die Kinder spielen im Park.')).toBe('de');
-    expect(detectLanguage('ok')).toBeUndefined();
+    const samples: Record<string, string> = {
+      en: 'Report 7: the harbour committee met on Tuesday to discuss the lighthouse budget and the repairs to the old pier.',
+      de: 'Das Wetter ist heute sonnig und warm, und die Kinder spielen im Park.',
+      fr: "Le comité du port s'est réuni mardi pour discuter du budget du phare et des réparations de la vieille jetée.",
+      es: 'El comité del puerto se reunió el martes para discutir el presupuesto del faro y las reparaciones del muelle.',
+      ru: 'Комитет порта собрался во вторник, чтобы обсудить бюджет маяка и ремонт старого причала.',
+      ja: '港湾委員会は火曜日に会合を開き、灯台の予算と古い桟橋の修理について話し合った。',
+    };
+    for (const [lang, text] of Object.entries(samples)) expect(await detectLanguage(text), lang).toBe(lang);
+    expect(await detectLanguage('ok')).toBeUndefined();
+    expect(await detectLanguage('ok fine yes')).toBeUndefined();
+    expect(await detectLanguage('12 34 56 78')).toBeUndefined();
   });
 });

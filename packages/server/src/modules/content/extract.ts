@@ -1,16 +1,10 @@
 import { createRequire } from 'node:module';
 import type { getDocumentProxy } from 'unpdf';
 
-// The parsers are loaded on first use, not at start: together they cost ~100 MB and ~0.4 s
-// (tinyld's language profiles alone ~50 MB), and a server that never extracts a document should
-// not pay for them. The synchronous ones are required (their CommonJS builds are the same
+// The parsers are loaded on first use, not at start: together they cost ~100 MB and ~0.4 s, and
+// a server that never extracts a document should not pay for them. The synchronous ones are required (their CommonJS builds are the same
 // releases as the ESM ones); PDF and Word extraction are async and import theirs.
 const require = createRequire(import.meta.url);
-let tinyld: typeof import('tinyld') | undefined;
-const detectLanguages: typeof import('tinyld').detectAll = (...args) => {
-  tinyld ??= require('tinyld') as typeof import('tinyld');
-  return tinyld.detectAll(...args);
-};
 let linkedom: typeof import('linkedom') | undefined;
 const parseHTML: typeof import('linkedom').parseHTML = (...args) => {
   linkedom ??= require('linkedom') as typeof import('linkedom');
@@ -175,23 +169,6 @@ export function countWords(text: string): number {
   let n = 0;
   for (const _ of text.matchAll(WORD)) n++;
   return n;
-}
-
-/** The beginning of a text that language detection looks at, or undefined when too short to tell. */
-export function languageSample(text: string): string | undefined {
-  const sample = text.slice(0, 2000);
-  return countWords(sample) < 3 ? undefined : sample;
-}
-
-/** Short or mixed texts get low, close scores: only a clear winner is reported. */
-export function clearWinner(best: { lang: string; accuracy: number } | undefined): string | undefined {
-  return best && best.accuracy >= 0.5 ? best.lang : undefined;
-}
-
-/** ISO 639-1 code of the text's language, or undefined when too short or unclear. */
-export function detectLanguage(text: string): string | undefined {
-  const sample = languageSample(text);
-  return sample === undefined ? undefined : clearWinner(detectLanguages(sample)[0]);
 }
 
 const firstLineTitle = (text: string): string | undefined => {

@@ -22,7 +22,6 @@ export function contentModule(platform: Platform, content: ContentService): Loam
     },
     async stop() {
       clearInterval(sweeper);
-      await content.close();
     },
   };
 }

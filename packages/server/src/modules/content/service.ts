@@ -19,9 +19,9 @@ import { AppError, badRequest, conflict, notFound } from '../../platform/http/er
 import { pageById } from '../../platform/http/pagination.js';
 import type { Platform } from '../../platform/index.js';
 import { type JobContext, PermanentJobError } from '../../platform/jobs/queue.js';
-import type { StorageService } from '../storage/service.js';
+import { type StorageService, tenantOfKey } from '../storage/service.js';
 import { ExtractionError, type Extracted, countWords, decodeText, extractContent, normalizeText } from './extract.js';
-import { LanguageDetector } from './language.js';
+import { detectLanguage } from './language.js';
 import { type ContentRow, ContentStore, type SearchHit, toContentRow } from './store.js';
 
 export const PROCESS_JOB = 'content.process';
@@ -103,7 +103,6 @@ export class ContentService {
   /** Test-only: see FetchPolicy. Never set from configuration. */
   readonly fetchPolicy: FetchPolicy = {};
   private readonly store: ContentStore;
-  private readonly languages = new LanguageDetector();
 
   constructor(
     private readonly platform: Platform,
@@ -113,6 +112,28 @@ export class ContentService {
     storage.onUploaded(async (info, tenantId) => {
       await this.uploadArrived(info, tenantId);
     });
+    storage.onDeferred((key) => this.inlineTextObject(key));
+  }
+
+  /**
+   * Inline text is kept in the database only; its file (what download URLs serve) is written when
+   * one is first asked for: most inline text is never downloaded, and writing a file per item
+   * (two directories, two files, two renames, a storage record) cost more than the rest of its
+   * processing. Its size counts toward the storage quota from ingestion on (`storage.reserve`); a
+   * text replaced later drops the file (`putText`).
+   */
+  private async inlineTextObject(key: string): Promise<{ body: Buffer; contentType: string } | undefined> {
+    const tenantId = tenantOfKey(key);
+    const row = await this.db
+      .selectFrom('content_items')
+      .select(['id', 'content_type'])
+      .where('tenant_id', '=', tenantId)
+      .where('s3_key', '=', key)
+      .where('source_type', '=', 'TEXT')
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const text = await this.store.text(this.db, tenantId, row.id);
+    return text === undefined ? undefined : { body: Buffer.from(text, 'utf8'), contentType: row.content_type };
   }
 
   private get db() {
@@ -120,11 +141,6 @@ export class ContentService {
   }
   private get config() {
     return this.platform.config;
-  }
-
-  /** Stops the language-detection thread. */
-  async close(): Promise<void> {
-    await this.languages.close();
   }
 
   registerJobs(): void {
@@ -274,7 +290,7 @@ export class ContentService {
     await this.checkItemQuota(this.db, tenantId);
     const id = this.platform.ids.new('cnt');
     const contentType = 'text/plain; charset=utf-8';
-    // The text is kept in the database; the processing job also stores it as the item's file.
+    // The text is kept in the database; its file is written on the first download (inlineTextObject).
     const key = this.storage.newKey(tenantId, 'content.txt', id);
     const row = await this.platform.transaction(async (tx) => {
       const item = await this.insert(tx, {
@@ -290,6 +306,7 @@ export class ContentService {
         callback_url: callbackUrl,
       });
       await this.store.putText(tx, tenantId, id, content, item.created_at);
+      await this.storage.reserve(tx, key, bytes.length, contentType);
       return item;
     });
     return this.ingestResponse(row);
@@ -526,7 +543,7 @@ export class ContentService {
 
   async downloadUrl(tenantId: string, id: string): Promise<{ downloadUrl: string; expiresIn: number }> {
     const row = await this.getRow(tenantId, id);
-    const info = row.s3_key ? await this.platform.blob.head(row.s3_key) : undefined;
+    const info = row.s3_key ? await this.storage.ensure(row.s3_key) : undefined;
     if (!row.s3_key || !info) throw notFound('Stored file of the content item');
     const downloadUrl = await this.platform.blob.presignGet(row.s3_key, { expiresInSec: this.storage.expiresInSec });
     return { downloadUrl, expiresIn: this.storage.expiresInSec };
@@ -566,10 +583,13 @@ export class ContentService {
         .executeTakeFirst();
       if (!updated) throw notFound('Content item');
       await this.store.putText(tx, tenantId, id, content, now);
+      await this.storage.reserve(tx, key, bytes.length, 'text/plain; charset=utf-8');
       const item = { ...row, size: bytes.length, status: 'PENDING' as const, updated_at: now };
       await this.platform.events.emit(tx, 'content.updated', id, { ...this.eventData(item), changed: ['text'] }, { tenantId });
       await this.enqueueProcessing(tx, item);
     });
+    // The item's file held the old text: the next download writes the new one (inlineTextObject).
+    await this.platform.blob.delete(key);
   }
 
   async stats(tenantId: string): Promise<ContentStats> {
@@ -687,13 +707,9 @@ export class ContentService {
     }
     if (row.source_type === 'TEXT') {
       const raw = await this.store.text(this.db, row.tenant_id, row.id);
-      if (raw !== undefined) {
-        // Inline (or replaced) text: kept as the item's file too, so download-url serves it.
-        const bytes = Buffer.from(raw, 'utf8');
-        const key = row.s3_key ?? this.storage.newKey(row.tenant_id, 'content.txt', row.id);
-        const stored = await this.storage.put(row.tenant_id, key, bytes, row.content_type);
-        return { bytes, contentType: row.content_type, filename: 'content.txt', raw, rawInStore: true, stored };
-      }
+      // Inline (or replaced) text: its file is written on the first download (inlineTextObject).
+      if (raw !== undefined)
+        return { bytes: Buffer.from(raw, 'utf8'), contentType: row.content_type, filename: 'content.txt', raw, rawInStore: true };
     }
     if (!row.s3_key) throw new ExtractionError('The item has no stored file');
     let bytes: Buffer | undefined;
@@ -724,8 +740,8 @@ export class ContentService {
     done: (tx: Executor) => Promise<void>,
   ): Promise<string> {
     const text = extracted.text;
-    // Detected before the transaction: it runs on another thread, and a transaction must not wait.
-    const language = (await this.languages.detect(text)) ?? null;
+    // Detected before the transaction: its tables load on first use, and a transaction must not wait.
+    const language = (await detectLanguage(text)) ?? null;
     const now = this.platform.clock.now();
     return this.platform.transaction(async (tx) => {
       const values: Record<string, unknown> = {

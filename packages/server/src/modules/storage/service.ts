@@ -6,6 +6,11 @@ import type { Executor, Platform } from '../../platform/index.js';
 import { PLATFORM_ADMIN, type Principal } from '../../platform/principal.js';
 
 export type UploadListener = (info: BlobInfo, tenantId: string) => Promise<void>;
+/**
+ * The bytes of a key whose object another module keeps elsewhere until it is first downloaded
+ * (inline text lives in the database); undefined for keys that are not its own.
+ */
+export type DeferredObjects = (key: string) => Promise<{ body: Buffer; contentType: string } | undefined>;
 
 const MIB = 1024 * 1024;
 const human = (bytes: number) => (bytes >= MIB ? `${Math.round((bytes / MIB) * 10) / 10} MB` : `${bytes} bytes`);
@@ -42,6 +47,7 @@ export const tenantOfKey = (key: string): string => key.split('/')[0];
  */
 export class StorageService {
   private readonly listeners: UploadListener[] = [];
+  private readonly deferred: DeferredObjects[] = [];
 
   constructor(private readonly platform: Platform) {}
 
@@ -60,6 +66,25 @@ export class StorageService {
   /** Called after an object arrives through a pre-signed URL (local store) or is confirmed (S3). */
   onUploaded(listener: UploadListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Called for a key with no stored object when a download URL is asked for (see `ensure`). */
+  onDeferred(source: DeferredObjects): void {
+    this.deferred.push(source);
+  }
+
+  /**
+   * The stored object of a key; a deferred one (see `onDeferred`) is written first, within the
+   * limits, as an upload would be. Undefined when there is nothing.
+   */
+  async ensure(key: string): Promise<BlobInfo | undefined> {
+    const info = await this.blob.head(key);
+    if (info) return info;
+    for (const source of this.deferred) {
+      const object = await source(key);
+      if (object) return this.put(tenantOfKey(key), key, object.body, object.contentType);
+    }
+    return undefined;
   }
 
   /** `<tenant>/<random id>/<sanitized filename>`. */
@@ -139,7 +164,7 @@ export class StorageService {
     if (!isValidBlobKey(key)) throw notFound('Object');
     const owner = tenantOfKey(key);
     if (owner !== principal.tenantId && !principal.roles.includes(PLATFORM_ADMIN)) throw forbidden('The key belongs to another tenant');
-    const info = await this.blob.head(key);
+    const info = await this.ensure(key);
     if (!info) throw notFound('Object');
     await this.record(info);
     const downloadUrl = await this.blob.presignGet(key, { expiresInSec: this.expiresInSec });
@@ -187,27 +212,44 @@ export class StorageService {
   }
 
   private async record(info: BlobInfo): Promise<void> {
+    await this.platform.database.db.transaction().execute((tx) => this.upsertRecord(tx, info));
+  }
+
+  /**
+   * Records an object another module keeps until its first download (see `onDeferred`), in the
+   * caller's transaction: its size counts toward the tenant's quota from now on, and a size that
+   * would take the tenant past its quota is refused.
+   */
+  async reserve(tx: Executor, key: string, size: number, contentType: string): Promise<void> {
+    await this.upsertRecord(tx, { key, size, contentType, etag: null }, true);
+  }
+
+  /** The key's record, with the tenant's usage moved by the size difference. */
+  private async upsertRecord(tx: Executor, info: Omit<BlobInfo, 'etag'> & { etag: string | null }, enforceQuota = false): Promise<void> {
     const now = this.platform.clock.now();
     const tenantId = tenantOfKey(info.key);
-    await this.platform.database.db.transaction().execute(async (tx) => {
-      const previous = await tx.selectFrom('storage_objects').select('size').where('key', '=', info.key).executeTakeFirst();
-      await this.addUsage(tx, tenantId, info.size - Number(previous?.size ?? 0));
-      await tx
-        .insertInto('storage_objects')
-        .values({
-          key: info.key,
-          tenant_id: tenantOfKey(info.key),
-          content_type: info.contentType,
-          size: info.size,
-          etag: info.etag,
-          created_at: now,
-          uploaded_at: now,
-        })
-        .onConflict((oc) =>
-          oc.column('key').doUpdateSet({ size: info.size, etag: info.etag, content_type: info.contentType, uploaded_at: now }),
-        )
-        .execute();
-    });
+    const previous = await tx.selectFrom('storage_objects').select('size').where('key', '=', info.key).executeTakeFirst();
+    const delta = info.size - Number(previous?.size ?? 0);
+    if (enforceQuota && delta > 0) {
+      const used = await this.usage(tenantId, tx);
+      if (used + delta > this.platform.config.storageTenantQuotaBytes) throw this.quotaExceeded(used);
+    }
+    await this.addUsage(tx, tenantId, delta);
+    await tx
+      .insertInto('storage_objects')
+      .values({
+        key: info.key,
+        tenant_id: tenantId,
+        content_type: info.contentType,
+        size: info.size,
+        etag: info.etag,
+        created_at: now,
+        uploaded_at: now,
+      })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({ size: info.size, etag: info.etag, content_type: info.contentType, uploaded_at: now }),
+      )
+      .execute();
   }
 
   async delete(key: string): Promise<void> {

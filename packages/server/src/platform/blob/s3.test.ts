@@ -140,6 +140,16 @@ describe('Loam with LOAM_BLOB_STORE=s3', () => {
     const text = await t.app.inject({ method: 'GET', url: `/content/${id}/text`, headers: k });
     expect(text.json().content).toBe('Stored in an S3 bucket.');
 
+    // Inline text: its object is written to the bucket on the first download.
+    const inline = (
+      await t.app.inject({ method: 'POST', url: '/ingest/text', headers: k, payload: { content: 'kept in the database' } })
+    ).json();
+    await t.loam.platform.jobs.drain();
+    const link = await t.app.inject({ method: 'GET', url: `/content/${inline.id}/download-url`, headers: k });
+    expect(link.statusCode).toBe(200);
+    expect(link.json().downloadUrl.startsWith(`${endpoint}/loam-test/acme/`)).toBe(true);
+    expect(await (await fetch(link.json().downloadUrl)).text()).toBe('kept in the database');
+
     const second = (await t.app.inject({ method: 'POST', url: '/ingest/text', headers: k, payload: {} })).json();
     await fetch(second.uploadUrl, { method: 'PUT', body: 'noticed on read', headers: { 'content-type': 'text/plain' } });
     const read = await t.app.inject({ method: 'GET', url: `/content/${second.id}`, headers: k });
