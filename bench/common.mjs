@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const LOAM_BIN = join(ROOT, 'packages/cli/dist/index.js');
+/** What `npm start` and the `loam` bin run: the built bundle (`npm run build`). */
+export const LOAM_BIN = join(ROOT, 'packages/cli/bin/loam.mjs');
 
 export function freePort() {
   return new Promise((res, rej) => {
@@ -32,6 +33,26 @@ export function cpuSecondsOf(pid) {
   }
 }
 
+/** A process and all its descendants (Linux /proc; just the process elsewhere). */
+function processTree(pid) {
+  let children = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // gone, or not Linux
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
+
+/** Whether a process still runs (Linux /proc): exists and is not a zombie waiting to be reaped. */
+function running(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** Resident set size of a process in bytes (Linux /proc; undefined elsewhere). */
 export function rssOf(pid) {
   try {
@@ -44,16 +65,19 @@ export function rssOf(pid) {
 
 /**
  * Spawns the built `loam serve` on a free port with a fresh SQLite data directory (unless one is
- * given) and resolves once /readyz answers 200, with the time that took from spawn.
+ * given) and resolves once /readyz answers 200, with the time that took from spawn. With
+ * `{ npm: true }` it runs `npm start` instead, as the README says to (npm, its shell, then the server).
  */
-export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir(), 'loam-bench-'))) {
+export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir(), 'loam-bench-')), { npm = false } = {}) {
   const port = await freePort();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [LOAM_BIN, 'serve'], {
+  const options = {
     cwd: ROOT,
     env: { ...process.env, LOAM_DATA_DIR: dataDir, LOAM_PORT: String(port), LOAM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
-  });
+    detached: npm, // its own process group, signalled as a terminal's Ctrl-C signals npm and the server
+  };
+  const child = npm ? spawn('npm', ['start'], options) : spawn(process.execPath, [LOAM_BIN, 'serve'], options);
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
@@ -69,19 +93,26 @@ export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir()
     await sleep(10);
   }
   const readyMs = performance.now() - t0;
-  const readyCpuSec = cpuSecondsOf(child.pid);
+  const tree = processTree(child.pid);
+  const readyCpuSec = tree.reduce((sum, p) => sum + (cpuSecondsOf(p) ?? Number.NaN), 0);
+  /** The server process: the child itself, or the last of npm's descendants. */
+  const pid = tree.at(-1);
   return {
     url,
     child,
+    pid,
     dataDir,
     readyMs,
-    /** CPU time the server process used up to its first /readyz 200 (load-independent, unlike readyMs). */
+    /** CPU time the process (with npm: and npm's) used up to its first /readyz 200 (load-independent, unlike readyMs). */
     readyCpuSec,
     stderr: () => stderr,
     async stop({ keepData = false } = {}) {
       const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+      if (npm) process.kill(-child.pid, 'SIGTERM');
+      else child.kill('SIGTERM');
       await exited;
+      // npm may exit before the server has shut down (a restart must not race it for the data)
+      while (running(pid)) await sleep(10);
       if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };

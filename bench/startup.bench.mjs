@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * Start-up: time from spawning the built `loam serve` (what `npm start` runs) to the first
- * `/readyz` 200, and the idle resident memory (RSS) two seconds after that. Measured on a fresh
+ * Start-up: time from spawning `npm start` (what the README says to run) to the first `/readyz`
+ * 200, and the server's idle resident memory (RSS) two seconds after that. Measured on a fresh
  * data directory (first start: migrations, default tenant, admin key) and on a restart of the same
  * directory. Median of BENCH_RUNS runs (default 5). Targets (issue 2): ≤ 1.5 s, ≤ 100 MB.
- * Same-run comparisons: a bare Fastify process, and the restart with V8's defaults kept while
- * starting (what the CLI's start-up heuristics save; see packages/cli/src/index.ts).
+ * Same-run comparisons: the built `loam serve` run by node directly (what `npm start` runs, without
+ * npm), a bare Fastify process, and the restart with V8's defaults kept while starting (what the
+ * CLI's start-up heuristics save; see packages/cli/src/index.ts). CPU time with npm includes npm's.
  *
  * Run: node bench/startup.bench.mjs   (--json for a machine-readable line)
  */
@@ -50,10 +51,22 @@ async function startWithV8Defaults(dataDir) {
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
+const npmFresh = { ready: [], cpu: [], rss: [] };
+const npmRestart = { ready: [], cpu: [], rss: [] };
 const fresh = { ready: [], cpu: [], rss: [] };
 const restart = { ready: [], cpu: [], rss: [] };
 const bare = { ready: [], cpu: [], rss: [] };
 const defaults = { ready: [], cpu: [], rss: [] };
+/** Records a started Loam's figures two seconds after it is ready, then stops it (keeping its data). */
+async function record(m, loam) {
+  await sleep(2000);
+  m.ready.push(loam.readyMs);
+  m.cpu.push(loam.readyCpuSec ?? Number.NaN);
+  m.rss.push(rssOf(loam.pid) ?? Number.NaN);
+  await loam.stop({ keepData: true });
+  return loam.dataDir;
+}
+const ADMIN = { LOAM_ADMIN_API_KEY: 'loam_sk_bench_startup_admin_0123456789abcdef' };
 for (let i = 0; i < RUNS; i++) {
   const b = await startBare();
   await sleep(2000);
@@ -61,19 +74,12 @@ for (let i = 0; i < RUNS; i++) {
   bare.cpu.push(b.readyCpuSec ?? Number.NaN);
   bare.rss.push(rssOf(b.child.pid) ?? Number.NaN);
   b.child.kill('SIGTERM');
-  const first = await startLoam({ LOAM_ADMIN_API_KEY: 'loam_sk_bench_startup_admin_0123456789abcdef' });
-  await sleep(2000);
-  fresh.ready.push(first.readyMs);
-  fresh.cpu.push(first.readyCpuSec ?? Number.NaN);
-  fresh.rss.push(rssOf(first.child.pid) ?? Number.NaN);
-  await first.stop({ keepData: true });
-  const again = await startLoam({}, first.dataDir);
-  await sleep(2000);
-  restart.ready.push(again.readyMs);
-  restart.cpu.push(again.readyCpuSec ?? Number.NaN);
-  restart.rss.push(rssOf(again.child.pid) ?? Number.NaN);
-  await again.stop({ keepData: true });
-  const v8 = await startWithV8Defaults(first.dataDir);
+  const npmDir = await record(npmFresh, await startLoam(ADMIN, undefined, { npm: true }));
+  await record(npmRestart, await startLoam({}, npmDir, { npm: true }));
+  rmSync(npmDir, { recursive: true, force: true });
+  const dir = await record(fresh, await startLoam(ADMIN));
+  await record(restart, await startLoam({}, dir));
+  const v8 = await startWithV8Defaults(dir);
   await sleep(2000);
   defaults.ready.push(v8.readyMs);
   defaults.cpu.push(v8.readyCpuSec ?? Number.NaN);
@@ -81,7 +87,7 @@ for (let i = 0; i < RUNS; i++) {
   const exited = new Promise((r) => v8.child.once('exit', r));
   v8.child.kill('SIGTERM');
   await exited;
-  rmSync(first.dataDir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
 }
 const mb = (b) => (b / 1024 / 1024).toFixed(1);
 const row = (start, m) => ({
@@ -93,8 +99,10 @@ const row = (start, m) => ({
   'idle RSS MB (median)': mb(median(m.rss)),
 });
 const rows = [
-  row('first (empty data dir)', fresh),
-  row('restart (migrated)', restart),
+  row('npm start, first (empty data dir)', npmFresh),
+  row('npm start, restart (migrated)', npmRestart),
+  row('node directly, first', fresh),
+  row('node directly, restart', restart),
   row('restart, V8 defaults while starting', defaults),
   row('bare Fastify (baseline)', bare),
 ];

@@ -1,17 +1,19 @@
 /**
- * The built `loam` binary, run as a user runs it: a child process with LOAM_* variables.
- * CI builds before testing; when the build output is missing, it is built here first.
+ * The built `loam` binary (the bundle `npm start` and the `loam` bin run), run as a user runs it:
+ * a child process with LOAM_* variables. CI builds before testing; when the bundle is missing, it
+ * is built here first.
  */
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NATS_URL, POSTGRES_URL, REDIS_URL, createPostgresDatabase, describeWith } from '../../server/src/test/harness.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const BIN = join(ROOT, 'packages/cli/dist/index.js');
+const BIN = join(ROOT, 'packages/cli/bin/loam.mjs');
 const dirs: string[] = [];
 
 function tempDir(): string {
@@ -119,7 +121,7 @@ const STARTUP_MS = 60_000;
 const SLOW = { timeout: 180_000 };
 
 beforeAll(() => {
-  if (!existsSync(BIN) || !existsSync(join(ROOT, 'packages/server/dist/index.js'))) execSync('npx tsc -b', { cwd: ROOT, stdio: 'inherit' });
+  if (!existsSync(join(ROOT, 'packages/cli/dist/loam.mjs'))) execSync('npm run build', { cwd: ROOT, stdio: 'inherit' });
 }, 180_000);
 
 afterAll(async () => {
@@ -232,6 +234,33 @@ describe('loam (built CLI)', () => {
     await expect(fetch(s.url('/healthz'))).rejects.toThrow();
   });
 
+  it('npm start and the loam bin run the binary tested here', () => {
+    const json = (path: string) => JSON.parse(readFileSync(join(ROOT, path), 'utf8'));
+    expect(json('package.json').scripts.start).toBe('node packages/cli/bin/loam.mjs serve');
+    expect(join(ROOT, 'packages/cli', json('packages/cli/package.json').bin.loam)).toBe(BIN);
+  });
+
+  // The bundle leaves out what Loam loads on first use; node loads it from node_modules then.
+  it('loam serve loads on first use: the OpenAPI document, Swagger UI, PII detection, extraction', SLOW, async () => {
+    const admin = 'cli-test-lazy-admin-key-abcdefghijklmnopqrstuvwxyz';
+    const s = await serve({ LOAM_DATA_DIR: tempDir(), LOAM_ADMIN_API_KEY: admin });
+    await s.ready();
+    expect((await (await fetch(s.url('/openapi.json'))).json()).openapi).toMatch(/^3\.1/);
+    expect(await (await fetch(s.url('/docs/'))).text()).toMatch(/swagger/i);
+    const client = { LOAM_API_BASE_URL: s.url(''), LOAM_API_KEY: admin };
+    const file = join(tempDir(), 'note.txt');
+    writeFileSync(file, 'Call John Smith at john.smith@example.com.');
+    const pii = await run(['pii', 'analyze', file, '--json'], client);
+    expect(pii.code, pii.stderr).toBe(0);
+    const found: { type: string }[] = JSON.parse(pii.stdout).entities;
+    expect(found.map((e) => e.type).sort()).toEqual(['EMAIL_ADDRESS', 'PERSON']);
+    const text = 'Le chat est sur la table et il regarde les oiseaux dans le jardin depuis ce matin.';
+    const ingested = await run(['ingest', 'text', text, '--wait', '--json'], client);
+    expect(ingested.code, ingested.stderr).toBe(0);
+    expect(JSON.parse(ingested.stdout)).toMatchObject({ status: 'COMPLETED', language: 'fr', wordCount: 17 });
+    expect(await s.stop()).toBe(0);
+  });
+
   it('loam worker runs without HTTP and stops cleanly on SIGTERM', SLOW, async () => {
     const dir = tempDir();
     expect((await run(['migrate'], { LOAM_DATA_DIR: dir })).code).toBe(0);
@@ -244,3 +273,30 @@ describe('loam (built CLI)', () => {
     expect(w.logLines().map((l) => l.msg)).toContain('stopped');
   });
 });
+
+describeWith(
+  POSTGRES_URL && REDIS_URL && NATS_URL,
+  'PostgreSQL, Redis and NATS (set LOAM_TEST_POSTGRES_URL, LOAM_TEST_REDIS_URL, LOAM_TEST_NATS_URL)',
+  'loam serve (built CLI) on PostgreSQL, Redis and NATS',
+  () => {
+    it('starts on their drivers, loaded at run time, and answers', SLOW, async () => {
+      const db = await createPostgresDatabase();
+      try {
+        const admin = 'cli-test-scaleout-admin-key-abcdefghijklmnopqrstuvwxyz';
+        const s = await serve({
+          LOAM_DATA_DIR: tempDir(),
+          LOAM_DATABASE_URL: db.url,
+          LOAM_REDIS_URL: REDIS_URL,
+          LOAM_NATS_URL: NATS_URL,
+          LOAM_ADMIN_API_KEY: admin,
+        });
+        await s.ready();
+        const me = await fetch(s.url('/api/v1/whoami'), { headers: { 'x-api-key': admin } });
+        expect(me.status).toBe(200);
+        expect(await s.stop()).toBe(0);
+      } finally {
+        await db.drop();
+      }
+    });
+  },
+);

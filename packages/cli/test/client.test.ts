@@ -1,5 +1,5 @@
 /**
- * End-to-end tests of the `loam` client commands: the BUILT binary (packages/cli/dist/index.js,
+ * End-to-end tests of the `loam` client commands: the BUILT binary (packages/cli/bin/loam.mjs,
  * run `npm run build` first) against a real Loam listening on a socket.
  */
 import { spawn } from 'node:child_process';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestLoam, createTestLoam } from '../../server/src/test/harness.js';
 
-const BIN = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/loam.mjs', import.meta.url));
 
 interface Run {
   code: number | null;
