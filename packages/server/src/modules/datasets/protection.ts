@@ -134,7 +134,7 @@ export class DatasetProtection {
         : plain;
     return records.map((r, i) => {
       const digest = recordDigest(r.id, plain[i]);
-      if (stored === plain) return { id: r.id, ...digest, data: plain[i] };
+      if (stored === plain) return { ...digest, data: plain[i] };
       const text = canonicalJson(stored[i]);
       return { id: r.id, text, hash: digest.hash, bytes: Buffer.byteLength(text), data: plain[i] };
     });

@@ -13,7 +13,48 @@ function reorder(value: unknown, seed: number): unknown {
   return Object.fromEntries(entries.map(([k, v]) => [k, reorder(v, seed)]));
 }
 
+/** The canonical form written the plain way: keys sorted at every level, undefined skipped. */
+function reference(value: unknown): string {
+  if (Array.isArray(value)) return `[${Array.from(value, (v) => reference(v ?? null)).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${reference(obj[k])}`).join(',')}}`;
+}
+
+/** An object with these own properties in this order (`__proto__` included as a plain key). */
+function objectOf(entries: [string, unknown][]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+// Keys whose order an object does not keep as inserted (integer-like, `__proto__`) among others.
+const awkwardKey = fc.constantFrom('0', '1', '9', '10', '4294967295', '01', '-1', 'a', 'b', 'B', 'é', '__proto__', 'toJSON', '');
+const awkwardValue = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.jsonValue({ maxDepth: 1 }),
+    fc.array(tie('value'), { maxLength: 3 }),
+    fc.array(fc.tuple(awkwardKey, tie('value')), { maxLength: 5 }).map(objectOf),
+  ),
+})).value;
+
 describe('record canonical form and hash', () => {
+  it('canonical JSON is exactly the keys-sorted form, also for integer-like and __proto__ keys', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), awkwardValue), (value) => {
+        expect(canonicalJson(value)).toBe(reference(value));
+      }),
+      { numRuns: 1000 },
+    );
+    expect(canonicalJson({ b: 1, 10: 'x', 9: 'y', a: [{ d: undefined, c: Number.NaN }] })).toBe(
+      '{"10":"x","9":"y","a":[{"c":null}],"b":1}',
+    );
+  });
+
   it('canonical JSON parses back to the same value, whatever the key order, and equals for equal content', () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.integer({ min: 0, max: 100 }), (value, seed) => {
@@ -61,6 +102,13 @@ describe('record canonical form and hash', () => {
       ['d', 'invalid_format'],
     ]);
     expect(validateRecord(fields, { n: 1, o: [] }).map((p) => p.field)).toEqual(['o']);
+  });
+
+  it('writes objects of shapes beyond the compiled-shape cache the same way', () => {
+    for (let i = 0; i < 5000; i++) canonicalJson({ [`k${i}`]: i, [`j${i}`]: [i] });
+    const late = { z: { y: 1, x: [2, { w: 3, v: 4 }] }, 2: true, 10: null, a: 'a' };
+    expect(canonicalJson(late)).toBe(reference(late));
+    expect(canonicalJson({ q: 1, p: { o: 2, n: 3 } })).toBe('{"p":{"n":3,"o":2},"q":1}');
   });
 
   it('merge-patches (RFC 7386): null removes, objects merge, arrays replace', () => {

@@ -51,63 +51,94 @@ export function validateRecord(fields: SchemaField[], data: Record<string, unkno
 export const schemaFields = (schema: DatasetSchema | undefined): SchemaField[] => schema?.fields ?? [];
 
 /**
- * Serializers per key order seen (records share shapes): each writes its object's keys in sorted
- * order as straight-line code, compiled once per shape. Keys enter the generated code only as
- * JSON string literals (JSON.stringify), so no key can inject code.
+ * Canonical JSON is JSON.stringify (native, one flat string) of a copy of the value whose objects
+ * have their keys inserted in sorted order. The copies are made by functions compiled once per
+ * key order seen (records share shapes), found by the first key and compared key by key. Keys
+ * enter the generated code only as JSON string literals (JSON.stringify), so no key can inject
+ * code. Two kinds of key break the insertion order, and objects holding them are written by
+ * `writeSorted` instead: integer-like keys ("0", "42"), which every object lists first in numeric
+ * order, and `__proto__`, which an object literal takes as the prototype.
  */
-type ObjectWriter = (obj: Record<string, unknown>) => string;
+type Copier = (obj: Record<string, unknown>) => Record<string, unknown>;
 interface Shape {
   order: string[];
-  write: ObjectWriter;
+  /** Undefined when the keys cannot keep their order in a copy. */
+  copy: Copier | undefined;
 }
-const shapes = new Map<string, Shape>();
+const shapes = new Map<string, Shape[]>();
+let shapeCount = 0;
 const MAX_SHAPES = 4096;
+const INTEGER_LIKE = /^(0|[1-9]\d*)$/;
 
-function compileWriter(sorted: string[]): ObjectWriter {
-  const steps = sorted.map(
-    (k) =>
-      `v = o[${JSON.stringify(k)}];
-      if (v !== undefined && typeof v !== 'function' && typeof v !== 'symbol') {
-        out += (first ? ${JSON.stringify(`${JSON.stringify(k)}:`)} : ${JSON.stringify(`,${JSON.stringify(k)}:`)}) + c(v);
-        first = false;
-      }`,
-  );
-  return new Function('c', `return function (o) { let out = '{'; let first = true; let v;\n${steps.join('\n')}\nreturn out + '}'; }`)(
-    canonicalJson,
-  ) as ObjectWriter;
+/** Whether a copy made by inserting these keys in this order lists them in this order. */
+const orderable = (keys: string[]): boolean => !keys.some((k) => k === '__proto__' || INTEGER_LIKE.test(k));
+
+function compileCopier(sorted: string[]): Copier | undefined {
+  if (!orderable(sorted)) return undefined;
+  const props = sorted.map((k) => `${JSON.stringify(k)}: c(o[${JSON.stringify(k)}])`);
+  return new Function('c', `return function (o) { return {${props.join(', ')}}; }`)(sortedCopy) as Copier;
 }
 
-/** The generic writer, for shapes beyond the cache. */
-function writeObject(obj: Record<string, unknown>, sorted: string[]): string {
-  let out = '{';
-  let first = true;
-  for (const k of sorted) {
-    const v = obj[k];
-    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
-    first = false;
-  }
-  return `${out}}`;
+function sameKeys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
-function writerOf(keys: string[]): ObjectWriter {
-  const signature = keys.join('\u0000');
-  const cached = shapes.get(signature);
-  // The signature is a hint only: keys may contain the separator, so a hit must match exactly.
-  if (cached && cached.order.length === keys.length && cached.order.every((k, i) => k === keys[i])) return cached.write;
+/** The copier of objects with these keys in this order (at least one key). */
+function copierOf(keys: string[]): Copier | undefined {
+  const candidates = shapes.get(keys[0]);
+  if (candidates) for (const s of candidates) if (sameKeys(s.order, keys)) return s.copy;
   const sorted = [...keys].sort();
-  if (cached || shapes.size >= MAX_SHAPES) return (obj) => writeObject(obj, sorted);
-  const write = compileWriter(sorted);
-  shapes.set(signature, { order: keys, write });
-  return write;
+  if (shapeCount >= MAX_SHAPES) return orderable(sorted) ? (obj) => copyInOrder(obj, sorted) : undefined;
+  const copy = compileCopier(sorted);
+  if (candidates) candidates.push({ order: keys, copy });
+  else shapes.set(keys[0], [{ order: keys, copy }]);
+  shapeCount++;
+  return copy;
 }
+
+/** The uncompiled copier, for shapes beyond the cache. */
+function copyInOrder(obj: Record<string, unknown>, sorted: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of sorted) out[k] = sortedCopy(obj[k]);
+  return out;
+}
+
+/** Set by `sortedCopy` when it met an object whose keys cannot keep their order in a copy. */
+let unordered = false;
 
 /**
- * JSON with object keys sorted at every level, so equal content serializes (and hashes) equally.
- * Hand-rolled because it runs for every record written; objects are written by per-shape
- * compiled writers.
+ * The value with its objects copied in sorted key order; what JSON.stringify writes of it is
+ * what `writeSorted` writes of the value. Functions become undefined (so none is taken for a
+ * `toJSON`), bigints null, as `writeSorted` writes them.
  */
-export function canonicalJson(value: unknown): string {
+function sortedCopy(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) {
+    if (typeof value === 'function') return undefined;
+    return typeof value === 'bigint' ? null : value;
+  }
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if ((typeof v === 'object' && v !== null) || typeof v === 'bigint') {
+        out ??= value.slice();
+        out[i] = sortedCopy(v);
+      }
+    }
+    return out ?? value;
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 0) return {};
+  const copy = copierOf(keys);
+  if (copy) return copy(value as Record<string, unknown>);
+  unordered = true;
+  return value;
+}
+
+/** The generic writer: keys sorted at every level, built as a string. */
+function writeSorted(value: unknown): string {
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -123,24 +154,56 @@ export function canonicalJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) {
     let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ',';
-      out += canonicalJson(value[i]);
-    }
+    for (let i = 0; i < value.length; i++) out += `${i > 0 ? ',' : ''}${writeSorted(value[i])}`;
     return `${out}]`;
   }
   const obj = value as Record<string, unknown>;
-  return writerOf(Object.keys(obj))(obj);
+  let out = '{';
+  for (const k of Object.keys(obj).sort()) {
+    const v = obj[k];
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    out += `${out === '{' ? '' : ','}${JSON.stringify(k)}:${writeSorted(v)}`;
+  }
+  return `${out}}`;
+}
+
+/**
+ * JSON with object keys sorted at every level, so equal content serializes (and hashes) equally.
+ * It runs for every record written, hence the compiled copies and the native stringify.
+ */
+export function canonicalJson(value: unknown): string {
+  unordered = false;
+  const copy = sortedCopy(value);
+  if (unordered) return writeSorted(value);
+  return copy === undefined || typeof copy === 'symbol' ? 'null' : JSON.stringify(copy);
 }
 
 // One-shot hashing (Node ≥ 20.12) avoids a Hash object per record; older versions fall back.
 const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
 const sha256Hex = (text: string): string => (oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex'));
 
+/** A record ready to store: its id, canonical JSON text, content hash and size. */
+export interface PreparedRecord {
+  id: string;
+  text: string;
+  hash: string;
+  bytes: number;
+}
+
 /** A record's canonical JSON (what is stored), its content hash (id and canonical data) and size. */
-export function recordDigest(id: string, data: Record<string, unknown>): { text: string; hash: string; bytes: number } {
-  const text = canonicalJson(data);
-  return { text, hash: sha256Hex(`${id}\n${text}`), bytes: Buffer.byteLength(text) };
+export function recordDigest(id: string, data: Record<string, unknown>): PreparedRecord {
+  // The hash input is built once and the text is a slice of it: one flat copy serves both.
+  const input = `${id}\n${canonicalJson(data)}`;
+  const text = input.slice(id.length + 1);
+  return { id, text, hash: sha256Hex(input), bytes: Buffer.byteLength(text) };
+}
+
+/**
+ * The records prepared one by one as they are iterated: each one's text and hash live only until
+ * it is stored, instead of all of a batch's until the last is (less for the GC to copy).
+ */
+export function* prepareRecords(records: Iterable<{ id: string; data: Record<string, unknown> }>): Generator<PreparedRecord> {
+  for (const r of records) yield recordDigest(r.id, r.data);
 }
 
 export const recordHash = (id: string, data: Record<string, unknown>): string => recordDigest(id, data).hash;

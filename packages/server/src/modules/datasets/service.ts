@@ -31,8 +31,8 @@ import { type PageRequest, pageById } from '../../platform/http/pagination.js';
 import type { Platform, Tx } from '../../platform/index.js';
 import type { Principal } from '../../platform/principal.js';
 import { type FilterNode, type JsonSql, jsonSql, parseFieldPath, parseFilter, project } from './filter.js';
-import { DatasetProtection, FieldStatsAccumulator, type RecordProtection } from './protection.js';
-import { fieldChanges, mergePatch, recordDigest, schemaFields, validateRecord } from './records.js';
+import { DatasetProtection, FieldStatsAccumulator, type PlainRecord, type RecordProtection } from './protection.js';
+import { type PreparedRecord, fieldChanges, mergePatch, prepareRecords, recordDigest, schemaFields, validateRecord } from './records.js';
 
 export type DatasetAction = 'datasets:read' | 'datasets:write';
 
@@ -77,14 +77,6 @@ export interface LineageInput {
   datasetId: string;
   nodes?: { id: string; type: string; label: string; attributes?: Record<string, unknown> }[];
   edges?: LineageEdge[];
-}
-
-/** A record ready to store: its id, canonical JSON text, content hash and size. */
-export interface PreparedRecord {
-  id: string;
-  text: string;
-  hash: string;
-  bytes: number;
 }
 
 export const recordETag = (revision: number, hash: string) => `"${revision}-${hash.slice(0, 16)}"`;
@@ -915,11 +907,11 @@ export class DatasetService {
     const fields = fromJson<DatasetSchema>(ds.row.schema).fields;
     const problems: FieldError[] = [];
     const seen = new Map<string, number>();
-    const prepared = items.map((item, i) => {
+    const records = items.map((item, i): PlainRecord => {
       const data = item.data;
       if (typeof data !== 'object' || data === null || Array.isArray(data)) {
         problems.push({ field: `[${i}].data`, code: 'invalid_type', message: `record ${i}: data must be an object` });
-        return undefined;
+        return { id: '', data }; // never stored: the call fails below
       }
       for (const p of validateRecord(fields, data))
         problems.push({ field: `[${i}].data.${p.field}`, code: p.code, message: `record ${i}: ${p.message}` });
@@ -928,7 +920,7 @@ export class DatasetService {
       if (first !== undefined)
         problems.push({ field: `[${i}].id`, code: 'duplicate', message: `record ${i}: id '${rid}' repeats record ${first}` });
       else seen.set(rid, i);
-      return { id: rid, ...recordDigest(rid, data) };
+      return { id: rid, data };
     });
     if (problems.length > 0)
       throw new AppError(
@@ -937,34 +929,22 @@ export class DatasetService {
         `${problems.length} problem${problems.length === 1 ? '' : 's'} in the records; nothing was inserted`,
         problems.slice(0, 1000),
       );
-    const rows = prepared as PreparedRecord[];
-    const clientIds = items.flatMap((item, i) => (item.id ? [rows[i].id] : []));
+    const ids = records.map((r) => r.id);
+    const clientIds = ids.filter((_, i) => items[i].id);
     try {
       await this.platform.transaction(async (tx) => {
         const { draft, row } = await this.lockForRecordWrite(tx, principal.tenantId, id);
         const stored = this.protection.applies(row)
-          ? await this.protection.seal(
-              tx,
-              row,
-              rows.map((r, i) => ({ id: r.id, data: items[i].data })),
-              { operation: 'insert' },
-            )
-          : rows;
+          ? await this.protection.seal(tx, row, records, { operation: 'insert' })
+          : prepareRecords(records);
         // Taken client ids surface as a unique violation (no lookup on the fast path).
         await this.bulkInsert(tx, principal.tenantId, id, draft, stored);
         await tx
           .updateTable('datasets')
-          .set({ record_count: sql`record_count + ${rows.length}`, updated_at: this.platform.clock.now() })
+          .set({ record_count: sql`record_count + ${records.length}`, updated_at: this.platform.clock.now() })
           .where('id', '=', id)
           .execute();
-        await this.emit(
-          tx,
-          'record.created',
-          id,
-          { dataset_id: id, ids: rows.map((r) => r.id), count: rows.length },
-          principal.tenantId,
-          id,
-        );
+        await this.emit(tx, 'record.created', id, { dataset_id: id, ids, count: records.length }, principal.tenantId, id);
       });
     } catch (err) {
       if (isUniqueViolation(err)) {
@@ -973,7 +953,7 @@ export class DatasetService {
       }
       throw err;
     }
-    return { inserted: rows.length, ids: rows.map((r) => r.id) };
+    return { inserted: records.length, ids };
   }
 
   /** Share-locks the dataset for a record write (a finalize waits for it) and returns the draft number. */
@@ -1014,13 +994,14 @@ export class DatasetService {
   }
 
   /**
-   * Inserts prepared records in the caller's transaction. SQLite: one prepared statement run per
-   * record on Kysely's single connection (inside its open transaction), the fastest path
-   * better-sqlite3 has. PostgreSQL: one INSERT … SELECT over a single jsonb array parameter (one
-   * round trip, no parameter limit), built from each record's canonical text.
+   * Inserts prepared records in the caller's transaction, taking each from `rows` as it goes (a
+   * lazy `prepareRecords` makes each record's text and hash only when it is stored). SQLite: one
+   * prepared statement run per record on Kysely's single connection (inside its open
+   * transaction), the fastest path better-sqlite3 has. PostgreSQL: one INSERT … SELECT over a
+   * single jsonb array parameter (one round trip, no parameter limit), built from each record's
+   * canonical text.
    */
-  async bulkInsert(tx: Executor, tenantId: string, datasetId: string, draft: number, rows: PreparedRecord[]): Promise<void> {
-    if (rows.length === 0) return;
+  async bulkInsert(tx: Executor, tenantId: string, datasetId: string, draft: number, rows: Iterable<PreparedRecord>): Promise<void> {
     const now = this.platform.clock.now();
     const raw = this.platform.database.sqlite;
     if (raw) {
@@ -1031,11 +1012,9 @@ export class DatasetService {
       for (const r of rows) this.insertStatement.run(tenantId, datasetId, r.id, draft, r.text, r.hash, r.bytes, now, now);
       return;
     }
-    const parts: string[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i];
-      parts[i] = `{"id":${JSON.stringify(r.id)},"hash":"${r.hash}","bytes":${r.bytes},"data":${r.text}}`;
-    }
+    const parts: string[] = [];
+    for (const r of rows) parts.push(`{"id":${JSON.stringify(r.id)},"hash":"${r.hash}","bytes":${r.bytes},"data":${r.text}}`);
+    if (parts.length === 0) return;
     await sql`
       INSERT INTO dataset_records (tenant_id, dataset_id, id, valid_from, valid_to, revision, data, hash, bytes, created_at, updated_at)
       SELECT ${tenantId}, ${datasetId}, x.id, ${draft}, NULL, 1, x.data, x.hash, x.bytes, ${now}, ${now}

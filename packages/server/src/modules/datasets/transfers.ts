@@ -8,7 +8,7 @@ import type { Platform } from '../../platform/index.js';
 import type { JobContext } from '../../platform/jobs/queue.js';
 import type { Principal } from '../../platform/principal.js';
 import { type FilterNode, parseFilter } from './filter.js';
-import { recordDigest, validateRecord } from './records.js';
+import { prepareRecords, validateRecord } from './records.js';
 import type { DatasetService } from './service.js';
 
 export const IMPORT_JOB = 'datasets.import';
@@ -389,7 +389,6 @@ export class DatasetTransfers {
           good.filter((g) => g.clientId).map((g) => g.id),
         ),
       );
-      const rows = [];
       const kept: typeof good = [];
       for (const g of good) {
         if (taken.has(g.id)) {
@@ -397,10 +396,11 @@ export class DatasetTransfers {
           continue;
         }
         kept.push(g);
-        rows.push({ id: g.id, ...recordDigest(g.id, g.data) });
       }
       const protection = this.datasets.protection;
-      const stored = protection.applies(ds) ? await protection.seal(tx, ds, kept, { operation: 'import', importId: imp.id }) : rows;
+      const stored = protection.applies(ds)
+        ? await protection.seal(tx, ds, kept, { operation: 'import', importId: imp.id })
+        : prepareRecords(kept);
       await this.datasets.bulkInsert(tx, imp.tenant_id, datasetId, draft, stored);
       const failedLines = new Set(errors.map((e) => e.line));
       const perLine = new Map<number, number>();
@@ -417,17 +417,17 @@ export class DatasetTransfers {
         .set({ processed: sql`processed + ${lines.length}`, failed: sql`failed + ${failedLines.size}` })
         .where('id', '=', imp.id)
         .execute();
-      if (rows.length > 0) {
+      if (kept.length > 0) {
         await tx
           .updateTable('datasets')
-          .set({ record_count: sql`record_count + ${rows.length}`, updated_at: this.platform.clock.now() })
+          .set({ record_count: sql`record_count + ${kept.length}`, updated_at: this.platform.clock.now() })
           .where('id', '=', datasetId)
           .execute();
         await this.platform.events.emit(
           tx,
           'record.created',
           datasetId,
-          { dataset_id: datasetId, ids: rows.map((r) => r.id), count: rows.length, import_id: imp.id },
+          { dataset_id: datasetId, ids: kept.map((r) => r.id), count: kept.length, import_id: imp.id },
           { tenantId: imp.tenant_id, source: `/datasets/${datasetId}` },
         );
       }
