@@ -206,8 +206,6 @@ export function* prepareRecords(records: Iterable<{ id: string; data: Record<str
   for (const r of records) yield recordDigest(r.id, r.data);
 }
 
-export const recordHash = (id: string, data: Record<string, unknown>): string => recordDigest(id, data).hash;
-
 /** JSON merge patch (RFC 7386) of the top level and below: null removes a key. */
 export function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...target };
