@@ -27,6 +27,7 @@ export function createDatasetsModule(
         start() {
           transfers.register();
         },
+        stop: () => datasets.close(),
       },
     ],
   };

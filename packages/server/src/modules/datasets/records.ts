@@ -1,5 +1,6 @@
 import crypto, { createHash } from 'node:crypto';
 import type { DatasetSchema, FieldType, SchemaField } from '@loam/api';
+import { AppError, type FieldError } from '../../platform/http/errors.js';
 
 /** A validation problem of one record (the index is added by bulk callers). */
 export interface RecordProblem {
@@ -47,6 +48,43 @@ export function validateRecord(fields: SchemaField[], data: Record<string, unkno
   }
   return problems;
 }
+
+/**
+ * One item of a bulk insert checked against the dataset's fields. Its problems are added to
+ * `problems` (fields prefixed with its index), a repeated id is reported against its first use,
+ * and a missing id is made with `newId`. Shared by the inline path and the bulk-parse worker.
+ */
+export function checkNewRecord(
+  fields: SchemaField[],
+  item: { id?: string; data: unknown },
+  i: number,
+  seen: Map<string, number>,
+  newId: () => string,
+  problems: FieldError[],
+): { id: string; data: Record<string, unknown> } {
+  const data = item.data as Record<string, unknown>;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    problems.push({ field: `[${i}].data`, code: 'invalid_type', message: `record ${i}: data must be an object` });
+    return { id: '', data }; // never stored: the call fails
+  }
+  for (const p of validateRecord(fields, data))
+    problems.push({ field: `[${i}].data.${p.field}`, code: p.code, message: `record ${i}: ${p.message}` });
+  const rid = item.id ?? newId();
+  const first = seen.get(rid);
+  if (first !== undefined)
+    problems.push({ field: `[${i}].id`, code: 'duplicate', message: `record ${i}: id '${rid}' repeats record ${first}` });
+  else seen.set(rid, i);
+  return { id: rid, data };
+}
+
+/** The 400 for a bulk insert's record problems (the first 1,000 are listed). */
+export const recordProblems = (problems: FieldError[]): AppError =>
+  new AppError(
+    'validation_error',
+    400,
+    `${problems.length} problem${problems.length === 1 ? '' : 's'} in the records; nothing was inserted`,
+    problems.slice(0, 1000),
+  );
 
 export const schemaFields = (schema: DatasetSchema | undefined): SchemaField[] => schema?.fields ?? [];
 

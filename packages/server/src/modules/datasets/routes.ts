@@ -42,9 +42,11 @@ import { mediaTypeOf } from '../../platform/blob/index.js';
 import { principalOf, sendEnvelope } from '../../platform/http/context.js';
 import { ifMatchOf, notModified } from '../../platform/http/etag.js';
 import { AppError } from '../../platform/http/errors.js';
+import { RawBody } from '../../platform/http/lazy-compilers.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
 import { toJob } from '../jobs/routes.js';
+import { BULK_MIN_BYTES, JSON_PARSE_OPTIONS, parseNdjson } from './bulk.js';
 import { type DatasetService, resourceETag } from './service.js';
 import type { DatasetTransfers } from './transfers.js';
 
@@ -62,26 +64,6 @@ const datasetLinks = (id: string) => ({
   lineage: `${base(id)}/lineage`,
 });
 
-/** NDJSON bodies: one JSON value per line (blank lines skipped); a bad line is a 400 naming it. */
-export function parseNdjson(text: string): unknown[] {
-  const out: unknown[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (!line) continue;
-    if (out.length >= MAX_RECORDS_PER_CALL)
-      throw new AppError('payload_too_large', 413, `At most ${MAX_RECORDS_PER_CALL} records per call; split the batch`);
-    try {
-      out.push(JSON.parse(line));
-    } catch (err) {
-      throw new AppError('invalid_request', 400, `Malformed NDJSON on line ${i + 1}: ${(err as Error).message}`, [
-        { field: `line ${i + 1}`, code: 'invalid_json', message: (err as Error).message },
-      ]);
-    }
-  }
-  return out;
-}
-
 /** POSTs whose fields are all optional may come without a body. */
 const bodyOptional = {
   preValidation: async (request: FastifyRequest) => {
@@ -90,6 +72,16 @@ const bodyOptional = {
 };
 
 const isImportRoute = (request: FastifyRequest) => (request.routeOptions.url ?? '').endsWith('/records/import');
+
+/** A bulk insert large enough to be parsed off the event loop (a JSON body only if it is an array). */
+function isLargeInsert(request: FastifyRequest, body: Buffer, format: RawBody['format']): boolean {
+  if (request.method !== 'POST' || request.routeOptions.url !== '/api/v1/datasets/:id/records' || body.length < BULK_MIN_BYTES)
+    return false;
+  if (format === 'ndjson') return true;
+  let i = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0; // UTF-8 BOM
+  while (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09) i++;
+  return body[i] === 0x5b; // '['; an object may be a request envelope, parsed as usual
+}
 
 export async function datasetRoutes(
   app: LoamApp,
@@ -105,9 +97,17 @@ export async function datasetRoutes(
 
   await app.register(async (instance) => {
     const scope = instance as unknown as LoamApp;
-    // Encapsulated: these parsers serve only the dataset routes. Imports keep the raw file.
+    // Encapsulated: these parsers serve only the dataset routes. Imports keep the raw file; a large
+    // bulk insert is handed to its handler unparsed (parsed on a worker thread, bulk.ts).
+    const parseJson = scope.getDefaultJsonParser(JSON_PARSE_OPTIONS.protoAction, JSON_PARSE_OPTIONS.constructorAction);
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      if (isLargeInsert(request, body as Buffer, 'json')) return done(null, new RawBody(body as Buffer, 'json'));
+      parseJson(request, (body as Buffer).toString('utf8'), done);
+    });
     scope.addContentTypeParser(NDJSON, { parseAs: 'buffer' }, (request, body, done) => {
       if (isImportRoute(request)) return done(null, body);
+      if (isLargeInsert(request, body as Buffer, 'ndjson')) return done(null, new RawBody(body as Buffer, 'ndjson'));
       try {
         done(null, parseNdjson((body as Buffer).toString('utf8')));
       } catch (err) {
@@ -406,7 +406,7 @@ export async function datasetRoutes(
         },
       },
       async (request, reply) => {
-        const result = await datasets.insertRecords(principalOf(request), request.params.id, request.body as NewRecord[]);
+        const result = await datasets.insertRecords(principalOf(request), request.params.id, request.body as NewRecord[] | RawBody);
         const self = `${base(request.params.id)}/records`;
         return sendEnvelope(request, reply, result, { status: 201, location: self, links: { records: self } });
       },

@@ -27,12 +27,24 @@ import { type Executor, fromJson, toJson } from '../../platform/db/index.js';
 import { invalidCursor, rfc3339, rfc3339OrNull } from '../../platform/http/context.js';
 import { checkIfMatch, preconditionFailed } from '../../platform/http/etag.js';
 import { AppError, type FieldError, notFound } from '../../platform/http/errors.js';
+import { RawBody } from '../../platform/http/lazy-compilers.js';
 import { type PageRequest, pageById } from '../../platform/http/pagination.js';
 import type { Platform, Tx } from '../../platform/index.js';
 import type { Principal } from '../../platform/principal.js';
 import { type FilterNode, type JsonSql, jsonSql, parseFieldPath, parseFilter, project } from './filter.js';
 import { DatasetProtection, FieldStatsAccumulator, type PlainRecord, type RecordProtection } from './protection.js';
-import { type PreparedRecord, fieldChanges, mergePatch, prepareRecords, recordDigest, schemaFields, validateRecord } from './records.js';
+import {
+  type PreparedRecord,
+  checkNewRecord,
+  fieldChanges,
+  mergePatch,
+  prepareRecords,
+  recordDigest,
+  recordProblems,
+  schemaFields,
+  validateRecord,
+} from './records.js';
+import { type BulkJob, BulkParser, tooManyRecords } from './bulk.js';
 
 export type DatasetAction = 'datasets:read' | 'datasets:write';
 
@@ -150,6 +162,8 @@ export class DatasetService {
   /** The privacy engine's encryption at rest and insert policies (see protection.ts). */
   readonly protection: DatasetProtection;
   private insertStatement: Statement | undefined;
+  /** Parses large bulk inserts on a worker thread (started on first use). */
+  private readonly bulk = new BulkParser();
 
   constructor(
     private readonly platform: Platform,
@@ -161,6 +175,11 @@ export class DatasetService {
 
   private get db() {
     return this.platform.database.db;
+  }
+
+  /** Stops the bulk-parse worker. */
+  close(): Promise<void> {
+    return this.bulk.close();
   }
 
   private get pg() {
@@ -895,70 +914,95 @@ export class DatasetService {
   // ---- records: writes ------------------------------------------------------------------------
 
   /**
-   * Inserts up to 10,000 records atomically: every record is validated first (400 with the index
-   * and field of each problem), client ids must be new (409), then one statement inserts them all
-   * from a single JSON parameter and one `record.created` event lists the ids.
+   * Inserts up to 10,000 records atomically: every record is validated (400 with the index and
+   * field of each problem, nothing inserted), client ids must be new (409), and one
+   * `record.created` event lists the ids. A large body arrives unparsed (`RawBody`): a worker
+   * thread parses, validates and prepares it in chunks while this thread inserts them in the
+   * call's transaction (bulk.ts); a failure anywhere in the body rolls the whole call back.
    */
-  async insertRecords(principal: Principal, id: string, items: NewRecord[]): Promise<{ inserted: number; ids: string[] }> {
-    if (items.length === 0) throw new AppError('validation_error', 400, 'Send at least one record');
-    if (items.length > MAX_RECORDS_PER_CALL)
-      throw new AppError('payload_too_large', 413, `At most ${MAX_RECORDS_PER_CALL} records per call; split the batch`);
+  async insertRecords(principal: Principal, id: string, body: NewRecord[] | RawBody): Promise<{ inserted: number; ids: string[] }> {
     const ds = await this.authorizeWrite(principal, id);
     const fields = fromJson<DatasetSchema>(ds.row.schema).fields;
-    const problems: FieldError[] = [];
-    const seen = new Map<string, number>();
-    const records = items.map((item, i): PlainRecord => {
-      const data = item.data;
-      if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-        problems.push({ field: `[${i}].data`, code: 'invalid_type', message: `record ${i}: data must be an object` });
-        return { id: '', data }; // never stored: the call fails below
-      }
-      for (const p of validateRecord(fields, data))
-        problems.push({ field: `[${i}].data.${p.field}`, code: p.code, message: `record ${i}: ${p.message}` });
-      const rid = item.id ?? this.platform.ids.new('rec');
-      const first = seen.get(rid);
-      if (first !== undefined)
-        problems.push({ field: `[${i}].id`, code: 'duplicate', message: `record ${i}: id '${rid}' repeats record ${first}` });
-      else seen.set(rid, i);
-      return { id: rid, data };
-    });
-    if (problems.length > 0)
-      throw new AppError(
-        'validation_error',
-        400,
-        `${problems.length} problem${problems.length === 1 ? '' : 's'} in the records; nothing was inserted`,
-        problems.slice(0, 1000),
-      );
-    const ids = records.map((r) => r.id);
-    const clientIds = ids.filter((_, i) => items[i].id);
-    try {
-      await this.platform.transaction(async (tx) => {
-        const { draft, row } = await this.lockForRecordWrite(tx, principal.tenantId, id);
-        const stored = this.protection.applies(row)
-          ? await this.protection.seal(tx, row, records, { operation: 'insert' })
-          : prepareRecords(records);
-        // Taken client ids surface as a unique violation (no lookup on the fast path).
-        await this.bulkInsert(tx, principal.tenantId, id, draft, stored);
-        await tx
-          .updateTable('datasets')
-          .set({ record_count: sql`record_count + ${records.length}`, updated_at: this.platform.clock.now() })
-          .where('id', '=', id)
-          .execute();
-        await this.emit(tx, 'record.created', id, { dataset_id: id, ids, count: records.length }, principal.tenantId, id);
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) {
-        await this.assertIdsFree(this.db, id, clientIds, (rid) => seen.get(rid) ?? 0);
-        throw new AppError('conflict', 409, 'A record with one of these ids already exists');
-      }
-      throw err;
+    const protectedFields = this.protection.applies(ds.row);
+    let records: PlainRecord[];
+    if (body instanceof RawBody) {
+      const job = await this.bulk.parse(body, fields, this.platform.clock.now(), protectedFields ? 'records' : 'prepared');
+      if (!protectedFields) return this.insertPipelined(principal, id, job);
+      records = [];
+      for (let c = await job.next(); c; c = await job.next()) if ('records' in c) records.push(...c.records);
+    } else {
+      if (body.length === 0) throw new AppError('validation_error', 400, 'Send at least one record');
+      if (body.length > MAX_RECORDS_PER_CALL) throw tooManyRecords();
+      const problems: FieldError[] = [];
+      const seen = new Map<string, number>();
+      const newId = () => this.platform.ids.new('rec');
+      records = body.map((item, i): PlainRecord => checkNewRecord(fields, item, i, seen, newId, problems));
+      if (problems.length > 0) throw recordProblems(problems);
     }
+    const ids = records.map((r) => r.id);
+    await this.storeRecords(principal.tenantId, id, ids, async (tx, draft, row) => {
+      const stored = protectedFields ? await this.protection.seal(tx, row, records, { operation: 'insert' }) : prepareRecords(records);
+      await this.bulkInsert(tx, principal.tenantId, id, draft, stored);
+    }).catch((err) => this.takenIds(err, id, async () => ids));
     return { inserted: records.length, ids };
   }
 
-  /** Share-locks the dataset for a record write (a finalize waits for it) and returns the draft number. */
+  /** A large bulk insert: each chunk inserted as the worker hands it over. */
+  private async insertPipelined(principal: Principal, id: string, job: BulkJob): Promise<{ inserted: number; ids: string[] }> {
+    const ids: string[] = [];
+    await this.storeRecords(principal.tenantId, id, ids, async (tx, draft) => {
+      for (let c = await job.next(); c; c = await job.next()) {
+        for (const rid of c.ids) ids.push(rid);
+        if ('prepared' in c) await this.bulkInsert(tx, principal.tenantId, id, draft, c.prepared);
+      }
+    }).catch((err) => {
+      if (!isUniqueViolation(err)) job.discard();
+      // A body error later in the body comes first (job.rest throws it); else the taken ids.
+      return this.takenIds(err, id, async () => ids.concat(await job.rest()));
+    });
+    return { inserted: ids.length, ids };
+  }
+
+  /**
+   * The transaction of a bulk insert: `insert` stores the records (taken client ids surface as a
+   * unique violation: no lookup on the fast path), then the count and the event. `ids` is read
+   * after `insert` has run.
+   */
+  private async storeRecords(
+    tenantId: string,
+    id: string,
+    ids: string[],
+    insert: (tx: Tx, draft: number, row: Row) => Promise<void>,
+  ): Promise<void> {
+    await this.platform.transaction(async (tx) => {
+      const { draft, row } = await this.lockForRecordWrite(tx, tenantId, id);
+      await insert(tx, draft, row);
+      await tx
+        .updateTable('datasets')
+        .set({ record_count: sql`record_count + ${ids.length}`, updated_at: this.platform.clock.now() })
+        .where('id', '=', id)
+        .execute();
+      await this.emit(tx, 'record.created', id, { dataset_id: id, ids, count: ids.length }, tenantId, id);
+    });
+  }
+
+  /** Rethrows `err`; a unique violation of a bulk insert as the 409 naming the taken ids (`ids()`, in body order). */
+  private async takenIds(err: unknown, id: string, ids: () => Promise<string[]>): Promise<never> {
+    if (!isUniqueViolation(err)) throw err;
+    const all = await ids();
+    const index = new Map(all.map((rid, i) => [rid, i]));
+    await this.assertIdsFree(this.db, id, all, (rid) => index.get(rid) ?? 0);
+    throw new AppError('conflict', 409, 'A record with one of these ids already exists');
+  }
+
+  /**
+   * Locks the dataset for a record write and returns the draft number. Record writes to one
+   * dataset take turns (PostgreSQL; SQLite has one writer anyway), and a finalize waits for them:
+   * each write ends by updating the dataset's row, which two writers holding share locks on it
+   * would deadlock on.
+   */
   async lockForRecordWrite(tx: Executor, tenantId: string, id: string): Promise<{ draft: number; row: Row }> {
-    const row = await this.loadDataset(tx, tenantId, id, 'share');
+    const row = await this.loadDataset(tx, tenantId, id, 'update');
     this.assertActive(row);
     return { draft: Number(row.draft_number), row };
   }

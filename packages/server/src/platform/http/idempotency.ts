@@ -1,12 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LoamModule } from '../../app.js';
 import { isApiV1 } from './context.js';
 import { addRouteHook } from './route-hooks.js';
 import type { LoamApp } from './server.js';
-import { sha256 } from '../crypto/index.js';
 import type { MigrationSet } from '../db/migrate.js';
 import type { Platform } from '../index.js';
 import { AppError } from './errors.js';
+import { RawBody } from './lazy-compilers.js';
 
 /**
  * The `Idempotency-Key` convention of contracts/api-v1.md for any POST route: the first response
@@ -105,7 +106,9 @@ export function idempotencyHooks(platform: Platform): IdempotencyHooks {
       if (!principal) return; // public routes have no one to scope the key to
       const now = platform.clock.now();
       const pending: Pending = { tenantId: principal.tenantId, principal: principal.subject, key, done: false };
-      const requestHash = sha256(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`);
+      // A body parsed by its handler (RawBody) is fingerprinted by its bytes.
+      const body = request.body instanceof RawBody ? request.body.bytes : JSON.stringify(request.body ?? null);
+      const requestHash = createHash('sha256').update(`${request.method} ${request.url}\n`).update(body).digest('hex');
       // Expired keys, and first attempts that never finished (crashed), no longer hold the key.
       await where(pending)
         .where((eb) =>

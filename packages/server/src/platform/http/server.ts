@@ -22,7 +22,7 @@ import type { BucketSpec } from '../ratelimit/index.js';
 import { isApiV1 } from './context.js';
 import { AppError, unauthorized } from './errors.js';
 import { sendError, toAppError } from './errors-render.js';
-import { lazyCompilersFactory } from './lazy-compilers.js';
+import { AJV_OPTIONS, lazyCompilersFactory } from './lazy-compilers.js';
 import { RequestLogger, requestLoggerFactory } from './request-logger.js';
 import { HttpMetrics } from './metrics.js';
 import { addRouteHook } from './route-hooks.js';
@@ -100,7 +100,7 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false } },
+    ajv: AJV_OPTIONS,
     // Fastify's compilers with the options above, compiling each route's schemas on first use.
     schemaController: { compilersFactory: lazyCompilersFactory },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -1,0 +1,121 @@
+/**
+ * The bulk-insert worker thread (started by `BulkParser`, bulk.ts): parses a body in chunks,
+ * validates each record against the body schema (with Fastify's own Ajv settings) and the
+ * dataset's schema, and hands each chunk back prepared for storage. Nothing here touches the
+ * database: the main thread inserts, in the call's transaction.
+ */
+import { parentPort } from 'node:worker_threads';
+import { AjvCompiler } from '@fastify/ajv-compiler';
+import { MAX_RECORDS_PER_CALL, NewRecord } from '@loam/api';
+import { Ids, systemRandom } from '../../platform/crypto/index.js';
+import { AppError, type FieldError } from '../../platform/http/errors.js';
+import { AJV_OPTIONS } from '../../platform/http/lazy-compilers.js';
+import { BULK_CHUNK, type BodySchemaError, type BulkMessage, type BulkRequest, jsonArrayChunks, ndjsonItems } from './bulk.js';
+import type { PlainRecord } from './protection.js';
+import { checkNewRecord, recordDigest, recordProblems } from './records.js';
+
+/** This module's own URL: what the worker thread imports. */
+export const workerUrl = import.meta.url;
+
+type Validate = ((data: unknown) => boolean) & { errors?: BodySchemaError[] | null };
+
+/** Runs in the worker thread: answers each BulkRequest with its chunks, then its end or error. */
+export function serve(): void {
+  const port = parentPort;
+  if (!port) throw new Error('serve() runs in a worker thread');
+  const compile = (AjvCompiler as unknown as () => (ext: unknown, opts: unknown) => (route: unknown) => Validate)()({}, AJV_OPTIONS);
+  const validate = compile({ schema: NewRecord, method: 'POST', url: '/api/v1/datasets/:id/records', httpPart: 'body' });
+  port.on('message', (request: BulkRequest) => {
+    for (const m of run(request, validate)) port.postMessage(m);
+  });
+}
+
+function* chunksOf<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
+    chunk.push(item);
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+const countError = (keyword: 'minItems' | 'maxItems', limit: number): BodySchemaError => ({
+  instancePath: '',
+  schemaPath: `#/${keyword}`,
+  keyword,
+  params: { limit },
+  message: `must NOT have ${keyword === 'minItems' ? 'fewer' : 'more'} than ${limit} items`,
+});
+
+/**
+ * The messages for one body. What the call fails with follows the inline path's order: a syntax
+ * error anywhere (Fastify's parser), else the first body-schema error (Fastify's validation), else
+ * the records' problems (the service); a failing body is still read to its end to find the first.
+ */
+export function* run(request: BulkRequest, validate: Validate): Generator<BulkMessage> {
+  const { job, fields, now, mode } = request;
+  const text = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength).toString('utf8');
+  const ids = new Ids({ now: () => now }, systemRandom);
+  const newId = () => ids.new('rec');
+  const problems: FieldError[] = [];
+  const seen = new Map<string, number>();
+  let invalid: BodySchemaError[] | undefined;
+  let index = 0;
+  try {
+    let chunks: Iterable<unknown[]>;
+    if (request.format === 'json') {
+      const body = jsonArrayChunks(text, BULK_CHUNK);
+      if (body.count > MAX_RECORDS_PER_CALL) invalid = [countError('maxItems', MAX_RECORDS_PER_CALL)];
+      chunks = body.chunks;
+    } else chunks = chunksOf(ndjsonItems(text), BULK_CHUNK);
+    for (const chunk of chunks) {
+      if (invalid) continue; // only the syntax is still checked
+      const records: PlainRecord[] = [];
+      for (const item of chunk) {
+        if (!validate(item)) {
+          invalid = (validate.errors ?? []).map((e) => ({ ...e, instancePath: `/${index}${e.instancePath}` }));
+          break;
+        }
+        const record = checkNewRecord(fields, item as NewRecord, index++, seen, newId, problems);
+        if (problems.length === 0) records.push(record);
+      }
+      if (invalid || problems.length > 0) continue;
+      yield mode === 'records' ? { job, records } : packed(job, records);
+    }
+    if (!invalid && index === 0) invalid = [countError('minItems', 1)];
+    if (invalid) yield { job, validation: invalid };
+    else if (problems.length > 0) yield { job, error: errorOf(recordProblems(problems)) };
+    else yield { job, done: true };
+  } catch (err) {
+    yield {
+      job,
+      error:
+        err instanceof AppError
+          ? errorOf(err)
+          : { code: 'internal_error', status: 500, detail: `Bulk parsing failed: ${(err as Error).message}` },
+    };
+  }
+}
+
+const errorOf = (e: AppError) => ({ code: e.code, status: e.status, detail: e.detail, fields: e.fields });
+
+/** A chunk's records prepared (canonical text, hash, size), packed in a few flat values. */
+function packed(job: number, records: PlainRecord[]): BulkMessage {
+  const texts: string[] = [];
+  const hashes: string[] = [];
+  const ends = new Int32Array(records.length);
+  const bytes = new Int32Array(records.length);
+  let end = 0;
+  for (let k = 0; k < records.length; k++) {
+    const p = recordDigest(records[k].id, records[k].data);
+    texts.push(p.text);
+    hashes.push(p.hash);
+    end += p.text.length;
+    ends[k] = end;
+    bytes[k] = p.bytes;
+  }
+  return { job, ids: records.map((r) => r.id).join('\n'), texts: texts.join(''), ends, hashes: hashes.join(''), bytes };
+}

@@ -1,0 +1,248 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { MAX_RECORDS_PER_CALL, type SchemaField } from '@loam/api';
+import sjson from 'secure-json-parse';
+import { AppError, type FieldError } from '../../platform/http/errors.js';
+import type { RawBody } from '../../platform/http/lazy-compilers.js';
+import type { PlainRecord } from './protection.js';
+import type { PreparedRecord } from './records.js';
+
+/**
+ * Bulk inserts (POST …/records) of this many bytes or more are parsed on a worker thread (see
+ * `BulkParser`); smaller ones are parsed on the event loop as any other body.
+ */
+export const BULK_MIN_BYTES = 64 * 1024;
+/** Records per chunk the worker hands over: small enough to start inserting early. */
+export const BULK_CHUNK = 500;
+/** Fastify's JSON parser settings (prototype poisoning is refused), used for bulk bodies alike. */
+export const JSON_PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as const;
+
+export const tooManyRecords = (): AppError =>
+  new AppError('payload_too_large', 413, `At most ${MAX_RECORDS_PER_CALL} records per call; split the batch`);
+
+/** NDJSON bodies: one JSON value per line (blank lines skipped); a bad line is a 400 naming it. */
+export function* ndjsonItems(text: string): Generator<unknown> {
+  const lines = text.split('\n');
+  let count = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line) continue;
+    if (++count > MAX_RECORDS_PER_CALL) throw tooManyRecords();
+    try {
+      yield JSON.parse(line);
+    } catch (err) {
+      throw new AppError('invalid_request', 400, `Malformed NDJSON on line ${i + 1}: ${(err as Error).message}`, [
+        { field: `line ${i + 1}`, code: 'invalid_json', message: (err as Error).message },
+      ]);
+    }
+  }
+}
+
+export const parseNdjson = (text: string): unknown[] => [...ndjsonItems(text)];
+
+/** What a malformed JSON body gets: what Fastify's own parser answers (errors-render.ts). */
+const malformedJson = (): AppError =>
+  new AppError('invalid_request', 400, "Malformed request body: Body is not valid JSON but content-type is set to 'application/json'");
+
+/**
+ * A JSON array body cut between its top-level elements into chunks of `size` elements, each parsed
+ * on its own (`[` + elements + `]`), so work on the first can start before the last is parsed.
+ * One pass over the text finds the element boundaries (and the count).
+ */
+export function jsonArrayChunks(text: string, size: number): { count: number; chunks: Generator<unknown[]> } {
+  const n = text.length;
+  let i = 0;
+  while (i < n && (text.charCodeAt(i) <= 32 || text.charCodeAt(i) === 0xfeff)) i++;
+  if (text.charCodeAt(i) !== 91) throw malformedJson(); // '['
+  const starts = [i + 1]; // where each element begins (after '[' or a top-level ',')
+  let depth = 0;
+  let end = -1;
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // a string: skip to its closing quote
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 91 || c === 123) depth++;
+    else if (c === 93 || c === 125) {
+      if (--depth === 0) {
+        end = i;
+        break;
+      }
+    } else if (c === 44 && depth === 1) starts.push(i + 1);
+  }
+  if (end < 0 || text.slice(end + 1).trim() !== '') throw malformedJson();
+  const empty = starts.length === 1 && text.slice(starts[0], end).trim() === '';
+  const count = empty ? 0 : starts.length;
+  function* chunks(): Generator<unknown[]> {
+    for (let k = 0; k < count; k += size) {
+      const to = Math.min(k + size, count);
+      const slice = text.slice(starts[k], to < count ? starts[to] - 1 : end);
+      let items: unknown;
+      try {
+        items = sjson.parse(`[${slice}]`, JSON_PARSE_OPTIONS);
+      } catch {
+        throw malformedJson();
+      }
+      // An empty element (`[1,,2]`, `[1,]`) can make a chunk parse to fewer items.
+      if (!Array.isArray(items) || items.length !== to - k) throw malformedJson();
+      yield items;
+    }
+  }
+  return { count, chunks: chunks() };
+}
+
+/** An Ajv-style error of the body schema (rendered like the ones Fastify's validation throws). */
+export interface BodySchemaError {
+  instancePath: string;
+  schemaPath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** A message from the worker about one job. */
+export type BulkMessage = { job: number } & (
+  | { ids: string; texts: string; ends: Int32Array; hashes: string; bytes: Int32Array } // prepared records
+  | { records: PlainRecord[] } // checked records, not prepared (datasets with protected fields)
+  | { done: true }
+  | { validation: BodySchemaError[] }
+  | { error: { code: string; status: number; detail: string; fields?: FieldError[] } }
+);
+
+/** What the worker is asked to do with one body. */
+export interface BulkRequest {
+  job: number;
+  bytes: Uint8Array;
+  format: 'json' | 'ndjson';
+  fields: SchemaField[];
+  /** The time new record ids carry. */
+  now: number;
+  /** `prepared`: canonical text and hash of each record; `records`: the checked records only. */
+  mode: 'prepared' | 'records';
+}
+
+/** A chunk of a bulk insert, in body order. */
+export type BulkChunk = { ids: string[]; prepared: PreparedRecord[] } | { ids: string[]; records: PlainRecord[] };
+
+/** One body being parsed: its chunks in order, then the end, or the error the call fails with. */
+export class BulkJob {
+  private readonly queue: BulkMessage[] = [];
+  private wake: (() => void) | undefined;
+  private finished = false;
+
+  constructor(private readonly release: () => void) {}
+
+  push(message: BulkMessage): void {
+    this.queue.push(message);
+    this.wake?.();
+  }
+
+  /** The next chunk, undefined at the end; throws what the body is refused for (400/413). */
+  async next(): Promise<BulkChunk | undefined> {
+    if (this.finished) return undefined;
+    while (this.queue.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = undefined;
+    const m = this.queue.shift() as BulkMessage;
+    if ('ids' in m) {
+      const ids = m.ids.split('\n');
+      const prepared = ids.map(
+        (id, k): PreparedRecord => ({
+          id,
+          text: m.texts.slice(k > 0 ? m.ends[k - 1] : 0, m.ends[k]),
+          hash: m.hashes.slice(k * 64, k * 64 + 64),
+          bytes: m.bytes[k],
+        }),
+      );
+      return { ids, prepared };
+    }
+    if ('records' in m) return { ids: m.records.map((r) => r.id), records: m.records };
+    this.finished = true;
+    this.release();
+    if ('validation' in m)
+      // Rendered as Fastify's body validation errors are (errors-render.ts).
+      throw Object.assign(new Error('body validation failed'), { validation: m.validation, validationContext: 'body', statusCode: 400 });
+    if ('error' in m) throw new AppError(m.error.code, m.error.status, m.error.detail, m.error.fields);
+    return undefined;
+  }
+
+  /** Reads the rest (after a failed insert): the remaining ids, or the error the body has. */
+  async rest(): Promise<string[]> {
+    const ids: string[] = [];
+    for (let c = await this.next(); c; c = await this.next()) ids.push(...c.ids);
+    return ids;
+  }
+
+  /** Drops what is left of the job (its call failed otherwise). */
+  discard(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.release();
+  }
+
+  /** Fails the job (the worker died). */
+  fail(err: Error): void {
+    this.push({ job: 0, error: { code: 'internal_error', status: 500, detail: `Bulk parsing failed: ${err.message}` } });
+  }
+}
+
+/**
+ * Parses, validates (body schema, dataset schema, duplicate ids) and prepares (canonical JSON,
+ * hash) large bulk inserts on one worker thread, in chunks, so the event loop only inserts: it
+ * inserts chunk k while the worker parses chunk k + 1, and stays free for other requests while a
+ * 10,000-record body is parsed. Errors are the ones the inline path gives, in the same order of
+ * precedence (syntax, then body schema, then records), so the two paths answer alike.
+ */
+export class BulkParser {
+  private worker: Worker | undefined;
+  private readonly jobs = new Map<number, BulkJob>();
+  private nextJob = 1;
+
+  async parse(body: RawBody, fields: SchemaField[], now: number, mode: BulkRequest['mode']): Promise<BulkJob> {
+    const worker = this.worker ?? (await this.start());
+    const job = this.nextJob++;
+    const state = new BulkJob(() => this.jobs.delete(job));
+    this.jobs.set(job, state);
+    const request: BulkRequest = { job, bytes: body.bytes, format: body.format, fields, now, mode };
+    worker.postMessage(request);
+    return state;
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+
+  private async start(): Promise<Worker> {
+    // The worker runs the module's own file (a chunk of its own in the bundle); from TypeScript
+    // sources (tests, `npm run dev`) it loads them through tsx, as the main thread does.
+    const { workerUrl } = await import('./bulk-worker.js');
+    if (this.worker) return this.worker;
+    let source = `import(${JSON.stringify(workerUrl)}).then((m) => m.serve())`;
+    if (workerUrl.endsWith('.ts')) {
+      const tsx = pathToFileURL(
+        createRequire(import.meta.url)
+          .resolve('tsx/esm/api')
+          .replace(/\.cjs$/, '.mjs'),
+      ).href;
+      source = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return ${source}; })`;
+    }
+    const worker = new Worker(source, { eval: true, name: 'loam-bulk-parse' });
+    worker.unref(); // idle, it does not keep the process alive
+    worker.on('message', (m: BulkMessage) => this.jobs.get(m.job)?.push(m));
+    const fail = (err: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const job of this.jobs.values()) job.fail(err);
+      this.jobs.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the worker exited (${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+}
