@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestLoam, apiCaller, createTestLoam, describeEachDialect } from '../../test/harness.js';
+import { BULK_MIN_BYTES } from '../datasets/bulk.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies in tests
 type Json = any;
@@ -202,6 +203,25 @@ describeEachDialect('dataset records: PII encryption at rest and insert policies
       const csv = await runExport(ds, { format: 'csv', filter: { city: 'Oslo' } });
       expect(csv).toContain('ann@new.example');
       expect(csv).not.toContain('enc:v1:');
+    });
+
+    it('large bulk inserts (parsed on the worker thread) encrypt too, with the same checksums', async () => {
+      const v1 = (await call('GET', `/api/v1/datasets/${ds}/versions`)).json.data.find((v: Json) => v.name === 'v1');
+      const padded = `${JSON.stringify(people)}${' '.repeat(BULK_MIN_BYTES)}`; // whitespace: the same records
+      const big = (await createDataset('people big')).id;
+      expect((await call('POST', `/api/v1/datasets/${big}/records`, padded, { 'content-type': 'application/json' })).status).toBe(201);
+      expect(await rawData(big, 'p1')).not.toContain('ann@');
+      expect((await call('GET', `/api/v1/datasets/${big}/records/p1`)).json.data.data).toEqual(people[0].data);
+      const plain = (
+        await createDataset(
+          'people big plain',
+          {},
+          fields.map(({ pii: _pii, ...f }) => f),
+        )
+      ).id;
+      expect((await call('POST', `/api/v1/datasets/${plain}/records`, padded, { 'content-type': 'application/json' })).status).toBe(201);
+      for (const id of [big, plain])
+        expect((await call('POST', `/api/v1/datasets/${id}/versions`, {})).json.data.checksum).toBe(v1.checksum);
     });
 
     it('imports encrypt too', async () => {
