@@ -65,13 +65,12 @@ export function* run(request: BulkRequest, validate: Validate): Generator<BulkMe
   let invalid: BodySchemaError[] | undefined;
   let index = 0;
   try {
-    let chunks: Iterable<unknown[]>;
-    if (request.format === 'json') {
-      const body = jsonArrayChunks(text, BULK_CHUNK);
-      if (body.count > MAX_RECORDS_PER_CALL) invalid = [countError('maxItems', MAX_RECORDS_PER_CALL)];
-      chunks = body.chunks;
-    } else chunks = chunksOf(ndjsonItems(text), BULK_CHUNK);
+    const chunks = request.format === 'json' ? jsonArrayChunks(text, BULK_CHUNK) : chunksOf(ndjsonItems(text), BULK_CHUNK);
+    let total = 0;
     for (const chunk of chunks) {
+      total += chunk.length;
+      // Too many items is the array's error, before any of its items' (NDJSON: the parser's 413).
+      if (total > MAX_RECORDS_PER_CALL && invalid?.[0]?.keyword !== 'maxItems') invalid = [countError('maxItems', MAX_RECORDS_PER_CALL)];
       if (invalid) continue; // only the syntax is still checked
       const records: PlainRecord[] = [];
       for (const item of chunk) {
@@ -85,7 +84,7 @@ export function* run(request: BulkRequest, validate: Validate): Generator<BulkMe
       if (invalid || problems.length > 0) continue;
       yield mode === 'records' ? { job, records } : packed(job, records);
     }
-    if (!invalid && index === 0) invalid = [countError('minItems', 1)];
+    if (total === 0) invalid = [countError('minItems', 1)];
     if (invalid) yield { job, validation: invalid };
     else if (problems.length > 0) yield { job, error: errorOf(recordProblems(problems)) };
     else yield { job, done: true };

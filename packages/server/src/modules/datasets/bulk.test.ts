@@ -106,7 +106,7 @@ describeEachDialect('datasets bulk insert off the event loop', (dialect) => {
     expect(coerced.worker.status).toBe(201);
     expect(coerced.worker.json.data.ids[600]).toBe('42');
     // Too many and none at all: the array's own limits.
-    const many = await both(JSON.stringify(Array.from({ length: 10_001 }, () => ({ data: { name: 'n' } }))));
+    const many = await both(JSON.stringify(Array.from({ length: 10_001 }, (_, i) => (i === 3 ? { bad: 1 } : { data: { name: 'n' } }))));
     expect(many.worker.json.errors[0]).toMatchObject({ field: '(root)', code: 'out_of_range' });
     expect((await both('[]')).worker.json.errors[0]).toMatchObject({ field: '(root)', code: 'out_of_range' });
   });
@@ -203,10 +203,13 @@ describe('jsonArrayChunks', () => {
   it('cuts an array between top-level elements, whatever the strings and nesting hold', () => {
     const items = [{ a: '],[{"' }, [1, [2, { b: '\\"' }]], 'x,y', null, 3.5, { c: { d: [] } }, '\u2028é'];
     for (const size of [1, 2, 3, 7, 100]) {
-      const { count, chunks } = jsonArrayChunks(` \n${JSON.stringify(items, null, size % 2 ? 2 : 0)}\n`, size);
-      expect(count).toBe(items.length);
-      expect([...chunks].flat()).toEqual(items);
+      const chunks = [...jsonArrayChunks(` \n${JSON.stringify(items, null, size % 2 ? 2 : 0)}\n`, size)];
+      expect(chunks.flat()).toEqual(items);
+      expect(chunks.map((c) => c.length)).toEqual(chunks.map((_, k) => Math.min(size, items.length - k * size)));
     }
-    expect(jsonArrayChunks('[ ]', 5).count).toBe(0);
+    expect([...jsonArrayChunks('[ ]', 5)]).toEqual([]);
+    for (const bad of ['[1,2,]', '[1,,2]', '[,1]', '[1', '[1]]', '["a\\"]', '{"a":1}', '[1] 2', '["\\\\"x]'])
+      for (const size of [1, 2]) expect(() => [...jsonArrayChunks(bad, size)], `${bad} / ${size}`).toThrow(/not valid JSON/);
+    expect([...jsonArrayChunks('["\\\\",2]', 1)]).toEqual([['\\'], [2]]);
   });
 });

@@ -45,55 +45,62 @@ export const parseNdjson = (text: string): unknown[] => [...ndjsonItems(text)];
 const malformedJson = (): AppError =>
   new AppError('invalid_request', 400, "Malformed request body: Body is not valid JSON but content-type is set to 'application/json'");
 
+/** The index of the quote closing the string that opens at `i` (-1: none). */
+function closingQuote(text: string, i: number): number {
+  for (let j = text.indexOf('"', i + 1); j >= 0; j = text.indexOf('"', j + 1)) {
+    let k = j - 1;
+    while (text.charCodeAt(k) === 92) k--; // an odd number of backslashes escapes it
+    if ((j - 1 - k) % 2 === 0) return j;
+  }
+  return -1;
+}
+
 /**
- * A JSON array body cut between its top-level elements into chunks of `size` elements, each parsed
- * on its own (`[` + elements + `]`), so work on the first can start before the last is parsed.
- * One pass over the text finds the element boundaries (and the count).
+ * A JSON array body cut between its top-level elements into chunks of `size` elements, each
+ * parsed on its own (`[` + elements + `]`) as soon as the scan has passed it, so work on the first
+ * chunk starts before the rest is even scanned. Anything but exactly one well-formed array throws
+ * the 400 Fastify's parser gives.
  */
-export function jsonArrayChunks(text: string, size: number): { count: number; chunks: Generator<unknown[]> } {
+export function* jsonArrayChunks(text: string, size: number): Generator<unknown[]> {
   const n = text.length;
   let i = 0;
   while (i < n && (text.charCodeAt(i) <= 32 || text.charCodeAt(i) === 0xfeff)) i++;
   if (text.charCodeAt(i) !== 91) throw malformedJson(); // '['
-  const starts = [i + 1]; // where each element begins (after '[' or a top-level ',')
+  const first = i + 1;
+  let start = first; // where the current chunk's first element begins
+  let commas = 0; // top-level commas in the current chunk
   let depth = 0;
-  let end = -1;
   for (; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 34) {
-      // a string: skip to its closing quote
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 92) i++;
-        else if (d === 34) break;
-      }
+      i = closingQuote(text, i);
+      if (i < 0) break;
     } else if (c === 91 || c === 123) depth++;
     else if (c === 93 || c === 125) {
-      if (--depth === 0) {
-        end = i;
-        break;
-      }
-    } else if (c === 44 && depth === 1) starts.push(i + 1);
-  }
-  if (end < 0 || text.slice(end + 1).trim() !== '') throw malformedJson();
-  const empty = starts.length === 1 && text.slice(starts[0], end).trim() === '';
-  const count = empty ? 0 : starts.length;
-  function* chunks(): Generator<unknown[]> {
-    for (let k = 0; k < count; k += size) {
-      const to = Math.min(k + size, count);
-      const slice = text.slice(starts[k], to < count ? starts[to] - 1 : end);
-      let items: unknown;
-      try {
-        items = sjson.parse(`[${slice}]`, JSON_PARSE_OPTIONS);
-      } catch {
-        throw malformedJson();
-      }
-      // An empty element (`[1,,2]`, `[1,]`) can make a chunk parse to fewer items.
-      if (!Array.isArray(items) || items.length !== to - k) throw malformedJson();
-      yield items;
+      if (--depth === 0) break;
+    } else if (c === 44 && depth === 1 && ++commas === size) {
+      yield parseElements(text.slice(start, i), size);
+      start = i + 1;
+      commas = 0;
     }
   }
-  return { count, chunks: chunks() };
+  if (i < 0 || i >= n || text.charCodeAt(i) !== 93 || text.slice(i + 1).trim() !== '') throw malformedJson();
+  const rest = text.slice(start, i);
+  if (commas > 0 || rest.trim() !== '') yield parseElements(rest, commas + 1);
+  else if (start !== first) throw malformedJson(); // a trailing comma
+}
+
+/** `count` comma-separated JSON values, parsed as Fastify's parser would (prototype poisoning refused). */
+function parseElements(elements: string, count: number): unknown[] {
+  let items: unknown;
+  try {
+    items = sjson.parse(`[${elements}]`, JSON_PARSE_OPTIONS);
+  } catch {
+    throw malformedJson();
+  }
+  // An empty element (`[1,,2]`) can make the values fewer than the commas say.
+  if (!Array.isArray(items) || items.length !== count) throw malformedJson();
+  return items;
 }
 
 /** An Ajv-style error of the body schema (rendered like the ones Fastify's validation throws). */
