@@ -111,6 +111,17 @@ describeEachDialect('datasets bulk insert off the event loop', (dialect) => {
     expect((await both('[]')).worker.json.errors[0]).toMatchObject({ field: '(root)', code: 'out_of_range' });
   });
 
+  it('refuses data nested more than 100 levels deep with a 400 naming the field, however deep', async () => {
+    const nest = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    for (const depth of [99, 100, 5000, 50_000]) {
+      const { worker } = await both(`[{"data":{"name":"x","deep":${nest(depth)}}}]`);
+      if (depth < 100) expect(worker.status).toBe(201);
+      else if (depth < 10_000)
+        expect(worker.json.errors).toEqual([expect.objectContaining({ field: '[0].data.deep', code: 'out_of_range' })]);
+      else expect(worker.status).toBe(400); // beyond what JSON.parse takes: malformed
+    }
+  });
+
   it('reports malformed JSON as the inline parser does, wherever it is, and refuses prototype poisoning', async () => {
     const good = Array.from({ length: 700 }, (_, i) => `{"data":{"name":"n${i}"}}`);
     const cases = [

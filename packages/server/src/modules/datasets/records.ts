@@ -5,7 +5,7 @@ import { AppError, type FieldError } from '../../platform/http/errors.js';
 /** A validation problem of one record (the index is added by bulk callers). */
 export interface RecordProblem {
   field: string;
-  code: 'required_field_missing' | 'invalid_type' | 'invalid_format';
+  code: 'required_field_missing' | 'invalid_type' | 'invalid_format' | 'out_of_range';
   message: string;
 }
 
@@ -30,9 +30,27 @@ function typeMatches(type: FieldType, v: unknown): boolean {
   }
 }
 
-/** Checks `data` against the dataset's fields: required fields present and non-null, types right. */
+/** Levels of objects and arrays a record's data may nest (the record itself is the first). */
+export const MAX_RECORD_DEPTH = 100;
+
+/** Whether `value` nests objects or arrays more than `levels` deep. */
+function deeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (levels === 0) return true;
+  if (Array.isArray(value)) return value.some((v) => deeperThan(v, levels - 1));
+  for (const k in value) if (deeperThan((value as Record<string, unknown>)[k], levels - 1)) return true;
+  return false;
+}
+
+/**
+ * Checks `data` against the dataset's fields (required fields present and non-null, types right)
+ * and the nesting limit.
+ */
 export function validateRecord(fields: SchemaField[], data: Record<string, unknown>): RecordProblem[] {
   const problems: RecordProblem[] = [];
+  for (const k in data)
+    if (deeperThan(data[k], MAX_RECORD_DEPTH - 1))
+      problems.push({ field: k, code: 'out_of_range', message: `${k} nests objects and arrays more than ${MAX_RECORD_DEPTH} levels deep` });
   for (const f of fields) {
     const v = data[f.name];
     if (v === undefined || v === null) {
