@@ -196,6 +196,19 @@ describeEachDialect('datasets bulk insert off the event loop', (dialect) => {
     expect(other.status).toBe(422);
   });
 
+  it('fails the call (rolled back, 500) if the worker thread dies mid-body, and starts a new one for the next', async () => {
+    const ds = await createDataset();
+    const body = JSON.stringify(Array.from({ length: 10_000 }, (_, i) => ({ data: { name: `n${i}` } })));
+    const bulk = (t.loam.services.datasets as Json).bulk;
+    const pending = call('POST', `/api/v1/datasets/${ds}/records`, body, JSON_TYPE);
+    while (!bulk.worker || bulk.jobs.size === 0) await new Promise((r) => setTimeout(r, 1));
+    await bulk.worker.terminate();
+    expect((await pending).status).toBe(500);
+    expect(await count(ds)).toBe(0);
+    expect((await call('POST', `/api/v1/datasets/${ds}/records`, body, JSON_TYPE)).status).toBe(201);
+    expect(await count(ds)).toBe(10_000);
+  });
+
   it('keeps serving other requests while a large body is parsed, and concurrent large inserts all land', async () => {
     const ds = await createDataset();
     const bodies = [0, 1, 2].map((b) =>
