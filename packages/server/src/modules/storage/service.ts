@@ -76,13 +76,24 @@ export class StorageService {
   /**
    * The stored object of a key; a deferred one (see `onDeferred`) is written first, within the
    * limits, as an upload would be. Undefined when there is nothing.
+   *
+   * A source's content may be replaced while its file is written (the replacement deletes the
+   * file after it commits, possibly before this write): the source is read again after the write,
+   * and a file that no longer matches is deleted and written anew.
    */
   async ensure(key: string): Promise<BlobInfo | undefined> {
     const info = await this.blob.head(key);
     if (info) return info;
     for (const source of this.deferred) {
-      const object = await source(key);
-      if (object) return this.put(tenantOfKey(key), key, object.body, object.contentType);
+      let object = await source(key);
+      for (let attempt = 0; object && attempt < 3; attempt++) {
+        const stored = await this.put(tenantOfKey(key), key, object.body, object.contentType);
+        const now = await source(key);
+        if (now?.body.equals(object.body) && now.contentType === object.contentType) return stored;
+        await this.blob.delete(key);
+        object = now;
+      }
+      if (object) throw new AppError('conflict', 409, 'The object changed while its file was being written; ask again');
     }
     return undefined;
   }

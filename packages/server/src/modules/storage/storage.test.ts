@@ -203,6 +203,24 @@ describeEachDialect('storage service (§5) and local pre-signed URLs', (dialect)
     expect(full.json()).toMatchObject({ error: 'quota_exceeded', error_description: expect.stringContaining('quota') });
   });
 
+  it('a deferred object replaced while its file is written is written again with the new content', async () => {
+    const storage = t.loam.services.storage;
+    const key = 'acme/obj_deferred_race/notes.txt';
+    const versions = ['first', 'second', 'second']; // replaced between the read and the check
+    storage.onDeferred(async (k) =>
+      k === key && versions.length ? { body: Buffer.from(versions.shift() as string), contentType: 'text/plain' } : undefined,
+    );
+    const info = await storage.ensure(key);
+    expect(info?.size).toBe(6);
+    expect((await t.loam.platform.blob.read(key))?.toString()).toBe('second');
+    // A source that keeps changing: a 409 to ask again, and no stale file left behind.
+    const moving = 'acme/obj_deferred_moving/notes.txt';
+    let n = 0;
+    storage.onDeferred(async (k) => (k === moving ? { body: Buffer.from(`v${n++}`), contentType: 'text/plain' } : undefined));
+    await expect(storage.ensure(moving)).rejects.toMatchObject({ status: 409 });
+    expect(await t.loam.platform.blob.head(moving)).toBeUndefined();
+  });
+
   it('is served under the Atriumn prefix too', async () => {
     const res = await upload(a, { filename: 'p.txt', contentType: 'text/plain' }, '/atriumn');
     expect(res.statusCode).toBe(200);
