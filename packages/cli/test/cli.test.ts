@@ -234,6 +234,37 @@ describe('loam (built CLI)', () => {
     await expect(fetch(s.url('/healthz'))).rejects.toThrow();
   });
 
+  it('under npm start, a SIGTERM that stops at npm’s shell still stops Loam gracefully', SLOW, async () => {
+    const port = await freePort();
+    // What `npm start` runs: the script in a shell, which exits on SIGTERM without passing it on.
+    const shell = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" serve; echo shell-done`], {
+      env: envWith({ LOAM_DATA_DIR: tempDir(), LOAM_PORT: String(port), npm_lifecycle_event: 'start' }),
+      cwd: ROOT,
+    });
+    let out = '';
+    shell.stdout.on('data', (d) => {
+      out += d;
+    });
+    const closed = new Promise((res) => shell.stdout.on('close', res)); // when Loam, the last writer, is gone
+    const url = `http://127.0.0.1:${port}/readyz`;
+    for (let i = 0; i < STARTUP_MS / 50; i++) {
+      if (
+        await fetch(url).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    shell.kill('SIGTERM');
+    const stopped = await Promise.race([closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
+    expect(stopped).toBe(true);
+    expect(out).toContain('"msg":"stopped"');
+    expect(out).not.toContain('shell-done');
+    await expect(fetch(url)).rejects.toThrow();
+  });
+
   it('npm start and the loam bin run the binary tested here', () => {
     const json = (path: string) => JSON.parse(readFileSync(join(ROOT, path), 'utf8'));
     expect(json('package.json').scripts.start).toBe('node packages/cli/bin/loam.mjs serve');
