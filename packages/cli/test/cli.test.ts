@@ -234,6 +234,16 @@ describe('loam (built CLI)', () => {
     await expect(fetch(s.url('/healthz'))).rejects.toThrow();
   });
 
+  it('stops on SIGTERM when the reader of its stdout has gone (broken pipe)', SLOW, async () => {
+    const s = await serve({ LOAM_DATA_DIR: tempDir() });
+    await s.ready();
+    s.child.stdout?.destroy(); // its next log line, the shutdown's first, fails with EPIPE
+    await new Promise((r) => setTimeout(r, 100));
+    const exited = await Promise.race([s.stop(), new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+    if (exited === 'still running') s.child.kill('SIGKILL');
+    expect(exited).toBe(0);
+  });
+
   it('under npm start, a SIGTERM that stops at npm’s shell still stops Loam gracefully', SLOW, async () => {
     const port = await freePort();
     // What `npm start` runs: the script in a shell, which exits on SIGTERM without passing it on.

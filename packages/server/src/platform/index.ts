@@ -58,13 +58,22 @@ export const LOG_REDACT = [
   '*.key',
 ];
 
+/**
+ * JSON lines on stdout, written synchronously: nothing is lost on a crash or exit, and a stdout
+ * whose reader has gone (EPIPE: a closed pipe, a restarted journald) only stops the logging. With
+ * pino's default asynchronous stream, the flush at exit retried a broken pipe forever, so Loam
+ * never exited after a SIGTERM.
+ */
 export function createLogger(config: Config): Logger {
-  return pino({
-    level: config.logLevel,
-    base: { service: 'loam' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: LOG_REDACT, censor: '[redacted]' },
-  });
+  return pino(
+    {
+      level: config.logLevel,
+      base: { service: 'loam' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: LOG_REDACT, censor: '[redacted]' },
+    },
+    pino.destination({ dest: 1, sync: true }),
+  );
 }
 
 /** Opens the database and builds every platform service (nothing starts running yet). */
