@@ -6,6 +6,17 @@ function banner(key: string): string {
   return `\n${line}\n  Loam created the default tenant and its admin API key. It is shown only\n  this once and stored only as a hash; keep it somewhere safe:\n\n    ${key}\n\n  Use it as:  curl -H 'X-API-Key: ${key.slice(0, 12)}…' …\n${line}\n\n`;
 }
 
+/**
+ * Exits once buffered log lines are written (or `ms` passed). pino's own exit-time flush is
+ * synchronous and retries a broken stdout (EPIPE: `loam serve | pino-pretty` after Ctrl-C, a
+ * restarted journald) forever; flushed asynchronously first, a broken pipe only turns logging off.
+ */
+function exitAfterLogs(loam: Loam, code: number, ms = 1000): void {
+  const exit = () => process.exit(code);
+  setTimeout(exit, ms);
+  loam.platform.log.flush(exit);
+}
+
 /** Stops on SIGTERM/SIGINT: stop accepting, finish in-flight requests and running jobs, close pools. */
 function onSignals(loam: Loam, deadlineMs: number): void {
   let stopping = false;
@@ -19,18 +30,18 @@ function onSignals(loam: Loam, deadlineMs: number): void {
     loam.platform.log.info({ signal }, 'shutting down');
     const force = setTimeout(() => {
       loam.platform.log.error({ deadline_ms: deadlineMs }, 'graceful shutdown deadline passed; exiting');
-      process.exit(1);
+      exitAfterLogs(loam, 1, 200);
     }, deadlineMs + 1000);
     force.unref();
     loam
       .close(deadlineMs)
       .then(() => {
         loam.platform.log.info('stopped');
-        process.exit(0);
+        exitAfterLogs(loam, 0);
       })
       .catch((err) => {
         loam.platform.log.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exitAfterLogs(loam, 1);
       });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

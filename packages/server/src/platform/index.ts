@@ -59,10 +59,9 @@ export const LOG_REDACT = [
 ];
 
 /**
- * JSON lines on stdout, written synchronously: nothing is lost on a crash or exit, and a stdout
- * whose reader has gone (EPIPE: a closed pipe, a restarted journald) only stops the logging. With
- * pino's default asynchronous stream, the flush at exit retried a broken pipe forever, so Loam
- * never exited after a SIGTERM.
+ * JSON lines on stdout, written asynchronously. `minLength: 1` writes each line as soon as it can
+ * (as the default 0 does) but makes `log.flush(cb)` wait until the lines are written or stdout is
+ * found broken (main.ts flushes before exiting; see `exitAfterLogs`).
  */
 export function createLogger(config: Config): Logger {
   return pino(
@@ -72,7 +71,7 @@ export function createLogger(config: Config): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: LOG_REDACT, censor: '[redacted]' },
     },
-    pino.destination({ dest: 1, sync: true }),
+    pino.destination({ dest: 1, sync: false, minLength: 1 }),
   );
 }
 
