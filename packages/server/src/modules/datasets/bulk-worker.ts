@@ -55,7 +55,7 @@ const countError = (keyword: 'minItems' | 'maxItems', limit: number): BodySchema
  * error anywhere (Fastify's parser), else the first body-schema error (Fastify's validation), else
  * the records' problems (the service); a failing body is still read to its end to find the first.
  */
-export function* run(request: BulkRequest, validate: Validate): Generator<BulkMessage> {
+function* run(request: BulkRequest, validate: Validate): Generator<BulkMessage> {
   const { job, fields, now, mode } = request;
   const text = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength).toString('utf8');
   const ids = new Ids({ now: () => now }, systemRandom);

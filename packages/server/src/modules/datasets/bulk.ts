@@ -206,14 +206,16 @@ export class BulkJob {
  */
 export class BulkParser {
   private worker: Worker | undefined;
-  private readonly jobs = new Map<number, BulkJob>();
+  /** The current worker's jobs (a worker that dies fails only its own). */
+  private jobs = new Map<number, BulkJob>();
   private nextJob = 1;
 
   async parse(body: RawBody, fields: SchemaField[], now: number, mode: BulkRequest['mode']): Promise<BulkJob> {
     const worker = this.worker ?? (await this.start());
     const job = this.nextJob++;
-    const state = new BulkJob(() => this.jobs.delete(job));
-    this.jobs.set(job, state);
+    const jobs = this.jobs;
+    const state = new BulkJob(() => jobs.delete(job));
+    jobs.set(job, state);
     const request: BulkRequest = { job, bytes: body.bytes, format: body.format, fields, now, mode };
     worker.postMessage(request);
     return state;
@@ -241,15 +243,17 @@ export class BulkParser {
     }
     const worker = new Worker(source, { eval: true, name: 'loam-bulk-parse' });
     worker.unref(); // idle, it does not keep the process alive
-    worker.on('message', (m: BulkMessage) => this.jobs.get(m.job)?.push(m));
+    const jobs = new Map<number, BulkJob>();
+    worker.on('message', (m: BulkMessage) => jobs.get(m.job)?.push(m));
     const fail = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;
-      for (const job of this.jobs.values()) job.fail(err);
-      this.jobs.clear();
+      for (const job of jobs.values()) job.fail(err);
+      jobs.clear();
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the worker exited (${code})`)));
     this.worker = worker;
+    this.jobs = jobs;
     return worker;
   }
 }
