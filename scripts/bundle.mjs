@@ -1,7 +1,7 @@
 // Bundles the built CLI (packages/cli/dist, from `tsc -b`) into packages/cli/dist/loam.mjs, which
 // `npm start` and the `loam` bin run (through packages/cli/bin/loam.mjs). Loading ~1,200 module
 // files was ~80 % of start-up; the bundle loads a handful. Run by `npm run build`, after `tsc -b`.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -43,6 +43,9 @@ await build({
   // Bundled CommonJS packages call `require` for Node built-ins and optional packages.
   banner: {
     js: "import { createRequire as __loamCreateRequire } from 'node:module';\nconst require = __loamCreateRequire(import.meta.url);",
+  },
+  define: {
+    __LOAM_SERVER_VERSION__: JSON.stringify(JSON.parse(readFileSync(join(cli, '../server/package.json'), 'utf8')).version),
   },
   logLevel: 'warning',
 });

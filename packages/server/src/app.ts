@@ -1,68 +1,96 @@
 import type { Migrator } from 'kysely';
 import type { Config } from './config.js';
-import { createMigrator, migrateToLatest, type MigrationSet } from './platform/db/migrate.js';
+import { createMigrator, migrateToLatest } from './platform/db/migrate.js';
+import { createNatsPublishingModule } from './platform/events/nats.js';
 import { type LoamApp, createHttpServer } from './platform/http/server.js';
-import { idempotencyModule } from './platform/http/idempotency.js';
+import { createIdempotencyModule } from './platform/http/idempotency.js';
 import { unwrapRequestEnvelope } from './platform/http/request-envelope.js';
 import { addRouteHook } from './platform/http/route-hooks.js';
 import { isApiV1 } from './platform/http/context.js';
-import { type Platform, type PlatformOptions, createPlatform } from './platform/index.js';
+import { type PlatformOptions, createPlatform } from './platform/index.js';
+import type { LoamModule, Platform } from './platform/module.js';
 import { platformMigrations } from './platform/migrations.js';
-import { NatsEventPublisher } from './platform/events/nats.js';
-import { apiKeyMigrations } from './modules/apikeys/migrations.js';
-import { apiKeyRoutes } from './modules/apikeys/routes.js';
-import { ApiKeyService } from './modules/apikeys/service.js';
-import { jobRoutes } from './modules/jobs/routes.js';
-import { atriumnHealthRoute, systemRoutes } from './modules/system/routes.js';
-import { DEFAULT_TENANT, TenantService } from './modules/tenants/service.js';
-import { IdentityService, identityModule } from './modules/identity/index.js';
-import type { LlmService } from './modules/llm/service.js';
-import { createPromptsModule } from './modules/prompts/module.js';
-import type { PromptService } from './modules/prompts/service.js';
-import { createPoliciesModule } from './modules/policies/module.js';
-import type { PolicyService } from './modules/policies/service.js';
+import { createApiKeysModule } from './modules/apikeys/module.js';
 import { createAuditModule } from './modules/audit/module.js';
-import type { AuditService } from './modules/audit/service.js';
-import type { KeyRing } from './platform/crypto/envelope.js';
-import { createPrivacyModule } from './modules/privacy/module.js';
-import type { PrivacyService } from './modules/privacy/service.js';
-import { storageModule } from './modules/storage/index.js';
-import { StorageService } from './modules/storage/service.js';
-import { contentModule } from './modules/content/index.js';
+import { createContentModule } from './modules/content/module.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
-import type { DatasetService } from './modules/datasets/service.js';
-import { ContentService } from './modules/content/service.js';
+import { createIdentityModule } from './modules/identity/module.js';
+import { createJobsModule } from './modules/jobs/module.js';
+import { createLlmModule } from './modules/llm/module.js';
+import { createPoliciesModule } from './modules/policies/module.js';
+import { createPrivacyModule } from './modules/privacy/module.js';
+import { createPromptsModule } from './modules/prompts/module.js';
+import { createStorageModule } from './modules/storage/module.js';
+import { createSystemModule } from './modules/system/module.js';
+import { createTenantsModule } from './modules/tenants/module.js';
+import { DEFAULT_TENANT } from './modules/tenants/service.js';
 
-/** The services of every module, built once and handed to the modules that need them. */
-export interface Services {
-  tenants: TenantService;
-  apiKeys: ApiKeyService;
-  identity: IdentityService;
-  policies: PolicyService;
-  audit: AuditService;
-  llm: LlmService;
-  prompts: PromptService;
-  /** Envelope encryption (data keys per tenant scope, wrapped by the master key). */
-  keys: KeyRing;
-  privacy: PrivacyService;
-  storage: StorageService;
-  content: ContentService;
-  datasets: DatasetService;
-}
+export type { LoamModule, Platform } from './platform/module.js';
 
 /**
- * A capability: its migrations, its routes, and what it does at start and stop.
- * `atriumnRoutes` are mounted at the root and again under LOAM_ATRIUMN_PREFIX.
+ * Every module, in dependency and migration order: a module's tables may reference those of
+ * the modules before it, and a module's factory receives the services of those it names.
  */
-export interface LoamModule {
-  name: string;
-  migrations?: MigrationSet;
-  routes?(app: LoamApp): void | Promise<void>;
-  atriumnRoutes?(app: LoamApp): void | Promise<void>;
-  /** Runs after migrations, before the server listens (bootstrap data, subscribers, job kinds). */
-  start?(): void | Promise<void>;
-  stop?(): void | Promise<void>;
+export function createModules(platform: Platform) {
+  const core: LoamModule<undefined> = { name: 'platform', service: undefined, migrations: [platformMigrations] };
+  const idempotency = createIdempotencyModule(platform);
+  const tenants = createTenantsModule(platform);
+  const apiKeys = createApiKeysModule(platform);
+  const identity = createIdentityModule(platform, { tenants: tenants.service });
+  const policies = createPoliciesModule(platform);
+  const audit = createAuditModule(platform);
+  const llm = createLlmModule(platform);
+  const prompts = createPromptsModule(platform, { llm: llm.service });
+  const privacy = createPrivacyModule(platform, { datasets: () => datasets.service });
+  const storage = createStorageModule(platform);
+  const content = createContentModule(platform, { storage: storage.service });
+  const datasets = createDatasetsModule(platform, { protection: privacy.service.protection });
+  const jobs = createJobsModule(platform);
+  const nats = createNatsPublishingModule(platform);
+  const system = createSystemModule(platform, { migrator: () => migrator });
+  const modules: LoamModule[] = [
+    core,
+    // First: its OpenAPI generator collects the routes every later module declares.
+    system,
+    idempotency,
+    tenants,
+    apiKeys,
+    identity,
+    policies,
+    audit,
+    llm,
+    prompts,
+    privacy,
+    storage,
+    content,
+    datasets,
+    jobs,
+    nats,
+  ];
+  const services = {
+    tenants: tenants.service,
+    apiKeys: apiKeys.service,
+    identity: identity.service,
+    policies: policies.service,
+    audit: audit.service,
+    llm: llm.service,
+    prompts: prompts.service,
+    keys: privacy.service.keys,
+    privacy: privacy.service.privacy,
+    storage: storage.service,
+    content: content.service,
+    datasets: datasets.service,
+  };
+  const migrator = createMigrator(
+    platform.database.db,
+    platform.database.dialect,
+    modules.flatMap((m) => m.migrations ?? []),
+  );
+  return { services, modules, migrator };
 }
+
+/** The services of every module, built once and handed to the modules that need them. */
+export type Services = ReturnType<typeof createModules>['services'];
 
 export interface Loam {
   platform: Platform;
@@ -81,62 +109,9 @@ export interface Loam {
   close(deadlineMs?: number): Promise<void>;
 }
 
-export function createModules(platform: Platform): { services: Services; modules: LoamModule[] } {
-  const tenants = new TenantService(platform);
-  const apiKeys = new ApiKeyService(platform);
-  platform.authenticators.push(apiKeys.authenticate);
-  const identity = new IdentityService(platform, tenants);
-  const { policies, module: policiesModule } = createPoliciesModule(platform);
-  const { audit, module: auditModule } = createAuditModule(platform);
-  const { llm, prompts, module: promptsModule } = createPromptsModule(platform);
-  const { keys, privacy, protection, modules: privacyModules } = createPrivacyModule(platform, { datasets: () => datasets });
-  const storage = new StorageService(platform);
-  const content = new ContentService(platform, storage);
-  const { datasets, modules: datasetModules } = createDatasetsModule(platform, { protection });
-  const services: Services = { tenants, apiKeys, identity, policies, audit, llm, prompts, keys, privacy, storage, content, datasets };
-  let nats: NatsEventPublisher | undefined;
-  const modules: LoamModule[] = [
-    {
-      name: 'platform',
-      migrations: platformMigrations,
-      routes: (app) => jobRoutes(app, platform.jobs),
-      atriumnRoutes: atriumnHealthRoute,
-    },
-    idempotencyModule(platform),
-    { name: 'apikeys', migrations: apiKeyMigrations, routes: (app) => apiKeyRoutes(app, apiKeys) },
-    identityModule(platform, identity),
-    policiesModule,
-    auditModule,
-    promptsModule,
-    ...privacyModules,
-    storageModule(platform, storage),
-    contentModule(platform, content),
-    ...datasetModules,
-    {
-      // With LOAM_NATS_URL, every committed event is also published to NATS JetStream.
-      name: 'nats',
-      async start() {
-        if (!platform.config.natsUrl) return;
-        const publisher = await NatsEventPublisher.connect(platform.config.natsUrl);
-        nats = publisher;
-        platform.events.subscribe('nats-publisher', (event) => publisher.publish(event));
-      },
-      async stop() {
-        await nats?.close();
-      },
-    },
-  ];
-  return { services, modules };
-}
-
 export async function createLoam(config: Config, opts: PlatformOptions = {}): Promise<Loam> {
   const platform = await createPlatform(config, opts);
-  const { services, modules } = createModules(platform);
-  const migrator = createMigrator(
-    platform.database.db,
-    platform.database.dialect,
-    modules.flatMap((m) => (m.migrations ? [m.migrations] : [])),
-  );
+  const { services, modules, migrator } = createModules(platform);
   let app: LoamApp | undefined;
   let started = false;
 
@@ -164,7 +139,6 @@ export async function createLoam(config: Config, opts: PlatformOptions = {}): Pr
         if (isApiV1(route.url) && methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH'))
           addRouteHook(route, 'preValidation', unwrapRequestEnvelope);
       });
-      await systemRoutes(server, platform, migrator);
       for (const m of modules) {
         if (m.routes) await m.routes(server);
         if (m.atriumnRoutes) {

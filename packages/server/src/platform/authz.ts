@@ -1,5 +1,5 @@
 import type { Executor } from './db/index.js';
-import { AppError } from './http/errors.js';
+import { AppError } from './errors.js';
 import type { EventOutbox } from './events/outbox.js';
 import { PLATFORM_ADMIN, type Principal, hasScope } from './principal.js';
 

@@ -1,17 +1,15 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config.js';
-import { type Authorizer, scopeAuthorizer } from './authz.js';
+import { Access } from './access.js';
+import { scopeAuthorizer } from './authz.js';
 import { createBlobStore } from './blob/create.js';
-import type { BlobStore } from './blob/index.js';
 import { type Clock, Ids, type Random, Signer, randomToken, systemClock, systemRandom } from './crypto/index.js';
 import { type Database, type Executor, type Tx, openDatabase } from './db/index.js';
 import { EventOutbox } from './events/outbox.js';
 import { JobQueue } from './jobs/queue.js';
-import type { BearerAuthenticator } from './principal.js';
 import { MemoryRateLimitStore, RateLimiter, RedisRateLimitStore } from './ratelimit/index.js';
 
 export interface PlatformOptions {
@@ -20,30 +18,9 @@ export interface PlatformOptions {
   logger?: Logger;
 }
 
-/** The infrastructure every module receives. Nothing else is global. */
-export interface Platform {
-  config: Config;
-  log: Logger;
-  clock: Clock;
-  random: Random;
-  ids: Ids;
-  database: Database;
-  /** Runs `fn` in a transaction; after commit, wakes the relay and the workers. */
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-  events: EventOutbox;
-  jobs: JobQueue;
-  rateLimiter: RateLimiter;
-  redis: Redis | undefined;
-  metrics: Registry;
-  signer: Signer;
-  /** Object storage for uploaded files (LOAM_BLOB_STORE: local or s3). */
-  blob: BlobStore;
-  /** Bearer-token resolvers; API keys register first, the identity module adds JWTs. */
-  authenticators: BearerAuthenticator[];
-  /** Access decisions for resources; the policies module replaces the built-in scope check with Cedar. */
-  authorizer: Authorizer;
-  close(): Promise<void>;
-}
+import type { Platform } from './module.js';
+
+export type { Platform } from './module.js';
 
 export const LOG_REDACT = [
   'req.headers.authorization',
@@ -110,7 +87,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
-  return {
+  const platform: Platform = {
     config,
     log,
     clock,
@@ -126,6 +103,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     blob,
     authenticators: [],
     authorizer: scopeAuthorizer,
+    access: new Access(() => platform.authorizer, events, database.db),
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       const result = await database.db.transaction().execute(fn);
       events.wake();
@@ -138,6 +116,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       await database.close();
     },
   };
+  return platform;
 }
 
 /**

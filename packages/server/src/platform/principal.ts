@@ -1,6 +1,6 @@
 import { ROLE_SCOPES } from '@loam/api';
 import type { FastifyRequest } from 'fastify';
-import { AppError } from './http/errors.js';
+import { AppError } from './errors.js';
 
 /** Who is calling: resolved once per request by the authentication hook. */
 export interface Principal {

@@ -1,5 +1,4 @@
-import type { LoamModule } from '../../app.js';
-import type { Platform } from '../../platform/index.js';
+import type { LoamModule, Platform } from '../../platform/module.js';
 import { datasetMigrations } from './migrations.js';
 import type { RecordProtection } from './protection.js';
 import { datasetRoutes } from './routes.js';
@@ -11,24 +10,17 @@ import { DatasetTransfers } from './transfers.js';
  * anonymization runs with `datasets.recordLineage`). `protection` is the privacy engine's
  * encryption at rest of PII fields and anonymize-on-insert policies (see protection.ts).
  */
-export function createDatasetsModule(
-  platform: Platform,
-  opts: { protection?: RecordProtection } = {},
-): { datasets: DatasetService; modules: LoamModule[] } {
-  const datasets = new DatasetService(platform, opts.protection);
+export function createDatasetsModule(platform: Platform, deps: { protection?: RecordProtection }): LoamModule<DatasetService> {
+  const datasets = new DatasetService(platform, deps.protection);
   const transfers = new DatasetTransfers(platform, datasets);
   return {
-    datasets,
-    modules: [
-      {
-        name: 'datasets',
-        migrations: datasetMigrations,
-        routes: (app) => datasetRoutes(app, platform, datasets, transfers),
-        start() {
-          transfers.register();
-        },
-        stop: () => datasets.close(),
-      },
-    ],
+    name: 'datasets',
+    service: datasets,
+    migrations: [datasetMigrations],
+    routes: (app) => datasetRoutes(app, platform, datasets, transfers),
+    start() {
+      transfers.register();
+    },
+    stop: () => datasets.close(),
   };
 }

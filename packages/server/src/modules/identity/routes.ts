@@ -38,7 +38,7 @@ import type { LoamApp } from '../../platform/http/server.js';
 import { PLATFORM_ADMIN, effectiveTenant } from '../../platform/principal.js';
 import { rfc3339 } from '../../platform/http/context.js';
 import { contextOf } from './context.js';
-import type { IdentityService } from './index.js';
+import type { IdentityService } from './service.js';
 import { oauthError } from './tokens.js';
 
 const TAGS = ['Atriumn: auth'];

@@ -1,6 +1,5 @@
-import type { LoamModule } from '../../app.js';
 import { KeyRing, createKeyWrapper, keyRingMigrations } from '../../platform/crypto/envelope.js';
-import type { Platform } from '../../platform/index.js';
+import type { LoamModule, Platform } from '../../platform/module.js';
 import type { DatasetService } from '../datasets/service.js';
 import { DatasetPrivacy, datasetPrivacyRoutes } from './datasets.js';
 import { privacyMigrations } from './migrations.js';
@@ -15,38 +14,41 @@ import { PrivacyService } from './service.js';
  * `protection` is what the datasets module calls on its write and read paths (encryption at rest
  * of PII fields, anonymize-on-insert policies).
  */
+/** What the privacy module offers other modules. */
+export interface Privacy {
+  privacy: PrivacyService;
+  /** Envelope encryption: data keys per tenant scope, wrapped by the master key. */
+  keys: KeyRing;
+  /** Encryption at rest of PII fields and anonymize-on-insert policies, for the datasets module. */
+  protection: DatasetRecordProtection;
+}
+
 export function createPrivacyModule(
   platform: Platform,
   /** The datasets service, looked up when routes are built (it is created after this module). */
-  opts: { datasets?: () => DatasetService | undefined } = {},
-): { keys: KeyRing; privacy: PrivacyService; protection: DatasetRecordProtection; modules: LoamModule[] } {
+  deps: { datasets: () => DatasetService | undefined },
+): LoamModule<Privacy> {
   const wrapper = createKeyWrapper(platform.config, platform.random);
   const keys = new KeyRing(platform.database, wrapper, platform.clock, platform.ids, platform.random);
   const privacy = new PrivacyService(platform, keys);
   let onDatasets: DatasetPrivacy | undefined;
   const datasetPrivacy = () => {
-    const datasets = opts.datasets?.();
+    const datasets = deps.datasets();
     if (!onDatasets && datasets) onDatasets = new DatasetPrivacy(platform, privacy, datasets);
     return onDatasets;
   };
   return {
-    keys,
-    privacy,
-    protection: new DatasetRecordProtection(platform, privacy),
-    modules: [
-      { name: 'keys', migrations: keyRingMigrations },
-      {
-        name: 'privacy',
-        migrations: privacyMigrations,
-        routes(app) {
-          privacyRoutes(app, privacy);
-          const withDatasets = datasetPrivacy();
-          if (withDatasets) datasetPrivacyRoutes(app, platform, withDatasets);
-        },
-        start() {
-          datasetPrivacy()?.register();
-        },
-      },
-    ],
+    name: 'privacy',
+    service: { privacy, keys, protection: new DatasetRecordProtection(platform, privacy) },
+    // The key ring's table is a migration set of its own (`keys`), applied first.
+    migrations: [keyRingMigrations, privacyMigrations],
+    routes(app) {
+      privacyRoutes(app, privacy);
+      const withDatasets = datasetPrivacy();
+      if (withDatasets) datasetPrivacyRoutes(app, platform, withDatasets);
+    },
+    start() {
+      datasetPrivacy()?.register();
+    },
   };
 }

@@ -1,21 +1,16 @@
-import type { LoamModule } from '../../app.js';
-import type { Platform } from '../../platform/index.js';
-import { LlmService } from '../llm/service.js';
+import type { LoamModule, Platform } from '../../platform/module.js';
+import type { LlmService } from '../llm/service.js';
 import { promptMigrations } from './migrations.js';
 import { promptRoutes } from './routes.js';
 import { PromptService } from './service.js';
 
-/** The LLM provider layer (used by every LLM feature) and the Atriumn prompts service on top of it. */
-export function createPromptsModule(platform: Platform): { llm: LlmService; prompts: PromptService; module: LoamModule } {
-  const llm = new LlmService(platform);
-  const prompts = new PromptService(platform, llm);
+/** The Atriumn prompts service: versioned templates, rendering and generation through the LLM layer. */
+export function createPromptsModule(platform: Platform, deps: { llm: LlmService }): LoamModule<PromptService> {
+  const prompts = new PromptService(platform, deps.llm);
   return {
-    llm,
-    prompts,
-    module: {
-      name: 'prompts',
-      migrations: promptMigrations,
-      atriumnRoutes: (app) => promptRoutes(app, prompts, { heartbeatMs: platform.config.llmHeartbeatMs }),
-    },
+    name: 'prompts',
+    service: prompts,
+    migrations: [promptMigrations],
+    atriumnRoutes: (app) => promptRoutes(app, prompts, { heartbeatMs: platform.config.llmHeartbeatMs }),
   };
 }

@@ -7,8 +7,9 @@ import { docsRoutes } from '../../platform/http/docs.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
 import type { Migrator } from 'kysely';
+import { VERSION } from '../../platform/version.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from '../../platform/version.js';
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ok: boolean; ms: number; value?: T; error?: string }> {
   const t = performance.now();

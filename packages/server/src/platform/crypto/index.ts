@@ -1,10 +1,9 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
-export interface Clock {
-  now(): number;
-}
-export const systemClock: Clock = { now: () => Date.now() };
+import type { Clock } from '../time.js';
+
+export { type Clock, systemClock } from '../time.js';
 
 export interface Random {
   bytes(n: number): Buffer;

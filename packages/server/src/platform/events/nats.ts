@@ -1,3 +1,4 @@
+import type { LoamModule, Platform } from '../module.js';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { connect } from '@nats-io/transport-node';
 import type { CloudEvent } from './outbox.js';
@@ -50,4 +51,22 @@ export class NatsEventPublisher {
   async close(): Promise<void> {
     await this.nc.drain();
   }
+}
+
+/** With LOAM_NATS_URL, every committed event is also published to NATS JetStream. */
+export function createNatsPublishingModule(platform: Platform): LoamModule<undefined> {
+  let nats: NatsEventPublisher | undefined;
+  return {
+    name: 'nats',
+    service: undefined,
+    async start() {
+      if (!platform.config.natsUrl) return;
+      const publisher = await NatsEventPublisher.connect(platform.config.natsUrl);
+      nats = publisher;
+      platform.events.subscribe('nats-publisher', (event) => publisher.publish(event));
+    },
+    async stop() {
+      await nats?.close();
+    },
+  };
 }

@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pagination } from '@loam/api';
-import type { Principal } from '../principal.js';
+import type { RequestContext } from '../context.js';
+import { type Principal, effectiveTenant } from '../principal.js';
 import { parseEntityTags } from './etag.js';
-import { AppError, unauthorized } from './errors.js';
+import { AppError, unauthorized } from '../errors.js';
+import { nowRfc3339 } from '../time.js';
+
+export { rfc3339, rfc3339OrNull } from '../time.js';
 
 export const API_V1 = '/api/v1';
 
@@ -14,6 +18,22 @@ export const isApiV1 = (url: string): boolean => url === API_V1 || url.startsWit
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw unauthorized();
   return request.principal;
+}
+
+/**
+ * The request context services take first: the authenticated principal acting on its own tenant,
+ * or on `tenantId` when a platform admin names another one (403 for anyone else).
+ */
+export function contextOf(request: FastifyRequest, tenantId?: string | null): RequestContext {
+  const principal = principalOf(request);
+  const traceparent = request.headers.traceparent;
+  return {
+    tenantId: effectiveTenant(principal, tenantId),
+    principal,
+    requestId: String(request.id),
+    ip: request.ip,
+    traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+  };
 }
 
 export interface EnvelopeOptions {
@@ -48,21 +68,5 @@ export function sendEnvelope(request: FastifyRequest, reply: FastifyReply, data:
     ...(opts.pagination ? { pagination: opts.pagination } : {}),
   });
 }
-
-// The envelope's timestamp has second precision: formatted once per second, not per response.
-let stampSecond = Number.NaN;
-let stamp = '';
-function nowRfc3339(): string {
-  const second = Math.floor(Date.now() / 1000);
-  if (second !== stampSecond) {
-    stampSecond = second;
-    stamp = rfc3339(second * 1000);
-  }
-  return stamp;
-}
-
-/** RFC 3339 UTC without milliseconds, as the contracts write timestamps. */
-export const rfc3339 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-export const rfc3339OrNull = (ms: number | null | undefined): string | null => (ms == null ? null : rfc3339(ms));
 
 export const invalidCursor = () => new AppError('invalid_param', 400, 'The cursor is invalid or was tampered with');

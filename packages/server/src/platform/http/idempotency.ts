@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { LoamModule } from '../../app.js';
 import { isApiV1 } from './context.js';
 import { addRouteHook } from './route-hooks.js';
 import type { LoamApp } from './server.js';
 import type { MigrationSet } from '../db/migrate.js';
-import type { Platform } from '../index.js';
+import type { LoamModule, Platform } from '../module.js';
 import { AppError } from './errors.js';
 import { RawBody } from './lazy-compilers.js';
 
@@ -194,12 +193,13 @@ export async function purgeExpiredIdempotencyKeys(platform: Platform): Promise<n
  * The convention applies to every POST under /api/v1: the hooks are attached to each such route
  * as it is declared (this module registers before the others) and expired keys are purged hourly.
  */
-export function idempotencyModule(platform: Platform): LoamModule {
+export function createIdempotencyModule(platform: Platform): LoamModule<undefined> {
   const hooks = idempotencyHooks(platform);
   let purge: NodeJS.Timeout | undefined;
   return {
     name: 'idempotency',
-    migrations: idempotencyMigrations,
+    service: undefined,
+    migrations: [idempotencyMigrations],
     routes(app: LoamApp) {
       // Attached to POST routes under /api/v1 only, as they are declared: other requests pay nothing.
       app.addHook('onRoute', (route) => {

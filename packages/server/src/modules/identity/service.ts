@@ -1,12 +1,9 @@
-import type { LoamModule } from '../../app.js';
 import type { Platform } from '../../platform/index.js';
 import type { TenantService } from '../tenants/service.js';
 import { CredentialService } from './credentials.js';
 import { KeyRing } from './keys.js';
 import { DevMailbox, type Mailer, SmtpMailer } from './mail.js';
-import { identityMigrations } from './migrations.js';
 import { ExternalIssuer } from './oidc.js';
-import { identityAtriumnRoutes, identityRoutes } from './routes.js';
 import { TokenService } from './tokens.js';
 import { UserService } from './users.js';
 
@@ -39,27 +36,4 @@ export class IdentityService {
   devMailbox(): DevMailbox | undefined {
     return this.mailer instanceof DevMailbox && !this.production ? this.mailer : undefined;
   }
-}
-
-/**
- * The identity module. Its authenticators (Loam JWTs, then the external OIDC issuer) go after
- * the API-key one already in `platform.authenticators`.
- */
-export function identityModule(platform: Platform, identity: IdentityService): LoamModule {
-  platform.authenticators.push(identity.tokens.authenticate, identity.externalIssuer.authenticate);
-  return {
-    name: 'identity',
-    migrations: identityMigrations,
-    routes: (app) => identityRoutes(app, identity),
-    atriumnRoutes: (app) => identityAtriumnRoutes(app, identity),
-    async start() {
-      await identity.keys.start();
-      await identity.tokens.revocations.start();
-    },
-    async stop() {
-      await identity.tokens.revocations.stop();
-      await identity.users.flush();
-      await identity.users.mailer.close();
-    },
-  };
 }

@@ -1,15 +1,17 @@
-import type { LoamModule } from '../../app.js';
-import type { Platform } from '../../platform/index.js';
+import type { LoamModule, Platform } from '../../platform/module.js';
+import type { StorageService } from '../storage/service.js';
 import { contentMigrations } from './migrations.js';
 import { contentApiRoutes, contentAtriumnRoutes } from './routes.js';
-import type { ContentService } from './service.js';
+import { ContentService } from './service.js';
 
 /** Atriumn ingest service (§6), the processing pipeline's jobs, and /api/v1/content/*. */
-export function contentModule(platform: Platform, content: ContentService): LoamModule {
+export function createContentModule(platform: Platform, deps: { storage: StorageService }): LoamModule<ContentService> {
+  const content = new ContentService(platform, deps.storage);
   let sweeper: NodeJS.Timeout | undefined;
   return {
     name: 'content',
-    migrations: contentMigrations,
+    service: content,
+    migrations: [contentMigrations],
     routes: (app) => contentApiRoutes(app, content),
     atriumnRoutes: (app) => contentAtriumnRoutes(app, content, platform.config.storageMaxFileBytes),
     start() {

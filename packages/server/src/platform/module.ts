@@ -1,0 +1,79 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config.js';
+import type { Access } from './access.js';
+import type { Authorizer } from './authz.js';
+import type { BlobStore } from './blob/index.js';
+import type { Clock } from './time.js';
+import type { Ids, Random, Signer } from './crypto/index.js';
+import type { Database, Tx } from './db/index.js';
+import type { MigrationSet } from './db/migrate.js';
+import type { EventOutbox } from './events/outbox.js';
+import type { LoamApp } from './http/server.js';
+import type { JobQueue } from './jobs/queue.js';
+import type { BearerAuthenticator } from './principal.js';
+import type { RateLimiter } from './ratelimit/index.js';
+
+/**
+ * The module contract. A capability is a folder under `modules/` with exactly one `module.ts`
+ * exporting a factory of this shape; `app.ts` calls the factories in dependency order and
+ * composes the results. Nothing else of a module is imported from outside it, except the types
+ * of its service.
+ *
+ * ```ts
+ * export function createWidgetsModule(platform: Platform, deps: { datasets: DatasetService }): LoamModule<WidgetService> {
+ *   const service = new WidgetService(platform, new WidgetStore(platform.database), deps.datasets);
+ *   return { name: 'widgets', service, migrations: [widgetMigrations], routes: (app) => widgetRoutes(app, service) };
+ * }
+ * ```
+ */
+export interface LoamModule<TService = unknown> {
+  /** Unique, lower-case; names the module in logs. */
+  readonly name: string;
+  /** What other modules may use (app.ts passes it to the factories that declare it as a dependency). */
+  readonly service: TService;
+  /**
+   * Its schema changes, applied in this order after those of the modules listed before it.
+   * A set's `module` names its migrations in `loam_migrations` and never changes.
+   */
+  readonly migrations?: readonly MigrationSet[];
+  /** Registers its `/api/v1` (and other root) routes. */
+  routes?(app: LoamApp): void | Promise<void>;
+  /** Registers its Atriumn-compatible routes, mounted at the root and again under LOAM_ATRIUMN_PREFIX. */
+  atriumnRoutes?(app: LoamApp): void | Promise<void>;
+  /** Runs after migrations, before the server listens (bootstrap data, subscribers, job kinds). */
+  start?(): void | Promise<void>;
+  /** Runs at shutdown, in reverse module order. */
+  stop?(): void | Promise<void>;
+}
+
+/** The one factory shape of every `module.ts`. */
+export type ModuleFactory<TDeps, TService> = (platform: Platform, deps: TDeps) => LoamModule<TService>;
+
+/** The infrastructure every module receives. Nothing else is global. */
+export interface Platform {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  random: Random;
+  ids: Ids;
+  database: Database;
+  /** Runs `fn` in a transaction; after commit, wakes the relay and the workers. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  events: EventOutbox;
+  jobs: JobQueue;
+  rateLimiter: RateLimiter;
+  redis: Redis | undefined;
+  metrics: Registry;
+  signer: Signer;
+  /** Object storage for uploaded files (LOAM_BLOB_STORE: local or s3). */
+  blob: BlobStore;
+  /** Bearer-token resolvers; API keys register first, the identity module adds JWTs. */
+  authenticators: BearerAuthenticator[];
+  /** Access decisions for resources; the policies module replaces the built-in scope check with Cedar. */
+  authorizer: Authorizer;
+  /** The one object-level access check every service calls (asks `authorizer`, records denials). */
+  access: Access;
+  close(): Promise<void>;
+}
