@@ -10,7 +10,7 @@ import type { Ids, Random, Signer } from './crypto/index.js';
 import type { Database, Tx } from './db/index.js';
 import type { MigrationSet } from './db/migrate.js';
 import type { EventOutbox } from './events/outbox.js';
-import type { LoamApp } from './http/server.js';
+import type { LoamApp } from './http/app.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { BearerAuthenticator } from './principal.js';
 import type { RateLimiter } from './ratelimit/index.js';

@@ -26,41 +26,9 @@ import { AJV_OPTIONS, lazyCompilersFactory } from './lazy-compilers.js';
 import { RequestLogger, requestLoggerFactory } from './request-logger.js';
 import { HttpMetrics } from './metrics.js';
 import { addRouteHook } from './route-hooks.js';
+import type { AuthRequirement, LoamApp, RegisteredRoute } from './app.js';
 
-/** What a route requires of its caller. Absent = public. */
-export type AuthRequirement = { scopes: readonly string[] } | 'optional';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    auth?: AuthRequirement;
-    /** The route's token bucket; `false` disables limiting. /api/v1 routes default to the tenant's tier. */
-    rateLimit?: BucketSpec | false;
-  }
-  interface FastifyRequest {
-    principal?: Principal;
-    /** `performance.now()` when the request arrived. */
-    startedAt?: number;
-  }
-  interface FastifyInstance {
-    /** Every route registered so far (all methods, all plugins), e.g. for route-walking tests. */
-    registeredRoutes(): readonly RegisteredRoute[];
-  }
-}
-
-export interface RegisteredRoute {
-  method: string;
-  url: string;
-  config: FastifyContextConfig;
-  schema?: FastifySchema;
-}
-
-export type LoamApp = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
+export type { AuthRequirement, LoamApp, RegisteredRoute } from './app.js';
 
 /** Per-tenant tiers for /api/v1 (contracts/api-v1.md): a per-minute bucket and a daily cap. */
 export const TIERS: Record<string, { perMinute: BucketSpec; daily?: BucketSpec }> = {
