@@ -12,6 +12,7 @@ const DEFAULT_CODES: Record<number, string> = {
   409: 'conflict',
   412: 'precondition_failed',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   422: 'unprocessable_entity',
   429: 'rate_limited',
@@ -84,9 +85,41 @@ export function toAppError(error: unknown): { appError: AppError; unexpected: bo
   return { appError: new AppError('internal_error', 500, 'An unexpected error occurred'), unexpected: true };
 }
 
+/**
+ * Errors Fastify raises before routing (it calls them "framework errors"): a URL whose percent-
+ * encoding is malformed, or a path parameter over the router's length limit. Their default
+ * answers echo the whole URL in Fastify's own format; these speak the route family's.
+ */
+export function frameworkError(error: FastifyError): AppError {
+  if (error.code === 'FST_ERR_BAD_URL') return new AppError('invalid_request', 400, 'The URL is not validly percent-encoded');
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    return new AppError('uri_too_long', 414, `A path segment is longer than ${MAX_PARAM_LENGTH} characters`);
+  return new AppError('internal_error', 500, 'An unexpected error occurred');
+}
+
+/** The router's longest path parameter (Fastify answers 414 beyond it). */
+export const MAX_PARAM_LENGTH = 500;
+
+// Error texts may quote what the client sent; a quote is cut here, so that no answer (nor log line)
+// grows with the input.
+const MAX_DETAIL = 1_000;
+const MAX_FIELD = 200;
+const MAX_FIELD_ERRORS = 50;
+const cut = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max)}… (truncated)`);
+
+function bounded(error: AppError): { detail: string; fields?: FieldError[] } {
+  return {
+    detail: cut(error.detail, MAX_DETAIL),
+    fields: error.fields
+      ?.slice(0, MAX_FIELD_ERRORS)
+      .map((f) => ({ field: cut(f.field, MAX_FIELD), code: f.code, message: cut(f.message, MAX_FIELD * 2) })),
+  };
+}
+
 /** Sends `error` in the family's format: problem+json under /api/v1, Atriumn's pair elsewhere. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
   const requestId = String(request.id);
+  const { detail, fields } = bounded(error);
   if (error.headers) reply.headers(error.headers);
   reply.code(error.status);
   if (isApiV1(request.url)) {
@@ -94,12 +127,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
       type: `https://loam.dev/errors/${error.code.replaceAll('_', '-')}`,
       title: titleOf(error.code),
       status: error.status,
-      detail: error.detail,
-      instance: request.url.split('?')[0],
+      detail,
+      instance: cut(request.url.split('?')[0], MAX_FIELD),
       code: error.code,
       request_id: requestId,
       timestamp: rfc3339(Date.now()),
-      ...(error.fields?.length ? { errors: error.fields } : {}),
+      ...(fields?.length ? { errors: fields } : {}),
       ...error.extra,
     };
     return reply.type('application/problem+json').serializer(JSON.stringify).send(body);
@@ -107,5 +140,5 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   return reply
     .type('application/json')
     .serializer(JSON.stringify)
-    .send({ error: error.code, error_description: error.detail, request_id: requestId, ...error.extra });
+    .send({ error: error.code, error_description: detail, request_id: requestId, ...error.extra });
 }

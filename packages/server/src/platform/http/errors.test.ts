@@ -147,4 +147,61 @@ describe('HTTP error rendering', () => {
     const bad = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'has spaces <and> junk' } });
     expect(bad.headers['x-request-id']).toMatch(/^req_[0-9a-f]{16}[0-9a-z]+$/);
   });
+
+  // Fastify's own errors (bad URL encoding, over-long path parameters) speak Loam's two formats,
+  // with a request id, and never echo the whole URL back.
+  it('a malformed URL encoding is a 400 in each family, without the URL echoed', async () => {
+    for (const [url, atriumn] of [
+      ['/api/v1/datasets/%FF', false],
+      ['/content/%FF%FE', true],
+    ] as const) {
+      const r = await t.app.inject({ method: 'GET', url });
+      expect(r.statusCode).toBe(400);
+      expect(r.body).not.toContain('FST_ERR');
+      if (atriumn) {
+        expect(r.json()).toMatchObject({
+          error: 'invalid_request',
+          error_description: expect.any(String),
+          request_id: expect.stringMatching(/^req_/),
+        });
+      } else {
+        expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+        problemShape(r.json(), 400, 'invalid_request');
+      }
+    }
+  });
+
+  it('an over-long path parameter is a 414 in each family, without the parameter echoed', async () => {
+    const long = 'x'.repeat(501);
+    for (const [url, atriumn] of [
+      [`/api/v1/datasets/${long}`, false],
+      [`/content/${long}`, true],
+    ] as const) {
+      const r = await t.app.inject({ method: 'GET', url, headers: { 'x-api-key': t.adminKey } });
+      expect(r.statusCode).toBe(414);
+      expect(r.body).not.toContain(long);
+      expect(r.body).not.toContain('FST_ERR');
+      if (atriumn) expect(r.json()).toMatchObject({ error: 'uri_too_long', request_id: expect.stringMatching(/^req_/) });
+      else problemShape(r.json(), 414, 'uri_too_long');
+    }
+  });
+});
+
+describe('HTTP error rendering, default limits', () => {
+  let t: TestLoam;
+  beforeAll(async () => {
+    t = await createTestLoam();
+  });
+  afterAll(() => t.close());
+
+  it('input echoed in an error is truncated', async () => {
+    const huge = 'A'.repeat(300_000);
+    const r = await t.app.inject({ method: 'POST', url: '/auth/token', payload: { grant_type: huge } });
+    expect(r.statusCode).toBe(400);
+    expect(r.body.length).toBeLessThan(2_000);
+    expect(r.json().error_description).toContain('(truncated)');
+    const v1 = await t.app.inject({ method: 'POST', url: '/api/v1/datasets', headers: t.admin, payload: { name: huge } });
+    expect(v1.statusCode).toBe(400);
+    expect(v1.body.length).toBeLessThan(4_000);
+  });
 });

@@ -21,7 +21,7 @@ import { type Principal, requireScopes } from '../principal.js';
 import type { BucketSpec } from '../ratelimit/index.js';
 import { isApiV1 } from './context.js';
 import { AppError, unauthorized } from './errors.js';
-import { sendError, toAppError } from './errors-render.js';
+import { MAX_PARAM_LENGTH, frameworkError, sendError, toAppError } from './errors-render.js';
 import { AJV_OPTIONS, lazyCompilersFactory } from './lazy-compilers.js';
 import { RequestLogger, requestLoggerFactory } from './request-logger.js';
 import { HttpMetrics } from './metrics.js';
@@ -67,14 +67,18 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      return sendError(request, reply, frameworkError(error));
+    },
     ajv: AJV_OPTIONS,
     // Fastify's compilers with the options above, compiling each route's schemas on first use.
     schemaController: { compilersFactory: lazyCompilersFactory },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Every (method, path) known, so an unknown method on a known path answers 405, not 404.
-  const known = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 500 });
+  const known = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH });
   const registered: RegisteredRoute[] = [];
   app.decorate('registeredRoutes', () => registered);
   const metrics = new HttpMetrics(platform.metrics);
