@@ -76,8 +76,32 @@ describe('identity: rate limits (Atriumn §7)', () => {
       expect(limited.json()).toMatchObject({ error: 'rate_limited', error_description: expect.any(String) });
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(Math.ceil(c.window / c.limit));
+      // On a 429 the reset is when the next request is allowed: the same instant as Retry-After.
+      expect(limited.headers['x-ratelimit-reset']).toBe(limited.headers['retry-after']);
     });
   }
+
+  it('requests that fail authentication are limited per address too, with the headers', async () => {
+    const send = () => t.app.inject({ method: 'GET', url: '/auth/me', headers: bearer('garbage.token.here'), remoteAddress: '10.7.7.7' });
+    for (let i = 0; i < 20; i++) {
+      const res = await send();
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['x-ratelimit-limit']).toBe('20');
+      expect(res.headers['x-ratelimit-remaining']).toBe(String(20 - i - 1));
+    }
+    const limited = await send();
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // Failed attempts on /api/v1 count against the caller's address as well.
+    const v1 = () =>
+      t.app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { 'x-api-key': 'loam_sk_wrong' }, remoteAddress: '10.7.7.8' });
+    const first = await v1();
+    expect(first.statusCode).toBe(401);
+    expect(first.headers['x-ratelimit-limit']).toBeDefined();
+    let last = first;
+    for (let i = 0; i < 200 && last.statusCode === 401; i++) last = await v1();
+    expect(last.statusCode).toBe(429);
+  });
 
   it('limits are per client address for anonymous routes: another address still gets through', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/auth/token', payload: {}, remoteAddress: '10.9.9.9' });

@@ -209,6 +209,25 @@ describe('system routes: CORS and the Atriumn prefix', () => {
     expect(wrongMethod.headers.allow).not.toContain('OPTIONS');
   });
 
+  it('preflights allow every method and request header the APIs use', async () => {
+    for (const method of ['PUT', 'PATCH', 'DELETE']) {
+      const pre = await t.app.inject({
+        method: 'OPTIONS',
+        url: '/api/v1/datasets/ds_x',
+        headers: {
+          origin: 'https://app.example',
+          'access-control-request-method': method,
+          'access-control-request-headers': 'authorization, content-type, idempotency-key, if-match, if-none-match, last-event-id',
+        },
+      });
+      expect(pre.statusCode).toBe(204);
+      expect(String(pre.headers['access-control-allow-methods'])).toContain(method);
+      const allowed = String(pre.headers['access-control-allow-headers']).toLowerCase();
+      for (const h of ['authorization', 'content-type', 'idempotency-key', 'if-match', 'if-none-match', 'last-event-id', 'x-api-key'])
+        expect(allowed).toContain(h);
+    }
+  });
+
   it('serves the Atriumn routes under LOAM_ATRIUMN_PREFIX as well as at the root', async () => {
     const prefixed = await t.app.inject({ method: 'GET', url: '/atriumn/health' });
     expect(prefixed.statusCode).toBe(200);

@@ -159,11 +159,27 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
   if (origins.length > 0) {
     await app.register(cors, {
       origin: origins.includes('*') ? '*' : origins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowedHeaders: [
+        'authorization',
+        'content-type',
+        'accept',
+        'x-api-key',
+        'x-request-id',
+        'idempotency-key',
+        'if-match',
+        'if-none-match',
+        'last-event-id',
+        'traceparent',
+        'tracestate',
+      ],
+      maxAge: 600,
       exposedHeaders: [
         'x-request-id',
         'x-ratelimit-limit',
         'x-ratelimit-remaining',
         'x-ratelimit-reset',
+        'x-ratelimit-window',
         'retry-after',
         'etag',
         'location',
@@ -183,6 +199,10 @@ function infoEnabled(log: FastifyBaseLogger): boolean {
   return isLevelEnabled === undefined || isLevelEnabled.call(log, 'info');
 }
 
+/** Failed authentications on /api/v1 per client address: the free tier's per-minute bucket. */
+const FAILED_AUTH_KEY = 'failed-auth';
+const FAILED_AUTH_BUCKET: BucketSpec = TIERS.free.perMinute;
+
 /**
  * The onRequest hook of a route that requires authentication and/or is rate limited. It stays
  * synchronous (no promise) when every step answers synchronously: a cached bearer token on a
@@ -195,20 +215,34 @@ function guard(
   auth: AuthRequirement | undefined,
   limit: BucketSpec | false | undefined,
 ) {
+  // A request whose credential is refused still spends from a bucket, keyed by its address: the
+  // route's own one, or under /api/v1 (whose buckets belong to tenants) one for failed attempts.
+  const refused = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void, err: Error) => {
+    if (limit === false || !(err instanceof AppError && err.status === 401)) return done(err);
+    const [bucketUrl, spec] = limit ? [url, limit] : [FAILED_AUTH_KEY, FAILED_AUTH_BUCKET];
+    rateLimit(platform, request, reply, tierOf, bucketUrl, spec).then(() => done(err), done);
+  };
   return (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
     let pending: Promise<void> | undefined;
     try {
       if (auth) pending = authenticate(platform, request, auth);
     } catch (err) {
-      done(err as Error);
+      refused(request, reply, done, err as Error);
       return;
     }
     if (limit === false) {
-      if (pending) pending.then(() => done(), done);
+      if (pending)
+        pending.then(
+          () => done(),
+          (err) => refused(request, reply, done, err),
+        );
       else done();
       return;
     }
-    (pending ?? Promise.resolve()).then(() => rateLimit(platform, request, reply, tierOf, url, limit)).then(() => done(), done);
+    (pending ?? Promise.resolve()).then(
+      () => rateLimit(platform, request, reply, tierOf, url, limit).then(() => done(), done),
+      (err) => refused(request, reply, done, err),
+    );
   };
 }
 
@@ -278,6 +312,8 @@ function requestIds(random: Random): () => string {
   return () => `${prefix}${(counter++).toString(36)}`;
 }
 
+const retryAfterSec = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
 async function rateLimit(
   platform: Platform,
   request: FastifyRequest,
@@ -302,11 +338,12 @@ async function rateLimit(
     if (b === buckets[0] || !r.allowed) {
       reply.header('x-ratelimit-limit', r.limit);
       reply.header('x-ratelimit-remaining', r.remaining);
-      reply.header('x-ratelimit-reset', Math.ceil(r.resetMs / 1000));
+      // Seconds until the next request is allowed when denied (= Retry-After), else until the bucket is full.
+      reply.header('x-ratelimit-reset', r.allowed ? Math.ceil(r.resetMs / 1000) : retryAfterSec(r.retryAfterMs));
       reply.header('x-ratelimit-window', `${b.window}s`);
     }
     if (!r.allowed) {
-      const retryAfter = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
+      const retryAfter = retryAfterSec(r.retryAfterMs);
       throw new AppError(
         'rate_limited',
         429,
