@@ -58,6 +58,9 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[u]}`;
 }
 
+/** What a progress bar counts: bytes (shown as KiB, MiB, …) or lines of a file. */
+export type ProgressUnit = 'bytes' | 'lines';
+
 /**
  * A progress bar on stderr: redrawn in place on a terminal; elsewhere (pipes, CI logs) only the
  * final line is printed, so logs stay readable.
@@ -70,6 +73,7 @@ export class ProgressBar {
     private readonly err: NodeJS.WriteStream,
     private readonly label: string,
     private readonly enabled = true,
+    private readonly unit: ProgressUnit = 'bytes',
   ) {}
 
   update(loaded: number, total?: number): void {
@@ -86,11 +90,17 @@ export class ProgressBar {
     this.err.write(`${this.err.isTTY ? '\r' : ''}${this.render(loaded, total)}${suffix}\n`);
   }
 
+  /** `37.1 KiB/52.0 KiB`, `120/500 lines`; without a total `37.1 KiB`, `120 lines`. */
+  private amount(loaded: number, total?: number): string {
+    if (this.unit === 'lines') return total ? `${loaded}/${total} lines` : `${loaded} lines`;
+    return total ? `${formatBytes(loaded)}/${formatBytes(total)}` : formatBytes(loaded);
+  }
+
   private render(loaded: number, total?: number): string {
     const width = 24;
-    if (!total) return `${this.label} ${formatBytes(loaded)}`;
+    if (!total) return `${this.label} ${this.amount(loaded)}`;
     const ratio = Math.min(1, loaded / total);
     const filled = Math.round(ratio * width);
-    return `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(ratio * 100)}% ${formatBytes(loaded)}/${formatBytes(total)}`;
+    return `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(ratio * 100)}% ${this.amount(loaded, total)}`;
   }
 }

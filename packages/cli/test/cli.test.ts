@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NATS_URL, POSTGRES_URL, REDIS_URL, createPostgresDatabase, describeWith } from '../../server/src/test/harness.js';
+import { BIN, runLoam } from './run-loam.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const BIN = join(ROOT, 'packages/cli/bin/loam.mjs');
 const dirs: string[] = [];
 
 function tempDir(): string {
@@ -39,26 +39,7 @@ function envWith(vars: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, LOAM_LOG_LEVEL: 'info', LOAM_JOB_POLL_MS: '50', ...vars };
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], vars: Record<string, string>): Promise<Run> {
-  return new Promise((res) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: envWith(vars), cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('exit', (code) => res({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], vars: Record<string, string>) => runLoam(args, { env: envWith(vars), cwd: ROOT });
 
 /** A `loam serve` process and the output it printed so far. */
 class Server {

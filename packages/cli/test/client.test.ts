@@ -2,23 +2,14 @@
  * End-to-end tests of the `loam` client commands: the BUILT binary (packages/cli/bin/loam.mjs,
  * run `npm run build` first) against a real Loam listening on a socket.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestLoam, createTestLoam } from '../../server/src/test/harness.js';
-
-const BIN = fileURLToPath(new URL('../bin/loam.mjs', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { BIN, type Run, runLoam } from './run-loam.js';
 
 let t: TestLoam;
 let baseURL: string;
@@ -37,20 +28,7 @@ function loam(args: string[], opts: { stdin?: string; env?: Record<string, strin
     ...(opts.useProfile ? {} : { LOAM_API_BASE_URL: baseURL, LOAM_API_KEY: t.adminKey }),
     ...opts.env,
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: home });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.stdin ?? '');
-  });
+  return runLoam(args, { env, cwd: home, stdin: opts.stdin });
 }
 
 /** Test double for a paid LLM API: Ollama's native /api/chat, streaming NDJSON. */
@@ -184,10 +162,11 @@ describe('errors and usage', () => {
     const usage = await loam(['keys', 'revoke']);
     expect(usage.code).toBe(2);
     expect(usage.stderr.trim().split('\n')).toHaveLength(1);
-    expect(usage.stderr).toContain('missing <id>');
+    expect(usage.stderr).toBe("loam: missing required argument 'id' (usage: loam keys revoke [options] <id>)\n");
 
     const unknownFlag = await loam(['keys', 'ls', '--bogus']);
     expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toMatch(/^loam: unknown option '--bogus'/);
 
     const missing = await loam(['keys', 'revoke', 'key_nope']);
     expect(missing.code).toBe(1);
@@ -217,6 +196,11 @@ describe('loam keys', () => {
     const row = lines.find((l) => l.includes(key.id))!;
     // Columns are aligned: NAME starts at the same offset in the header and the row.
     expect(row.indexOf('cli-key')).toBe(lines[0].indexOf('NAME'));
+
+    // `list` is `ls` under another name.
+    const listed = await loam(['keys', 'list']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toBe(ls.stdout);
 
     const revoked = await loam(['keys', 'revoke', key.id]);
     expect(revoked.code).toBe(0);
@@ -299,6 +283,12 @@ describe('loam ingest and content', () => {
     const gone = await loam(['content', 'get', item.id]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/404 not_found/);
+
+    // `delete` is `rm` under another name.
+    const other = JSON.parse((await loam(['ingest', 'text', 'short-lived', '--json'])).stdout);
+    const deleted = await loam(['content', 'delete', other.id]);
+    expect(deleted.stdout).toBe(`Deleted ${other.id}\n`);
+    expect((await loam(['content', 'get', other.id])).code).toBe(1);
   });
 
   it('ingest file uploads with progress and waits for COMPLETED', async () => {
@@ -347,11 +337,21 @@ describe('loam datasets and records', () => {
     const imp = await loam(['records', 'import', ds.id, data]);
     expect(imp.code).toBe(0);
     expect(imp.stderr).toMatch(/^uploading people\.ndjson \[#{24}\] 100%/m);
-    expect(imp.stderr).toMatch(/^importing \[#{24}\] 100%/m);
+    // The import bar counts the file's lines, not bytes.
+    expect(imp.stderr).toMatch(/^importing \[#{24}\] 100% 50\/50 lines$/m);
     expect(imp.stdout).toMatch(/^processed\s+50$/m);
 
+    // A CSV's header and blank lines are not lines to import.
+    const csv = join(home, 'more-people.csv');
+    writeFileSync(csv, 'id,name,age\nq1,Ann,30\n\nq2,Bob,31\nq3,Cy,32\n');
+    const csvImp = await loam(['records', 'import', ds.id, csv]);
+    expect(csvImp.code, csvImp.stderr).toBe(0);
+    expect(csvImp.stderr).toMatch(/^importing \[#{24}\] 100% 3\/3 lines$/m);
+    const quiet = await loam(['records', 'import', ds.id, csv, '--no-progress']);
+    expect(quiet.stderr).toBe('');
+
     const stats = await loam(['datasets', 'stats', ds.id]);
-    expect(stats.stdout).toMatch(/^50 records, /);
+    expect(stats.stdout).toMatch(/^53 records, /);
     expect(stats.stdout).toMatch(/^age\s+integer\s+0\s+\d+\s+20\s+69/m);
 
     const exp = await loam(['records', 'export', ds.id]);
@@ -360,7 +360,7 @@ describe('loam datasets and records', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines).toHaveLength(50);
+    expect(lines).toHaveLength(53);
     expect(lines[0]).toMatchObject({ id: 'p0' });
     expect(exp.stderr).toMatch(/^exporting \d/m);
   });

@@ -1,0 +1,24 @@
+/** Every client command group, in the order `loam --help` lists them. Loaded only for client commands. */
+import type { Command } from 'commander';
+import type { ClientIO } from '../client.js';
+import { authCommands } from './auth.js';
+import { contentCommand } from './content.js';
+import { datasetsCommand } from './datasets.js';
+import { ingestCommand } from './ingest.js';
+import { keysCommand } from './keys.js';
+import { piiCommand } from './pii.js';
+import { promptsCommand } from './prompts.js';
+import { recordsCommand } from './records.js';
+
+export function clientCommands(io: ClientIO): Command[] {
+  return [
+    ...authCommands(io),
+    keysCommand(io),
+    ingestCommand(io),
+    contentCommand(io),
+    promptsCommand(io),
+    datasetsCommand(io),
+    recordsCommand(io),
+    piiCommand(io),
+  ];
+}
