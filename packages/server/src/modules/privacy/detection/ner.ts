@@ -550,6 +550,21 @@ export interface NerOptions {
   tagger: boolean;
 }
 
+const isWordChar = (code: number) =>
+  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 64;
+
+/**
+ * A run glued to letters, digits, `_`, `@` or a dotted continuation is part of a larger token (an
+ * email address, a URL, an identifier: "Vergie.Becker59@example.com"), not a name.
+ */
+function insideToken(text: string, start: number, end: number): boolean {
+  const before = start > 0 ? text.charCodeAt(start - 1) : 32;
+  if (isWordChar(before) || (before === 46 && start > 1 && isWordChar(text.charCodeAt(start - 2)))) return true;
+  const after = text.charCodeAt(end);
+  if (isWordChar(after)) return true;
+  return text.charCodeAt(end - 1) === 46 && isWordChar(text.charCodeAt(end)) && text.charCodeAt(end) !== 32;
+}
+
 /** PERSON, LOCATION and ORGANIZATION candidates in `text`. */
 export function findNamedEntities(text: string, opts: NerOptions): Candidate[] {
   const lex = loadLexicon();
@@ -557,6 +572,7 @@ export function findNamedEntities(text: string, opts: NerOptions): Candidate[] {
   const unresolved: { start: number; end: number }[] = [];
   CAPITALIZED_RUN.lastIndex = 0;
   for (let m = CAPITALIZED_RUN.exec(text); m; m = CAPITALIZED_RUN.exec(text)) {
+    if (insideToken(text, m.index, m.index + m[0].length)) continue;
     for (const group of tokensOf(m[0], m.index)) classifyRun(text, group, lex, out, unresolved);
   }
   for (const shape of ORG_SHAPES) {
