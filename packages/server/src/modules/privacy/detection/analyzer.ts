@@ -67,9 +67,15 @@ contextByRecognizer.set('PhoneRecognizer', PHONE_CONTEXT);
  * "Order 415-555-0132" no phone number. Such a match keeps at most NEGATIVE_CEILING (below the
  * default minimum score) and is not raised by positive context.
  */
+const VERSION_WORDS =
+  'version|ver|v|build|release|rel|firmware|fw|rev|revision|patch|update|sdk|kernel|oid|snmp|table|section|figure|fig|chapter|step|tag|image';
 const NEGATIVE_CONTEXT: Record<string, RegExp> = {
-  IpRecognizer: /\b(?:version|ver|v|build|release|rel|firmware|fw|rev|revision|patch|update|sdk|kernel|oid|snmp)\b[\s:#.=-]*$/i,
-  PhoneRecognizer: /\b(?:order|invoice|ticket|ref|reference|isbn|sku|tracking|build|version|serial|case|po|part|model|batch|lot)\b[\s:#.=-]*(?:no\.?|number|nr\.?|id)?[\s:#.=-]*$/i,
+  // "Version 10.2.3.4", "docker tag app:1.2.3.4".
+  IpRecognizer: new RegExp(`\\b(?:${VERSION_WORDS})\\b[\\s:#.=-]*(?:[\\w.-]+:)?$`, 'i'),
+  // "lodash@4.17.21", "v1.12.20".
+  DateRecognizer: new RegExp(`(?:\\b(?:${VERSION_WORDS})\\b[\\s:#.=-]*|[\\w-]@|\\bv)$`, 'i'),
+  PhoneRecognizer:
+    /\b(?:order|invoice|ticket|ref|reference|isbn|sku|tracking|build|version|serial|case|po|part|model|batch|lot)\b[\s:#.=-]*(?:no\.?|number|nr\.?|id)?[\s:#.=-]*$/i,
 };
 const NEGATIVE_WINDOW = 24;
 const NEGATIVE_CEILING = 0.2;
@@ -94,7 +100,8 @@ function contextScorer(text: string, custom: Map<string, string[]> | undefined, 
     const re = regexFor(c.recognizer);
     if (!re) return c;
     // Before and after are tested apart: no string is built per candidate.
-    if (!re.test(text.slice(Math.max(0, c.start - CONTEXT_BEFORE), c.start)) && !re.test(text.slice(c.end, c.end + CONTEXT_AFTER))) return c;
+    if (!re.test(text.slice(Math.max(0, c.start - CONTEXT_BEFORE), c.start)) && !re.test(text.slice(c.end, c.end + CONTEXT_AFTER)))
+      return c;
     return { ...c, score: Math.min(1, Math.max(c.score + CONTEXT_BOOST, CONTEXT_FLOOR)) };
   };
 }
@@ -192,7 +199,13 @@ export function analyzeText(text: string, opts: AnalyzeOptions = {}): DetectedEn
   }
   const includeText = opts.includeText === true;
   return resolveOverlaps(kept).map((c) => {
-    const e: DetectedEntity = { type: c.type, start: c.start, end: c.end, score: Math.round(c.score * 100) / 100, recognizer: c.recognizer };
+    const e: DetectedEntity = {
+      type: c.type,
+      start: c.start,
+      end: c.end,
+      score: Math.round(c.score * 100) / 100,
+      recognizer: c.recognizer,
+    };
     if (includeText) e.text = text.slice(c.start, c.end);
     return e;
   });

@@ -112,13 +112,16 @@ const HINT_WINDOW = 64;
 
 /** Candidate phone-like runs: digit groups with one separator between groups, optional `+`, parentheses and extension. */
 const PHONE_CANDIDATE =
-  /(?<![\w+./-])\+?(?:\(\d{1,5}\) ?)?\d{1,8}(?:(?:[ ./-]|[ .-]?\(0?\d{0,5}\) ?)\d{1,8}){0,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w/-]|[.,]\d)|(?<![\w+])\+?\d{7,15}(?![\w-]|[.,]\d)/g;
+  /(?<![\w+./-])\+?(?:\(\d{1,5}\) ?)?\d{1,8}(?:(?:[ ./-]|[ .-]?\(0?\d{0,5}\) ?)\d{1,8}){0,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w/-]|\.\d)|(?<![\w+])\+?\d{7,15}(?![\w-]|\.\d)/g;
 
 const NANP_SHAPE = /^(?:\+?1[ .-]?)?(?:\((\d{3})\) ?|(?<area>\d{3})[-. ])(\d{3})[-. ]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?$/;
 const EXTENSION = /\s?(?:x|ext\.?)\s?\d+$/;
 const DATE_LIKE = /^\d{4}[-./]\d{1,2}[-./]\d{1,2}|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$/;
-/** Dotted groups of at most three digits ("10.2.3.4", "1.2.10.300"): versions and addresses, not phones. */
-const DOTTED_SHORT_GROUPS = /^\d{1,3}(?:\.\d{1,3}){2,}$/;
+/**
+ * Dotted groups of at most three digits ("10.2.3.4", "1.2.10.300"): versions and addresses, not
+ * phones; French numbers in pairs ("01.45.67.89.10") are phones.
+ */
+const DOTTED_SHORT_GROUPS = /^(?!\d\d(?:\.\d\d){4}$)\d{1,3}(?:\.\d{1,3}){2,}$/;
 
 /** Scores: [valid, possible] for international, formatted national and bare national numbers. */
 const SCORES = {
@@ -175,4 +178,18 @@ export function findPhoneNumbers(text: string, opts: RecognizerOptions): Candida
   return out;
 }
 
-export const PHONE_CONTEXT = ['phone', 'call', 'tel', 'telephone', 'mobile', 'cell', 'fax', 'contact', 'reach', 'dial', 'whatsapp', 'sms', 'text'];
+export const PHONE_CONTEXT = [
+  'phone',
+  'call',
+  'tel',
+  'telephone',
+  'mobile',
+  'cell',
+  'fax',
+  'contact',
+  'reach',
+  'dial',
+  'whatsapp',
+  'sms',
+  'text',
+];

@@ -165,7 +165,7 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
   {
     name: 'IpRecognizer',
     type: 'IP_ADDRESS',
-    pattern: new RegExp(`\\b${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}\\b(?!\\.\\d)`, 'g'),
+    pattern: new RegExp(`(?<!\\d\\.)\\b${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}\\b(?!\\.\\d)`, 'g'),
     score: 0.9,
     context: ['ip', 'address', 'host', 'server', 'client'],
   },
