@@ -60,7 +60,10 @@ export function evaluate(items: LabelledItem[] = parseCorpus(), opts: AnalyzeOpt
   const counts = new Map<string, { tp: number; fp: number; fn: number }>();
   const count = (type: string) => {
     let c = counts.get(type);
-    if (!c) counts.set(type, (c = { tp: 0, fp: 0, fn: 0 }));
+    if (!c) {
+      c = { tp: 0, fp: 0, fn: 0 };
+      counts.set(type, c);
+    }
     return c;
   };
   const errors: Evaluation['errors'] = [];
