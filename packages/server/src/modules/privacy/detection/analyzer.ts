@@ -1,7 +1,8 @@
 import { PII_ENTITY_TYPES } from '@loam/api';
 import type { CountryCode } from 'libphonenumber-js';
 import { findNamedEntities } from './ner.js';
-import { BUILTIN_PATTERNS, type Candidate, PHONE_CONTEXT, findPatterns, findPhoneNumbers, trimUrl } from './recognizers.js';
+import { PHONE_CONTEXT, findPhoneNumbers } from './phones.js';
+import { BUILTIN_PATTERNS, type Candidate, findPatterns, trimUrl } from './recognizers.js';
 
 /** Every entity type the built-in recognizers report (one list, in @loam/api). */
 export const ENTITY_TYPES = PII_ENTITY_TYPES;
@@ -61,24 +62,100 @@ function contextRegex(words: string[]): RegExp | null {
 const contextByRecognizer = new Map<string, string[]>(BUILTIN_PATTERNS.map((r) => [r.name, r.context]));
 contextByRecognizer.set('PhoneRecognizer', PHONE_CONTEXT);
 
-function boost(text: string, c: Candidate, words: string[] | undefined, extra: string[] | undefined): Candidate {
-  const all = extra?.length ? [...(words ?? []), ...extra] : words;
-  if (!all?.length) return c;
-  const re = contextRegex(all);
-  if (!re) return c;
-  const window = text.slice(Math.max(0, c.start - CONTEXT_BEFORE), c.start) + ' ' + text.slice(c.end, c.end + CONTEXT_AFTER);
-  if (!re.test(window)) return c;
-  return { ...c, score: Math.min(1, Math.max(c.score + CONTEXT_BOOST, CONTEXT_FLOOR)) };
+/**
+ * Words right before a match that make it something else: "Version 10.2.3.4" is no IP address,
+ * "Order 415-555-0132" no phone number. Such a match keeps at most NEGATIVE_CEILING (below the
+ * default minimum score) and is not raised by positive context.
+ */
+const VERSION_WORDS =
+  'version|ver|v|build|release|rel|firmware|fw|rev|revision|patch|update|sdk|kernel|oid|snmp|table|section|figure|fig|chapter|step|tag|image';
+const NEGATIVE_CONTEXT: Record<string, RegExp> = {
+  // "Version 10.2.3.4", "docker tag app:1.2.3.4".
+  IpRecognizer: new RegExp(`\\b(?:${VERSION_WORDS})\\b[\\s:#.=-]*(?:[\\w.-]+:)?$`, 'i'),
+  // "lodash@4.17.21", "v1.12.20".
+  DateRecognizer: new RegExp(`(?:\\b(?:${VERSION_WORDS})\\b[\\s:#.=-]*|[\\w-]@|\\bv)$`, 'i'),
+  PhoneRecognizer:
+    /\b(?:order|invoice|ticket|ref|reference|isbn|sku|tracking|build|version|serial|case|po|part|model|batch|lot)\b[\s:#.=-]*(?:no\.?|number|nr\.?|id)?[\s:#.=-]*$/i,
+};
+const NEGATIVE_WINDOW = 24;
+const NEGATIVE_CEILING = 0.2;
+
+/** Scores candidates by the words around them, per recognizer (the regexes are built once per call). */
+function contextScorer(text: string, custom: Map<string, string[]> | undefined, extra: string[] | undefined) {
+  const regexes = new Map<string, RegExp | null>();
+  const regexFor = (recognizer: string): RegExp | null => {
+    let re = regexes.get(recognizer);
+    if (re === undefined) {
+      const words = contextByRecognizer.get(recognizer) ?? custom?.get(recognizer);
+      const all = extra?.length ? [...(words ?? []), ...extra] : words;
+      re = all?.length ? contextRegex(all) : null;
+      regexes.set(recognizer, re);
+    }
+    return re;
+  };
+  return (c: Candidate): Candidate => {
+    const negative = NEGATIVE_CONTEXT[c.recognizer];
+    if (negative?.test(text.slice(Math.max(0, c.start - NEGATIVE_WINDOW), c.start)))
+      return c.score > NEGATIVE_CEILING ? { ...c, score: NEGATIVE_CEILING } : c;
+    const re = regexFor(c.recognizer);
+    if (!re) return c;
+    // Before and after are tested apart: no string is built per candidate.
+    if (!re.test(text.slice(Math.max(0, c.start - CONTEXT_BEFORE), c.start)) && !re.test(text.slice(c.end, c.end + CONTEXT_AFTER)))
+      return c;
+    return { ...c, score: Math.min(1, Math.max(c.score + CONTEXT_BOOST, CONTEXT_FLOOR)) };
+  };
 }
 
-/** Higher score wins, then the longer span; the loser of an overlap is dropped. */
-export function resolveOverlaps<T extends { start: number; end: number; score: number }>(candidates: T[]): T[] {
-  const sorted = [...candidates].sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
-  const accepted: T[] = [];
-  for (const c of sorted) {
-    if (!accepted.some((a) => a.start < c.end && c.start < a.end)) accepted.push(c);
+type Span = { start: number; end: number; score: number };
+const byPriority = (a: Span, b: Span) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start;
+
+/** Greedy resolution inside one cluster of overlapping spans: a bitmap of the covered characters. */
+function resolveCluster<T extends Span>(cluster: T[], from: number, to: number, out: T[]): void {
+  if (cluster.length === 1) {
+    out.push(cluster[0]);
+    return;
   }
-  return accepted.sort((a, b) => a.start - b.start);
+  const covered = new Uint8Array(to - from);
+  const accepted: T[] = [];
+  for (const c of cluster.sort(byPriority)) {
+    let free = true;
+    for (let i = c.start - from; i < c.end - from; i++)
+      if (covered[i]) {
+        free = false;
+        break;
+      }
+    if (!free) continue;
+    covered.fill(1, c.start - from, c.end - from);
+    accepted.push(c);
+  }
+  for (const c of accepted.sort((a, b) => a.start - b.start)) out.push(c);
+}
+
+/**
+ * Higher score wins, then the longer span; the loser of an overlap is dropped. Spans are sorted by
+ * start and split into clusters of mutually overlapping spans (a span only competes inside its
+ * cluster), each resolved greedily with a bitmap of covered characters: O(n log n) in the number of
+ * candidates and linear in their total length, however dense the text.
+ */
+export function resolveOverlaps<T extends Span>(candidates: T[]): T[] {
+  const sorted = [...candidates].sort((a, b) => a.start - b.start);
+  const out: T[] = [];
+  let cluster: T[] = [];
+  let from = 0;
+  let to = -1;
+  for (const c of sorted) {
+    if (c.start >= to && cluster.length) {
+      resolveCluster(cluster, from, to, out);
+      cluster = [];
+    }
+    if (!cluster.length) {
+      from = c.start;
+      to = c.end;
+    } else if (c.end > to) to = c.end;
+    cluster.push(c);
+  }
+  if (cluster.length) resolveCluster(cluster, from, to, out);
+  return out;
 }
 
 function findDenied(text: string, values: string[], type: string): Candidate[] {
@@ -104,7 +181,7 @@ export function analyzeText(text: string, opts: AnalyzeOptions = {}): DetectedEn
   const minScore = opts.minScore ?? DEFAULT_MIN_SCORE;
   const ropts = { regions: (opts.regions?.length ? opts.regions : ['US', 'GB']) as CountryCode[] };
   const patterns = BUILTIN_PATTERNS.filter((r) => want(r.type));
-  let candidates: Candidate[] = findPatterns(text, patterns, ropts);
+  const candidates: Candidate[] = findPatterns(text, patterns, ropts);
   if (want('PHONE_NUMBER')) candidates.push(...findPhoneNumbers(text, ropts));
   const ner = opts.ner ?? 'fast';
   if (ner !== 'off' && (want('PERSON') || want('LOCATION') || want('ORGANIZATION')))
@@ -113,20 +190,25 @@ export function analyzeText(text: string, opts: AnalyzeOptions = {}): DetectedEn
   if (opts.custom) candidates.push(...opts.custom.find(text).filter((c) => want(c.type)));
   if (opts.denyList?.length) candidates.push(...findDenied(text, opts.denyList, opts.denyListType ?? 'DENY_LIST'));
 
-  candidates = candidates.map((c) => {
-    const trimmed = c.type === 'URL' ? trimUrl(text, c) : c;
-    return boost(text, trimmed, contextByRecognizer.get(c.recognizer) ?? customContext?.get(c.recognizer), opts.extraContext);
-  });
+  const score = contextScorer(text, customContext, opts.extraContext);
   const allow = opts.allowList?.length ? new Set(opts.allowList.map((v) => v.toLowerCase())) : undefined;
-  candidates = candidates.filter((c) => c.score >= minScore && !allow?.has(text.slice(c.start, c.end).toLowerCase()));
-  return resolveOverlaps(candidates).map((c) => ({
-    type: c.type,
-    start: c.start,
-    end: c.end,
-    score: Math.round(c.score * 100) / 100,
-    recognizer: c.recognizer,
-    ...(opts.includeText ? { text: text.slice(c.start, c.end) } : {}),
-  }));
+  const kept: Candidate[] = [];
+  for (const candidate of candidates) {
+    const c = score(candidate.type === 'URL' ? trimUrl(text, candidate) : candidate);
+    if (c.score >= minScore && !allow?.has(text.slice(c.start, c.end).toLowerCase())) kept.push(c);
+  }
+  const includeText = opts.includeText === true;
+  return resolveOverlaps(kept).map((c) => {
+    const e: DetectedEntity = {
+      type: c.type,
+      start: c.start,
+      end: c.end,
+      score: Math.round(c.score * 100) / 100,
+      recognizer: c.recognizer,
+    };
+    if (includeText) e.text = text.slice(c.start, c.end);
+    return e;
+  });
 }
 
 /** Field names that say what a value holds: checked as that type first. */

@@ -137,6 +137,43 @@ describe('recognizers', () => {
     expect(has('Ring +44 20 7946 0958 please', 'PHONE_NUMBER', '+44 20 7946 0958', { regions: ['US'] })).toBe(true);
   });
 
+  it('international and North American phone numbers, possible numbers with context, region hints', () => {
+    expect(has('Bitte rufen Sie +49 30 1234567 an.', 'PHONE_NUMBER', '+49 30 1234567')).toBe(true);
+    expect(has('Tel.: +49 (0)89 2345 6789', 'PHONE_NUMBER', '+49 (0)89 2345 6789')).toBe(true);
+    expect(has('Telefon: 0049 40 3456789', 'PHONE_NUMBER', '0049 40 3456789')).toBe(true);
+    expect(has('Tokyo office: +81 3-1234-5678', 'PHONE_NUMBER', '+81 3-1234-5678')).toBe(true);
+    expect(has('Call +91 98765 43210 now', 'PHONE_NUMBER', '+91 98765 43210')).toBe(true);
+    expect(has('Paris : +33 1 42 68 53 00', 'PHONE_NUMBER', '+33 1 42 68 53 00')).toBe(true);
+    expect(has('Call 1-800-555-0199 or +1 (202) 555-0171', 'PHONE_NUMBER', '+1 (202) 555-0171')).toBe(true);
+    // National German and Japanese numbers: found when the words before name the region.
+    expect(has('Our Berlin office: 030 12345678', 'PHONE_NUMBER', '030 12345678')).toBe(true);
+    expect(has('Call 03-1234-5679 in Tokyo', 'PHONE_NUMBER', '03-1234-5679', { regions: ['JP'] })).toBe(true);
+    // CSV fields: a comma and a digit after the number do not hide it.
+    expect(has('1042,John,+1 415 555 0133,203.0.113.9', 'PHONE_NUMBER', '+1 415 555 0133')).toBe(true);
+    expect(hasType('Order #4815162342 has shipped.', 'PHONE_NUMBER')).toBe(false);
+    expect(hasType('ISBN 978-3-16-148410-0', 'PHONE_NUMBER')).toBe(false);
+  });
+
+  it('a version or build number is no IP address (and no phone or date)', () => {
+    expect(hasType('Version 10.2.3.4 fixes the login bug.', 'IP_ADDRESS')).toBe(false);
+    expect(found('Version 10.2.3.4 fixes the login bug.')).toEqual([]);
+    expect(hasType('build 1.0.0.1234 and firmware v2.1.0.17', 'IP_ADDRESS')).toBe(false);
+    expect(hasType('npm install lodash@4.17.21', 'DATE_TIME')).toBe(false);
+    expect(has('Version 10.2.3.4 was installed on host 10.2.3.5', 'IP_ADDRESS', '10.2.3.5')).toBe(true);
+    expect(has('Login from 192.168.1.20 was blocked', 'IP_ADDRESS', '192.168.1.20')).toBe(true);
+  });
+
+  it('entity-dense text: entities grow in proportion to the text (linear analysis)', () => {
+    const unit = 'From 192.168.1.20 in Tokyo, jane.doe@example.com, +44 20 7946 0958. ';
+    const half = unit.repeat(Math.ceil(500_000 / unit.length));
+    const whole = half + half;
+    const a = analyzeText(half);
+    const b = analyzeText(whole);
+    expect(a.length).toBe(4 * Math.ceil(500_000 / unit.length));
+    expect(b.length).toBe(2 * a.length);
+    expect(b[b.length - 1].end).toBeGreaterThan(whole.length - unit.length);
+  });
+
   it('named entities: people, places and organizations', () => {
     const text = 'Yesterday Maria Garcia flew from Madrid to meet Dr. Kowalski at Acme Holdings in Berlin.';
     expect(has(text, 'PERSON', 'Maria Garcia')).toBe(true);

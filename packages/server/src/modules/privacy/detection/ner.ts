@@ -1,5 +1,21 @@
 import { createRequire } from 'node:module';
 import type nlpType from 'compromise';
+import {
+  HONORIFICS,
+  NAME_SUFFIXES,
+  OF_HEADS,
+  ORG_SHAPES,
+  ORG_SUFFIXES,
+  PERSON_AFTER,
+  PERSON_BEFORE,
+  PERSON_BEFORE_STRONG,
+  PLACE_CONTEXT,
+  PLACE_NOUNS,
+  PLACE_PREFIXES,
+  PLACE_WORD_ENDINGS,
+  STOP_WORDS,
+  STREET_SUFFIXES,
+} from './ner-words.js';
 import type { Candidate } from './recognizers.js';
 
 /**
@@ -70,362 +86,6 @@ function loadLexicon(): Lexicon {
   lexicon = lex;
   return lex;
 }
-
-const STOP_WORDS = [
-  'the',
-  'a',
-  'an',
-  'this',
-  'that',
-  'these',
-  'those',
-  'my',
-  'our',
-  'your',
-  'his',
-  'her',
-  'their',
-  'its',
-  'we',
-  'i',
-  'you',
-  'he',
-  'she',
-  'they',
-  'it',
-  'please',
-  'call',
-  'contact',
-  'send',
-  'email',
-  'dear',
-  'hi',
-  'hello',
-  'thanks',
-  'yes',
-  'no',
-  'if',
-  'when',
-  'where',
-  'what',
-  'who',
-  'how',
-  'why',
-  'and',
-  'or',
-  'but',
-  'for',
-  'from',
-  'to',
-  'in',
-  'on',
-  'at',
-  'by',
-  'with',
-  'as',
-  'of',
-  'is',
-  'are',
-  'was',
-  'were',
-  'be',
-  'has',
-  'have',
-  'had',
-  'do',
-  'does',
-  'did',
-  'ip',
-  'url',
-  'mac',
-  'ssn',
-  'iban',
-  'nhs',
-  'itin',
-  'dob',
-  'id',
-  'api',
-  'jwt',
-  'card',
-  'visa',
-  'passport',
-  'account',
-  'phone',
-  'mobile',
-  'patient',
-  'customer',
-  'user',
-  'name',
-  'address',
-  'date',
-  'birth',
-  'born',
-  'wallet',
-  'bitcoin',
-  'ethereum',
-  'key',
-  'token',
-  'secret',
-  'password',
-  'note',
-  'today',
-  'tomorrow',
-  'yesterday',
-  'mr',
-  'mrs',
-  'ms',
-  'monday',
-  'tuesday',
-  'wednesday',
-  'thursday',
-  'friday',
-  'saturday',
-  'sunday',
-  'january',
-  'february',
-  'march',
-  'april',
-  'may',
-  'june',
-  'july',
-  'august',
-  'september',
-  'october',
-  'november',
-  'december',
-  'ok',
-  'okay',
-];
-
-const HONORIFICS = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'prof', 'sir', 'dame', 'madam', 'lord', 'lady', 'rev']);
-const NAME_SUFFIXES = new Set(['jr', 'sr', 'ii', 'iii', 'iv', 'v', 'md', 'phd', 'dds', 'dvm']);
-const ORG_SUFFIXES = new Set([
-  'inc',
-  'llc',
-  'ltd',
-  'corp',
-  'corporation',
-  'co',
-  'company',
-  'group',
-  'gmbh',
-  'ag',
-  'sa',
-  'plc',
-  'llp',
-  'lp',
-  'bank',
-  'university',
-  'institute',
-  'foundation',
-  'associates',
-  'partners',
-  'holdings',
-  'technologies',
-  'labs',
-  'systems',
-  'solutions',
-  'agency',
-  'hospital',
-  'clinic',
-  'school',
-  'college',
-  'ministry',
-  'department',
-  'bv',
-  'nv',
-  'industries',
-  'enterprises',
-  'ventures',
-  'capital',
-  'consulting',
-  'services',
-  'limited',
-  'incorporated',
-]);
-const STREET_SUFFIXES = new Set([
-  'street',
-  'st',
-  'avenue',
-  'ave',
-  'road',
-  'rd',
-  'boulevard',
-  'blvd',
-  'lane',
-  'ln',
-  'drive',
-  'dr',
-  'court',
-  'ct',
-  'way',
-  'square',
-  'sq',
-  'place',
-  'pl',
-  'terrace',
-  'highway',
-  'hwy',
-  'parkway',
-  'pkwy',
-  'circle',
-  'crescent',
-  'close',
-  'trail',
-  'plaza',
-  'alley',
-  'row',
-  'walk',
-  'grove',
-  'gardens',
-  'estates',
-  'heights',
-  'hills',
-  'harbor',
-  'manor',
-  'meadows',
-  'mews',
-  'ridge',
-  'crossing',
-  'loop',
-  'pike',
-  'run',
-  'view',
-  'vista',
-  'station',
-  'mill',
-  'lodge',
-]);
-const PLACE_PREFIXES = new Set([
-  'north',
-  'south',
-  'east',
-  'west',
-  'new',
-  'lake',
-  'port',
-  'fort',
-  'mount',
-  'san',
-  'santa',
-  'los',
-  'las',
-  'saint',
-  'st',
-  'el',
-  'la',
-]);
-const PLACE_WORD_ENDINGS =
-  /(?:ton|ville|burg|burgh|borough|boro|bury|ford|field|haven|stad|mouth|chester|cester|caster|shire|view|port|side|furt|worth|ham|wick|dale|wood|mont|polis|ia|stan|land|berg|by|fort|castle|minster)$/;
-/** Words before a run that make it a place ("moved to", "in"); "to" and "at" alone also precede people. */
-const PLACE_CONTEXT =
-  /\b(?:in|from|near|outside|across|through|via|towards?|lives? in|located in|based in|moved to|city of|town of|born in|arrived in|headquartered in|(?:flew|travel(?:l)?ed|relocated|driving|drove|returned|went) to|visit(?:ed|ing)?)\s+$/i;
-const PERSON_AFTER =
-  /^(?:,? (?:who|said|says|wrote|called|emailed|will|would|has|had|asked|joined|sent|told|reported|confirmed|signed|approved|born|aged|is|was|and (?:her|his))\b|'s\b)/;
-const PERSON_BEFORE =
-  /\b(?:patient|customer|client|user|employee|name(?: is)?|named|called|contact|dear|hi|hello|by|with|to|cc|signed|manager|doctor|nurse|agent|according to|mr|mrs|ms|dr|spoke with|met|thanks|assigned to)[:,]?\s+$/i;
-/** Words right before a run that make even a common word a name ("Patient Hope", "Dear Grace"). */
-const PERSON_BEFORE_STRONG = /\b(?:patient|customer|client|employee|dear|named|called|name(?: is)?|mr|mrs|ms|dr|prof)[:,.]?\s+$/i;
-/** Last words of multi-word place names ("Chapel Hill", "Jersey City", "Republic of Korea"). */
-const PLACE_NOUNS = new Set([
-  'city',
-  'park',
-  'hill',
-  'hills',
-  'springs',
-  'beach',
-  'falls',
-  'valley',
-  'island',
-  'islands',
-  'county',
-  'bay',
-  'creek',
-  'river',
-  'lake',
-  'harbor',
-  'harbour',
-  'point',
-  'grove',
-  'heights',
-  'village',
-  'town',
-  'township',
-  'coast',
-  'mountain',
-  'mountains',
-  'bridge',
-  'ridge',
-  'gardens',
-  'cove',
-  'bluff',
-  'junction',
-  'plains',
-  'rapids',
-  'republic',
-  'kingdom',
-  'territory',
-  'territories',
-  'states',
-  'emirates',
-  'federation',
-  'province',
-  'district',
-  'peninsula',
-  'desert',
-  'forest',
-]);
-/** Heads that keep "of" inside a name ("Republic of Korea", "Bank of America"); otherwise "of" splits runs. */
-const OF_HEADS = new Set([
-  'republic',
-  'kingdom',
-  'state',
-  'states',
-  'united',
-  'islands',
-  'isle',
-  'city',
-  'university',
-  'bank',
-  'department',
-  'ministry',
-  'institute',
-  'college',
-  'school',
-  'church',
-  'bay',
-  'gulf',
-  'sea',
-  'federation',
-  'commonwealth',
-  'district',
-  'county',
-  'province',
-  'principality',
-  'duchy',
-  'sultanate',
-  'emirate',
-  'office',
-  'board',
-  'museum',
-  'society',
-  'association',
-  'academy',
-  'federated',
-  'democratic',
-  "people's",
-  'town',
-  'port',
-  'cape',
-  'lake',
-  'mount',
-]);
-/** Company names shaped like "Kuhn - Schmidt", "Koss, Hessel and Hauck", "Smith and Sons". */
-const ORG_SHAPES = [
-  /\b[A-Z][A-Za-z'’]+(?:-[A-Z][A-Za-z'’]+)? - [A-Z][A-Za-z'’]+(?:-[A-Z][A-Za-z'’]+)?\b/g,
-  /\b[A-Z][A-Za-z'’-]+, [A-Z][A-Za-z'’-]+,? (?:and|&) [A-Z][A-Za-z'’-]+\b/g,
-  /\b[A-Z][A-Za-z'’-]+ (?:and|&) (?:Sons|Daughters|Partners|Associates|Brothers|Co\.?|Company)\b/g,
-];
 
 interface Token {
   word: string;
@@ -550,6 +210,21 @@ export interface NerOptions {
   tagger: boolean;
 }
 
+const isWordChar = (code: number) =>
+  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 64;
+
+/**
+ * A run glued to letters, digits, `_`, `@` or a dotted continuation is part of a larger token (an
+ * email address, a URL, an identifier: "Vergie.Becker59@example.com"), not a name.
+ */
+function insideToken(text: string, start: number, end: number): boolean {
+  const before = start > 0 ? text.charCodeAt(start - 1) : 32;
+  if (isWordChar(before) || (before === 46 && start > 1 && isWordChar(text.charCodeAt(start - 2)))) return true;
+  const after = text.charCodeAt(end);
+  if (isWordChar(after)) return true;
+  return text.charCodeAt(end - 1) === 46 && isWordChar(text.charCodeAt(end)) && text.charCodeAt(end) !== 32;
+}
+
 /** PERSON, LOCATION and ORGANIZATION candidates in `text`. */
 export function findNamedEntities(text: string, opts: NerOptions): Candidate[] {
   const lex = loadLexicon();
@@ -557,6 +232,7 @@ export function findNamedEntities(text: string, opts: NerOptions): Candidate[] {
   const unresolved: { start: number; end: number }[] = [];
   CAPITALIZED_RUN.lastIndex = 0;
   for (let m = CAPITALIZED_RUN.exec(text); m; m = CAPITALIZED_RUN.exec(text)) {
+    if (insideToken(text, m.index, m.index + m[0].length)) continue;
     for (const group of tokensOf(m[0], m.index)) classifyRun(text, group, lex, out, unresolved);
   }
   for (const shape of ORG_SHAPES) {
@@ -617,16 +293,35 @@ function classifyRun(text: string, run: Token[], lex: Lexicon, out: Candidate[],
   }
 }
 
-/** Runs compromise on the sentences holding unresolved runs and keeps what overlaps them. */
+const SENTENCE_END = /[.!?]\s|\n/g;
+
+/** Where the sentence holding `at` starts: after ". " or a newline, but not before `floor`. */
+function sentenceStart(text: string, at: number, floor: number): number {
+  for (let i = at - 1; i >= floor; i--) {
+    if (text[i] === '\n') return i + 1;
+    if (text[i] === ' ' && text[i - 1] === '.') return i + 1;
+  }
+  return floor;
+}
+
+/**
+ * Runs compromise on the sentences holding unresolved runs and keeps what overlaps them. Each
+ * stretch of text is scanned once (runs are in text order), so this stays linear in the text.
+ */
 function tagUnresolved(text: string, runs: { start: number; end: number }[]): Candidate[] {
   const out: Candidate[] = [];
-  let lastSentenceEnd = -1;
-  for (const run of runs) {
+  let lastSentenceEnd = 0;
+  for (let r = 0; r < runs.length; r++) {
+    const run = runs[r];
     if (run.start < lastSentenceEnd) continue;
-    const sStart = Math.max(text.lastIndexOf('. ', run.start) + 2, text.lastIndexOf('\n', run.start) + 1, 0);
-    const nextStop = text.slice(run.end).search(/[.!?]\s|\n/);
-    const sEnd = nextStop < 0 ? text.length : run.end + nextStop + 1;
+    const sStart = sentenceStart(text, run.start, lastSentenceEnd);
+    SENTENCE_END.lastIndex = run.end;
+    const stop = SENTENCE_END.exec(text);
+    const sEnd = stop ? stop.index + 1 : text.length;
     lastSentenceEnd = sEnd;
+    let last = r;
+    while (last + 1 < runs.length && runs[last + 1].start < sEnd) last++;
+    const inSentence = runs.slice(r, last + 1);
     const sentence = text.slice(sStart, sEnd);
     const doc = nlp()(sentence);
     const found: [Kind, string][] = [
@@ -640,7 +335,7 @@ function tagUnresolved(text: string, runs: { start: number; end: number }[]): Ca
       if (at < 0 || !/^[A-Z]/.test(clean)) continue;
       const start = sStart + at;
       const end = start + clean.length;
-      if (runs.some((r) => r.start < end && start < r.end))
+      if (inSentence.some((x) => x.start < end && start < x.end))
         out.push({ type: kind, start, end, score: 0.6, recognizer: 'CompromiseRecognizer' });
     }
   }

@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
-import type { CountryCode, parsePhoneNumberFromString as ParsePhoneNumber } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
 import { base58CheckValid, bech32Valid, ibanValid, itinValid, luhnValid, nhsValid, shannonEntropy, ssnValid } from './checksums.js';
 
 /** A span a recognizer found, before context scoring and overlap resolution. */
@@ -32,6 +31,8 @@ export interface PatternRecognizer {
   /** Capture group holding the entity when the regex needs surrounding characters (default 0). */
   group?: number;
   validate?(match: string, opts: RecognizerOptions): number | null;
+  /** A cheap test of the whole text: when it fails the pattern cannot match and is not run. */
+  prefilter?: RegExp;
 }
 
 const digitsOf = (s: string) => s.replace(/\D/g, '');
@@ -84,6 +85,7 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
     pattern: /\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b/g,
     score: 1,
     context: ['email', 'e-mail', 'mail', 'contact'],
+    prefilter: /@/,
     validate: (m) => (m.includes('..') ? null : 1),
   },
   {
@@ -163,7 +165,7 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
   {
     name: 'IpRecognizer',
     type: 'IP_ADDRESS',
-    pattern: new RegExp(`\\b${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}\\b(?!\\.\\d)`, 'g'),
+    pattern: new RegExp(`(?<!\\d\\.)\\b${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}\\b(?!\\.\\d)`, 'g'),
     score: 0.9,
     context: ['ip', 'address', 'host', 'server', 'client'],
   },
@@ -173,6 +175,7 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
     pattern: /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])/g,
     score: 0.9,
     context: ['ip', 'ipv6', 'address', 'host'],
+    prefilter: /[0-9A-Fa-f]:|::/,
     validate: (m) => (m.length >= 3 && isIPv6(m) && /[0-9A-Fa-f]/.test(m) ? 0.9 : null),
   },
   {
@@ -181,6 +184,7 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
     pattern: /\b(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})\b/g,
     score: 0.9,
     context: ['mac', 'hardware', 'ethernet', 'device'],
+    prefilter: /[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\./,
   },
   {
     name: 'UrlRecognizer',
@@ -223,6 +227,7 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
   {
     name: 'PrivateKeyRecognizer',
     type: 'SECRET',
+    prefilter: /-----BEGIN /,
     pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]{16,8192}?-----END [A-Z ]*PRIVATE KEY-----/g,
     score: 1,
     context: [],
@@ -247,6 +252,7 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
     name: 'AwsSecretKeyRecognizer',
     type: 'SECRET',
     pattern: /(?<=(?:aws_secret_access_key|secret_access_key|SecretAccessKey)["']?\s*[:=]\s*["']?)[A-Za-z0-9/+]{40}\b/gi,
+    prefilter: /secret_?access_?key/i,
     score: 1,
     context: [],
   },
@@ -264,66 +270,11 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
   },
 ];
 
-// libphonenumber-js (metadata for every region) is required on the first phone lookup, not at start.
-const require = createRequire(import.meta.url);
-let parsePhone: typeof ParsePhoneNumber | undefined;
-const parsePhoneNumberFromString: typeof ParsePhoneNumber = (...args) => {
-  parsePhone ??= (require('libphonenumber-js') as typeof import('libphonenumber-js')).parsePhoneNumberFromString;
-  return parsePhone(...args);
-};
-
-/** Candidate phone-like runs; libphonenumber-js decides whether they are numbers of a region. */
-const PHONE_CANDIDATE =
-  /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{1,4}){1,5}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w-])|(?<![\w+])\+?\d{7,15}(?![\w-])/g;
-
-const NANP_SHAPE = /^(?:\+?1[ .-]?)?(?:\((\d{3})\) ?|(?<area>\d{3})[-.])(\d{3})[-.]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?$/;
-
-/** Phone numbers: region-aware through libphonenumber-js (valid → 0.75, merely possible → 0.5). */
-export function findPhoneNumbers(text: string, opts: RecognizerOptions): Candidate[] {
-  const out: Candidate[] = [];
-  PHONE_CANDIDATE.lastIndex = 0;
-  for (let m = PHONE_CANDIDATE.exec(text); m; m = PHONE_CANDIDATE.exec(text)) {
-    const raw = m[0];
-    const digits = digitsOf(raw.replace(/\s?(?:x|ext\.?)\s?\d+$/, ''));
-    if (digits.length < 7 || digits.length > 15) continue;
-    if (/^\d{4}-\d{2}-\d{2}/.test(raw) || /^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$/.test(raw)) continue; // dates
-    let best = 0;
-    // North American numbers are checked against the numbering plan directly (area code and exchange
-    // start with 2–9, area code not N11): libphonenumber's full validation is the slow part.
-    const nanp = NANP_SHAPE.exec(raw);
-    if (nanp && (opts.regions.includes('US') || opts.regions.includes('CA'))) {
-      const area = nanp[1] ?? nanp.groups?.area ?? '';
-      const exchange = nanp[3];
-      const plan = /^[2-9]\d\d$/.test(area) && !/^[2-9]11$/.test(area) && /^[2-9]/.test(exchange);
-      out.push({
-        type: 'PHONE_NUMBER',
-        start: m.index,
-        end: m.index + raw.length,
-        score: plan ? 0.75 : 0.5,
-        recognizer: 'PhoneRecognizer',
-      });
-      continue;
-    }
-    for (const region of raw.startsWith('+') ? [undefined] : opts.regions) {
-      const parsed = parsePhoneNumberFromString(raw, region);
-      if (!parsed) continue;
-      // A bare run of digits is as likely an account or order number: it needs context.
-      const formatted = /[()+]|\d[-. ]\d/.test(raw);
-      if (parsed.isValid()) best = Math.max(best, formatted ? 0.75 : 0.35);
-      // Unassigned area codes are still written like phone numbers; accept the unmistakable North American shape.
-      else if (parsed.isPossible() && (region === 'US' || region === 'CA') && NANP_SHAPE.test(raw)) best = Math.max(best, 0.5);
-    }
-    if (best > 0) out.push({ type: 'PHONE_NUMBER', start: m.index, end: m.index + raw.length, score: best, recognizer: 'PhoneRecognizer' });
-  }
-  return out;
-}
-
-export const PHONE_CONTEXT = ['phone', 'call', 'tel', 'telephone', 'mobile', 'cell', 'fax', 'contact', 'reach', 'dial'];
-
 /** Runs every pattern recognizer over `text`. */
 export function findPatterns(text: string, recognizers: PatternRecognizer[], opts: RecognizerOptions): Candidate[] {
   const out: Candidate[] = [];
   for (const r of recognizers) {
+    if (r.prefilter && !r.prefilter.test(text)) continue;
     r.pattern.lastIndex = 0;
     for (let m = r.pattern.exec(text); m; m = r.pattern.exec(text)) {
       if (m[0].length === 0) {
