@@ -65,7 +65,10 @@ export interface BulkInsert<T> {
   table: string;
   /** Column → value, the same on every row (null: SQL NULL). */
   constants: Record<string, string | number | null>;
-  /** Per-row columns in the order of each row's values; `json` values are JSON text. */
+  /**
+   * Per-row columns in the order of each row's values; `json` values are JSON text, never the
+   * JSON `null` (PostgreSQL's jsonb_to_recordset reads that as SQL NULL).
+   */
   columns: Record<string, 'text' | 'integer' | 'json'>;
   /** Taken one at a time (may be lazy); `values` gives each one's column values in order. */
   rows: Iterable<T>;
