@@ -230,18 +230,23 @@ async function ingestOnce(history = 0) {
 async function addHistory(loam, n) {
   const { events, database } = loam.platform;
   await events.deliverPending(); // creates every subscriber's cursor
-  const sqlite = database.sqlite;
-  const insert = sqlite.prepare(
-    `insert into outbox_events (id, tenant_id, type, source, subject, time, data) values (?, 'default', ?, ?, ?, ?, ?)`,
-  );
   const now = Date.now();
-  sqlite.transaction(() => {
-    for (let i = 0; i < n; i++) {
-      const subject = `cnt_past${Math.floor(i / 2)}`;
-      insert.run(`evt_past${i}`, i % 2 ? 'io.loam.content.processed' : 'io.loam.content.created', `/${subject}`, subject, now, '{}');
-    }
-  })();
-  sqlite.prepare('update outbox_cursors set seq = (select max(seq) from outbox_events)').run();
+  await database.db.transaction().execute((tx) =>
+    database.dialect.bulkInsert(tx, {
+      table: 'outbox_events',
+      constants: { tenant_id: 'default', time: now, data: '{}' },
+      columns: { id: 'text', type: 'text', source: 'text', subject: 'text' },
+      rows: Array.from({ length: n }, (_, i) => i),
+      values: (i) => {
+        const subject = `cnt_past${Math.floor(i / 2)}`;
+        return [`evt_past${i}`, i % 2 ? 'io.loam.content.processed' : 'io.loam.content.created', `/${subject}`, subject];
+      },
+    }),
+  );
+  await database.db
+    .updateTable('outbox_cursors')
+    .set((eb) => ({ seq: eb.selectFrom('outbox_events').select(eb.fn.max('seq').as('m')) }))
+    .execute();
 }
 
 // Baseline: bare Fastify + one SQLite insert per request, same client load.

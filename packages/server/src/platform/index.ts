@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -124,29 +124,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
  * or one row in the database that every PostgreSQL instance shares.
  */
 async function ensureSecret(database: Database, dataDir: string, random: Random, log: Logger): Promise<string> {
-  if (database.dialect === 'sqlite') {
-    const file = join(dataDir, 'secret.key');
-    if (!existsSync(file)) {
-      writeFileSync(file, randomToken(random, 64), { mode: 0o600, flag: 'wx' });
-      chmodSync(file, 0o600);
-    }
-    return readFileSync(file, 'utf8').trim();
-  }
-  const db = database.db;
-  await db.schema
-    .createTable('loam_settings')
-    .ifNotExists()
-    .addColumn('name', 'text', (c) => c.primaryKey())
-    .addColumn('value', 'text', (c) => c.notNull())
-    .execute();
-  await db
-    .insertInto('loam_settings')
-    .values({ name: 'secret_key', value: randomToken(random, 64) })
-    .onConflict((oc) => oc.column('name').doNothing())
-    .execute();
-  log.warn('LOAM_SECRET_KEY is unset: using a generated secret stored in the database; set it explicitly in production');
-  const row = await db.selectFrom('loam_settings').select('value').where('name', '=', 'secret_key').executeTakeFirstOrThrow();
-  return row.value;
+  return database.dialect.storedSecret(database.db, { dataDir, generate: () => randomToken(random, 64), warn: (msg) => log.warn(msg) });
 }
 
 export type { Executor, Tx };

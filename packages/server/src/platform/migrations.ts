@@ -7,7 +7,6 @@ export const platformMigrations: MigrationSet = {
   module: 'platform',
   migrations: {
     async '001_init'(db, dialect) {
-      const pg = dialect === 'postgres';
       await db.schema
         .createTable('tenants')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -16,14 +15,11 @@ export const platformMigrations: MigrationSet = {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
 
-      let outbox = db.schema.createTable('outbox_events');
-      outbox = pg
-        ? outbox.addColumn('seq', 'bigserial', (c) => c.primaryKey())
-        : outbox.addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement());
-      await outbox
+      await dialect
+        .serialPrimaryKey(db.schema.createTable('outbox_events'), 'seq')
         // PostgreSQL: the writing transaction's id, so the relay only reads below the oldest open
         // transaction and never skips an event whose sequence number was taken before a commit.
-        .addColumn('txid', 'bigint', (c) => c.notNull().defaultTo(pg ? sql`(pg_current_xact_id()::text::bigint)` : 0))
+        .addColumn('txid', 'bigint', (c) => c.notNull().defaultTo(dialect.transactionIdDefault()))
         .addColumn('id', 'text', (c) => c.notNull().unique())
         .addColumn('tenant_id', 'text', (c) => c.notNull())
         .addColumn('type', 'text', (c) => c.notNull())

@@ -10,7 +10,7 @@ import { describe } from 'vitest';
 import { createLoam, type Loam } from '../app.js';
 import { type Config, loadConfig } from '../config.js';
 import type { Clock, Random } from '../platform/crypto/index.js';
-import type { Dialect } from '../platform/db/index.js';
+import type { DialectName } from '../platform/db/index.js';
 import type { LoamApp } from '../platform/http/server.js';
 
 export const POSTGRES_URL = process.env.LOAM_TEST_POSTGRES_URL ?? '';
@@ -23,7 +23,7 @@ export const TEST_ADMIN_KEY = 'loam_sk_test_admin_key_0123456789abcdefghijklmnop
  * Runs `fn` once per dialect. The PostgreSQL run is skipped visibly (the suite name says why)
  * when LOAM_TEST_POSTGRES_URL is unset.
  */
-export function describeEachDialect(name: string, fn: (dialect: Dialect) => void): void {
+export function describeEachDialect(name: string, fn: (dialect: DialectName) => void): void {
   describe(`${name} [sqlite]`, () => fn('sqlite'));
   if (POSTGRES_URL) describe(`${name} [postgres]`, () => fn('postgres'));
   else describe.skip(`${name} [postgres] — skipped: no PostgreSQL (set LOAM_TEST_POSTGRES_URL)`, () => fn('postgres'));
@@ -56,7 +56,7 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop(): P
 }
 
 export interface TestLoamOptions {
-  dialect?: Dialect;
+  dialect?: DialectName;
   config?: Partial<Config>;
   clock?: Clock;
   random?: Random;

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { MigrationSet } from '../../platform/db/migrate.js';
 
 export const auditMigrations: MigrationSet = {
@@ -38,17 +37,7 @@ export const auditMigrations: MigrationSet = {
 
       // Append-only in the database too: updates and deletes fail unless an operator removes
       // the trigger on purpose (which the hash chain then exposes).
-      if (dialect === 'postgres') {
-        await sql`create or replace function loam_audit_log_append_only() returns trigger language plpgsql as $$
-          begin raise exception 'audit_log is append-only'; end $$`.execute(db);
-        await sql`create trigger audit_log_append_only before update or delete on audit_log
-          for each row execute function loam_audit_log_append_only()`.execute(db);
-      } else {
-        await sql`create trigger audit_log_no_update before update on audit_log
-          begin select raise(abort, 'audit_log is append-only'); end`.execute(db);
-        await sql`create trigger audit_log_no_delete before delete on audit_log
-          begin select raise(abort, 'audit_log is append-only'); end`.execute(db);
-      }
+      await dialect.createAppendOnlyTriggers(db, 'audit_log');
     },
   },
 };

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
 import { jsonType } from '../../platform/db/index.js';
 import type { MigrationSet } from '../../platform/db/migrate.js';
+import { CONTENT_FULL_TEXT } from './store.js';
 
 /**
  * Content items, their text (raw for TEXT items, extracted otherwise) and the full-text index:
@@ -48,15 +48,7 @@ export const contentMigrations: MigrationSet = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
 
-      if (dialect === 'postgres') {
-        await sql`alter table content_texts add column search tsvector`.execute(db);
-        await sql`create index content_texts_search on content_texts using gin (search)`.execute(db);
-        await db.schema.createIndex('content_texts_tenant').on('content_texts').column('tenant_id').execute();
-      } else {
-        await sql`create virtual table content_fts using fts5(body, item_id unindexed, tenant_id unindexed, tokenize = 'unicode61 remove_diacritics 2')`.execute(
-          db,
-        );
-      }
+      await dialect.createFullText(db, CONTENT_FULL_TEXT);
     },
   },
 };

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import { type Dialect, type Executor, fromJson } from '../../platform/db/index.js';
+import type { FullTextSpec } from '../../platform/db/dialect/index.js';
+import { type Executor, fromJson, type SqlDialect } from '../../platform/db/index.js';
 
 export interface ContentRow {
   id: string;
@@ -47,12 +47,12 @@ export interface SearchHit {
   score: number;
 }
 
-/** PostgreSQL's tsvector has a size ceiling; very long texts are indexed by their beginning. */
-const PG_INDEX_CHARS = 500_000;
+/** The full-text index over content_texts (SQLite: the FTS5 table content_fts). */
+export const CONTENT_FULL_TEXT: FullTextSpec = { table: 'content_texts', key: 'item_id', ftsTable: 'content_fts' };
 
 /** Content SQL that differs per dialect: the text store and its full-text index. Tenant-scoped. */
 export class ContentStore {
-  constructor(private readonly dialect: Dialect) {}
+  constructor(private readonly dialect: SqlDialect) {}
 
   async get(db: Executor, tenantId: string, id: string): Promise<ContentRow | undefined> {
     const row = await db.selectFrom('content_items').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
@@ -88,26 +88,12 @@ export class ContentStore {
 
   /** (Re)indexes the item's searchable text; the content_texts row must exist. */
   async index(db: Executor, tenantId: string, id: string, searchable: string): Promise<void> {
-    if (this.dialect === 'postgres') {
-      await sql`update content_texts set search = to_tsvector('simple', ${searchable.slice(0, PG_INDEX_CHARS)})
-        where item_id = ${id} and tenant_id = ${tenantId}`.execute(db);
-      return;
-    }
-    await this.unindex(db, id);
-    const { insertId } = await sql`insert into content_fts (body, item_id, tenant_id) values (${searchable}, ${id}, ${tenantId})`.execute(
-      db,
-    );
-    await db
-      .updateTable('content_texts')
-      .set({ fts_rowid: Number(insertId) })
-      .where('item_id', '=', id)
-      .execute();
+    await this.dialect.putFullText(db, CONTENT_FULL_TEXT, tenantId, id, searchable);
   }
 
   /** Removes the item's index entry (PostgreSQL's goes with its content_texts row). */
   async unindex(db: Executor, id: string): Promise<void> {
-    if (this.dialect === 'postgres') return;
-    await sql`delete from content_fts where rowid = (select fts_rowid from content_texts where item_id = ${id})`.execute(db);
+    await this.dialect.removeFullText(db, CONTENT_FULL_TEXT, id);
   }
 
   /** Deletes the item with its text and index entry. */
@@ -121,24 +107,7 @@ export class ContentStore {
   async search(db: Executor, tenantId: string, query: string, limit: number): Promise<SearchHit[]> {
     const words = query.match(/[\p{L}\p{N}]+/gu) ?? [];
     if (words.length === 0) return [];
-    let hits: { id: string; score: number; snippet: string }[];
-    if (this.dialect === 'postgres') {
-      const { rows } = await sql<{ id: string; score: number; snippet: string }>`
-        select t.item_id as id, ts_rank(t.search, q) as score,
-               ts_headline('simple', left(t.text, 100000), q, 'MaxWords=24, MinWords=8, StartSel=[, StopSel=]') as snippet
-        from content_texts t, plainto_tsquery('simple', ${words.join(' ')}) q
-        where t.tenant_id = ${tenantId} and t.search @@ q
-        order by score desc, t.item_id limit ${limit}`.execute(db);
-      hits = rows;
-    } else {
-      // Each word quoted: user input never reaches FTS5 query syntax.
-      const match = words.map((w) => `"${w}"`).join(' ');
-      const { rows } = await sql<{ id: string; score: number; snippet: string }>`
-        select item_id as id, -bm25(content_fts) as score, snippet(content_fts, 0, '[', ']', '…', 16) as snippet
-        from content_fts where content_fts match ${match} and tenant_id = ${tenantId}
-        order by bm25(content_fts) limit ${limit}`.execute(db);
-      hits = rows;
-    }
+    const hits = await this.dialect.searchFullText(db, CONTENT_FULL_TEXT, tenantId, words, limit);
     if (hits.length === 0) return [];
     const titles = await db
       .selectFrom('content_items')

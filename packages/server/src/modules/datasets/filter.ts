@@ -1,6 +1,7 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import { FIELD_PATH_PATTERN } from '@loam/api';
-import type { Dialect } from '../../platform/db/index.js';
+import { type Bool, type JsonExpressions, joinOr, type Scalar } from '../../platform/db/dialect/index.js';
+import type { SqlDialect } from '../../platform/db/index.js';
 import { AppError } from '../../platform/http/errors.js';
 
 /**
@@ -17,7 +18,7 @@ import { AppError } from '../../platform/http/errors.js';
  * - `$exists: true` matches a field that is present, even if null.
  */
 
-export type Scalar = string | number | boolean | null;
+export type { Scalar };
 export type ComparisonOp = '$eq' | '$ne' | '$gt' | '$gte' | '$lt' | '$lte' | '$in' | '$nin' | '$contains' | '$startsWith' | '$exists';
 
 export type FilterNode =
@@ -229,48 +230,23 @@ function evaluateComparison(op: ComparisonOp, actual: unknown, value: unknown): 
 // spells the very same constant expression, which a bound path would not.
 
 type Sql = RawBuilder<unknown>;
-type Bool = RawBuilder<SqlBool>;
 
-/** The JSON expressions of one dialect over a JSON column. */
-export interface JsonSql {
-  /** The value at `path`, as the dialect compares and sorts it (SQLite: SQL value; PostgreSQL: jsonb). */
-  value(path: string[]): Sql;
-  /** The sort key at `path`: `value()` with JSON null as SQL NULL, so nulls sort last on both dialects. */
-  sortKey(path: string[]): Sql;
-  /** A parameter comparable with `value()`, from what selecting `value()` returned (PostgreSQL: JSON text). */
-  param(v: unknown): Sql;
+/** The JSON expressions of one dialect over a JSON column, and the filter compiled onto them. */
+export interface JsonSql extends JsonExpressions {
   compile(node: FilterNode): Bool;
 }
 
-export function jsonSql(dialect: Dialect, column = 'data'): JsonSql {
-  return dialect === 'postgres' ? postgresJson(column) : sqliteJson(column);
+export function jsonSql(dialect: SqlDialect, column = 'data'): JsonSql {
+  const json = dialect.json(column);
+  return { ...json, compile: filterCompiler(json) };
 }
 
-const joinOr = (parts: Bool[]): Bool => (parts.length === 1 ? parts[0] : sql<SqlBool>`(${sql.join(parts, sql` OR `)})`);
 const joinAnd = (parts: Bool[]): Bool => (parts.length === 1 ? parts[0] : sql<SqlBool>`(${sql.join(parts, sql` AND `)})`);
-
-function groupScalars(values: Scalar[]) {
-  return {
-    strings: values.filter((v): v is string => typeof v === 'string'),
-    numbers: values.filter((v): v is number => typeof v === 'number'),
-    booleans: [...new Set(values.filter((v): v is boolean => typeof v === 'boolean'))],
-    hasNull: values.includes(null),
-  };
-}
 
 const RANGE_SQL: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' };
 
-/** The comparisons each dialect writes its own way; everything else is compiled once, below. */
-interface DialectComparisons {
-  /** The value at `path` equals one of `values` (null: missing or JSON null). */
-  anyOf(path: string[], values: Scalar[]): Bool;
-  range(path: string[], op: RawBuilder<unknown>, value: string | number): Bool;
-  contains(path: string[], value: string | number | boolean): Bool;
-  startsWith(path: string[], value: string): Bool;
-  exists(path: string[], exists: boolean): Bool;
-}
-
-function filterCompiler(d: DialectComparisons): (node: FilterNode) => Bool {
+/** The comparisons each dialect writes its own way (dialect/); everything else is compiled once, here. */
+function filterCompiler(d: JsonExpressions): (node: FilterNode) => Bool {
   const compileCmp = (path: string[], op: ComparisonOp, value: unknown): Bool => {
     switch (op) {
       case '$eq':
@@ -303,114 +279,8 @@ function filterCompiler(d: DialectComparisons): (node: FilterNode) => Bool {
   return compile;
 }
 
-/**
- * SQLite: `json_type` names the JSON type (NULL when missing) and `json_extract` gives the SQL
- * value (booleans as 0/1, hence the type checks). Every piece is written to be TRUE or FALSE,
- * never NULL, so that NOT behaves.
- */
-function sqliteJson(column: string): JsonSql {
-  const col = sql.ref(column);
-  const jp = (path: string[]) => sql.lit(`$.${path.join('.')}`);
-  const x = (path: string[]) => sql`json_extract(${col}, ${jp(path)})`;
-  const t = (path: string[]) => sql`json_type(${col}, ${jp(path)})`;
-  const isNumber = (path: string[]) => sql<SqlBool>`(${t(path)} IS 'integer' OR ${t(path)} IS 'real')`;
-  const isNull = (path: string[]) => sql<SqlBool>`(${t(path)} IS NULL OR ${t(path)} = 'null')`;
-
-  const anyOf = (path: string[], values: Scalar[]): Bool => {
-    const g = groupScalars(values);
-    const parts: Bool[] = [];
-    if (g.strings.length)
-      parts.push(
-        g.strings.length === 1
-          ? sql<SqlBool>`(${t(path)} IS 'text' AND ${x(path)} = ${g.strings[0]})`
-          : sql<SqlBool>`(${t(path)} IS 'text' AND ${x(path)} IN (${sql.join(g.strings)}))`,
-      );
-    if (g.numbers.length)
-      parts.push(
-        g.numbers.length === 1
-          ? sql<SqlBool>`(${isNumber(path)} AND ${x(path)} = ${g.numbers[0]})`
-          : sql<SqlBool>`(${isNumber(path)} AND ${x(path)} IN (${sql.join(g.numbers)}))`,
-      );
-    for (const b of g.booleans) parts.push(sql<SqlBool>`${t(path)} IS ${b ? 'true' : 'false'}`);
-    if (g.hasNull) parts.push(isNull(path));
-    return joinOr(parts);
-  };
-
-  const compile = filterCompiler({
-    anyOf,
-    range: (path, o, value) =>
-      typeof value === 'number'
-        ? sql<SqlBool>`(${isNumber(path)} AND ${x(path)} ${o} ${value})`
-        : sql<SqlBool>`(${t(path)} IS 'text' AND ${x(path)} ${o} ${value})`,
-    contains(path, v) {
-      const typeTest =
-        typeof v === 'string'
-          ? sql`e.type IS 'text'`
-          : typeof v === 'number'
-            ? sql`(e.type IS 'integer' OR e.type IS 'real')`
-            : sql`e.type IS ${v ? 'true' : 'false'}`;
-      const inArray = sql<SqlBool>`(${t(path)} IS 'array' AND EXISTS (SELECT 1 FROM json_each(${col}, ${jp(path)}) AS e WHERE ${typeTest}${
-        typeof v === 'boolean' ? sql`` : sql` AND e.value = ${v}`
-      }))`;
-      if (typeof v !== 'string') return inArray;
-      return sql<SqlBool>`((${t(path)} IS 'text' AND instr(${x(path)}, ${v}) > 0) OR ${inArray})`;
-    },
-    startsWith: (path, s) => sql<SqlBool>`(${t(path)} IS 'text' AND substr(${x(path)}, 1, ${[...s].length}) = ${s})`,
-    exists: (path, exists) => (exists ? sql<SqlBool>`(${t(path)} IS NOT NULL)` : sql<SqlBool>`(${t(path)} IS NULL)`),
-  });
-
-  return { value: x, sortKey: x, param: (v) => sql`${v as string | number | null}`, compile };
-}
-
-/**
- * PostgreSQL: `data #> '{a,b}'` is the jsonb value (SQL NULL when missing); jsonb equality and
- * numeric ordering are typed already, strings are compared byte-wise with `COLLATE "C"`.
- */
-function postgresJson(column: string): JsonSql {
-  const col = sql.ref(column);
-  const pp = (path: string[]) => sql.lit(`{${path.join(',')}}`);
-  const j = (path: string[]) => sql`(${col} #> ${pp(path)})`;
-  const txt = (path: string[]) => sql`(${col} #>> ${pp(path)})`;
-  const typ = (path: string[]) => sql`jsonb_typeof(${j(path)})`;
-  const jsonb = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
-  const present = (path: string[]) => sql<SqlBool>`${j(path)} IS NOT NULL`;
-  const isNull = (path: string[]) => sql<SqlBool>`(${j(path)} IS NULL OR ${typ(path)} = 'null')`;
-
-  const anyOf = (path: string[], values: Scalar[]): Bool => {
-    const nonNull = values.filter((v) => v !== null);
-    const parts: Bool[] = [];
-    if (nonNull.length === 1) parts.push(sql<SqlBool>`(${present(path)} AND ${j(path)} = ${jsonb(nonNull[0])})`);
-    else if (nonNull.length > 1) parts.push(sql<SqlBool>`(${present(path)} AND ${j(path)} IN (${sql.join(nonNull.map((v) => jsonb(v)))}))`);
-    if (values.includes(null)) parts.push(isNull(path));
-    return joinOr(parts);
-  };
-
-  const compile = filterCompiler({
-    anyOf,
-    range: (path, o, value) =>
-      typeof value === 'number'
-        ? sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'number' AND ${j(path)} ${o} ${jsonb(value)})`
-        : sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'string' AND ${txt(path)} COLLATE "C" ${o} ${value})`,
-    contains(path, v) {
-      const inArray = sql<SqlBool>`(${typ(path)} = 'array' AND ${j(path)} @> ${jsonb([v])})`;
-      const body =
-        typeof v === 'string' ? sql<SqlBool>`((${typ(path)} = 'string' AND strpos(${txt(path)}, ${v}) > 0) OR ${inArray})` : inArray;
-      return sql<SqlBool>`(${present(path)} AND ${body})`;
-    },
-    startsWith: (path, s) => sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'string' AND starts_with(${txt(path)}, ${s}))`,
-    exists: (path, exists) => (exists ? sql<SqlBool>`(${j(path)} IS NOT NULL)` : sql<SqlBool>`(${j(path)} IS NULL)`),
-  });
-
-  return {
-    value: j,
-    sortKey: (path) => sql`NULLIF(${j(path)}, 'null'::jsonb)`,
-    param: (v) => sql`${typeof v === 'string' ? v : JSON.stringify(v)}::jsonb`,
-    compile,
-  };
-}
-
 /** The expression an index on `path` is built on: the same text the compiled filters use. */
-export function indexExpression(dialect: Dialect, path: string[]): Sql {
+export function indexExpression(dialect: SqlDialect, path: string[]): Sql {
   return jsonSql(dialect).value(path);
 }
 

@@ -11,7 +11,6 @@ export const datasetMigrations: MigrationSet = {
   module: 'datasets',
   migrations: {
     async '001_datasets'(db, dialect) {
-      const pg = dialect === 'postgres';
       const json = jsonType(dialect);
       await db.schema
         .createTable('datasets')
@@ -56,11 +55,8 @@ export const datasetMigrations: MigrationSet = {
         .addUniqueConstraint('dataset_versions_number', ['dataset_id', 'number'])
         .execute();
 
-      let records = db.schema.createTable('dataset_records');
-      records = pg
-        ? records.addColumn('row_id', 'bigserial', (c) => c.primaryKey())
-        : records.addColumn('row_id', 'integer', (c) => c.primaryKey().autoIncrement());
-      await records
+      await dialect
+        .serialPrimaryKey(db.schema.createTable('dataset_records'), 'row_id')
         .addColumn('tenant_id', 'text', (c) => c.notNull())
         .addColumn('dataset_id', 'text', (c) => c.notNull().references('datasets.id').onDelete('cascade'))
         .addColumn('id', 'text', (c) => c.notNull())

@@ -19,7 +19,6 @@ import {
   type VersionDiff,
   MAX_RECORDS_PER_CALL,
 } from '@loam/api';
-import type { Statement } from 'better-sqlite3';
 import { type SqlBool, sql } from 'kysely';
 import { type AccessRequest, enforce } from '../../platform/authz.js';
 import { sha256 } from '../../platform/crypto/index.js';
@@ -161,7 +160,6 @@ export class DatasetService {
   readonly json: JsonSql;
   /** The privacy engine's encryption at rest and insert policies (see protection.ts). */
   readonly protection: DatasetProtection;
-  private insertStatement: Statement | undefined;
   /** Parses large bulk inserts on a worker thread (started on first use). */
   private readonly bulk = new BulkParser();
 
@@ -182,8 +180,8 @@ export class DatasetService {
     return this.bulk.close();
   }
 
-  private get pg() {
-    return this.platform.database.dialect === 'postgres';
+  private get dialect() {
+    return this.platform.database.dialect;
   }
 
   // ---- access ---------------------------------------------------------------------------------
@@ -205,7 +203,7 @@ export class DatasetService {
 
   private async loadDataset(db: Executor, tenantId: string, id: string, lock?: 'share' | 'update'): Promise<Row> {
     let q = db.selectFrom('datasets').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
-    if (lock && this.pg) q = lock === 'share' ? q.forShare() : q.forUpdate();
+    if (lock) q = lock === 'share' ? this.dialect.forShare(q) : this.dialect.forUpdate(q);
     const row = await q.executeTakeFirst();
     if (!row) throw notFound('Dataset');
     return row;
@@ -368,9 +366,7 @@ export class DatasetService {
       count = count.where('classification', '=', query.classification);
     }
     if (query.tag) {
-      const hasTag = this.pg
-        ? sql<SqlBool>`tags @> ${JSON.stringify([query.tag])}::jsonb`
-        : sql<SqlBool>`exists (select 1 from json_each(tags) where value = ${query.tag})`;
+      const hasTag = this.dialect.jsonArrayContains('tags', query.tag);
       base = base.where(hasTag);
       count = count.where(hasTag);
     }
@@ -1039,30 +1035,26 @@ export class DatasetService {
 
   /**
    * Inserts prepared records in the caller's transaction, taking each from `rows` as it goes (a
-   * lazy `prepareRecords` makes each record's text and hash only when it is stored). SQLite: one
-   * prepared statement run per record on Kysely's single connection (inside its open
-   * transaction), the fastest path better-sqlite3 has. PostgreSQL: one INSERT … SELECT over a
-   * single jsonb array parameter (one round trip, no parameter limit), built from each record's
-   * canonical text.
+   * lazy `prepareRecords` makes each record's text and hash only when it is stored), the fastest
+   * way the dialect has; `data` is each record's canonical text.
    */
   async bulkInsert(tx: Executor, tenantId: string, datasetId: string, draft: number, rows: Iterable<PreparedRecord>): Promise<void> {
     const now = this.platform.clock.now();
-    const raw = this.platform.database.sqlite;
-    if (raw) {
-      this.insertStatement ??= raw.prepare(
-        `INSERT INTO dataset_records (tenant_id, dataset_id, id, valid_from, valid_to, revision, data, hash, bytes, created_at, updated_at)
-         VALUES (?, ?, ?, ?, NULL, 1, ?, ?, ?, ?, ?)`,
-      );
-      for (const r of rows) this.insertStatement.run(tenantId, datasetId, r.id, draft, r.text, r.hash, r.bytes, now, now);
-      return;
-    }
-    const parts: string[] = [];
-    for (const r of rows) parts.push(`{"id":${JSON.stringify(r.id)},"hash":"${r.hash}","bytes":${r.bytes},"data":${r.text}}`);
-    if (parts.length === 0) return;
-    await sql`
-      INSERT INTO dataset_records (tenant_id, dataset_id, id, valid_from, valid_to, revision, data, hash, bytes, created_at, updated_at)
-      SELECT ${tenantId}, ${datasetId}, x.id, ${draft}, NULL, 1, x.data, x.hash, x.bytes, ${now}, ${now}
-      FROM jsonb_to_recordset(${`[${parts.join(',')}]`}::jsonb) AS x(id text, data jsonb, hash text, bytes integer)`.execute(tx);
+    await this.dialect.bulkInsert(tx, {
+      table: 'dataset_records',
+      constants: {
+        tenant_id: tenantId,
+        dataset_id: datasetId,
+        valid_from: draft,
+        valid_to: null,
+        revision: 1,
+        created_at: now,
+        updated_at: now,
+      },
+      columns: { id: 'text', data: 'json', hash: 'text', bytes: 'integer' },
+      rows,
+      values: (r) => [r.id, r.text, r.hash, r.bytes],
+    });
   }
 
   private async liveRow(tx: Executor, datasetId: string, rid: string): Promise<Row> {
@@ -1072,12 +1064,12 @@ export class DatasetService {
       .where('dataset_id', '=', datasetId)
       .where('id', '=', rid)
       .where('valid_to', 'is', null);
-    if (this.pg) q = q.forUpdate();
+    q = this.dialect.forUpdate(q);
     let row = await q.executeTakeFirst();
     // PostgreSQL, READ COMMITTED: if a concurrent writer closed this row and opened a new one
     // while we waited for its lock, the new row was not in our statement's snapshot; a new
     // statement sees it (and its revision then decides If-Match).
-    if (!row && this.pg) row = await q.executeTakeFirst();
+    if (!row && this.dialect.rowLocks) row = await q.executeTakeFirst();
     if (!row) throw notFound('Record');
     return row;
   }
@@ -1344,8 +1336,7 @@ export class DatasetService {
       const ordered = numeric || f.type === 'datetime';
       // "is a number" / "is a string", in the filter compiler's typed semantics
       const typed = this.json.compile({ kind: 'cmp', path, op: '$gte', value: numeric ? -Number.MAX_VALUE : '' });
-      const text = sql`(data #>> ${sql.lit(`{${f.name}}`)})`;
-      const scalar = !ordered ? sql`NULL` : !this.pg ? x : numeric ? sql`${text}::numeric` : sql`${text} COLLATE "C"`;
+      const scalar = !ordered ? sql`NULL` : this.json.orderedScalar(path, numeric);
       const agg = await sql<{ nulls: number; distinct_n: number; min_v: unknown; max_v: unknown }>`
         SELECT SUM(CASE WHEN ${nullCond} THEN 1 ELSE 0 END) AS nulls, COUNT(DISTINCT ${x}) AS distinct_n,
                MIN(CASE WHEN ${typed} THEN ${scalar} END) AS min_v, MAX(CASE WHEN ${typed} THEN ${scalar} END) AS max_v
@@ -1360,12 +1351,7 @@ export class DatasetService {
               GROUP BY ${x} ORDER BY COUNT(*) DESC, ${x} LIMIT 5`
               .execute(this.db)
               .then((r) => r.rows);
-      // PostgreSQL returns the jsonb as JSON text; SQLite returns SQL values (booleans as 0/1).
-      const decode = (raw: unknown): unknown => {
-        if (raw == null) return null;
-        if (this.pg) return typeof raw === 'string' ? JSON.parse(raw) : raw;
-        return f.type === 'boolean' ? raw === 1 : raw;
-      };
+      const decode = (raw: unknown): unknown => this.json.decode(raw, f.type === 'boolean');
       const bound = (raw: unknown) => (raw == null ? null : numeric ? Number(raw) : String(raw));
       out.fields.push({
         name: f.name,
@@ -1397,7 +1383,7 @@ export class DatasetService {
     const name = this.indexName(field);
     const expr = this.json.value(path);
     await sql`CREATE INDEX IF NOT EXISTS ${sql.id(name)} ON dataset_records (dataset_id, (${expr}), id)`.execute(this.db);
-    if (!this.pg) await sql`ANALYZE dataset_records`.execute(this.db);
+    await this.dialect.analyzeAfterIndex(this.db, 'dataset_records');
     const existing = await this.db
       .selectFrom('dataset_indexes')
       .selectAll()

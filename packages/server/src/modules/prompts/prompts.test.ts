@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Dialect } from '../../platform/db/index.js';
+import type { DialectName } from '../../platform/db/index.js';
 import { ManualClock, type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
@@ -30,7 +30,7 @@ function caller(t: TestLoam) {
   };
 }
 
-describeEachDialect('Atriumn prompts API (contracts/atriumn.md §4)', (dialect: Dialect) => {
+describeEachDialect('Atriumn prompts API (contracts/atriumn.md §4)', (dialect: DialectName) => {
   let t: TestLoam;
   let call: ReturnType<typeof caller>;
   let writer: string;

@@ -1,6 +1,6 @@
 import type { PromptVariable } from '@loam/api';
 import { sql } from 'kysely';
-import { type Dialect, type Executor, fromJson, toJson } from '../../platform/db/index.js';
+import { type Executor, fromJson, type SqlDialect, toJson } from '../../platform/db/index.js';
 
 /** One version of a prompt as stored (the latest, or an older one from `prompt_versions`). */
 export interface PromptSnapshot {
@@ -61,14 +61,14 @@ const contentColumns = (c: PromptContent) => ({
 
 /** Prompts' SQL. Every query names the tenant. */
 export class PromptStore {
-  constructor(private readonly dialect: Dialect) {}
+  constructor(private readonly dialect: SqlDialect) {}
 
   /**
    * Serializes prompt creation within a tenant for the rest of `tx`, so two concurrent creates
    * cannot both pass the quota check. SQLite already runs one writer at a time.
    */
   async lockTenant(tx: Executor, tenantId: string): Promise<void> {
-    if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`prompts:${tenantId}`}))`.execute(tx);
+    await this.dialect.advisoryTransactionLock(tx, `prompts:${tenantId}`);
   }
 
   async count(db: Executor, tenantId: string): Promise<number> {
@@ -134,7 +134,7 @@ export class PromptStore {
 
   async latest(db: Executor, tenantId: string, id: string, forUpdate = false): Promise<PromptSnapshot | undefined> {
     let q = db.selectFrom('prompts').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
-    if (forUpdate && this.dialect === 'postgres') q = q.forUpdate();
+    if (forUpdate) q = this.dialect.forUpdate(q);
     const row = await q.executeTakeFirst();
     return row ? toSnapshot(row) : undefined;
   }

@@ -87,7 +87,7 @@ export async function systemRoutes(app: LoamApp, platform: Platform, migrator: M
       const components = [
         {
           name: 'database',
-          kind: database.dialect,
+          kind: database.dialect.name,
           status: db.ok ? 'up' : 'down',
           latency_ms: db.ms,
           ...(db.ok ? { version: db.value } : { detail: db.error }),
@@ -103,7 +103,7 @@ export async function systemRoutes(app: LoamApp, platform: Platform, migrator: M
           : { name: 'redis', kind: 'redis', status: 'disabled', detail: 'LOAM_REDIS_URL unset; rate limits kept in memory' },
         {
           name: 'jobs',
-          kind: database.dialect,
+          kind: database.dialect.name,
           status: depth.ok ? 'up' : 'down',
           detail: depth.ok ? JSON.stringify(depth.value) : depth.error,
         },

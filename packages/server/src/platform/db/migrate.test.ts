@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Migrator } from 'kysely';
 import { afterEach, expect, it, vi } from 'vitest';
 import { createPostgresDatabase, describeEachDialect } from '../../test/harness.js';
-import { type Database, type Dialect, openDatabase } from './index.js';
+import { type Database, type DialectName, openDatabase } from './index.js';
 import { type MigrationSet, createMigrator, migrateToLatest, pendingMigrations } from './migrate.js';
 
 /** `zeta` is registered first; `alpha` (alphabetically earlier) references its table. */
@@ -42,7 +42,7 @@ const alpha: MigrationSet = {
   },
 };
 
-describeEachDialect('migrations', (dialect: Dialect) => {
+describeEachDialect('migrations', (dialect: DialectName) => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -65,7 +65,7 @@ describeEachDialect('migrations', (dialect: Dialect) => {
 
   it('runs modules in registration order, not alphabetical order, and only once', async () => {
     const db = (await freshDatabase()).open();
-    const migrator = createMigrator(db.db, dialect, [zeta(), alpha]);
+    const migrator = createMigrator(db.db, db.dialect, [zeta(), alpha]);
     expect(await pendingMigrations(migrator)).toEqual(['alpha/001_child', 'zeta/001_parent']);
     expect(await migrateToLatest(migrator)).toEqual(['zeta/001_parent', 'alpha/001_child']);
     expect(await pendingMigrations(migrator)).toEqual([]);
@@ -76,20 +76,20 @@ describeEachDialect('migrations', (dialect: Dialect) => {
 
   it('applies a migration added later to an earlier module', async () => {
     const db = (await freshDatabase()).open();
-    await migrateToLatest(createMigrator(db.db, dialect, [zeta(), alpha]));
-    const later = createMigrator(db.db, dialect, [zeta(true), alpha]);
+    await migrateToLatest(createMigrator(db.db, db.dialect, [zeta(), alpha]));
+    const later = createMigrator(db.db, db.dialect, [zeta(true), alpha]);
     expect(await pendingMigrations(later)).toEqual(['zeta/002_more']);
     expect(await migrateToLatest(later)).toEqual(['zeta/002_more']);
   });
 
   it('a restart with every migration applied makes no Kysely pass (no table introspection)', async () => {
     const db = (await freshDatabase()).open();
-    await migrateToLatest(createMigrator(db.db, dialect, [zeta(), alpha]));
+    await migrateToLatest(createMigrator(db.db, db.dialect, [zeta(), alpha]));
     const pass = vi.spyOn(Migrator.prototype, 'migrateToLatest');
     try {
-      expect(await migrateToLatest(createMigrator(db.db, dialect, [zeta(), alpha]))).toEqual([]);
+      expect(await migrateToLatest(createMigrator(db.db, db.dialect, [zeta(), alpha]))).toEqual([]);
       expect(pass).not.toHaveBeenCalled();
-      expect(await migrateToLatest(createMigrator(db.db, dialect, [zeta(true), alpha]))).toEqual(['zeta/002_more']);
+      expect(await migrateToLatest(createMigrator(db.db, db.dialect, [zeta(true), alpha]))).toEqual(['zeta/002_more']);
       expect(pass).toHaveBeenCalled();
     } finally {
       pass.mockRestore();
@@ -98,8 +98,8 @@ describeEachDialect('migrations', (dialect: Dialect) => {
 
   it('refuses to run when an applied migration is no longer known', async () => {
     const db = (await freshDatabase()).open();
-    await migrateToLatest(createMigrator(db.db, dialect, [zeta(true), alpha]));
-    await expect(migrateToLatest(createMigrator(db.db, dialect, [zeta(), alpha]))).rejects.toThrow(/zeta\/002_more/);
+    await migrateToLatest(createMigrator(db.db, db.dialect, [zeta(true), alpha]));
+    await expect(migrateToLatest(createMigrator(db.db, db.dialect, [zeta(), alpha]))).rejects.toThrow(/zeta\/002_more/);
   });
 
   it('names the failing migration', async () => {
@@ -112,7 +112,9 @@ describeEachDialect('migrations', (dialect: Dialect) => {
         },
       },
     };
-    await expect(migrateToLatest(createMigrator(db.db, dialect, [zeta(), broken]))).rejects.toThrow(/migration failed in broken\/001_bad/);
+    await expect(migrateToLatest(createMigrator(db.db, db.dialect, [zeta(), broken]))).rejects.toThrow(
+      /migration failed in broken\/001_bad/,
+    );
   });
 
   if (dialect === 'postgres') {
@@ -120,8 +122,8 @@ describeEachDialect('migrations', (dialect: Dialect) => {
       const fresh = await freshDatabase();
       const [a, b] = [fresh.open(), fresh.open()];
       const [ra, rb] = await Promise.all([
-        migrateToLatest(createMigrator(a.db, dialect, [zeta(true), alpha])),
-        migrateToLatest(createMigrator(b.db, dialect, [zeta(true), alpha])),
+        migrateToLatest(createMigrator(a.db, a.dialect, [zeta(true), alpha])),
+        migrateToLatest(createMigrator(b.db, b.dialect, [zeta(true), alpha])),
       ]);
       expect([...ra, ...rb].sort()).toEqual(['alpha/001_child', 'zeta/001_parent', 'zeta/002_more']);
     });

@@ -1,8 +1,9 @@
-import { type Kysely, type Migration, type MigrationResult, type MigrationResultSet, Migrator, sql } from 'kysely';
-import type { Db, Dialect } from './index.js';
+import type { Kysely, Migration, MigrationResult, MigrationResultSet } from 'kysely';
+import { Migrator } from 'kysely';
+import type { Db, SqlDialect } from './index.js';
 
 /** A module's schema changes, keyed by a numbered name (`001_init`), applied in that order. */
-export type ModuleMigrations = Record<string, (db: Db, dialect: Dialect) => Promise<void>>;
+export type ModuleMigrations = Record<string, (db: Db, dialect: SqlDialect) => Promise<void>>;
 
 export interface MigrationSet {
   module: string;
@@ -11,10 +12,8 @@ export interface MigrationSet {
 
 const TABLE = 'loam_migrations';
 const LOCK_TABLE = 'loam_migrations_lock';
-// Session-level PostgreSQL advisory lock held across the per-module phases (any constant works).
-const PG_LOCK_KEY = 7_305_110_221;
 
-function migrationsOf(sets: MigrationSet[], dialect: Dialect): Record<string, Migration> {
+function migrationsOf(sets: MigrationSet[], dialect: SqlDialect): Record<string, Migration> {
   const all: Record<string, Migration> = {};
   for (const set of sets) {
     for (const [name, up] of Object.entries(set.migrations)) {
@@ -53,7 +52,7 @@ async function executedNames(db: Db): Promise<string[]> {
 export class ModuleMigrator extends Migrator {
   constructor(
     private readonly db: Db,
-    private readonly dialect: Dialect,
+    private readonly dialect: SqlDialect,
     private readonly sets: MigrationSet[],
   ) {
     super({
@@ -68,19 +67,8 @@ export class ModuleMigrator extends Migrator {
   override async migrateToLatest(): Promise<MigrationResultSet> {
     // The usual restart: one query instead of a Kysely pass (table introspection) per module.
     if (await this.upToDate()) return { results: [] };
-    if (this.dialect === 'postgres') {
-      // One connection holds the lock and runs every phase, so concurrent `loam serve`
-      // processes migrate one after the other, and a pool of one connection suffices.
-      return this.db.connection().execute(async (conn) => {
-        await sql`select pg_advisory_lock(${PG_LOCK_KEY})`.execute(conn);
-        try {
-          return await this.phases(conn);
-        } finally {
-          await sql`select pg_advisory_unlock(${PG_LOCK_KEY})`.execute(conn);
-        }
-      });
-    }
-    return this.phases(this.db);
+    // Held across the per-module phases, so concurrent `loam serve` processes migrate one after the other.
+    return this.dialect.withMigrationLock(this.db, (db) => this.phases(db));
   }
 
   /** Names offered by the modules and not recorded as applied, in Kysely's (alphabetical) order. */
@@ -118,7 +106,7 @@ export class ModuleMigrator extends Migrator {
   }
 }
 
-export function createMigrator(db: Db, dialect: Dialect, sets: MigrationSet[]): Migrator {
+export function createMigrator(db: Db, dialect: SqlDialect, sets: MigrationSet[]): Migrator {
   return new ModuleMigrator(db, dialect, sets);
 }
 

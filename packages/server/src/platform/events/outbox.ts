@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock, Ids } from '../crypto/index.js';
 import { type Database, type Executor, fromJson, toJson } from '../db/index.js';
@@ -169,20 +168,12 @@ export class EventOutbox {
   }
 
   private visibleBelow() {
-    return this.database.dialect === 'postgres' ? sql<number>`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)` : null;
+    return this.database.dialect.outboxVisibleBelow();
   }
 
-  /**
-   * Events after `position`, in order. SQLite has one writer at a time and commits in sequence
-   * order, so its events all have txid 0 and `seq` alone orders them (a row-value comparison
-   * would make SQLite read the whole outbox through the index on every pass). Order PostgreSQL's
-   * by (txid, seq), SQLite's by seq.
-   */
+  /** Events after `position` (the dialect knows how to compare positions cheaply). */
   private after(position: Position) {
-    const q = this.database.db.selectFrom('outbox_events');
-    return this.database.dialect === 'postgres'
-      ? q.where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(position.txid, position.seq)))
-      : q.where('seq', '>', position.seq);
+    return this.database.dialect.outboxAfter(this.database.db.selectFrom('outbox_events'), position);
   }
 
   private async head(): Promise<Position> {
@@ -236,7 +227,7 @@ export class EventOutbox {
     const batchSize = this.opts.batchSize ?? 100;
     const below = this.visibleBelow();
     let query = this.after(position).selectAll();
-    query = (this.database.dialect === 'postgres' ? query.orderBy('txid') : query).orderBy('seq').limit(batchSize);
+    query = this.database.dialect.outboxOrder(query).limit(batchSize);
     if (below) query = query.where('txid', '<', below);
     const rows = await query.execute();
 

@@ -250,24 +250,7 @@ export class JobQueue {
     if (kinds.length === 0) return [];
     const now = this.clock.now();
     const db = this.database.db;
-    const due =
-      this.database.dialect === 'postgres'
-        ? db
-            .selectFrom('jobs')
-            .select('id')
-            .where('kind', 'in', kinds)
-            .where((eb) =>
-              eb.or([
-                eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
-                eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]),
-              ]),
-            )
-            .orderBy('run_at')
-            .orderBy('id')
-            .limit(n)
-            .forUpdate()
-            .skipLocked()
-        : sqliteDue(kinds, now, n);
+    const due = this.database.dialect.dueJobs(db, kinds, now, n);
     const take = async (tx: Executor): Promise<JobRecord[]> => {
       const rows = await tx
         .updateTable('jobs')
@@ -397,23 +380,4 @@ function toRecord(row: Selectable<any>): JobRecord {
     updatedAt: Number(row.updated_at),
     finishedAt: row.finished_at == null ? null : Number(row.finished_at),
   };
-}
-
-/**
- * SQLite: the first n due jobs as the first n of (first n queued ∪ first n with an expired
- * lease). Each part reads the (status, run_at) index in order and stops after n rows, where an OR
- * of the two made SQLite collect and sort every due job on each claim (slow with a deep queue).
- * Ties of run_at go by rowid (insertion order), the index's own last column: ordering them by id
- * made SQLite sort every due job of each run_at run again. SQLite has a single writer, so there is
- * nothing to skip-lock.
- */
-function sqliteDue(kinds: string[], now: number, n: number) {
-  const kindList = sql.join(kinds);
-  return sql<string>`(select id from (
-      select id, run_at, r from (select id, run_at, rowid as r from jobs where status = 'queued' and run_at <= ${now}
-        and kind in (${kindList}) order by run_at, rowid limit ${n})
-      union all
-      select id, run_at, r from (select id, run_at, rowid as r from jobs where status = 'running' and lease_until < ${now}
-        and kind in (${kindList}) order by run_at, rowid limit ${n})
-    ) order by run_at, r limit ${n})`;
 }

@@ -1,0 +1,175 @@
+import type { CreateTableBuilder, Expression, Kysely, RawBuilder, SelectQueryBuilder, SqlBool, Transaction } from 'kysely';
+import { sql } from 'kysely';
+
+/**
+ * Everything that differs between SQLite and PostgreSQL, behind one interface (as Kysely's own
+ * dialects are): the rest of Loam asks the adapter and never which database it is. The two
+ * implementations are `sqlite.ts` and `postgres.ts`; `dialect.test.ts` holds both to the same
+ * conformance suite.
+ */
+
+export type DialectName = 'sqlite' | 'postgres';
+
+// biome-ignore lint/suspicious/noExplicitAny: tables are declared per module; the shared handle is untyped.
+type AnyDb = Kysely<any>;
+// biome-ignore lint/suspicious/noExplicitAny: see AnyDb
+type AnyExecutor = AnyDb | Transaction<any>;
+// biome-ignore lint/suspicious/noExplicitAny: a table being created, whatever its columns so far
+export type TableBuilder = CreateTableBuilder<any, any>;
+// biome-ignore lint/suspicious/noExplicitAny: any select over any tables
+export type AnySelect<O> = SelectQueryBuilder<any, any, O>;
+
+export type Scalar = string | number | boolean | null;
+export type Bool = RawBuilder<SqlBool>;
+
+/** The JSON expressions of one dialect over one JSON column (the record filter compiles onto them). */
+export interface JsonExpressions {
+  /** The value at `path`, as the dialect compares and sorts it (SQLite: SQL value; PostgreSQL: jsonb). */
+  value(path: string[]): RawBuilder<unknown>;
+  /** The sort key at `path`: `value()` with JSON null as SQL NULL, so nulls sort last on both dialects. */
+  sortKey(path: string[]): RawBuilder<unknown>;
+  /** A parameter comparable with `value()`, from what selecting `value()` returned (PostgreSQL: JSON text). */
+  param(v: unknown): RawBuilder<unknown>;
+  /** `value()` as a number (`numeric`) or a byte-ordered string, for MIN/MAX. */
+  orderedScalar(path: string[], numeric: boolean): RawBuilder<unknown>;
+  /** The JSON value of what selecting `value()` returned (`boolean`: the field holds booleans). */
+  decode(raw: unknown, boolean: boolean): unknown;
+  // Typed comparisons, each TRUE or FALSE (never NULL, so NOT behaves):
+  /** The value at `path` equals one of `values` (null: missing or JSON null). */
+  anyOf(path: string[], values: Scalar[]): Bool;
+  range(path: string[], op: RawBuilder<unknown>, value: string | number): Bool;
+  /** A string containing the substring, or an array holding the element. */
+  contains(path: string[], value: string | number | boolean): Bool;
+  startsWith(path: string[], value: string): Bool;
+  exists(path: string[], exists: boolean): Bool;
+}
+
+/**
+ * A full-text index over one text table (`key` primary key, `tenant_id`, `text`, `fts_rowid`).
+ * SQLite keeps it in the FTS5 table `ftsTable`; PostgreSQL in a tsvector column `search`.
+ */
+export interface FullTextSpec {
+  table: string;
+  key: string;
+  ftsTable: string;
+}
+
+export interface FullTextHit {
+  id: string;
+  score: number;
+  snippet: string;
+}
+
+/** Rows for `bulkInsert`: per-row columns in order, and values shared by every row. */
+export interface BulkInsert<T> {
+  table: string;
+  /** Column → value, the same on every row (null: SQL NULL). */
+  constants: Record<string, string | number | null>;
+  /**
+   * Per-row columns in the order of each row's values; `json` values are JSON text, never the
+   * JSON `null` (PostgreSQL's jsonb_to_recordset reads that as SQL NULL).
+   */
+  columns: Record<string, 'text' | 'integer' | 'json'>;
+  /** Taken one at a time (may be lazy); `values` gives each one's column values in order. */
+  rows: Iterable<T>;
+  values(row: T): readonly (string | number)[];
+}
+
+/** A position in the event outbox. */
+export interface OutboxPosition {
+  txid: number;
+  seq: number;
+}
+
+export interface SqlDialect {
+  /** For health reports only: code outside this folder never branches on it. */
+  readonly name: DialectName;
+
+  // ---- schema (migrations receive the dialect) ------------------------------------------------
+  /** Column type for JSON documents: jsonb on PostgreSQL, text on SQLite. */
+  readonly jsonType: 'jsonb' | 'text';
+  /** Adds an auto-incrementing integer primary key (bigserial / integer autoincrement). */
+  serialPrimaryKey(table: TableBuilder, column: string): TableBuilder;
+  /** Default for an outbox `txid` column: the writing transaction's id (PostgreSQL), else 0. */
+  transactionIdDefault(): number | RawBuilder<unknown>;
+  /** Makes `table` append-only: updates and deletes fail (triggers). */
+  createAppendOnlyTriggers(db: AnyExecutor, table: string): Promise<void>;
+  /** Refreshes the planner's statistics after an index was created on `table` (SQLite: ANALYZE). */
+  analyzeAfterIndex(db: AnyExecutor, table: string): Promise<void>;
+
+  // ---- JSON -----------------------------------------------------------------------------------
+  json(column: string): JsonExpressions;
+  /** A JSON path lookup as text (`doc #>> '{a,b}'` / `json_extract(doc,'$."a"."b"')`), parameterized. */
+  jsonText(column: Expression<unknown>, path: string[]): RawBuilder<string | null>;
+  /** The JSON array in `column` holds the string `value`. */
+  jsonArrayContains(column: string, value: string): Bool;
+
+  // ---- full text ------------------------------------------------------------------------------
+  createFullText(db: AnyExecutor, spec: FullTextSpec): Promise<void>;
+  /** (Re)indexes one document; its row in `spec.table` must exist. */
+  putFullText(db: AnyExecutor, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void>;
+  /** Removes a document's index entry (PostgreSQL's goes with its row). */
+  removeFullText(db: AnyExecutor, spec: FullTextSpec, key: string): Promise<void>;
+  /** Documents matching every word, best first, with a snippet marked `[…]`. */
+  searchFullText(db: AnyExecutor, spec: FullTextSpec, tenantId: string, words: string[], limit: number): Promise<FullTextHit[]>;
+
+  // ---- locks ----------------------------------------------------------------------------------
+  /** Whether `forUpdate`/`forShare` lock rows (PostgreSQL). SQLite runs one writer at a time. */
+  readonly rowLocks: boolean;
+  forUpdate<O>(query: AnySelect<O>): AnySelect<O>;
+  forShare<O>(query: AnySelect<O>): AnySelect<O>;
+  /** Serializes the rest of transaction `tx` against others taking the same key. */
+  advisoryTransactionLock(tx: AnyExecutor, key: string): Promise<void>;
+  /** Runs `fn` holding the migration lock across processes, on one connection. */
+  withMigrationLock<T>(db: AnyDb, fn: (db: AnyExecutor) => Promise<T>): Promise<T>;
+
+  // ---- job queue and outbox -------------------------------------------------------------------
+  /**
+   * The ids of up to `n` due jobs of `kinds` (queued and due, or running with an expired lease),
+   * oldest first, as a subquery for `where('id', 'in', …)`; PostgreSQL skips rows others locked.
+   */
+  dueJobs(db: AnyExecutor, kinds: string[], now: number, n: number): Expression<unknown>;
+  /** Outbox events after `position`. */
+  outboxAfter<O>(query: AnySelect<O>, position: OutboxPosition): AnySelect<O>;
+  /** Outbox events in delivery order. */
+  outboxOrder<O>(query: AnySelect<O>): AnySelect<O>;
+  /** The txid below which every event is committed (PostgreSQL), or null when all are. */
+  outboxVisibleBelow(): RawBuilder<number> | null;
+
+  // ---- bulk insert and secrets ----------------------------------------------------------------
+  /** Inserts many rows in the caller's transaction `tx`, the fastest way the driver has. */
+  bulkInsert<T>(tx: AnyExecutor, insert: BulkInsert<T>): Promise<void>;
+  /**
+   * The server secret when none is configured: a key file in the data directory (SQLite), or one
+   * row in the database that every PostgreSQL instance shares. `generate` makes a new one.
+   */
+  storedSecret(db: AnyDb, opts: { dataDir: string; generate: () => string; warn: (msg: string) => void }): Promise<string>;
+}
+
+/** A driver opened behind its dialect. */
+export interface OpenedDatabase {
+  db: AnyDb;
+  dialect: SqlDialect;
+  /** Server version string, for health reporting. */
+  version(): Promise<string>;
+  close(): Promise<void>;
+}
+
+// ---- helpers shared by the implementations ------------------------------------------------------
+
+export const joinOr = (parts: Bool[]): Bool => (parts.length === 1 ? parts[0] : sql<SqlBool>`(${sql.join(parts, sql` OR `)})`);
+
+export function groupScalars(values: Scalar[]) {
+  return {
+    strings: values.filter((v): v is string => typeof v === 'string'),
+    numbers: values.filter((v): v is number => typeof v === 'number'),
+    booleans: [...new Set(values.filter((v): v is boolean => typeof v === 'boolean'))],
+    hasNull: values.includes(null),
+  };
+}
+
+/** Table and trigger names are spliced into DDL: only plain identifiers are accepted. */
+export function identifier(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain identifier: ${name}`);
+  return name;
+}

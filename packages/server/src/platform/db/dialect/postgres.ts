@@ -1,0 +1,266 @@
+import { createRequire } from 'node:module';
+import { type Expression, Kysely, PostgresDialect, type RawBuilder, type SqlBool, sql } from 'kysely';
+import type pg from 'pg';
+import {
+  type AnySelect,
+  type Bool,
+  type BulkInsert,
+  type FullTextHit,
+  type FullTextSpec,
+  identifier,
+  type JsonExpressions,
+  joinOr,
+  type OpenedDatabase,
+  type OutboxPosition,
+  type Scalar,
+  type SqlDialect,
+  type TableBuilder,
+} from './index.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: see index.ts
+type AnyExecutor = Kysely<any>;
+
+/** Opens a connection pool to the PostgreSQL database at `url` (postgres://…). */
+export function openPostgres(url: string, poolMax: number): OpenedDatabase {
+  // Loaded only for PostgreSQL, so the embedded default starts without the driver.
+  const pgDriver = createRequire(import.meta.url)('pg') as typeof pg;
+  // int8 (OID 20) as number: ids are strings and timestamps are epoch milliseconds, far below 2^53.
+  // json (114) and jsonb (3802) as text, as SQLite returns them, so `fromJson` reads both the
+  // same way (a parsed JSON string such as "done" could not be told apart from JSON text).
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === 20
+        ? (v: string) => Number(v)
+        : oid === 114 || oid === 3802
+          ? (v: string) => v
+          : pgDriver.types.getTypeParser(oid, format as 'text'),
+  };
+  const pool = new pgDriver.Pool({ connectionString: url, max: poolMax, types });
+  pool.on('error', () => {}); // idle client errors surface on the next query instead of crashing
+  const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: new PostgresSqlDialect(),
+    version: async () => (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db)).rows[0].v,
+    close: () => db.destroy(),
+  };
+}
+
+/** PostgreSQL's tsvector has a size ceiling; very long texts are indexed by their beginning. */
+const INDEX_CHARS = 500_000;
+
+// Session-level advisory lock held while migrating (any constant works).
+const MIGRATION_LOCK_KEY = 7_305_110_221;
+
+/**
+ * PostgreSQL: `data #> '{a,b}'` is the jsonb value (SQL NULL when missing); jsonb equality and
+ * numeric ordering are typed already, strings are compared byte-wise with `COLLATE "C"`.
+ */
+function postgresJson(column: string): JsonExpressions {
+  const col = sql.ref(column);
+  const pp = (path: string[]) => sql.lit(`{${path.join(',')}}`);
+  const j = (path: string[]) => sql`(${col} #> ${pp(path)})`;
+  const txt = (path: string[]) => sql`(${col} #>> ${pp(path)})`;
+  const typ = (path: string[]) => sql`jsonb_typeof(${j(path)})`;
+  const jsonb = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
+  const present = (path: string[]) => sql<SqlBool>`${j(path)} IS NOT NULL`;
+  const isNull = (path: string[]) => sql<SqlBool>`(${j(path)} IS NULL OR ${typ(path)} = 'null')`;
+
+  const anyOf = (path: string[], values: Scalar[]): Bool => {
+    const nonNull = values.filter((v) => v !== null);
+    const parts: Bool[] = [];
+    if (nonNull.length === 1) parts.push(sql<SqlBool>`(${present(path)} AND ${j(path)} = ${jsonb(nonNull[0])})`);
+    else if (nonNull.length > 1) parts.push(sql<SqlBool>`(${present(path)} AND ${j(path)} IN (${sql.join(nonNull.map((v) => jsonb(v)))}))`);
+    if (values.includes(null)) parts.push(isNull(path));
+    return joinOr(parts);
+  };
+
+  return {
+    value: j,
+    sortKey: (path) => sql`NULLIF(${j(path)}, 'null'::jsonb)`,
+    param: (v) => sql`${typeof v === 'string' ? v : JSON.stringify(v)}::jsonb`,
+    orderedScalar: (path, numeric) => (numeric ? sql`${txt(path)}::numeric` : sql`${txt(path)} COLLATE "C"`),
+    // jsonb comes back as JSON text.
+    decode: (raw) => (raw == null ? null : typeof raw === 'string' ? JSON.parse(raw) : raw),
+    anyOf,
+    range: (path, o, value) =>
+      typeof value === 'number'
+        ? sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'number' AND ${j(path)} ${o} ${jsonb(value)})`
+        : sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'string' AND ${txt(path)} COLLATE "C" ${o} ${value})`,
+    contains(path, v) {
+      const inArray = sql<SqlBool>`(${typ(path)} = 'array' AND ${j(path)} @> ${jsonb([v])})`;
+      const body =
+        typeof v === 'string' ? sql<SqlBool>`((${typ(path)} = 'string' AND strpos(${txt(path)}, ${v}) > 0) OR ${inArray})` : inArray;
+      return sql<SqlBool>`(${present(path)} AND ${body})`;
+    },
+    startsWith: (path, s) => sql<SqlBool>`(${present(path)} AND ${typ(path)} = 'string' AND starts_with(${txt(path)}, ${s}))`,
+    exists: (path, exists) => (exists ? sql<SqlBool>`(${j(path)} IS NOT NULL)` : sql<SqlBool>`(${j(path)} IS NULL)`),
+  };
+}
+
+export class PostgresSqlDialect implements SqlDialect {
+  readonly name = 'postgres';
+  readonly jsonType = 'jsonb';
+  readonly rowLocks = true;
+
+  serialPrimaryKey(table: TableBuilder, column: string): TableBuilder {
+    return table.addColumn(column, 'bigserial', (c) => c.primaryKey());
+  }
+
+  /**
+   * The writing transaction's id, so the relay only reads below the oldest open transaction and
+   * never skips an event whose sequence number was taken before a commit.
+   */
+  transactionIdDefault(): RawBuilder<unknown> {
+    return sql`(pg_current_xact_id()::text::bigint)`;
+  }
+
+  async createAppendOnlyTriggers(db: AnyExecutor, table: string): Promise<void> {
+    const t = identifier(table);
+    await sql`create or replace function ${sql.raw(`loam_${t}_append_only`)}() returns trigger language plpgsql as $$
+          begin raise exception ${sql.raw(`'${t} is append-only'`)}; end $$`.execute(db);
+    await sql`create trigger ${sql.raw(`${t}_append_only`)} before update or delete on ${sql.raw(t)}
+          for each row execute function ${sql.raw(`loam_${t}_append_only`)}()`.execute(db);
+  }
+
+  /** Autovacuum analyzes on its own. */
+  async analyzeAfterIndex(): Promise<void> {}
+
+  json(column: string): JsonExpressions {
+    return postgresJson(column);
+  }
+
+  jsonText(column: Expression<unknown>, path: string[]): RawBuilder<string | null> {
+    return sql<string | null>`(${column} #>> ${sql.val(path)}::text[])`;
+  }
+
+  jsonArrayContains(column: string, value: string): Bool {
+    return sql<SqlBool>`${sql.ref(column)} @> ${JSON.stringify([value])}::jsonb`;
+  }
+
+  async createFullText(db: AnyExecutor, spec: FullTextSpec): Promise<void> {
+    const t = identifier(spec.table);
+    await sql`alter table ${sql.raw(t)} add column search tsvector`.execute(db);
+    await sql`create index ${sql.raw(`${t}_search`)} on ${sql.raw(t)} using gin (search)`.execute(db);
+    await db.schema.createIndex(`${t}_tenant`).on(t).column('tenant_id').execute();
+  }
+
+  async putFullText(db: AnyExecutor, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
+    await sql`update ${sql.table(spec.table)} set search = to_tsvector('simple', ${text.slice(0, INDEX_CHARS)})
+        where ${sql.ref(spec.key)} = ${key} and tenant_id = ${tenantId}`.execute(db);
+  }
+
+  async removeFullText(): Promise<void> {}
+
+  async searchFullText(db: AnyExecutor, spec: FullTextSpec, tenantId: string, words: string[], limit: number): Promise<FullTextHit[]> {
+    const { rows } = await sql<FullTextHit>`
+        select t.${sql.ref(spec.key)} as id, ts_rank(t.search, q) as score,
+               ts_headline('simple', left(t.text, 100000), q, 'MaxWords=24, MinWords=8, StartSel=[, StopSel=]') as snippet
+        from ${sql.table(spec.table)} t, plainto_tsquery('simple', ${words.join(' ')}) q
+        where t.tenant_id = ${tenantId} and t.search @@ q
+        order by score desc, t.${sql.ref(spec.key)} limit ${limit}`.execute(db);
+    return rows;
+  }
+
+  forUpdate<O>(query: AnySelect<O>): AnySelect<O> {
+    return query.forUpdate();
+  }
+
+  forShare<O>(query: AnySelect<O>): AnySelect<O> {
+    return query.forShare();
+  }
+
+  async advisoryTransactionLock(tx: AnyExecutor, key: string): Promise<void> {
+    await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(tx);
+  }
+
+  /**
+   * One connection holds the lock and runs `fn`, so concurrent `loam serve` processes migrate
+   * one after the other, and a pool of one connection suffices.
+   */
+  withMigrationLock<T>(db: AnyExecutor, fn: (db: AnyExecutor) => Promise<T>): Promise<T> {
+    return db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn);
+      try {
+        return await fn(conn);
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(conn);
+      }
+    });
+  }
+
+  dueJobs(db: AnyExecutor, kinds: string[], now: number, n: number): Expression<unknown> {
+    return db
+      .selectFrom('jobs')
+      .select('id')
+      .where('kind', 'in', kinds)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
+          eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]),
+        ]),
+      )
+      .orderBy('run_at')
+      .orderBy('id')
+      .limit(n)
+      .forUpdate()
+      .skipLocked();
+  }
+
+  /** Ordered by (txid, seq): a sequence number is taken before its transaction commits. */
+  outboxAfter<O>(query: AnySelect<O>, position: OutboxPosition): AnySelect<O> {
+    return query.where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(position.txid, position.seq)));
+  }
+
+  outboxOrder<O>(query: AnySelect<O>): AnySelect<O> {
+    return query.orderBy('txid').orderBy('seq');
+  }
+
+  outboxVisibleBelow(): RawBuilder<number> {
+    return sql<number>`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`;
+  }
+
+  /** One INSERT … SELECT over a single jsonb array parameter: one round trip, no parameter limit. */
+  async bulkInsert<T>(tx: AnyExecutor, insert: BulkInsert<T>): Promise<void> {
+    const columns = Object.entries(insert.columns);
+    const parts: string[] = [];
+    for (const item of insert.rows) {
+      const row = insert.values(item);
+      let part = '{';
+      for (let i = 0; i < columns.length; i++) {
+        const [name, type] = columns[i];
+        part += `${i ? ',' : ''}"${name}":${type === 'json' ? row[i] : JSON.stringify(row[i])}`;
+      }
+      parts.push(`${part}}`);
+    }
+    if (parts.length === 0) return;
+    const constants = Object.entries(insert.constants);
+    const names = [...constants.map(([c]) => c), ...columns.map(([c]) => c)].map((c) => sql.id(identifier(c)));
+    const values = [
+      ...constants.map(([, v]) => (v === null ? sql`NULL` : sql`${v}`)),
+      ...columns.map(([c]) => sql.ref(`x.${identifier(c)}`)),
+    ];
+    const shape = columns.map(([c, type]) => sql.raw(`${identifier(c)} ${type === 'json' ? 'jsonb' : type}`));
+    await sql`
+      INSERT INTO ${sql.table(identifier(insert.table))} (${sql.join(names)})
+      SELECT ${sql.join(values)}
+      FROM jsonb_to_recordset(${`[${parts.join(',')}]`}::jsonb) AS x(${sql.join(shape)})`.execute(tx);
+  }
+
+  async storedSecret(db: AnyExecutor, opts: { generate: () => string; warn: (msg: string) => void }): Promise<string> {
+    await db.schema
+      .createTable('loam_settings')
+      .ifNotExists()
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .execute();
+    await db
+      .insertInto('loam_settings')
+      .values({ name: 'secret_key', value: opts.generate() })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    opts.warn('LOAM_SECRET_KEY is unset: using a generated secret stored in the database; set it explicitly in production');
+    const row = await db.selectFrom('loam_settings').select('value').where('name', '=', 'secret_key').executeTakeFirstOrThrow();
+    return row.value;
+  }
+}
