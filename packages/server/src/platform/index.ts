@@ -7,7 +7,7 @@ import { Access } from './access.js';
 import { scopeAuthorizer } from './authz.js';
 import { createBlobStore } from './blob/create.js';
 import { type Clock, Ids, type Random, Signer, randomToken, systemClock, systemRandom } from './crypto/index.js';
-import { type Database, type Executor, type Tx, openDatabase } from './db/index.js';
+import { type DatabaseHandle, type Executor, type Tx, openDatabase } from './db/index.js';
 import { EventOutbox } from './events/outbox.js';
 import { JobQueue } from './jobs/queue.js';
 import { MemoryRateLimitStore, RateLimiter, RedisRateLimitStore } from './ratelimit/index.js';
@@ -123,7 +123,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
  * The server secret when LOAM_SECRET_KEY is unset: a key file in the data directory (SQLite),
  * or one row in the database that every PostgreSQL instance shares.
  */
-async function ensureSecret(database: Database, dataDir: string, random: Random, log: Logger): Promise<string> {
+async function ensureSecret(database: DatabaseHandle, dataDir: string, random: Random, log: Logger): Promise<string> {
   return database.dialect.storedSecret(database.db, { dataDir, generate: () => randomToken(random, 64), warn: (msg) => log.warn(msg) });
 }
 

@@ -7,7 +7,7 @@ import type { Authorizer } from './authz.js';
 import type { BlobStore } from './blob/index.js';
 import type { Clock } from './time.js';
 import type { Ids, Random, Signer } from './crypto/index.js';
-import type { Database, Tx } from './db/index.js';
+import type { DatabaseHandle, Tx } from './db/index.js';
 import type { MigrationSet } from './db/migrate.js';
 import type { EventOutbox } from './events/outbox.js';
 import type { LoamApp } from './http/app.js';
@@ -58,7 +58,7 @@ export interface Platform {
   clock: Clock;
   random: Random;
   ids: Ids;
-  database: Database;
+  database: DatabaseHandle;
   /** Runs `fn` in a transaction; after commit, wakes the relay and the workers. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   events: EventOutbox;

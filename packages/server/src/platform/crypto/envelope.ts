@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MigrationSet } from '../db/migrate.js';
-import type { Database, Executor } from '../db/index.js';
+import type { DatabaseHandle, Executor } from '../db/index.js';
 import type { Clock, Ids, Random } from './index.js';
 
 /**
@@ -254,7 +254,7 @@ export class KeyRing {
   private readonly scopeKeys = new WeakMap<Executor, Map<string, { id: string; key: Buffer }>>();
 
   constructor(
-    private readonly database: Database,
+    private readonly database: DatabaseHandle,
     private readonly wrapper: KeyWrapper,
     private readonly clock: Clock,
     private readonly ids: Ids,

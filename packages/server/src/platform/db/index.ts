@@ -4,14 +4,16 @@ import { openPostgres } from './dialect/postgres.js';
 import { openSqlite } from './dialect/sqlite.js';
 
 export type { DialectName, SqlDialect } from './dialect/index.js';
-// biome-ignore lint/suspicious/noExplicitAny: tables are declared per module; the shared handle is untyped.
-export type Db = Kysely<any>;
-// biome-ignore lint/suspicious/noExplicitAny: see Db
-export type Tx = Transaction<any>;
+import type { Database } from './schema.js';
+
+export type { Database } from './schema.js';
+/** The database, typed by every module's tables (schema.ts). */
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
 /** Anything queries can run on: the database or an open transaction. */
 export type Executor = Db | Tx;
 
-export interface Database {
+export interface DatabaseHandle {
   db: Db;
   /** Everything that differs between SQLite and PostgreSQL (see dialect/index.ts). */
   dialect: SqlDialect;
@@ -20,7 +22,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function openDatabase(opts: { url: string; sqlitePath: string; poolMax: number }): Database {
+export function openDatabase(opts: { url: string; sqlitePath: string; poolMax: number }): DatabaseHandle {
   if (opts.url) {
     if (!/^postgres(ql)?:\/\//.test(opts.url)) throw new Error('LOAM_DATABASE_URL must start with postgres://');
     return openPostgres(opts.url, opts.poolMax);

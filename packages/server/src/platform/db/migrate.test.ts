@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Migrator } from 'kysely';
 import { afterEach, expect, it, vi } from 'vitest';
 import { createPostgresDatabase, describeEachDialect } from '../../test/harness.js';
-import { type Database, type DialectName, openDatabase } from './index.js';
+import { type DatabaseHandle, type DialectName, openDatabase } from './index.js';
 import { type MigrationSet, createMigrator, migrateToLatest, pendingMigrations } from './migrate.js';
 
 /** `zeta` is registered first; `alpha` (alphabetically earlier) references its table. */
@@ -48,7 +48,7 @@ describeEachDialect('migrations', (dialect: DialectName) => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function freshDatabase(): Promise<{ open(): Database }> {
+  async function freshDatabase(): Promise<{ open(): DatabaseHandle }> {
     if (dialect === 'postgres') {
       const pg = await createPostgresDatabase();
       cleanups.push(pg.drop);
@@ -58,7 +58,7 @@ describeEachDialect('migrations', (dialect: DialectName) => {
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     return { open: () => track(openDatabase({ url: '', sqlitePath: join(dir, 'loam.db'), poolMax: 1 })) };
   }
-  function track(d: Database): Database {
+  function track(d: DatabaseHandle): DatabaseHandle {
     cleanups.push(() => d.close());
     return d;
   }

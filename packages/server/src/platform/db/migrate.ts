@@ -1,6 +1,6 @@
 import type { Kysely, Migration, MigrationResult, MigrationResultSet } from 'kysely';
 import { Migrator } from 'kysely';
-import type { Db, SqlDialect } from './index.js';
+import type { Db, SqlDialect, Tx } from './index.js';
 
 /** A module's schema changes, keyed by a numbered name (`001_init`), applied in that order. */
 export type ModuleMigrations = Record<string, (db: Db, dialect: SqlDialect) => Promise<void>>;
@@ -90,7 +90,7 @@ export class ModuleMigrator extends Migrator {
     return executed.length === offered.length && offered.every((name) => applied.has(name));
   }
 
-  private async phases(db: Kysely<unknown> | Db): Promise<MigrationResultSet> {
+  private async phases(db: Db | Tx): Promise<MigrationResultSet> {
     const results: MigrationResult[] = [];
     const all = migrationsOf(this.sets, this.dialect);
     for (let i = 0; i < this.sets.length; i++) {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock, Ids } from '../crypto/index.js';
-import { type Database, type Executor, fromJson, toJson } from '../db/index.js';
+import { type DatabaseHandle, type Executor, fromJson, toJson } from '../db/index.js';
 
 /** A CloudEvents 1.0 event in JSON form; extension attributes are lowercase alphanumerics. */
 export interface CloudEvent<T = unknown> {
@@ -58,7 +58,7 @@ export class EventOutbox {
   private readonly initialized = new Set<string>();
 
   constructor(
-    private readonly database: Database,
+    private readonly database: DatabaseHandle,
     private readonly clock: Clock,
     private readonly ids: Ids,
     private readonly log: Logger,

@@ -2,14 +2,14 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type TestLoam, ManualClock, POSTGRES_URL, createTestLoam, describeEachDialect, eventually } from '../../test/harness.js';
 import { Ids, systemRandom } from '../crypto/index.js';
-import { type Database, openDatabase } from '../db/index.js';
+import { type DatabaseHandle, openDatabase } from '../db/index.js';
 import { JobQueue, PermanentJobError } from './queue.js';
 
 const silent = pino({ level: 'silent' });
 const LEASE_MS = 30_000;
 
 /** A second worker process, as far as the queue can tell: its own owner id, same database. */
-function newQueue(database: Database, clock: ManualClock, leaseMs = LEASE_MS): JobQueue {
+function newQueue(database: DatabaseHandle, clock: ManualClock, leaseMs = LEASE_MS): JobQueue {
   return new JobQueue(database, clock, new Ids(clock, systemRandom), systemRandom, silent, { pollMs: 20, leaseMs });
 }
 
@@ -469,7 +469,7 @@ describeEachDialect('job queue', (dialect) => {
 
 describe.runIf(POSTGRES_URL)('job queue [postgres]: two worker processes', () => {
   let t: TestLoam;
-  let other: Database;
+  let other: DatabaseHandle;
   beforeAll(async () => {
     t = await createTestLoam({ dialect: 'postgres', http: false });
     other = openDatabase({ url: t.databaseUrl, sqlitePath: '', poolMax: 10 });

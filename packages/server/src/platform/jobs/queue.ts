@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock, Ids, Random } from '../crypto/index.js';
-import { type Database, type Executor, fromJson, toJson } from '../db/index.js';
+import { type DatabaseHandle, type Executor, fromJson, toJson } from '../db/index.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'dead';
 
@@ -90,7 +90,7 @@ export class JobQueue {
   private concurrency = 0;
 
   constructor(
-    private readonly database: Database,
+    private readonly database: DatabaseHandle,
     private readonly clock: Clock,
     private readonly ids: Ids,
     private readonly random: Random,

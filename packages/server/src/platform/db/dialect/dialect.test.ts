@@ -9,7 +9,7 @@ import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, describeEachDialect } from '../../../test/harness.js';
 import { platformMigrations } from '../../migrations.js';
-import { type Database, type DialectName, type Executor, openDatabase } from '../index.js';
+import { type DatabaseHandle, type DialectName, type Executor, openDatabase } from '../index.js';
 import { createMigrator, migrateToLatest } from '../migrate.js';
 import type { FullTextSpec } from './index.js';
 
@@ -17,7 +17,7 @@ const FULL_TEXT: FullTextSpec = { table: 'docs', key: 'doc_id', ftsTable: 'docs_
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeEachDialect('SqlDialect conformance', (name: DialectName) => {
-  let database: Database;
+  let database: DatabaseHandle;
   let dataDir: string;
   let drop: (() => Promise<void>) | undefined;
 
@@ -300,7 +300,7 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
   describe('job claim', () => {
     const NOW = 1_000_000;
     beforeAll(async () => {
-      const job = (id: string, kind: string, status: string, runAt: number, leaseUntil: number | null = null) => ({
+      const job = (id: string, kind: string, status: 'queued' | 'running', runAt: number, leaseUntil: number | null = null) => ({
         id,
         kind,
         status,

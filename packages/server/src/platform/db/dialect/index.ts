@@ -1,3 +1,4 @@
+import type { Database } from '../schema.js';
 import type { CreateTableBuilder, Expression, Kysely, RawBuilder, SelectQueryBuilder, SqlBool, Transaction } from 'kysely';
 import { sql } from 'kysely';
 
@@ -9,6 +10,10 @@ import { sql } from 'kysely';
  */
 
 export type DialectName = 'sqlite' | 'postgres';
+
+/** What the job claim runs on, and what it yields: the ids of the due jobs, as a subquery. */
+export type JobsExecutor = Kysely<Database> | Transaction<Database>;
+export type DueJobs = Expression<string> | SelectQueryBuilder<Database, 'jobs', { id: string }>;
 
 // biome-ignore lint/suspicious/noExplicitAny: tables are declared per module; the shared handle is untyped.
 type AnyDb = Kysely<any>;
@@ -128,7 +133,7 @@ export interface SqlDialect {
    * The ids of up to `n` due jobs of `kinds` (queued and due, or running with an expired lease),
    * oldest first, as a subquery for `where('id', 'in', …)`; PostgreSQL skips rows others locked.
    */
-  dueJobs(db: AnyExecutor, kinds: string[], now: number, n: number): Expression<unknown>;
+  dueJobs(db: JobsExecutor, kinds: string[], now: number, n: number): DueJobs;
   /** Outbox events after `position`. */
   outboxAfter<O>(query: AnySelect<O>, position: OutboxPosition): AnySelect<O>;
   /** Outbox events in delivery order. */

@@ -15,6 +15,8 @@ import {
   type Scalar,
   type SqlDialect,
   type TableBuilder,
+  type DueJobs,
+  type JobsExecutor,
 } from './index.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: see index.ts
@@ -189,7 +191,7 @@ export class PostgresSqlDialect implements SqlDialect {
     });
   }
 
-  dueJobs(db: AnyExecutor, kinds: string[], now: number, n: number): Expression<unknown> {
+  dueJobs(db: JobsExecutor, kinds: string[], now: number, n: number): DueJobs {
     return db
       .selectFrom('jobs')
       .select('id')

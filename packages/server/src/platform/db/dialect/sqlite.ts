@@ -31,6 +31,8 @@ import {
   type Scalar,
   type SqlDialect,
   type TableBuilder,
+  type DueJobs,
+  type JobsExecutor,
 } from './index.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: see index.ts
@@ -274,7 +276,7 @@ export class SqliteSqlDialect implements SqlDialect {
    * id made SQLite sort every due job of each run_at run again. SQLite has a single writer, so
    * there is nothing to skip-lock.
    */
-  dueJobs(_db: AnyExecutor, kinds: string[], now: number, n: number): Expression<unknown> {
+  dueJobs(_db: JobsExecutor, kinds: string[], now: number, n: number): DueJobs {
     const kindList = sql.join(kinds);
     return sql<string>`(select id from (
       select id, run_at, r from (select id, run_at, rowid as r from jobs where status = 'queued' and run_at <= ${now}
