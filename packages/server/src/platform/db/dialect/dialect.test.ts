@@ -300,7 +300,7 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
   describe('job claim', () => {
     const NOW = 1_000_000;
     beforeAll(async () => {
-      const job = (id: string, kind: string, status: 'queued' | 'running', runAt: number, leaseUntil: number | null = null) => ({
+      const job = (id: string, kind: string, status: 'queued' | 'running' | 'succeeded', runAt: number, leaseUntil: number | null = null) => ({
         id,
         kind,
         status,
@@ -320,7 +320,7 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
           job('j_expired', 'a', 'running', NOW - 50, NOW - 1),
           job('j_leased', 'a', 'running', NOW - 60, NOW + 1000),
           job('j_other', 'b', 'queued', NOW - 200),
-          job('j_done', 'a', 'done', NOW - 300),
+          job('j_done', 'a', 'succeeded', NOW - 300),
         ])
         .execute();
     });
