@@ -33,6 +33,10 @@ export const RESOURCE_TYPES = [
   'Document',
   'Webhook',
   'Session',
+  'Policy',
+  'Key',
+  'Credential',
+  'AuditLog',
   'Resource',
 ] as const;
 
