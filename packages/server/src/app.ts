@@ -30,7 +30,7 @@ import { storageModule } from './modules/storage/index.js';
 import { StorageService } from './modules/storage/service.js';
 import { contentModule } from './modules/content/index.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
-import type { DatasetService } from './modules/datasets/service.js';
+import type { DatasetService } from './modules/datasets/services/datasets.js';
 import { ContentService } from './modules/content/service.js';
 
 /** The services of every module, built once and handed to the modules that need them. */

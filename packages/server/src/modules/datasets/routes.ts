@@ -47,7 +47,8 @@ import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
 import { toJob } from '../jobs/routes.js';
 import { BULK_MIN_BYTES, JSON_PARSE_OPTIONS, parseNdjson } from './bulk.js';
-import { type DatasetService, resourceETag } from './service.js';
+import { resourceETag } from './services/core.js';
+import type { DatasetService } from './services/datasets.js';
 import type { DatasetTransfers } from './transfers.js';
 
 const read = { auth: { scopes: ['datasets:read'] } } as const;
@@ -231,7 +232,7 @@ export async function datasetRoutes(
         },
       },
       async (request, reply) => {
-        const stats = await datasets.stats(principalOf(request), request.params.id, request.query.version);
+        const stats = await datasets.stats.get(principalOf(request), request.params.id, request.query.version);
         return sendEnvelope(request, reply, stats, {
           links: { self: `${base(request.params.id)}/stats`, dataset: base(request.params.id) },
         });
@@ -245,7 +246,7 @@ export async function datasetRoutes(
         schema: { tags, summary: 'Lineage graph of a dataset', params: DatasetParams, response: { 200: Envelope(Lineage) } },
       },
       async (request, reply) => {
-        const graph = await datasets.lineage(principalOf(request), request.params.id);
+        const graph = await datasets.lineage.get(principalOf(request), request.params.id);
         return sendEnvelope(request, reply, graph, {
           links: { self: `${base(request.params.id)}/lineage`, dataset: base(request.params.id) },
         });
@@ -274,7 +275,7 @@ export async function datasetRoutes(
         },
       },
       async (request, reply) => {
-        const v = await datasets.finalize(principalOf(request), request.params.id, request.body);
+        const v = await datasets.versions.finalize(principalOf(request), request.params.id, request.body);
         return sendEnvelope(request, reply, v, {
           status: 201,
           location: versionLinks(v.dataset_id, v.id).self,
@@ -296,7 +297,7 @@ export async function datasetRoutes(
         },
       },
       async (request, reply) => {
-        const { items, pagination } = await datasets.listVersions(principalOf(request), request.params.id, request.query);
+        const { items, pagination } = await datasets.versions.listVersions(principalOf(request), request.params.id, request.query);
         const links: Record<string, string> = { self: `${base(request.params.id)}/versions` };
         if (pagination.cursor)
           links.next = `${links.self}?${new URLSearchParams({ limit: String(request.query.limit ?? 100), cursor: pagination.cursor })}`;
@@ -308,7 +309,7 @@ export async function datasetRoutes(
       '/api/v1/datasets/:id/versions/:vid',
       { config: read, schema: { tags, summary: 'Get a version', params: VersionParams, response: { 200: Envelope(DatasetVersion) } } },
       async (request, reply) => {
-        const v = await datasets.getVersion(principalOf(request), request.params.id, request.params.vid);
+        const v = await datasets.versions.getVersion(principalOf(request), request.params.id, request.params.vid);
         if (notModified(request, reply, resourceETag(v.resource_version))) return reply;
         if (v.status === 'deprecated' && v.deprecated_at) reply.header('deprecation', `@${Math.floor(Date.parse(v.deprecated_at) / 1000)}`);
         return sendEnvelope(request, reply, v, {
@@ -331,7 +332,7 @@ export async function datasetRoutes(
         },
       },
       async (request, reply) => {
-        const v = await datasets.updateVersion(
+        const v = await datasets.versions.updateVersion(
           principalOf(request),
           request.params.id,
           request.params.vid,
@@ -347,7 +348,7 @@ export async function datasetRoutes(
       '/api/v1/datasets/:id/versions/:vid',
       { config: write, schema: { tags, summary: 'Delete a version (409 if something derives from it)', params: VersionParams } },
       async (request, reply) => {
-        await datasets.deleteVersion(principalOf(request), request.params.id, request.params.vid, ifMatchOf(request));
+        await datasets.versions.deleteVersion(principalOf(request), request.params.id, request.params.vid, ifMatchOf(request));
         return reply.code(204).send();
       },
     );
@@ -359,7 +360,7 @@ export async function datasetRoutes(
         schema: { tags, summary: 'Deprecate a version', params: VersionParams, response: { 200: Envelope(DatasetVersion) } },
       },
       async (request, reply) => {
-        const v = await datasets.deprecateVersion(principalOf(request), request.params.id, request.params.vid);
+        const v = await datasets.versions.deprecateVersion(principalOf(request), request.params.id, request.params.vid);
         return sendEnvelope(request, reply, v, { links: versionLinks(v.dataset_id, v.id) });
       },
     );
@@ -378,7 +379,7 @@ export async function datasetRoutes(
       },
       async (request, reply) => {
         const { id, vid, vid2 } = request.params;
-        const { diff, pagination } = await datasets.diff(principalOf(request), id, vid, vid2, request.query);
+        const { diff, pagination } = await datasets.versions.diff(principalOf(request), id, vid, vid2, request.query);
         const self = `${base(id)}/versions/${vid}/diff/${vid2}`;
         const links: Record<string, string> = { self };
         if (pagination.cursor)
@@ -406,14 +407,14 @@ export async function datasetRoutes(
         },
       },
       async (request, reply) => {
-        const result = await datasets.insertRecords(principalOf(request), request.params.id, request.body as NewRecord[] | RawBody);
+        const result = await datasets.records.insertRecords(principalOf(request), request.params.id, request.body as NewRecord[] | RawBody);
         const self = `${base(request.params.id)}/records`;
         return sendEnvelope(request, reply, result, { status: 201, location: self, links: { records: self } });
       },
     );
 
-    const recordsPage = async (request: FastifyRequest, id: string, query: Parameters<DatasetService['queryRecords']>[2]) => {
-      const result = await datasets.queryRecords(principalOf(request), id, query);
+    const recordsPage = async (request: FastifyRequest, id: string, query: Parameters<DatasetService['records']['queryRecords']>[2]) => {
+      const result = await datasets.records.queryRecords(principalOf(request), id, query);
       const links: Record<string, string> = { self: `${base(id)}/records` };
       if (result.pagination.cursor) {
         const q = new URLSearchParams();
@@ -492,7 +493,7 @@ export async function datasetRoutes(
         },
       },
       async (request, reply) => {
-        const { etag, ...record } = await datasets.getRecord(
+        const { etag, ...record } = await datasets.records.getRecord(
           principalOf(request),
           request.params.id,
           request.params.rid,
@@ -518,7 +519,7 @@ export async function datasetRoutes(
         },
       },
       async (request, reply) => {
-        const { etag, ...record } = await datasets.updateRecord(
+        const { etag, ...record } = await datasets.records.updateRecord(
           principalOf(request),
           request.params.id,
           request.params.rid,
@@ -534,7 +535,7 @@ export async function datasetRoutes(
       '/api/v1/datasets/:id/records/:rid',
       { config: write, schema: { tags, summary: 'Delete a record (If-Match honoured)', params: RecordParams } },
       async (request, reply) => {
-        await datasets.deleteRecord(principalOf(request), request.params.id, request.params.rid, ifMatchOf(request));
+        await datasets.records.deleteRecord(principalOf(request), request.params.id, request.params.rid, ifMatchOf(request));
         return reply.code(204).send();
       },
     );
@@ -554,7 +555,7 @@ export async function datasetRoutes(
         },
       },
       async (request, reply) => {
-        const idx = await datasets.createIndex(principalOf(request), request.params.id, request.body.field);
+        const idx = await datasets.indexes.createIndex(principalOf(request), request.params.id, request.body.field);
         const self = `${base(request.params.id)}/indexes/${idx.id}`;
         return sendEnvelope(request, reply, idx, { status: 201, location: self, links: { self } });
       },
@@ -567,7 +568,7 @@ export async function datasetRoutes(
         schema: { tags, summary: 'List field indexes', params: DatasetParams, response: { 200: Envelope(Type.Array(DatasetIndex)) } },
       },
       async (request, reply) => {
-        const items = await datasets.listIndexes(principalOf(request), request.params.id);
+        const items = await datasets.indexes.listIndexes(principalOf(request), request.params.id);
         return sendEnvelope(request, reply, items, { links: { self: `${base(request.params.id)}/indexes` } });
       },
     );
@@ -576,7 +577,7 @@ export async function datasetRoutes(
       '/api/v1/datasets/:id/indexes/:sid',
       { config: write, schema: { tags, summary: 'Drop a field index', params: SubResourceParams } },
       async (request, reply) => {
-        await datasets.deleteIndex(principalOf(request), request.params.id, request.params.sid);
+        await datasets.indexes.deleteIndex(principalOf(request), request.params.id, request.params.sid);
         return reply.code(204).send();
       },
     );

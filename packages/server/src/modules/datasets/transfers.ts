@@ -9,7 +9,7 @@ import type { JobContext } from '../../platform/jobs/queue.js';
 import type { Principal } from '../../platform/principal.js';
 import { type FilterNode, parseFilter } from './filter.js';
 import { prepareRecords, validateRecord } from './records.js';
-import type { DatasetService } from './service.js';
+import type { DatasetService } from './services/datasets.js';
 
 export const IMPORT_JOB = 'datasets.import';
 export const EXPORT_JOB = 'datasets.export';
@@ -240,7 +240,7 @@ export class DatasetTransfers {
           created_at: now,
         })
         .execute();
-      await this.datasets.addLineage(tx, {
+      await this.datasets.lineage.addLineage(tx, {
         tenantId: principal.tenantId,
         datasetId,
         nodes: [{ id: importId, type: 'import', label: `import (${source.format})`, attributes: { format: source.format, total } }],
@@ -357,7 +357,7 @@ export class DatasetTransfers {
   ): Promise<boolean> {
     const datasetId = imp.dataset_id as string;
     return this.platform.transaction(async (tx) => {
-      const { draft, row: ds } = await this.datasets.lockForRecordWrite(tx, imp.tenant_id, datasetId);
+      const { draft, row: ds } = await this.datasets.records.lockForRecordWrite(tx, imp.tenant_id, datasetId);
       // Claim the chunk: only the run that still sees the old offset may write it.
       const claimed = await tx
         .updateTable('dataset_imports')
@@ -383,7 +383,7 @@ export class DatasetTransfers {
         good.push({ line: l.line, id: parsed.id ?? this.platform.ids.new('rec'), data: parsed.data, clientId: parsed.id !== undefined });
       }
       const taken = new Set(
-        await this.datasets.existingIds(
+        await this.datasets.records.existingIds(
           tx,
           datasetId,
           good.filter((g) => g.clientId).map((g) => g.id),
@@ -401,7 +401,7 @@ export class DatasetTransfers {
       const stored = protection.applies(ds)
         ? await protection.seal(tx, ds, kept, { operation: 'import', importId: imp.id })
         : prepareRecords(kept);
-      await this.datasets.bulkInsert(tx, imp.tenant_id, datasetId, draft, stored);
+      await this.datasets.records.bulkInsert(tx, imp.tenant_id, datasetId, draft, stored);
       const failedLines = new Set(errors.map((e) => e.line));
       const perLine = new Map<number, number>();
       for (const e of errors) {
@@ -510,7 +510,7 @@ export class DatasetTransfers {
           created_at: now,
         })
         .execute();
-      await this.datasets.addLineage(tx, {
+      await this.datasets.lineage.addLineage(tx, {
         tenantId: principal.tenantId,
         datasetId,
         nodes: [{ id: exportId, type: 'export', label: `export (${format})`, attributes: { format, version_id: v.id } }],
@@ -543,7 +543,7 @@ export class DatasetTransfers {
         : ds.schema,
     );
     let count = 0;
-    const pages = this.datasets.scanRecords(ds.id, v, filter, 2000);
+    const pages = this.datasets.records.scanRecords(ds.id, v, filter, 2000);
     async function* lines(): AsyncGenerator<string> {
       let columns: string[] | undefined;
       if (format === 'json') yield '[';

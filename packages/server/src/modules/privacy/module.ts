@@ -1,7 +1,7 @@
 import type { LoamModule } from '../../app.js';
 import { KeyRing, createKeyWrapper, keyRingMigrations } from '../../platform/crypto/envelope.js';
 import type { Platform } from '../../platform/index.js';
-import type { DatasetService } from '../datasets/service.js';
+import type { DatasetService } from '../datasets/services/datasets.js';
 import { DatasetPrivacy, datasetPrivacyRoutes } from './datasets.js';
 import { privacyMigrations } from './migrations.js';
 import { DatasetRecordProtection } from './records.js';
