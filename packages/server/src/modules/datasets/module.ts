@@ -2,7 +2,7 @@ import type { LoamModule } from '../../app.js';
 import type { Platform } from '../../platform/index.js';
 import { datasetMigrations } from './migrations.js';
 import type { RecordProtection } from './protection.js';
-import { datasetRoutes } from './routes.js';
+import { datasetRoutes } from './routes/index.js';
 import { DatasetService } from './services/datasets.js';
 import { DatasetTransfers } from './transfers.js';
 
