@@ -327,7 +327,7 @@ export function contentApiRoutes(app: LoamApp, content: ContentService): void {
       },
     },
     async (request, reply) => {
-      return sendEnvelope(request, reply, { secret: content.callbackSecret(principalOf(request).tenantId) });
+      return sendEnvelope(request, reply, { secret: content.pipeline.callbackSecret(principalOf(request).tenantId) });
     },
   );
 }
