@@ -250,7 +250,7 @@ export class DatasetPrivacy {
     const rows: Row[] = [];
     for await (const page of this.datasets.records.scanRecords(ds.id, v, undefined, BATCH))
       for (const r of page) rows.push(fromJson<Row>(r.data));
-    return this.privacy.aggregate(principal.tenantId, ds.id, rows, query);
+    return this.privacy.budgets.aggregate(principal.tenantId, ds.id, rows, query);
   }
 }
 
