@@ -155,6 +155,24 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
     async (request, reply) => sendEnvelope(request, reply, privacy.metricsOf(principalOf(request).tenantId)),
   );
 
+  recognizerRoutes(app, privacy);
+
+  app.post(
+    '/api/v1/admin/keys/rotate',
+    {
+      config: { auth: { scopes: ['admin'] } },
+      schema: {
+        tags: ['Admin'],
+        summary: 'Rotate the master key: re-wrap every data key (records are not rewritten)',
+        response: { 200: Envelope(KeyRotationResult) },
+      },
+    },
+    async (request, reply) => sendEnvelope(request, reply, await privacy.rotateKeys(principalOf(request))),
+  );
+}
+
+/** A tenant's own recognizers: list, create, get, update, delete. */
+function recognizerRoutes(app: LoamApp, privacy: PrivacyService): void {
   app.get(
     `${BASE}/recognizers`,
     { config: use, schema: { tags, summary: 'List tenant recognizers', response: { 200: Envelope(Type.Array(Recognizer)) } } },
@@ -216,18 +234,5 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
       await privacy.recognizers.deleteRecognizer(principalOf(request).tenantId, request.params.id);
       return reply.code(204).send();
     },
-  );
-
-  app.post(
-    '/api/v1/admin/keys/rotate',
-    {
-      config: { auth: { scopes: ['admin'] } },
-      schema: {
-        tags: ['Admin'],
-        summary: 'Rotate the master key: re-wrap every data key (records are not rewritten)',
-        response: { 200: Envelope(KeyRotationResult) },
-      },
-    },
-    async (request, reply) => sendEnvelope(request, reply, await privacy.rotateKeys(principalOf(request))),
   );
 }
