@@ -15,10 +15,10 @@ export function createContentModule(platform: Platform, deps: { storage: Storage
     routes: (app) => contentApiRoutes(app, content),
     atriumnRoutes: (app) => contentAtriumnRoutes(app, content, platform.config.storageMaxFileBytes),
     start() {
-      content.registerJobs();
+      content.pipeline.registerJobs();
       // Items whose processing job died for good are failed rather than left in PROCESSING.
       sweeper = setInterval(() => {
-        content.failAbandoned().catch((err) => platform.log.warn({ err }, 'content sweep failed'));
+        content.pipeline.failAbandoned().catch((err) => platform.log.warn({ err }, 'content sweep failed'));
       }, 60_000);
       sweeper.unref();
     },

@@ -3,7 +3,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
-import { SIGNATURE_HEADER } from './service.js';
+import { SIGNATURE_HEADER } from './pipeline.js';
 import { ARTICLE_SENTENCE, makeDocx, makeHtml, makePdf } from './test/fixtures.js';
 import { drain, keyFor } from './test/helpers.js';
 
@@ -284,7 +284,7 @@ describeEachDialect('content pipeline end to end', (dialect) => {
     expect(await jobs.claim(1)).toEqual([]); // the queue gives up: the job is dead
     expect((await item(id)).status).toBe('PROCESSING');
     clock.advance(2 * lease);
-    expect(await t.loam.services.content.failAbandoned()).toBe(1);
+    expect(await t.loam.services.content.pipeline.failAbandoned()).toBe(1);
     expect(await item(id)).toMatchObject({ status: 'ERROR', error: expect.stringMatching(/interrupted/) });
   });
 });

@@ -170,6 +170,11 @@ export async function contentAtriumnRoutes(app: LoamApp, content: ContentService
     async (request) => content.ingestBatch(tenantOf(request, request.body.tenantId), request.body.items),
   );
 
+  contentItemRoutes(app, content);
+}
+
+/** Atriumn's content items: list, get, update, delete, download URL, text, upload completion. */
+function contentItemRoutes(app: LoamApp, content: ContentService): void {
   app.get(
     '/content',
     {
@@ -327,7 +332,7 @@ export function contentApiRoutes(app: LoamApp, content: ContentService): void {
       },
     },
     async (request, reply) => {
-      return sendEnvelope(request, reply, { secret: content.callbackSecret(principalOf(request).tenantId) });
+      return sendEnvelope(request, reply, { secret: content.pipeline.callbackSecret(principalOf(request).tenantId) });
     },
   );
 }

@@ -1,65 +1,27 @@
 import type { Readable } from 'node:stream';
-import { sql } from 'kysely';
 import type {
   BatchIngestItem,
   BatchIngestResponse,
-  ContentCallback,
   ContentItem,
   ContentMetadata,
   ContentStats,
   ContentStatus,
   IngestResponse,
 } from '@loam/api';
-import { type BlobInfo, BlobTooLargeError } from '../../platform/blob/index.js';
-import { hmacSha256 } from '../../platform/crypto/index.js';
+import type { BlobInfo } from '../../platform/blob/index.js';
 import { type Executor, toJson } from '../../platform/db/index.js';
-import { FetchError, type Resolver, addressRefusal, parseFetchUrl, safeFetch } from '../../platform/fetch/index.js';
+import { addressRefusal, parseFetchUrl } from '../../platform/fetch/index.js';
 import { rfc3339 } from '../../platform/http/context.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/http/errors.js';
 import { pageById } from '../../platform/http/pagination.js';
 import type { Platform } from '../../platform/index.js';
-import { type JobContext, PermanentJobError } from '../../platform/jobs/queue.js';
 import { type StorageService, tenantOfKey } from '../storage/service.js';
-import { ExtractionError, type Extracted, countWords, decodeText, extractContent, normalizeText } from './extract.js';
-import { detectLanguage } from './language.js';
+import { ContentPipeline, type FetchPolicy, PROCESS_JOB, type ProcessPayload, contentEventData } from './pipeline.js';
 import { type ContentRow, ContentStore, type SearchHit, toContentRow } from './store.js';
-
-export const PROCESS_JOB = 'content.process';
-export const CALLBACK_JOB = 'content.callback';
-export const SIGNATURE_HEADER = 'x-loam-signature';
 
 const STATUSES: ContentStatus[] = ['UPLOADING', 'PENDING', 'PROCESSING', 'COMPLETED', 'ERROR'];
 const SOURCE_TYPES = ['TEXT', 'URL', 'FILE'] as const;
 type SourceType = (typeof SOURCE_TYPES)[number];
-
-/** Media types a URL may answer with (anything else is refused before it is read). */
-export const FETCHABLE_TYPES = [
-  'text/*',
-  'application/xhtml+xml',
-  'application/json',
-  'application/ld+json',
-  'application/pdf',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/octet-stream',
-];
-
-/** Test-only knobs of the URL fetcher: tests reach their own fixture server on 127.0.0.1. */
-export interface FetchPolicy {
-  allowLoopback?: boolean;
-  resolve?: Resolver;
-}
-
-interface ProcessPayload {
-  itemId: string;
-  tenantId: string;
-}
-
-interface CallbackPayload {
-  tenantId: string;
-  itemId: string;
-  url: string;
-  body: string;
-}
 
 export interface ItemInput {
   userId?: string;
@@ -86,15 +48,6 @@ export function parseSourceTypeFilter(raw: string | undefined): SourceType | und
 
 const fieldError = (field: string, message: string) => badRequest(message, [{ field, code: 'invalid_value', message }]);
 
-function filenameOfUrl(url: string): string {
-  try {
-    const last = new URL(url).pathname.split('/').filter(Boolean).pop();
-    return last ? decodeURIComponent(last) : 'page';
-  } catch {
-    return 'page';
-  }
-}
-
 /**
  * Content items: ingestion (inline text, uploads, URLs), the processing pipeline (fetch, detect,
  * extract, normalize, index) as jobs, callbacks, and the full-text index of extracted text.
@@ -103,12 +56,15 @@ export class ContentService {
   /** Test-only: see FetchPolicy. Never set from configuration. */
   readonly fetchPolicy: FetchPolicy = {};
   private readonly store: ContentStore;
+  /** Processing jobs and callbacks (pipeline.ts). */
+  readonly pipeline: ContentPipeline;
 
   constructor(
     private readonly platform: Platform,
     private readonly storage: StorageService,
   ) {
     this.store = new ContentStore(platform.database.dialect);
+    this.pipeline = new ContentPipeline(platform, storage, this.store, this.fetchPolicy);
     storage.onUploaded(async (info, tenantId) => {
       await this.uploadArrived(info, tenantId);
     });
@@ -141,16 +97,6 @@ export class ContentService {
   }
   private get config() {
     return this.platform.config;
-  }
-
-  registerJobs(): void {
-    this.platform.jobs.register<ProcessPayload>(PROCESS_JOB, (ctx) => this.processJob(ctx), {
-      maxAttempts: 5,
-      backoffMs: 2000,
-      // Items are PROCESSING from the moment their jobs are claimed, in the claim's commit.
-      onClaim: (tx, jobs) => this.markProcessing(tx, jobs),
-    });
-    this.platform.jobs.register<CallbackPayload>(CALLBACK_JOB, (ctx) => this.callbackJob(ctx), { maxAttempts: 6, backoffMs: 5000 });
   }
 
   // ---------------------------------------------------------------- representation
@@ -258,20 +204,9 @@ export class ContentService {
       .returningAll()
       .executeTakeFirstOrThrow();
     const item = { ...row, size: Number(row.size), metadata: values.metadata ?? {}, created_at: now, updated_at: now } as ContentRow;
-    await this.platform.events.emit(tx, 'content.created', item.id, this.eventData(item), { tenantId: item.tenant_id });
+    await this.platform.events.emit(tx, 'content.created', item.id, contentEventData(item), { tenantId: item.tenant_id });
     if (item.status === 'PENDING') await this.enqueueProcessing(tx, item);
     return item;
-  }
-
-  private eventData(row: ContentRow) {
-    return {
-      id: row.id,
-      sourceType: row.source_type,
-      status: row.status,
-      contentType: row.content_type,
-      size: row.size,
-      userId: row.user_id,
-    };
   }
 
   private enqueueProcessing(tx: Executor, row: Pick<ContentRow, 'id' | 'tenant_id'>) {
@@ -438,7 +373,7 @@ export class ContentService {
         .executeTakeFirst();
       if (!row) return undefined;
       const item = (await this.store.get(tx, tenantId, row.id)) as ContentRow;
-      await this.platform.events.emit(tx, 'content.updated', item.id, this.eventData(item), { tenantId });
+      await this.platform.events.emit(tx, 'content.updated', item.id, contentEventData(item), { tenantId });
       await this.enqueueProcessing(tx, item);
       return item;
     });
@@ -455,7 +390,7 @@ export class ContentService {
     try {
       info = await this.storage.confirmUpload(row.s3_key);
     } catch (err) {
-      if (err instanceof AppError) await this.fail(row, err.detail);
+      if (err instanceof AppError) await this.pipeline.fail(row, err.detail);
       throw err;
     }
     if (!info) throw conflict('The file has not been uploaded yet: PUT it to the uploadUrl first');
@@ -521,7 +456,7 @@ export class ContentService {
         tx,
         'content.updated',
         id,
-        { ...this.eventData(updated), changed: Object.keys(patch).filter((k) => patch[k as keyof typeof patch] !== undefined) },
+        { ...contentEventData(updated), changed: Object.keys(patch).filter((k) => patch[k as keyof typeof patch] !== undefined) },
         { tenantId },
       );
       return updated;
@@ -585,7 +520,7 @@ export class ContentService {
       await this.store.putText(tx, tenantId, id, content, now);
       await this.storage.reserve(tx, key, bytes.length, 'text/plain; charset=utf-8');
       const item = { ...row, size: bytes.length, status: 'PENDING' as const, updated_at: now };
-      await this.platform.events.emit(tx, 'content.updated', id, { ...this.eventData(item), changed: ['text'] }, { tenantId });
+      await this.platform.events.emit(tx, 'content.updated', id, { ...contentEventData(item), changed: ['text'] }, { tenantId });
       await this.enqueueProcessing(tx, item);
     });
     // The item's file held the old text: the next download writes the new one (inlineTextObject).
@@ -615,291 +550,4 @@ export class ContentService {
   searchText(tenantId: string, query: string, limit = 10): Promise<SearchHit[]> {
     return this.store.search(this.db, tenantId, query, Math.max(1, Math.min(100, limit)));
   }
-
-  /** The key callbacks of the tenant are signed with (HMAC-SHA256, see SIGNATURE_HEADER). */
-  callbackSecret(tenantId: string): string {
-    return this.platform.signer.derive(`content-callback:${tenantId}`).toString('base64url');
-  }
-
-  // ---------------------------------------------------------------- processing
-
-  /** PENDING (or, after a lost lease, PROCESSING) items of claimed jobs → PROCESSING (item ids are unique across tenants). */
-  private async markProcessing(tx: Executor, jobs: { payload: ProcessPayload }[]): Promise<void> {
-    await tx
-      .updateTable('content_items')
-      .set({ status: 'PROCESSING', updated_at: this.platform.clock.now() })
-      // Each item within its own tenant, as every other read and write of an item.
-      .where((eb) => eb.or(jobs.map((j) => eb.and([eb('id', '=', j.payload.itemId), eb('tenant_id', '=', j.payload.tenantId)]))))
-      .where('status', 'in', ['PENDING', 'PROCESSING'])
-      .execute();
-  }
-
-  private async processJob({ job, signal, complete }: JobContext<ProcessPayload>): Promise<unknown> {
-    const { itemId, tenantId } = job.payload;
-    let claimed = await this.store.get(this.db, tenantId, itemId);
-    // Moved back to PENDING (its text replaced) since the claim: PROCESSING again, as at a claim.
-    if (claimed?.status === 'PENDING') {
-      const updated = await this.db
-        .updateTable('content_items')
-        .set({ status: 'PROCESSING', updated_at: this.platform.clock.now() })
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', itemId)
-        .where('status', 'in', ['PENDING', 'PROCESSING'])
-        .returningAll()
-        .executeTakeFirst();
-      claimed = updated && toContentRow(updated);
-    }
-    // Deleted, or already finished by an earlier run whose completion was recorded.
-    if (claimed?.status !== 'PROCESSING') return { skipped: true };
-    const row = claimed;
-    try {
-      const source = await this.loadSource(row, signal);
-      const extracted = await extractContent(source.bytes, source.contentType, source.filename);
-      // The job's success commits with the item's completion.
-      const status = await this.complete(row, source, extracted, (tx) => complete(tx, { status: 'COMPLETED' }));
-      // Deleted while processing: the file this run stored has no owner any more.
-      if (status === 'skipped' && source.stored && !(await this.store.get(this.db, tenantId, itemId)))
-        await this.storage.delete(source.stored.key);
-      return { status };
-    } catch (err) {
-      const transient = isTransient(err);
-      if (transient && job.attempts < job.maxAttempts) {
-        // Back to PENDING while the retry waits, so nothing looks stuck in PROCESSING.
-        await this.db
-          .updateTable('content_items')
-          .set({ status: 'PENDING', updated_at: this.platform.clock.now() })
-          .where('id', '=', itemId)
-          .where('status', '=', 'PROCESSING')
-          .execute();
-        throw err;
-      }
-      if (!(err instanceof FetchError || err instanceof ExtractionError || err instanceof AppError))
-        this.platform.log.error({ err, item: itemId }, 'content processing failed');
-      const message = describeFailure(err, job.attempts);
-      const result = { status: 'ERROR', error: message };
-      await this.fail(row, message, (tx) => complete(tx, result));
-      return result;
-    }
-  }
-
-  private async loadSource(
-    row: ContentRow,
-    signal: AbortSignal,
-  ): Promise<{ bytes: Buffer; contentType: string; filename: string; stored?: BlobInfo; raw?: string; rawInStore?: boolean }> {
-    if (row.source_type === 'URL') {
-      const res = await safeFetch(row.source_uri, {
-        timeoutMs: this.config.fetchTimeoutMs,
-        maxBytes: this.config.fetchMaxBytes,
-        allowedContentTypes: FETCHABLE_TYPES,
-        signal,
-        ...this.fetchPolicy,
-      });
-      const filename = filenameOfUrl(res.url);
-      const contentType = String(res.headers['content-type'] ?? '') || 'application/octet-stream';
-      // The fetched original is kept, so download-url serves what was ingested.
-      const stored = await this.storage.put(
-        row.tenant_id,
-        row.s3_key ?? this.storage.newKey(row.tenant_id, filename, row.id),
-        res.body,
-        contentType,
-      );
-      return { bytes: res.body, contentType, filename, stored };
-    }
-    if (row.source_type === 'TEXT') {
-      const raw = await this.store.text(this.db, row.tenant_id, row.id);
-      // Inline (or replaced) text: its file is written on the first download (inlineTextObject).
-      if (raw !== undefined)
-        return { bytes: Buffer.from(raw, 'utf8'), contentType: row.content_type, filename: 'content.txt', raw, rawInStore: true };
-    }
-    if (!row.s3_key) throw new ExtractionError('The item has no stored file');
-    let bytes: Buffer | undefined;
-    try {
-      bytes = await this.platform.blob.read(row.s3_key, { maxBytes: this.config.storageMaxFileBytes });
-    } catch (err) {
-      if (err instanceof BlobTooLargeError) throw new ExtractionError(`The file is larger than ${this.config.storageMaxFileBytes} bytes`);
-      throw err;
-    }
-    if (!bytes) throw new ExtractionError('The uploaded file is missing from storage');
-    const filename = row.s3_key.split('/').pop() ?? '';
-    return {
-      bytes,
-      contentType: row.content_type,
-      filename,
-      raw: row.source_type === 'TEXT' ? decodeText(bytes, row.content_type) : undefined,
-    };
-  }
-
-  /**
-   * Records the extracted text, indexes it, and marks the item COMPLETED; returns the final status.
-   * `done` runs last in the same transaction when the item was completed (the job's own record).
-   */
-  private async complete(
-    row: ContentRow,
-    source: { stored?: BlobInfo; raw?: string; rawInStore?: boolean; contentType: string },
-    extracted: Extracted,
-    done: (tx: Executor) => Promise<void>,
-  ): Promise<string> {
-    const text = extracted.text;
-    // Detected before the transaction: its tables load on first use, and a transaction must not wait.
-    const language = (await detectLanguage(text)) ?? null;
-    const now = this.platform.clock.now();
-    return this.platform.transaction(async (tx) => {
-      const values: Record<string, unknown> = {
-        status: 'COMPLETED',
-        title: extracted.title?.slice(0, 500) ?? null,
-        word_count: countWords(text),
-        language,
-        page_count: extracted.pageCount ?? null,
-        detected_type: extracted.type,
-        error: null,
-        processed_at: now,
-        updated_at: now,
-      };
-      if (source.stored) Object.assign(values, { s3_key: source.stored.key, size: source.stored.size, content_type: source.contentType });
-      const updated = await tx
-        .updateTable('content_items')
-        .set(values)
-        .where('id', '=', row.id)
-        .where('status', '=', 'PROCESSING')
-        .returningAll()
-        .executeTakeFirst();
-      if (!updated) return 'skipped'; // deleted or changed while processing
-      // TEXT items keep their raw text (that is what GET text returns); others the extracted text.
-      const stored = row.source_type === 'TEXT' ? (source.raw ?? text) : text;
-      // Text read from the store is still there unchanged: a replacement would have moved the item
-      // back to PENDING, and the update above would have matched nothing.
-      if (!(row.source_type === 'TEXT' && source.rawInStore)) await this.store.putText(tx, row.tenant_id, row.id, stored, now);
-      await this.store.index(
-        tx,
-        row.tenant_id,
-        row.id,
-        [extracted.title ?? '', row.source_type === 'TEXT' ? normalizeText(stored) : text].join('\n'),
-      );
-      const item = toContentRow(updated);
-      await this.platform.events.emit(
-        tx,
-        'content.processed',
-        row.id,
-        { ...this.eventData(item), title: item.title, wordCount: item.word_count, language: item.language, pageCount: item.page_count },
-        { tenantId: row.tenant_id },
-      );
-      await this.enqueueCallback(tx, item);
-      await done(tx);
-      return 'COMPLETED';
-    });
-  }
-
-  /** Moves the item to ERROR (unless it is gone or finished); `done` runs last in the same transaction. */
-  private async fail(row: ContentRow, message: string, done?: (tx: Executor) => Promise<void>): Promise<void> {
-    await this.platform.transaction(async (tx) => {
-      const updated = await tx
-        .updateTable('content_items')
-        .set({ status: 'ERROR', error: message.slice(0, 2000), updated_at: this.platform.clock.now() })
-        .where('id', '=', row.id)
-        .where('status', 'in', ['UPLOADING', 'PENDING', 'PROCESSING'])
-        .returningAll()
-        .executeTakeFirst();
-      if (!updated) {
-        await done?.(tx);
-        return;
-      }
-      const item = toContentRow(updated);
-      await this.platform.events.emit(
-        tx,
-        'content.failed',
-        row.id,
-        { ...this.eventData(item), error: item.error },
-        { tenantId: row.tenant_id },
-      );
-      await this.enqueueCallback(tx, item);
-      await done?.(tx);
-    });
-  }
-
-  /**
-   * Items left PENDING or PROCESSING with no queued or running job — their job died after its
-   * last attempt (e.g. its worker crashed every time) — are moved to ERROR. Returns how many.
-   */
-  async failAbandoned(): Promise<number> {
-    const cutoff = this.platform.clock.now() - 2 * this.config.jobLeaseMs;
-    const rows = await this.db
-      .selectFrom('content_items as c')
-      .selectAll('c')
-      .where('c.status', 'in', ['PENDING', 'PROCESSING'])
-      .where('c.updated_at', '<', cutoff)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('jobs as j')
-              .select('j.id')
-              .where('j.kind', '=', PROCESS_JOB)
-              .where('j.status', 'in', ['queued', 'running'])
-              .where(sql<boolean>`j.key = ${'content:'} || c.id`),
-          ),
-        ),
-      )
-      .limit(500)
-      .execute();
-    for (const row of rows) await this.fail(toContentRow(row), 'Processing was interrupted too many times (the worker stopped each time)');
-    return rows.length;
-  }
-
-  // ---------------------------------------------------------------- callbacks
-
-  private async enqueueCallback(tx: Executor, item: ContentRow): Promise<void> {
-    if (!item.callback_url) return;
-    const body: ContentCallback = {
-      type: item.status === 'COMPLETED' ? 'content.processed' : 'content.failed',
-      id: item.id,
-      tenantId: item.tenant_id,
-      status: item.status,
-      ...(item.error ? { error: item.error } : {}),
-      timestamp: rfc3339(this.platform.clock.now()),
-    };
-    await this.platform.jobs.enqueue<CallbackPayload>(
-      tx,
-      CALLBACK_JOB,
-      { tenantId: item.tenant_id, itemId: item.id, url: item.callback_url, body: JSON.stringify(body) },
-      { tenantId: item.tenant_id },
-    );
-  }
-
-  /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` keyed with the tenant's callback secret. */
-  signCallback(tenantId: string, body: string, unixSeconds: number): string {
-    const mac = hmacSha256(this.callbackSecret(tenantId), `${unixSeconds}.${body}`).toString('hex');
-    return `t=${unixSeconds},v1=${mac}`;
-  }
-
-  private async callbackJob({ job, signal }: JobContext<CallbackPayload>): Promise<unknown> {
-    const { tenantId, url, body } = job.payload;
-    const signature = this.signCallback(tenantId, body, Math.floor(this.platform.clock.now() / 1000));
-    try {
-      const res = await safeFetch(url, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature },
-        timeoutMs: this.config.fetchTimeoutMs,
-        maxBytes: 64 * 1024,
-        signal,
-        ...this.fetchPolicy,
-      });
-      return { status: res.status };
-    } catch (err) {
-      if (err instanceof FetchError && !err.transient) throw new PermanentJobError(err.message);
-      throw err;
-    }
-  }
-}
-
-function isTransient(err: unknown): boolean {
-  if (err instanceof FetchError) return err.transient;
-  if (err instanceof ExtractionError || err instanceof AppError || err instanceof BlobTooLargeError) return false;
-  return true;
-}
-
-function describeFailure(err: unknown, attempts: number): string {
-  if (err instanceof FetchError) return `Could not fetch the URL: ${err.message}`;
-  if (err instanceof ExtractionError) return err.message;
-  if (err instanceof AppError) return err.detail;
-  return `Processing failed after ${attempts} attempts (internal error)`;
 }

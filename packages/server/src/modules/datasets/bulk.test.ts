@@ -67,7 +67,7 @@ describeEachDialect('datasets bulk insert off the event loop', (dialect) => {
       data: { age: i, name: `n${i} é ✓`, nested: { z: 1, a: [i, { y: 'x', b: null }] } },
     }));
     const { inline, worker, small, large } = await both(JSON.stringify(records));
-    expect((t.loam.services.datasets as Json).bulk.worker).toBeDefined(); // the padded body went to the worker
+    expect((t.loam.services.datasets.records as Json).bulk.worker).toBeDefined(); // the padded body went to the worker
     expect(worker.status).toBe(201);
     expect(worker.json.data.inserted).toBe(1200);
     expect(worker.json.data.ids.slice(0, 3)).toEqual([expect.stringMatching(/^rec_/), 'r1', 'r2']);
@@ -199,7 +199,7 @@ describeEachDialect('datasets bulk insert off the event loop', (dialect) => {
   it('fails the call (rolled back, 500) if the worker thread dies mid-body, and starts a new one for the next', async () => {
     const ds = await createDataset();
     const body = JSON.stringify(Array.from({ length: 10_000 }, (_, i) => ({ data: { name: `n${i}` } })));
-    const bulk = (t.loam.services.datasets as Json).bulk;
+    const bulk = (t.loam.services.datasets.records as Json).bulk;
     const pending = call('POST', `/api/v1/datasets/${ds}/records`, body, JSON_TYPE);
     while (!bulk.worker || bulk.jobs.size === 0) await new Promise((r) => setTimeout(r, 1));
     await bulk.worker.terminate();

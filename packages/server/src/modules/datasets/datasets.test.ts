@@ -540,14 +540,14 @@ describeEachDialect('datasets API', (dialect) => {
       const bare = await t.app.inject({ method: 'POST', url: `/api/v1/datasets/${ds}/versions`, headers: t.admin });
       expect(bare.statusCode, bare.body).toBe(201);
       const v = bare.json().data;
-      await t.loam.services.datasets.recordLineage({
+      await t.loam.services.datasets.lineage.recordLineage({
         tenantId: 'default',
         datasetId: ds,
         nodes: [{ id: 'anr_1', type: 'anonymization_run', label: 'mask emails', attributes: { operators: 1 } }],
         edges: [{ from: v.id, to: 'anr_1', relation: 'anonymized' }],
       });
       await expect(
-        t.loam.services.datasets.recordLineage({ tenantId: 'other', datasetId: ds, nodes: [{ id: 'x', type: 'x', label: 'x' }] }),
+        t.loam.services.datasets.lineage.recordLineage({ tenantId: 'other', datasetId: ds, nodes: [{ id: 'x', type: 'x', label: 'x' }] }),
       ).rejects.toThrow(/not found/);
       const g = (await call('GET', `/api/v1/datasets/${ds}/lineage`)).json.data;
       expect(g.nodes).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'anr_1', type: 'anonymization_run' })]));

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { jsonType } from '../../platform/db/index.js';
+import { type Db, jsonType } from '../../platform/db/index.js';
 import type { MigrationSet } from '../../platform/db/migrate.js';
 
 /**
@@ -114,57 +114,7 @@ export const datasetMigrations: MigrationSet = {
         .execute();
       await db.schema.createIndex('dataset_lineage_edges_from').on('dataset_lineage_edges').columns(['from_id', 'relation']).execute();
 
-      await db.schema
-        .createTable('dataset_imports')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('tenant_id', 'text', (c) => c.notNull())
-        .addColumn('dataset_id', 'text', (c) => c.notNull().references('datasets.id').onDelete('cascade'))
-        .addColumn('format', 'text', (c) => c.notNull())
-        .addColumn('id_field', 'text', (c) => c.notNull())
-        .addColumn('file', 'text', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('total', 'integer', (c) => c.notNull())
-        .addColumn('processed', 'integer', (c) => c.notNull())
-        .addColumn('failed', 'integer', (c) => c.notNull())
-        // Offset (in characters of the decoded file) and line number after the last committed
-        // chunk: a restarted job resumes exactly there.
-        .addColumn('byte_offset', 'bigint', (c) => c.notNull())
-        .addColumn('line_offset', 'integer', (c) => c.notNull())
-        .addColumn('job_id', 'text', (c) => c.notNull())
-        .addColumn('error', 'text')
-        .addColumn('created_by', 'text')
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('finished_at', 'bigint')
-        .execute();
-      await db.schema
-        .createTable('dataset_import_errors')
-        .addColumn('import_id', 'text', (c) => c.notNull().references('dataset_imports.id').onDelete('cascade'))
-        .addColumn('line', 'integer', (c) => c.notNull())
-        .addColumn('seq', 'integer', (c) => c.notNull())
-        .addColumn('field', 'text')
-        .addColumn('code', 'text', (c) => c.notNull())
-        .addColumn('message', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('dataset_import_errors_pk', ['import_id', 'line', 'seq'])
-        .execute();
-
-      await db.schema
-        .createTable('dataset_exports')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('tenant_id', 'text', (c) => c.notNull())
-        .addColumn('dataset_id', 'text', (c) => c.notNull().references('datasets.id').onDelete('cascade'))
-        .addColumn('version_id', 'text')
-        .addColumn('format', 'text', (c) => c.notNull())
-        .addColumn('filter', json)
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('record_count', 'bigint', (c) => c.notNull())
-        .addColumn('bytes', 'bigint', (c) => c.notNull())
-        .addColumn('file', 'text')
-        .addColumn('job_id', 'text', (c) => c.notNull())
-        .addColumn('error', 'text')
-        .addColumn('created_by', 'text')
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('finished_at', 'bigint')
-        .execute();
+      await createTransferTables(db, json);
     },
     // The privacy engine's anonymize-on-insert policy (`{fields: {name: operator}}`), or null.
     async '002_insert_policy'(db, dialect) {
@@ -172,3 +122,58 @@ export const datasetMigrations: MigrationSet = {
     },
   },
 };
+
+/** Imports and exports (transfers.ts): part of 001_datasets, kept apart to keep that migration readable. */
+async function createTransferTables(db: Db, json: ReturnType<typeof jsonType>): Promise<void> {
+  await db.schema
+    .createTable('dataset_imports')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('tenant_id', 'text', (c) => c.notNull())
+    .addColumn('dataset_id', 'text', (c) => c.notNull().references('datasets.id').onDelete('cascade'))
+    .addColumn('format', 'text', (c) => c.notNull())
+    .addColumn('id_field', 'text', (c) => c.notNull())
+    .addColumn('file', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('total', 'integer', (c) => c.notNull())
+    .addColumn('processed', 'integer', (c) => c.notNull())
+    .addColumn('failed', 'integer', (c) => c.notNull())
+    // Offset (in characters of the decoded file) and line number after the last committed
+    // chunk: a restarted job resumes exactly there.
+    .addColumn('byte_offset', 'bigint', (c) => c.notNull())
+    .addColumn('line_offset', 'integer', (c) => c.notNull())
+    .addColumn('job_id', 'text', (c) => c.notNull())
+    .addColumn('error', 'text')
+    .addColumn('created_by', 'text')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('finished_at', 'bigint')
+    .execute();
+  await db.schema
+    .createTable('dataset_import_errors')
+    .addColumn('import_id', 'text', (c) => c.notNull().references('dataset_imports.id').onDelete('cascade'))
+    .addColumn('line', 'integer', (c) => c.notNull())
+    .addColumn('seq', 'integer', (c) => c.notNull())
+    .addColumn('field', 'text')
+    .addColumn('code', 'text', (c) => c.notNull())
+    .addColumn('message', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('dataset_import_errors_pk', ['import_id', 'line', 'seq'])
+    .execute();
+
+  await db.schema
+    .createTable('dataset_exports')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('tenant_id', 'text', (c) => c.notNull())
+    .addColumn('dataset_id', 'text', (c) => c.notNull().references('datasets.id').onDelete('cascade'))
+    .addColumn('version_id', 'text')
+    .addColumn('format', 'text', (c) => c.notNull())
+    .addColumn('filter', json)
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('record_count', 'bigint', (c) => c.notNull())
+    .addColumn('bytes', 'bigint', (c) => c.notNull())
+    .addColumn('file', 'text')
+    .addColumn('job_id', 'text', (c) => c.notNull())
+    .addColumn('error', 'text')
+    .addColumn('created_by', 'text')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('finished_at', 'bigint')
+    .execute();
+}

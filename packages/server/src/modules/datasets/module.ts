@@ -1,13 +1,13 @@
 import type { LoamModule, Platform } from '../../platform/module.js';
 import { datasetMigrations } from './migrations.js';
 import type { RecordProtection } from './protection.js';
-import { datasetRoutes } from './routes.js';
-import { DatasetService } from './service.js';
+import { datasetRoutes } from './routes/index.js';
+import { DatasetService } from './services/datasets.js';
 import { DatasetTransfers } from './transfers.js';
 
 /**
  * The datasets module: its service (other modules use it, e.g. the privacy engine records its
- * anonymization runs with `datasets.recordLineage`). `protection` is the privacy engine's
+ * anonymization runs with `datasets.lineage.recordLineage`). `protection` is the privacy engine's
  * encryption at rest of PII fields and anonymize-on-insert policies (see protection.ts).
  */
 export function createDatasetsModule(platform: Platform, deps: { protection?: RecordProtection }): LoamModule<DatasetService> {

@@ -9,7 +9,8 @@ import type { JobContext } from '../../platform/jobs/queue.js';
 import type { Principal } from '../../platform/principal.js';
 import { type FilterNode, parseFilter } from './filter.js';
 import { prepareRecords, validateRecord } from './records.js';
-import type { DatasetService } from './service.js';
+import type { DatasetService } from './services/datasets.js';
+import { type ParsedLine, csvCell, parseCsvRecord, splitId, splitRecords, typedCell } from './transfer-formats.js';
 
 export const IMPORT_JOB = 'datasets.import';
 export const EXPORT_JOB = 'datasets.export';
@@ -37,119 +38,6 @@ function toImport(row: Row): DatasetImport {
     finished_at: rfc3339OrNull(row.finished_at == null ? null : Number(row.finished_at)),
   };
 }
-
-// ---- file formats ---------------------------------------------------------------------------
-
-/**
- * Splits `text` into logical lines from `offset`: NDJSON lines, or CSV records (quoted fields may
- * hold newlines). Yields each line's 1-based number, its text and the offset just after it.
- */
-export function* splitRecords(
-  text: string,
-  format: 'ndjson' | 'csv',
-  offset: number,
-  line: number,
-): Generator<{ line: number; text: string; end: number }> {
-  let i = offset;
-  let n = line;
-  while (i < text.length) {
-    let j = i;
-    if (format === 'csv') {
-      let quoted = false;
-      while (j < text.length) {
-        const c = text[j];
-        if (c === '"') quoted = !quoted;
-        else if (c === '\n' && !quoted) break;
-        j++;
-      }
-    } else {
-      j = text.indexOf('\n', i);
-      if (j === -1) j = text.length;
-    }
-    n++;
-    const raw = text.slice(i, j).replace(/\r$/, '');
-    i = j + 1;
-    yield { line: n, text: raw, end: Math.min(i, text.length) };
-  }
-}
-
-/** One CSV record's fields (RFC 4180: quotes doubled inside quoted fields). */
-export function parseCsvRecord(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
-const csvCell = (v: unknown): string => {
-  if (v === undefined || v === null) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-};
-
-/** A CSV cell as the schema types it; `undefined` for an empty cell (the field is absent). */
-function typedCell(raw: string, field: SchemaField | undefined): { value?: unknown; error?: string } {
-  if (raw === '') return {};
-  if (!field) return { value: raw };
-  switch (field.type) {
-    case 'integer':
-    case 'number': {
-      const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) return { error: `${field.name} must be a number` };
-      return { value: n };
-    }
-    case 'boolean':
-      if (/^(true|1)$/i.test(raw)) return { value: true };
-      if (/^(false|0)$/i.test(raw)) return { value: false };
-      return { error: `${field.name} must be true or false` };
-    case 'object':
-    case 'array':
-      try {
-        return { value: JSON.parse(raw) };
-      } catch {
-        return { error: `${field.name} must be JSON` };
-      }
-    default:
-      return { value: raw };
-  }
-}
-
-interface ParsedLine {
-  id?: string;
-  data?: Record<string, unknown>;
-  errors: { field: string | null; code: string; message: string }[];
-}
-
-const RECORD_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-function splitId(
-  obj: Record<string, unknown>,
-  idField: string,
-  errors: ParsedLine['errors'],
-): { id?: string; data: Record<string, unknown> } {
-  const { [idField]: rawId, ...data } = obj;
-  if (rawId === undefined || rawId === null || rawId === '') return { data };
-  const id = String(rawId);
-  if (!RECORD_ID.test(id)) errors.push({ field: idField, code: 'invalid_format', message: `${idField} must be 1-128 URL-safe characters` });
-  return { id, data };
-}
-
-// ---- the service ----------------------------------------------------------------------------
 
 /**
  * Imports (NDJSON or CSV into the draft, chunk by chunk, resumable) and exports (NDJSON, CSV or
@@ -240,7 +128,7 @@ export class DatasetTransfers {
           created_at: now,
         })
         .execute();
-      await this.datasets.addLineage(tx, {
+      await this.datasets.lineage.addLineage(tx, {
         tenantId: principal.tenantId,
         datasetId,
         nodes: [{ id: importId, type: 'import', label: `import (${source.format})`, attributes: { format: source.format, total } }],
@@ -357,7 +245,7 @@ export class DatasetTransfers {
   ): Promise<boolean> {
     const datasetId = imp.dataset_id as string;
     return this.platform.transaction(async (tx) => {
-      const { draft, row: ds } = await this.datasets.lockForRecordWrite(tx, imp.tenant_id, datasetId);
+      const { draft, row: ds } = await this.datasets.records.lockForRecordWrite(tx, imp.tenant_id, datasetId);
       // Claim the chunk: only the run that still sees the old offset may write it.
       const claimed = await tx
         .updateTable('dataset_imports')
@@ -383,7 +271,7 @@ export class DatasetTransfers {
         good.push({ line: l.line, id: parsed.id ?? this.platform.ids.new('rec'), data: parsed.data, clientId: parsed.id !== undefined });
       }
       const taken = new Set(
-        await this.datasets.existingIds(
+        await this.datasets.records.existingIds(
           tx,
           datasetId,
           good.filter((g) => g.clientId).map((g) => g.id),
@@ -401,7 +289,7 @@ export class DatasetTransfers {
       const stored = protection.applies(ds)
         ? await protection.seal(tx, ds, kept, { operation: 'import', importId: imp.id })
         : prepareRecords(kept);
-      await this.datasets.bulkInsert(tx, imp.tenant_id, datasetId, draft, stored);
+      await this.datasets.records.bulkInsert(tx, imp.tenant_id, datasetId, draft, stored);
       const failedLines = new Set(errors.map((e) => e.line));
       const perLine = new Map<number, number>();
       for (const e of errors) {
@@ -510,7 +398,7 @@ export class DatasetTransfers {
           created_at: now,
         })
         .execute();
-      await this.datasets.addLineage(tx, {
+      await this.datasets.lineage.addLineage(tx, {
         tenantId: principal.tenantId,
         datasetId,
         nodes: [{ id: exportId, type: 'export', label: `export (${format})`, attributes: { format, version_id: v.id } }],
@@ -543,7 +431,7 @@ export class DatasetTransfers {
         : ds.schema,
     );
     let count = 0;
-    const pages = this.datasets.scanRecords(ds.id, v, filter, 2000);
+    const pages = this.datasets.records.scanRecords(ds.id, v, filter, 2000);
     async function* lines(): AsyncGenerator<string> {
       let columns: string[] | undefined;
       if (format === 'json') yield '[';

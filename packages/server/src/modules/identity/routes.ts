@@ -207,6 +207,13 @@ export async function identityAtriumnRoutes(app: LoamApp, identity: IdentityServ
     },
   );
 
+  accountRoutes(app, identity);
+  credentialAdminRoutes(app, identity);
+}
+
+/** Password reset and the signed-in user's profile. */
+function accountRoutes(app: LoamApp, identity: IdentityService): void {
+  const { users } = identity;
   app.post(
     '/auth/password/reset',
     {
@@ -247,7 +254,11 @@ export async function identityAtriumnRoutes(app: LoamApp, identity: IdentityServ
     },
     async (request) => users.me(principalOf(request)),
   );
+}
 
+/** Atriumn's admin API for client credentials. */
+function credentialAdminRoutes(app: LoamApp, identity: IdentityService): void {
+  const { credentials } = identity;
   app.post(
     '/admin/credentials',
     {

@@ -1,5 +1,4 @@
 import type { CodeDeliveryDetails, MeResponse, SignupRequest, TokenResponse, UpdateUser, User } from '@loam/api';
-import { hmacSha256, safeEqual } from '../../platform/crypto/index.js';
 import { fromJson, toJson } from '../../platform/db/index.js';
 import { rfc3339, rfc3339OrNull } from '../../platform/http/context.js';
 import { AppError, badRequest, conflict, forbidden, notFound, unauthorized } from '../../platform/http/errors.js';
@@ -13,10 +12,8 @@ import { type RequestContext, actorData } from './context.js';
 import { type Mailer, maskEmail } from './mail.js';
 import { checkPasswordPolicy, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import type { TokenService } from './tokens.js';
+import { VerificationCodes, codeMismatch } from './codes.js';
 
-export type CodePurpose = 'signup' | 'reset';
-const CODE_TTL_MS: Record<CodePurpose, number> = { signup: 24 * 3600_000, reset: 3600_000 };
-export const MAX_CODE_ATTEMPTS = 5;
 export const LOCKOUT_FAILURES = 10;
 export const LOCKOUT_WINDOW_MS = 15 * 60_000;
 export const LOCKOUT_MS = 15 * 60_000;
@@ -62,8 +59,8 @@ const codeDelivery = (email: string): CodeDeliveryDetails => ({
  * rotating refresh-token families, logout, password reset. Users belong to one tenant.
  */
 export class UserService {
-  private readonly background = new Set<Promise<void>>();
-  private readonly codeKey: Buffer;
+  /** Signup and reset codes, and the mail that carries them (codes.ts). */
+  private readonly codes: VerificationCodes;
 
   constructor(
     private readonly platform: Platform,
@@ -71,7 +68,7 @@ export class UserService {
     private readonly tenants: TenantService,
     readonly mailer: Mailer,
   ) {
-    this.codeKey = platform.signer.derive('verification-codes');
+    this.codes = new VerificationCodes(platform, mailer);
     void dummyPasswordHash(); // computed once, ahead of the first login for an unknown user
   }
 
@@ -121,7 +118,7 @@ export class UserService {
             confirmed_at: null,
           })
           .execute();
-        const c = await this.newCode(tx, id, 'signup');
+        const c = await this.codes.newCode(tx, id, 'signup');
         await this.platform.events.emit(
           tx,
           'user.signed_up',
@@ -135,7 +132,7 @@ export class UserService {
       if (isUniqueViolation(err)) throw conflict('An account with this email already exists');
       throw err;
     }
-    this.sendCode(tenantId, email, 'signup', code);
+    this.codes.sendCode(tenantId, email, 'signup', code);
     return { user_id: id };
   }
 
@@ -150,7 +147,7 @@ export class UserService {
   async confirmSignup(username: string, code: string, ctx: RequestContext): Promise<void> {
     const user = await this.findByEmail(username);
     if (!user) throw codeMismatch();
-    await this.consumeCode(user.id, 'signup', code);
+    await this.codes.consumeCode(user.id, 'signup', code);
     await this.platform.transaction(async (tx) => {
       const now = this.platform.clock.now();
       await tx
@@ -177,9 +174,9 @@ export class UserService {
     const email = normalizeEmail(username);
     const user = await this.findByEmail(email);
     if (user?.status === 'unconfirmed') {
-      this.runInBackground(async () => {
-        const code = await this.platform.transaction((tx) => this.newCode(tx, user.id, 'signup'));
-        await this.mailer.send(this.codeMessage(user.tenantId, user.email, 'signup', code));
+      this.codes.runInBackground(async () => {
+        const code = await this.platform.transaction((tx) => this.codes.newCode(tx, user.id, 'signup'));
+        await this.mailer.send(this.codes.codeMessage(user.tenantId, user.email, 'signup', code));
       });
     }
     return codeDelivery(email);
@@ -369,9 +366,9 @@ export class UserService {
     const email = normalizeEmail(emailInput);
     const user = await this.findByEmail(email);
     if (user && user.status !== 'disabled') {
-      this.runInBackground(async () => {
-        const code = await this.platform.transaction((tx) => this.newCode(tx, user.id, 'reset'));
-        await this.mailer.send(this.codeMessage(user.tenantId, user.email, 'reset', code));
+      this.codes.runInBackground(async () => {
+        const code = await this.platform.transaction((tx) => this.codes.newCode(tx, user.id, 'reset'));
+        await this.mailer.send(this.codes.codeMessage(user.tenantId, user.email, 'reset', code));
       });
     }
     return codeDelivery(email);
@@ -382,7 +379,7 @@ export class UserService {
     checkPasswordPolicy(newPassword, email, 'new_password');
     const user = await this.findByEmail(email);
     if (!user || user.status === 'disabled') throw codeMismatch();
-    await this.consumeCode(user.id, 'reset', code);
+    await this.codes.consumeCode(user.id, 'reset', code);
     const passwordHash = await hashPassword(newPassword);
     await this.platform.transaction(async (tx) => {
       const now = this.platform.clock.now();
@@ -543,99 +540,9 @@ export class UserService {
     );
   }
 
-  // ---- codes ----
-
-  private hashCode(userId: string, purpose: CodePurpose, code: string): string {
-    return hmacSha256(this.codeKey, `${userId}:${purpose}:${code}`).toString('hex');
-  }
-
-  /** Six uniformly random digits. */
-  private randomCode(): string {
-    for (;;) {
-      const n = this.platform.random.bytes(4).readUInt32BE(0);
-      if (n < 4_294_000_000) return String(n % 1_000_000).padStart(6, '0'); // rejection removes modulo bias
-    }
-  }
-
-  /** Replaces any live code of this purpose; returns the plain code (it exists only in the mail). */
-  private async newCode(tx: Executor, userId: string, purpose: CodePurpose): Promise<string> {
-    const code = this.randomCode();
-    const now = this.platform.clock.now();
-    const values = {
-      code_hash: this.hashCode(userId, purpose, code),
-      attempts: 0,
-      expires_at: now + CODE_TTL_MS[purpose],
-      created_at: now,
-    };
-    await tx
-      .insertInto('verification_codes')
-      .values({ user_id: userId, purpose, ...values })
-      .onConflict((oc) => oc.columns(['user_id', 'purpose']).doUpdateSet(values))
-      .execute();
-    return code;
-  }
-
-  /** Checks and spends a code: single use, expiring, at most five wrong tries. */
-  private async consumeCode(userId: string, purpose: CodePurpose, code: string): Promise<void> {
-    const outcome = await this.platform.transaction(async (tx) => {
-      const row = await tx
-        .selectFrom('verification_codes')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .where('purpose', '=', purpose)
-        .executeTakeFirst();
-      if (!row) return 'mismatch';
-      if (Number(row.expires_at) <= this.platform.clock.now()) return 'expired';
-      if (Number(row.attempts) >= MAX_CODE_ATTEMPTS) return 'exhausted';
-      if (!safeEqual(row.code_hash, this.hashCode(userId, purpose, code.trim()))) {
-        await tx
-          .updateTable('verification_codes')
-          .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-          .where('user_id', '=', userId)
-          .where('purpose', '=', purpose)
-          .execute();
-        return 'mismatch';
-      }
-      await tx.deleteFrom('verification_codes').where('user_id', '=', userId).where('purpose', '=', purpose).execute();
-      return 'ok';
-    });
-    if (outcome === 'mismatch') throw codeMismatch();
-    if (outcome === 'expired') throw new AppError('expired_code', 400, 'The code has expired; request a new one');
-    if (outcome === 'exhausted') throw new AppError('expired_code', 400, 'Too many wrong codes; request a new one');
-  }
-
-  private codeMessage(tenantId: string, to: string, purpose: CodePurpose, code: string) {
-    return purpose === 'signup'
-      ? {
-          tenantId,
-          to,
-          subject: 'Your Loam confirmation code',
-          text: `Your confirmation code is ${code}\n\nIt expires in 24 hours. If you did not sign up, ignore this message.\n`,
-        }
-      : {
-          tenantId,
-          to,
-          subject: 'Your Loam password reset code',
-          text: `Your password reset code is ${code}\n\nIt expires in 1 hour. If you did not ask for it, ignore this message.\n`,
-        };
-  }
-
-  private sendCode(tenantId: string, to: string, purpose: CodePurpose, code: string): void {
-    this.runInBackground(() => this.mailer.send(this.codeMessage(tenantId, to, purpose, code)));
-  }
-
-  /** Work that must not delay (or, by its duration, reveal anything in) the answer. */
-  private runInBackground(work: () => Promise<void>): void {
-    const p: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(work)
-      .catch((err) => this.platform.log.warn({ err: { message: (err as Error).message } }, 'mail delivery failed'))
-      .finally(() => this.background.delete(p));
-    this.background.add(p);
-  }
-
   /** Waits for mail in flight (tests, shutdown). */
-  async flush(): Promise<void> {
-    while (this.background.size > 0) await Promise.all([...this.background]);
+  flush(): Promise<void> {
+    return this.codes.flush();
   }
 }
 
@@ -667,8 +574,6 @@ function toUserView(row: any): User {
     confirmed_at: rfc3339OrNull(row.confirmed_at == null ? null : Number(row.confirmed_at)),
   };
 }
-
-const codeMismatch = () => new AppError('code_mismatch', 400, 'The code is incorrect');
 
 function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fromJson } from '../../platform/db/index.js';
 import type { Principal } from '../../platform/principal.js';
 import { type TestLoam, createTestLoam, describeEachDialect, eventually } from '../../test/harness.js';
-import type { DatasetService } from '../datasets/service.js';
+import type { DatasetService } from '../datasets/services/datasets.js';
 import { DatasetPrivacy, classificationOf } from './datasets.js';
 
 /** The privacy engine on datasets: the service and the `/api/v1/datasets/{id}/anonymize|aggregate` routes. */
@@ -34,7 +34,7 @@ describeEachDialect('privacy on datasets', (dialect) => {
       },
     });
     datasetId = ds.id;
-    await datasets.insertRecords(
+    await datasets.records.insertRecords(
       admin,
       ds.id,
       Array.from({ length: 60 }, (_, i) => ({
@@ -48,7 +48,7 @@ describeEachDialect('privacy on datasets', (dialect) => {
         },
       })),
     );
-    versionId = (await datasets.finalize(admin, ds.id, { name: 'v1' })).id;
+    versionId = (await datasets.versions.finalize(admin, ds.id, { name: 'v1' })).id;
     t.loam.startBackground({ workers: 1, relay: false });
   });
   afterAll(() => t.close());
@@ -88,7 +88,7 @@ describeEachDialect('privacy on datasets', (dialect) => {
     expect(result.records).toBe(60);
     const derived = await datasets.get(admin, result.dataset_id);
     expect(derived.derived_from).toEqual({ dataset_id: datasetId, version_id: versionId });
-    const { items } = await datasets.queryRecords(admin, result.dataset_id, { limit: 1000 });
+    const { items } = await datasets.records.queryRecords(admin, result.dataset_id, { limit: 1000 });
     expect(items).toHaveLength(60);
     const byId = new Map(items.map((r) => [r.id, r.data as Record<string, unknown>]));
     const p0 = byId.get('p0') as Record<string, unknown>;
@@ -100,7 +100,7 @@ describeEachDialect('privacy on datasets', (dialect) => {
     for (const r of byId.values()) sizes.set(`${r.age}|${r.zip}`, (sizes.get(`${r.age}|${r.zip}`) ?? 0) + 1);
     expect(Math.min(...sizes.values())).toBeGreaterThanOrEqual(5);
     // Lineage names the run, its operators and parameters, never keys.
-    const lineage = await datasets.lineage(admin, datasetId);
+    const lineage = await datasets.lineage.get(admin, datasetId);
     const run = lineage.nodes.find((n) => n.id === runId);
     expect(run?.type).toBe('anonymization_run');
     expect(run?.attributes).toMatchObject({

@@ -17,7 +17,7 @@ import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
 import type { Principal } from '../../platform/principal.js';
 import { validateRecord } from '../datasets/records.js';
-import type { DatasetService } from '../datasets/service.js';
+import type { DatasetService } from '../datasets/services/datasets.js';
 import { toJob } from '../jobs/routes.js';
 import type { PrivacyService } from './service.js';
 import type { Row } from './tabular.js';
@@ -158,7 +158,7 @@ export class DatasetPrivacy {
     const fields = fromJson<{ fields: SchemaField[] }>(ds.row.schema).fields ?? [];
     const classification = { ...classificationOf(fields), ...(p.policy.classification ?? {}) };
     const source: { id: string; data: Row }[] = [];
-    for await (const page of this.datasets.scanRecords(ds.id, v, undefined, BATCH))
+    for await (const page of this.datasets.records.scanRecords(ds.id, v, undefined, BATCH))
       for (const r of page) source.push({ id: r.id, data: fromJson<Row>(r.data) });
 
     // Operators first, record by record; a privacy model needs the whole table.
@@ -201,7 +201,7 @@ export class DatasetPrivacy {
     });
     for (let i = 0; i < records.length; i += BATCH) {
       const batch = records.slice(i, i + BATCH).map(({ __id, ...data }) => ({ id: String(__id), data }));
-      if (batch.length) await this.datasets.insertRecords(principal, derived.id, batch);
+      if (batch.length) await this.datasets.records.insertRecords(principal, derived.id, batch);
     }
     // Lineage records what was done (operators, parameters, model), never keys or values.
     const attributes = {
@@ -217,11 +217,11 @@ export class DatasetPrivacy {
     };
     const node = { id: p.run_id, type: 'anonymization_run', label: `Anonymization ${p.run_id}`, attributes };
     await this.platform.transaction(async (tx) => {
-      await this.datasets.recordLineage(
+      await this.datasets.lineage.recordLineage(
         { tenantId, datasetId: ds.id, nodes: [node], edges: [{ from: v.id ?? ds.id, to: p.run_id, relation: 'anonymized' }] },
         tx,
       );
-      await this.datasets.recordLineage(
+      await this.datasets.lineage.recordLineage(
         { tenantId, datasetId: derived.id, nodes: [node], edges: [{ from: p.run_id, to: derived.id, relation: 'derived' }] },
         tx,
       );
@@ -248,8 +248,9 @@ export class DatasetPrivacy {
     const ds = await this.datasets.authorize(principal, datasetId, 'datasets:read');
     const v = await this.datasets.resolveVersion(ds, version);
     const rows: Row[] = [];
-    for await (const page of this.datasets.scanRecords(ds.id, v, undefined, BATCH)) for (const r of page) rows.push(fromJson<Row>(r.data));
-    return this.privacy.aggregate(principal.tenantId, ds.id, rows, query);
+    for await (const page of this.datasets.records.scanRecords(ds.id, v, undefined, BATCH))
+      for (const r of page) rows.push(fromJson<Row>(r.data));
+    return this.privacy.budgets.aggregate(principal.tenantId, ds.id, rows, query);
   }
 }
 

@@ -1,6 +1,6 @@
 import { KeyRing, createKeyWrapper, keyRingMigrations } from '../../platform/crypto/envelope.js';
 import type { LoamModule, Platform } from '../../platform/module.js';
-import type { DatasetService } from '../datasets/service.js';
+import type { DatasetService } from '../datasets/services/datasets.js';
 import { DatasetPrivacy, datasetPrivacyRoutes } from './datasets.js';
 import { privacyMigrations } from './migrations.js';
 import { DatasetRecordProtection } from './records.js';

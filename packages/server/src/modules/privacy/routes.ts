@@ -102,14 +102,15 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
     },
     async (request, reply) => {
       const { budget, records, query } = request.body;
-      return sendEnvelope(request, reply, await privacy.aggregate(principalOf(request).tenantId, budget, records as Row[], query));
+      return sendEnvelope(request, reply, await privacy.budgets.aggregate(principalOf(request).tenantId, budget, records as Row[], query));
     },
   );
 
   app.get(
     `${BASE}/budgets/:subject`,
     { config: use, schema: { tags, summary: 'An ε budget', params: BudgetParams, response: { 200: Envelope(PrivacyBudget) } } },
-    async (request, reply) => sendEnvelope(request, reply, await privacy.getBudget(principalOf(request).tenantId, request.params.subject)),
+    async (request, reply) =>
+      sendEnvelope(request, reply, await privacy.budgets.getBudget(principalOf(request).tenantId, request.params.subject)),
   );
 
   app.put(
@@ -128,7 +129,7 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
       sendEnvelope(
         request,
         reply,
-        await privacy.setBudget(principalOf(request).tenantId, request.params.subject, request.body.epsilon_total),
+        await privacy.budgets.setBudget(principalOf(request).tenantId, request.params.subject, request.body.epsilon_total),
       ),
   );
 
@@ -154,11 +155,29 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
     async (request, reply) => sendEnvelope(request, reply, privacy.metricsOf(principalOf(request).tenantId)),
   );
 
+  recognizerRoutes(app, privacy);
+
+  app.post(
+    '/api/v1/admin/keys/rotate',
+    {
+      config: { auth: { scopes: ['admin'] } },
+      schema: {
+        tags: ['Admin'],
+        summary: 'Rotate the master key: re-wrap every data key (records are not rewritten)',
+        response: { 200: Envelope(KeyRotationResult) },
+      },
+    },
+    async (request, reply) => sendEnvelope(request, reply, await privacy.rotateKeys(principalOf(request))),
+  );
+}
+
+/** A tenant's own recognizers: list, create, get, update, delete. */
+function recognizerRoutes(app: LoamApp, privacy: PrivacyService): void {
   app.get(
     `${BASE}/recognizers`,
     { config: use, schema: { tags, summary: 'List tenant recognizers', response: { 200: Envelope(Type.Array(Recognizer)) } } },
     async (request, reply) =>
-      sendEnvelope(request, reply, await privacy.listRecognizers(principalOf(request).tenantId), {
+      sendEnvelope(request, reply, await privacy.recognizers.listRecognizers(principalOf(request).tenantId), {
         links: { self: `${BASE}/recognizers` },
       }),
   );
@@ -175,7 +194,7 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
       },
     },
     async (request, reply) => {
-      const r = await privacy.createRecognizer(principalOf(request).tenantId, request.body);
+      const r = await privacy.recognizers.createRecognizer(principalOf(request).tenantId, request.body);
       const self = `${BASE}/recognizers/${r.id}`;
       return sendEnvelope(request, reply, r, { status: 201, location: self, links: { self } });
     },
@@ -185,7 +204,7 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
     `${BASE}/recognizers/:id`,
     { config: use, schema: { tags, summary: 'Get a tenant recognizer', params: IdParams, response: { 200: Envelope(Recognizer) } } },
     async (request, reply) => {
-      const r = await privacy.getRecognizer(principalOf(request).tenantId, request.params.id);
+      const r = await privacy.recognizers.getRecognizer(principalOf(request).tenantId, request.params.id);
       return sendEnvelope(request, reply, r, { links: { self: `${BASE}/recognizers/${r.id}` } });
     },
   );
@@ -203,7 +222,7 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
       },
     },
     async (request, reply) => {
-      const r = await privacy.updateRecognizer(principalOf(request).tenantId, request.params.id, request.body);
+      const r = await privacy.recognizers.updateRecognizer(principalOf(request).tenantId, request.params.id, request.body);
       return sendEnvelope(request, reply, r, { links: { self: `${BASE}/recognizers/${r.id}` } });
     },
   );
@@ -212,21 +231,8 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
     `${BASE}/recognizers/:id`,
     { config: use, schema: { tags, summary: 'Delete a tenant recognizer', params: IdParams } },
     async (request, reply) => {
-      await privacy.deleteRecognizer(principalOf(request).tenantId, request.params.id);
+      await privacy.recognizers.deleteRecognizer(principalOf(request).tenantId, request.params.id);
       return reply.code(204).send();
     },
-  );
-
-  app.post(
-    '/api/v1/admin/keys/rotate',
-    {
-      config: { auth: { scopes: ['admin'] } },
-      schema: {
-        tags: ['Admin'],
-        summary: 'Rotate the master key: re-wrap every data key (records are not rewritten)',
-        response: { 200: Envelope(KeyRotationResult) },
-      },
-    },
-    async (request, reply) => sendEnvelope(request, reply, await privacy.rotateKeys(principalOf(request))),
   );
 }

@@ -1,37 +1,31 @@
 import type {
-  AggregateQuery,
   AnalyzeRequest,
   AnonymizeRequest,
   AnonymizeResult,
-  CreateRecognizer,
   DeanonymizeRequest,
-  PrivacyBudget,
   PrivacyMetrics,
-  Recognizer,
   Technique,
-  UpdateRecognizer,
   ValidateRequest,
   ValidateResult,
 } from '@loam/api';
 import { Counter } from 'prom-client';
 import { type KeyRing, DecryptionError, isCiphertext } from '../../platform/crypto/envelope.js';
 import { hmacSha256, randomToken } from '../../platform/crypto/index.js';
-import { fromJson, toBool, toJson } from '../../platform/db/index.js';
 import { rfc3339 } from '../../platform/http/context.js';
-import { AppError, conflict, notFound } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/http/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import { PLATFORM_ADMIN, type Principal } from '../../platform/principal.js';
-import { type CompiledRecognizer, compileRecognizer, findCustom } from './custom.js';
+import { findCustom } from './custom.js';
 import { type DetectedEntity, type DocumentOptions, analyzeDocument, analyzeText } from './detection/analyzer.js';
-import { type AggregateResult, privateAggregate } from './dp.js';
 import { type AppliedItem, OPERATOR_NAMES, type OperatorConfig, type OperatorContext, anonymizeText, applyOperator } from './operators.js';
 import { type Row, assessRisk, mondrian } from './tabular.js';
 import { TECHNIQUES } from './techniques.js';
+import { BudgetService } from './budgets.js';
+import { RecognizerService } from './recognizers.js';
 
 const TOKEN_PATTERN = /\btok_[A-Za-z0-9]{24}\b/g;
 const CIPHERTEXT_PATTERN = /\benc:v1:dk_[A-Za-z0-9]+:[A-Za-z0-9_-]+/g;
 const ANONYMIZE_AAD = 'loam-anonymize';
-const RECOGNIZERS_PER_TENANT = 100;
 
 interface TenantMetrics {
   since: number;
@@ -44,33 +38,6 @@ interface TenantMetrics {
   anonymizeRequests: number;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: a raw privacy_recognizers row
-function toRecognizer(row: any): Recognizer {
-  return {
-    id: row.id,
-    name: row.name,
-    entity_type: row.entity_type,
-    patterns: fromJson(row.patterns),
-    context: fromJson(row.context),
-    enabled: toBool(row.enabled),
-    created_at: rfc3339(Number(row.created_at)),
-    updated_at: rfc3339(Number(row.updated_at)),
-  };
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: a raw privacy_budgets row
-function toBudget(row: any): PrivacyBudget {
-  const total = Number(row.epsilon_total);
-  const spent = Number(row.epsilon_spent);
-  return {
-    subject: row.subject,
-    epsilon_total: total,
-    epsilon_spent: Math.round(spent * 1e9) / 1e9,
-    epsilon_remaining: Math.max(0, Math.round((total - spent) * 1e9) / 1e9),
-    updated_at: rfc3339(Number(row.updated_at)),
-  };
-}
-
 /**
  * The privacy engine: PII detection, anonymization operators, privacy models on tables,
  * differentially private aggregates with ε budgets, and reversal (tokens, ciphertexts) for
@@ -78,15 +45,20 @@ function toBudget(row: any): PrivacyBudget {
  */
 export class PrivacyService {
   private readonly metrics = new Map<string, TenantMetrics>();
-  private readonly customCache = new Map<string, CompiledRecognizer[]>();
   private readonly entityCounter: Counter;
   private readonly operatorCounter: Counter;
   private readonly bytesCounter: Counter;
+  /** Differential privacy budgets and aggregates (budgets.ts). */
+  readonly budgets: BudgetService;
+  /** The tenant's own recognizers (recognizers.ts). */
+  readonly recognizers: RecognizerService;
 
   constructor(
     private readonly platform: Platform,
     readonly keys: KeyRing,
   ) {
+    this.budgets = new BudgetService(platform);
+    this.recognizers = new RecognizerService(platform);
     const registers = [platform.metrics];
     this.entityCounter = new Counter({
       name: 'loam_privacy_entities_total',
@@ -128,25 +100,8 @@ export class PrivacyService {
 
   // ---------------------------------------------------------------- detection
 
-  private async customFor(tenantId: string): Promise<CompiledRecognizer[]> {
-    const cached = this.customCache.get(tenantId);
-    if (cached) return cached;
-    const rows = await this.platform.database.db
-      .selectFrom('privacy_recognizers')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('enabled', '=', 1)
-      .execute();
-    const compiled = rows.map((row) => {
-      const r = toRecognizer(row);
-      return compileRecognizer(r.id, { name: r.name, entity_type: r.entity_type, patterns: r.patterns, context: r.context }, false);
-    });
-    this.customCache.set(tenantId, compiled);
-    return compiled;
-  }
-
   private async documentOptions(tenantId: string, req: Omit<AnalyzeRequest, 'text' | 'document' | 'records'>): Promise<DocumentOptions> {
-    const custom = await this.customFor(tenantId);
+    const custom = await this.recognizers.customFor(tenantId);
     return {
       entities: req.entities,
       minScore: req.min_score,
@@ -425,205 +380,6 @@ export class PrivacyService {
     };
   }
 
-  // ---------------------------------------------------------------- differential privacy
-
-  private async ensureBudget(tx: Executor, tenantId: string, subject: string): Promise<void> {
-    const now = this.platform.clock.now();
-    await tx
-      .insertInto('privacy_budgets')
-      .values({
-        tenant_id: tenantId,
-        subject,
-        epsilon_total: this.platform.config.privacyDefaultEpsilon,
-        epsilon_spent: 0,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.columns(['tenant_id', 'subject']).doNothing())
-      .execute();
-  }
-
-  async getBudget(tenantId: string, subject: string, db: Executor = this.platform.database.db): Promise<PrivacyBudget> {
-    const row = await db
-      .selectFrom('privacy_budgets')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('subject', '=', subject)
-      .executeTakeFirst();
-    if (row) return toBudget(row);
-    const now = this.platform.clock.now();
-    return toBudget({ subject, epsilon_total: this.platform.config.privacyDefaultEpsilon, epsilon_spent: 0, updated_at: now });
-  }
-
-  async setBudget(tenantId: string, subject: string, epsilonTotal: number): Promise<PrivacyBudget> {
-    return this.platform.transaction(async (tx) => {
-      await this.ensureBudget(tx, tenantId, subject);
-      const row = await tx
-        .updateTable('privacy_budgets')
-        .set({ epsilon_total: epsilonTotal, updated_at: this.platform.clock.now() })
-        .where('tenant_id', '=', tenantId)
-        .where('subject', '=', subject)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.platform.events.emit(tx, 'anonymization.budget_set', subject, { subject, epsilon_total: epsilonTotal }, { tenantId });
-      return toBudget(row);
-    });
-  }
-
-  /**
-   * Charges ε to `subject`'s budget and answers the query, or refuses (409 privacy_budget_exhausted)
-   * without answering when the budget cannot cover it. The charge is a conditional update, so
-   * concurrent queries cannot overspend.
-   */
-  async aggregate(
-    tenantId: string,
-    subject: string,
-    records: Row[],
-    query: AggregateQuery,
-  ): Promise<AggregateResult & { budget: PrivacyBudget }> {
-    // Computed first so an invalid query (400) costs nothing; released only if the charge succeeds.
-    const answer = privateAggregate(records, query, this.platform.random);
-    const budget = await this.platform.transaction(async (tx) => {
-      await this.ensureBudget(tx, tenantId, subject);
-      const row = await tx
-        .updateTable('privacy_budgets')
-        .set((eb) => ({ epsilon_spent: eb('epsilon_spent', '+', query.epsilon), updated_at: this.platform.clock.now() }))
-        .where('tenant_id', '=', tenantId)
-        .where('subject', '=', subject)
-        .where((eb) => eb(eb('epsilon_spent', '+', query.epsilon), '<=', eb('epsilon_total', '+', 1e-9)))
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) {
-        const current = await this.getBudget(tenantId, subject, tx);
-        throw new AppError(
-          'privacy_budget_exhausted',
-          409,
-          `The privacy budget of '${subject}' has ε ${current.epsilon_remaining} left; this query needs ${query.epsilon}`,
-          undefined,
-          undefined,
-          { epsilon_remaining: current.epsilon_remaining },
-        );
-      }
-      await this.platform.events.emit(
-        tx,
-        'anonymization.budget_charged',
-        subject,
-        { subject, epsilon: query.epsilon, query: query.type },
-        { tenantId },
-      );
-      return toBudget(row);
-    });
-    return { ...answer, budget };
-  }
-
-  // ---------------------------------------------------------------- tenant recognizers
-
-  async listRecognizers(tenantId: string): Promise<Recognizer[]> {
-    const rows = await this.platform.database.db
-      .selectFrom('privacy_recognizers')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .orderBy('id')
-      .execute();
-    return rows.map(toRecognizer);
-  }
-
-  async getRecognizer(tenantId: string, id: string): Promise<Recognizer> {
-    const row = await this.platform.database.db
-      .selectFrom('privacy_recognizers')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (!row) throw notFound('Recognizer');
-    return toRecognizer(row);
-  }
-
-  async createRecognizer(tenantId: string, input: CreateRecognizer): Promise<Recognizer> {
-    const id = this.platform.ids.new('rcg');
-    compileRecognizer(id, input); // validates every pattern
-    const now = this.platform.clock.now();
-    const row = await this.platform.transaction(async (tx) => {
-      const count = await tx
-        .selectFrom('privacy_recognizers')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('tenant_id', '=', tenantId)
-        .executeTakeFirstOrThrow();
-      if (Number(count.n) >= RECOGNIZERS_PER_TENANT)
-        throw new AppError('quota_exceeded', 403, `A tenant may define at most ${RECOGNIZERS_PER_TENANT} recognizers`);
-      await assertRecognizerNameFree(tx, tenantId, input.name);
-      const inserted = await tx
-        .insertInto('privacy_recognizers')
-        .values({
-          id,
-          tenant_id: tenantId,
-          name: input.name,
-          entity_type: input.entity_type,
-          patterns: toJson(input.patterns),
-          context: toJson(input.context ?? []),
-          enabled: input.enabled === false ? 0 : 1,
-          created_at: now,
-          updated_at: now,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.platform.events.emit(
-        tx,
-        'anonymization.recognizer_created',
-        id,
-        { id, name: input.name, entity_type: input.entity_type },
-        { tenantId },
-      );
-      return inserted;
-    });
-    this.customCache.delete(tenantId);
-    return toRecognizer(row);
-  }
-
-  async updateRecognizer(tenantId: string, id: string, patch: UpdateRecognizer): Promise<Recognizer> {
-    const current = await this.getRecognizer(tenantId, id);
-    const next = { ...current, ...patch };
-    compileRecognizer(id, next);
-    const row = await this.platform.transaction(async (tx) => {
-      if (patch.name && patch.name !== current.name) {
-        await assertRecognizerNameFree(tx, tenantId, patch.name);
-      }
-      const updated = await tx
-        .updateTable('privacy_recognizers')
-        .set({
-          name: next.name,
-          entity_type: next.entity_type,
-          patterns: toJson(next.patterns),
-          context: toJson(next.context ?? []),
-          enabled: next.enabled === false ? 0 : 1,
-          updated_at: this.platform.clock.now(),
-        })
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirst();
-      if (!updated) throw notFound('Recognizer');
-      await this.platform.events.emit(tx, 'anonymization.recognizer_updated', id, { id, fields: Object.keys(patch) }, { tenantId });
-      return updated;
-    });
-    this.customCache.delete(tenantId);
-    return toRecognizer(row);
-  }
-
-  async deleteRecognizer(tenantId: string, id: string): Promise<void> {
-    await this.platform.transaction(async (tx) => {
-      const deleted = await tx
-        .deleteFrom('privacy_recognizers')
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .returning('id')
-        .executeTakeFirst();
-      if (!deleted) throw notFound('Recognizer');
-      await this.platform.events.emit(tx, 'anonymization.recognizer_deleted', id, { id }, { tenantId });
-    });
-    this.customCache.delete(tenantId);
-  }
-
   // ---------------------------------------------------------------- catalogue, metrics, keys
 
   techniques(): Technique[] {
@@ -773,15 +529,4 @@ async function mapPresentFields(
     out[f] = await fn(f, out[f]);
   }
   return out;
-}
-
-/** 409 when the tenant already has a recognizer called `name`. */
-async function assertRecognizerNameFree(tx: Executor, tenantId: string, name: string): Promise<void> {
-  const dup = await tx
-    .selectFrom('privacy_recognizers')
-    .select('id')
-    .where('tenant_id', '=', tenantId)
-    .where('name', '=', name)
-    .executeTakeFirst();
-  if (dup) throw conflict(`A recognizer named '${name}' exists`);
 }

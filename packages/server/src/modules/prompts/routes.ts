@@ -128,6 +128,11 @@ export function promptRoutes(app: LoamApp, prompts: PromptService, opts: PromptR
     },
   );
 
+  promptUseRoutes(app, prompts, opts);
+}
+
+/** A prompt's versions and labels, and rendering and generating with it. */
+function promptUseRoutes(app: LoamApp, prompts: PromptService, opts: PromptRouteOptions): void {
   app.get(
     '/prompts/:id/versions',
     {

@@ -147,6 +147,23 @@ export async function systemRoutes(app: LoamApp, platform: Platform, migrator: M
     },
   );
 
+  metricsRoute(app, platform);
+
+  docsRoutes(app, {
+    openapi: '3.1.0',
+    info: { title: 'Loam', version: VERSION, description: 'Self-hostable data platform for LLM applications' },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+    },
+    security: [{ bearer: [] }, { apiKey: [] }],
+  });
+}
+
+/** Prometheus metrics, with gauges of the job queue and the outbox read when scraped. */
+function metricsRoute(app: LoamApp, platform: Platform): void {
   new Gauge({
     name: 'loam_jobs',
     help: 'Jobs by status (queue depth = queued)',
@@ -170,20 +187,7 @@ export async function systemRoutes(app: LoamApp, platform: Platform, migrator: M
   app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (_request, reply) => {
     return reply.type(platform.metrics.contentType).send(await platform.metrics.metrics());
   });
-
-  docsRoutes(app, {
-    openapi: '3.1.0',
-    info: { title: 'Loam', version: VERSION, description: 'Self-hostable data platform for LLM applications' },
-    components: {
-      securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer' },
-        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-      },
-    },
-    security: [{ bearer: [] }, { apiKey: [] }],
-  });
 }
-
 /** Atriumn's `GET /health`, mounted with the other Atriumn routes. */
 export function atriumnHealthRoute(app: LoamApp): void {
   app.get(

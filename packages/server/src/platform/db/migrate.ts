@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationResult, MigrationResultSet } from 'kysely';
+import type { Migration, MigrationResult, MigrationResultSet } from 'kysely';
 import { Migrator } from 'kysely';
 import type { Db, SqlDialect, Tx } from './index.js';
 

@@ -152,7 +152,17 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     return sendError(request, reply, new AppError('not_found', 404, `No route for ${request.method} ${path}`));
   });
 
-  const origins = config.corsOrigins
+  await registerCors(app, config.corsOrigins);
+  // Responses up to 256 KiB are compressed in one synchronous call (a few ms at most) rather than
+  // through a zlib stream each, whose setup and thread-pool round trips cost more than the
+  // compression itself (the plugin's default cut-off on a 2-core host is 8 KiB).
+  await app.register(compress, { threshold: 1024, syncThreshold: 256 * 1024, encodings: ['br', 'gzip', 'deflate'] });
+  return app;
+}
+
+/** CORS for the configured origins (none: no CORS headers), allowing what the APIs use. */
+async function registerCors(app: LoamApp, corsOrigins: string): Promise<void> {
+  const origins = corsOrigins
     .split(',')
     .map((o) => o.trim())
     .filter(Boolean);
@@ -186,11 +196,6 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
       ],
     });
   }
-  // Responses up to 256 KiB are compressed in one synchronous call (a few ms at most) rather than
-  // through a zlib stream each, whose setup and thread-pool round trips cost more than the
-  // compression itself (the plugin's default cut-off on a 2-core host is 8 KiB).
-  await app.register(compress, { threshold: 1024, syncThreshold: 256 * 1024, encodings: ['br', 'gzip', 'deflate'] });
-  return app;
 }
 
 /** Whether `log` writes info lines (pino loggers say; any other logger is asked to log). */

@@ -300,7 +300,13 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
   describe('job claim', () => {
     const NOW = 1_000_000;
     beforeAll(async () => {
-      const job = (id: string, kind: string, status: 'queued' | 'running' | 'succeeded', runAt: number, leaseUntil: number | null = null) => ({
+      const job = (
+        id: string,
+        kind: string,
+        status: 'queued' | 'running' | 'succeeded',
+        runAt: number,
+        leaseUntil: number | null = null,
+      ) => ({
         id,
         kind,
         status,
