@@ -1,0 +1,3 @@
+module loam.dev/loam-go
+
+go 1.19

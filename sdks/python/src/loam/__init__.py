@@ -1,0 +1,49 @@
+"""Loam's Python SDK: ``from loam import Client``."""
+
+from ._client import backoff_delay
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    JobFailedError,
+    LoamError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    RateLimitError,
+    ValidationError,
+)
+from ._main import AsyncClient, Client
+from ._models import (
+    ApiKey,
+    AuditEntry,
+    Dataset,
+    DatasetExport,
+    DatasetImport,
+    DatasetIndex,
+    DatasetVersion,
+    ExportJob,
+    ImportJob,
+    InsertResult,
+    Job,
+    Policy,
+    Record,
+    Recognizer,
+)
+from ._pagination import AsyncPager, Page, SyncPager
+from ._streaming import ServerSentEvent, aiter_sse, iter_sse
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client", "AsyncClient", "LoamError", "APIError", "BadRequestError", "ValidationError", "AuthenticationError",
+    "PermissionDeniedError", "NotFoundError", "ConflictError", "PreconditionFailedError", "RateLimitError",
+    "InternalServerError", "APIConnectionError", "APITimeoutError", "JobFailedError", "Dataset", "DatasetVersion",
+    "Record", "InsertResult", "Job", "DatasetExport", "DatasetImport", "DatasetIndex", "ExportJob", "ImportJob",
+    "ApiKey", "Policy", "AuditEntry", "Recognizer", "Page", "SyncPager", "AsyncPager", "ServerSentEvent",
+    "iter_sse", "aiter_sse", "backoff_delay",
+]

@@ -1,0 +1,236 @@
+"""Typed results. Each model is a dataclass built from the server's JSON; ``raw`` keeps the JSON as sent
+(new server fields appear there before the SDK knows them)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Type, TypeVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .resources import BoundRecords, BoundVersions
+
+M = TypeVar("M", bound="Model")
+JSON = Dict[str, Any]
+
+
+@dataclass
+class Model:
+    raw: JSON = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls: Type[M], data: Any) -> M:
+        data = data if isinstance(data, dict) else {}
+        names = {f.name for f in dataclasses.fields(cls) if f.init and f.name != "raw"}
+        return cls(raw=data, **{k: v for k, v in data.items() if k in names})  # type: ignore[call-arg]
+
+    def __getitem__(self, key: str) -> Any:
+        """``model["field"]`` reads the raw JSON, so fields the SDK does not know yet are reachable."""
+        return self.raw[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.raw.get(key, default)
+
+
+@dataclass
+class Dataset(Model):
+    id: str = ""
+    name: str = ""
+    description: Optional[str] = None
+    schema: JSON = field(default_factory=dict)
+    metadata: JSON = field(default_factory=dict)
+    tags: List[str] = field(default_factory=list)
+    classification: str = "internal"
+    status: str = "active"
+    owner: Optional[str] = None
+    record_count: int = 0
+    draft_number: int = 0
+    latest_version_id: Optional[str] = None
+    derived_from: Optional[JSON] = None
+    insert_policy: Optional[JSON] = None
+    encrypted_fields: List[str] = field(default_factory=list)
+    resource_version: int = 0
+    created_at: str = ""
+    updated_at: str = ""
+    archived_at: Optional[str] = None
+    _client: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def records(self) -> "BoundRecords":
+        """This dataset's records: ``dataset.records.insert_many([...])``, ``dataset.records.query(filter=...)``."""
+        from .resources import BoundRecords
+
+        return BoundRecords(self._client, self.id)
+
+    @property
+    def versions(self) -> "BoundVersions":
+        """This dataset's versions: ``dataset.versions.create(name="v1")``."""
+        from .resources import BoundVersions
+
+        return BoundVersions(self._client, self.id)
+
+
+@dataclass
+class DatasetVersion(Model):
+    id: str = ""
+    dataset_id: str = ""
+    number: int = 0
+    name: Optional[str] = None
+    description: Optional[str] = None
+    tags: List[str] = field(default_factory=list)
+    status: str = ""
+    record_count: int = 0
+    checksum: str = ""
+    schema: JSON = field(default_factory=dict)
+    resource_version: int = 0
+    created_at: str = ""
+    updated_at: str = ""
+    deprecated_at: Optional[str] = None
+
+
+@dataclass
+class Record(Model):
+    id: str = ""
+    data: JSON = field(default_factory=dict)
+    revision: int = 0
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclass
+class InsertResult(Model):
+    inserted: int = 0
+    ids: List[str] = field(default_factory=list)
+
+
+@dataclass
+class Job(Model):
+    id: str = ""
+    kind: str = ""
+    status: str = ""
+    attempts: int = 0
+    max_attempts: int = 0
+    run_at: str = ""
+    result: Any = None
+    last_error: Optional[str] = None
+    created_at: str = ""
+    updated_at: str = ""
+    finished_at: Optional[str] = None
+
+
+@dataclass
+class DatasetExport(Model):
+    id: str = ""
+    dataset_id: str = ""
+    version_id: Optional[str] = None
+    format: str = ""
+    status: str = ""
+    record_count: int = 0
+    bytes: int = 0
+    job_id: str = ""
+    download_url: Optional[str] = None
+    error: Optional[str] = None
+    created_at: str = ""
+    finished_at: Optional[str] = None
+
+
+@dataclass
+class DatasetImport(Model):
+    id: str = ""
+    dataset_id: str = ""
+    format: str = ""
+    status: str = ""
+    total: int = 0
+    processed: int = 0
+    failed: int = 0
+    job_id: str = ""
+    error: Optional[str] = None
+    created_at: str = ""
+    finished_at: Optional[str] = None
+
+
+@dataclass
+class ExportJob(Model):
+    """What ``records.export`` answers: the job and the export it writes."""
+
+    job: Job = field(default_factory=Job)
+    export_id: str = ""
+
+
+@dataclass
+class ImportJob(Model):
+    """What ``records.import_`` answers without ``wait``: the job and the import it runs."""
+
+    job: Job = field(default_factory=Job)
+    import_id: str = ""
+
+
+@dataclass
+class DatasetIndex(Model):
+    id: str = ""
+    field: str = ""
+    created_at: str = ""
+
+
+@dataclass
+class ApiKey(Model):
+    id: str = ""
+    name: str = ""
+    prefix: str = ""
+    scopes: List[str] = field(default_factory=list)
+    roles: List[str] = field(default_factory=list)
+    tenant_id: str = ""
+    created_by: Optional[str] = None
+    created_at: str = ""
+    expires_at: Optional[str] = None
+    last_used_at: Optional[str] = None
+    revoked_at: Optional[str] = None
+    #: The secret, present only in the answers of ``create`` and ``rotate``.
+    key: Optional[str] = None
+
+
+@dataclass
+class Policy(Model):
+    id: str = ""
+    name: str = ""
+    description: str = ""
+    effect: str = ""
+    policy: str = ""
+    version: int = 0
+    tenant_id: str = ""
+    created_by: Optional[str] = None
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclass
+class AuditEntry(Model):
+    id: str = ""
+    seq: int = 0
+    event_id: str = ""
+    time: str = ""
+    action: str = ""
+    actor: Optional[str] = None
+    actor_kind: Optional[str] = None
+    resource_type: Optional[str] = None
+    resource_id: Optional[str] = None
+    ip: Optional[str] = None
+    decision: str = ""
+    policy_ids: List[str] = field(default_factory=list)
+    reason: Optional[str] = None
+    details: JSON = field(default_factory=dict)
+    tenant_id: str = ""
+    prev_hash: str = ""
+    hash: str = ""
+
+
+@dataclass
+class Recognizer(Model):
+    id: str = ""
+    name: str = ""
+    entity_type: str = ""
+    patterns: List[JSON] = field(default_factory=list)
+    context: List[str] = field(default_factory=list)
+    enabled: bool = True
+    created_at: str = ""
+    updated_at: str = ""

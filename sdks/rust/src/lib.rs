@@ -1,0 +1,19 @@
+//! Loam's Rust SDK: an async client (tokio + reqwest) for `/api/v1`.
+//!
+//! ```no_run
+//! # async fn run() -> loam::Result<()> {
+//! let client = loam::Client::new("loam_sk_…", "http://127.0.0.1:8080");
+//! let ds = client.datasets().create(loam::CreateDataset { name: "customers".into(), ..Default::default() }).await?;
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod error;
+mod models;
+mod resources;
+
+pub use client::{backoff_delay, BoxStream, Client, ClientBuilder, Envelope, Page, Pagination, Req};
+pub use error::{Error, FieldError, Problem, Result};
+pub use models::*;
+pub use resources::*;
+pub use reqwest::Method;
