@@ -18,6 +18,8 @@ export const ROLE_SCOPES: Readonly<Record<string, readonly string[]>> = {
     'anonymization:use',
     'ai:read',
     'events:admin',
+    'bus:read',
+    'bus:write',
   ],
   data_scientist: ['datasets:read', 'storage:read', 'ingest:read', 'knowledge:read', 'anonymization:use', 'ai:read', 'ai:write'],
   auditor: ['audit:read', 'policies:read'],

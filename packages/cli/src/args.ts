@@ -21,6 +21,13 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** A whole number ≥ 0 (positions, offsets). */
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number ≥ 0');
+  return n;
+}
+
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 /**
  * End-to-end tests of the `loam` client commands: the BUILT binary (packages/cli/bin/loam.mjs,
  * run `npm run build` first) against a real Loam listening on a socket.
@@ -8,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestLoam, createTestLoam } from '../../server/src/test/harness.js';
+import { type TestLoam, createTestLoam, eventually } from '../../server/src/test/harness.js';
 import { BIN, type Run, runLoam } from './run-loam.js';
 
 let t: TestLoam;
@@ -207,6 +208,39 @@ describe('loam keys', () => {
     expect(revoked.stdout).toContain(`Revoked ${key.id}`);
     const after = JSON.parse((await loam(['keys', 'ls', '--json'])).stdout) as { id: string; revoked_at: string | null }[];
     expect(after.find((k) => k.id === key.id)?.revoked_at).toBeTruthy();
+  });
+});
+
+describe('loam bus', () => {
+  it('send prints the stored message; tail --after 0 follows the session until Ctrl-C', async () => {
+    const sent = await loam(['bus', 'send', 'cli:1', '{"text":"hello"}', '--type', 'said', '--json']);
+    expect(sent.code).toBe(0);
+    expect(JSON.parse(sent.stdout)[0]).toMatchObject({ position: 1, type: 'said', data: { text: 'hello' } });
+    expect((await loam(['bus', 'send', 'cli:1', 'not json'])).code).toBe(2);
+    const env = {
+      PATH: process.env.PATH ?? '',
+      XDG_CONFIG_HOME: join(home, 'config'),
+      LOAM_API_BASE_URL: baseURL,
+      LOAM_API_KEY: t.adminKey,
+    };
+    const child = spawn(process.execPath, [BIN, 'bus', 'tail', 'cli:1', '--after', '0', '--json'], { env, cwd: home });
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    await eventually(() => out.includes('"position":1'));
+    await loam(['bus', 'send', 'cli:1', '{"text":"live"}']);
+    await eventually(() => out.includes('"position":2'));
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.once('close', r));
+    expect(code).toBe(0);
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((m) => m.data.text)).toEqual(['hello', 'live']);
+    const ls = await loam(['bus', 'ls', '--json']);
+    expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ id: 'cli:1', head: 2 })]);
   });
 });
 

@@ -10,6 +10,7 @@ import { Jobs } from './resources/jobs.js';
 import { Policies } from './resources/policies.js';
 import { Prompts } from './resources/prompts.js';
 import { Records } from './resources/records.js';
+import { type Broker, Sessions, broker } from './resources/sessions.js';
 import { Storage } from './resources/storage.js';
 import { Versions } from './resources/versions.js';
 
@@ -35,6 +36,18 @@ export class Loam extends LoamCore {
   readonly records = new Records(this);
   readonly anonymization = new Anonymization(this);
   readonly jobs = new Jobs(this);
+  /** The session message bus (`/api/v1/sessions`). */
+  readonly sessions = new Sessions(this);
+
+  /**
+   * A broker typed by the events it carries: `send(sessionId, evt)` and `onMessage(sessionId, …)`.
+   * @example
+   * const bus = loam.bus<{ text: string }>();
+   * await bus.send('chat:1', { text: 'hello' });
+   */
+  bus<T = unknown>(): Broker<T> {
+    return broker<T>(this.sessions);
+  }
 
   /**
    * A new client with some options changed (its own token cache and metrics).

@@ -17,6 +17,7 @@ export type { UploadProgress, Uploadable } from './uploads.js';
 export { ContentProcessingError } from './resources/content.js';
 export type { ContentListQuery, IngestCommon, WaitOptions } from './resources/content.js';
 export { JobFailedError } from './resources/jobs.js';
+export type { Broker, SubscribeOptions, TypedMessage } from './resources/sessions.js';
 export { MAX_RECORDS_PER_CALL } from './resources/records.js';
 /** Every request, response and error type of the Loam API. */
 export type * from '@loam/api';

@@ -12,6 +12,7 @@ import type { LoamModule, Platform } from './platform/module.js';
 import { platformMigrations } from './platform/migrations.js';
 import { createApiKeysModule } from './modules/apikeys/module.js';
 import { createAuditModule } from './modules/audit/module.js';
+import { createBusModule } from './modules/bus/module.js';
 import { createContentModule } from './modules/content/module.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
 import { createIdentityModule } from './modules/identity/module.js';
@@ -46,6 +47,7 @@ export function createModules(platform: Platform) {
   const content = createContentModule(platform, { storage: storage.service });
   const datasets = createDatasetsModule(platform, { protection: privacy.service.protection });
   const jobs = createJobsModule(platform);
+  const bus = createBusModule(platform);
   const nats = createNatsPublishingModule(platform);
   const system = createSystemModule(platform, { migrator: () => migrator });
   const modules: LoamModule[] = [
@@ -65,6 +67,7 @@ export function createModules(platform: Platform) {
     content,
     datasets,
     jobs,
+    bus,
     nats,
   ];
   const services = {
@@ -80,6 +83,7 @@ export function createModules(platform: Platform) {
     storage: storage.service,
     content: content.service,
     datasets: datasets.service,
+    bus: bus.service,
   };
   const migrator = createMigrator(
     platform.database.db,

@@ -291,6 +291,26 @@ export const options = {
     schema: int(3600, 60, 7 * 24 * 3600),
     doc: 'Seconds a dataset export download URL stays valid',
   },
+  busMaxMessageBytes: {
+    env: 'LOAM_BUS_MAX_MESSAGE_BYTES',
+    schema: int(262_144, 16, 16 * 1024 * 1024),
+    doc: 'Largest message `data` sent to a session (UTF-8 bytes of its JSON; 413 beyond)',
+  },
+  busHeartbeatMs: {
+    env: 'LOAM_BUS_HEARTBEAT_MS',
+    schema: int(15_000, 10),
+    doc: 'Heartbeat interval of session streams (SSE comments, WebSocket pings)',
+  },
+  busTokenTtlSec: {
+    env: 'LOAM_BUS_TOKEN_TTL_SEC',
+    schema: int(60, 5, 3600),
+    doc: 'Lifetime of the session tokens browsers pass as `?token=` to the stream and WebSocket',
+  },
+  busMaxBufferedBytes: {
+    env: 'LOAM_BUS_MAX_BUFFERED_BYTES',
+    schema: int(8 * 1024 * 1024, 65_536),
+    doc: 'A stream subscriber this far behind (bytes queued for its socket) is cut off with an error event',
+  },
 } satisfies Record<string, Option>;
 
 type Options = typeof options;

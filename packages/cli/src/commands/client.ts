@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { ClientIO } from '../client.js';
 import { authCommands } from './auth.js';
+import { busCommand } from './bus.js';
 import { contentCommand } from './content.js';
 import { datasetsCommand } from './datasets.js';
 import { ingestCommand } from './ingest.js';
@@ -20,5 +21,6 @@ export function clientCommands(io: ClientIO): Command[] {
     datasetsCommand(io),
     recordsCommand(io),
     piiCommand(io),
+    busCommand(io),
   ];
 }

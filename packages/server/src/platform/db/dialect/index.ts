@@ -149,6 +149,18 @@ export interface SqlDialect {
    * row in the database that every PostgreSQL instance shares. `generate` makes a new one.
    */
   storedSecret(db: AnyDb, opts: { dataDir: string; generate: () => string; warn: (msg: string) => void }): Promise<string>;
+
+  // ---- notifications between processes --------------------------------------------------------
+  /**
+   * Tells every process listening on `channel` (`listen`) when `tx` commits (PostgreSQL NOTIFY).
+   * SQLite: nothing to do (one process serves a database file).
+   */
+  notify(tx: AnyExecutor, channel: string, payload: string): Promise<void>;
+  /**
+   * Calls `onPayload` for every notification on `channel`, from any process, over a connection of
+   * its own (reconnecting after a failure). Returns what stops listening. SQLite: never called back.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onError?: (err: Error) => void): Promise<() => Promise<void>>;
 }
 
 /** A driver opened behind its dialect. */

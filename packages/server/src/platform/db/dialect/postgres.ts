@@ -42,7 +42,7 @@ export function openPostgres(url: string, poolMax: number): OpenedDatabase {
   const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
-    dialect: new PostgresSqlDialect(),
+    dialect: new PostgresSqlDialect(url, pgDriver, types),
     version: async () => (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db)).rows[0].v,
     close: () => db.destroy(),
   };
@@ -101,6 +101,12 @@ function postgresJson(column: string): JsonExpressions {
 }
 
 export class PostgresSqlDialect implements SqlDialect {
+  constructor(
+    private readonly url: string,
+    private readonly pgDriver: typeof pg,
+    private readonly types: pg.CustomTypesConfig,
+  ) {}
+
   readonly name = 'postgres';
   readonly jsonType = 'jsonb';
   readonly rowLocks = true;
@@ -265,4 +271,41 @@ export class PostgresSqlDialect implements SqlDialect {
     const row = await db.selectFrom('loam_settings').select('value').where('name', '=', 'secret_key').executeTakeFirstOrThrow();
     return row.value;
   }
+
+  async notify(tx: AnyExecutor, channel: string, payload: string): Promise<void> {
+    await sql`select pg_notify(${channel}, ${payload})`.execute(tx);
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void, onError?: (err: Error) => void): Promise<() => Promise<void>> {
+    let client: pg.Client | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const c = new this.pgDriver.Client({ connectionString: this.url, types: this.types });
+      c.on('notification', (n) => {
+        if (n.channel === channel && n.payload !== undefined) onPayload(n.payload);
+      });
+      c.on('error', (err) => {
+        onError?.(err);
+        c.end().catch(() => {});
+        if (client === c && !stopped) {
+          client = undefined;
+          retry = setTimeout(() => connect().catch((e) => onError?.(e as Error)), 1000);
+          retry.unref();
+        }
+      });
+      await c.connect();
+      await c.query(`LISTEN ${identifierOf(channel)}`);
+      client = c;
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+    };
+  }
 }
+
+/** A channel name as a quoted SQL identifier (LISTEN takes no parameters). */
+const identifierOf = (name: string) => `"${name.replaceAll('"', '""')}"`;

@@ -329,4 +329,11 @@ export class SqliteSqlDialect implements SqlDialect {
     }
     return readFileSync(file, 'utf8').trim();
   }
+
+  /** One process serves a SQLite file: its subscribers are told in memory, nothing to send. */
+  async notify(): Promise<void> {}
+
+  async listen(): Promise<() => Promise<void>> {
+    return async () => {};
+  }
 }

@@ -1,0 +1,172 @@
+import type { BusClientFrame, BusServerFrame } from '@loam/api';
+import { SessionParams, StreamQuery } from '@loam/api';
+import websocket from '@fastify/websocket';
+import type { WebSocket } from 'ws';
+import { toAppError } from '../../platform/http/errors-render.js';
+import type { LoamApp } from '../../platform/http/server.js';
+import type { Subscription } from './hub.js';
+import type { BusService } from './service.js';
+import type { StoredMessage } from './store.js';
+import { Delivery, endFrame, messageJson, startPosition, streamContext, toBusMessage } from './wire.js';
+
+const tags = ['Message bus'];
+// Authentication is by header or, for browsers, by a session token in the query: checked in the handler.
+const byHeaderOrToken = { auth: 'optional' as const };
+
+export interface StreamOptions {
+  heartbeatMs: number;
+  /** A subscriber whose socket has this much queued is cut off (with an error) rather than buffered. */
+  maxBufferedBytes: number;
+}
+
+/** `GET …/stream` (Server-Sent Events) and `GET …/ws` (WebSocket): the same subscription, two wires. */
+export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: StreamOptions): Promise<void> {
+  app.get(
+    '/api/v1/sessions/:sid/stream',
+    {
+      config: byHeaderOrToken,
+      schema: {
+        tags,
+        summary: 'Subscribe (SSE): `ready` once live, then every message after `after` / Last-Event-ID, then live ones',
+        params: SessionParams,
+        querystring: StreamQuery,
+      },
+    },
+    async (request, reply) => {
+      const { sid } = request.params;
+      const ctx = streamContext(request, bus, sid, request.query.token, ['bus:read']);
+      const after = startPosition(request, request.query.after);
+      const res = reply.raw;
+      let subscription: Subscription | undefined;
+      let heartbeat: NodeJS.Timeout | undefined;
+      const finish = () => {
+        clearInterval(heartbeat);
+        subscription?.close();
+      };
+      const write = (text: string) => {
+        if (res.writableEnded) return;
+        res.write(text);
+        // A reader this far behind would make the server hold its backlog: it is cut off instead.
+        if (res.writableLength > opts.maxBufferedBytes) end(new Error('slow consumer'), 'slow_consumer');
+      };
+      const end = (err: Error, code?: string) => {
+        if (res.writableEnded) return;
+        const frame = endFrame(err);
+        res.end(`event: error\ndata: ${JSON.stringify({ ...frame, op: undefined, ...(code ? { code, status: 429 } : {}) })}\n\n`);
+        finish();
+      };
+      const delivery = new Delivery(
+        (batch) => write(sseBatch(batch)),
+        (err) => end(err),
+      );
+      subscription = await bus.subscribe(ctx, sid, after, delivery);
+      reply.hijack();
+      res.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.on('close', finish);
+      res.write(`event: ready\ndata: ${JSON.stringify({ session_id: sid, head: subscription.head, after })}\n\n`);
+      delivery.started();
+      heartbeat = setInterval(() => write(': ping\n\n'), opts.heartbeatMs);
+      heartbeat.unref();
+    },
+  );
+
+  await app.register(websocket, { options: { maxPayload: 4 * 1024 * 1024 } });
+  app.get(
+    '/api/v1/sessions/:sid/ws',
+    {
+      websocket: true,
+      config: byHeaderOrToken,
+      schema: {
+        tags,
+        summary: 'Subscribe and send on one WebSocket: `ready`, then messages; send frames `{op:"send", type?, data}`',
+        params: SessionParams,
+        querystring: StreamQuery,
+      },
+    },
+    (socket: WebSocket, request) => {
+      const { sid } = request.params as SessionParams;
+      const query = request.query as StreamQuery;
+      const send = (frame: BusServerFrame | string) => {
+        if (socket.readyState !== socket.OPEN) return;
+        socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+        if (socket.bufferedAmount > opts.maxBufferedBytes) {
+          socket.send(JSON.stringify({ op: 'error', status: 429, code: 'slow_consumer', detail: 'The subscriber fell too far behind' }));
+          socket.close(1008, 'slow consumer');
+        }
+      };
+      let subscription: Subscription | undefined;
+      let alive = true;
+      const ping = setInterval(() => {
+        if (!alive) return socket.terminate();
+        alive = false;
+        socket.ping();
+      }, opts.heartbeatMs);
+      socket.on('pong', () => {
+        alive = true;
+      });
+      socket.on('close', () => {
+        clearInterval(ping);
+        subscription?.close();
+      });
+      const fail = (err: unknown, ref?: string) => {
+        const { appError } = toAppError(err);
+        send({ op: 'error', ref, status: appError.status, code: appError.code, detail: appError.detail, ...appError.extra });
+      };
+      let ctx: ReturnType<typeof streamContext>;
+      try {
+        ctx = streamContext(request, bus, sid, query.token, ['bus:read']);
+      } catch (err) {
+        fail(err);
+        socket.close(1008, 'unauthorized');
+        return;
+      }
+      socket.on('message', (raw) => {
+        let frame: BusClientFrame;
+        try {
+          frame = JSON.parse(String(raw)) as BusClientFrame;
+        } catch {
+          return fail(new SyntaxError('A frame is not JSON'));
+        }
+        if (frame?.op !== 'send') return send({ op: 'error', ref: frame?.ref, status: 400, code: 'invalid_request', detail: 'Unknown op' });
+        bus
+          .send(ctx, sid, [{ type: frame.type, data: frame.data }])
+          .then((stored) => send({ op: 'ack', ref: frame.ref, messages: stored.map(toBusMessage) }))
+          .catch((err) => fail(err, frame.ref));
+      });
+      const after = startPosition(request, query.after);
+      const delivery = new Delivery(
+        (batch) => {
+          for (const m of batch) send(`{"op":"message","message":${messageJson(m)}}`);
+        },
+        (err) => {
+          send(endFrame(err));
+          socket.close(1011, 'subscription ended');
+        },
+      );
+      bus.subscribe(ctx, sid, after, delivery).then(
+        (sub) => {
+          subscription = sub;
+          if (socket.readyState !== socket.OPEN) return sub.close();
+          send({ op: 'ready', session_id: sid, head: sub.head, after });
+          delivery.started();
+        },
+        (err) => {
+          fail(err);
+          socket.close(1008, 'subscription refused');
+        },
+      );
+    },
+  );
+}
+
+function sseBatch(batch: StoredMessage[]): string {
+  let out = '';
+  for (const m of batch) out += `id: ${m.position}\nevent: message\ndata: ${messageJson(m)}\n\n`;
+  return out;
+}
