@@ -88,7 +88,9 @@ async function subscribe(url, session, n, onMessage) {
     if (i % 100 === 99) await sleep(20); // do not open them all in one burst
   }
   while (ready < n) await sleep(20);
-  return () => controllers.forEach((c) => c.abort());
+  return () => {
+    for (const c of controllers) c.abort();
+  };
 }
 
 async function main() {

@@ -46,7 +46,11 @@ const httpSeeds: { method: 'POST'; url: string; payload: Record<string, unknown>
   { method: 'POST', url: '/admin/credentials', payload: { issued_to: `${MARKER} client`, scopes: ['storage'] } },
   { method: 'POST', url: '/prompts', payload: { name: `${MARKER} prompt`, template: `Hello {{name}} ${MARKER}` } },
   { method: 'POST', url: '/ingest/text', payload: { content: `${MARKER} text` } },
-  { method: 'POST', url: `/api/v1/sessions/bus-seed-${MARKER.slice(-8)}/messages`, payload: { type: 'seed', data: { text: `${MARKER} message` } } },
+  {
+    method: 'POST',
+    url: `/api/v1/sessions/bus-seed-${MARKER.slice(-8)}/messages`,
+    payload: { type: 'seed', data: { text: `${MARKER} message` } },
+  },
 ];
 
 /** Ids in a response: values of `id` keys, and anything shaped like a Loam id. */
