@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { fromJson } from '../../platform/db/index.js';
 import type { Database, Executor } from '../../platform/db/index.js';
 import type { BusMessagesTable, BusSessionsTable } from './tables.js';
@@ -51,8 +51,7 @@ export class BusStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   /**
-   * Appends `messages` to the session (created on first use) at the next positions, inside `tx`.
-   * The session row's update takes its row lock (PostgreSQL) or the single writer (SQLite), so
+   * Appends `messages` to the session (created on first use) at the next positions, inside `tx`:
    * concurrent senders get consecutive, gap-free positions in commit order.
    */
   async append(
@@ -62,16 +61,14 @@ export class BusStore {
     messages: { id: string; type: string | null; data: string }[],
     now: number,
   ): Promise<StoredMessage[]> {
-    await tx
-      .insertInto('bus_sessions')
-      .values({ tenant_id: tenantId, id: sessionId, head: 0, purged_through: 0, created_at: now, last_activity_at: now })
-      .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
-      .execute();
+    // One statement creates the session or moves its head: the upsert's row lock (PostgreSQL) or the
+    // single writer (SQLite) orders concurrent senders.
     const { head } = await tx
-      .updateTable('bus_sessions')
-      .set((eb) => ({ head: eb('head', '+', messages.length), last_activity_at: now }))
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', sessionId)
+      .insertInto('bus_sessions')
+      .values({ tenant_id: tenantId, id: sessionId, head: messages.length, purged_through: 0, created_at: now, last_activity_at: now })
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'id']).doUpdateSet({ head: sql<number>`bus_sessions.head + ${messages.length}`, last_activity_at: now }),
+      )
       .returning('head')
       .executeTakeFirstOrThrow();
     const first = head - messages.length + 1;
