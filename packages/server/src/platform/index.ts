@@ -103,6 +103,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     blob,
     authenticators: [],
     authorizer: scopeAuthorizer,
+    tenantExists: async () => true,
     access: new Access(() => platform.authorizer, events, database.db),
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       const result = await database.db.transaction().execute(fn);

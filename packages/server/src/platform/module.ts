@@ -73,6 +73,8 @@ export interface Platform {
   authenticators: BearerAuthenticator[];
   /** Access decisions for resources; the policies module replaces the built-in scope check with Cedar. */
   authorizer: Authorizer;
+  /** Whether a tenant exists: requests naming another tenant are checked against it (the tenants module answers). */
+  tenantExists: (tenantId: string) => Promise<boolean>;
   /** The one object-level access check every service calls (asks `authorizer`, records denials). */
   access: Access;
   close(): Promise<void>;

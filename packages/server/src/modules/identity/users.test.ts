@@ -65,7 +65,7 @@ describeEachDialect('identity: users (Atriumn §3)', (dialect) => {
       }
     });
 
-    it('self-signup cannot pick another tenant; an admin can', async () => {
+    it('self-signup cannot pick another tenant; an admin can, if it exists (no route creates a tenant)', async () => {
       const self = await t.app.inject({
         method: 'POST',
         url: '/auth/signup',
@@ -73,11 +73,16 @@ describeEachDialect('identity: users (Atriumn §3)', (dialect) => {
       });
       expect(self.statusCode).toBe(403);
       expect(self.json().error).toBe('forbidden');
+      const signupIn = (tenant: string) => ({ email: 'member@acme.test', password: PASSWORD, tenant_id: tenant });
+      const unknown = await t.app.inject({ method: 'POST', url: '/auth/signup', headers: t.admin, payload: signupIn('acme') });
+      expect(unknown.statusCode).toBe(404);
+      expect(unknown.json().error).toBe('tenant_not_found');
+      await t.loam.platform.transaction((tx) => t.loam.services.tenants.ensure(tx, 'acme', 'Acme'));
       const byAdmin = await t.app.inject({
         method: 'POST',
         url: '/auth/signup',
         headers: t.admin,
-        payload: { email: 'member@acme.test', password: PASSWORD, tenant_id: 'acme' },
+        payload: signupIn('acme'),
       });
       expect(byAdmin.statusCode).toBe(201);
       const code = await latestCode(t, 'member@acme.test');

@@ -3,5 +3,7 @@ import { TenantService } from './service.js';
 
 /** Tenants: every tenant-owned row names one; tiers drive the /api/v1 rate limits. */
 export function createTenantsModule(platform: Platform): LoamModule<TenantService> {
-  return { name: 'tenants', service: new TenantService(platform) };
+  const tenants = new TenantService(platform);
+  platform.tenantExists = (id) => tenants.exists(id);
+  return { name: 'tenants', service: tenants };
 }

@@ -20,6 +20,14 @@ export class TenantService {
     return row ? { id: row.id, name: row.name, tier: row.tier, createdAt: Number(row.created_at) } : undefined;
   }
 
+  /** Whether the tenant exists (cached like tiers: 30 s; a known tenant is not looked up again). */
+  async exists(id: string): Promise<boolean> {
+    if (this.tierCache.has(id)) return true;
+    const tenant = await this.get(id);
+    if (tenant) this.tierCache.set(id, { tier: tenant.tier, until: this.platform.clock.now() + 30_000 });
+    return tenant !== undefined;
+  }
+
   /** Creates the tenant if missing; returns whether it was created. */
   async ensure(tx: Executor, id: string, name: string, tier = 'enterprise'): Promise<boolean> {
     const row = await tx

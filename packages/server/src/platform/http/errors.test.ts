@@ -205,3 +205,47 @@ describe('HTTP error rendering, default limits', () => {
     expect(v1.body.length).toBeLessThan(4_000);
   });
 });
+
+describe('tenant ids named by a platform admin', () => {
+  let t: TestLoam;
+  beforeAll(async () => {
+    t = await createTestLoam();
+  });
+  afterAll(() => t.close());
+
+  it('a malformed tenant id is a 400 and an unknown one a 404, on every route that accepts one; no tenant is created', async () => {
+    const admin = { ...t.admin, 'content-type': 'application/json' };
+    for (const bad of ['../../../../etc/passwd', '\u0000\u202e\ud800x', 'a/b', '']) {
+      for (const [method, url, body] of [
+        ['POST', '/ingest/text', { content: 'hello', tenantId: bad }],
+        ['POST', '/generate-upload-url', { filename: 'a.txt', contentType: 'text/plain', tenantId: bad }],
+      ] as const) {
+        const r = await t.app.inject({ method, url, headers: admin, payload: body });
+        if (bad === '') expect(r.statusCode).toBeLessThan(500);
+        else {
+          expect(r.statusCode, `${url} ${JSON.stringify(bad)}`).toBe(400);
+          expect(r.json().error).toBe('invalid_tenant_id');
+        }
+      }
+    }
+    const unknown = await t.app.inject({
+      method: 'POST',
+      url: '/ingest/text',
+      headers: admin,
+      payload: { content: 'hello', tenantId: 'no-such-tenant' },
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error).toBe('tenant_not_found');
+    const listed = await t.app.inject({ method: 'GET', url: '/content?tenantId=no-such-tenant', headers: t.admin });
+    expect(listed.statusCode).toBe(404);
+    expect(await t.loam.services.tenants.get('no-such-tenant')).toBeUndefined();
+    // The admin's own tenant, named explicitly, still works.
+    const own = await t.app.inject({
+      method: 'POST',
+      url: '/ingest/text',
+      headers: admin,
+      payload: { content: 'hello', tenantId: 'default' },
+    });
+    expect(own.statusCode).toBeLessThan(300);
+  });
+});

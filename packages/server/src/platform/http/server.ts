@@ -6,7 +6,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { Gauge } from 'prom-client';
 import type { Random } from '../crypto/index.js';
 import type { Platform } from '../index.js';
-import { type Principal, requireScopes } from '../principal.js';
+import { PLATFORM_ADMIN, type Principal, requireScopes } from '../principal.js';
 import type { BucketSpec } from '../ratelimit/index.js';
 import { isApiV1 } from './context.js';
 import { AppError, unauthorized } from './errors.js';
@@ -135,6 +135,12 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     done();
   });
 
+  app.addHook('preHandler', (request, _reply, done) => {
+    const named = requestedTenant(request);
+    if (named === undefined) return done();
+    checkNamedTenant(platform, named).then(() => done(), done);
+  });
+
   app.setErrorHandler((error, request, reply) => {
     const { appError, unexpected } = toAppError(error);
     if (unexpected) request.log.error({ err: error }, 'unexpected error');
@@ -196,6 +202,34 @@ async function registerCors(app: LoamApp, corsOrigins: string): Promise<void> {
       ],
     });
   }
+}
+
+/** What a tenant id may look like: no path separators, control or bidirectional characters. */
+const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * The tenant a platform admin's request names in its body or query (`tenantId` / `tenant_id`)
+ * when it is not the admin's own; undefined otherwise (others get 403 from the route itself).
+ */
+function requestedTenant(request: FastifyRequest): string | undefined {
+  const principal = request.principal;
+  if (!principal || !principal.roles.includes(PLATFORM_ADMIN)) return undefined;
+  const pick = (o: unknown): unknown => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
+    const r = o as Record<string, unknown>;
+    return r.tenantId ?? r.tenant_id;
+  };
+  const named = pick(request.body) ?? pick(request.query);
+  return typeof named === 'string' && named !== '' && named !== principal.tenantId ? named : undefined;
+}
+
+/** A named tenant must be well-formed (400) and exist (404): no route creates one implicitly. */
+async function checkNamedTenant(platform: Platform, tenantId: string): Promise<void> {
+  if (!TENANT_ID.test(tenantId))
+    throw new AppError('invalid_tenant_id', 400, 'tenantId is not a valid tenant id', [
+      { field: 'tenantId', code: 'invalid_format', message: 'tenantId must be letters, digits, ".", "_" or "-" (at most 64)' },
+    ]);
+  if (!(await platform.tenantExists(tenantId))) throw new AppError('tenant_not_found', 404, 'No such tenant');
 }
 
 /** Whether `log` writes info lines (pino loggers say; any other logger is asked to log). */
