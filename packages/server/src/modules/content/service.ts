@@ -259,7 +259,7 @@ export class ContentService {
     await this.checkItemQuota(this.db, tenantId);
     const id = this.platform.ids.new('cnt');
     return this.platform.transaction(async (tx) => {
-      const upload = await this.storage.createUploadUrl(tenantId, filename, contentType, { id, tx });
+      const upload = await this.storage.issueUploadUrl(tenantId, filename, contentType, { id, tx });
       const row = await this.insert(tx, {
         id,
         tenant_id: tenantId,
