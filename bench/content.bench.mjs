@@ -202,7 +202,13 @@ async function ingestOnce(history = 0) {
       .filter(([, v]) => v > 0),
   );
   await profiler?.stop();
-  const hits = await loam.services.content.searchText('default', 'lighthouse ferry', 5);
+  const ctx = {
+    tenantId: 'default',
+    principal: { tenantId: 'default', subject: 'bench', kind: 'api_key', roles: ['admin'], scopes: ['*'] },
+    requestId: 'bench',
+    ip: '127.0.0.1',
+  };
+  const hits = await loam.services.content.searchText(ctx, 'lighthouse ferry', 5);
   if (hits.length === 0) throw new Error('search found nothing after ingestion');
   await loam.close(5000);
   rmSync(dataDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
-import { drain, keyFor, pathOf } from './test/helpers.js';
+import { adminContext, drain, keyFor, pathOf } from './test/helpers.js';
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
@@ -354,13 +354,13 @@ describeEachDialect('ingest service (§6) over HTTP', (dialect) => {
     const { id } = await ingestText('zebra crossing manifesto');
     await drain(t);
     const item = (await get(`/content/${id}`)).json();
-    expect(await t.loam.services.content.searchText('acme', 'zebra manifesto', 5)).toHaveLength(1);
+    expect(await t.loam.services.content.searchText(adminContext('acme'), 'zebra manifesto', 5)).toHaveLength(1);
     const del = await t.app.inject({ method: 'DELETE', url: `/content/${id}`, headers: a });
     expect(del.statusCode).toBe(204);
     expect(del.body).toBe('');
     expect((await get(`/content/${id}`)).statusCode).toBe(404);
     expect(await t.loam.platform.blob.head(item.s3Key)).toBeUndefined();
-    expect(await t.loam.services.content.searchText('acme', 'zebra manifesto', 5)).toEqual([]);
+    expect(await t.loam.services.content.searchText(adminContext('acme'), 'zebra manifesto', 5)).toEqual([]);
     expect((await t.app.inject({ method: 'DELETE', url: `/content/${id}`, headers: a })).statusCode).toBe(404);
   });
 
@@ -431,8 +431,8 @@ describeEachDialect('ingest service (§6) over HTTP', (dialect) => {
     expect((await get(`/content/${id}/text`)).json().content).toBe('replacement narwhal words here');
     await drain(t);
     expect((await get(`/content/${id}`)).json()).toMatchObject({ status: 'COMPLETED', wordCount: 4, size: 30 });
-    expect((await t.loam.services.content.searchText('acme', 'narwhal', 5)).map((h) => h.id)).toEqual([id]);
-    expect(await t.loam.services.content.searchText('acme', 'walrus', 5)).toEqual([]);
+    expect((await t.loam.services.content.searchText(adminContext('acme'), 'narwhal', 5)).map((h) => h.id)).toEqual([id]);
+    expect(await t.loam.services.content.searchText(adminContext('acme'), 'walrus', 5)).toEqual([]);
 
     const { id: url } = (await post('/ingest/url', { url: 'https://example.com/y' })).json();
     const bad = await t.app.inject({ method: 'PUT', url: `/content/${url}/text`, headers: a, payload: { content: 'x' } });
@@ -493,11 +493,11 @@ describeEachDialect('ingest service (§6) over HTTP', (dialect) => {
     await ingestText('Photosynthesis is private to globex.', {}, b);
     await drain(t);
     const svc = t.loam.services.content;
-    expect((await svc.searchText('search-co', 'photosynthesis', 10)).map((h) => h.id)).toEqual([first]);
-    expect((await svc.searchText('search-co', 'energy', 10)).map((h) => h.id).sort()).toEqual([first, second].sort());
-    expect((await svc.searchText('search-co', 'chemical energy', 10)).map((h) => h.id)).toEqual([first]);
-    expect(await svc.searchText('search-co', '"); drop table content_items; --', 10)).toEqual([]);
-    const hit = (await svc.searchText('search-co', 'chemical', 10))[0];
+    expect((await svc.searchText(adminContext('search-co'), 'photosynthesis', 10)).map((h) => h.id)).toEqual([first]);
+    expect((await svc.searchText(adminContext('search-co'), 'energy', 10)).map((h) => h.id).sort()).toEqual([first, second].sort());
+    expect((await svc.searchText(adminContext('search-co'), 'chemical energy', 10)).map((h) => h.id)).toEqual([first]);
+    expect(await svc.searchText(adminContext('search-co'), '"); drop table content_items; --', 10)).toEqual([]);
+    const hit = (await svc.searchText(adminContext('search-co'), 'chemical', 10))[0];
     expect(hit.snippet).toContain('chemical');
     const http = await get('/api/v1/content/search?q=photosynthesis', c);
     expect(http.json().data.map((h: { id: string }) => h.id)).toEqual([first]);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
 import { SIGNATURE_HEADER } from './pipeline.js';
 import { ARTICLE_SENTENCE, makeDocx, makeHtml, makePdf } from './test/fixtures.js';
-import { drain, keyFor } from './test/helpers.js';
+import { adminContext, drain, keyFor } from './test/helpers.js';
 
 const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
@@ -138,7 +138,7 @@ describeEachDialect('content pipeline end to end', (dialect) => {
     expect(extracted).toContain(ARTICLE_SENTENCE);
     expect(extracted).not.toContain('Shop now');
     expect(extracted).not.toContain('All rights reserved');
-    expect((await t.loam.services.content.searchText('acme', 'lighthouse keeper', 5)).map((h) => h.id)).toContain(id);
+    expect((await t.loam.services.content.searchText(adminContext('acme'), 'lighthouse keeper', 5)).map((h) => h.id)).toContain(id);
   });
 
   it('an upload over the file limit through a real socket: the client reads 413 file_too_large', async () => {

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { ContentCallback } from '@loam/api';
 import { type BlobInfo, BlobTooLargeError } from '../../platform/blob/index.js';
 import { hmacSha256 } from '../../platform/crypto/index.js';
@@ -11,11 +10,14 @@ import { type JobContext, PermanentJobError } from '../../platform/jobs/queue.js
 import type { StorageService } from '../storage/service.js';
 import { ExtractionError, type Extracted, countWords, decodeText, extractContent, normalizeText } from './extract.js';
 import { detectLanguage } from './language.js';
-import { type ContentRow, type ContentStore, toContentRow } from './store.js';
+import type { ContentRow, ContentStore, ProcessedValues } from './store.js';
 
 export const PROCESS_JOB = 'content.process';
 export const CALLBACK_JOB = 'content.callback';
 export const SIGNATURE_HEADER = 'x-loam-signature';
+
+/** The key of an item's processing job: one queued or running at a time. */
+export const processKey = (itemId: string): string => `content:${itemId}`;
 
 /** Media types a URL may answer with (anything else is refused before it is read). */
 export const FETCHABLE_TYPES = [
@@ -107,30 +109,18 @@ export class ContentPipeline {
 
   /** PENDING (or, after a lost lease, PROCESSING) items of claimed jobs → PROCESSING (item ids are unique across tenants). */
   private async markProcessing(tx: Executor, jobs: { payload: ProcessPayload }[]): Promise<void> {
-    await tx
-      .updateTable('content_items')
-      .set({ status: 'PROCESSING', updated_at: this.platform.clock.now() })
-      // Each item within its own tenant, as every other read and write of an item.
-      .where((eb) => eb.or(jobs.map((j) => eb.and([eb('id', '=', j.payload.itemId), eb('tenant_id', '=', j.payload.tenantId)]))))
-      .where('status', 'in', ['PENDING', 'PROCESSING'])
-      .execute();
+    await this.store.markProcessing(
+      tx,
+      jobs.map((j) => j.payload),
+      this.platform.clock.now(),
+    );
   }
 
   private async processJob({ job, signal, complete }: JobContext<ProcessPayload>): Promise<unknown> {
     const { itemId, tenantId } = job.payload;
     let claimed = await this.store.get(this.db, tenantId, itemId);
     // Moved back to PENDING (its text replaced) since the claim: PROCESSING again, as at a claim.
-    if (claimed?.status === 'PENDING') {
-      const updated = await this.db
-        .updateTable('content_items')
-        .set({ status: 'PROCESSING', updated_at: this.platform.clock.now() })
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', itemId)
-        .where('status', 'in', ['PENDING', 'PROCESSING'])
-        .returningAll()
-        .executeTakeFirst();
-      claimed = updated && toContentRow(updated);
-    }
+    if (claimed?.status === 'PENDING') claimed = await this.store.claim(this.db, tenantId, itemId, this.platform.clock.now());
     // Deleted, or already finished by an earlier run whose completion was recorded.
     if (claimed?.status !== 'PROCESSING') return { skipped: true };
     const row = claimed;
@@ -147,12 +137,7 @@ export class ContentPipeline {
       const transient = isTransient(err);
       if (transient && job.attempts < job.maxAttempts) {
         // Back to PENDING while the retry waits, so nothing looks stuck in PROCESSING.
-        await this.db
-          .updateTable('content_items')
-          .set({ status: 'PENDING', updated_at: this.platform.clock.now() })
-          .where('id', '=', itemId)
-          .where('status', '=', 'PROCESSING')
-          .execute();
+        await this.store.requeue(this.db, tenantId, itemId, this.platform.clock.now());
         throw err;
       }
       if (!(err instanceof FetchError || err instanceof ExtractionError || err instanceof AppError))
@@ -226,26 +211,16 @@ export class ContentPipeline {
     const language = (await detectLanguage(text)) ?? null;
     const now = this.platform.clock.now();
     return this.platform.transaction(async (tx) => {
-      const values: Record<string, unknown> = {
-        status: 'COMPLETED',
+      const values: ProcessedValues = {
         title: extracted.title?.slice(0, 500) ?? null,
         word_count: countWords(text),
         language,
         page_count: extracted.pageCount ?? null,
         detected_type: extracted.type,
-        error: null,
-        processed_at: now,
-        updated_at: now,
       };
       if (source.stored) Object.assign(values, { s3_key: source.stored.key, size: source.stored.size, content_type: source.contentType });
-      const updated = await tx
-        .updateTable('content_items')
-        .set(values)
-        .where('id', '=', row.id)
-        .where('status', '=', 'PROCESSING')
-        .returningAll()
-        .executeTakeFirst();
-      if (!updated) return 'skipped'; // deleted or changed while processing
+      const item = await this.store.completed(tx, row.tenant_id, row.id, values, now);
+      if (!item) return 'skipped'; // deleted or changed while processing
       // TEXT items keep their raw text (that is what GET text returns); others the extracted text.
       const stored = row.source_type === 'TEXT' ? (source.raw ?? text) : text;
       // Text read from the store is still there unchanged: a replacement would have moved the item
@@ -257,7 +232,6 @@ export class ContentPipeline {
         row.id,
         [extracted.title ?? '', row.source_type === 'TEXT' ? normalizeText(stored) : text].join('\n'),
       );
-      const item = toContentRow(updated);
       await this.platform.events.emit(
         tx,
         'content.processed',
@@ -274,18 +248,11 @@ export class ContentPipeline {
   /** Moves the item to ERROR (unless it is gone or finished); `done` runs last in the same transaction. */
   async fail(row: ContentRow, message: string, done?: (tx: Executor) => Promise<void>): Promise<void> {
     await this.platform.transaction(async (tx) => {
-      const updated = await tx
-        .updateTable('content_items')
-        .set({ status: 'ERROR', error: message.slice(0, 2000), updated_at: this.platform.clock.now() })
-        .where('id', '=', row.id)
-        .where('status', 'in', ['UPLOADING', 'PENDING', 'PROCESSING'])
-        .returningAll()
-        .executeTakeFirst();
-      if (!updated) {
+      const item = await this.store.failed(tx, row.tenant_id, row.id, message.slice(0, 2000), this.platform.clock.now());
+      if (!item) {
         await done?.(tx);
         return;
       }
-      const item = toContentRow(updated);
       await this.platform.events.emit(
         tx,
         'content.failed',
@@ -304,26 +271,18 @@ export class ContentPipeline {
    */
   async failAbandoned(): Promise<number> {
     const cutoff = this.platform.clock.now() - 2 * this.config.jobLeaseMs;
-    const rows = await this.db
-      .selectFrom('content_items as c')
-      .selectAll('c')
-      .where('c.status', 'in', ['PENDING', 'PROCESSING'])
-      .where('c.updated_at', '<', cutoff)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('jobs as j')
-              .select('j.id')
-              .where('j.kind', '=', PROCESS_JOB)
-              .where('j.status', 'in', ['queued', 'running'])
-              .where(sql<boolean>`j.key = ${'content:'} || c.id`),
-          ),
-        ),
-      )
-      .limit(500)
-      .execute();
-    for (const row of rows) await this.fail(toContentRow(row), 'Processing was interrupted too many times (the worker stopped each time)');
-    return rows.length;
+    const abandoned: ContentRow[] = [];
+    // Page by id through the stale items, skipping those whose job is still queued or running.
+    for (let after = ''; abandoned.length < 500; ) {
+      const rows = await this.store.staleItems(this.db, cutoff, after, 500);
+      const active = await this.platform.jobs.activeKeys(rows.map((r) => processKey(r.id)));
+      abandoned.push(...rows.filter((r) => !active.has(processKey(r.id))));
+      if (rows.length < 500) break;
+      after = rows[rows.length - 1].id;
+    }
+    const failing = abandoned.slice(0, 500);
+    for (const row of failing) await this.fail(row, 'Processing was interrupted too many times (the worker stopped each time)');
+    return failing.length;
   }
 
   // ---------------------------------------------------------------- callbacks

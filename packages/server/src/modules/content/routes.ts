@@ -23,10 +23,9 @@ import {
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyRequest } from 'fastify';
-import { principalOf, sendEnvelope } from '../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../platform/http/context.js';
 import { badRequest } from '../../platform/http/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
-import { effectiveTenant } from '../../platform/principal.js';
 import { checkContentType } from '../storage/routes.js';
 import type { ContentService, ItemInput } from './service.js';
 
@@ -44,8 +43,6 @@ const errors = {
 const TenantQuery = Type.Object({ tenantId: Type.Optional(Type.String({ maxLength: 128 })) });
 const tags = ['Ingest'];
 
-const tenantOf = (request: FastifyRequest, requested?: string) => effectiveTenant(principalOf(request), requested);
-
 /** Reads the multipart form of `/ingest/file`: fields first, then the part named `file`. */
 async function ingestMultipart(request: FastifyRequest, content: ContentService) {
   const fields: Record<string, string> = {};
@@ -56,7 +53,7 @@ async function ingestMultipart(request: FastifyRequest, content: ContentService)
         part.file.resume(); // not ours: drain it
         continue;
       }
-      const tenantId = tenantOf(request, fields.tenantId);
+      const ctx = contextOf(request, fields.tenantId);
       let metadata: ItemInput['metadata'];
       if (fields.metadata) {
         try {
@@ -67,7 +64,7 @@ async function ingestMultipart(request: FastifyRequest, content: ContentService)
         if (!Value.Check(ContentMetadata, metadata)) throw badRequest('metadata must be a JSON object of string values');
       }
       result = await content.ingestFileStream(
-        tenantId,
+        ctx,
         { stream: part.file, filename: part.filename, contentType: part.mimetype },
         { userId: fields.userId, metadata, callbackUrl: fields.callbackUrl },
       );
@@ -106,14 +103,14 @@ export async function contentAtriumnRoutes(app: LoamApp, content: ContentService
     },
     async (request, reply) => {
       const body = request.body;
-      const tenantId = tenantOf(request, body.tenantId);
+      const ctx = contextOf(request, body.tenantId);
       if (body.content !== undefined) {
-        const out = await content.ingestText(tenantId, body.content, body);
+        const out = await content.ingestText(ctx, body.content, body);
         return reply.code(202).send(out);
       }
       const contentType = body.contentType ?? 'text/plain';
       checkContentType(contentType);
-      return reply.code(200).send(await content.createUpload(tenantId, 'TEXT', 'content.txt', contentType, body));
+      return reply.code(200).send(await content.createUpload(ctx, 'TEXT', 'content.txt', contentType, body));
     },
   );
 
@@ -130,7 +127,7 @@ export async function contentAtriumnRoutes(app: LoamApp, content: ContentService
     },
     async (request, reply) => {
       const body = request.body;
-      const out = await content.ingestUrl(tenantOf(request, body.tenantId), body.url, body);
+      const out = await content.ingestUrl(contextOf(request, body.tenantId), body.url, body);
       return reply.code(202).send(out);
     },
   );
@@ -151,8 +148,8 @@ export async function contentAtriumnRoutes(app: LoamApp, content: ContentService
       const body = request.body as IngestFileRequest | undefined;
       if (!body || typeof body !== 'object') throw badRequest('Send multipart/form-data with a file part, or JSON {filename, contentType}');
       checkContentType(body.contentType);
-      const tenantId = tenantOf(request, body.tenantId);
-      return reply.code(200).send(await content.createUpload(tenantId, 'FILE', body.filename, body.contentType, body));
+      const ctx = contextOf(request, body.tenantId);
+      return reply.code(200).send(await content.createUpload(ctx, 'FILE', body.filename, body.contentType, body));
     },
   );
 
@@ -167,7 +164,7 @@ export async function contentAtriumnRoutes(app: LoamApp, content: ContentService
         response: { 200: BatchIngestResponse, ...errors },
       },
     },
-    async (request) => content.ingestBatch(tenantOf(request, request.body.tenantId), request.body.items),
+    async (request) => content.ingestBatch(contextOf(request, request.body.tenantId), request.body.items),
   );
 
   contentItemRoutes(app, content);
@@ -181,7 +178,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
       config: read(30),
       schema: { tags, summary: 'List content items', querystring: ContentListQuery, response: { 200: ContentList, ...errors } },
     },
-    async (request) => content.list(tenantOf(request, request.query.tenantId), request.query),
+    async (request) => content.list(contextOf(request, request.query.tenantId), request.query),
   );
 
   app.get(
@@ -196,7 +193,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
         response: { 200: ContentItem, ...errors },
       },
     },
-    async (request) => content.get(tenantOf(request, request.query.tenantId), request.params.id),
+    async (request) => content.get(contextOf(request, request.query.tenantId), request.params.id),
   );
 
   app.patch(
@@ -212,7 +209,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
         response: { 200: ContentItem, ...errors },
       },
     },
-    async (request) => content.update(tenantOf(request, request.query.tenantId), request.params.id, request.body),
+    async (request) => content.update(contextOf(request, request.query.tenantId), request.params.id, request.body),
   );
 
   app.delete(
@@ -222,7 +219,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
       schema: { tags, summary: 'Delete a content item, its file, text and index entry', params: IdParams, querystring: TenantQuery },
     },
     async (request, reply) => {
-      await content.delete(tenantOf(request, request.query.tenantId), request.params.id);
+      await content.delete(contextOf(request, request.query.tenantId), request.params.id);
       return reply.code(204).send();
     },
   );
@@ -239,7 +236,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
         response: { 200: ContentDownloadUrl, ...errors },
       },
     },
-    async (request) => content.downloadUrl(tenantOf(request, request.query.tenantId), request.params.id),
+    async (request) => content.downloadUrl(contextOf(request, request.query.tenantId), request.params.id),
   );
 
   app.get(
@@ -254,7 +251,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
         response: { 200: ContentText, ...errors },
       },
     },
-    async (request) => ({ content: await content.getText(tenantOf(request, request.query.tenantId), request.params.id) }),
+    async (request) => ({ content: await content.getText(contextOf(request, request.query.tenantId), request.params.id) }),
   );
 
   app.put(
@@ -264,7 +261,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
       schema: { tags, summary: 'Replace the text of a TEXT item', params: IdParams, querystring: TenantQuery, body: ContentText },
     },
     async (request, reply) => {
-      await content.putText(tenantOf(request, request.query.tenantId), request.params.id, request.body.content);
+      await content.putText(contextOf(request, request.query.tenantId), request.params.id, request.body.content);
       return reply.code(204).send();
     },
   );
@@ -281,7 +278,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
         response: { 200: ContentItem, ...errors },
       },
     },
-    async (request) => content.completeUpload(tenantOf(request, request.query.tenantId), request.params.id),
+    async (request) => content.completeUpload(contextOf(request, request.query.tenantId), request.params.id),
   );
 }
 
@@ -299,7 +296,7 @@ export function contentApiRoutes(app: LoamApp, content: ContentService): void {
       schema: { tags: ['Content'], summary: 'Item counts per status and source type', response: { 200: Envelope(ContentStats) } },
     },
     async (request, reply) => {
-      const stats = await content.stats(principalOf(request).tenantId);
+      const stats = await content.stats(contextOf(request));
       return sendEnvelope(request, reply, stats, { links: { self: '/api/v1/content/stats' } });
     },
   );
@@ -316,7 +313,7 @@ export function contentApiRoutes(app: LoamApp, content: ContentService): void {
       },
     },
     async (request, reply) => {
-      const hits = await content.searchText(principalOf(request).tenantId, request.query.q, request.query.limit);
+      const hits = await content.searchText(contextOf(request), request.query.q, request.query.limit);
       return sendEnvelope(request, reply, hits);
     },
   );
@@ -332,7 +329,7 @@ export function contentApiRoutes(app: LoamApp, content: ContentService): void {
       },
     },
     async (request, reply) => {
-      return sendEnvelope(request, reply, { secret: content.pipeline.callbackSecret(principalOf(request).tenantId) });
+      return sendEnvelope(request, reply, { secret: content.pipeline.callbackSecret(contextOf(request).tenantId) });
     },
   );
 }

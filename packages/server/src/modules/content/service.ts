@@ -8,16 +8,17 @@ import type {
   ContentStatus,
   IngestResponse,
 } from '@loam/api';
+import type { ResourceRef } from '../../platform/access.js';
 import type { BlobInfo } from '../../platform/blob/index.js';
-import { type Executor, toJson } from '../../platform/db/index.js';
+import type { RequestContext } from '../../platform/context.js';
+import type { Executor } from '../../platform/db/index.js';
 import { addressRefusal, parseFetchUrl } from '../../platform/fetch/index.js';
 import { rfc3339 } from '../../platform/http/context.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/http/errors.js';
-import { pageById } from '../../platform/http/pagination.js';
 import type { Platform } from '../../platform/index.js';
 import { type StorageService, tenantOfKey } from '../storage/service.js';
-import { ContentPipeline, type FetchPolicy, PROCESS_JOB, type ProcessPayload, contentEventData } from './pipeline.js';
-import { type ContentRow, ContentStore, type SearchHit, toContentRow } from './store.js';
+import { ContentPipeline, type FetchPolicy, PROCESS_JOB, type ProcessPayload, contentEventData, processKey } from './pipeline.js';
+import { type ContentRef, type ContentRow, ContentStore, type NewContentRow, type SearchHit } from './store.js';
 
 const STATUSES: ContentStatus[] = ['UPLOADING', 'PENDING', 'PROCESSING', 'COMPLETED', 'ERROR'];
 const SOURCE_TYPES = ['TEXT', 'URL', 'FILE'] as const;
@@ -47,6 +48,16 @@ export function parseSourceTypeFilter(raw: string | undefined): SourceType | und
 }
 
 const fieldError = (field: string, message: string) => badRequest(message, [{ field, code: 'invalid_value', message }]);
+
+type ContentAction = 'ingest:read' | 'ingest:write';
+
+/** A content item as the access check sees it (Cedar `Loam::Content`; `owner` is its user). */
+const contentResource = (row: ContentRef): ResourceRef => ({
+  type: 'Content',
+  id: row.id,
+  tenantId: row.tenant_id,
+  attributes: { owner: row.user_id, source_type: row.source_type },
+});
 
 /**
  * Content items: ingestion (inline text, uploads, URLs), the processing pipeline (fetch, detect,
@@ -80,16 +91,10 @@ export class ContentService {
    */
   private async inlineTextObject(key: string): Promise<{ body: Buffer; contentType: string } | undefined> {
     const tenantId = tenantOfKey(key);
-    const row = await this.db
-      .selectFrom('content_items')
-      .select(['id', 'content_type'])
-      .where('tenant_id', '=', tenantId)
-      .where('s3_key', '=', key)
-      .where('source_type', '=', 'TEXT')
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const text = await this.store.text(this.db, tenantId, row.id);
-    return text === undefined ? undefined : { body: Buffer.from(text, 'utf8'), contentType: row.content_type };
+    const item = await this.store.textItemOfKey(this.db, tenantId, key);
+    if (!item) return undefined;
+    const text = await this.store.text(this.db, tenantId, item.id);
+    return text === undefined ? undefined : { body: Buffer.from(text, 'utf8'), contentType: item.contentType };
   }
 
   private get db() {
@@ -184,26 +189,8 @@ export class ContentService {
 
   // ---------------------------------------------------------------- creation
 
-  private async insert(
-    tx: Executor,
-    values: Partial<ContentRow> & Pick<ContentRow, 'id' | 'tenant_id' | 'source_type' | 'status' | 'content_type'>,
-  ): Promise<ContentRow> {
-    const now = this.platform.clock.now();
-    const row = await tx
-      .insertInto('content_items')
-      .values({
-        user_id: '',
-        source_uri: '',
-        s3_key: null,
-        size: 0,
-        ...values,
-        metadata: toJson(values.metadata ?? {}),
-        created_at: now,
-        updated_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const item = { ...row, size: Number(row.size), metadata: values.metadata ?? {}, created_at: now, updated_at: now } as ContentRow;
+  private async insert(tx: Executor, values: NewContentRow): Promise<ContentRow> {
+    const item = await this.store.insert(tx, values, this.platform.clock.now());
     await this.platform.events.emit(tx, 'content.created', item.id, contentEventData(item), { tenantId: item.tenant_id });
     if (item.status === 'PENDING') await this.enqueueProcessing(tx, item);
     return item;
@@ -214,16 +201,25 @@ export class ContentService {
       tx,
       PROCESS_JOB,
       { itemId: row.id, tenantId: row.tenant_id },
-      { tenantId: row.tenant_id, key: `content:${row.id}` },
+      { tenantId: row.tenant_id, key: processKey(row.id) },
     );
   }
 
+  /** A new item's id, once the caller may create it (and the tenant has room for it). */
+  private async newItem(ctx: RequestContext, sourceType: ContentRow['source_type'], input: ItemInput): Promise<string> {
+    const id = this.platform.ids.new('cnt');
+    const resource = contentResource({ id, tenant_id: ctx.tenantId, user_id: input.userId ?? '', source_type: sourceType });
+    await this.platform.access.check(ctx, 'ingest:write', resource);
+    await this.checkItemQuota(this.db, ctx.tenantId);
+    return id;
+  }
+
   /** Inline text: stored, then processed by a job (PENDING at once). */
-  async ingestText(tenantId: string, content: string, input: ItemInput = {}): Promise<IngestResponse> {
+  async ingestText(ctx: RequestContext, content: string, input: ItemInput = {}): Promise<IngestResponse> {
     const bytes = this.checkText(content);
     const callbackUrl = input.callbackUrl ? this.checkUrl(input.callbackUrl, 'callbackUrl') : null;
-    await this.checkItemQuota(this.db, tenantId);
-    const id = this.platform.ids.new('cnt');
+    const { tenantId } = ctx;
+    const id = await this.newItem(ctx, 'TEXT', input);
     const contentType = 'text/plain; charset=utf-8';
     // The text is kept in the database; its file is written on the first download (inlineTextObject).
     const key = this.storage.newKey(tenantId, 'content.txt', id);
@@ -249,17 +245,17 @@ export class ContentService {
 
   /** An item whose bytes the client will PUT to the returned pre-signed URL (UPLOADING until then). */
   async createUpload(
-    tenantId: string,
+    ctx: RequestContext,
     sourceType: 'TEXT' | 'FILE',
     filename: string,
     contentType: string,
     input: ItemInput = {},
   ): Promise<IngestResponse> {
     const callbackUrl = input.callbackUrl ? this.checkUrl(input.callbackUrl, 'callbackUrl') : null;
-    await this.checkItemQuota(this.db, tenantId);
-    const id = this.platform.ids.new('cnt');
+    const { tenantId } = ctx;
+    const id = await this.newItem(ctx, sourceType, input);
     return this.platform.transaction(async (tx) => {
-      const upload = await this.storage.createUploadUrl(tenantId, filename, contentType, { id, tx });
+      const upload = await this.storage.issueUploadUrl(tenantId, filename, contentType, { id, tx });
       const row = await this.insert(tx, {
         id,
         tenant_id: tenantId,
@@ -279,17 +275,17 @@ export class ContentService {
 
   /** A URL to fetch asynchronously (PENDING at once). */
   async ingestUrl(
-    tenantId: string,
+    ctx: RequestContext,
     rawUrl: string,
     input: ItemInput & { sourceSubType?: string; userNotes?: string } = {},
   ): Promise<IngestResponse> {
     const url = this.checkUrl(rawUrl, 'url');
     const callbackUrl = input.callbackUrl ? this.checkUrl(input.callbackUrl, 'callbackUrl') : null;
-    await this.checkItemQuota(this.db, tenantId);
+    const id = await this.newItem(ctx, 'URL', input);
     const row = await this.platform.transaction((tx) =>
       this.insert(tx, {
-        id: this.platform.ids.new('cnt'),
-        tenant_id: tenantId,
+        id,
+        tenant_id: ctx.tenantId,
         user_id: input.userId ?? '',
         source_type: 'URL',
         source_uri: url,
@@ -306,13 +302,13 @@ export class ContentService {
 
   /** A file streamed through Loam (multipart): stored within the limits, then processed. */
   async ingestFileStream(
-    tenantId: string,
+    ctx: RequestContext,
     file: { stream: Readable; filename: string; contentType: string },
     input: ItemInput = {},
   ): Promise<IngestResponse> {
     const callbackUrl = input.callbackUrl ? this.checkUrl(input.callbackUrl, 'callbackUrl') : null;
-    await this.checkItemQuota(this.db, tenantId);
-    const id = this.platform.ids.new('cnt');
+    const { tenantId } = ctx;
+    const id = await this.newItem(ctx, 'FILE', input);
     const key = this.storage.newKey(tenantId, file.filename || 'file', id);
     const contentType = file.contentType || 'application/octet-stream';
     const info = await this.storage.put(tenantId, key, file.stream, contentType);
@@ -335,7 +331,7 @@ export class ContentService {
   }
 
   /** Up to 100 text or URL items; one item's failure does not stop the others. */
-  async ingestBatch(tenantId: string, items: BatchIngestItem[]): Promise<BatchIngestResponse> {
+  async ingestBatch(ctx: RequestContext, items: BatchIngestItem[]): Promise<BatchIngestResponse> {
     const results: BatchIngestResponse['results'] = [];
     for (const [index, item] of items.entries()) {
       try {
@@ -343,10 +339,10 @@ export class ContentService {
         let out: IngestResponse;
         if (kind === 'url') {
           if (item.url === undefined) throw fieldError(`items[${index}].url`, 'A URL item needs url');
-          out = await this.ingestUrl(tenantId, item.url, item);
+          out = await this.ingestUrl(ctx, item.url, item);
         } else {
           if (item.content === undefined) throw fieldError(`items[${index}].content`, 'A text item needs content');
-          out = await this.ingestText(tenantId, item.content, item);
+          out = await this.ingestText(ctx, item.content, item);
         }
         results.push({ index, id: out.id, status: out.status });
       } catch (err) {
@@ -363,16 +359,8 @@ export class ContentService {
   /** An object arrived for an UPLOADING item: PENDING, and a processing job. */
   private async uploadArrived(info: BlobInfo, tenantId: string): Promise<ContentRow | undefined> {
     return this.platform.transaction(async (tx) => {
-      const row = await tx
-        .updateTable('content_items')
-        .set({ status: 'PENDING', size: info.size, updated_at: this.platform.clock.now() })
-        .where('tenant_id', '=', tenantId)
-        .where('s3_key', '=', info.key)
-        .where('status', '=', 'UPLOADING')
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) return undefined;
-      const item = (await this.store.get(tx, tenantId, row.id)) as ContentRow;
+      const item = await this.store.markUploaded(tx, tenantId, info.key, info.size, this.platform.clock.now());
+      if (!item) return undefined;
       await this.platform.events.emit(tx, 'content.updated', item.id, contentEventData(item), { tenantId });
       await this.enqueueProcessing(tx, item);
       return item;
@@ -383,8 +371,9 @@ export class ContentService {
    * For stores whose uploads Loam does not see (S3): moves an UPLOADING item on once its object
    * exists. 409 while it does not; an object over the file limit is deleted and the item fails.
    */
-  async completeUpload(tenantId: string, id: string): Promise<ContentItem> {
-    const row = await this.getRow(tenantId, id);
+  async completeUpload(ctx: RequestContext, id: string): Promise<ContentItem> {
+    const { tenantId } = ctx;
+    const row = await this.authorized(ctx, id, 'ingest:write');
     if (row.status !== 'UPLOADING' || !row.s3_key) return this.toItem(row);
     let info: BlobInfo | undefined;
     try {
@@ -400,15 +389,27 @@ export class ContentService {
 
   // ---------------------------------------------------------------- reading and changing
 
-  private async getRow(tenantId: string, id: string): Promise<ContentRow> {
-    const row = await this.store.get(this.db, tenantId, id);
+  private async getRow(tenantId: string, id: string, db: Executor = this.db): Promise<ContentRow> {
+    const row = await this.store.get(db, tenantId, id);
     if (!row) throw notFound('Content item');
     return row;
   }
 
+  /**
+   * The caller's item (404 when its tenant has none of that id), once the access check allows
+   * `action` on it. Never inside a transaction: a denial is recorded (and the check may load the
+   * tenant's policies) outside it.
+   */
+  private async authorized(ctx: RequestContext, id: string, action: ContentAction): Promise<ContentRow> {
+    const row = await this.getRow(ctx.tenantId, id);
+    await this.platform.access.check(ctx, action, contentResource(row));
+    return row;
+  }
+
   /** The item; an UPLOADING item is checked against the store first (S3 uploads are not announced). */
-  async get(tenantId: string, id: string): Promise<ContentItem> {
-    const row = await this.getRow(tenantId, id);
+  async get(ctx: RequestContext, id: string): Promise<ContentItem> {
+    const { tenantId } = ctx;
+    const row = await this.authorized(ctx, id, 'ingest:read');
     if (row.status === 'UPLOADING' && row.s3_key) {
       const info = await this.storage.confirmUpload(row.s3_key).catch(() => undefined);
       if (info) return this.toItem((await this.uploadArrived(info, tenantId)) ?? (await this.getRow(tenantId, id)));
@@ -416,41 +417,45 @@ export class ContentService {
     return this.toItem(row);
   }
 
+  /** A page of the caller's items; items the access check does not let it read are left out. */
   async list(
-    tenantId: string,
+    ctx: RequestContext,
     query: { status?: string; sourceType?: string; limit?: number; nextToken?: string },
   ): Promise<{ items: ContentItem[]; nextToken: string }> {
     const status = parseStatusFilter(query.status);
     const sourceType = parseSourceTypeFilter(query.sourceType);
-    let q = this.db.selectFrom('content_items').selectAll().where('tenant_id', '=', tenantId);
-    if (status) q = q.where('status', '=', status);
-    if (sourceType) q = q.where('source_type', '=', sourceType);
-    const page = await pageById(
-      q,
+    const page = await this.store.list(
+      this.db,
+      ctx.tenantId,
+      { status, sourceType },
       { limit: query.limit ?? 20, cursor: query.nextToken || undefined },
       this.platform.signer,
-      `content:${tenantId}:${status ?? ''}:${sourceType ?? ''}`,
     );
-    return { items: page.items.map((r) => this.toItem(toContentRow(r))), nextToken: page.next ?? '' };
+    const rows = await this.readable(ctx, page.rows, (row) => row);
+    return { items: rows.map((r) => this.toItem(r)), nextToken: page.next ?? '' };
+  }
+
+  /** Those of `entries` whose item the caller may read (`access.allows`, nothing recorded). */
+  private async readable<T>(ctx: RequestContext, entries: T[], itemOf: (entry: T) => ContentRef): Promise<T[]> {
+    const allowed = await Promise.all(
+      entries.map((entry) => this.platform.access.allows(ctx, 'ingest:read', contentResource(itemOf(entry)))),
+    );
+    return entries.filter((_, i) => allowed[i]);
   }
 
   /** `sourceUri` replaces; `metadata` merges, and a key whose value is `""` is removed. */
-  async update(tenantId: string, id: string, patch: { sourceUri?: string; metadata?: ContentMetadata }): Promise<ContentItem> {
+  async update(ctx: RequestContext, id: string, patch: { sourceUri?: string; metadata?: ContentMetadata }): Promise<ContentItem> {
+    const { tenantId } = ctx;
+    await this.authorized(ctx, id, 'ingest:write');
     const row = await this.platform.transaction(async (tx) => {
-      const current = await this.store.get(tx, tenantId, id);
-      if (!current) throw notFound('Content item');
+      const current = await this.getRow(tenantId, id, tx);
       const metadata = { ...current.metadata };
       for (const [k, v] of Object.entries(patch.metadata ?? {})) {
         if (v === '') delete metadata[k];
         else metadata[k] = v;
       }
       const now = this.platform.clock.now();
-      await tx
-        .updateTable('content_items')
-        .set({ metadata: toJson(metadata), source_uri: patch.sourceUri ?? current.source_uri, updated_at: now })
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .execute();
+      await this.store.updateDescription(tx, tenantId, id, { metadata, sourceUri: patch.sourceUri ?? current.source_uri }, now);
       const updated: ContentRow = { ...current, metadata, source_uri: patch.sourceUri ?? current.source_uri, updated_at: now };
       await this.platform.events.emit(
         tx,
@@ -465,10 +470,11 @@ export class ContentService {
   }
 
   /** Removes the item, its text, its index entry and its stored file. */
-  async delete(tenantId: string, id: string): Promise<void> {
+  async delete(ctx: RequestContext, id: string): Promise<void> {
+    const { tenantId } = ctx;
+    await this.authorized(ctx, id, 'ingest:write');
     const row = await this.platform.transaction(async (tx) => {
-      const current = await this.store.get(tx, tenantId, id);
-      if (!current) throw notFound('Content item');
+      const current = await this.getRow(tenantId, id, tx);
       await this.store.delete(tx, tenantId, id);
       await this.platform.events.emit(tx, 'content.deleted', id, { id, sourceType: current.source_type }, { tenantId });
       return current;
@@ -476,8 +482,8 @@ export class ContentService {
     if (row.s3_key) await this.storage.delete(row.s3_key);
   }
 
-  async downloadUrl(tenantId: string, id: string): Promise<{ downloadUrl: string; expiresIn: number }> {
-    const row = await this.getRow(tenantId, id);
+  async downloadUrl(ctx: RequestContext, id: string): Promise<{ downloadUrl: string; expiresIn: number }> {
+    const row = await this.authorized(ctx, id, 'ingest:read');
     const info = row.s3_key ? await this.storage.ensure(row.s3_key) : undefined;
     if (!row.s3_key || !info) throw notFound('Stored file of the content item');
     const downloadUrl = await this.platform.blob.presignGet(row.s3_key, { expiresInSec: this.storage.expiresInSec });
@@ -485,38 +491,26 @@ export class ContentService {
   }
 
   /** The raw text of TEXT items; the extracted text of other items once COMPLETED. */
-  async getText(tenantId: string, id: string): Promise<string> {
-    const row = await this.getRow(tenantId, id);
+  async getText(ctx: RequestContext, id: string): Promise<string> {
+    const row = await this.authorized(ctx, id, 'ingest:read');
     if (row.source_type === 'TEXT' || row.status === 'COMPLETED') {
-      const text = await this.store.text(this.db, tenantId, id);
+      const text = await this.store.text(this.db, ctx.tenantId, id);
       if (text !== undefined) return text;
     }
     throw conflict(`The content item has no text yet (status ${row.status})`);
   }
 
   /** Replaces the text of a TEXT item and processes it again (re-indexing it). */
-  async putText(tenantId: string, id: string, content: string): Promise<void> {
-    const row = await this.getRow(tenantId, id);
+  async putText(ctx: RequestContext, id: string, content: string): Promise<void> {
+    const { tenantId } = ctx;
+    const row = await this.authorized(ctx, id, 'ingest:write');
     if (row.source_type !== 'TEXT') throw new AppError('bad_request', 400, 'Content item is not of type TEXT');
     const bytes = this.checkText(content);
     const key = row.s3_key ?? this.storage.newKey(tenantId, 'content.txt', id);
     await this.platform.transaction(async (tx) => {
       const now = this.platform.clock.now();
-      const updated = await tx
-        .updateTable('content_items')
-        .set({
-          size: bytes.length,
-          s3_key: key,
-          status: 'PENDING',
-          error: null,
-          content_type: 'text/plain; charset=utf-8',
-          updated_at: now,
-        })
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirst();
-      if (!updated) throw notFound('Content item');
+      const file = { key, size: bytes.length, contentType: 'text/plain; charset=utf-8' };
+      if (!(await this.store.textReplaced(tx, tenantId, id, file, now))) throw notFound('Content item');
       await this.store.putText(tx, tenantId, id, content, now);
       await this.storage.reserve(tx, key, bytes.length, 'text/plain; charset=utf-8');
       const item = { ...row, size: bytes.length, status: 'PENDING' as const, updated_at: now };
@@ -527,18 +521,16 @@ export class ContentService {
     await this.platform.blob.delete(key);
   }
 
-  async stats(tenantId: string): Promise<ContentStats> {
-    const rows = await this.db
-      .selectFrom('content_items')
-      .select(['status', 'source_type', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('tenant_id', '=', tenantId)
-      .groupBy(['status', 'source_type'])
-      .execute();
+  /** Counts over all of the tenant's items: the access check is asked for reading them as a whole (id `*`). */
+  async stats(ctx: RequestContext): Promise<ContentStats> {
+    const { tenantId } = ctx;
+    await this.platform.access.check(ctx, 'ingest:read', { type: 'Content', id: '*', tenantId });
+    const rows = await this.store.statusCounts(this.db, tenantId);
     const byStatus: Record<string, number> = Object.fromEntries(STATUSES.map((s) => [s, 0]));
     const bySource: Record<string, number> = Object.fromEntries(SOURCE_TYPES.map((s) => [s, 0]));
     let total = 0;
     for (const r of rows) {
-      const n = Number(r.n);
+      const n = r.n;
       byStatus[r.status] = (byStatus[r.status] ?? 0) + n;
       bySource[r.source_type] = (bySource[r.source_type] ?? 0) + n;
       total += n;
@@ -546,8 +538,12 @@ export class ContentService {
     return { total, by_status: byStatus, by_source_type: bySource, stored_bytes: await this.storage.usage(tenantId) };
   }
 
-  /** Full-text search over the extracted text of the tenant's items (the knowledge base builds on it). */
-  searchText(tenantId: string, query: string, limit = 10): Promise<SearchHit[]> {
-    return this.store.search(this.db, tenantId, query, Math.max(1, Math.min(100, limit)));
+  /**
+   * Full-text search over the extracted text of the caller's items (the knowledge base builds on
+   * it); hits on items the access check does not let it read are left out.
+   */
+  async searchText(ctx: RequestContext, query: string, limit = 10): Promise<SearchHit[]> {
+    const found = await this.store.search(this.db, ctx.tenantId, query, Math.max(1, Math.min(100, limit)));
+    return (await this.readable(ctx, found, (f) => f.item)).map((f) => f.hit);
   }
 }

@@ -8,10 +8,9 @@ import {
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
 import { BLOB_ROUTE_PREFIX, type LocalBlobStore } from '../../platform/blob/local.js';
-import { principalOf } from '../../platform/http/context.js';
+import { contextOf } from '../../platform/http/context.js';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
-import { effectiveTenant } from '../../platform/principal.js';
 import type { StorageService } from './service.js';
 
 const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;.*)?$/;
@@ -39,10 +38,9 @@ export function storageAtriumnRoutes(app: LoamApp, storage: StorageService): voi
       },
     },
     async (request) => {
-      const principal = principalOf(request);
-      const tenantId = effectiveTenant(principal, request.body.tenantId);
+      const ctx = contextOf(request, request.body.tenantId);
       checkContentType(request.body.contentType);
-      const out = await storage.createUploadUrl(tenantId, request.body.filename, request.body.contentType);
+      const out = await storage.createUploadUrl(ctx, request.body.filename, request.body.contentType);
       return { uploadUrl: out.uploadUrl, s3Key: out.s3Key, httpMethod: 'PUT' as const, expiresIn: out.expiresIn };
     },
   );
@@ -59,9 +57,8 @@ export function storageAtriumnRoutes(app: LoamApp, storage: StorageService): voi
       },
     },
     async (request) => {
-      const principal = principalOf(request);
-      effectiveTenant(principal, request.body.tenantId);
-      const out = await storage.createDownloadUrl(principal, request.body.s3Key);
+      const ctx = contextOf(request, request.body.tenantId);
+      const out = await storage.createDownloadUrl(ctx, request.body.s3Key);
       return { downloadUrl: out.downloadUrl, httpMethod: 'GET' as const, expiresIn: out.expiresIn };
     },
   );

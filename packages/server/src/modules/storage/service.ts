@@ -1,9 +1,11 @@
 import type { Readable } from 'node:stream';
-import { sql } from 'kysely';
+import type { ResourceRef } from '../../platform/access.js';
 import { type BlobInfo, BlobTooLargeError, isValidBlobKey } from '../../platform/blob/index.js';
+import type { RequestContext } from '../../platform/context.js';
 import { AppError, forbidden, notFound } from '../../platform/http/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
-import { PLATFORM_ADMIN, type Principal } from '../../platform/principal.js';
+import { PLATFORM_ADMIN } from '../../platform/principal.js';
+import { StorageStore } from './store.js';
 
 export type UploadListener = (info: BlobInfo, tenantId: string) => Promise<void>;
 /**
@@ -41,6 +43,9 @@ export function sanitizeFilename(name: string): string {
 /** The tenant that owns a key: its first segment. */
 export const tenantOfKey = (key: string): string => key.split('/')[0];
 
+/** A stored object as the access check sees it (Cedar `Loam::File`, id = its key). */
+const fileResource = (key: string): ResourceRef => ({ type: 'File', id: key, tenantId: tenantOfKey(key) });
+
 /**
  * Pre-signed URLs, per-file and per-tenant limits, and the record of what each tenant stores.
  * Other modules (content) upload through it and hear about finished uploads via `onUploaded`.
@@ -48,6 +53,7 @@ export const tenantOfKey = (key: string): string => key.split('/')[0];
 export class StorageService {
   private readonly listeners: UploadListener[] = [];
   private readonly deferred: DeferredObjects[] = [];
+  private readonly store = new StorageStore();
 
   constructor(private readonly platform: Platform) {}
 
@@ -104,19 +110,8 @@ export class StorageService {
   }
 
   /** Bytes of stored objects of the tenant. */
-  async usage(tenantId: string, db: Executor = this.platform.database.db): Promise<number> {
-    const row = await db.selectFrom('storage_usage').select('bytes').where('tenant_id', '=', tenantId).executeTakeFirst();
-    return Number(row?.bytes ?? 0);
-  }
-
-  /** Adds `delta` bytes to the tenant's usage. */
-  private async addUsage(db: Executor, tenantId: string, delta: number): Promise<void> {
-    if (delta === 0) return;
-    await db
-      .insertInto('storage_usage')
-      .values({ tenant_id: tenantId, bytes: delta })
-      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ bytes: sql`storage_usage.bytes + ${delta}` }))
-      .execute();
+  usage(tenantId: string, db: Executor = this.platform.database.db): Promise<number> {
+    return this.store.usage(db, tenantId);
   }
 
   private quotaExceeded(used: number): AppError {
@@ -135,34 +130,37 @@ export class StorageService {
   /** How many bytes one more object of the tenant may have (file limit and remaining quota). */
   async allowance(tenantId: string, replacingKey?: string): Promise<{ maxBytes: number; byQuota: boolean }> {
     let used = await this.usage(tenantId);
-    if (replacingKey) {
-      const row = await this.platform.database.db
-        .selectFrom('storage_objects')
-        .select('size')
-        .where('key', '=', replacingKey)
-        .executeTakeFirst();
-      used -= Number(row?.size ?? 0);
-    }
+    if (replacingKey) used -= await this.store.size(this.platform.database.db, tenantOfKey(replacingKey), replacingKey);
     const remaining = this.platform.config.storageTenantQuotaBytes - used;
     if (remaining <= 0) throw this.quotaExceeded(used);
     return remaining < this.maxFileBytes ? { maxBytes: remaining, byQuota: true } : { maxBytes: this.maxFileBytes, byQuota: false };
   }
 
-  /** Registers the key (so its owner and size are known) and returns a pre-signed PUT URL. */
+  /** A pre-signed PUT URL for a new file of the caller's tenant (Atriumn `/generate-upload-url`). */
   async createUploadUrl(
+    ctx: RequestContext,
+    filename: string,
+    contentType: string,
+  ): Promise<{ uploadUrl: string; s3Key: string; expiresIn: number }> {
+    const key = this.newKey(ctx.tenantId, filename);
+    await this.platform.access.check(ctx, 'storage:write', fileResource(key));
+    return this.issueUploadUrl(ctx.tenantId, filename, contentType, { key });
+  }
+
+  /**
+   * Registers the key (so its owner and size are known) and returns a pre-signed PUT URL; for
+   * modules that upload into their own items (they check access to those).
+   */
+  async issueUploadUrl(
     tenantId: string,
     filename: string,
     contentType: string,
-    opts: { id?: string; tx?: Executor } = {},
+    opts: { id?: string; key?: string; tx?: Executor } = {},
   ): Promise<{ uploadUrl: string; s3Key: string; expiresIn: number }> {
     const used = await this.usage(tenantId, opts.tx);
     if (used >= this.platform.config.storageTenantQuotaBytes) throw this.quotaExceeded(used);
-    const key = this.newKey(tenantId, filename, opts.id);
-    await (opts.tx ?? this.platform.database.db)
-      .insertInto('storage_objects')
-      .values({ key, tenant_id: tenantId, content_type: contentType, created_at: this.platform.clock.now() })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .execute();
+    const key = opts.key ?? this.newKey(tenantId, filename, opts.id);
+    await this.store.register(opts.tx ?? this.platform.database.db, tenantId, key, contentType, this.platform.clock.now());
     const uploadUrl = await this.blob.presignPut(key, contentType, { expiresInSec: this.expiresInSec });
     return { uploadUrl, s3Key: key, expiresIn: this.expiresInSec };
   }
@@ -171,10 +169,12 @@ export class StorageService {
    * A pre-signed GET URL for a key of the caller's tenant: another tenant's key → 403 (the key
    * names its tenant, so nothing is revealed), a key with no object → 404.
    */
-  async createDownloadUrl(principal: Principal, key: string): Promise<{ downloadUrl: string; expiresIn: number }> {
+  async createDownloadUrl(ctx: RequestContext, key: string): Promise<{ downloadUrl: string; expiresIn: number }> {
     if (!isValidBlobKey(key)) throw notFound('Object');
+    const { principal } = ctx;
     const owner = tenantOfKey(key);
     if (owner !== principal.tenantId && !principal.roles.includes(PLATFORM_ADMIN)) throw forbidden('The key belongs to another tenant');
+    await this.platform.access.check(ctx, 'storage:read', fileResource(key));
     const info = await this.ensure(key);
     if (!info) throw notFound('Object');
     await this.record(info);
@@ -237,37 +237,23 @@ export class StorageService {
 
   /** The key's record, with the tenant's usage moved by the size difference. */
   private async upsertRecord(tx: Executor, info: Omit<BlobInfo, 'etag'> & { etag: string | null }, enforceQuota = false): Promise<void> {
-    const now = this.platform.clock.now();
     const tenantId = tenantOfKey(info.key);
-    const previous = await tx.selectFrom('storage_objects').select('size').where('key', '=', info.key).executeTakeFirst();
-    const delta = info.size - Number(previous?.size ?? 0);
+    const delta = info.size - (await this.store.size(tx, tenantId, info.key));
     if (enforceQuota && delta > 0) {
       const used = await this.usage(tenantId, tx);
       if (used + delta > this.platform.config.storageTenantQuotaBytes) throw this.quotaExceeded(used);
     }
-    await this.addUsage(tx, tenantId, delta);
-    await tx
-      .insertInto('storage_objects')
-      .values({
-        key: info.key,
-        tenant_id: tenantId,
-        content_type: info.contentType,
-        size: info.size,
-        etag: info.etag,
-        created_at: now,
-        uploaded_at: now,
-      })
-      .onConflict((oc) =>
-        oc.column('key').doUpdateSet({ size: info.size, etag: info.etag, content_type: info.contentType, uploaded_at: now }),
-      )
-      .execute();
+    await this.store.addUsage(tx, tenantId, delta);
+    const object = { key: info.key, tenantId, contentType: info.contentType, size: info.size, etag: info.etag };
+    await this.store.upsert(tx, object, this.platform.clock.now());
   }
 
   async delete(key: string): Promise<void> {
     await this.blob.delete(key);
+    const tenantId = tenantOfKey(key);
     await this.platform.database.db.transaction().execute(async (tx) => {
-      const row = await tx.deleteFrom('storage_objects').where('key', '=', key).returning(['tenant_id', 'size']).executeTakeFirst();
-      if (row) await this.addUsage(tx, row.tenant_id, -Number(row.size ?? 0));
+      const removed = await this.store.remove(tx, tenantId, key);
+      if (removed) await this.store.addUsage(tx, tenantId, -removed.size);
     });
   }
 }

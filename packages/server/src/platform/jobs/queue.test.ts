@@ -251,6 +251,7 @@ describeEachDialect('job queue', (dialect) => {
     const b = await enqueue(k, { v: 2 }, { key });
     expect(a.created).toBe(true);
     expect(b).toEqual({ id: a.id, created: false });
+    expect(await q.activeKeys([key, `other-${k}`])).toEqual(new Set([key]));
 
     // While running, the key still dedups.
     q.start(1);
@@ -260,6 +261,7 @@ describeEachDialect('job queue', (dialect) => {
     release();
     await eventually(async () => (await q.get(a.id))?.status === 'succeeded');
     await q.stop();
+    expect(await q.activeKeys([key])).toEqual(new Set());
 
     const d = await enqueue(k, { v: 4 }, { key });
     expect(d.created).toBe(true);

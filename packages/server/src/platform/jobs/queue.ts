@@ -147,6 +147,25 @@ export class JobQueue {
     return row ? toRecord(row) : undefined;
   }
 
+  /**
+   * Of `keys`, those a queued or running job holds (see `EnqueueOptions.key`): e.g. to find work
+   * whose job died for good. Any number of keys; looked up 500 at a time.
+   */
+  async activeKeys(keys: readonly string[]): Promise<Set<string>> {
+    const active = new Set<string>();
+    for (let i = 0; i < keys.length; i += 500) {
+      const rows = await this.database.db
+        .selectFrom('jobs')
+        .select('key')
+        .where('key', 'in', keys.slice(i, i + 500))
+        // Literal, as the partial index jobs_active_key's predicate, so the index serves it.
+        .where(sql<boolean>`status in ('queued', 'running')`)
+        .execute();
+      for (const r of rows) if (r.key !== null) active.add(r.key);
+    }
+    return active;
+  }
+
   /** Job counts per status, for metrics. */
   async depth(): Promise<Record<JobStatus, number>> {
     const rows = await this.database.db
