@@ -1,67 +1,47 @@
 import type { AggregateQuery, PrivacyBudget } from '@loam/api';
-import { rfc3339 } from '../../platform/http/context.js';
+import type { ResourceRef } from '../../platform/access.js';
+import type { RequestContext } from '../../platform/context.js';
 import { AppError } from '../../platform/http/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import { type AggregateResult, privateAggregate } from './dp.js';
+import { type PrivacyStore, budgetView } from './store.js';
 import type { Row } from './tabular.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: a raw privacy_budgets row
-function toBudget(row: any): PrivacyBudget {
-  const total = Number(row.epsilon_total);
-  const spent = Number(row.epsilon_spent);
-  return {
-    subject: row.subject,
-    epsilon_total: total,
-    epsilon_spent: Math.round(spent * 1e9) / 1e9,
-    epsilon_remaining: Math.max(0, Math.round((total - spent) * 1e9) / 1e9),
-    updated_at: rfc3339(Number(row.updated_at)),
-  };
-}
+/** A budget as the access check sees it: `Loam::Resource` with `resource.type == "privacy_budget"`. */
+const budgetResource = (ctx: RequestContext, subject: string): ResourceRef => ({
+  type: 'privacy_budget',
+  id: subject,
+  tenantId: ctx.tenantId,
+});
 
 /** Differential privacy: ε budgets per subject, spent by private aggregates. */
 export class BudgetService {
-  constructor(private readonly platform: Platform) {}
+  constructor(
+    private readonly platform: Platform,
+    private readonly store: PrivacyStore,
+  ) {}
 
-  private async ensureBudget(tx: Executor, tenantId: string, subject: string): Promise<void> {
-    const now = this.platform.clock.now();
-    await tx
-      .insertInto('privacy_budgets')
-      .values({
-        tenant_id: tenantId,
-        subject,
-        epsilon_total: this.platform.config.privacyDefaultEpsilon,
-        epsilon_spent: 0,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.columns(['tenant_id', 'subject']).doNothing())
-      .execute();
+  /** The budget of `subject` (the default total, nothing spent, when it was never used). */
+  async getBudget(ctx: RequestContext, subject: string): Promise<PrivacyBudget> {
+    await this.platform.access.check(ctx, 'anonymization:use', budgetResource(ctx, subject));
+    return this.read(this.platform.database.db, ctx.tenantId, subject);
   }
 
-  async getBudget(tenantId: string, subject: string, db: Executor = this.platform.database.db): Promise<PrivacyBudget> {
-    const row = await db
-      .selectFrom('privacy_budgets')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('subject', '=', subject)
-      .executeTakeFirst();
-    if (row) return toBudget(row);
-    const now = this.platform.clock.now();
-    return toBudget({ subject, epsilon_total: this.platform.config.privacyDefaultEpsilon, epsilon_spent: 0, updated_at: now });
+  private async read(db: Executor, tenantId: string, subject: string): Promise<PrivacyBudget> {
+    const stored = await this.store.budget(db, tenantId, subject);
+    return stored ?? budgetView(subject, this.platform.config.privacyDefaultEpsilon, 0, this.platform.clock.now());
   }
 
-  async setBudget(tenantId: string, subject: string, epsilonTotal: number): Promise<PrivacyBudget> {
+  /** Sets the total ε of `subject`'s budget (the route needs the `admin` scope). */
+  async setBudget(ctx: RequestContext, subject: string, epsilonTotal: number): Promise<PrivacyBudget> {
+    const tenantId = ctx.tenantId;
+    await this.platform.access.check(ctx, 'admin', budgetResource(ctx, subject));
     return this.platform.transaction(async (tx) => {
-      await this.ensureBudget(tx, tenantId, subject);
-      const row = await tx
-        .updateTable('privacy_budgets')
-        .set({ epsilon_total: epsilonTotal, updated_at: this.platform.clock.now() })
-        .where('tenant_id', '=', tenantId)
-        .where('subject', '=', subject)
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const now = this.platform.clock.now();
+      await this.store.ensureBudget(tx, tenantId, subject, this.platform.config.privacyDefaultEpsilon, now);
+      const budget = await this.store.setBudgetTotal(tx, tenantId, subject, epsilonTotal, now);
       await this.platform.events.emit(tx, 'anonymization.budget_set', subject, { subject, epsilon_total: epsilonTotal }, { tenantId });
-      return toBudget(row);
+      return budget;
     });
   }
 
@@ -71,25 +51,21 @@ export class BudgetService {
    * concurrent queries cannot overspend.
    */
   async aggregate(
-    tenantId: string,
+    ctx: RequestContext,
     subject: string,
     records: Row[],
     query: AggregateQuery,
   ): Promise<AggregateResult & { budget: PrivacyBudget }> {
+    const tenantId = ctx.tenantId;
+    await this.platform.access.check(ctx, 'anonymization:use', budgetResource(ctx, subject));
     // Computed first so an invalid query (400) costs nothing; released only if the charge succeeds.
     const answer = privateAggregate(records, query, this.platform.random);
     const budget = await this.platform.transaction(async (tx) => {
-      await this.ensureBudget(tx, tenantId, subject);
-      const row = await tx
-        .updateTable('privacy_budgets')
-        .set((eb) => ({ epsilon_spent: eb('epsilon_spent', '+', query.epsilon), updated_at: this.platform.clock.now() }))
-        .where('tenant_id', '=', tenantId)
-        .where('subject', '=', subject)
-        .where((eb) => eb(eb('epsilon_spent', '+', query.epsilon), '<=', eb('epsilon_total', '+', 1e-9)))
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) {
-        const current = await this.getBudget(tenantId, subject, tx);
+      const now = this.platform.clock.now();
+      await this.store.ensureBudget(tx, tenantId, subject, this.platform.config.privacyDefaultEpsilon, now);
+      const charged = await this.store.chargeBudget(tx, tenantId, subject, query.epsilon, now);
+      if (!charged) {
+        const current = await this.read(tx, tenantId, subject);
         throw new AppError(
           'privacy_budget_exhausted',
           409,
@@ -106,7 +82,7 @@ export class BudgetService {
         { subject, epsilon: query.epsilon, query: query.type },
         { tenantId },
       );
-      return toBudget(row);
+      return charged;
     });
     return { ...answer, budget };
   }

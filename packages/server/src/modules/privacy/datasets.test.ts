@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fromJson } from '../../platform/db/index.js';
+import type { RequestContext } from '../../platform/context.js';
 import type { Principal } from '../../platform/principal.js';
 import { type TestLoam, createTestLoam, describeEachDialect, eventually } from '../../test/harness.js';
 import type { DatasetService } from '../datasets/services/datasets.js';
@@ -12,6 +13,12 @@ describeEachDialect('privacy on datasets', (dialect) => {
   let onDatasets: DatasetPrivacy;
   const admin: Principal = { tenantId: 'default', subject: 'key_test', kind: 'api_key', roles: ['admin'], scopes: ['*'] };
   const other: Principal = { tenantId: 'tenant_b', subject: 'key_b', kind: 'api_key', roles: ['admin'], scopes: ['*'] };
+  const contextOf = (principal: Principal): RequestContext => ({
+    tenantId: principal.tenantId,
+    principal,
+    requestId: 'test',
+    ip: '127.0.0.1',
+  });
   let datasetId: string;
   let versionId: string;
 
@@ -65,7 +72,7 @@ describeEachDialect('privacy on datasets', (dialect) => {
   });
 
   it('anonymizes a version into a derived dataset, with lineage and an event, as a job', async () => {
-    const { jobId, runId } = await onDatasets.startAnonymization(admin, datasetId, {
+    const { jobId, runId } = await onDatasets.startAnonymization(contextOf(admin), datasetId, {
       version: versionId,
       policy: {
         operators: { EMAIL_ADDRESS: { type: 'hash' } },
@@ -146,16 +153,16 @@ describeEachDialect('privacy on datasets', (dialect) => {
   });
 
   it('dataset aggregates spend the dataset’s ε budget and are refused once it is spent', async () => {
-    const first = await onDatasets.aggregate(admin, datasetId, { type: 'count', epsilon: 0.7 }, versionId);
+    const first = await onDatasets.aggregate(contextOf(admin), datasetId, { type: 'count', epsilon: 0.7 }, versionId);
     expect(Math.abs((first.value as number) - 60)).toBeLessThan(40);
     expect(first.budget).toMatchObject({ subject: datasetId, epsilon_remaining: 0.3 });
     await expect(
-      onDatasets.aggregate(admin, datasetId, { type: 'mean', field: 'age', lower: 0, upper: 100, epsilon: 0.5 }),
+      onDatasets.aggregate(contextOf(admin), datasetId, { type: 'mean', field: 'age', lower: 0, upper: 100, epsilon: 0.5 }),
     ).rejects.toMatchObject({
       status: 409,
       code: 'privacy_budget_exhausted',
     });
-    await expect(onDatasets.aggregate(other, datasetId, { type: 'count', epsilon: 0.1 })).rejects.toMatchObject({ status: 404 });
+    await expect(onDatasets.aggregate(contextOf(other), datasetId, { type: 'count', epsilon: 0.1 })).rejects.toMatchObject({ status: 404 });
   });
 });
 

@@ -10,8 +10,9 @@ import {
   type SchemaField,
 } from '@loam/api';
 import { type Static, Type } from '@sinclair/typebox';
-import { fromJson } from '../../platform/db/index.js';
-import { principalOf, sendEnvelope } from '../../platform/http/context.js';
+import type { RequestContext } from '../../platform/context.js';
+import type { Tx } from '../../platform/db/index.js';
+import { contextOf, sendEnvelope } from '../../platform/http/context.js';
 import { AppError } from '../../platform/http/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
@@ -19,6 +20,7 @@ import type { Principal } from '../../platform/principal.js';
 import { validateRecord } from '../datasets/records.js';
 import type { DatasetService } from '../datasets/services/datasets.js';
 import { toJob } from '../jobs/routes.js';
+import { DatasetsPort, type LineageNode } from './datasets-port.js';
 import type { PrivacyService } from './service.js';
 import type { Row } from './tabular.js';
 
@@ -95,6 +97,9 @@ export const DatasetAggregateRequest = Type.Object({
 
 interface AnonymizeJobPayload {
   principal: Pick<Principal, 'tenantId' | 'subject' | 'kind' | 'roles' | 'scopes'>;
+  /** The request that started the run (absent in runs queued before it was recorded). */
+  request_id?: string;
+  ip?: string;
   dataset_id: string;
   version?: string;
   name?: string;
@@ -107,12 +112,24 @@ function derivedSchema(fields: SchemaField[], records: Row[]): SchemaField[] {
   return fields.map((f) => ({ ...f, required: false })).filter((f) => records.every((r) => validateRecord([f], r).length === 0));
 }
 
+/** The context a queued run acts in: the principal and request that started it. */
+const runContext = (p: AnonymizeJobPayload): RequestContext => ({
+  tenantId: p.principal.tenantId,
+  principal: { ...p.principal },
+  requestId: p.request_id ?? p.run_id,
+  ip: p.ip ?? '',
+});
+
 export class DatasetPrivacy {
+  private readonly datasets: DatasetsPort;
+
   constructor(
     private readonly platform: Platform,
     private readonly privacy: PrivacyService,
-    private readonly datasets: DatasetService,
-  ) {}
+    datasets: DatasetService,
+  ) {
+    this.datasets = new DatasetsPort(datasets);
+  }
 
   register(): void {
     this.platform.jobs.register<AnonymizeJobPayload>(ANONYMIZE_DATASET_JOB, (ctx) => this.runAnonymization(ctx.job.payload), {
@@ -123,14 +140,17 @@ export class DatasetPrivacy {
 
   /** Checks access and the policy, then queues the run; the job creates the derived dataset. */
   async startAnonymization(
-    principal: Principal,
+    ctx: RequestContext,
     datasetId: string,
     input: AnonymizeDatasetRequest,
   ): Promise<{ jobId: string; runId: string }> {
-    const ds = await this.datasets.authorize(principal, datasetId, 'datasets:read');
+    const { principal } = ctx;
+    const ds = await this.datasets.authorizeRead(ctx, datasetId);
     await this.datasets.resolveVersion(ds, input.version);
     const runId = this.platform.ids.new('anr');
     const payload: AnonymizeJobPayload = {
+      request_id: ctx.requestId,
+      ip: ctx.ip,
       principal: {
         tenantId: principal.tenantId,
         subject: principal.subject,
@@ -145,21 +165,19 @@ export class DatasetPrivacy {
       policy: input.policy,
     };
     const job = await this.platform.transaction((tx) =>
-      this.platform.jobs.enqueue(tx, ANONYMIZE_DATASET_JOB, payload, { tenantId: principal.tenantId }),
+      this.platform.jobs.enqueue(tx, ANONYMIZE_DATASET_JOB, payload, { tenantId: ctx.tenantId }),
     );
     return { jobId: job.id, runId };
   }
 
   private async runAnonymization(p: AnonymizeJobPayload): Promise<unknown> {
-    const principal: Principal = { ...p.principal };
-    const tenantId = principal.tenantId;
-    const ds = await this.datasets.authorize(principal, p.dataset_id, 'datasets:read');
+    const ctx = runContext(p);
+    const tenantId = ctx.tenantId;
+    const ds = await this.datasets.authorizeRead(ctx, p.dataset_id);
     const v = await this.datasets.resolveVersion(ds, p.version);
-    const fields = fromJson<{ fields: SchemaField[] }>(ds.row.schema).fields ?? [];
+    const { fields } = ds;
     const classification = { ...classificationOf(fields), ...(p.policy.classification ?? {}) };
-    const source: { id: string; data: Row }[] = [];
-    for await (const page of this.datasets.records.scanRecords(ds.id, v, undefined, BATCH))
-      for (const r of page) source.push({ id: r.id, data: fromJson<Row>(r.data) });
+    const source = await this.datasets.readAll(ds, v, BATCH);
 
     // Operators first, record by record; a privacy model needs the whole table.
     const anonymized: Row[] = [];
@@ -192,16 +210,16 @@ export class DatasetPrivacy {
         );
     }
 
-    const derived = await this.datasets.create(principal, {
-      name: p.name ?? `${ds.row.name} (anonymized)`,
+    const derived = await this.datasets.create(ctx, {
+      name: p.name ?? `${ds.name} (anonymized)`,
       description: `Anonymized from ${ds.id}${v.id ? ` version ${v.id}` : ''} by run ${p.run_id}`,
       schema: { fields: derivedSchema(fields, records) },
-      classification: ds.row.classification,
+      classification: ds.classification,
       ...(v.id ? { derived_from: { dataset_id: ds.id, version_id: v.id } } : {}),
     });
     for (let i = 0; i < records.length; i += BATCH) {
       const batch = records.slice(i, i + BATCH).map(({ __id, ...data }) => ({ id: String(__id), data }));
-      if (batch.length) await this.datasets.records.insertRecords(principal, derived.id, batch);
+      if (batch.length) await this.datasets.insert(ctx, derived.id, batch);
     }
     // Lineage records what was done (operators, parameters, model), never keys or values.
     const attributes = {
@@ -215,16 +233,10 @@ export class DatasetPrivacy {
       suppressed: privacy?.suppressed ?? 0,
       derived_dataset_id: derived.id,
     };
-    const node = { id: p.run_id, type: 'anonymization_run', label: `Anonymization ${p.run_id}`, attributes };
-    await this.platform.transaction(async (tx) => {
-      await this.datasets.lineage.recordLineage(
-        { tenantId, datasetId: ds.id, nodes: [node], edges: [{ from: v.id ?? ds.id, to: p.run_id, relation: 'anonymized' }] },
-        tx,
-      );
-      await this.datasets.lineage.recordLineage(
-        { tenantId, datasetId: derived.id, nodes: [node], edges: [{ from: p.run_id, to: derived.id, relation: 'derived' }] },
-        tx,
-      );
+    const node: LineageNode = { id: p.run_id, type: 'anonymization_run', label: `Anonymization ${p.run_id}`, attributes };
+    await this.platform.transaction(async (tx: Tx) => {
+      await this.datasets.recordLineage(tx, tenantId, ds.id, node, { from: v.id ?? ds.id, to: p.run_id, relation: 'anonymized' });
+      await this.datasets.recordLineage(tx, tenantId, derived.id, node, { from: p.run_id, to: derived.id, relation: 'derived' });
       await this.platform.events.emit(
         tx,
         'record.anonymized',
@@ -244,13 +256,11 @@ export class DatasetPrivacy {
   }
 
   /** A differentially private aggregate over a dataset version, charged to the dataset's budget. */
-  async aggregate(principal: Principal, datasetId: string, query: Static<typeof AggregateQuery>, version?: string) {
-    const ds = await this.datasets.authorize(principal, datasetId, 'datasets:read');
+  async aggregate(ctx: RequestContext, datasetId: string, query: Static<typeof AggregateQuery>, version?: string) {
+    const ds = await this.datasets.authorizeRead(ctx, datasetId);
     const v = await this.datasets.resolveVersion(ds, version);
-    const rows: Row[] = [];
-    for await (const page of this.datasets.records.scanRecords(ds.id, v, undefined, BATCH))
-      for (const r of page) rows.push(fromJson<Row>(r.data));
-    return this.privacy.budgets.aggregate(principal.tenantId, ds.id, rows, query);
+    const rows = (await this.datasets.readAll(ds, v, BATCH)).map((r) => r.data);
+    return this.privacy.budgets.aggregate(ctx, ds.id, rows, query);
   }
 }
 
@@ -269,9 +279,9 @@ export function datasetPrivacyRoutes(app: LoamApp, platform: Platform, service: 
       },
     },
     async (request, reply) => {
-      const principal = principalOf(request);
-      const { jobId, runId } = await service.startAnonymization(principal, request.params.id, request.body);
-      const job = await platform.jobs.get(jobId, principal.tenantId);
+      const ctx = contextOf(request);
+      const { jobId, runId } = await service.startAnonymization(ctx, request.params.id, request.body);
+      const job = await platform.jobs.get(jobId, ctx.tenantId);
       if (!job) throw new AppError('internal_error', 500, 'The job vanished');
       return sendEnvelope(request, reply, toJob(job), {
         status: 202,
@@ -298,7 +308,7 @@ export function datasetPrivacyRoutes(app: LoamApp, platform: Platform, service: 
       sendEnvelope(
         request,
         reply,
-        await service.aggregate(principalOf(request), request.params.id, request.body.query, request.body.version),
+        await service.aggregate(contextOf(request), request.params.id, request.body.query, request.body.version),
       ),
   );
 }

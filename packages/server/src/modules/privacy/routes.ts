@@ -21,7 +21,7 @@ import {
   ValidateResult,
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
-import { principalOf, sendEnvelope } from '../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../platform/http/context.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { Row } from './tabular.js';
 import type { PrivacyService } from './service.js';
@@ -44,7 +44,7 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
         response: { 200: Envelope(AnalyzeResult) },
       },
     },
-    async (request, reply) => sendEnvelope(request, reply, await privacy.analyze(principalOf(request).tenantId, request.body)),
+    async (request, reply) => sendEnvelope(request, reply, await privacy.analyze(contextOf(request).tenantId, request.body)),
   );
 
   app.post(
@@ -58,7 +58,7 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
         response: { 200: Envelope(AnonymizeResult) },
       },
     },
-    async (request, reply) => sendEnvelope(request, reply, await privacy.anonymize(principalOf(request).tenantId, request.body)),
+    async (request, reply) => sendEnvelope(request, reply, await privacy.anonymize(contextOf(request).tenantId, request.body)),
   );
 
   app.post(
@@ -72,7 +72,7 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
         response: { 200: Envelope(DeanonymizeResult) },
       },
     },
-    async (request, reply) => sendEnvelope(request, reply, await privacy.deanonymize(principalOf(request), request.body)),
+    async (request, reply) => sendEnvelope(request, reply, await privacy.deanonymize(contextOf(request), request.body)),
   );
 
   app.post(
@@ -86,7 +86,7 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
         response: { 200: Envelope(ValidateResult) },
       },
     },
-    async (request, reply) => sendEnvelope(request, reply, await privacy.validate(principalOf(request).tenantId, request.body)),
+    async (request, reply) => sendEnvelope(request, reply, await privacy.validate(contextOf(request).tenantId, request.body)),
   );
 
   app.post(
@@ -102,15 +102,14 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
     },
     async (request, reply) => {
       const { budget, records, query } = request.body;
-      return sendEnvelope(request, reply, await privacy.budgets.aggregate(principalOf(request).tenantId, budget, records as Row[], query));
+      return sendEnvelope(request, reply, await privacy.budgets.aggregate(contextOf(request), budget, records as Row[], query));
     },
   );
 
   app.get(
     `${BASE}/budgets/:subject`,
     { config: use, schema: { tags, summary: 'An ε budget', params: BudgetParams, response: { 200: Envelope(PrivacyBudget) } } },
-    async (request, reply) =>
-      sendEnvelope(request, reply, await privacy.budgets.getBudget(principalOf(request).tenantId, request.params.subject)),
+    async (request, reply) => sendEnvelope(request, reply, await privacy.budgets.getBudget(contextOf(request), request.params.subject)),
   );
 
   app.put(
@@ -126,11 +125,7 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
       },
     },
     async (request, reply) =>
-      sendEnvelope(
-        request,
-        reply,
-        await privacy.budgets.setBudget(principalOf(request).tenantId, request.params.subject, request.body.epsilon_total),
-      ),
+      sendEnvelope(request, reply, await privacy.budgets.setBudget(contextOf(request), request.params.subject, request.body.epsilon_total)),
   );
 
   app.get(
@@ -152,7 +147,7 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
         response: { 200: Envelope(PrivacyMetrics) },
       },
     },
-    async (request, reply) => sendEnvelope(request, reply, privacy.metricsOf(principalOf(request).tenantId)),
+    async (request, reply) => sendEnvelope(request, reply, privacy.metricsOf(contextOf(request).tenantId)),
   );
 
   recognizerRoutes(app, privacy);
@@ -167,7 +162,7 @@ export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
         response: { 200: Envelope(KeyRotationResult) },
       },
     },
-    async (request, reply) => sendEnvelope(request, reply, await privacy.rotateKeys(principalOf(request))),
+    async (request, reply) => sendEnvelope(request, reply, await privacy.rotateKeys(contextOf(request))),
   );
 }
 
@@ -177,7 +172,7 @@ function recognizerRoutes(app: LoamApp, privacy: PrivacyService): void {
     `${BASE}/recognizers`,
     { config: use, schema: { tags, summary: 'List tenant recognizers', response: { 200: Envelope(Type.Array(Recognizer)) } } },
     async (request, reply) =>
-      sendEnvelope(request, reply, await privacy.recognizers.listRecognizers(principalOf(request).tenantId), {
+      sendEnvelope(request, reply, await privacy.recognizers.listRecognizers(contextOf(request)), {
         links: { self: `${BASE}/recognizers` },
       }),
   );
@@ -194,7 +189,7 @@ function recognizerRoutes(app: LoamApp, privacy: PrivacyService): void {
       },
     },
     async (request, reply) => {
-      const r = await privacy.recognizers.createRecognizer(principalOf(request).tenantId, request.body);
+      const r = await privacy.recognizers.createRecognizer(contextOf(request), request.body);
       const self = `${BASE}/recognizers/${r.id}`;
       return sendEnvelope(request, reply, r, { status: 201, location: self, links: { self } });
     },
@@ -204,7 +199,7 @@ function recognizerRoutes(app: LoamApp, privacy: PrivacyService): void {
     `${BASE}/recognizers/:id`,
     { config: use, schema: { tags, summary: 'Get a tenant recognizer', params: IdParams, response: { 200: Envelope(Recognizer) } } },
     async (request, reply) => {
-      const r = await privacy.recognizers.getRecognizer(principalOf(request).tenantId, request.params.id);
+      const r = await privacy.recognizers.getRecognizer(contextOf(request), request.params.id);
       return sendEnvelope(request, reply, r, { links: { self: `${BASE}/recognizers/${r.id}` } });
     },
   );
@@ -222,7 +217,7 @@ function recognizerRoutes(app: LoamApp, privacy: PrivacyService): void {
       },
     },
     async (request, reply) => {
-      const r = await privacy.recognizers.updateRecognizer(principalOf(request).tenantId, request.params.id, request.body);
+      const r = await privacy.recognizers.updateRecognizer(contextOf(request), request.params.id, request.body);
       return sendEnvelope(request, reply, r, { links: { self: `${BASE}/recognizers/${r.id}` } });
     },
   );
@@ -231,7 +226,7 @@ function recognizerRoutes(app: LoamApp, privacy: PrivacyService): void {
     `${BASE}/recognizers/:id`,
     { config: use, schema: { tags, summary: 'Delete a tenant recognizer', params: IdParams } },
     async (request, reply) => {
-      await privacy.recognizers.deleteRecognizer(principalOf(request).tenantId, request.params.id);
+      await privacy.recognizers.deleteRecognizer(contextOf(request), request.params.id);
       return reply.code(204).send();
     },
   );

@@ -9,12 +9,14 @@ import type {
   ValidateResult,
 } from '@loam/api';
 import { Counter } from 'prom-client';
+import type { ResourceRef } from '../../platform/access.js';
+import type { RequestContext } from '../../platform/context.js';
 import { type KeyRing, DecryptionError, isCiphertext } from '../../platform/crypto/envelope.js';
 import { hmacSha256, randomToken } from '../../platform/crypto/index.js';
 import { rfc3339 } from '../../platform/http/context.js';
 import { AppError } from '../../platform/http/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
-import { PLATFORM_ADMIN, type Principal } from '../../platform/principal.js';
+import { PLATFORM_ADMIN } from '../../platform/principal.js';
 import { findCustom } from './custom.js';
 import { type DetectedEntity, type DocumentOptions, analyzeDocument, analyzeText } from './detection/analyzer.js';
 import { type AppliedItem, OPERATOR_NAMES, type OperatorConfig, type OperatorContext, anonymizeText, applyOperator } from './operators.js';
@@ -22,10 +24,21 @@ import { type Row, assessRisk, mondrian } from './tabular.js';
 import { TECHNIQUES } from './techniques.js';
 import { BudgetService } from './budgets.js';
 import { RecognizerService } from './recognizers.js';
+import { PrivacyStore } from './store.js';
 
 const TOKEN_PATTERN = /\btok_[A-Za-z0-9]{24}\b/g;
 const CIPHERTEXT_PATTERN = /\benc:v1:dk_[A-Za-z0-9]+:[A-Za-z0-9_-]+/g;
 const ANONYMIZE_AAD = 'loam-anonymize';
+
+/**
+ * The data keys as the access check sees them (`Loam::Key`): `anonymization` for reversing
+ * tokens and ciphertexts, `master-key` for rotation.
+ */
+const keyResource = (ctx: RequestContext, id: 'anonymization' | 'master-key'): ResourceRef => ({
+  type: 'Key',
+  id,
+  tenantId: ctx.tenantId,
+});
 
 interface TenantMetrics {
   since: number;
@@ -52,13 +65,14 @@ export class PrivacyService {
   readonly budgets: BudgetService;
   /** The tenant's own recognizers (recognizers.ts). */
   readonly recognizers: RecognizerService;
+  private readonly store = new PrivacyStore();
 
   constructor(
     private readonly platform: Platform,
     readonly keys: KeyRing,
   ) {
-    this.budgets = new BudgetService(platform);
-    this.recognizers = new RecognizerService(platform);
+    this.budgets = new BudgetService(platform, this.store);
+    this.recognizers = new RecognizerService(platform, this.store);
     const registers = [platform.metrics];
     this.entityCounter = new Counter({
       name: 'loam_privacy_entities_total',
@@ -161,6 +175,11 @@ export class PrivacyService {
     return entities;
   }
 
+  /**
+   * Engine calls (analyze, anonymize, validate, metrics) take the tenant rather than a request
+   * context: they serve no stored resource of the caller's (only the tenant's recognizers and token
+   * vault), and other modules' jobs and the LLM gateway call them too.
+   */
   async analyze(tenantId: string, req: AnalyzeRequest): Promise<{ entities: DetectedEntity[]; counts: Record<string, number> }> {
     const entities = await this.detect(tenantId, req);
     const counts: Record<string, number> = {};
@@ -183,27 +202,21 @@ export class PrivacyService {
   /** A stable token per value: the vault holds the value encrypted, found again by its HMAC. */
   private async tokenize(tenantId: string, value: string, type: string, db: Executor = this.platform.database.db): Promise<string> {
     const mac = hmacSha256(this.hmacKey(tenantId), `vault|${value}`).toString('hex');
-    const existing = await db
-      .selectFrom('privacy_token_vault')
-      .select('token')
-      .where('tenant_id', '=', tenantId)
-      .where('value_mac', '=', mac)
-      .executeTakeFirst();
-    if (existing) return existing.token;
+    const existing = await this.store.tokenFor(db, tenantId, mac);
+    if (existing) return existing;
     const token = `tok_${randomToken(this.platform.random, 24)}`;
     const ciphertext = await this.keys.encrypt(tenantId, 'token-vault', value, `token|${token}`, db);
-    await db
-      .insertInto('privacy_token_vault')
-      .values({ token, tenant_id: tenantId, value_mac: mac, entity_type: type, ciphertext, created_at: this.platform.clock.now() })
-      .onConflict((oc) => oc.columns(['tenant_id', 'value_mac']).doNothing())
-      .execute();
-    const row = await db
-      .selectFrom('privacy_token_vault')
-      .select('token')
-      .where('tenant_id', '=', tenantId)
-      .where('value_mac', '=', mac)
-      .executeTakeFirstOrThrow();
-    return row.token;
+    await this.store.insertToken(db, {
+      token,
+      tenantId,
+      valueMac: mac,
+      entityType: type,
+      ciphertext,
+      createdAt: this.platform.clock.now(),
+    });
+    const stored = await this.store.tokenFor(db, tenantId, mac);
+    if (!stored) throw new AppError('internal_error', 500, 'A token vanished from the vault');
+    return stored;
   }
 
   private countOperators(tenantId: string, items: { operator: string }[]): void {
@@ -286,9 +299,10 @@ export class PrivacyService {
   }
 
   /** Restores tokens and ciphertexts; audited with an event naming who reversed how many values. */
-  async deanonymize(principal: Principal, req: DeanonymizeRequest) {
-    const tenantId = principal.tenantId;
+  async deanonymize(ctx: RequestContext, req: DeanonymizeRequest) {
+    const { tenantId, principal } = ctx;
     this.checkSize(req);
+    await this.platform.access.check(ctx, 'anonymization:reverse', keyResource(ctx, 'anonymization'));
     let restored = 0;
     const types = new Map<string, number>();
     const restore = async (text: string): Promise<string> => {
@@ -346,15 +360,10 @@ export class PrivacyService {
   }
 
   private async detokenize(tenantId: string, token: string, types: Map<string, number>): Promise<string> {
-    const row = await this.platform.database.db
-      .selectFrom('privacy_token_vault')
-      .select(['ciphertext', 'entity_type'])
-      .where('tenant_id', '=', tenantId)
-      .where('token', '=', token)
-      .executeTakeFirst();
-    if (!row) throw new AppError('not_found', 404, 'Unknown token (tokens are valid only in the tenant that issued them)');
-    types.set(row.entity_type, (types.get(row.entity_type) ?? 0) + 1);
-    return this.keys.decryptString(tenantId, row.ciphertext, `token|${token}`);
+    const entry = await this.store.vaultEntry(this.platform.database.db, tenantId, token);
+    if (!entry) throw new AppError('not_found', 404, 'Unknown token (tokens are valid only in the tenant that issued them)');
+    types.set(entry.entityType, (types.get(entry.entityType) ?? 0) + 1);
+    return this.keys.decryptString(tenantId, entry.ciphertext, `token|${token}`);
   }
 
   // ---------------------------------------------------------------- privacy models
@@ -401,9 +410,11 @@ export class PrivacyService {
   }
 
   /** Re-wraps every data key under a new master key version (platform admins only). */
-  async rotateKeys(principal: Principal): Promise<{ provider: string; rewrapped: number }> {
+  async rotateKeys(ctx: RequestContext): Promise<{ provider: string; rewrapped: number }> {
+    const { principal } = ctx;
     if (!principal.roles.includes(PLATFORM_ADMIN))
       throw new AppError('forbidden', 403, 'Rotating the master key needs the platform_admin role');
+    await this.platform.access.check(ctx, 'keys:admin', keyResource(ctx, 'master-key'));
     const result = await this.keys.rotateMasterKey();
     await this.platform.transaction((tx) =>
       this.platform.events.emit(

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RequestContext } from '../../platform/context.js';
 import type { DialectName } from '../../platform/db/index.js';
 import { ManualClock, type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
 
@@ -12,6 +13,14 @@ interface Call {
   /** Sent as Go clients send it: no charset, `<>&` escaped as \u003c…, trailing newline. */
   body?: unknown;
 }
+
+/** A caller of the service itself, holding the `ai` scope in `tenantId`. */
+const seeder = (tenantId: string): RequestContext => ({
+  tenantId,
+  principal: { tenantId, subject: 'seed', kind: 'api_key', roles: [], scopes: ['ai'] },
+  requestId: 'seed',
+  ip: '127.0.0.1',
+});
 
 async function keyFor(t: TestLoam, tenantId: string, scopes: string[]): Promise<string> {
   await t.loam.platform.transaction((tx) => t.loam.services.tenants.ensure(tx, tenantId, tenantId));
@@ -451,12 +460,7 @@ describeEachDialect('Atriumn prompts API (contracts/atriumn.md §4)', (dialect: 
         expect(r.json().error, q).toBe('invalid_param');
       }
       const defaultKey = await keyFor(t, 'many', ['ai']);
-      for (let i = 0; i < 21; i++)
-        await t.loam.services.prompts.create(
-          'many',
-          { name: `p${i}`, template: 'x' },
-          { tenantId: 'many', subject: 'seed', kind: 'api_key', roles: [], scopes: [] },
-        );
+      for (let i = 0; i < 21; i++) await t.loam.services.prompts.create(seeder('many'), { name: `p${i}`, template: 'x' });
       const page = (await list('', defaultKey)).json();
       expect(page.prompts).toHaveLength(20);
       expect(typeof page.nextToken).toBe('string');
@@ -518,9 +522,9 @@ describeEachDialect('Atriumn prompts API (contracts/atriumn.md §4)', (dialect: 
     it('1,000 prompts per tenant by default; the next is 403 quota_exceeded; deleting frees a slot', async () => {
       expect(t.loam.platform.config.promptsMaxPerTenant).toBe(1000);
       const key = await keyFor(t, 'quota', ['ai']);
-      const actor = { tenantId: 'quota', subject: 'seed', kind: 'api_key' as const, roles: [], scopes: [] };
+      const actor = seeder('quota');
       let last = '';
-      for (let i = 0; i < 1000; i++) last = (await t.loam.services.prompts.create('quota', { name: `q${i}`, template: 'x' }, actor)).id;
+      for (let i = 0; i < 1000; i++) last = (await t.loam.services.prompts.create(actor, { name: `q${i}`, template: 'x' })).id;
       const r = await call({ method: 'POST', url: '/prompts', key, body: { name: 'one too many', template: 'x' } });
       expect(r.statusCode).toBe(403);
       expect(r.json()).toMatchObject({ error: 'quota_exceeded', error_description: expect.stringContaining('1000') });

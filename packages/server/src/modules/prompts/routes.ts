@@ -19,10 +19,9 @@ import {
   UpdatePrompt,
 } from '@loam/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { principalOf } from '../../platform/http/context.js';
+import { contextOf } from '../../platform/http/context.js';
 import { toAppError } from '../../platform/http/errors-render.js';
 import type { LoamApp } from '../../platform/http/server.js';
-import { effectiveTenant } from '../../platform/principal.js';
 import type { PromptService } from './service.js';
 
 const read = { scopes: ['ai:read'] } as const;
@@ -60,8 +59,7 @@ export function promptRoutes(app: LoamApp, prompts: PromptService, opts: PromptR
       schema: { tags, summary: 'Create a prompt (version 1)', body: CreatePrompt, response: { 201: PromptEnvelope } },
     },
     async (request, reply) => {
-      const principal = principalOf(request);
-      const prompt = await prompts.create(effectiveTenant(principal, request.body.tenantId), request.body, principal);
+      const prompt = await prompts.create(contextOf(request, request.body.tenantId), request.body);
       return reply.code(201).send({ prompt });
     },
   );
@@ -77,10 +75,7 @@ export function promptRoutes(app: LoamApp, prompts: PromptService, opts: PromptR
         response: { 200: PromptList },
       },
     },
-    async (request) => {
-      const principal = principalOf(request);
-      return prompts.list(effectiveTenant(principal, request.query.tenantId), request.query);
-    },
+    async (request) => prompts.list(contextOf(request, request.query.tenantId), request.query),
   );
 
   app.get(
@@ -95,7 +90,7 @@ export function promptRoutes(app: LoamApp, prompts: PromptService, opts: PromptR
         response: { 200: PromptEnvelope },
       },
     },
-    async (request) => ({ prompt: await prompts.get(principalOf(request).tenantId, request.params.id, request.query) }),
+    async (request) => ({ prompt: await prompts.get(contextOf(request), request.params.id, request.query) }),
   );
 
   app.put(
@@ -110,10 +105,7 @@ export function promptRoutes(app: LoamApp, prompts: PromptService, opts: PromptR
         response: { 200: PromptEnvelope },
       },
     },
-    async (request) => {
-      const principal = principalOf(request);
-      return { prompt: await prompts.update(principal.tenantId, request.params.id, request.body, principal) };
-    },
+    async (request) => ({ prompt: await prompts.update(contextOf(request), request.params.id, request.body) }),
   );
 
   app.delete(
@@ -123,7 +115,7 @@ export function promptRoutes(app: LoamApp, prompts: PromptService, opts: PromptR
       schema: { tags, summary: 'Delete a prompt with all its versions and labels', params: IdParams },
     },
     async (request, reply) => {
-      await prompts.delete(principalOf(request).tenantId, request.params.id);
+      await prompts.delete(contextOf(request), request.params.id);
       return reply.code(204).send();
     },
   );
@@ -145,7 +137,7 @@ function promptUseRoutes(app: LoamApp, prompts: PromptService, opts: PromptRoute
         response: { 200: PromptVersionList },
       },
     },
-    async (request) => prompts.versions(principalOf(request).tenantId, request.params.id, request.query),
+    async (request) => prompts.versions(contextOf(request), request.params.id, request.query),
   );
 
   app.put(
@@ -161,9 +153,8 @@ function promptUseRoutes(app: LoamApp, prompts: PromptService, opts: PromptRoute
       },
     },
     async (request) => {
-      const principal = principalOf(request);
       const { id, label } = request.params;
-      return { label: await prompts.setLabel(principal.tenantId, id, label, request.body.version, principal) };
+      return { label: await prompts.setLabel(contextOf(request), id, label, request.body.version) };
     },
   );
 
@@ -174,7 +165,7 @@ function promptUseRoutes(app: LoamApp, prompts: PromptService, opts: PromptRoute
       schema: { tags, summary: 'Remove a label', params: PromptLabelParams },
     },
     async (request, reply) => {
-      await prompts.deleteLabel(principalOf(request).tenantId, request.params.id, request.params.label);
+      await prompts.deleteLabel(contextOf(request), request.params.id, request.params.label);
       return reply.code(204).send();
     },
   );
@@ -191,7 +182,7 @@ function promptUseRoutes(app: LoamApp, prompts: PromptService, opts: PromptRoute
         response: { 200: RenderedPrompt },
       },
     },
-    async (request) => prompts.render(principalOf(request).tenantId, request.params.id, request.body),
+    async (request) => prompts.render(contextOf(request), request.params.id, request.body),
   );
 
   app.post(
@@ -209,14 +200,13 @@ function promptUseRoutes(app: LoamApp, prompts: PromptService, opts: PromptRoute
       },
     },
     async (request, reply) => {
-      const tenantId = principalOf(request).tenantId;
+      const ctx = contextOf(request);
       const { id } = request.params;
       const disconnect = abortOnDisconnect(reply);
-      if (!wantsEventStream(request, request.body.stream))
-        return prompts.generate(tenantId, id, request.body, { signal: disconnect.signal });
+      if (!wantsEventStream(request, request.body.stream)) return prompts.generate(ctx, id, request.body, { signal: disconnect.signal });
 
       // Errors up to here (unknown prompt, render errors, no provider, upstream refusal) answer as JSON.
-      const stream = await prompts.generateStream(tenantId, id, request.body, { signal: disconnect.signal });
+      const stream = await prompts.generateStream(ctx, id, request.body, { signal: disconnect.signal });
       const out = new PassThrough();
       const send = (part: GenerationStreamPart) => out.write(`data: ${JSON.stringify(part)}\n\n`);
       const heartbeat = setInterval(() => out.write(': heartbeat\n\n'), opts.heartbeatMs);

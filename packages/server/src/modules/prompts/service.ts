@@ -12,14 +12,14 @@ import type {
   VariableValues,
 } from '@loam/api';
 import { LRUCache } from 'lru-cache';
+import type { ResourceRef } from '../../platform/access.js';
+import type { RequestContext } from '../../platform/context.js';
 import { rfc3339 } from '../../platform/http/context.js';
 import { AppError, badRequest, notFound } from '../../platform/http/errors.js';
-import { pageById } from '../../platform/http/pagination.js';
-import type { Executor, Platform } from '../../platform/index.js';
-import type { Principal } from '../../platform/principal.js';
+import type { Platform } from '../../platform/index.js';
 import type { CallOptions, ChatInput, ChatStream, LlmService } from '../llm/service.js';
 import type { ChatMessage } from '../llm/types.js';
-import { type PromptContent, type PromptSnapshot, PromptStore, toSnapshot } from './store.js';
+import { type PromptContent, type PromptSnapshot, PromptStore } from './store.js';
 import { type CompiledTemplate, compileTemplate, renderCompiled, resolveVariables, undeclaredPlaceholders } from './template.js';
 
 /** The label every prompt has, always pointing at the newest version. */
@@ -44,6 +44,17 @@ const toPrompt = (s: PromptSnapshot): Prompt => ({
   createdAt: rfc3339(s.createdAt),
   updatedAt: rfc3339(s.updatedAt),
   createdBy: s.updatedBy,
+});
+
+/** Prompts are read with `ai:read` and changed (and generated with) `ai:write`, as their routes' scopes. */
+type PromptAction = 'ai:read' | 'ai:write';
+
+/** The prompt as the access check sees it (Cedar `Loam::Prompt`; its name and model are tags). */
+const promptResource = (p: Pick<PromptSnapshot, 'id' | 'tenantId' | 'name' | 'modelId'>): ResourceRef => ({
+  type: 'Prompt',
+  id: p.id,
+  tenantId: p.tenantId,
+  attributes: { name: p.name, model_id: p.modelId },
 });
 
 /** Keeps only the keys a variable may have, so stored JSON never carries `undefined` or extras. */
@@ -100,7 +111,8 @@ export class PromptService {
     return { ...content, variables: content.variables.map(cleanVariable), tags: [...new Set(content.tags)] };
   }
 
-  async create(tenantId: string, input: CreatePrompt, actor: Principal): Promise<Prompt> {
+  async create(ctx: RequestContext, input: CreatePrompt): Promise<Prompt> {
+    const tenantId = ctx.tenantId;
     const content = this.validate({
       name: input.name,
       description: input.description ?? '',
@@ -118,8 +130,9 @@ export class PromptService {
       version: 1,
       createdAt: now,
       updatedAt: now,
-      updatedBy: actor.subject,
+      updatedBy: ctx.principal.subject,
     };
+    await this.platform.access.check(ctx, 'ai:write', promptResource(snapshot));
     await this.platform.transaction(async (tx) => {
       await this.store.lockTenant(tx, tenantId);
       const count = await this.store.count(tx, tenantId);
@@ -138,43 +151,40 @@ export class PromptService {
   }
 
   /** The latest version, or the one a version number or label names. */
-  async get(tenantId: string, id: string, selector: VersionSelector = {}): Promise<Prompt> {
-    return toPrompt(await this.snapshot(this.platform.database.db, tenantId, id, selector));
+  async get(ctx: RequestContext, id: string, selector: VersionSelector = {}): Promise<Prompt> {
+    return toPrompt(await this.snapshot(ctx, 'ai:read', id, selector));
   }
 
-  private async snapshot(db: Executor, tenantId: string, id: string, selector: VersionSelector): Promise<PromptSnapshot> {
-    if (selector.version !== undefined && selector.label !== undefined)
-      throw new AppError('invalid_param', 400, 'Give either version or label, not both');
-    let version = selector.version;
-    if (selector.label !== undefined && selector.label !== LATEST) {
-      const label = await this.store.label(db, tenantId, id, selector.label);
-      if (!label) {
-        await this.requireExists(db, tenantId, id);
-        throw new AppError('not_found', 404, `The prompt has no label '${selector.label}'`);
-      }
-      version = label.version;
-    }
-    if (version === undefined) {
-      const latest = await this.store.latest(db, tenantId, id);
-      if (!latest) throw notFound('Prompt');
-      return latest;
-    }
-    const snapshot = await this.store.atVersion(db, tenantId, id, version);
-    if (!snapshot) {
-      await this.requireExists(db, tenantId, id);
-      throw new AppError('not_found', 404, `The prompt has no version ${version}`);
-    }
-    return snapshot;
-  }
-
-  private async requireExists(db: Executor, tenantId: string, id: string): Promise<PromptSnapshot> {
-    const latest = await this.store.latest(db, tenantId, id);
+  /** The latest version of the caller's prompt, once `action` on it is allowed (404 unknown, 403 denied). */
+  private async authorized(ctx: RequestContext, action: PromptAction, id: string): Promise<PromptSnapshot> {
+    const latest = await this.store.latest(this.platform.database.db, ctx.tenantId, id);
     if (!latest) throw notFound('Prompt');
+    await this.platform.access.check(ctx, action, promptResource(latest));
     return latest;
   }
 
+  /** The version a selector names, of a prompt the caller may `action`. */
+  private async snapshot(ctx: RequestContext, action: PromptAction, id: string, selector: VersionSelector): Promise<PromptSnapshot> {
+    if (selector.version !== undefined && selector.label !== undefined)
+      throw new AppError('invalid_param', 400, 'Give either version or label, not both');
+    const latest = await this.authorized(ctx, action, id);
+    const db = this.platform.database.db;
+    let version = selector.version;
+    if (selector.label !== undefined && selector.label !== LATEST) {
+      const label = await this.store.label(db, ctx.tenantId, id, selector.label);
+      if (!label) throw new AppError('not_found', 404, `The prompt has no label '${selector.label}'`);
+      version = label.version;
+    }
+    if (version === undefined) return latest;
+    const snapshot = await this.store.atVersion(db, ctx.tenantId, id, version);
+    if (!snapshot) throw new AppError('not_found', 404, `The prompt has no version ${version}`);
+    return snapshot;
+  }
+
   /** Partial update: the keys present replace the latest version's; the result is written as version n+1. */
-  async update(tenantId: string, id: string, input: UpdatePrompt, actor: Principal): Promise<Prompt> {
+  async update(ctx: RequestContext, id: string, input: UpdatePrompt): Promise<Prompt> {
+    const tenantId = ctx.tenantId;
+    await this.authorized(ctx, 'ai:write', id);
     return this.platform.transaction(async (tx) => {
       const current = await this.store.latest(tx, tenantId, id, true);
       if (!current) throw notFound('Prompt');
@@ -193,7 +203,7 @@ export class PromptService {
         ...content,
         version: current.version + 1,
         updatedAt: Math.max(this.platform.clock.now(), current.updatedAt),
-        updatedBy: actor.subject,
+        updatedBy: ctx.principal.subject,
       };
       await this.store.update(tx, next);
       await this.platform.events.emit(tx, 'prompt.updated', id, { id, version: next.version, changed }, { tenantId });
@@ -201,28 +211,36 @@ export class PromptService {
     });
   }
 
-  async delete(tenantId: string, id: string): Promise<void> {
+  async delete(ctx: RequestContext, id: string): Promise<void> {
+    const tenantId = ctx.tenantId;
+    await this.authorized(ctx, 'ai:write', id);
     await this.platform.transaction(async (tx) => {
       if (!(await this.store.delete(tx, tenantId, id))) throw notFound('Prompt');
       await this.platform.events.emit(tx, 'prompt.deleted', id, { id }, { tenantId });
     });
   }
 
-  async list(tenantId: string, query: { modelId?: string; tags?: string[]; maxResults?: number; nextToken?: string }): Promise<PromptList> {
-    const db = this.platform.database.db;
-    const { items, next } = await pageById(
-      this.store.listQuery(db, tenantId, { modelId: query.modelId, tags: query.tags }),
+  /** A page of latest versions; prompts the caller may not read are left out of it. */
+  async list(
+    ctx: RequestContext,
+    query: { modelId?: string; tags?: string[]; maxResults?: number; nextToken?: string },
+  ): Promise<PromptList> {
+    const { items, next } = await this.store.list(
+      this.platform.database.db,
+      ctx.tenantId,
+      { modelId: query.modelId, tags: query.tags },
       { limit: query.maxResults ?? 20, cursor: query.nextToken },
       this.platform.signer,
-      `prompts:${tenantId}`,
     );
-    return { prompts: items.map((row) => toPrompt(toSnapshot(row))), ...(next ? { nextToken: next } : {}) };
+    const allowed = await Promise.all(items.map((s) => this.platform.access.allows(ctx, 'ai:read', promptResource(s))));
+    return { prompts: items.filter((_, i) => allowed[i]).map(toPrompt), ...(next ? { nextToken: next } : {}) };
   }
 
   /** Versions newest first with who wrote them and the labels on each. */
-  async versions(tenantId: string, id: string, query: { maxResults?: number; nextToken?: string }): Promise<PromptVersionList> {
+  async versions(ctx: RequestContext, id: string, query: { maxResults?: number; nextToken?: string }): Promise<PromptVersionList> {
     const db = this.platform.database.db;
-    const latest = await this.requireExists(db, tenantId, id);
+    const tenantId = ctx.tenantId;
+    const latest = await this.authorized(ctx, 'ai:read', id);
     const purpose = `cursor:prompt-versions:${tenantId}:${id}`;
     let beforeVersion: number | undefined;
     if (query.nextToken) {
@@ -253,8 +271,10 @@ export class PromptService {
   }
 
   /** Points `label` at `version` (creating or moving it). `latest` moves by itself and cannot be set. */
-  async setLabel(tenantId: string, id: string, label: string, version: number, actor: Principal): Promise<PromptLabel> {
+  async setLabel(ctx: RequestContext, id: string, label: string, version: number): Promise<PromptLabel> {
     if (label === LATEST) throw badRequest(`The label '${LATEST}' always points at the newest version and cannot be set`);
+    const tenantId = ctx.tenantId;
+    await this.authorized(ctx, 'ai:write', id);
     return this.platform.transaction(async (tx) => {
       const latest = await this.store.latest(tx, tenantId, id, true);
       if (!latest) throw notFound('Prompt');
@@ -262,7 +282,7 @@ export class PromptService {
         throw badRequest(`The prompt has no version ${version} (the latest is ${latest.version})`, [
           { field: 'version', code: 'out_of_range', message: `version must be between 1 and ${latest.version}` },
         ]);
-      const row = { label, version, updatedAt: this.platform.clock.now(), updatedBy: actor.subject };
+      const row = { label, version, updatedAt: this.platform.clock.now(), updatedBy: ctx.principal.subject };
       await this.store.setLabel(tx, tenantId, id, row);
       await this.platform.events.emit(
         tx,
@@ -275,8 +295,10 @@ export class PromptService {
     });
   }
 
-  async deleteLabel(tenantId: string, id: string, label: string): Promise<void> {
+  async deleteLabel(ctx: RequestContext, id: string, label: string): Promise<void> {
     if (label === LATEST) throw badRequest(`The label '${LATEST}' always points at the newest version and cannot be removed`);
+    const tenantId = ctx.tenantId;
+    await this.authorized(ctx, 'ai:write', id);
     await this.platform.transaction(async (tx) => {
       const latest = await this.store.latest(tx, tenantId, id, true);
       if (!latest) throw notFound('Prompt');
@@ -293,8 +315,8 @@ export class PromptService {
   }
 
   /** Substitutes the variables into the chosen version's template. Never evaluates anything. */
-  async render(tenantId: string, id: string, input: VersionSelector & { variables?: VariableValues }): Promise<RenderedPrompt> {
-    const snapshot = await this.snapshot(this.platform.database.db, tenantId, id, input);
+  async render(ctx: RequestContext, id: string, input: VersionSelector & { variables?: VariableValues }): Promise<RenderedPrompt> {
+    const snapshot = await this.snapshot(ctx, 'ai:read', id, input);
     return { text: this.renderSnapshot(snapshot, input.variables), version: snapshot.version };
   }
 
@@ -327,8 +349,8 @@ export class PromptService {
   }
 
   /** Renders, then builds the chat request: prompt parameters as defaults, request fields override. */
-  private async prepareGeneration(tenantId: string, id: string, input: GeneratePrompt) {
-    const snapshot = await this.snapshot(this.platform.database.db, tenantId, id, input);
+  private async prepareGeneration(ctx: RequestContext, id: string, input: GeneratePrompt) {
+    const snapshot = await this.snapshot(ctx, 'ai:write', id, input);
     const text = this.renderSnapshot(snapshot, input.variables);
     const p = snapshot.parameters;
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -348,8 +370,8 @@ export class PromptService {
     return { snapshot, request, call: { timeoutMs: input.timeoutMs } };
   }
 
-  async generate(tenantId: string, id: string, input: GeneratePrompt, opts: CallOptions = {}): Promise<GenerationResult> {
-    const { snapshot, request, call } = await this.prepareGeneration(tenantId, id, input);
+  async generate(ctx: RequestContext, id: string, input: GeneratePrompt, opts: CallOptions = {}): Promise<GenerationResult> {
+    const { snapshot, request, call } = await this.prepareGeneration(ctx, id, input);
     const result = await this.llm.chat(request, { ...call, signal: opts.signal });
     return {
       text: result.text,
@@ -365,12 +387,12 @@ export class PromptService {
 
   /** A streamed generation; resolves once the provider accepted the request. */
   async generateStream(
-    tenantId: string,
+    ctx: RequestContext,
     id: string,
     input: GeneratePrompt,
     opts: CallOptions = {},
   ): Promise<ChatStream & { promptId: string; version: number }> {
-    const { snapshot, request, call } = await this.prepareGeneration(tenantId, id, input);
+    const { snapshot, request, call } = await this.prepareGeneration(ctx, id, input);
     const stream = await this.llm.streamChat(request, { ...call, signal: opts.signal });
     return { ...stream, promptId: snapshot.id, version: snapshot.version };
   }

@@ -1,6 +1,9 @@
 import type { PromptVariable } from '@loam/api';
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { type Executor, fromJson, type SqlDialect, toJson } from '../../platform/db/index.js';
+import { pageById } from '../../platform/http/pagination.js';
+import type { Signer } from '../../platform/crypto/index.js';
+import type { PromptsTable } from './tables.js';
 
 /** One version of a prompt as stored (the latest, or an older one from `prompt_versions`). */
 export interface PromptSnapshot {
@@ -30,8 +33,10 @@ export interface LabelRow {
   updatedBy: string;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: a raw prompts / prompt_versions row
-export function toSnapshot(row: any): PromptSnapshot {
+/** A `prompts` row, or a `prompt_versions` row joined with its prompt into the same shape. */
+type PromptRow = Selectable<PromptsTable>;
+
+function toSnapshot(row: PromptRow): PromptSnapshot {
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -42,9 +47,9 @@ export function toSnapshot(row: any): PromptSnapshot {
     parameters: fromJson<Record<string, unknown>>(row.parameters),
     variables: fromJson<PromptVariable[]>(row.variables),
     tags: fromJson<string[]>(row.tags),
-    version: Number(row.version),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
     updatedBy: row.updated_by,
   };
 }
@@ -77,7 +82,7 @@ export class PromptStore {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('tenant_id', '=', tenantId)
       .executeTakeFirstOrThrow();
-    return Number(row.n);
+    return row.n;
   }
 
   async insert(tx: Executor, p: PromptSnapshot): Promise<void> {
@@ -170,8 +175,19 @@ export class PromptStore {
     return row !== undefined;
   }
 
-  /** Latest versions matching the filters, for `pageById` (keyset on the time-sortable id). */
-  listQuery(db: Executor, tenantId: string, filter: { modelId?: string; tags?: string[] }) {
+  /** A page of latest versions matching the filters (keyset on the time-sortable id). */
+  async list(
+    db: Executor,
+    tenantId: string,
+    filter: { modelId?: string; tags?: string[] },
+    page: { limit: number; cursor?: string },
+    signer: Signer,
+  ): Promise<{ items: PromptSnapshot[]; next?: string }> {
+    const { items, next } = await pageById(this.listQuery(db, tenantId, filter), page, signer, `prompts:${tenantId}`);
+    return { items: items.map(toSnapshot), next };
+  }
+
+  private listQuery(db: Executor, tenantId: string, filter: { modelId?: string; tags?: string[] }) {
     let q = db.selectFrom('prompts').selectAll().where('tenant_id', '=', tenantId);
     if (filter.modelId !== undefined) q = q.where('model_id', '=', filter.modelId);
     const tags = [...new Set(filter.tags ?? [])];
@@ -202,7 +218,7 @@ export class PromptStore {
       .where('prompt_id', '=', id);
     if (page.beforeVersion !== undefined) q = q.where('version', '<', page.beforeVersion);
     const rows = await q.orderBy('version', 'desc').limit(page.limit).execute();
-    return rows.map((r) => ({ version: Number(r.version), createdAt: Number(r.created_at), createdBy: r.created_by }));
+    return rows.map((r) => ({ version: r.version, createdAt: r.created_at, createdBy: r.created_by }));
   }
 
   async labels(db: Executor, tenantId: string, id: string): Promise<LabelRow[]> {
@@ -213,7 +229,7 @@ export class PromptStore {
       .where('prompt_id', '=', id)
       .orderBy('label')
       .execute();
-    return rows.map((r) => ({ label: r.label, version: Number(r.version), updatedAt: Number(r.updated_at), updatedBy: r.updated_by }));
+    return rows.map((r) => ({ label: r.label, version: r.version, updatedAt: r.updated_at, updatedBy: r.updated_by }));
   }
 
   async label(db: Executor, tenantId: string, id: string, label: string): Promise<LabelRow | undefined> {

@@ -1,0 +1,70 @@
+import type { CreateDataset, Dataset, NewRecord, SchemaField } from '@loam/api';
+import type { RequestContext } from '../../platform/context.js';
+import { type Tx, fromJson } from '../../platform/db/index.js';
+import type { DatasetRef, VersionRef } from '../datasets/services/core.js';
+import type { DatasetService } from '../datasets/services/datasets.js';
+import type { Row } from './tabular.js';
+
+/** A dataset the caller may read, with what the privacy engine needs of it. */
+export interface ReadableDataset {
+  ref: DatasetRef;
+  id: string;
+  name: string;
+  classification: CreateDataset['classification'];
+  fields: SchemaField[];
+}
+
+export interface LineageNode {
+  id: string;
+  type: string;
+  label: string;
+  attributes?: Record<string, unknown>;
+}
+
+/**
+ * Every call the privacy engine makes into the datasets service, in one place. The datasets
+ * service's methods take a `Principal` today and are moving to a `RequestContext` (issue #14):
+ * only this adapter changes when they do.
+ */
+export class DatasetsPort {
+  constructor(private readonly datasets: DatasetService) {}
+
+  /** The caller's dataset once reading it is allowed (404 unknown or another tenant's, 403 denied). */
+  async authorizeRead(ctx: RequestContext, id: string): Promise<ReadableDataset> {
+    const ref = await this.datasets.authorize(ctx.principal, id, 'datasets:read');
+    const row: { name: string; classification: CreateDataset['classification']; schema: string } = ref.row;
+    return {
+      ref,
+      id: ref.id,
+      name: row.name,
+      classification: row.classification,
+      fields: fromJson<{ fields?: SchemaField[] }>(row.schema).fields ?? [],
+    };
+  }
+
+  /** The version a selector names (the working draft when none). */
+  resolveVersion(ds: ReadableDataset, version: string | undefined): Promise<VersionRef> {
+    return this.datasets.resolveVersion(ds.ref, version);
+  }
+
+  /** Every record of a version, read `pageSize` at a time. */
+  async readAll(ds: ReadableDataset, v: VersionRef, pageSize: number): Promise<{ id: string; data: Row }[]> {
+    const out: { id: string; data: Row }[] = [];
+    for await (const page of this.datasets.records.scanRecords(ds.id, v, undefined, pageSize))
+      for (const r of page) out.push({ id: r.id, data: fromJson<Row>(r.data) });
+    return out;
+  }
+
+  create(ctx: RequestContext, input: CreateDataset): Promise<Dataset> {
+    return this.datasets.create(ctx.principal, input);
+  }
+
+  async insert(ctx: RequestContext, datasetId: string, records: NewRecord[]): Promise<void> {
+    await this.datasets.records.insertRecords(ctx.principal, datasetId, records);
+  }
+
+  /** Adds `node` and `edge` to a dataset's lineage graph, in `tx`. */
+  recordLineage(tx: Tx, tenantId: string, datasetId: string, node: LineageNode, edge: { from: string; to: string; relation: string }) {
+    return this.datasets.lineage.recordLineage({ tenantId, datasetId, nodes: [node], edges: [edge] }, tx);
+  }
+}
