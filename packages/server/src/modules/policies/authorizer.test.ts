@@ -62,6 +62,8 @@ describe('roles grant scopes (hasScope)', () => {
     expect(cedarResourceType('dataset')).toBe('Dataset');
     expect(cedarResourceType('content')).toBe('Content');
     expect(cedarResourceType('shopping_cart')).toBe('Resource');
+    expect(cedarResourceType('AuditLog')).toBe('AuditLog');
+    expect(cedarResourceType('audit_log')).toBe('AuditLog');
   });
 });
 

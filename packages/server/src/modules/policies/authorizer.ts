@@ -17,11 +17,12 @@ interface LoadedPolicySet {
 let instanceCounter = 0;
 
 /**
- * The tenant's own administration: policies, signing keys, client credentials and the audit log.
+ * The tenant's own administration: policies, signing keys, client credentials, user accounts and
+ * the audit log.
  * Scopes and roles already govern them; on these, Cedar applies its explicit `forbid`s but not
  * its default deny, so that writing a first data policy never locks a tenant out of them.
  */
-export const ADMINISTRATIVE_TYPES: ReadonlySet<string> = new Set(['Policy', 'Key', 'Credential', 'AuditLog']);
+export const ADMINISTRATIVE_TYPES: ReadonlySet<string> = new Set(['Policy', 'Key', 'Credential', 'Account', 'AuditLog']);
 
 /**
  * Everything the Cedar request is built from (so equal keys mean equal Cedar requests), with the
