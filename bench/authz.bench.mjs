@@ -104,7 +104,7 @@ for (const count of [10, 100]) {
     tenantId: 'default',
     principal: { tenantId: 'default', subject: 'key_bench', kind: 'api_key', roles: ['admin'], scopes: [] },
     requestId: 'req_bench',
-    ip: '127.0.0.1',
+    ip: '10.0.0.1', // the policies below forbid writes (policy changes included) from outside 10.0.0.0/8
   };
   for (const [i, policy] of texts.entries()) await loam.services.policies.create(admin, { name: `p${i}`, policy });
   const authorizer = loam.platform.authorizer;

@@ -91,8 +91,7 @@ export class CedarAuthorizer implements Authorizer {
   async authorize(request: AccessRequest): Promise<Decision> {
     const builtIn = await scopeAuthorizer.authorize(request);
     if (!builtIn.allowed) return builtIn;
-    const type = cedarResourceType(request.resource.type);
-    if (type === 'Policy' && request.principal.roles.includes(PLATFORM_ADMIN)) return builtIn;
+    if (request.principal.roles.includes(PLATFORM_ADMIN) && cedarResourceType(request.resource.type) === 'Policy') return builtIn;
     const tenantId = request.resource.tenantId;
     const set = await this.policySet(tenantId);
     if (set.count === 0) return builtIn;
@@ -106,7 +105,12 @@ export class CedarAuthorizer implements Authorizer {
     }
     let decision = this.evaluate(tenantId, toCedarRequest(request, now));
     // Default deny (no policy decided) does not apply to the tenant's administration.
-    if (!decision.allowed && decision.policyIds.length === 0 && !evaluationFailed(decision) && ADMINISTRATIVE_TYPES.has(type))
+    if (
+      !decision.allowed &&
+      decision.policyIds.length === 0 &&
+      !evaluationFailed(decision) &&
+      ADMINISTRATIVE_TYPES.has(cedarResourceType(request.resource.type))
+    )
       decision = builtIn;
     this.evaluations.inc({ result: decision.allowed ? 'allow' : 'deny' });
     // A request Cedar could not evaluate is denied but not cached (it may be a transient state).
