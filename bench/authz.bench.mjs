@@ -100,7 +100,13 @@ for (const count of [10, 100]) {
   await loam.migrate();
   await loam.bootstrap();
   const texts = policyTexts(count);
-  for (const [i, policy] of texts.entries()) await loam.services.policies.create('default', { name: `p${i}`, policy });
+  const admin = {
+    tenantId: 'default',
+    principal: { tenantId: 'default', subject: 'key_bench', kind: 'api_key', roles: ['admin'], scopes: [] },
+    requestId: 'req_bench',
+    ip: '10.0.0.1', // the policies below forbid writes (policy changes included) from outside 10.0.0.0/8
+  };
+  for (const [i, policy] of texts.entries()) await loam.services.policies.create(admin, { name: `p${i}`, policy });
   const authorizer = loam.platform.authorizer;
   const first = await authorizer.authorize(request('ds_check'));
   if (!first.allowed) throw new Error(`benchmark request should be allowed: ${JSON.stringify(first)}`);

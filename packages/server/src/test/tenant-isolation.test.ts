@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { RequestContext } from '../platform/context.js';
 import type { RegisteredRoute } from '../platform/http/server.js';
 import { type TestLoam, createTestLoam, describeEachDialect } from './harness.js';
 import { drainEvents, keyHeaders } from './principals.js';
@@ -21,11 +22,19 @@ const TENANT_B = 'isolation-b';
 const MARKER = `tenant-a-marker-${randomUUID().slice(0, 8)}`;
 const ID = /^[a-z][a-z0-9]{0,15}_[0-9A-HJKMNP-TV-Z]{26}$/;
 
+/** A tenant admin acting through a service, as a request would. */
+const adminOf = (tenantId: string): RequestContext => ({
+  tenantId,
+  principal: { tenantId, subject: 'key_seeder', kind: 'api_key', roles: ['admin'], scopes: [] },
+  requestId: 'req_seed',
+  ip: '127.0.0.1',
+});
+
 /** Objects of tenant A, created through the services (each returns nothing: ids are harvested). */
 const seeders: ((t: TestLoam) => Promise<unknown>)[] = [
   (t) => t.loam.services.apiKeys.create(TENANT_A, { name: `${MARKER} key`, scopes: ['datasets:read'] }),
   (t) =>
-    t.loam.services.policies.create(TENANT_A, {
+    t.loam.services.policies.create(adminOf(TENANT_A), {
       name: `${MARKER} policy`,
       policy: `permit(principal, action, resource) when { principal.department == "${MARKER}" };`,
     }),

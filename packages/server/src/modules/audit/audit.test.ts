@@ -260,7 +260,7 @@ describeEachDialect('audit log', (dialect) => {
     await disableGuard();
     const db = t.loam.platform.database.db;
     await db.updateTable('audit_log').set({ actor: 'usr_innocent' }).where('id', '=', rows[2].id).execute();
-    const result = await t.loam.services.audit.verify('tamper-edit');
+    const result = await t.loam.services.audit.verifyChain('tamper-edit');
     expect(result).toMatchObject({
       valid: false,
       checked: 3,
@@ -283,7 +283,7 @@ describeEachDialect('audit log', (dialect) => {
       .set({ actor: 'usr_innocent', hash: entryHash(fields) })
       .where('id', '=', rows[1].id)
       .execute();
-    const result = await t.loam.services.audit.verify('tamper-rehash');
+    const result = await t.loam.services.audit.verifyChain('tamper-rehash');
     expect(result.first_broken).toMatchObject({ id: rows[2].id, seq: 3, reason: 'prev_hash_mismatch' });
   });
 
@@ -291,7 +291,7 @@ describeEachDialect('audit log', (dialect) => {
     const rows = await chainOf('tamper-delete', 4);
     await disableGuard();
     await t.loam.platform.database.db.deleteFrom('audit_log').where('id', '=', rows[1].id).execute();
-    const result = await t.loam.services.audit.verify('tamper-delete');
+    const result = await t.loam.services.audit.verifyChain('tamper-delete');
     expect(result).toMatchObject({ valid: false, first_broken: { id: rows[2].id, seq: 3, reason: 'sequence_gap' }, head: { seq: 4 } });
   });
 });
@@ -374,5 +374,51 @@ describeEachDialect('audit log: sign-ins and credentials through the Atriumn rou
     expect(JSON.stringify(entries)).not.toContain(client_secret);
     const verified = (await t.app.inject({ method: 'POST', url: `${BASE}/verify`, headers: t.admin })).json().data;
     expect(verified).toMatchObject({ valid: true, checked: entries.length });
+  });
+});
+
+describeEachDialect('audit log: the tenant’s Cedar policies apply to reading it', (dialect) => {
+  let t: TestLoam;
+  beforeAll(async () => {
+    t = await createTestLoam({ dialect, config: { rateLimitEnabled: false } });
+  });
+  afterAll(() => t?.close());
+
+  it('a forbid on Loam::AuditLog answers 403 to a caller the scopes allow; other resource types still work', async () => {
+    const tenant = 'cedar-audit';
+    const admin = await keyHeaders(t, tenant, { roles: ['admin'] });
+    const auditor = await keyHeaders(t, tenant, { roles: ['auditor'] });
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/policies',
+      headers: admin,
+      payload: {
+        name: 'auditors off the log; nobody reads failed sign-ins',
+        policy: `forbid(principal, action, resource is Loam::AuditLog)
+                 when { principal in Loam::Role::"auditor" || (resource.hasTag("action") && resource.getTag("action") == "user.login_failed") };`,
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const policyId = created.json().data.id;
+    const { platform } = t.loam;
+    await platform.transaction((tx) =>
+      platform.events.emit(tx, 'user.login_failed', 'usr_x', { actor: 'usr_x', actor_kind: 'user' }, { tenantId: tenant }),
+    );
+    await drainEvents(t);
+
+    const listed = await t.app.inject({ method: 'GET', url: BASE, headers: admin });
+    expect(listed.statusCode).toBe(200);
+    const entries = listed.json().data as { id: string; action: string }[];
+    const failed = entries.find((e) => e.action === 'user.login_failed') as { id: string };
+    const other = entries.find((e) => e.action !== 'user.login_failed') as { id: string };
+    expect((await t.app.inject({ method: 'GET', url: `${BASE}/${other.id}`, headers: admin })).statusCode).toBe(200);
+    const one = await t.app.inject({ method: 'GET', url: `${BASE}/${failed.id}`, headers: admin });
+    expect(one.statusCode).toBe(403);
+    expect(one.json().detail).toBe(`Access denied: forbidden by policy ${policyId}`);
+
+    expect((await t.app.inject({ method: 'GET', url: BASE, headers: auditor })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'POST', url: `${BASE}/verify`, headers: auditor })).statusCode).toBe(403);
+    // Policies are another resource type: the auditor still reads them.
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/admin/policies', headers: auditor })).statusCode).toBe(200);
   });
 });

@@ -1,6 +1,6 @@
 import { AuditEntry, AuditQuery, AuditVerifyResult, Envelope, IdParams } from '@loam/api';
 import { Type } from '@sinclair/typebox';
-import { principalOf, sendEnvelope } from '../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../platform/http/context.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { AuditService } from './service.js';
 
@@ -22,7 +22,7 @@ export function auditRoutes(app: LoamApp, audit: AuditService): void {
       },
     },
     async (request, reply) => {
-      const { items, pagination } = await audit.list(principalOf(request).tenantId, request.query);
+      const { items, pagination } = await audit.list(contextOf(request), request.query);
       return sendEnvelope(request, reply, items, { pagination, links: { self: BASE, verify: `${BASE}/verify` } });
     },
   );
@@ -31,7 +31,7 @@ export function auditRoutes(app: LoamApp, audit: AuditService): void {
     `${BASE}/:id`,
     { config: auditRead, schema: { tags, summary: 'Get an audit entry', params: IdParams, response: { 200: Envelope(AuditEntry) } } },
     async (request, reply) => {
-      const entry = await audit.get(principalOf(request).tenantId, request.params.id);
+      const entry = await audit.get(contextOf(request), request.params.id);
       return sendEnvelope(request, reply, entry, { links: { self: `${BASE}/${entry.id}` } });
     },
   );
@@ -47,7 +47,7 @@ export function auditRoutes(app: LoamApp, audit: AuditService): void {
       },
     },
     async (request, reply) => {
-      const result = await audit.verify(principalOf(request).tenantId);
+      const result = await audit.verify(contextOf(request));
       return sendEnvelope(request, reply, result, { links: { self: `${BASE}/verify` } });
     },
   );

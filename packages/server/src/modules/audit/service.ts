@@ -1,13 +1,14 @@
 import type { AuditEntry, AuditQuery, AuditVerifyResult } from '@loam/api';
-import { sql } from 'kysely';
 import { configure } from 'safe-stable-stringify';
+import type { ResourceRef } from '../../platform/access.js';
+import type { RequestContext } from '../../platform/context.js';
 import { sha256 } from '../../platform/crypto/index.js';
 import type { CloudEvent } from '../../platform/events/outbox.js';
 import { EVENT_TYPE_PREFIX } from '../../platform/events/outbox.js';
 import { rfc3339 } from '../../platform/http/context.js';
 import { notFound } from '../../platform/http/errors.js';
-import { pageById } from '../../platform/http/pagination.js';
 import type { Platform } from '../../platform/index.js';
+import { type AuditRow, AuditStore } from './store.js';
 
 /** JSON with keys sorted at every level and no whitespace; throws on values JSON cannot hold. */
 const canonicalJson = configure({ deterministic: true, strict: true });
@@ -105,14 +106,13 @@ export function describeEvent(event: CloudEvent): Omit<ChainedFields, 'tenant_id
   };
 }
 
-/** The hashed fields of a stored row. */
-// biome-ignore lint/suspicious/noExplicitAny: a raw audit_log row
-export function chainedFields(row: any): ChainedFields {
+/** The hashed fields of a stored row (the one mapper of `audit_log` rows). */
+export function chainedFields(row: AuditRow): ChainedFields {
   return {
     tenant_id: row.tenant_id,
-    seq: Number(row.seq),
+    seq: row.seq,
     event_id: row.event_id,
-    time: Number(row.time),
+    time: row.time,
     action: row.action,
     actor: row.actor,
     actor_kind: row.actor_kind,
@@ -120,20 +120,30 @@ export function chainedFields(row: any): ChainedFields {
     resource_id: row.resource_id,
     ip: row.ip,
     decision: row.decision,
-    policy_ids: JSON.parse(row.policy_ids),
+    policy_ids: JSON.parse(row.policy_ids) as string[],
     reason: row.reason,
-    details: JSON.parse(row.details),
+    details: JSON.parse(row.details) as Record<string, unknown>,
     prev_hash: row.prev_hash,
   };
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: a raw audit_log row
-function toEntry(row: any): AuditEntry {
+function toEntry(row: AuditRow): AuditEntry {
   const f = chainedFields(row);
   return { id: row.id, ...f, time: rfc3339(f.time), hash: row.hash };
 }
 
 const VERIFY_BATCH = 1000;
+
+/** The log as the access check sees it: `*` is the tenant's whole log (lists, verification), else one entry. */
+function auditResource(tenantId: string, entry?: AuditRow): ResourceRef {
+  if (!entry) return { type: 'AuditLog', id: '*', tenantId };
+  return {
+    type: 'AuditLog',
+    id: entry.id,
+    tenantId,
+    attributes: { action: entry.action, resource_type: entry.resource_type ?? undefined, actor: entry.actor ?? undefined },
+  };
+}
 
 /**
  * The audit log: an append-only, per-tenant hash chain of security-relevant events, fed by a
@@ -142,8 +152,11 @@ const VERIFY_BATCH = 1000;
 export class AuditService {
   private readonly families = new Set(AUDITED_FAMILIES);
   private readonly types = new Set(AUDITED_TYPES);
+  private readonly store: AuditStore;
 
-  constructor(private readonly platform: Platform) {}
+  constructor(private readonly platform: Platform) {
+    this.store = new AuditStore(platform.database.db, platform.signer);
+  }
 
   /** Records further event families (`'bus'`) or types (`'record.exported'`); call before start. */
   track(...familiesOrTypes: string[]): void {
@@ -164,76 +177,40 @@ export class AuditService {
   async record(event: CloudEvent): Promise<void> {
     if (!this.isAudited(event.type)) return;
     const described = describeEvent(event);
-    await this.platform.database.db.transaction().execute(async (tx) => {
-      const seen = await tx.selectFrom('audit_log').select('id').where('event_id', '=', event.id).executeTakeFirst();
-      if (seen) return;
-      const last = await tx
-        .selectFrom('audit_log')
-        .select(['seq', 'hash'])
-        .where('tenant_id', '=', event.tenantid)
-        .orderBy('seq', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+    await this.store.transaction(async (tx) => {
+      if (await this.store.hasEvent(tx, event.id)) return;
+      const last = await this.store.head(tx, event.tenantid);
       const fields: ChainedFields = {
         tenant_id: event.tenantid,
-        seq: last ? Number(last.seq) + 1 : 1,
+        seq: last ? last.seq + 1 : 1,
         prev_hash: last ? last.hash : GENESIS_HASH,
         ...described,
       };
-      await tx
-        .insertInto('audit_log')
-        .values({
-          id: this.platform.ids.new('aud'),
-          ...fields,
-          policy_ids: JSON.stringify(fields.policy_ids),
-          details: JSON.stringify(fields.details),
-          hash: entryHash(fields),
-          recorded_at: this.platform.clock.now(),
-        })
-        .execute();
+      await this.store.append(tx, {
+        id: this.platform.ids.new('aud'),
+        ...fields,
+        policy_ids: JSON.stringify(fields.policy_ids),
+        details: JSON.stringify(fields.details),
+        hash: entryHash(fields),
+        recorded_at: this.platform.clock.now(),
+      });
     });
   }
 
-  async list(tenantId: string, query: AuditQuery) {
-    const db = this.platform.database.db;
-    // biome-ignore lint/suspicious/noExplicitAny: one filter chain for the page and the count query
-    const filtered = <Q extends { where: any }>(q: Q): Q => {
-      let r = q.where('tenant_id', '=', tenantId);
-      if (query.actor) r = r.where('actor', '=', query.actor);
-      if (query.action?.endsWith('*')) {
-        const prefix = query.action.slice(0, -1);
-        r = r.where(sql`substr(action, 1, ${prefix.length})`, '=', prefix);
-      } else if (query.action) r = r.where('action', '=', query.action);
-      if (query.resource) r = r.where('resource_id', '=', query.resource);
-      if (query.resource_type) r = r.where('resource_type', '=', query.resource_type);
-      if (query.decision) r = r.where('decision', '=', query.decision);
-      if (query.from) r = r.where('time', '>=', Date.parse(query.from));
-      if (query.to) r = r.where('time', '<', Date.parse(query.to));
-      return r;
-    };
+  async list(ctx: RequestContext, query: AuditQuery) {
+    const { tenantId } = ctx;
+    await this.platform.access.check(ctx, 'audit:read', auditResource(tenantId));
     const newestFirst = query.sort === '-time';
     const filters = [query.actor, query.action, query.resource, query.resource_type, query.decision, query.from, query.to, newestFirst];
     const filterKey = canonicalJson(filters.map((f) => f ?? null));
-    const { items, pagination } = await pageById(
-      filtered(db.selectFrom('audit_log').selectAll()),
-      query,
-      this.platform.signer,
-      `audit:${tenantId}:${sha256(filterKey).slice(0, 16)}`,
-      filtered(db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n'))),
-      'id', // ids are time-sortable and follow the chain
-      newestFirst,
-    );
+    const { items, pagination } = await this.store.page(tenantId, query, `audit:${tenantId}:${sha256(filterKey).slice(0, 16)}`);
     return { items: items.map(toEntry), pagination };
   }
 
-  async get(tenantId: string, id: string): Promise<AuditEntry> {
-    const row = await this.platform.database.db
-      .selectFrom('audit_log')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+  async get(ctx: RequestContext, id: string): Promise<AuditEntry> {
+    const row = await this.store.find(ctx.tenantId, id);
     if (!row) throw notFound('Audit entry');
+    await this.platform.access.check(ctx, 'audit:read', auditResource(ctx.tenantId, row));
     return toEntry(row);
   }
 
@@ -241,29 +218,27 @@ export class AuditService {
    * Walks the tenant's chain from the first entry and reports the first entry whose sequence,
    * link (`prev_hash`) or own hash does not hold. `checked` counts the entries examined.
    */
-  async verify(tenantId: string): Promise<AuditVerifyResult> {
-    const db = this.platform.database.db;
+  async verify(ctx: RequestContext): Promise<AuditVerifyResult> {
+    await this.platform.access.check(ctx, 'audit:read', auditResource(ctx.tenantId));
+    return this.verifyChain(ctx.tenantId);
+  }
+
+  /** `verify` without the access check (operators' tools, tests). */
+  async verifyChain(tenantId: string): Promise<AuditVerifyResult> {
     let prevHash = GENESIS_HASH;
     let expectedSeq = 1;
     let checked = 0;
     for (;;) {
-      const rows = await db
-        .selectFrom('audit_log')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('seq', '>=', expectedSeq)
-        .orderBy('seq')
-        .limit(VERIFY_BATCH)
-        .execute();
+      const rows = await this.store.chainFrom(tenantId, expectedSeq, VERIFY_BATCH);
       for (const row of rows) {
         checked++;
         const broken = (reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'sequence_gap'): AuditVerifyResult => ({
           valid: false,
           checked,
-          first_broken: { id: row.id, seq: Number(row.seq), event_id: row.event_id, reason },
+          first_broken: { id: row.id, seq: row.seq, event_id: row.event_id, reason },
           head: null,
         });
-        if (Number(row.seq) !== expectedSeq) return this.withHead(tenantId, broken('sequence_gap'));
+        if (row.seq !== expectedSeq) return this.withHead(tenantId, broken('sequence_gap'));
         if (row.prev_hash !== prevHash) return this.withHead(tenantId, broken('prev_hash_mismatch'));
         let fields: ChainedFields;
         try {
@@ -281,13 +256,7 @@ export class AuditService {
   }
 
   private async withHead(tenantId: string, result: AuditVerifyResult): Promise<AuditVerifyResult> {
-    const head = await this.platform.database.db
-      .selectFrom('audit_log')
-      .select(['seq', 'hash'])
-      .where('tenant_id', '=', tenantId)
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return { ...result, head: head ? { seq: Number(head.seq), hash: head.hash } : null };
+    const head = await this.store.head(this.platform.database.db, tenantId);
+    return { ...result, head: head ? { seq: head.seq, hash: head.hash } : null };
   }
 }

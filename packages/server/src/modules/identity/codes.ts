@@ -2,8 +2,9 @@ import { hmacSha256, safeEqual } from '../../platform/crypto/index.js';
 import { AppError } from '../../platform/http/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import type { Mailer } from './mail.js';
+import { type CodePurpose, CodeStore } from './store/codes.js';
 
-export type CodePurpose = 'signup' | 'reset';
+export type { CodePurpose };
 const CODE_TTL_MS: Record<CodePurpose, number> = { signup: 24 * 3600_000, reset: 3600_000 };
 export const MAX_CODE_ATTEMPTS = 5;
 
@@ -16,6 +17,7 @@ export const codeMismatch = () => new AppError('code_mismatch', 400, 'The code i
 export class VerificationCodes {
   private readonly background = new Set<Promise<void>>();
   private readonly codeKey: Buffer;
+  private readonly store = new CodeStore();
 
   constructor(
     private readonly platform: Platform,
@@ -40,42 +42,26 @@ export class VerificationCodes {
   async newCode(tx: Executor, userId: string, purpose: CodePurpose): Promise<string> {
     const code = this.randomCode();
     const now = this.platform.clock.now();
-    const values = {
-      code_hash: this.hashCode(userId, purpose, code),
-      attempts: 0,
-      expires_at: now + CODE_TTL_MS[purpose],
-      created_at: now,
-    };
-    await tx
-      .insertInto('verification_codes')
-      .values({ user_id: userId, purpose, ...values })
-      .onConflict((oc) => oc.columns(['user_id', 'purpose']).doUpdateSet(values))
-      .execute();
+    await this.store.put(tx, userId, purpose, {
+      codeHash: this.hashCode(userId, purpose, code),
+      expiresAt: now + CODE_TTL_MS[purpose],
+      createdAt: now,
+    });
     return code;
   }
 
   /** Checks and spends a code: single use, expiring, at most five wrong tries. */
   async consumeCode(userId: string, purpose: CodePurpose, code: string): Promise<void> {
     const outcome = await this.platform.transaction(async (tx) => {
-      const row = await tx
-        .selectFrom('verification_codes')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .where('purpose', '=', purpose)
-        .executeTakeFirst();
-      if (!row) return 'mismatch';
-      if (Number(row.expires_at) <= this.platform.clock.now()) return 'expired';
-      if (Number(row.attempts) >= MAX_CODE_ATTEMPTS) return 'exhausted';
-      if (!safeEqual(row.code_hash, this.hashCode(userId, purpose, code.trim()))) {
-        await tx
-          .updateTable('verification_codes')
-          .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-          .where('user_id', '=', userId)
-          .where('purpose', '=', purpose)
-          .execute();
+      const stored = await this.store.find(tx, userId, purpose);
+      if (!stored) return 'mismatch';
+      if (stored.expiresAt <= this.platform.clock.now()) return 'expired';
+      if (stored.attempts >= MAX_CODE_ATTEMPTS) return 'exhausted';
+      if (!safeEqual(stored.codeHash, this.hashCode(userId, purpose, code.trim()))) {
+        await this.store.countWrongTry(tx, userId, purpose);
         return 'mismatch';
       }
-      await tx.deleteFrom('verification_codes').where('user_id', '=', userId).where('purpose', '=', purpose).execute();
+      await this.store.delete(tx, userId, purpose);
       return 'ok';
     });
     if (outcome === 'mismatch') throw codeMismatch();

@@ -6,15 +6,16 @@ import type {
   TokenResponse,
   UpdateCredential,
 } from '@loam/api';
+import type { ResourceRef } from '../../platform/access.js';
+import type { RequestContext } from '../../platform/context.js';
 import { randomToken, safeEqual, sha256 } from '../../platform/crypto/index.js';
-import { fromJson, toBool, toJson } from '../../platform/db/index.js';
-import { rfc3339 } from '../../platform/http/context.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
-import { PLATFORM_ADMIN, type Principal, effectiveTenant, hasScope } from '../../platform/principal.js';
+import { PLATFORM_ADMIN, type Principal, hasScope } from '../../platform/principal.js';
 import type { TenantService } from '../tenants/service.js';
 import { ACCESS_TOKEN_TTL_SEC, splitScopes } from './claims.js';
-import { type RequestContext, actorData } from './context.js';
+import { type Origin, actorData } from './context.js';
+import { CredentialStore, type StoredCredential } from './store/credentials.js';
 import { type TokenService, oauthError } from './tokens.js';
 
 const SECRET_LENGTH = 48; // base62: ~285 bits
@@ -22,27 +23,23 @@ const CLIENT_ID_LENGTH = 24;
 /** Compared against when the client id is unknown, so both failures cost the same. */
 const DUMMY_HASH = sha256('loam-unknown-client');
 
-// biome-ignore lint/suspicious/noExplicitAny: a raw client_credentials row
-function toCredential(row: any): ClientCredential {
-  return {
-    id: row.id,
-    client_id: row.client_id,
-    issued_to: row.issued_to,
-    scopes: fromJson<string[]>(row.scopes),
-    description: row.description,
-    active: toBool(row.active),
-    created_at: rfc3339(Number(row.created_at)),
-    updated_at: rfc3339(Number(row.updated_at)),
-    tenant_id: row.tenant_id,
-  };
+/** A credential as the access check sees it (`*`: the tenant's credentials as a whole). */
+function credentialResource(tenantId: string, c?: ClientCredential): ResourceRef {
+  if (!c) return { type: 'Credential', id: '*', tenantId };
+  return { type: 'Credential', id: c.id, tenantId: c.tenant_id, attributes: { issued_to: c.issued_to, active: c.active } };
 }
+
+const isPlatformAdmin = (ctx: RequestContext) => ctx.principal.roles.includes(PLATFORM_ADMIN);
 
 /**
  * Machine credentials for the client_credentials grant. Secrets are random and long, so they
  * are stored as SHA-256 hashes (a slow hash would cap token throughput for no security gain)
- * and compared in constant time.
+ * and compared in constant time. Administration is checked as `Loam::Credential` with the
+ * action `auth:admin` (Cedar `admin`), the scope the routes require.
  */
 export class CredentialService {
+  private readonly store = new CredentialStore();
+
   constructor(
     private readonly platform: Platform,
     private readonly tokens: TokenService,
@@ -50,101 +47,109 @@ export class CredentialService {
   ) {}
 
   /** Tokens of a credential version; changing or deleting the credential ends them. */
-  private sessionOf(row: Record<string, unknown>): string {
-    return `${row.id as string}@${Number(row.token_epoch)}`;
+  private sessionOf(c: StoredCredential): string {
+    return `${c.view.id}@${c.tokenEpoch}`;
   }
 
-  async create(input: CreateCredential, ctx: RequestContext & { principal: Principal }): Promise<ClientCredentialWithSecret> {
-    const tenantId = effectiveTenant(ctx.principal, input.tenant_id);
+  /** `ctx.tenantId` is the tenant it is created in (a platform admin may name another one). */
+  async create(ctx: RequestContext, input: CreateCredential): Promise<ClientCredentialWithSecret> {
+    const { tenantId } = ctx;
     const scopes = [...new Set(input.scopes ?? [])];
     const tooBroad = scopes.filter((s) => !hasScope(ctx.principal, s));
     if (tooBroad.length > 0)
       throw new AppError('forbidden', 403, `A credential cannot grant more than its creator holds: ${tooBroad.join(', ')}`);
+    await this.platform.access.check(ctx, 'auth:admin', credentialResource(tenantId));
     const secret = randomToken(this.platform.random, SECRET_LENGTH);
     const id = this.platform.ids.new('cred');
     const now = this.platform.clock.now();
-    const row = await this.platform.transaction(async (tx) => {
+    const created = await this.platform.transaction(async (tx) => {
       if (tenantId !== ctx.principal.tenantId) await this.tenants.ensure(tx, tenantId, tenantId, 'free');
-      const inserted = await tx
-        .insertInto('client_credentials')
-        .values({
-          id,
-          tenant_id: tenantId,
-          client_id: randomToken(this.platform.random, CLIENT_ID_LENGTH),
-          secret_hash: sha256(secret),
-          issued_to: input.issued_to,
-          scopes: toJson(scopes),
-          description: input.description ?? '',
-          active: 1,
-          token_epoch: now,
-          created_at: now,
-          updated_at: now,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.emit(tx, 'credential.created', inserted, ctx, { issued_to: input.issued_to, scopes });
+      const inserted = await this.store.insert(tx, {
+        id,
+        tenantId,
+        clientId: randomToken(this.platform.random, CLIENT_ID_LENGTH),
+        secretHash: sha256(secret),
+        issuedTo: input.issued_to,
+        scopes,
+        description: input.description ?? '',
+        now,
+      });
+      await this.emit(tx, 'credential.created', inserted.view, ctx, { issued_to: input.issued_to, scopes });
       return inserted;
     });
-    return { ...toCredential(row), client_secret: secret };
+    return { ...created.view, client_secret: secret };
   }
 
-  async list(query: CredentialListQuery, principal: Principal): Promise<ClientCredential[]> {
-    let q = this.platform.database.db.selectFrom('client_credentials').selectAll().orderBy('id');
-    if (query.tenantId || !principal.roles.includes(PLATFORM_ADMIN))
-      q = q.where('tenant_id', '=', effectiveTenant(principal, query.tenantId));
-    if (query.issuedTo !== undefined) q = q.where('issued_to', '=', query.issuedTo);
-    if (query.active !== undefined) q = q.where('active', '=', query.active === 'true' ? 1 : 0);
-    const items = (await q.execute()).map(toCredential);
-    return query.scope ? items.filter((c) => c.scopes.includes(query.scope as string)) : items;
+  /**
+   * The credentials of `ctx.tenantId`; a platform admin who names no tenant (`query.tenantId`)
+   * sees every tenant's.
+   */
+  async list(ctx: RequestContext, query: CredentialListQuery): Promise<ClientCredential[]> {
+    await this.platform.access.check(ctx, 'auth:admin', credentialResource(ctx.tenantId));
+    const items = await this.store.list(this.platform.database.db, {
+      tenantId: query.tenantId || !isPlatformAdmin(ctx) ? ctx.tenantId : undefined,
+      issuedTo: query.issuedTo,
+      active: query.active === undefined ? undefined : query.active === 'true',
+    });
+    const views = items.map((c) => c.view);
+    return query.scope ? views.filter((c) => c.scopes.includes(query.scope as string)) : views;
   }
 
-  private async row(tx: Executor, id: string, principal: Principal) {
-    let q = tx.selectFrom('client_credentials').selectAll().where('id', '=', id);
-    if (!principal.roles.includes(PLATFORM_ADMIN)) q = q.where('tenant_id', '=', principal.tenantId);
-    const row = await q.executeTakeFirst();
-    if (!row) throw notFound('Credential');
-    return row;
+  /** The credential after the access check; 404 for another tenant's (a platform admin reaches every tenant's). */
+  private async load(ctx: RequestContext, id: string, db: Executor = this.platform.database.db): Promise<StoredCredential> {
+    const found = await this.store.find(db, isPlatformAdmin(ctx) ? undefined : ctx.principal.tenantId, id);
+    if (!found) throw notFound('Credential');
+    await this.platform.access.check(ctx, 'auth:admin', credentialResource(ctx.tenantId, found.view));
+    return found;
   }
 
-  async get(id: string, principal: Principal): Promise<ClientCredential> {
-    return toCredential(await this.row(this.platform.database.db, id, principal));
+  async get(ctx: RequestContext, id: string): Promise<ClientCredential> {
+    return (await this.load(ctx, id)).view;
   }
 
   /** Applies exactly the keys present; `scopes` replaces. A change of `active` or `scopes` ends the credential's tokens. */
-  async update(id: string, patch: UpdateCredential, ctx: RequestContext & { principal: Principal }): Promise<ClientCredential> {
+  async update(ctx: RequestContext, id: string, patch: UpdateCredential): Promise<ClientCredential> {
     const scopes = patch.scopes === undefined ? undefined : [...new Set(patch.scopes ?? [])];
     const tooBroad = (scopes ?? []).filter((s) => !hasScope(ctx.principal, s));
     if (tooBroad.length > 0)
       throw new AppError('forbidden', 403, `A credential cannot grant more than its updater holds: ${tooBroad.join(', ')}`);
-    const row = await this.platform.transaction(async (tx) => {
-      const current = await this.row(tx, id, ctx.principal);
+    await this.load(ctx, id);
+    const updated = await this.platform.transaction(async (tx) => {
+      const current = await this.find(tx, ctx, id);
       const now = this.platform.clock.now();
       // Tokens carry the scopes they were granted: a change of scopes or state ends them.
       const endTokens = patch.active !== undefined || scopes !== undefined;
-      const changes = {
-        ...(endTokens ? { token_epoch: Math.max(now, Number(current.token_epoch) + 1) } : {}),
-        ...(patch.active !== undefined ? { active: patch.active ? 1 : 0 } : {}),
-        ...(scopes !== undefined ? { scopes: toJson(scopes) } : {}),
-        ...(patch.description !== undefined ? { description: patch.description } : {}),
-        updated_at: now,
-      };
-      const updated = await tx.updateTable('client_credentials').set(changes).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+      const next = await this.store.update(tx, current.view.tenant_id, id, {
+        ...(endTokens ? { tokenEpoch: Math.max(now, current.tokenEpoch + 1) } : {}),
+        active: patch.active,
+        scopes,
+        description: patch.description,
+        updatedAt: now,
+      });
       if (endTokens) await this.tokens.revokeSession(tx, this.sessionOf(current));
-      await this.emit(tx, 'credential.updated', updated, ctx, {
+      await this.emit(tx, 'credential.updated', next.view, ctx, {
         changed: Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined),
       });
-      return updated;
+      return next;
     });
-    return toCredential(row);
+    return updated.view;
   }
 
-  async delete(id: string, ctx: RequestContext & { principal: Principal }): Promise<void> {
+  async delete(ctx: RequestContext, id: string): Promise<void> {
+    await this.load(ctx, id);
     await this.platform.transaction(async (tx) => {
-      const current = await this.row(tx, id, ctx.principal);
-      await tx.deleteFrom('client_credentials').where('id', '=', id).execute();
+      const current = await this.find(tx, ctx, id);
+      await this.store.delete(tx, current.view.tenant_id, id);
       await this.tokens.revokeSession(tx, this.sessionOf(current));
-      await this.emit(tx, 'credential.deleted', current, ctx, {});
+      await this.emit(tx, 'credential.deleted', current.view, ctx, {});
     });
+  }
+
+  /** The credential as `tx` sees it (after `load` checked access; 404 if it went meanwhile). */
+  private async find(tx: Executor, ctx: RequestContext, id: string): Promise<StoredCredential> {
+    const found = await this.store.find(tx, isPlatformAdmin(ctx) ? undefined : ctx.principal.tenantId, id);
+    if (!found) throw notFound('Credential');
+    return found;
   }
 
   /** RFC 6749 §4.4. Granted scopes are the requested ones, each within the credential's (default: all of them). */
@@ -152,22 +157,19 @@ export class CredentialService {
     clientId: string,
     clientSecret: string,
     scope: string | undefined,
-    ctx: RequestContext & { basic: boolean },
+    ctx: Origin & { basic: boolean },
   ): Promise<TokenResponse> {
-    const row = await this.platform.database.db
-      .selectFrom('client_credentials')
-      .select(['id', 'tenant_id', 'client_id', 'secret_hash', 'scopes', 'active', 'token_epoch'])
-      .where('client_id', '=', clientId)
-      .executeTakeFirst();
-    const secretOk = safeEqual(row?.secret_hash ?? DUMMY_HASH, sha256(clientSecret));
-    if (!row || !secretOk || !toBool(row.active))
+    const found = await this.store.byClientId(this.platform.database.db, clientId);
+    const secretOk = safeEqual(found?.secretHash ?? DUMMY_HASH, sha256(clientSecret));
+    if (!found || !secretOk || !found.view.active)
       throw oauthError(
         'invalid_client',
         401,
         'Client authentication failed',
         ctx.basic ? { 'www-authenticate': 'Basic realm="loam"' } : undefined,
       );
-    const allowed = fromJson<string[]>(row.scopes);
+    const row = found.view;
+    const allowed = row.scopes;
     const requested = splitScopes(scope);
     const holder: Principal = { tenantId: row.tenant_id, subject: row.client_id, kind: 'client', roles: [], scopes: allowed };
     const outside = requested.filter((s) => !hasScope(holder, s));
@@ -179,7 +181,7 @@ export class CredentialService {
       tenantId: row.tenant_id,
       scopes: granted,
       roles: [],
-      sid: this.sessionOf(row),
+      sid: this.sessionOf(found),
       clientId: row.client_id,
     });
     // A single insert needs no explicit transaction; sparing BEGIN/COMMIT matters at this rate.
@@ -203,14 +205,7 @@ export class CredentialService {
     return { access_token: access.token, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_SEC, scope: granted.join(' ') };
   }
 
-  private emit(
-    tx: Executor,
-    type: string,
-    // biome-ignore lint/suspicious/noExplicitAny: a raw client_credentials row
-    row: any,
-    ctx: RequestContext & { principal: Principal },
-    extra: Record<string, unknown>,
-  ) {
+  private emit(tx: Executor, type: string, row: ClientCredential, ctx: RequestContext, extra: Record<string, unknown>) {
     return this.platform.events.emit(
       tx,
       type,

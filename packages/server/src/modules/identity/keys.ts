@@ -1,8 +1,14 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { type JWK, type JWTHeaderParameters, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { ConfigError } from '../../config.js';
+import type { SigningKey } from '@loam/api';
+import type { RequestContext } from '../../platform/context.js';
+import { AppError, forbidden } from '../../platform/http/errors.js';
+import { rfc3339, rfc3339OrNull } from '../../platform/time.js';
 import type { Platform } from '../../platform/index.js';
+import { PLATFORM_ADMIN } from '../../platform/principal.js';
 import { ACCESS_TOKEN_TTL_SEC, CLOCK_TOLERANCE_SEC } from './claims.js';
+import { SigningKeyStore } from './store/keys.js';
 
 type AsymmetricAlg = 'EdDSA' | 'RS256';
 type VerifyKey = Uint8Array | CryptoKey;
@@ -36,8 +42,10 @@ export class KeyRing {
   private loadedAt = 0;
   private lastUnknownKidReload = 0;
   private readonly wrapKey: Buffer;
+  private readonly store: SigningKeyStore;
 
   constructor(private readonly platform: Platform) {
+    this.store = new SigningKeyStore(platform.database.db);
     const { jwtSecret } = platform.config;
     if (jwtSecret && jwtSecret.length < 32)
       throw new ConfigError('invalid configuration: jwtSecret (LOAM_JWT_SECRET): must be at least 32 characters');
@@ -110,6 +118,22 @@ export class KeyRing {
     return [...this.keys.values()].map(({ kid, alg, createdAt, retiredAt }) => ({ kid, alg, createdAt, retiredAt }));
   }
 
+  /** The keys' public metadata, for an admin (`Loam::Key`; the keys are the platform's, checked in the caller's tenant). */
+  async describe(ctx: RequestContext): Promise<SigningKey[]> {
+    await this.platform.access.check(ctx, 'admin:read', { type: 'Key', id: '*', tenantId: ctx.tenantId });
+    return this.list().map((k) => ({ kid: k.kid, alg: k.alg, created_at: rfc3339(k.createdAt), retired_at: rfc3339OrNull(k.retiredAt) }));
+  }
+
+  /** `rotate` for a platform admin, who alone may change what signs every tenant's tokens. */
+  async rotateFor(ctx: RequestContext): Promise<SigningKey[]> {
+    if (!ctx.principal.roles.includes(PLATFORM_ADMIN)) throw forbidden('Only a platform administrator may rotate signing keys');
+    await this.platform.access.check(ctx, 'admin:write', { type: 'Key', id: '*', tenantId: ctx.tenantId });
+    if (this.alg === 'HS256')
+      throw new AppError('conflict', 409, 'Tokens are signed with HS256; set LOAM_JWT_SIGNING_ALG to EdDSA or RS256 to use rotating keys');
+    await this.rotate();
+    return this.describe(ctx);
+  }
+
   /**
    * Makes a new key pair the signing key. The previous ones are retired: they stop signing at
    * once and keep verifying until every token they signed has expired.
@@ -121,19 +145,12 @@ export class KeyRing {
     const privateJwk = await exportJWK(pair.privateKey);
     const kid = this.platform.ids.new('kid');
     const now = this.platform.clock.now();
-    await this.platform.transaction(async (tx) => {
-      await tx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
-      await tx
-        .insertInto('signing_keys')
-        .values({
-          kid,
-          alg,
-          public_jwk: JSON.stringify(publicJwk),
-          private_jwk: this.seal(JSON.stringify(privateJwk)),
-          created_at: now,
-          retired_at: null,
-        })
-        .execute();
+    await this.store.replaceActive({
+      kid,
+      alg,
+      public_jwk: JSON.stringify(publicJwk),
+      private_jwk: this.seal(JSON.stringify(privateJwk)),
+      created_at: now,
     });
     await this.reload();
     this.platform.log.info({ kid, alg }, 'token signing key rotated');
@@ -152,15 +169,11 @@ export class KeyRing {
 
   private async reload(): Promise<void> {
     const now = this.platform.clock.now();
-    const rows = await this.platform.database.db
-      .selectFrom('signing_keys')
-      .selectAll()
-      .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', now - RETIRED_KEY_GRACE_MS)]))
-      .execute();
+    const rows = await this.store.live(now - RETIRED_KEY_GRACE_MS);
     const next = new Map<string, StoredKey>();
     for (const r of rows) {
       const known = this.keys.get(r.kid);
-      const retiredAt = r.retired_at == null ? null : Number(r.retired_at);
+      const retiredAt = r.retired_at;
       if (known) {
         next.set(r.kid, { ...known, retiredAt });
         continue;
@@ -173,7 +186,7 @@ export class KeyRing {
         publicJwk,
         publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
         privateKey: retiredAt === null ? ((await importJWK(JSON.parse(this.open(r.private_jwk)), alg)) as CryptoKey) : undefined,
-        createdAt: Number(r.created_at),
+        createdAt: r.created_at,
         retiredAt,
       });
     }

@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module';
 import type { MailboxMessage } from '@loam/api';
+import type { RequestContext } from '../../platform/context.js';
 import type NodeMailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
-import { rfc3339 } from '../../platform/http/context.js';
 import type { Platform } from '../../platform/index.js';
+import { MailboxStore } from './store/mailbox.js';
 
 export interface MailMessage {
   tenantId: string;
@@ -76,49 +77,29 @@ export class SmtpMailer implements Mailer {
 export class DevMailbox implements Mailer {
   readonly kind = 'dev_mailbox';
   static readonly KEEP = 500;
+  private readonly store: MailboxStore;
 
-  constructor(private readonly platform: Platform) {}
+  constructor(private readonly platform: Platform) {
+    this.store = new MailboxStore(platform.database.db);
+  }
 
   async send(message: MailMessage): Promise<void> {
-    const { db } = this.platform.database;
     const id = this.platform.ids.new('mail');
-    await db
-      .insertInto('dev_mailbox')
-      .values({
-        id,
-        tenant_id: message.tenantId,
-        recipient: message.to,
-        subject: message.subject,
-        body: message.text,
-        created_at: this.platform.clock.now(),
-      })
-      .execute();
+    await this.store.insert({ id, ...message, createdAt: this.platform.clock.now() });
     // Keep the mailbox bounded: drop everything but the newest messages.
-    const cutoff = await db
-      .selectFrom('dev_mailbox')
-      .select('id')
-      .orderBy('id', 'desc')
-      .offset(DevMailbox.KEEP)
-      .limit(1)
-      .executeTakeFirst();
-    if (cutoff) await db.deleteFrom('dev_mailbox').where('id', '<=', cutoff.id).execute();
+    await this.store.keepNewest(DevMailbox.KEEP);
     this.platform.log.info({ mail_id: id, to: maskEmail(message.to), subject: message.subject }, 'mail stored in the development mailbox');
   }
 
   /** Newest first; a platform admin passes `tenantId` undefined to see every tenant. */
-  async list(tenantId: string | undefined, opts: { to?: string; limit: number }): Promise<MailboxMessage[]> {
-    let q = this.platform.database.db.selectFrom('dev_mailbox').selectAll().orderBy('id', 'desc').limit(opts.limit);
-    if (tenantId) q = q.where('tenant_id', '=', tenantId);
-    if (opts.to) q = q.where('recipient', '=', opts.to.trim().toLowerCase());
-    const rows = await q.execute();
-    return rows.map((r) => ({
-      id: r.id,
-      tenant_id: r.tenant_id,
-      to: r.recipient,
-      subject: r.subject,
-      text: r.body,
-      created_at: rfc3339(Number(r.created_at)),
-    }));
+  list(tenantId: string | undefined, opts: { to?: string; limit: number }): Promise<MailboxMessage[]> {
+    return this.store.list(tenantId, { to: opts.to?.trim().toLowerCase(), limit: opts.limit });
+  }
+
+  /** The mailbox as an admin reads it: their tenant's (a platform admin: every tenant's unless `tenantId` names one). */
+  async read(ctx: RequestContext, opts: { allTenants: boolean; to?: string; limit: number }): Promise<MailboxMessage[]> {
+    await this.platform.access.check(ctx, 'admin:read', { type: 'mailbox', id: '*', tenantId: ctx.tenantId });
+    return this.list(opts.allTenants ? undefined : ctx.tenantId, opts);
   }
 
   async close(): Promise<void> {}

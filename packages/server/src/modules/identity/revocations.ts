@@ -1,4 +1,5 @@
 import type { Executor, Platform } from '../../platform/index.js';
+import type { TokenStore } from './store/tokens.js';
 
 /** Rows committed this long after their `created_at` are still picked up by the next sync. */
 const SYNC_OVERLAP_MS = 5_000;
@@ -15,7 +16,10 @@ export class RevocationList {
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
 
-  constructor(private readonly platform: Platform) {}
+  constructor(
+    private readonly platform: Platform,
+    private readonly store: TokenStore,
+  ) {}
 
   /** Loads the live entries and starts following new ones. */
   async start(): Promise<void> {
@@ -47,28 +51,15 @@ export class RevocationList {
   /** Records the ids in `tx` and in memory (a rolled-back revocation only errs on the safe side). */
   async add(tx: Executor, ids: readonly string[], expiresAt: number): Promise<void> {
     if (ids.length === 0) return;
-    const now = this.platform.clock.now();
-    await tx.deleteFrom('token_denylist').where('expires_at', '<', now).execute();
-    await tx
-      .insertInto('token_denylist')
-      .values(ids.map((id) => ({ id, expires_at: expiresAt, created_at: now })))
-      .onConflict((oc) =>
-        oc.column('id').doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at'), created_at: eb.ref('excluded.created_at') })),
-      )
-      .execute();
+    await this.store.deny(tx, ids, expiresAt, this.platform.clock.now());
     for (const id of ids) this.revoked.set(id, expiresAt);
   }
 
   /** Reads entries added since the last sync (with an overlap for slow commits) and forgets expired ones. */
   async sync(): Promise<void> {
     const now = this.platform.clock.now();
-    const rows = await this.platform.database.db
-      .selectFrom('token_denylist')
-      .select(['id', 'expires_at', 'created_at'])
-      .where('created_at', '>=', this.lastSync - SYNC_OVERLAP_MS)
-      .where('expires_at', '>', now)
-      .execute();
-    for (const r of rows) this.revoked.set(r.id, Number(r.expires_at));
+    const rows = await this.store.denied(this.platform.database.db, this.lastSync - SYNC_OVERLAP_MS, now);
+    for (const r of rows) this.revoked.set(r.id, r.expires_at);
     this.lastSync = now;
     for (const [id, until] of this.revoked) if (until <= now) this.revoked.delete(id);
   }

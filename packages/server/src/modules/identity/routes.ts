@@ -32,12 +32,11 @@ import {
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { principalOf, rfc3339OrNull, sendEnvelope } from '../../platform/http/context.js';
-import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
+import { contextOf, principalOf, sendEnvelope } from '../../platform/http/context.js';
+import { AppError, badRequest, notFound } from '../../platform/http/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
-import { PLATFORM_ADMIN, effectiveTenant } from '../../platform/principal.js';
-import { rfc3339 } from '../../platform/http/context.js';
-import { contextOf } from './context.js';
+import { PLATFORM_ADMIN } from '../../platform/principal.js';
+import { originOf } from './context.js';
 import type { IdentityService } from './service.js';
 import { oauthError } from './tokens.js';
 
@@ -99,7 +98,7 @@ export async function identityAtriumnRoutes(app: LoamApp, identity: IdentityServ
       if (request.validationError || typeof request.body !== 'object' || request.body === null)
         throw oauthError('invalid_request', 400, 'The token request is malformed');
       const body = request.body;
-      const ctx = contextOf(request);
+      const ctx = originOf(request);
       const grant = body.grant_type;
       if (!grant) throw oauthError('invalid_request', 400, 'grant_type is required');
       if (grant === 'refresh_token') {
@@ -134,7 +133,7 @@ export async function identityAtriumnRoutes(app: LoamApp, identity: IdentityServ
         response: { 201: SignupResponse },
       },
     },
-    async (request, reply) => reply.code(201).send(await users.signup(request.body, contextOf(request))),
+    async (request, reply) => reply.code(201).send(await users.signup(request.body, originOf(request))),
   );
 
   app.post(
@@ -144,7 +143,7 @@ export async function identityAtriumnRoutes(app: LoamApp, identity: IdentityServ
       schema: { tags: TAGS, summary: 'Confirm a signup with the emailed code', body: ConfirmSignupRequest, response: { 200: StatusOk } },
     },
     async (request) => {
-      await users.confirmSignup(request.body.username, request.body.confirmation_code, contextOf(request));
+      await users.confirmSignup(request.body.username, request.body.confirmation_code, originOf(request));
       return { status: 'ok' as const };
     },
   );
@@ -181,7 +180,7 @@ export async function identityAtriumnRoutes(app: LoamApp, identity: IdentityServ
         if (isEmptyBody(request.body)) throw badRequest('username and password are required (JSON body or HTTP Basic)');
         ({ username, password } = request.body as LoginRequest);
       }
-      return users.login(username, password, contextOf(request));
+      return users.login(username, password, originOf(request));
     },
   );
 
@@ -202,7 +201,7 @@ export async function identityAtriumnRoutes(app: LoamApp, identity: IdentityServ
       if (request.validationError && !isEmptyBody(request.body)) throw request.validationError;
       const token = (request.body as LogoutRequest | undefined)?.access_token || bearerToken(request);
       if (!token) throw new AppError('invalid_request', 400, 'access_token is required (body or Bearer header)');
-      await users.logout(token, contextOf(request));
+      await users.logout(token, originOf(request));
       return { status: 'ok' as const };
     },
   );
@@ -241,7 +240,7 @@ function accountRoutes(app: LoamApp, identity: IdentityService): void {
     },
     async (request) => {
       const { email, code, new_password } = request.body;
-      await users.confirmPasswordReset(email, code, new_password, contextOf(request));
+      await users.confirmPasswordReset(email, code, new_password, originOf(request));
       return { status: 'ok' as const };
     },
   );
@@ -271,7 +270,7 @@ function credentialAdminRoutes(app: LoamApp, identity: IdentityService): void {
       },
     },
     async (request, reply) => {
-      const created = await credentials.create(request.body, { ...contextOf(request), principal: principalOf(request) });
+      const created = await credentials.create(contextOf(request, request.body.tenant_id), request.body);
       return reply.code(201).send(created);
     },
   );
@@ -282,7 +281,7 @@ function credentialAdminRoutes(app: LoamApp, identity: IdentityService): void {
       config: { auth: adminAuth, rateLimit: perMinute(10) },
       schema: { tags: TAGS, summary: 'List client credentials', querystring: CredentialListQuery, response: { 200: CredentialList } },
     },
-    async (request) => ({ credentials: await credentials.list(request.query, principalOf(request)) }),
+    async (request) => ({ credentials: await credentials.list(contextOf(request, request.query.tenantId), request.query) }),
   );
 
   app.get(
@@ -291,7 +290,7 @@ function credentialAdminRoutes(app: LoamApp, identity: IdentityService): void {
       config: { auth: adminAuth, rateLimit: perMinute(20) },
       schema: { tags: TAGS, summary: 'Get a client credential', params: IdParams, response: { 200: ClientCredential } },
     },
-    async (request) => credentials.get(request.params.id, principalOf(request)),
+    async (request) => credentials.get(contextOf(request), request.params.id),
   );
 
   app.patch(
@@ -306,7 +305,7 @@ function credentialAdminRoutes(app: LoamApp, identity: IdentityService): void {
         response: { 200: ClientCredential },
       },
     },
-    async (request) => credentials.update(request.params.id, request.body, { ...contextOf(request), principal: principalOf(request) }),
+    async (request) => credentials.update(contextOf(request), request.params.id, request.body),
   );
 
   app.delete(
@@ -316,7 +315,7 @@ function credentialAdminRoutes(app: LoamApp, identity: IdentityService): void {
       schema: { tags: TAGS, summary: 'Delete a client credential', params: IdParams },
     },
     async (request, reply) => {
-      await credentials.delete(request.params.id, { ...contextOf(request), principal: principalOf(request) });
+      await credentials.delete(contextOf(request), request.params.id);
       return reply.code(204).send();
     },
   );
@@ -347,10 +346,9 @@ export function identityRoutes(app: LoamApp, identity: IdentityService): void {
     async (request, reply) => {
       const mailbox = identity.devMailbox();
       if (!mailbox) throw notFound('The development mailbox is disabled; it');
-      const principal = principalOf(request);
-      const all = principal.roles.includes(PLATFORM_ADMIN) && !request.query.tenant_id;
-      const tenantId = all ? undefined : effectiveTenant(principal, request.query.tenant_id);
-      const messages = await mailbox.list(tenantId, { to: request.query.to, limit: request.query.limit ?? 20 });
+      const ctx = contextOf(request, request.query.tenant_id);
+      const allTenants = ctx.principal.roles.includes(PLATFORM_ADMIN) && !request.query.tenant_id;
+      const messages = await mailbox.read(ctx, { allTenants, to: request.query.to, limit: request.query.limit ?? 20 });
       return sendEnvelope(request, reply, messages, { links: { self: '/api/v1/admin/mailbox' } });
     },
   );
@@ -367,8 +365,7 @@ export function identityRoutes(app: LoamApp, identity: IdentityService): void {
       },
     },
     async (request, reply) => {
-      const tenantId = effectiveTenant(principalOf(request), request.query.tenant_id);
-      const { items, pagination } = await identity.users.list(tenantId, request.query);
+      const { items, pagination } = await identity.userAdmin.list(contextOf(request, request.query.tenant_id), request.query);
       return sendEnvelope(request, reply, items, { pagination, links: { self: '/api/v1/admin/users' } });
     },
   );
@@ -380,7 +377,7 @@ export function identityRoutes(app: LoamApp, identity: IdentityService): void {
       schema: { tags: ['Identity'], summary: 'Get a user', params: IdParams, response: { 200: Envelope(User) } },
     },
     async (request, reply) => {
-      const user = await identity.users.get(principalOf(request), request.params.id);
+      const user = await identity.userAdmin.get(contextOf(request), request.params.id);
       return sendEnvelope(request, reply, user, { links: { self: `/api/v1/admin/users/${user.id}` } });
     },
   );
@@ -398,17 +395,10 @@ export function identityRoutes(app: LoamApp, identity: IdentityService): void {
       },
     },
     async (request, reply) => {
-      const user = await identity.users.update(request.params.id, request.body, { ...contextOf(request), principal: principalOf(request) });
+      const user = await identity.userAdmin.update(contextOf(request), request.params.id, request.body);
       return sendEnvelope(request, reply, user, { links: { self: `/api/v1/admin/users/${user.id}` } });
     },
   );
-
-  const keyView = (k: { kid: string; alg: string; createdAt: number; retiredAt: number | null }) => ({
-    kid: k.kid,
-    alg: k.alg,
-    created_at: rfc3339(k.createdAt),
-    retired_at: rfc3339OrNull(k.retiredAt),
-  });
 
   app.get(
     '/api/v1/admin/signing-keys',
@@ -416,7 +406,7 @@ export function identityRoutes(app: LoamApp, identity: IdentityService): void {
       config: { auth: { scopes: ['admin'] } },
       schema: { tags: ['Identity'], summary: 'Token signing keys (public metadata)', response: { 200: Envelope(Type.Array(SigningKey)) } },
     },
-    async (request, reply) => sendEnvelope(request, reply, identity.keys.list().map(keyView)),
+    async (request, reply) => sendEnvelope(request, reply, await identity.keys.describe(contextOf(request))),
   );
 
   app.post(
@@ -429,16 +419,6 @@ export function identityRoutes(app: LoamApp, identity: IdentityService): void {
         response: { 200: Envelope(Type.Array(SigningKey)) },
       },
     },
-    async (request, reply) => {
-      if (!principalOf(request).roles.includes(PLATFORM_ADMIN)) throw forbidden('Only a platform administrator may rotate signing keys');
-      if (identity.keys.alg === 'HS256')
-        throw new AppError(
-          'conflict',
-          409,
-          'Tokens are signed with HS256; set LOAM_JWT_SIGNING_ALG to EdDSA or RS256 to use rotating keys',
-        );
-      await identity.keys.rotate();
-      return sendEnvelope(request, reply, identity.keys.list().map(keyView));
-    },
+    async (request, reply) => sendEnvelope(request, reply, await identity.keys.rotateFor(contextOf(request))),
   );
 }

@@ -5,6 +5,7 @@ import { KeyRing } from './keys.js';
 import { DevMailbox, type Mailer, SmtpMailer } from './mail.js';
 import { ExternalIssuer } from './oidc.js';
 import { TokenService } from './tokens.js';
+import { UserAdminService } from './user-admin.js';
 import { UserService } from './users.js';
 
 export interface IdentityOptions {
@@ -17,6 +18,7 @@ export class IdentityService {
   readonly keys: KeyRing;
   readonly tokens: TokenService;
   readonly users: UserService;
+  readonly userAdmin: UserAdminService;
   readonly credentials: CredentialService;
   readonly externalIssuer: ExternalIssuer;
   private readonly mailer: Mailer;
@@ -28,6 +30,7 @@ export class IdentityService {
     this.tokens = new TokenService(platform, this.keys);
     this.mailer = platform.config.smtpUrl ? new SmtpMailer(platform.config.smtpUrl, platform.config.mailFrom) : new DevMailbox(platform);
     this.users = new UserService(platform, this.tokens, tenants, this.mailer);
+    this.userAdmin = new UserAdminService(platform, this.tokens);
     this.credentials = new CredentialService(platform, this.tokens, tenants);
     this.externalIssuer = new ExternalIssuer(platform);
   }

@@ -7,6 +7,9 @@ import type { Principal } from '../../platform/principal.js';
 import { ACCESS_TOKEN_TTL_SEC, type AccessClaims, CLOCK_TOLERANCE_SEC, splitScopes } from './claims.js';
 import type { KeyRing } from './keys.js';
 import { RevocationList } from './revocations.js';
+import { type RefreshTokenRow, TokenStore } from './store/tokens.js';
+
+export type { RefreshTokenRow };
 
 const REQUIRED_CLAIMS = ['sub', 'tenant_id', 'scope', 'jti', 'exp', 'iat', 'nbf'];
 export const REFRESH_TOKEN_PREFIX = 'loam_rt_';
@@ -34,16 +37,6 @@ export interface IdTokenInput {
   authTime: number;
 }
 
-export interface RefreshTokenRow {
-  id: string;
-  family_id: string;
-  user_id: string;
-  tenant_id: string;
-  expires_at: number;
-  used_at: number | null;
-  revoked_at: number | null;
-}
-
 /** Why a token was refused; logged at debug level, never shown to the caller in detail. */
 export class TokenRejected extends Error {}
 
@@ -53,6 +46,7 @@ export class TokenRejected extends Error {}
  */
 export class TokenService {
   readonly revocations: RevocationList;
+  private readonly store = new TokenStore();
   /**
    * Clients present the same access token for up to an hour: its signature and claims are
    * checked once, then found here (by its signature; the whole token must match, so any altered
@@ -66,7 +60,7 @@ export class TokenService {
     private readonly platform: Platform,
     readonly keys: KeyRing,
   ) {
-    this.revocations = new RevocationList(platform);
+    this.revocations = new RevocationList(platform, this.store);
   }
 
   private get issuer() {
@@ -235,71 +229,44 @@ export class TokenService {
     familyExpiresAt: number,
   ): Promise<string> {
     const token = REFRESH_TOKEN_PREFIX + randomToken(this.platform.random, 48);
-    await tx
-      .insertInto('refresh_tokens')
-      .values({
-        id: this.platform.ids.new('rt'),
-        family_id: familyId,
-        user_id: user.id,
-        tenant_id: user.tenantId,
-        token_hash: sha256(token),
-        expires_at: familyExpiresAt,
-        created_at: this.platform.clock.now(),
-      })
-      .execute();
+    await this.store.insertRefreshToken(tx, {
+      id: this.platform.ids.new('rt'),
+      family_id: familyId,
+      user_id: user.id,
+      tenant_id: user.tenantId,
+      token_hash: sha256(token),
+      expires_at: familyExpiresAt,
+      created_at: this.platform.clock.now(),
+    });
     return token;
   }
 
-  async findRefreshToken(tx: Executor, token: string): Promise<RefreshTokenRow | undefined> {
-    const row = await tx
-      .selectFrom('refresh_tokens')
-      .select(['id', 'family_id', 'user_id', 'tenant_id', 'expires_at', 'used_at', 'revoked_at'])
-      .where('token_hash', '=', sha256(token))
-      .executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      ...row,
-      expires_at: Number(row.expires_at),
-      used_at: row.used_at == null ? null : Number(row.used_at),
-      revoked_at: row.revoked_at == null ? null : Number(row.revoked_at),
-    };
+  findRefreshToken(tx: Executor, token: string): Promise<RefreshTokenRow | undefined> {
+    return this.store.findRefreshToken(tx, sha256(token));
   }
 
   /** Marks a refresh token spent; false when another request spent it first (a reuse). */
   async spendRefreshToken(tx: Executor, id: string): Promise<boolean> {
-    const r = await tx
-      .updateTable('refresh_tokens')
-      .set({ used_at: this.platform.clock.now() })
-      .where('id', '=', id)
-      .where('used_at', 'is', null)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    return this.store.spendRefreshToken(tx, id, this.platform.clock.now());
   }
 
   /** Ends a refresh-token family and the access tokens issued from it. */
   async revokeFamily(tx: Executor, familyId: string): Promise<void> {
-    await tx
-      .updateTable('refresh_tokens')
-      .set({ revoked_at: this.platform.clock.now() })
-      .where('family_id', '=', familyId)
-      .where('revoked_at', 'is', null)
-      .execute();
+    await this.store.revokeFamily(tx, familyId, this.platform.clock.now());
     await this.revokeSession(tx, familyId);
   }
 
   /** Ends every session of a user (password change). */
   async revokeUserSessions(tx: Executor, userId: string): Promise<number> {
     const now = this.platform.clock.now();
-    const families = await tx
-      .selectFrom('refresh_tokens')
-      .select('family_id')
-      .distinct()
-      .where('user_id', '=', userId)
-      .where('expires_at', '>', now - (ACCESS_TOKEN_TTL_SEC + CLOCK_TOLERANCE_SEC) * 1000)
-      .execute();
-    for (const f of families) await this.revokeFamily(tx, f.family_id);
+    const families = await this.store.familiesOf(tx, userId, now - (ACCESS_TOKEN_TTL_SEC + CLOCK_TOLERANCE_SEC) * 1000);
+    for (const familyId of families) await this.revokeFamily(tx, familyId);
     return families.length;
+  }
+
+  /** Spent refresh tokens are kept until their family expires (to detect replays); then they can go. */
+  deleteExpiredRefreshTokens(tx: Executor, userId: string): Promise<void> {
+    return this.store.deleteExpiredRefreshTokens(tx, userId, this.platform.clock.now());
   }
 }
 

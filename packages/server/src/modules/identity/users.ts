@@ -1,18 +1,17 @@
-import type { CodeDeliveryDetails, MeResponse, SignupRequest, TokenResponse, UpdateUser, User } from '@loam/api';
-import { fromJson, toJson } from '../../platform/db/index.js';
-import { rfc3339, rfc3339OrNull } from '../../platform/http/context.js';
-import { AppError, badRequest, conflict, forbidden, notFound, unauthorized } from '../../platform/http/errors.js';
-import { type PageRequest, pageById } from '../../platform/http/pagination.js';
+import type { CodeDeliveryDetails, MeResponse, SignupRequest, TokenResponse } from '@loam/api';
+import { AppError, badRequest, conflict, unauthorized } from '../../platform/http/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
-import { PLATFORM_ADMIN, type Principal, effectiveTenant, hasScope } from '../../platform/principal.js';
+import { type Principal, effectiveTenant, hasScope } from '../../platform/principal.js';
 import type { TenantService } from '../tenants/service.js';
 import { DEFAULT_TENANT } from '../tenants/service.js';
 import { ACCESS_TOKEN_TTL_SEC, splitScopes } from './claims.js';
-import { type RequestContext, actorData } from './context.js';
+import { type Origin, actorData } from './context.js';
 import { type Mailer, maskEmail } from './mail.js';
 import { checkPasswordPolicy, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import type { TokenService } from './tokens.js';
 import { VerificationCodes, codeMismatch } from './codes.js';
+import { LoginFailureStore } from './store/logins.js';
+import { type StoredUser, UserStore } from './store/users.js';
 
 export const LOCKOUT_FAILURES = 10;
 export const LOCKOUT_WINDOW_MS = 15 * 60_000;
@@ -22,29 +21,6 @@ const ATTRIBUTE_KEY = /^[A-Za-z][A-Za-z0-9_:.-]{0,63}$/;
 /** Attributes Loam owns; `tenant_id` in signup attributes is read as the requested tenant. */
 const RESERVED_ATTRIBUTES = new Set(['sub', 'email', 'email_verified', 'tenant_id']);
 const BAD_LOGIN = 'Incorrect username or password';
-
-export interface UserRow {
-  id: string;
-  tenantId: string;
-  email: string;
-  passwordHash: string;
-  status: 'unconfirmed' | 'confirmed' | 'disabled';
-  attributes: Record<string, string>;
-  roles: string[];
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: a raw users row
-function toUser(row: any): UserRow {
-  return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    email: row.email,
-    passwordHash: row.password_hash,
-    status: row.status,
-    attributes: fromJson<Record<string, string>>(row.attributes),
-    roles: fromJson<string[]>(row.roles),
-  };
-}
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
@@ -61,6 +37,8 @@ const codeDelivery = (email: string): CodeDeliveryDetails => ({
 export class UserService {
   /** Signup and reset codes, and the mail that carries them (codes.ts). */
   private readonly codes: VerificationCodes;
+  private readonly store: UserStore;
+  private readonly logins = new LoginFailureStore();
 
   constructor(
     private readonly platform: Platform,
@@ -69,25 +47,15 @@ export class UserService {
     readonly mailer: Mailer,
   ) {
     this.codes = new VerificationCodes(platform, mailer);
+    this.store = new UserStore(platform.database.db, platform.signer);
     void dummyPasswordHash(); // computed once, ahead of the first login for an unknown user
   }
 
-  async findByEmail(email: string, db: Executor = this.platform.database.db): Promise<UserRow | undefined> {
-    const row = await db.selectFrom('users').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();
-    return row ? toUser(row) : undefined;
+  findByEmail(email: string, db: Executor = this.platform.database.db): Promise<StoredUser | undefined> {
+    return this.store.byEmail(db, normalizeEmail(email));
   }
 
-  async findById(tenantId: string, id: string): Promise<UserRow | undefined> {
-    const row = await this.platform.database.db
-      .selectFrom('users')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row ? toUser(row) : undefined;
-  }
-
-  async signup(input: SignupRequest, ctx: RequestContext): Promise<{ user_id: string }> {
+  async signup(input: SignupRequest, ctx: Origin): Promise<{ user_id: string }> {
     const email = normalizeEmail(input.email);
     checkPasswordPolicy(input.password, email);
     const attributes = { ...(input.attributes ?? {}) };
@@ -103,21 +71,7 @@ export class UserService {
     try {
       code = await this.platform.transaction(async (tx) => {
         if (tenantId !== DEFAULT_TENANT) await this.tenants.ensure(tx, tenantId, tenantId, 'free');
-        await tx
-          .insertInto('users')
-          .values({
-            id,
-            tenant_id: tenantId,
-            email,
-            password_hash: passwordHash,
-            status: 'unconfirmed',
-            attributes: toJson(attributes),
-            roles: toJson([]),
-            created_at: now,
-            updated_at: now,
-            confirmed_at: null,
-          })
-          .execute();
+        await this.store.insert(tx, { id, tenantId, email, passwordHash, attributes }, now);
         const c = await this.codes.newCode(tx, id, 'signup');
         await this.platform.events.emit(
           tx,
@@ -144,18 +98,12 @@ export class UserService {
     return effectiveTenant(principal, requested);
   }
 
-  async confirmSignup(username: string, code: string, ctx: RequestContext): Promise<void> {
+  async confirmSignup(username: string, code: string, ctx: Origin): Promise<void> {
     const user = await this.findByEmail(username);
     if (!user) throw codeMismatch();
     await this.codes.consumeCode(user.id, 'signup', code);
     await this.platform.transaction(async (tx) => {
-      const now = this.platform.clock.now();
-      await tx
-        .updateTable('users')
-        .set({ status: 'confirmed', confirmed_at: now, updated_at: now })
-        .where('id', '=', user.id)
-        .where('status', '=', 'unconfirmed')
-        .execute();
+      await this.store.confirm(tx, user.tenantId, user.id, this.platform.clock.now());
       await this.platform.events.emit(
         tx,
         'user.confirmed',
@@ -182,15 +130,11 @@ export class UserService {
     return codeDelivery(email);
   }
 
-  async login(username: string, password: string, ctx: RequestContext): Promise<TokenResponse> {
+  async login(username: string, password: string, ctx: Origin): Promise<TokenResponse> {
     const email = normalizeEmail(username);
     const now = this.platform.clock.now();
-    const lock = await this.platform.database.db
-      .selectFrom('login_failures')
-      .select('locked_until')
-      .where('username', '=', email)
-      .executeTakeFirst();
-    const lockedUntil = lock?.locked_until == null ? 0 : Number(lock.locked_until);
+    const lock = await this.logins.find(this.platform.database.db, email);
+    const lockedUntil = lock?.lockedUntil ?? 0;
     if (lockedUntil > now) {
       const retryAfter = Math.ceil((lockedUntil - now) / 1000);
       throw new AppError(
@@ -211,34 +155,26 @@ export class UserService {
     }
     if (user.status === 'unconfirmed') throw new AppError('not_confirmed', 403, 'The account is not confirmed yet');
     if (user.status === 'disabled') throw new AppError('user_disabled', 403, 'The account is disabled');
-    if (lock) await this.platform.database.db.deleteFrom('login_failures').where('username', '=', email).execute();
+    if (lock) await this.logins.clear(this.platform.database.db, email);
     return this.startSession(user, ctx);
   }
 
-  private async recordLoginFailure(email: string, user: UserRow | undefined, ctx: RequestContext): Promise<void> {
+  private async recordLoginFailure(email: string, user: StoredUser | undefined, ctx: Origin): Promise<void> {
     const now = this.platform.clock.now();
     await this.platform.transaction(async (tx) => {
       // Counters of any username ever tried would pile up: drop those that no longer matter.
-      await tx
-        .deleteFrom('login_failures')
-        .where('window_start', '<', now - LOCKOUT_WINDOW_MS)
-        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
-        .execute();
-      const row = await tx.selectFrom('login_failures').selectAll().where('username', '=', email).executeTakeFirst();
-      const fresh = !row || now - Number(row.window_start) >= LOCKOUT_WINDOW_MS;
-      let failures = fresh ? 1 : Number(row.failures) + 1;
-      let windowStart = fresh ? now : Number(row.window_start);
+      await this.logins.prune(tx, now - LOCKOUT_WINDOW_MS, now);
+      const row = await this.logins.find(tx, email);
+      const fresh = !row || now - row.windowStart >= LOCKOUT_WINDOW_MS;
+      let failures = fresh ? 1 : row.failures + 1;
+      let windowStart = fresh ? now : row.windowStart;
       let lockedUntil: number | null = null;
       if (failures >= LOCKOUT_FAILURES) {
         lockedUntil = now + LOCKOUT_MS;
         failures = 0;
         windowStart = now;
       }
-      await tx
-        .insertInto('login_failures')
-        .values({ username: email, failures, window_start: windowStart, locked_until: lockedUntil })
-        .onConflict((oc) => oc.column('username').doUpdateSet({ failures, window_start: windowStart, locked_until: lockedUntil }))
-        .execute();
+      await this.logins.put(tx, email, { failures, windowStart, lockedUntil });
       await this.platform.events.emit(
         tx,
         'user.login_failed',
@@ -257,15 +193,14 @@ export class UserService {
   }
 
   /** A new refresh-token family with its first access, id and refresh tokens. */
-  private async startSession(user: UserRow, ctx: RequestContext): Promise<TokenResponse> {
+  private async startSession(user: StoredUser, ctx: Origin): Promise<TokenResponse> {
     const now = this.platform.clock.now();
     const familyId = this.platform.ids.new('fam');
     const familyExpiresAt = now + this.platform.config.refreshTokenTtlDays * 86_400_000;
     const access = await this.accessTokenFor(user, familyId);
     const idToken = await this.idTokenFor(user, now);
     const refreshToken = await this.platform.transaction(async (tx) => {
-      // Spent tokens are kept until their family expires (to detect replays); then they can go.
-      await tx.deleteFrom('refresh_tokens').where('user_id', '=', user.id).where('expires_at', '<', now).execute();
+      await this.tokens.deleteExpiredRefreshTokens(tx, user.id);
       const rt = await this.tokens.createRefreshToken(tx, user, familyId, familyExpiresAt);
       const actor = actorData(ctx, { actor: user.id, kind: 'user' });
       await this.platform.events.emit(
@@ -291,7 +226,7 @@ export class UserService {
    * The refresh_token grant: spends the token and returns a new one in the same family.
    * A token presented twice means it leaked: the whole family is revoked.
    */
-  async refresh(refreshToken: string, ctx: RequestContext): Promise<TokenResponse> {
+  async refresh(refreshToken: string, ctx: Origin): Promise<TokenResponse> {
     const invalid = () => new AppError('invalid_grant', 400, 'The refresh token is invalid, expired or revoked');
     const outcome = await this.platform.transaction(async (tx) => {
       const row = await this.tokens.findRefreshToken(tx, refreshToken);
@@ -317,9 +252,8 @@ export class UserService {
         return { kind: 'reused' as const };
       }
       if (row.expires_at <= now) return { kind: 'invalid' as const };
-      const user = await tx.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirst();
-      if (user?.status !== 'confirmed') return { kind: 'invalid' as const };
-      const u = toUser(user);
+      const u = await this.store.byId(tx, row.tenant_id, row.user_id);
+      if (u?.status !== 'confirmed') return { kind: 'invalid' as const };
       const next = await this.tokens.createRefreshToken(tx, u, row.family_id, row.expires_at);
       return { kind: 'ok' as const, user: u, next, familyId: row.family_id };
     });
@@ -341,7 +275,7 @@ export class UserService {
   }
 
   /** Ends the session of `accessToken` at once: the token itself and its refresh-token family. */
-  async logout(accessToken: string, ctx: RequestContext): Promise<void> {
+  async logout(accessToken: string, ctx: Origin): Promise<void> {
     let claims: Awaited<ReturnType<TokenService['verifyAccessToken']>>;
     try {
       claims = await this.tokens.verifyAccessToken(accessToken, { allowExpired: true, checkRevoked: false });
@@ -374,7 +308,7 @@ export class UserService {
     return codeDelivery(email);
   }
 
-  async confirmPasswordReset(emailInput: string, code: string, newPassword: string, ctx: RequestContext): Promise<void> {
+  async confirmPasswordReset(emailInput: string, code: string, newPassword: string, ctx: Origin): Promise<void> {
     const email = normalizeEmail(emailInput);
     checkPasswordPolicy(newPassword, email, 'new_password');
     const user = await this.findByEmail(email);
@@ -384,18 +318,14 @@ export class UserService {
     await this.platform.transaction(async (tx) => {
       const now = this.platform.clock.now();
       // The code reached the mailbox, which proves the address: an unconfirmed account is confirmed.
-      await tx
-        .updateTable('users')
-        .set({
-          password_hash: passwordHash,
-          updated_at: now,
-          status: user.status === 'unconfirmed' ? 'confirmed' : user.status,
-          ...(user.status === 'unconfirmed' ? { confirmed_at: now } : {}),
-        })
-        .where('id', '=', user.id)
-        .execute();
+      await this.store.update(tx, user.tenantId, user.id, {
+        passwordHash,
+        updatedAt: now,
+        status: user.status === 'unconfirmed' ? 'confirmed' : user.status,
+        ...(user.status === 'unconfirmed' ? { confirmedAt: now } : {}),
+      });
       const sessions = await this.tokens.revokeUserSessions(tx, user.id);
-      await tx.deleteFrom('login_failures').where('username', '=', email).execute();
+      await this.logins.clear(tx, email);
       await this.platform.events.emit(
         tx,
         'user.password_reset',
@@ -421,83 +351,11 @@ export class UserService {
     return answer;
   }
 
-  // ---- administration (/api/v1/admin/users) ----
-
-  async list(tenantId: string, page: PageRequest) {
-    const db = this.platform.database.db;
-    const { items, pagination } = await pageById(
-      db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId),
-      page,
-      this.platform.signer,
-      `users:${tenantId}`,
-      db
-        .selectFrom('users')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('tenant_id', '=', tenantId),
-    );
-    return { items: items.map(toUserView), pagination };
-  }
-
-  /** A platform admin reaches every tenant's users; anyone else only their own tenant's (404 otherwise). */
-  async get(principal: Principal, id: string, db: Executor = this.platform.database.db): Promise<User> {
-    let q = db.selectFrom('users').selectAll().where('id', '=', id);
-    if (!principal.roles.includes(PLATFORM_ADMIN)) q = q.where('tenant_id', '=', principal.tenantId);
-    const row = await q.executeTakeFirst();
-    if (!row) throw notFound('User');
-    return toUserView(row);
-  }
-
-  /**
-   * Sets roles, attributes or status (keys present only; roles and attributes replace). Tokens
-   * carry roles and attributes, so the user's sessions end and the next sign-in sees the change.
-   */
-  async update(id: string, patch: UpdateUser, ctx: RequestContext & { principal: Principal }): Promise<User> {
-    const { principal } = ctx;
-    if (patch.attributes) checkAttributes(patch.attributes);
-    return this.platform.transaction(async (tx) => {
-      const current = await this.get(principal, id, tx); // 404 before anything else: another tenant's user does not exist
-      if (patch.roles) {
-        const isAdmin = principal.roles.includes('admin') || principal.roles.includes(PLATFORM_ADMIN);
-        const notHeld = patch.roles.filter(
-          (r) => (r === PLATFORM_ADMIN && !principal.roles.includes(PLATFORM_ADMIN)) || (!isAdmin && !principal.roles.includes(r)),
-        );
-        if (notHeld.length > 0) throw forbidden(`A role can only be granted by someone who holds it: ${notHeld.join(', ')}`);
-      }
-      const now = this.platform.clock.now();
-      const row = await tx
-        .updateTable('users')
-        .set({
-          ...(patch.roles ? { roles: toJson([...new Set(patch.roles)]) } : {}),
-          ...(patch.attributes ? { attributes: toJson(patch.attributes) } : {}),
-          ...(patch.status ? { status: patch.status } : {}),
-          ...(patch.status === 'confirmed' && current.status === 'unconfirmed' ? { confirmed_at: now } : {}),
-          updated_at: now,
-        })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const sessions = await this.tokens.revokeUserSessions(tx, id);
-      await this.platform.events.emit(
-        tx,
-        'user.updated',
-        id,
-        {
-          ...actorData(ctx, { actor: principal.subject, kind: principal.kind }),
-          user_id: id,
-          changed: Object.keys(patch),
-          sessions_revoked: sessions,
-        },
-        { tenantId: current.tenant_id },
-      );
-      return toUserView(row);
-    });
-  }
-
   userScopes(): string[] {
     return splitScopes(this.platform.config.userDefaultScopes);
   }
 
-  private accessTokenFor(user: UserRow, familyId: string) {
+  private accessTokenFor(user: StoredUser, familyId: string) {
     return this.tokens.issueAccessToken({
       kind: 'user',
       subject: user.id,
@@ -510,7 +368,7 @@ export class UserService {
     });
   }
 
-  private idTokenFor(user: UserRow, authTime: number) {
+  private idTokenFor(user: StoredUser, authTime: number) {
     return this.tokens.issueIdToken({
       subject: user.id,
       tenantId: user.tenantId,
@@ -521,7 +379,7 @@ export class UserService {
     });
   }
 
-  private emitTokenIssued(tx: Executor, user: UserRow, ctx: RequestContext, grant: string, jti: string, sessionId: string) {
+  private emitTokenIssued(tx: Executor, user: StoredUser, ctx: Origin, grant: string, jti: string, sessionId: string) {
     return this.platform.events.emit(
       tx,
       'token.issued',
@@ -547,7 +405,7 @@ export class UserService {
 }
 
 /** Custom attributes: at most 25, names Loam does not own, every value a string. */
-function checkAttributes(attributes: Record<string, string>): void {
+export function checkAttributes(attributes: Record<string, string>): void {
   for (const key of Object.keys(attributes)) {
     if (RESERVED_ATTRIBUTES.has(key))
       throw badRequest(`attributes.${key} is set by Loam`, [{ field: `attributes.${key}`, code: 'invalid_value', message: 'reserved' }]);
@@ -558,21 +416,6 @@ function checkAttributes(attributes: Record<string, string>): void {
   }
   if (Object.keys(attributes).length > MAX_ATTRIBUTES)
     throw badRequest(`At most ${MAX_ATTRIBUTES} attributes`, [{ field: 'attributes', code: 'out_of_range', message: 'too many' }]);
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: a raw users row
-function toUserView(row: any): User {
-  return {
-    id: row.id,
-    tenant_id: row.tenant_id,
-    email: row.email,
-    status: row.status,
-    roles: fromJson<string[]>(row.roles),
-    attributes: fromJson<Record<string, string>>(row.attributes),
-    created_at: rfc3339(Number(row.created_at)),
-    updated_at: rfc3339(Number(row.updated_at)),
-    confirmed_at: rfc3339OrNull(row.confirmed_at == null ? null : Number(row.confirmed_at)),
-  };
 }
 
 function isUniqueViolation(err: unknown): boolean {

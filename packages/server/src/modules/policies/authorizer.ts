@@ -2,7 +2,8 @@ import { LRUCache } from 'lru-cache';
 import { Counter } from 'prom-client';
 import { type AccessRequest, type Authorizer, type Decision, scopeAuthorizer } from '../../platform/authz.js';
 import type { Platform } from '../../platform/index.js';
-import { cedar, cedarMessage, toCedarRequest } from './cedar.js';
+import { PLATFORM_ADMIN } from '../../platform/principal.js';
+import { cedar, cedarMessage, cedarResourceType, toCedarRequest } from './cedar.js';
 import type { PolicyService } from './service.js';
 
 /** A tenant's compiled policy set as this instance last loaded it. */
@@ -14,6 +15,14 @@ interface LoadedPolicySet {
 }
 
 let instanceCounter = 0;
+
+/**
+ * The tenant's own administration: policies, signing keys, client credentials, user accounts and
+ * the audit log.
+ * Scopes and roles already govern them; on these, Cedar applies its explicit `forbid`s but not
+ * its default deny, so that writing a first data policy never locks a tenant out of them.
+ */
+export const ADMINISTRATIVE_TYPES: ReadonlySet<string> = new Set(['Policy', 'Key', 'Credential', 'Account', 'AuditLog']);
 
 /**
  * Everything the Cedar request is built from (so equal keys mean equal Cedar requests), with the
@@ -38,11 +47,16 @@ function decisionKey({ principal: p, action, resource: r, context }: AccessReque
   ]);
 }
 
+const evaluationFailed = (decision: Decision): boolean => decision.reason?.startsWith('policy evaluation failed') === true;
+
 /**
  * Decides with the built-in scope/tenant check AND, when the resource's tenant has at least one
  * policy, Cedar (default deny; a matching `forbid` always wins over any `permit`):
  *
  *   allowed = scopeCheck(request) && (tenant has no policies || cedar(request) == allow)
+ *
+ * except on ADMINISTRATIVE_TYPES, where only a matching `forbid` denies, and on policies
+ * themselves for a platform admin, whom no tenant policy can keep from repairing them.
  *
  * Each tenant's policy set is compiled once per version (Cedar's pre-parsed policy sets) and
  * decisions are cached per (tenant, policy-set version, Cedar request). A change made through
@@ -77,6 +91,7 @@ export class CedarAuthorizer implements Authorizer {
   async authorize(request: AccessRequest): Promise<Decision> {
     const builtIn = await scopeAuthorizer.authorize(request);
     if (!builtIn.allowed) return builtIn;
+    if (request.principal.roles.includes(PLATFORM_ADMIN) && cedarResourceType(request.resource.type) === 'Policy') return builtIn;
     const tenantId = request.resource.tenantId;
     const set = await this.policySet(tenantId);
     if (set.count === 0) return builtIn;
@@ -88,10 +103,18 @@ export class CedarAuthorizer implements Authorizer {
       this.evaluations.inc({ result: cached.allowed ? 'allow' : 'deny' });
       return cached;
     }
-    const decision = this.evaluate(tenantId, toCedarRequest(request, now));
+    let decision = this.evaluate(tenantId, toCedarRequest(request, now));
+    // Default deny (no policy decided) does not apply to the tenant's administration.
+    if (
+      !decision.allowed &&
+      decision.policyIds.length === 0 &&
+      !evaluationFailed(decision) &&
+      ADMINISTRATIVE_TYPES.has(cedarResourceType(request.resource.type))
+    )
+      decision = builtIn;
     this.evaluations.inc({ result: decision.allowed ? 'allow' : 'deny' });
     // A request Cedar could not evaluate is denied but not cached (it may be a transient state).
-    if (!decision.reason?.startsWith('policy evaluation failed')) this.decisions.set(key, decision);
+    if (!evaluationFailed(decision)) this.decisions.set(key, decision);
     return decision;
   }
 

@@ -37,6 +37,7 @@ export const RESOURCE_TYPES = [
   'Key',
   'Credential',
   'AuditLog',
+  'Account',
   'Resource',
 ] as const;
 
@@ -88,8 +89,9 @@ export function cedarAction(action: string): (typeof CEDAR_ACTIONS)[number] {
   return 'write';
 }
 
-/** `dataset` / `Dataset` → `Dataset`; unknown types → `Resource`. */
+/** `dataset` / `Dataset` → `Dataset`, `audit_log` / `AuditLog` → `AuditLog`; unknown types → `Resource`. */
 export function cedarResourceType(type: string): string {
+  if ((RESOURCE_TYPES as readonly string[]).includes(type)) return type;
   const pascal = type
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)

@@ -233,3 +233,69 @@ describe('policies API without Cedar-valid input', () => {
     }
   });
 });
+
+describeEachDialect('policies: the tenant’s Cedar policies apply to its policies', (dialect) => {
+  let t: TestLoam;
+  beforeAll(async () => {
+    t = await createTestLoam({ dialect, config: { rateLimitEnabled: false } });
+  });
+  afterAll(() => t?.close());
+
+  it('a forbid on reading Loam::Policy answers 403 to a caller the scopes allow; writes and other types still work', async () => {
+    const tenantAdmin = await keyHeaders(t, 'cedar-policies', { roles: ['admin'] });
+    const auditor = await keyHeaders(t, 'cedar-policies', { roles: ['auditor'] });
+    const create = (name: string, policy: string) =>
+      t.app.inject({ method: 'POST', url: BASE, headers: tenantAdmin, payload: { name, policy } });
+    const forbid = (
+      await create(
+        'auditors do not read policies',
+        'forbid(principal in Loam::Role::"auditor", action == Loam::Action::"read", resource is Loam::Policy);',
+      )
+    ).json().data;
+    const url = `${BASE}/${forbid.id}`;
+
+    const list = await t.app.inject({ method: 'GET', url: BASE, headers: auditor });
+    expect(list.statusCode).toBe(403);
+    expect(list.json()).toMatchObject({ code: 'forbidden', detail: `Access denied: forbidden by policy ${forbid.id}` });
+    expect((await t.app.inject({ method: 'GET', url, headers: auditor })).statusCode).toBe(403);
+    // The admin is not forbidden, and no permit is needed on the tenant's own administration.
+    expect((await t.app.inject({ method: 'GET', url, headers: tenantAdmin })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: BASE, headers: tenantAdmin })).json().data).toHaveLength(1);
+    // The auditor still reads the audit log (another resource type).
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/admin/audit-logs', headers: auditor })).statusCode).toBe(200);
+
+    const denied = await t.loam.platform.database.db
+      .selectFrom('outbox_events')
+      .select('data')
+      .where('type', '=', 'io.loam.access.denied')
+      .where('tenant_id', '=', 'cedar-policies')
+      .execute();
+    expect(denied.map((r) => JSON.parse(r.data))).toContainEqual(
+      expect.objectContaining({ action: 'policies:read', resource_type: 'Policy', policy_ids: [forbid.id] }),
+    );
+
+    expect((await t.app.inject({ method: 'DELETE', url, headers: tenantAdmin })).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'GET', url: BASE, headers: auditor })).statusCode).toBe(200);
+  });
+
+  it('a forbid on writing policies stops the tenant admin, not the platform admin who can repair it', async () => {
+    const tenantAdmin = await keyHeaders(t, 'default', { roles: ['admin'] });
+    const lockout = (
+      await t.app.inject({
+        method: 'POST',
+        url: BASE,
+        headers: tenantAdmin,
+        payload: { name: 'no policy changes', policy: 'forbid(principal, action == Loam::Action::"write", resource is Loam::Policy);' },
+      })
+    ).json().data;
+    const attempt = await t.app.inject({
+      method: 'POST',
+      url: BASE,
+      headers: tenantAdmin,
+      payload: { name: 'another', policy: 'permit(principal, action, resource);' },
+    });
+    expect(attempt.statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'DELETE', url: `${BASE}/${lockout.id}`, headers: tenantAdmin })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'DELETE', url: `${BASE}/${lockout.id}`, headers: t.admin })).statusCode).toBe(204);
+  });
+});

@@ -1,10 +1,10 @@
 import { CreatePolicy, Envelope, IdParams, ListQuery, Policy, PolicySchema, ROLE_SCOPES, ReplacePolicy, UpdatePolicy } from '@loam/api';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { principalOf, sendEnvelope } from '../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../platform/http/context.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import { CEDAR_SCHEMA, cedar } from './cedar.js';
-import { type PolicyActor, type PolicyService, preconditionFailed } from './service.js';
+import { type PolicyService, preconditionFailed } from './service.js';
 
 const read = { auth: { scopes: ['policies:read'] } } as const;
 const write = { auth: { scopes: ['policies:write'] } } as const;
@@ -21,8 +21,6 @@ function ifMatchVersion(request: FastifyRequest): number | undefined {
   if (!m) throw preconditionFailed();
   return Number(m[1]);
 }
-
-const actorOf = (request: FastifyRequest): PolicyActor => ({ principal: principalOf(request), ip: request.ip });
 
 function sendPolicy(request: FastifyRequest, reply: FastifyReply, policy: Policy, status?: number) {
   const self = `${BASE}/${policy.id}`;
@@ -58,7 +56,7 @@ export function policyRoutes(app: LoamApp, policies: PolicyService): void {
       schema: { tags, summary: 'List the tenant’s policies', querystring: ListQuery, response: { 200: Envelope(Type.Array(Policy)) } },
     },
     async (request, reply) => {
-      const { items, pagination } = await policies.list(principalOf(request).tenantId, request.query);
+      const { items, pagination } = await policies.list(contextOf(request), request.query);
       return sendEnvelope(request, reply, items, { pagination, links: { self: BASE } });
     },
   );
@@ -75,7 +73,7 @@ export function policyRoutes(app: LoamApp, policies: PolicyService): void {
       },
     },
     async (request, reply) => {
-      const policy = await policies.create(principalOf(request).tenantId, request.body, actorOf(request));
+      const policy = await policies.create(contextOf(request), request.body);
       return sendPolicy(request, reply, policy, 201);
     },
   );
@@ -87,7 +85,7 @@ export function policyRoutes(app: LoamApp, policies: PolicyService): void {
       schema: { tags, summary: 'Get a policy', params: IdParams, response: { 200: Envelope(Policy), 304: Type.Null() } },
     },
     async (request, reply) => {
-      const policy = await policies.get(principalOf(request).tenantId, request.params.id);
+      const policy = await policies.get(contextOf(request), request.params.id);
       if (request.headers['if-none-match'] === etagOf(policy)) return reply.code(304).header('etag', etagOf(policy)).send(null);
       return sendPolicy(request, reply, policy);
     },
@@ -106,13 +104,7 @@ export function policyRoutes(app: LoamApp, policies: PolicyService): void {
       },
     },
     async (request, reply) => {
-      const policy = await policies.update(
-        principalOf(request).tenantId,
-        request.params.id,
-        request.body,
-        actorOf(request),
-        ifMatchVersion(request),
-      );
+      const policy = await policies.update(contextOf(request), request.params.id, request.body, ifMatchVersion(request));
       return sendPolicy(request, reply, policy);
     },
   );
@@ -125,19 +117,13 @@ export function policyRoutes(app: LoamApp, policies: PolicyService): void {
     },
     async (request, reply) => {
       const body = { ...request.body, description: request.body.description ?? '' };
-      const policy = await policies.update(
-        principalOf(request).tenantId,
-        request.params.id,
-        body,
-        actorOf(request),
-        ifMatchVersion(request),
-      );
+      const policy = await policies.update(contextOf(request), request.params.id, body, ifMatchVersion(request));
       return sendPolicy(request, reply, policy);
     },
   );
 
   app.delete(`${BASE}/:id`, { config: write, schema: { tags, summary: 'Delete a policy', params: IdParams } }, async (request, reply) => {
-    await policies.delete(principalOf(request).tenantId, request.params.id, actorOf(request), ifMatchVersion(request));
+    await policies.delete(contextOf(request), request.params.id, ifMatchVersion(request));
     return reply.code(204).send();
   });
 }
