@@ -1,5 +1,5 @@
 // Package loam is the Go client for Loam's /api/v1: datasets, versions, records, anonymization,
-// API keys, policies and audit logs. It uses the standard library only.
+// API keys, policies, audit logs and the message bus (sessions). It uses the standard library only.
 //
 //	client := loam.NewClient(loam.WithAPIKey(key), loam.WithBaseURL("http://127.0.0.1:8080"))
 //	ds, err := client.Datasets.Create(ctx, loam.CreateDatasetParams{Name: "customers"})
@@ -51,6 +51,7 @@ type Client struct {
 	Policies      *PoliciesService
 	AuditLogs     *AuditLogsService
 	Content       *ContentService
+	Sessions      *SessionsService
 }
 
 // Option configures a Client.
@@ -105,6 +106,7 @@ func NewClient(opts ...Option) *Client {
 	c.Policies = &PoliciesService{c}
 	c.AuditLogs = &AuditLogsService{c}
 	c.Content = &ContentService{c}
+	c.Sessions = &SessionsService{c}
 	return c
 }
 

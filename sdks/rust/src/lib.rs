@@ -11,9 +11,11 @@ mod client;
 mod error;
 mod models;
 mod resources;
+mod sessions;
 
 pub use client::{backoff_delay, BoxStream, Client, ClientBuilder, Envelope, Page, Pagination, Req};
 pub use error::{Error, FieldError, Problem, Result};
 pub use models::*;
 pub use resources::*;
+pub use sessions::*;
 pub use reqwest::Method;

@@ -13,6 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[path = "../examples/quickstart.rs"]
 mod quickstart;
 
+mod bus;
+
 struct Server {
     url: String,
     key: String,
@@ -72,9 +74,15 @@ async fn live() {
     versions(&c).await;
     anonymization(&c).await;
     keys_policies_audit(&c, &server).await;
+    // Waits for the server's minute purge job, alongside what follows (which changes no access policy).
+    let purge = tokio::spawn(bus::purged_positions_answer_410(c.clone()));
     errors(&c).await;
     retries(&server).await;
     environment_and_readme(&server).await;
+    bus::send_history_list_get_token_delete(&c).await;
+    bus::subscribe_resumes_without_duplicates(&c, &server.url, &server.key).await;
+    bus::schemas_and_retention(&c).await;
+    purge.await.unwrap();
 }
 
 async fn datasets(c: &Client) {

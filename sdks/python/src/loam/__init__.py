@@ -21,6 +21,8 @@ from ._main import AsyncClient, Client
 from ._models import (
     ApiKey,
     AuditEntry,
+    BusMessage,
+    ChannelSchema,
     Dataset,
     DatasetExport,
     DatasetImport,
@@ -33,6 +35,9 @@ from ._models import (
     Policy,
     Record,
     Recognizer,
+    Retention,
+    Session,
+    SessionToken,
 )
 from ._pagination import AsyncPager, Page, SyncPager
 from ._streaming import ServerSentEvent, aiter_sse, iter_sse
@@ -45,5 +50,5 @@ __all__ = [
     "InternalServerError", "APIConnectionError", "APITimeoutError", "JobFailedError", "Dataset", "DatasetVersion",
     "Record", "InsertResult", "Job", "DatasetExport", "DatasetImport", "DatasetIndex", "ExportJob", "ImportJob",
     "ApiKey", "Policy", "AuditEntry", "Recognizer", "Page", "SyncPager", "AsyncPager", "ServerSentEvent",
-    "iter_sse", "aiter_sse", "backoff_delay",
+    "iter_sse", "aiter_sse", "backoff_delay", "BusMessage", "Session", "ChannelSchema", "Retention", "SessionToken",
 ]

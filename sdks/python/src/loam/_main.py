@@ -6,6 +6,7 @@ from typing import Any
 
 from ._client import AsyncAPIClient, SyncAPIClient
 from .resources import Anonymization, ApiKeys, AuditLogs, Content, Datasets, Jobs, Policies, Records, Versions
+from .sessions import Sessions
 
 
 class _Resources:
@@ -19,6 +20,7 @@ class _Resources:
         self.policies = Policies(self)
         self.audit_logs = AuditLogs(self)
         self.content = Content(self)
+        self.sessions = Sessions(self)
 
     def whoami(self) -> Any:
         """The caller as Loam sees it (tenant, subject, scopes, roles)."""

@@ -234,3 +234,47 @@ class Recognizer(Model):
     enabled: bool = True
     created_at: str = ""
     updated_at: str = ""
+
+
+@dataclass
+class BusMessage(Model):
+    """A message of a session: ``position`` orders it within the session (1, 2, 3, …)."""
+
+    id: str = ""
+    position: int = 0
+    type: Optional[str] = None
+    data: Any = None
+    time: str = ""
+
+
+@dataclass
+class Session(Model):
+    """A session of the message bus: ``head`` is its newest position, ``purged_through`` the last purged one."""
+
+    id: str = ""
+    head: int = 0
+    purged_through: int = 0
+    created_at: str = ""
+    last_activity_at: str = ""
+
+
+@dataclass
+class ChannelSchema(Model):
+    prefix: str = ""
+    schema: JSON = field(default_factory=dict)
+    created_at: str = ""
+
+
+@dataclass
+class Retention(Model):
+    """A retention rule; prefix ``""`` (``*`` in the path) is the tenant default."""
+
+    prefix: str = ""
+    max_age_sec: Optional[int] = None
+    max_messages: Optional[int] = None
+
+
+@dataclass
+class SessionToken(Model):
+    token: str = ""
+    expires_in: int = 0
