@@ -10,3 +10,4 @@ export * from './content.js';
 export * from './prompts.js';
 export * from './privacy.js';
 export * from './datasets.js';
+export * from './llm.js';

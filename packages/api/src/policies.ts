@@ -18,8 +18,20 @@ export const ROLE_SCOPES: Readonly<Record<string, readonly string[]>> = {
     'anonymization:use',
     'ai:read',
     'events:admin',
+    'llm:generate',
+    'llm:read',
   ],
-  data_scientist: ['datasets:read', 'storage:read', 'ingest:read', 'knowledge:read', 'anonymization:use', 'ai:read', 'ai:write'],
+  data_scientist: [
+    'datasets:read',
+    'storage:read',
+    'ingest:read',
+    'knowledge:read',
+    'anonymization:use',
+    'ai:read',
+    'ai:write',
+    'llm:generate',
+    'llm:read',
+  ],
   auditor: ['audit:read', 'policies:read'],
 };
 
