@@ -277,6 +277,7 @@ describeEachDialect('LLM gateway', (dialect) => {
       expect(JSON.parse(d.text).data.privacy.entities.EMAIL_ADDRESS).toBe(1);
       expect(JSON.stringify(double.requests[0].body)).toContain(EMAIL);
 
+      await t.loam.services.llmGateway.flush();
       await drainEvents(t);
       const audit = await fetch(`${base}/api/v1/admin/audit-logs?action=llm.call.completed&limit=100`, { headers: t.admin });
       const entries = (await audit.json()).data as { details: Record<string, unknown> }[];

@@ -4,7 +4,8 @@ import { AppError } from '../../platform/http/errors.js';
 import type { Platform } from '../../platform/index.js';
 import { type PiiScanner, type Shielded, shieldMessages, shieldTexts } from './privacy.js';
 import type { CallOptions, LlmService } from './service.js';
-import type { LlmCall, LlmStore, PrivacyMode } from './store.js';
+import { CallRecorder } from './recorder.js';
+import type { LlmCall, LlmStore, PrivacyMode, TenantLlmSettings } from './store.js';
 import type { ChatMessage, ChatResult, EmbedResult } from './types.js';
 
 export interface GatewayChatInput {
@@ -40,6 +41,8 @@ const MODES: readonly PrivacyMode[] = ['off', 'detect', 'redact', 'pseudonymize'
 /** How much a mode protects: a call may choose a mode at least as protective as its tenant's. */
 const STRENGTH: Record<PrivacyMode, number> = { off: 0, detect: 1, redact: 2, pseudonymize: 2 };
 const DAY_MS = 86_400_000;
+/** How long an instance trusts its copy of a tenant's settings (changes through another instance). */
+const SETTINGS_TTL_MS = 5_000;
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
@@ -48,13 +51,23 @@ const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
  * the provider layer's routing and resilience.
  */
 export class LlmGateway {
+  private readonly recorder: CallRecorder;
+  private readonly settingsCache = new Map<string, { settings: TenantLlmSettings; until: number }>();
+
   constructor(
     private readonly platform: Platform,
     readonly llm: LlmService,
     private readonly store: LlmStore,
     /** The privacy engine, looked up per call (the privacy module may be built later). */
     private readonly scanner: () => PiiScanner | undefined,
-  ) {}
+  ) {
+    this.recorder = new CallRecorder(platform, store);
+  }
+
+  /** Writes the calls recorded so far (they are written in batches, off the answer's path). */
+  flush(): Promise<void> {
+    return this.recorder.flush();
+  }
 
   /** Models clients may name, for `GET /v1/models`. */
   models(): { id: string; provider: string }[] {
@@ -69,11 +82,11 @@ export class LlmGateway {
     try {
       result = await this.llm.chat({ ...this.request(input), messages }, opts);
     } catch (err) {
-      await this.recordFailure(ctx, input, opts.operation, false, privacy, started.at, err);
+      this.recordFailure(ctx, input, opts.operation, false, privacy, started.at, err);
       throw err;
     }
     const text = shielded.restorer ? shielded.restorer.restore(result.text) : result.text;
-    await this.record(ctx, opts.operation, false, result, privacy, 'ok');
+    this.record(ctx, opts.operation, false, result, privacy, 'ok');
     return { ...result, text, privacy };
   }
 
@@ -89,7 +102,7 @@ export class LlmGateway {
     try {
       upstream = await this.llm.streamChat({ ...this.request(input), messages }, opts);
     } catch (err) {
-      await this.recordFailure(ctx, input, opts.operation, true, privacy, startedAt, err);
+      this.recordFailure(ctx, input, opts.operation, true, privacy, startedAt, err);
       throw err;
     }
     const self = this;
@@ -110,15 +123,15 @@ export class LlmGateway {
           const rest = restorer?.flush();
           if (rest) yield { type: 'text-delta', text: rest };
           recorded = true;
-          await self.record(ctx, opts.operation, true, part, privacy, 'ok');
+          self.record(ctx, opts.operation, true, part, privacy, 'ok');
           yield { ...part, privacy };
         }
       } catch (err) {
-        await failed(err);
+        failed(err);
         throw err;
       } finally {
         // A consumer that stopped reading: the call still counts (with what is known).
-        if (!recorded) await failed(undefined);
+        if (!recorded) failed(undefined);
       }
     })();
     return { provider: upstream.provider, model: upstream.model, privacy, parts };
@@ -141,10 +154,10 @@ export class LlmGateway {
     try {
       const result = await this.llm.embed({ model: input.model, input: shielded.texts }, opts);
       const usage = { inputTokens: result.usage.inputTokens, outputTokens: 0, totalTokens: result.usage.inputTokens };
-      await this.record(ctx, 'embed', false, { ...result, usage }, privacy, 'ok');
+      this.record(ctx, 'embed', false, { ...result, usage }, privacy, 'ok');
       return { ...result, privacy };
     } catch (err) {
-      await this.recordFailure(ctx, { model: input.model, messages: [] }, 'embed', false, privacy, startedAt, err);
+      this.recordFailure(ctx, { model: input.model, messages: [] }, 'embed', false, privacy, startedAt, err);
       throw err;
     }
   }
@@ -156,6 +169,7 @@ export class LlmGateway {
     const from = query.from ?? dayOf(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS);
     if (from > to)
       throw new AppError('invalid_param', 400, '`from` is after `to`', [{ field: 'from', code: 'invalid_value', message: 'after to' }]);
+    await this.recorder.flush();
     const rows = await this.store.usage(ctx.tenantId, from, to);
     const days = rows.map((r) => ({
       day: r.day,
@@ -176,12 +190,14 @@ export class LlmGateway {
   }
 
   /** The calls recorded for the tenant, newest first (the observatory's feed until it has its own). */
-  recentCalls(ctx: RequestContext, limit = 50): Promise<LlmCall[]> {
+  async recentCalls(ctx: RequestContext, limit = 50): Promise<LlmCall[]> {
+    await this.recorder.flush();
     return this.store.recentCalls(ctx.tenantId, limit);
   }
 
   async settings(ctx: RequestContext): Promise<LlmSettings> {
-    const s = await this.store.settings(ctx.tenantId);
+    const s = await this.tenantSettings(ctx.tenantId);
+    await this.recorder.flush();
     const tokensToday = await this.store.tokensOn(ctx.tenantId, dayOf(this.platform.clock.now()));
     return {
       privacy_mode: s.privacyMode,
@@ -196,6 +212,7 @@ export class LlmGateway {
 
   async updateSettings(ctx: RequestContext, patch: LlmSettingsUpdate): Promise<LlmSettings> {
     const current = await this.store.settings(ctx.tenantId);
+    this.settingsCache.delete(ctx.tenantId);
     const next = {
       privacyMode: patch.privacy_mode === undefined ? current.privacyMode : patch.privacy_mode,
       dailyTokenQuota: patch.daily_token_quota === undefined ? current.dailyTokenQuota : patch.daily_token_quota,
@@ -227,12 +244,22 @@ export class LlmGateway {
     return STRENGTH[asked] >= STRENGTH[floor] ? asked : floor;
   }
 
+  private async tenantSettings(tenantId: string): Promise<TenantLlmSettings> {
+    const now = this.platform.clock.now();
+    const cached = this.settingsCache.get(tenantId);
+    if (cached && cached.until > now) return cached.settings;
+    const settings = await this.store.settings(tenantId);
+    this.settingsCache.set(tenantId, { settings, until: now + SETTINGS_TTL_MS });
+    return settings;
+  }
+
   private async checkQuota(ctx: RequestContext) {
-    const settings = await this.store.settings(ctx.tenantId);
+    const settings = await this.tenantSettings(ctx.tenantId);
     const quota = settings.dailyTokenQuota ?? this.platform.config.llmDailyTokenQuota;
     if (quota > 0) {
       const now = this.platform.clock.now();
-      const used = await this.store.tokensOn(ctx.tenantId, dayOf(now));
+      const day = dayOf(now);
+      const used = (await this.store.tokensOn(ctx.tenantId, day)) + this.recorder.pendingTokens(ctx.tenantId, day);
       if (used >= quota) {
         const retryAfter = Math.max(1, Math.ceil((DAY_MS - (now % DAY_MS)) / 1000));
         throw new AppError(
@@ -272,7 +299,7 @@ export class LlmGateway {
     return { model, temperature: input.temperature, maxTokens: input.maxTokens, topP: input.topP, stop: input.stop };
   }
 
-  private async record(
+  private record(
     ctx: RequestContext,
     operation: LlmCall['operation'],
     streamed: boolean,
@@ -280,7 +307,7 @@ export class LlmGateway {
     privacy: LlmPrivacyReport,
     status: 'ok' | 'error',
     errorCode: string | null = null,
-  ): Promise<void> {
+  ): void {
     const now = this.platform.clock.now();
     const call: LlmCall = {
       id: this.platform.ids.new('llm'),
@@ -301,37 +328,31 @@ export class LlmGateway {
       privacyMode: privacy.mode,
       privacyCounts: privacy.entities,
     };
-    await this.platform.transaction(async (tx) => {
-      await this.store.recordCall(tx, call);
-      // The observatory's feed and the audit trail of the privacy decision: counts, never values.
-      await this.platform.events.emit(
-        tx,
-        'llm.call.completed',
-        call.id,
-        {
-          id: call.id,
-          actor: call.principal,
-          actor_kind: ctx.principal.kind,
-          ip: ctx.ip,
-          resource_type: 'llm_call',
-          operation,
-          streamed,
-          provider: call.provider,
-          model: call.model,
-          status,
-          error_code: errorCode,
-          usage: { prompt_tokens: call.inputTokens, completion_tokens: call.outputTokens },
-          latency_ms: call.latencyMs,
-          attempts: call.attempts,
-          privacy: { mode: privacy.mode, entities: privacy.entities },
-        },
-        { tenantId: ctx.tenantId, correlationId: ctx.requestId, traceparent: ctx.traceparent },
-      );
-    });
+    this.recorder.add(
+      call,
+      {
+        id: call.id,
+        actor: call.principal,
+        actor_kind: ctx.principal.kind,
+        ip: ctx.ip,
+        resource_type: 'llm_call',
+        operation,
+        streamed,
+        provider: call.provider,
+        model: call.model,
+        status,
+        error_code: errorCode,
+        usage: { prompt_tokens: call.inputTokens, completion_tokens: call.outputTokens },
+        latency_ms: call.latencyMs,
+        attempts: call.attempts,
+        privacy: { mode: privacy.mode, entities: privacy.entities },
+      },
+      { requestId: ctx.requestId, traceparent: ctx.traceparent },
+    );
   }
 
   /** Records a failed (or abandoned) call; never hides the original error. */
-  private async recordFailure(
+  private recordFailure(
     ctx: RequestContext,
     input: GatewayChatInput,
     operation: LlmCall['operation'],
@@ -339,7 +360,7 @@ export class LlmGateway {
     privacy: LlmPrivacyReport,
     startedAt: number,
     err: unknown,
-  ): Promise<void> {
+  ): void {
     const code = err === undefined ? 'client_closed_request' : err instanceof AppError ? err.code : 'internal_error';
     const model = input.model ?? '';
     let provider = input.provider ?? '';
@@ -352,10 +373,6 @@ export class LlmGateway {
     }
     const usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
     const latencyMs = Math.max(0, this.platform.clock.now() - startedAt);
-    try {
-      await this.record(ctx, operation, streamed, { provider, model, usage, latencyMs, attempts: 0 }, privacy, 'error', code);
-    } catch (recordErr) {
-      this.platform.log.error({ err: recordErr }, 'could not record a failed LLM call');
-    }
+    this.record(ctx, operation, streamed, { provider, model, usage, latencyMs, attempts: 0 }, privacy, 'error', code);
   }
 }

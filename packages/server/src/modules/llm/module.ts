@@ -36,5 +36,7 @@ export function createLlmModule(
       generateRoutes(app, gateway, { heartbeatMs });
       await openAiRoutes(app, gateway, { heartbeatMs, perMinute: platform.config.llmOpenAiRateLimit });
     },
+    // Calls are recorded in batches: write the last ones before the database closes.
+    stop: () => gateway.flush(),
   };
 }
