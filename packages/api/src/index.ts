@@ -11,3 +11,4 @@ export * from './prompts.js';
 export * from './privacy.js';
 export * from './datasets.js';
 export * from './bus.js';
+export * from './llm.js';

@@ -20,8 +20,20 @@ export const ROLE_SCOPES: Readonly<Record<string, readonly string[]>> = {
     'events:admin',
     'bus:read',
     'bus:write',
+    'llm:generate',
+    'llm:read',
   ],
-  data_scientist: ['datasets:read', 'storage:read', 'ingest:read', 'knowledge:read', 'anonymization:use', 'ai:read', 'ai:write'],
+  data_scientist: [
+    'datasets:read',
+    'storage:read',
+    'ingest:read',
+    'knowledge:read',
+    'anonymization:use',
+    'ai:read',
+    'ai:write',
+    'llm:generate',
+    'llm:read',
+  ],
   auditor: ['audit:read', 'policies:read'],
 };
 

@@ -7,6 +7,7 @@ import { Content } from './resources/content.js';
 import { Credentials } from './resources/credentials.js';
 import { Datasets } from './resources/datasets.js';
 import { Jobs } from './resources/jobs.js';
+import { Llm } from './resources/llm.js';
 import { Policies } from './resources/policies.js';
 import { Prompts } from './resources/prompts.js';
 import { Records } from './resources/records.js';
@@ -48,6 +49,7 @@ export class Loam extends LoamCore {
   bus<T = unknown>(): Broker<T> {
     return broker<T>(this.sessions);
   }
+  readonly llm = new Llm(this);
 
   /**
    * A new client with some options changed (its own token cache and metrics).

@@ -40,9 +40,9 @@ export function createModules(platform: Platform) {
   const identity = createIdentityModule(platform, { tenants: tenants.service });
   const policies = createPoliciesModule(platform);
   const audit = createAuditModule(platform);
-  const llm = createLlmModule(platform);
-  const prompts = createPromptsModule(platform, { llm: llm.service });
   const privacy = createPrivacyModule(platform, { datasets: () => datasets.service });
+  const llm = createLlmModule(platform, { privacy: () => privacy.service.privacy, audit: audit.service });
+  const prompts = createPromptsModule(platform, { llm: llm.service.llm });
   const storage = createStorageModule(platform);
   const content = createContentModule(platform, { storage: storage.service });
   const datasets = createDatasetsModule(platform, { protection: privacy.service.protection });
@@ -76,7 +76,8 @@ export function createModules(platform: Platform) {
     identity: identity.service,
     policies: policies.service,
     audit: audit.service,
-    llm: llm.service,
+    llm: llm.service.llm,
+    llmGateway: llm.service.gateway,
     prompts: prompts.service,
     keys: privacy.service.keys,
     privacy: privacy.service.privacy,

@@ -236,6 +236,34 @@ export const options = {
     schema: int(30_000, 0),
     doc: 'Longest wait before a retry; a longer Retry-After fails the call at once',
   },
+  llmBreakerFailures: {
+    env: 'LOAM_LLM_BREAKER_FAILURES',
+    schema: int(5, 1, 1000),
+    doc: 'Consecutive failed attempts (429, 5xx, network) after which an LLM provider is skipped for a cooldown',
+  },
+  llmBreakerCooldownMs: {
+    env: 'LOAM_LLM_BREAKER_COOLDOWN_MS',
+    schema: int(30_000, 0),
+    doc: 'How long a failing LLM provider is skipped before one call probes it again',
+  },
+  llmPrivacyMode: {
+    env: 'LOAM_LLM_PRIVACY_MODE',
+    schema: Type.Union(
+      ['off', 'detect', 'redact', 'pseudonymize'].map((m) => Type.Literal(m)),
+      { default: 'off' },
+    ),
+    doc: 'Default privacy of LLM gateway calls (off, detect, redact, pseudonymize); tenants and calls may choose another',
+  },
+  llmDailyTokenQuota: {
+    env: 'LOAM_LLM_DAILY_TOKEN_QUOTA',
+    schema: int(0, 0),
+    doc: 'Default tokens per tenant and UTC day through the LLM gateway (0 = unlimited; 429 quota_exceeded beyond)',
+  },
+  llmOpenAiRateLimit: {
+    env: 'LOAM_LLM_OPENAI_RATE_LIMIT',
+    schema: int(600, 1),
+    doc: 'Requests per minute per API key on the OpenAI-compatible routes (/v1/*)',
+  },
   llmHeartbeatMs: { env: 'LOAM_LLM_HEARTBEAT_MS', schema: int(15_000, 10), doc: 'Heartbeat comment interval of streamed generations' },
   openaiApiKey: { env: 'LOAM_OPENAI_API_KEY', schema: str(''), doc: 'Shortcut: adds the provider `openai` with this key', secret: true },
   openaiBaseUrl: {

@@ -7,6 +7,7 @@ import { contentCommand } from './content.js';
 import { datasetsCommand } from './datasets.js';
 import { ingestCommand } from './ingest.js';
 import { keysCommand } from './keys.js';
+import { llmCommand } from './llm.js';
 import { piiCommand } from './pii.js';
 import { promptsCommand } from './prompts.js';
 import { recordsCommand } from './records.js';
@@ -18,6 +19,7 @@ export function clientCommands(io: ClientIO): Command[] {
     ingestCommand(io),
     contentCommand(io),
     promptsCommand(io),
+    llmCommand(io),
     datasetsCommand(io),
     recordsCommand(io),
     piiCommand(io),

@@ -30,6 +30,8 @@ export class LlmTestDouble {
   readonly requests: RecordedRequest[] = [];
   /** Requests whose connection the client closed before the answer was complete. */
   closedByClient = 0;
+  /** Streams answers in pieces of this many characters instead of word by word (splits words and tokens). */
+  streamChunkChars: number | undefined;
   private readonly script: ScriptedBehavior[] = [];
   private readonly open = new Set<ServerResponse>();
 
@@ -56,6 +58,7 @@ export class LlmTestDouble {
     this.requests.length = 0;
     this.script.length = 0;
     this.closedByClient = 0;
+    this.streamChunkChars = undefined;
   }
 
   async close(): Promise<void> {
@@ -125,6 +128,15 @@ export class LlmTestDouble {
     return text.match(/\S+\s*/g) ?? [text];
   }
 
+  /** How a streamed answer is cut: word by word, or in fixed-size pieces when `streamChunkChars` is set. */
+  private streamPieces(text: string): string[] {
+    const size = this.streamChunkChars;
+    if (!size) return LlmTestDouble.pieces(text);
+    const out: string[] = [];
+    for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+    return out;
+  }
+
   private openAiChat(body: Record<string, unknown>, res: ServerResponse, stallAfterFirst: boolean): void {
     const text = LlmTestDouble.answerTo(body);
     const usage = {
@@ -152,7 +164,7 @@ export class LlmTestDouble {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id: 'chatcmpl-double', object: 'chat.completion.chunk', created: 1_700_000_000, model, choices, ...extra })}\n\n`;
-    const pieces = LlmTestDouble.pieces(text);
+    const pieces = this.streamPieces(text);
     res.write(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
     for (const [i, piece] of pieces.entries()) {
       res.write(chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]));
@@ -202,7 +214,7 @@ export class LlmTestDouble {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    for (const [i, piece] of pieces.entries()) {
+    for (const [i, piece] of this.streamPieces(text).entries()) {
       res.write(
         `${JSON.stringify({ model: body.model, created_at: '2026-11-23T12:00:00Z', message: { role: 'assistant', content: piece }, done: false })}\n`,
       );

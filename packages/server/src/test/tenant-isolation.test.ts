@@ -45,6 +45,19 @@ const seeders: ((t: TestLoam) => Promise<unknown>)[] = [
     );
     await drainEvents(t);
   },
+  // LLM gateway usage of tenant A (no provider is configured here, so it is written as a call would).
+  (t) =>
+    t.loam.platform.database.db
+      .insertInto('llm_usage_daily')
+      .values({
+        tenant_id: TENANT_A,
+        day: new Date().toISOString().slice(0, 10),
+        model: `${MARKER}-model`,
+        calls: 1,
+        input_tokens: 5,
+        output_tokens: 5,
+      })
+      .execute(),
 ];
 
 /**
@@ -146,6 +159,8 @@ describeEachDialect('tenant isolation across every authenticated route', (dialec
     expect(routes.some((r) => r.url === '/api/v1/admin/policies/:id')).toBe(true);
     expect(routes.some((r) => r.url === '/api/v1/admin/audit-logs/:id')).toBe(true);
     expect(routes.some((r) => r.url.startsWith('/atriumn/'))).toBe(true);
+    expect(routes.some((r) => r.url === '/api/v1/llm/usage')).toBe(true);
+    expect(routes.some((r) => r.url === '/v1/chat/completions')).toBe(true);
   });
 
   it('a foreign tenant’s admin never gets tenant A’s data; object routes answer 404', async () => {
@@ -195,5 +210,7 @@ describeEachDialect('tenant isolation across every authenticated route', (dialec
     const policies = await call('GET', '/api/v1/admin/policies', t.admin);
     expect(policies.status).toBe(200);
     expect(policies.body).toContain(MARKER);
+    const usage = await call('GET', '/api/v1/llm/usage', t.admin);
+    expect(usage.body).toContain(MARKER);
   });
 });

@@ -4,8 +4,10 @@ import type { Platform } from '../../platform/index.js';
 import { providerConfigsOf } from './config.js';
 import { OllamaProvider } from './ollama.js';
 import { OpenAiProvider } from './openai.js';
+import { CircuitBreakers, type LlmTimer, realTimer } from './resilience.js';
 import {
   type ChatRequest,
+  type ChatStreamPart,
   type ChatResult,
   type ChatResultStreamPart,
   type EmbedResult,
@@ -35,6 +37,14 @@ export interface LlmServiceOptions {
   providers?: ProviderConfig[];
   /** The fetch adapters use (tests). */
   fetch?: typeof fetch;
+  /** Time and sleeps for retries, cooldowns and breakers (tests pass a fake one). */
+  timer?: LlmTimer;
+}
+
+/** A provider and the model id it is asked for. */
+export interface Target {
+  provider: LlmProvider;
+  model: string;
 }
 
 interface Call {
@@ -51,16 +61,29 @@ type Operation = 'chat' | 'stream' | 'embed';
 
 const notConfigured = (detail: string) => new AppError('llm_not_configured', 409, detail);
 
+/** A provider skipped (breaker open, or paused by Retry-After while another provider can serve). */
+class ProviderSkipped extends Error {
+  constructor(
+    readonly provider: string,
+    readonly retryInMs: number,
+  ) {
+    super(`provider ${provider} skipped`);
+  }
+}
+
 /**
  * Every LLM call in Loam goes through here: model → provider routing, an overall deadline,
- * caller cancellation, retries with exponential backoff, a per-provider cooldown after 429/5xx
- * that honours Retry-After, clear errors (502/504), and tokens/latency metrics.
+ * caller cancellation, retries with exponential backoff, a per-provider pause after 429/5xx
+ * that honours Retry-After, a circuit breaker per provider, fallback to the next provider that
+ * serves the model, clear errors (502/503/504), and tokens/latency metrics.
  *
- * Waiting uses real time (Date.now, timers), not the platform clock: it paces a remote service.
+ * Waiting uses real time (an `LlmTimer`), not the platform clock: it paces a remote service.
  */
 export class LlmService {
   private readonly providers: { config: ProviderConfig; adapter: LlmProvider }[];
   private readonly cooldownUntil = new Map<string, number>();
+  private readonly timer: LlmTimer;
+  readonly breakers: CircuitBreakers;
   private readonly requests: Counter<'provider' | 'model' | 'operation' | 'outcome'>;
   private readonly duration: Histogram<'provider' | 'model' | 'operation' | 'outcome'>;
   private readonly tokens: Counter<'provider' | 'model' | 'type'>;
@@ -70,6 +93,11 @@ export class LlmService {
     opts: LlmServiceOptions = {},
   ) {
     const configs = opts.providers ?? providerConfigsOf(platform.config);
+    this.timer = opts.timer ?? realTimer;
+    this.breakers = new CircuitBreakers(this.timer, {
+      failures: platform.config.llmBreakerFailures,
+      cooldownMs: platform.config.llmBreakerCooldownMs,
+    });
     this.providers = configs.map((config) => ({
       config,
       adapter: config.kind === 'ollama' ? new OllamaProvider(config, opts.fetch) : new OpenAiProvider(config, opts.fetch),
@@ -114,10 +142,11 @@ export class LlmService {
   }
 
   /**
-   * Which provider serves `modelId`: a provider listing it, else `provider/model`, else a provider
-   * that lists no models (it takes any id). Empty → LOAM_LLM_DEFAULT_MODEL, else the first listed model.
+   * Which providers serve `modelId`, in configuration order (the first is tried first, the others
+   * are fallbacks): those listing it; else the one named by `provider/model`; else those that list
+   * no models (they take any id). Empty → LOAM_LLM_DEFAULT_MODEL, else the first listed model.
    */
-  resolve(modelId?: string, purpose: 'chat' | 'embed' = 'chat'): { provider: LlmProvider; model: string } {
+  resolveAll(modelId?: string, purpose: 'chat' | 'embed' = 'chat'): Target[] {
     if (!this.configured)
       throw notConfigured('No LLM provider is configured (set LOAM_LLM_PROVIDERS, LOAM_OPENAI_API_KEY or LOAM_OLLAMA_URL)');
     const id = modelId?.trim() || (purpose === 'embed' ? this.platform.config.llmEmbeddingModel : this.platform.config.llmDefaultModel);
@@ -129,32 +158,48 @@ export class LlmService {
             ? 'No embedding model is configured (set LOAM_LLM_EMBEDDING_MODEL)'
             : 'No model given and no default model configured (set LOAM_LLM_DEFAULT_MODEL)',
         );
-      return { provider: first.adapter, model: first.config.models[0] };
+      return this.resolveAll(first.config.models[0], purpose);
     }
-    const listing = this.providers.find((p) => p.config.models.includes(id as string));
-    if (listing) return { provider: listing.adapter, model: id };
+    const listing = this.providers.filter((p) => p.config.models.includes(id));
+    if (listing.length) return listing.map((p) => ({ provider: p.adapter, model: id }));
     const slash = id.indexOf('/');
     if (slash > 0) {
-      const named = this.providers.find((p) => p.config.name === id?.slice(0, slash));
-      if (named) return { provider: named.adapter, model: id.slice(slash + 1) };
+      const named = this.providers.find((p) => p.config.name === id.slice(0, slash));
+      if (named) return [{ provider: named.adapter, model: id.slice(slash + 1) }];
     }
-    const open = this.providers.find((p) => p.config.models.length === 0);
-    if (open) return { provider: open.adapter, model: id };
+    const open = this.providers.filter((p) => p.config.models.length === 0);
+    if (open.length) return open.map((p) => ({ provider: p.adapter, model: id }));
     throw notConfigured(`No configured LLM provider serves the model '${id}'`);
+  }
+
+  /** The provider tried first for `modelId` (see `resolveAll`). */
+  resolve(modelId?: string, purpose: 'chat' | 'embed' = 'chat'): Target {
+    return this.resolveAll(modelId, purpose)[0];
+  }
+
+  /** Every model id a client may name: listed models, and `provider/*` for providers taking any id. */
+  models(): { id: string; provider: string }[] {
+    const out: { id: string; provider: string }[] = [];
+    for (const { config } of this.providers) {
+      for (const m of config.models) if (!out.some((o) => o.id === m)) out.push({ id: m, provider: config.name });
+    }
+    return out;
   }
 
   /** One whole answer. */
   async chat(input: ChatInput, opts: CallOptions = {}): Promise<ChatResult> {
-    const { provider, model } = this.resolve(input.model);
+    const targets = this.resolveAll(input.model);
     const call = this.startCall(opts);
     const started = performance.now();
     try {
-      const result = await this.withRetries(provider, call, (signal) => provider.chat({ ...input, model }, signal));
+      const { value, target, attempts } = await this.run(targets, call, (t, signal) =>
+        t.provider.chat({ ...input, model: t.model }, signal),
+      );
       const latencyMs = Math.round(performance.now() - started);
-      this.record(provider.name, model, 'chat', 'ok', latencyMs, result.usage);
-      return { ...result, provider: provider.name, model, latencyMs };
+      this.record(target.provider.name, target.model, 'chat', 'ok', latencyMs, value.usage);
+      return { ...value, provider: target.provider.name, model: target.model, latencyMs, attempts };
     } catch (err) {
-      throw this.failed(err, call, provider.name, model, 'chat', started);
+      throw this.failed(err, call, targets, 'chat', started);
     } finally {
       call.end();
     }
@@ -166,17 +211,25 @@ export class LlmService {
    * Stopping the iteration early aborts the upstream request.
    */
   async streamChat(input: ChatInput, opts: CallOptions = {}): Promise<ChatStream> {
-    const { provider, model } = this.resolve(input.model);
+    const targets = this.resolveAll(input.model);
     const call = this.startCall(opts);
     const started = performance.now();
-    let upstream: AsyncIterable<import('./types.js').ChatStreamPart>;
+    let upstream: AsyncIterable<ChatStreamPart>;
+    let provider: LlmProvider;
+    let model: string;
+    let attempts: number;
     try {
-      upstream = await this.withRetries(provider, call, (signal) => provider.openChatStream({ ...input, model }, signal));
+      const opened = await this.run(targets, call, (t, signal) => t.provider.openChatStream({ ...input, model: t.model }, signal));
+      upstream = opened.value;
+      provider = opened.target.provider;
+      model = opened.target.model;
+      attempts = opened.attempts;
     } catch (err) {
       call.end();
-      throw this.failed(err, call, provider.name, model, 'stream', started);
+      throw this.failed(err, call, targets, 'stream', started);
     }
     const self = this;
+    const target = [{ provider, model }];
     const parts = (async function* (): AsyncGenerator<ChatResultStreamPart> {
       let finished = false;
       try {
@@ -185,13 +238,13 @@ export class LlmService {
             finished = true;
             const latencyMs = Math.round(performance.now() - started);
             self.record(provider.name, model, 'stream', 'ok', latencyMs, part.usage);
-            yield { ...part, provider: provider.name, model, latencyMs };
+            yield { ...part, provider: provider.name, model, latencyMs, attempts };
           } else yield part;
         }
         if (!finished)
           throw call.signal.aborted ? call.signal.reason : new UpstreamError(provider.name, undefined, 'the stream ended early');
       } catch (err) {
-        throw self.failed(err, call, provider.name, model, 'stream', started);
+        throw self.failed(err, call, target, 'stream', started);
       } finally {
         call.end();
       }
@@ -201,16 +254,19 @@ export class LlmService {
 
   /** Vectors for `input`, in order. */
   async embed(input: { model?: string; input: string[] }, opts: CallOptions = {}): Promise<EmbedResult> {
-    const { provider, model } = this.resolve(input.model, 'embed');
+    const targets = this.resolveAll(input.model, 'embed');
     const call = this.startCall(opts);
     const started = performance.now();
     try {
-      const result = await this.withRetries(provider, call, (signal) => provider.embed({ model, input: input.input }, signal));
+      const { value, target, attempts } = await this.run(targets, call, (t, signal) =>
+        t.provider.embed({ model: t.model, input: input.input }, signal),
+      );
       const latencyMs = Math.round(performance.now() - started);
-      this.record(provider.name, model, 'embed', 'ok', latencyMs, { inputTokens: result.usage.inputTokens, outputTokens: 0 });
-      return { ...result, provider: provider.name, model, latencyMs };
+      const { name } = target.provider;
+      this.record(name, target.model, 'embed', 'ok', latencyMs, { inputTokens: value.usage.inputTokens, outputTokens: 0 });
+      return { ...value, provider: name, model: target.model, latencyMs, attempts };
     } catch (err) {
-      throw this.failed(err, call, provider.name, model, 'embed', started);
+      throw this.failed(err, call, targets, 'embed', started);
     } finally {
       call.end();
     }
@@ -225,7 +281,7 @@ export class LlmService {
     const signals = [deadline.signal, own.signal, ...(opts.signal ? [opts.signal] : [])];
     return {
       signal: AbortSignal.any(signals),
-      deadlineAt: Date.now() + timeoutMs,
+      deadlineAt: this.timer.now() + timeoutMs,
       timeoutMs,
       timedOut: () => deadline.signal.aborted,
       callerAborted: () => opts.signal?.aborted === true,
@@ -236,52 +292,93 @@ export class LlmService {
     };
   }
 
-  private async withRetries<T>(provider: LlmProvider, call: Call, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Tries `targets` in order: a provider whose breaker is open is skipped, one that fails with
+   * a retryable error after its retries hands over to the next. Non-retryable errors (a 4xx
+   * other than 408/409/429) end the call: another provider would refuse the same request.
+   */
+  private async run<T>(
+    targets: Target[],
+    call: Call,
+    attempt: (target: Target, signal: AbortSignal) => Promise<T>,
+  ): Promise<{ value: T; target: Target; attempts: number }> {
+    const counter = { attempts: 0 };
+    let last: unknown;
+    for (const [i, target] of targets.entries()) {
+      const name = target.provider.name;
+      if (!this.breakers.allow(name)) {
+        last ??= new ProviderSkipped(name, this.breakers.retryInMs(name));
+        continue;
+      }
+      try {
+        const value = await this.withRetries(target.provider, call, i < targets.length - 1, counter, (signal) => attempt(target, signal));
+        this.breakers.succeeded(name);
+        return { value, target, attempts: counter.attempts };
+      } catch (err) {
+        if (call.signal.aborted || !(err instanceof ProviderSkipped || asUpstreamError(err, name)?.retryable)) {
+          this.breakers.released(name);
+          throw err;
+        }
+        last = err;
+        if (i < targets.length - 1)
+          this.platform.log.warn({ provider: name, next: targets[i + 1].provider.name }, 'LLM provider failed; falling back');
+      }
+    }
+    throw last;
+  }
+
+  private async withRetries<T>(
+    provider: LlmProvider,
+    call: Call,
+    canFallBack: boolean,
+    counter: { attempts: number },
+    attempt: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const { llmMaxRetries, llmRetryBaseMs, llmRetryMaxDelayMs } = this.platform.config;
     for (let n = 0; ; n++) {
-      await this.waitForCooldown(provider.name, call);
+      await this.waitForCooldown(provider.name, call, canFallBack);
+      counter.attempts++;
       try {
         return await attempt(call.signal);
       } catch (err) {
         if (call.signal.aborted) throw err;
         const upstream = asUpstreamError(err, provider.name);
         if (!upstream) throw err;
-        const attempts = n + 1;
+        const attempts = counter.attempts;
         if (!upstream.retryable) throw withAttempts(upstream, attempts);
+        const opened = this.breakers.failed(provider.name);
         const backoff = Math.min(llmRetryMaxDelayMs, llmRetryBaseMs * 2 ** n) * (0.5 + this.platform.random.bytes(1)[0] / 512);
         const delay = Math.max(backoff, upstream.retryAfterMs ?? 0);
+        const now = this.timer.now();
         if (upstream.status === 429 || (upstream.status ?? 0) >= 500) {
           // Every caller of this provider waits, not only this one: the provider asked for a pause.
-          const until = Date.now() + delay;
+          const until = now + delay;
           if (until > (this.cooldownUntil.get(provider.name) ?? 0)) this.cooldownUntil.set(provider.name, until);
         }
-        if (n >= llmMaxRetries) throw withAttempts(upstream, attempts);
-        // Waiting longer than allowed, or past the deadline, cannot succeed: say so now.
-        if (delay > llmRetryMaxDelayMs || Date.now() + delay >= call.deadlineAt) throw withAttempts(upstream, attempts);
+        // An open breaker, spent retries, a wait longer than allowed or past the deadline: this
+        // provider cannot succeed for this call (the next one may).
+        if (opened || n >= llmMaxRetries || delay > llmRetryMaxDelayMs || now + delay >= call.deadlineAt)
+          throw withAttempts(upstream, attempts);
         this.platform.log.warn(
           { provider: provider.name, status: upstream.status, attempt: attempts, retryInMs: Math.round(delay) },
           'LLM call failed; retrying',
         );
+        await this.timer.sleep(delay, call.signal);
       }
     }
   }
 
-  /** After a 429/5xx, calls to the same provider wait until its cooldown ends (or fail if past the deadline). */
-  private async waitForCooldown(providerName: string, call: Call): Promise<void> {
+  /**
+   * After a 429/5xx, calls to the same provider wait until its pause ends — unless another
+   * provider can serve (then this one is skipped) or the pause outlasts the deadline (then fail).
+   */
+  private async waitForCooldown(providerName: string, call: Call, canFallBack: boolean): Promise<void> {
     const until = this.cooldownUntil.get(providerName) ?? 0;
-    const wait = until - Date.now();
+    const wait = until - this.timer.now();
     if (wait <= 0) return;
-    if (until >= call.deadlineAt) {
-      const seconds = Math.ceil(wait / 1000);
-      throw new AppError(
-        'llm_rate_limited',
-        502,
-        `The LLM provider '${providerName}' asked to slow down; it accepts calls again in ${seconds} s`,
-        undefined,
-        { 'retry-after': String(seconds) },
-      );
-    }
-    await sleep(wait, call.signal);
+    if (canFallBack) throw new ProviderSkipped(providerName, wait);
+    if (until >= call.deadlineAt) throw rateLimited(providerName, wait);
+    await this.timer.sleep(wait, call.signal);
   }
 
   private record(
@@ -301,36 +398,52 @@ export class LlmService {
   }
 
   /** Turns a failure into the AppError clients see, and records it. */
-  private failed(err: unknown, call: Call, provider: string, model: string, operation: Operation, started: number): unknown {
+  private failed(err: unknown, call: Call, targets: Target[], operation: Operation, started: number): unknown {
     const latencyMs = Math.round(performance.now() - started);
-    if (err instanceof AppError) {
-      this.record(provider, model, operation, 'error', latencyMs);
-      return err;
-    }
-    if (call.timedOut()) {
-      this.record(provider, model, operation, 'timeout', latencyMs);
-      return new AppError('llm_timeout', 504, `The LLM provider '${provider}' did not answer within ${call.timeoutMs} ms`);
-    }
-    if (call.callerAborted()) {
-      this.record(provider, model, operation, 'cancelled', latencyMs);
+    const failedOn =
+      (err instanceof UpstreamError || err instanceof ProviderSkipped ? err.provider : undefined) ?? targets[0].provider.name;
+    const model = targets.find((t) => t.provider.name === failedOn)?.model ?? targets[0].model;
+    const outcome = call.timedOut() ? 'timeout' : call.callerAborted() ? 'cancelled' : 'error';
+    this.record(failedOn, model, operation, outcome, latencyMs);
+    if (err instanceof AppError) return err;
+    if (call.timedOut())
+      return new AppError('llm_timeout', 504, `The LLM provider '${failedOn}' did not answer within ${call.timeoutMs} ms`);
+    if (call.callerAborted())
       return new AppError('client_closed_request', 499, 'The client closed the request; the LLM call was cancelled');
+    if (err instanceof ProviderSkipped) {
+      const seconds = Math.max(1, Math.ceil(err.retryInMs / 1000));
+      const names = targets.map((t) => `'${t.provider.name}'`).join(', ');
+      return new AppError(
+        'llm_unavailable',
+        503,
+        `Every LLM provider serving '${model}' (${names}) is cooling down after repeated failures; retry in ${seconds} s`,
+        undefined,
+        { 'retry-after': String(seconds) },
+      );
     }
-    const upstream = asUpstreamError(err, provider);
-    if (!upstream) {
-      this.record(provider, model, operation, 'error', latencyMs);
-      return err;
-    }
-    this.record(provider, model, operation, 'error', latencyMs);
+    const upstream = asUpstreamError(err, failedOn);
+    if (!upstream) return err;
     const attempts = (upstream as UpstreamError & { attempts?: number }).attempts ?? 1;
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
     const status = upstream.status === undefined ? 'a network error' : `HTTP ${upstream.status}`;
-    const detail = `The LLM provider '${provider}' failed${tries} with ${status}: ${upstream.message.slice(0, 300)}`;
+    const detail = `The LLM provider '${failedOn}' failed${tries} with ${status}: ${upstream.message.slice(0, 300)}`;
     if (upstream.status === 429) {
       const seconds = upstream.retryAfterMs !== undefined ? Math.max(1, Math.ceil(upstream.retryAfterMs / 1000)) : undefined;
       return new AppError('llm_rate_limited', 502, detail, undefined, seconds ? { 'retry-after': String(seconds) } : undefined);
     }
     return new AppError('llm_upstream_error', 502, detail);
   }
+}
+
+function rateLimited(providerName: string, waitMs: number): AppError {
+  const seconds = Math.ceil(waitMs / 1000);
+  return new AppError(
+    'llm_rate_limited',
+    502,
+    `The LLM provider '${providerName}' asked to slow down; it accepts calls again in ${seconds} s`,
+    undefined,
+    { 'retry-after': String(seconds) },
+  );
 }
 
 function withAttempts(err: UpstreamError, attempts: number): UpstreamError {
@@ -343,19 +456,4 @@ function asUpstreamError(err: unknown, provider: string): UpstreamError | undefi
   if (err instanceof TypeError && /fetch failed|terminated|network|socket/i.test(err.message))
     return new UpstreamError(provider, undefined, err.message);
   return undefined;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

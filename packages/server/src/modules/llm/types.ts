@@ -50,6 +50,8 @@ export interface CallMetadata {
   provider: string;
   model: string;
   latencyMs: number;
+  /** Upstream requests made, retries and fallbacks included. */
+  attempts: number;
 }
 
 export type ChatResult = ChatCompletion & CallMetadata;
