@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fromJson } from '../../platform/db/index.js';
+import type { RequestContext } from '../../platform/context.js';
 import type { Principal } from '../../platform/principal.js';
 import { type TestLoam, createTestLoam, describeEachDialect, eventually } from '../../test/harness.js';
 import type { DatasetService } from '../datasets/services/datasets.js';
@@ -10,8 +11,14 @@ describeEachDialect('privacy on datasets', (dialect) => {
   let t: TestLoam;
   let datasets: DatasetService;
   let onDatasets: DatasetPrivacy;
-  const admin: Principal = { tenantId: 'default', subject: 'key_test', kind: 'api_key', roles: ['admin'], scopes: ['*'] };
-  const other: Principal = { tenantId: 'tenant_b', subject: 'key_b', kind: 'api_key', roles: ['admin'], scopes: ['*'] };
+  const contextOf = (principal: Principal): RequestContext => ({
+    tenantId: principal.tenantId,
+    principal,
+    requestId: 'test',
+    ip: '127.0.0.1',
+  });
+  const admin = contextOf({ tenantId: 'default', subject: 'key_test', kind: 'api_key', roles: ['admin'], scopes: ['*'] });
+  const other = contextOf({ tenantId: 'tenant_b', subject: 'key_b', kind: 'api_key', roles: ['admin'], scopes: ['*'] });
   let datasetId: string;
   let versionId: string;
 

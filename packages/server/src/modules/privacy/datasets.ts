@@ -11,10 +11,11 @@ import {
 } from '@loam/api';
 import { type Static, Type } from '@sinclair/typebox';
 import { fromJson } from '../../platform/db/index.js';
-import { principalOf, sendEnvelope } from '../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../platform/http/context.js';
 import { AppError } from '../../platform/http/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
+import type { RequestContext } from '../../platform/context.js';
 import type { Principal } from '../../platform/principal.js';
 import { validateRecord } from '../datasets/records.js';
 import type { DatasetService } from '../datasets/services/datasets.js';
@@ -123,12 +124,13 @@ export class DatasetPrivacy {
 
   /** Checks access and the policy, then queues the run; the job creates the derived dataset. */
   async startAnonymization(
-    principal: Principal,
+    ctx: RequestContext,
     datasetId: string,
     input: AnonymizeDatasetRequest,
   ): Promise<{ jobId: string; runId: string }> {
-    const ds = await this.datasets.authorize(principal, datasetId, 'datasets:read');
-    await this.datasets.resolveVersion(ds, input.version);
+    const { principal } = ctx;
+    const ds = await this.datasets.authorizeRecords(ctx, datasetId, 'datasets:read');
+    await this.datasets.resolveVersion(ctx, ds, input.version);
     const runId = this.platform.ids.new('anr');
     const payload: AnonymizeJobPayload = {
       principal: {
@@ -153,8 +155,9 @@ export class DatasetPrivacy {
   private async runAnonymization(p: AnonymizeJobPayload): Promise<unknown> {
     const principal: Principal = { ...p.principal };
     const tenantId = principal.tenantId;
-    const ds = await this.datasets.authorize(principal, p.dataset_id, 'datasets:read');
-    const v = await this.datasets.resolveVersion(ds, p.version);
+    const ctx: RequestContext = { tenantId, principal, requestId: p.run_id, ip: '' };
+    const ds = await this.datasets.authorizeRecords(ctx, p.dataset_id, 'datasets:read');
+    const v = await this.datasets.resolveVersion(ctx, ds, p.version);
     const fields = fromJson<{ fields: SchemaField[] }>(ds.row.schema).fields ?? [];
     const classification = { ...classificationOf(fields), ...(p.policy.classification ?? {}) };
     const source: { id: string; data: Row }[] = [];
@@ -192,7 +195,7 @@ export class DatasetPrivacy {
         );
     }
 
-    const derived = await this.datasets.create(principal, {
+    const derived = await this.datasets.create(ctx, {
       name: p.name ?? `${ds.row.name} (anonymized)`,
       description: `Anonymized from ${ds.id}${v.id ? ` version ${v.id}` : ''} by run ${p.run_id}`,
       schema: { fields: derivedSchema(fields, records) },
@@ -201,7 +204,7 @@ export class DatasetPrivacy {
     });
     for (let i = 0; i < records.length; i += BATCH) {
       const batch = records.slice(i, i + BATCH).map(({ __id, ...data }) => ({ id: String(__id), data }));
-      if (batch.length) await this.datasets.records.insertRecords(principal, derived.id, batch);
+      if (batch.length) await this.datasets.records.insertRecords(ctx, derived.id, batch);
     }
     // Lineage records what was done (operators, parameters, model), never keys or values.
     const attributes = {
@@ -244,13 +247,13 @@ export class DatasetPrivacy {
   }
 
   /** A differentially private aggregate over a dataset version, charged to the dataset's budget. */
-  async aggregate(principal: Principal, datasetId: string, query: Static<typeof AggregateQuery>, version?: string) {
-    const ds = await this.datasets.authorize(principal, datasetId, 'datasets:read');
-    const v = await this.datasets.resolveVersion(ds, version);
+  async aggregate(ctx: RequestContext, datasetId: string, query: Static<typeof AggregateQuery>, version?: string) {
+    const ds = await this.datasets.authorizeRecords(ctx, datasetId, 'datasets:read');
+    const v = await this.datasets.resolveVersion(ctx, ds, version);
     const rows: Row[] = [];
     for await (const page of this.datasets.records.scanRecords(ds.id, v, undefined, BATCH))
       for (const r of page) rows.push(fromJson<Row>(r.data));
-    return this.privacy.budgets.aggregate(principal.tenantId, ds.id, rows, query);
+    return this.privacy.budgets.aggregate(ctx.tenantId, ds.id, rows, query);
   }
 }
 
@@ -269,9 +272,9 @@ export function datasetPrivacyRoutes(app: LoamApp, platform: Platform, service: 
       },
     },
     async (request, reply) => {
-      const principal = principalOf(request);
-      const { jobId, runId } = await service.startAnonymization(principal, request.params.id, request.body);
-      const job = await platform.jobs.get(jobId, principal.tenantId);
+      const ctx = contextOf(request);
+      const { jobId, runId } = await service.startAnonymization(ctx, request.params.id, request.body);
+      const job = await platform.jobs.get(jobId, ctx.tenantId);
       if (!job) throw new AppError('internal_error', 500, 'The job vanished');
       return sendEnvelope(request, reply, toJob(job), {
         status: 202,
@@ -298,7 +301,7 @@ export function datasetPrivacyRoutes(app: LoamApp, platform: Platform, service: 
       sendEnvelope(
         request,
         reply,
-        await service.aggregate(principalOf(request), request.params.id, request.body.query, request.body.version),
+        await service.aggregate(contextOf(request), request.params.id, request.body.query, request.body.version),
       ),
   );
 }
