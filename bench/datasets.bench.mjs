@@ -22,7 +22,7 @@
  *
  * BENCH_DATABASE_URL=postgres://…/postgres runs the server on PostgreSQL instead (a fresh database
  * is created on that server and dropped afterwards). The raw baselines stay better-sqlite3 for the
- * inserts; the query and export baselines, which read the server's SQLite file, are skipped.
+ * inserts, the query's is the same SQL on a raw `pg` connection, the export's is skipped.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -293,8 +293,23 @@ async function main() {
     results.queryRowsPerPage = rows / categories.length;
   }
   if (pg) {
-    results.queryRawP50Ms = Number.NaN;
-    results.queryPlan = 'n/a (PostgreSQL)';
+    // Baseline: the same SQL the API compiles for PostgreSQL, on a raw `pg` connection.
+    const { default: pgLib } = await import('pg');
+    const raw = new pgLib.Client({ connectionString: pg.url });
+    await raw.connect();
+    const query = `select id, data, revision, created_at, updated_at from dataset_records
+    where tenant_id = $1 and dataset_id = $2 and valid_to is null and ((data #> '{category}') IS NOT NULL AND (data #> '{category}') = $3::jsonb)
+    order by id asc limit 101`;
+    const plan = await raw.query(`explain ${query}`, ['default', ds, JSON.stringify('c1')]);
+    results.queryPlan = plan.rows.map((r) => r['QUERY PLAN'].trim()).join(' | ');
+    const t = [];
+    for (const c of categories) {
+      const t0 = performance.now();
+      await raw.query(query, ['default', ds, JSON.stringify(c)]);
+      t.push(performance.now() - t0);
+    }
+    results.queryRawP50Ms = pct(t, 50);
+    await raw.end();
   } else {
     // Baseline: the same SQL the API compiles, on a raw better-sqlite3 connection to the same file.
     const raw = new Database(join(dir, 'loam', 'loam.db'), { readonly: true });
