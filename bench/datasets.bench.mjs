@@ -19,6 +19,10 @@
  *    writing the same NDJSON to a file.
  *
  * Run: node bench/datasets.bench.mjs   (BENCH_RECORDS=200000 for a quicker run; --json for one line)
+ *
+ * BENCH_DATABASE_URL=postgres://…/postgres runs the server on PostgreSQL instead (a fresh database
+ * is created on that server and dropped afterwards). The raw baselines stay better-sqlite3 for the
+ * inserts, the query's is the same SQL on a raw `pg` connection, the export's is skipped.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -34,6 +38,7 @@ const { loadConfig } = await import('../packages/server/src/config.ts');
 const { default: Database } = await import('better-sqlite3');
 
 const ADMIN_KEY = 'loam_sk_bench_admin_key_0123456789abcdefghijkl';
+const PG_URL = process.env.BENCH_DATABASE_URL ?? '';
 const TOTAL = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const BATCH = 10_000;
 const INSERT_SAMPLE = 100_000; // the insert comparison: the first 100k records on both sides
@@ -65,9 +70,10 @@ const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, 
 // (serializing batches, reading answers) does not count against the API.
 if (process.argv[2] === '--serve') {
   const dataDir = process.argv[3];
+  const databaseUrl = process.argv[4] ?? '';
   const config = loadConfig(
     {},
-    { dataDir, logLevel: 'silent', rateLimitEnabled: false, bodyLimit: 64 * 1024 * 1024, adminApiKey: ADMIN_KEY },
+    { dataDir, databaseUrl, logLevel: 'silent', rateLimitEnabled: false, bodyLimit: 64 * 1024 * 1024, adminApiKey: ADMIN_KEY },
   );
   const loam = await createLoam(config);
   await loam.migrate();
@@ -93,7 +99,8 @@ if (process.argv[2] === '--serve') {
 
 async function main() {
   const dir = mkdtempSync(join(os.tmpdir(), 'loam-bench-datasets-'));
-  const server = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', join(dir, 'loam')], {
+  const pg = PG_URL ? await freshPostgres(PG_URL) : undefined;
+  const server = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', join(dir, 'loam'), ...(pg ? [pg.url] : [])], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = [];
@@ -134,7 +141,11 @@ async function main() {
     return text ? JSON.parse(text) : undefined;
   };
 
-  const results = { machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version }, records: TOTAL };
+  const results = {
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+    records: TOTAL,
+    database: pg ? 'postgres' : 'sqlite',
+  };
 
   // ---- 1. bulk insert: API and raw baseline, batch by batch, interleaved so both see the same load ----
   const raw = new Database(join(dir, 'raw.db'));
@@ -281,7 +292,25 @@ async function main() {
     results.queryP95Ms = pct(t, 95);
     results.queryRowsPerPage = rows / categories.length;
   }
-  {
+  if (pg) {
+    // Baseline: the same SQL the API compiles for PostgreSQL, on a raw `pg` connection.
+    const { default: pgLib } = await import('pg');
+    const raw = new pgLib.Client({ connectionString: pg.url });
+    await raw.connect();
+    const query = `select id, data, revision, created_at, updated_at from dataset_records
+    where tenant_id = $1 and dataset_id = $2 and valid_to is null and ((data #> '{category}') IS NOT NULL AND (data #> '{category}') = $3::jsonb)
+    order by id asc limit 101`;
+    const plan = await raw.query(`explain ${query}`, ['default', ds, JSON.stringify('c1')]);
+    results.queryPlan = plan.rows.map((r) => r['QUERY PLAN'].trim()).join(' | ');
+    const t = [];
+    for (const c of categories) {
+      const t0 = performance.now();
+      await raw.query(query, ['default', ds, JSON.stringify(c)]);
+      t.push(performance.now() - t0);
+    }
+    results.queryRawP50Ms = pct(t, 50);
+    await raw.end();
+  } else {
     // Baseline: the same SQL the API compiles, on a raw better-sqlite3 connection to the same file.
     const raw = new Database(join(dir, 'loam', 'loam.db'), { readonly: true });
     const stmt = raw.prepare(`select id, data, revision, created_at, updated_at from dataset_records
@@ -318,37 +347,41 @@ async function main() {
     results.exportBytes = exp.bytes;
     results.exportMBps = exp.bytes / 1e6 / (ms / 1000);
 
-    const raw = new Database(join(dir, 'loam', 'loam.db'), { readonly: true });
-    const file = join(dir, 'raw-export.ndjson');
-    const fd = openSync(file, 'w');
-    const r0 = performance.now();
-    let buf = [];
-    for (const row of raw
-      .prepare('select id, data from dataset_records where dataset_id = ? and valid_to is null order by id')
-      .iterate(ds)) {
-      const data = JSON.parse(row.data);
-      buf.push(`${JSON.stringify({ id: row.id, ...data })}\n`);
-      if (buf.length >= 2000) {
-        writeSync(fd, buf.join(''));
-        buf = [];
+    if (pg) results.exportRawMBps = Number.NaN;
+    else {
+      const raw = new Database(join(dir, 'loam', 'loam.db'), { readonly: true });
+      const file = join(dir, 'raw-export.ndjson');
+      const fd = openSync(file, 'w');
+      const r0 = performance.now();
+      let buf = [];
+      for (const row of raw
+        .prepare('select id, data from dataset_records where dataset_id = ? and valid_to is null order by id')
+        .iterate(ds)) {
+        const data = JSON.parse(row.data);
+        buf.push(`${JSON.stringify({ id: row.id, ...data })}\n`);
+        if (buf.length >= 2000) {
+          writeSync(fd, buf.join(''));
+          buf = [];
+        }
       }
+      writeSync(fd, buf.join(''));
+      closeSync(fd);
+      const rawMs = performance.now() - r0;
+      results.exportRawMBps = statSync(file).size / 1e6 / (rawMs / 1000);
+      raw.close();
     }
-    writeSync(fd, buf.join(''));
-    closeSync(fd);
-    const rawMs = performance.now() - r0;
-    results.exportRawMBps = statSync(file).size / 1e6 / (rawMs / 1000);
     results.exportRatio = results.exportMBps / results.exportRawMBps;
-    raw.close();
   }
 
   server.stdin.end();
   await new Promise((r) => server.on('exit', r));
   rmSync(dir, { recursive: true, force: true });
+  await pg?.drop();
 
   if (process.argv.includes('--json')) console.log(JSON.stringify(results));
   else {
     console.log(
-      `datasets benchmark — ${results.machine.cores} cores, ${results.machine.cpu}, Node ${results.machine.node}, ${fmt(TOTAL)} records`,
+      `datasets benchmark (${results.database}) — ${results.machine.cores} cores, ${results.machine.cpu}, Node ${results.machine.node}, ${fmt(TOTAL)} records`,
     );
     console.log('| measure | Loam | baseline | ratio / target |');
     console.log('|---|---|---|---|');
@@ -375,4 +408,25 @@ async function main() {
       `load of ${fmt(TOTAL)} records: ${fmt(results.loadSeconds, 1)} s; index build ${fmt(results.indexBuildSeconds, 1)} s; plan: ${results.queryPlan}`,
     );
   }
+}
+
+/** A new, empty database on the PostgreSQL server of `url`, and how to drop it. */
+async function freshPostgres(url) {
+  const { default: pgLib } = await import('pg');
+  const name = `loam_bench_${Date.now()}`;
+  const admin = new pgLib.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new pgLib.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
 }

@@ -6,7 +6,7 @@ import type { PlainRecord } from './protection.js';
 
 /**
  * Bulk inserts (POST …/records) of this many bytes or more are parsed on a worker thread (see
- * `BulkParser`); smaller ones are parsed on the event loop as any other body.
+ * `BulkParser`); smaller ones are parsed on the event loop like any other body.
  */
 export const BULK_MIN_BYTES = 64 * 1024;
 /** Records per chunk the worker hands over: small enough to start inserting early. */

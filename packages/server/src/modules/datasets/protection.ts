@@ -3,6 +3,7 @@ import { type Executor, fromJson } from '../../platform/db/index.js';
 import { AppError } from '../../platform/http/errors.js';
 import { type FilterNode, filterFields } from './filter.js';
 import { canonicalJson, recordDigest } from './records.js';
+import type { DatasetsTable } from './tables.js';
 
 /**
  * The datasets side of the privacy engine's record protection: which fields are encrypted at rest
@@ -73,8 +74,8 @@ export function piiFieldNames(fields: SchemaField[]): string[] {
   return fields.filter((f) => f.pii && f.pii !== 'none').map((f) => f.name);
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: a raw datasets row
-type DatasetRow = any;
+/** What protection reads of a dataset row (as stored). */
+type DatasetRow = Pick<DatasetsTable, 'id' | 'tenant_id' | 'schema' | 'insert_policy'>;
 
 const NONE: string[] = [];
 
@@ -141,24 +142,23 @@ export class DatasetProtection {
   }
 
   /**
-   * Stored rows (`{id, data, …}`) with the `encrypted` fields of their data decrypted; the rows as
-   * they are when there is nothing to decrypt.
+   * Stored rows (`{id, data, …}`) with the `encrypted` fields of their data decrypted (then an
+   * object; `fromJson` reads either); the rows as they are when there is nothing to decrypt.
    */
-  // biome-ignore lint/suspicious/noExplicitAny: raw rows with `id` and `data`
-  async open<R extends Record<string, any>>(
+  async open<R extends { id: string; data: unknown }>(
     db: Executor | undefined,
     tenantId: string,
     datasetId: string,
     encrypted: string[],
     rows: R[],
-  ): Promise<R[]> {
+  ): Promise<Array<Omit<R, 'data'> & { data: unknown }>> {
     if (!this.hook || encrypted.length === 0 || rows.length === 0) return rows;
     const data = await this.hook.decrypt(
       db,
       tenantId,
       datasetId,
       encrypted,
-      rows.map((r) => ({ id: String(r.id), data: fromJson<Record<string, unknown>>(r.data) })),
+      rows.map((r) => ({ id: r.id, data: fromJson<Record<string, unknown>>(r.data) })),
     );
     return rows.map((r, i) => ({ ...r, data: data[i] }));
   }

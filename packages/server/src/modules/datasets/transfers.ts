@@ -1,15 +1,17 @@
 import { Readable } from 'node:stream';
 import type { CreateExport, DatasetExport, DatasetImport, DatasetSchema, ExportFormat, ImportError, SchemaField } from '@loam/api';
-import { sql } from 'kysely';
+import type { RequestContext } from '../../platform/context.js';
 import { fromJson, toJson } from '../../platform/db/index.js';
-import { invalidCursor, rfc3339, rfc3339OrNull } from '../../platform/http/context.js';
+import { invalidCursor } from '../../platform/http/context.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import type { Platform } from '../../platform/index.js';
 import type { JobContext } from '../../platform/jobs/queue.js';
-import type { Principal } from '../../platform/principal.js';
 import { type FilterNode, parseFilter } from './filter.js';
 import { prepareRecords, validateRecord } from './records.js';
+import { ANALYZE_AFTER_RECORDS, type DatasetRef } from './services/core.js';
 import type { DatasetService } from './services/datasets.js';
+import { type DatasetStore, toExport, toImport } from './store/index.js';
+import type { ExportRow, ImportRow } from './tables.js';
 import { type ParsedLine, csvCell, parseCsvRecord, splitId, splitRecords, typedCell } from './transfer-formats.js';
 
 export const IMPORT_JOB = 'datasets.import';
@@ -19,25 +21,6 @@ const CONTENT_TYPES: Record<ExportFormat, string> = {
   csv: 'text/csv; charset=utf-8',
   json: 'application/json',
 };
-
-// biome-ignore lint/suspicious/noExplicitAny: raw rows
-type Row = any;
-
-function toImport(row: Row): DatasetImport {
-  return {
-    id: row.id,
-    dataset_id: row.dataset_id,
-    format: row.format,
-    status: row.status,
-    total: Number(row.total),
-    processed: Number(row.processed),
-    failed: Number(row.failed),
-    job_id: row.job_id,
-    error: row.error ?? null,
-    created_at: rfc3339(Number(row.created_at)),
-    finished_at: rfc3339OrNull(row.finished_at == null ? null : Number(row.finished_at)),
-  };
-}
 
 /**
  * Imports (NDJSON or CSV into the draft, chunk by chunk, resumable) and exports (NDJSON, CSV or
@@ -51,6 +34,10 @@ export class DatasetTransfers {
 
   private get db() {
     return this.platform.database.db;
+  }
+
+  private get store(): DatasetStore {
+    return this.datasets.store;
   }
 
   register(): void {
@@ -79,23 +66,23 @@ export class DatasetTransfers {
    * the tenant uploaded before (its key starts with the tenant id).
    */
   async startImport(
-    principal: Principal,
+    ctx: RequestContext,
     datasetId: string,
     source: { body: Buffer; format: 'ndjson' | 'csv' } | { blobKey: string; format: 'ndjson' | 'csv' },
     idField = 'id',
   ): Promise<{ importId: string; jobId: string }> {
-    const ds = await this.datasets.authorize(principal, datasetId, 'datasets:write');
+    const ds = await this.datasets.authorizeRecords(ctx, datasetId, 'datasets:write');
     if (ds.row.status === 'archived') throw new AppError('dataset_archived', 409, 'The dataset is archived: restore it before importing');
     const importId = this.platform.ids.new('imp');
     let key: string;
     let body: Buffer;
     if ('body' in source) {
       if (source.body.length === 0) throw new AppError('validation_error', 400, 'The uploaded file is empty');
-      key = `${principal.tenantId}/dataset-imports/${importId}.${source.format}`;
+      key = `${ctx.tenantId}/dataset-imports/${importId}.${source.format}`;
       await this.platform.blob.put(key, source.body, source.format === 'csv' ? 'text/csv' : 'application/x-ndjson');
       body = source.body;
     } else {
-      if (!source.blobKey.startsWith(`${principal.tenantId}/`)) throw notFound('Blob');
+      if (!source.blobKey.startsWith(`${ctx.tenantId}/`)) throw notFound('Blob');
       const found = await this.platform.blob.read(source.blobKey, { maxBytes: this.platform.config.bodyLimit * 64 });
       if (!found) throw notFound('Blob');
       key = source.blobKey;
@@ -107,29 +94,28 @@ export class DatasetTransfers {
     if (source.format === 'csv' && total > 0) total--; // the header
     const now = this.platform.clock.now();
     const jobId = await this.platform.transaction(async (tx) => {
-      const job = await this.platform.jobs.enqueue(tx, IMPORT_JOB, { import_id: importId }, { tenantId: principal.tenantId });
-      await tx
-        .insertInto('dataset_imports')
-        .values({
-          id: importId,
-          tenant_id: principal.tenantId,
-          dataset_id: datasetId,
-          format: source.format,
-          id_field: idField,
-          file: key,
-          status: 'queued',
-          total,
-          processed: 0,
-          failed: 0,
-          byte_offset: 0,
-          line_offset: 0,
-          job_id: job.id,
-          created_by: principal.subject,
-          created_at: now,
-        })
-        .execute();
+      const job = await this.platform.jobs.enqueue(tx, IMPORT_JOB, { import_id: importId }, { tenantId: ctx.tenantId });
+      await this.store.transfers.insertImport(tx, {
+        id: importId,
+        tenant_id: ctx.tenantId,
+        dataset_id: datasetId,
+        format: source.format,
+        id_field: idField,
+        file: key,
+        status: 'queued',
+        total,
+        processed: 0,
+        failed: 0,
+        byte_offset: 0,
+        line_offset: 0,
+        job_id: job.id,
+        error: null,
+        created_by: ctx.principal.subject,
+        created_at: now,
+        finished_at: null,
+      });
       await this.datasets.lineage.addLineage(tx, {
-        tenantId: principal.tenantId,
+        tenantId: ctx.tenantId,
         datasetId,
         nodes: [{ id: importId, type: 'import', label: `import (${source.format})`, attributes: { format: source.format, total } }],
         edges: [{ from: importId, to: datasetId, relation: 'imported_into' }],
@@ -146,22 +132,22 @@ export class DatasetTransfers {
    * tests stop part-way as a crash would.
    */
   async runImport(importId: string, opts: { maxChunks?: number; signal?: AbortSignal } = {}): Promise<unknown> {
-    const imp = await this.db.selectFrom('dataset_imports').selectAll().where('id', '=', importId).executeTakeFirst();
+    const imp = await this.store.transfers.importById(this.db, importId);
     if (!imp || imp.status === 'succeeded' || imp.status === 'failed') return imp ? toImport(imp) : null;
     const body = await this.platform.blob.read(imp.file);
     if (!body) {
-      await this.finishImport(importId, 'failed', 'The uploaded file is gone');
+      await this.finishImport(imp, 'failed', 'The uploaded file is gone');
       return null;
     }
-    await this.db.updateTable('dataset_imports').set({ status: 'running' }).where('id', '=', importId).execute();
+    await this.store.transfers.setImport(this.db, imp, { status: 'running' });
     const text = body.toString('utf8');
-    const format = imp.format as 'ndjson' | 'csv';
+    const format = imp.format;
     const chunkSize = this.platform.config.datasetImportChunkSize;
     let header: string[] | undefined;
     // `committed` is the offset the row holds (the claim checks it); a CSV header is skipped on top.
-    let committed = Number(imp.byte_offset);
+    let committed = imp.byte_offset;
     let offset = committed;
-    let lineNo = Number(imp.line_offset);
+    let lineNo = imp.line_offset;
     if (format === 'csv') {
       const first = splitRecords(text, 'csv', 0, 0).next();
       if (!first.done) {
@@ -194,7 +180,9 @@ export class DatasetTransfers {
       lineNo = endLine;
       chunks++;
     }
-    const done = await this.finishImport(importId, 'succeeded', null);
+    const done = await this.finishImport(imp, 'succeeded', null);
+    // A large load: the planner's statistics are stale now.
+    if (done.processed - done.failed >= ANALYZE_AFTER_RECORDS) await this.store.indexes.analyze(this.db);
     return done;
   }
 
@@ -238,22 +226,16 @@ export class DatasetTransfers {
   }
 
   private async importChunk(
-    imp: Row,
+    imp: ImportRow,
     lines: { line: number; text: string }[],
     header: string[] | undefined,
     span: { from: number; to: number; line: number },
   ): Promise<boolean> {
-    const datasetId = imp.dataset_id as string;
+    const datasetId = imp.dataset_id;
     return this.platform.transaction(async (tx) => {
       const { draft, row: ds } = await this.datasets.records.lockForRecordWrite(tx, imp.tenant_id, datasetId);
       // Claim the chunk: only the run that still sees the old offset may write it.
-      const claimed = await tx
-        .updateTable('dataset_imports')
-        .set({ byte_offset: span.to, line_offset: span.line })
-        .where('id', '=', imp.id)
-        .where('byte_offset', '=', span.from)
-        .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) === 0) return false;
+      if (!(await this.store.transfers.claimChunk(tx, imp, span))) return false;
       const fields = fromJson<DatasetSchema>(ds.schema).fields;
       const errors: ImportError[] = [];
       const good: { line: number; id: string; data: Record<string, unknown>; clientId: boolean }[] = [];
@@ -270,13 +252,8 @@ export class DatasetTransfers {
         if (parsed.id) seen.add(parsed.id);
         good.push({ line: l.line, id: parsed.id ?? this.platform.ids.new('rec'), data: parsed.data, clientId: parsed.id !== undefined });
       }
-      const taken = new Set(
-        await this.datasets.records.existingIds(
-          tx,
-          datasetId,
-          good.filter((g) => g.clientId).map((g) => g.id),
-        ),
-      );
+      const clientIds = good.filter((g) => g.clientId).map((g) => g.id);
+      const taken = new Set(await this.store.records.existingIds(tx, imp.tenant_id, datasetId, clientIds));
       const kept: typeof good = [];
       for (const g of good) {
         if (taken.has(g.id)) {
@@ -295,22 +272,18 @@ export class DatasetTransfers {
       for (const e of errors) {
         const seq = perLine.get(e.line) ?? 0;
         perLine.set(e.line, seq + 1);
-        await tx
-          .insertInto('dataset_import_errors')
-          .values({ import_id: imp.id, line: e.line, seq, field: e.field, code: e.code, message: e.message.slice(0, 1000) })
-          .execute();
+        await this.store.transfers.insertError(tx, {
+          import_id: imp.id,
+          line: e.line,
+          seq,
+          field: e.field,
+          code: e.code,
+          message: e.message.slice(0, 1000),
+        });
       }
-      await tx
-        .updateTable('dataset_imports')
-        .set({ processed: sql`processed + ${lines.length}`, failed: sql`failed + ${failedLines.size}` })
-        .where('id', '=', imp.id)
-        .execute();
+      await this.store.transfers.addProgress(tx, imp, lines.length, failedLines.size);
       if (kept.length > 0) {
-        await tx
-          .updateTable('datasets')
-          .set({ record_count: sql`record_count + ${kept.length}`, updated_at: this.platform.clock.now() })
-          .where('id', '=', datasetId)
-          .execute();
+        await this.store.datasets.addRecords(tx, imp.tenant_id, datasetId, kept.length, this.platform.clock.now());
         await this.platform.events.emit(
           tx,
           'record.created',
@@ -323,113 +296,98 @@ export class DatasetTransfers {
     });
   }
 
-  private async finishImport(importId: string, status: 'succeeded' | 'failed', error: string | null): Promise<DatasetImport> {
-    await this.db
-      .updateTable('dataset_imports')
-      .set({ status, error, finished_at: this.platform.clock.now() })
-      .where('id', '=', importId)
-      .execute();
-    return toImport(await this.db.selectFrom('dataset_imports').selectAll().where('id', '=', importId).executeTakeFirstOrThrow());
-  }
-
-  async getImport(principal: Principal, datasetId: string, importId: string): Promise<DatasetImport> {
-    await this.datasets.authorize(principal, datasetId, 'datasets:read');
-    const row = await this.db
-      .selectFrom('dataset_imports')
-      .selectAll()
-      .where('tenant_id', '=', principal.tenantId)
-      .where('dataset_id', '=', datasetId)
-      .where('id', '=', importId)
-      .executeTakeFirst();
+  private async finishImport(imp: ImportRow, status: 'succeeded' | 'failed', error: string | null): Promise<DatasetImport> {
+    await this.store.transfers.setImport(this.db, imp, { status, error, finished_at: this.platform.clock.now() });
+    const row = await this.store.transfers.importById(this.db, imp.id);
     if (!row) throw notFound('Import');
     return toImport(row);
   }
 
-  async importErrors(principal: Principal, datasetId: string, importId: string, page: { limit?: number; cursor?: string }) {
-    await this.getImport(principal, datasetId, importId);
+  async getImport(ctx: RequestContext, datasetId: string, importId: string): Promise<DatasetImport> {
+    await this.datasets.authorizeRecords(ctx, datasetId, 'datasets:read');
+    const row = await this.store.transfers.findImport(this.db, ctx.tenantId, datasetId, importId);
+    if (!row) throw notFound('Import');
+    return toImport(row);
+  }
+
+  async importErrors(ctx: RequestContext, datasetId: string, importId: string, page: { limit?: number; cursor?: string }) {
+    await this.getImport(ctx, datasetId, importId);
     const limit = page.limit ?? 100;
     const scope = `cursor:import-errors:${importId}`;
-    let q = this.db.selectFrom('dataset_import_errors').selectAll().where('import_id', '=', importId);
+    let after: { line: number; seq: number } | undefined;
     if (page.cursor) {
       const c = this.platform.signer.verify<{ line: number; seq: number }>(page.cursor, scope);
       if (!c || typeof c.line !== 'number') throw invalidCursor();
-      q = q.where((eb) => eb(eb.refTuple('line', 'seq'), '>', eb.tuple(c.line, c.seq)));
+      after = c;
     }
-    const rows = await q
-      .orderBy('line')
-      .orderBy('seq')
-      .limit(limit + 1)
-      .execute();
+    const rows = await this.store.transfers.errors(this.db, importId, after, limit + 1);
     const hasMore = rows.length > limit;
     const items = (hasMore ? rows.slice(0, limit) : rows).map(
-      (r): ImportError => ({ line: Number(r.line), field: r.field ?? null, code: r.code, message: r.message }),
+      (r): ImportError => ({ line: r.line, field: r.field, code: r.code, message: r.message }),
     );
     const last = rows[items.length - 1];
-    const cursor = hasMore ? this.platform.signer.sign({ line: Number(last.line), seq: Number(last.seq) }, scope) : undefined;
+    const cursor = hasMore ? this.platform.signer.sign({ line: last.line, seq: last.seq }, scope) : undefined;
     return { items, pagination: { has_more: hasMore, page_size: items.length, ...(cursor ? { cursor } : {}) } };
   }
 
   // ---- export ---------------------------------------------------------------------------------
 
-  async startExport(principal: Principal, datasetId: string, input: CreateExport): Promise<{ exportId: string; jobId: string }> {
-    const ds = await this.datasets.authorize(principal, datasetId, 'datasets:read');
+  async startExport(ctx: RequestContext, datasetId: string, input: CreateExport): Promise<{ exportId: string; jobId: string }> {
+    const ds = await this.datasets.authorizeRecords(ctx, datasetId, 'datasets:read');
     const filter = input.filter === undefined ? undefined : parseFilter(input.filter); // 400 now rather than a failed job later
-    const v = await this.datasets.resolveVersion(ds, input.version);
+    const v = await this.datasets.resolveVersion(ctx, ds, input.version);
     this.datasets.protection.assertQueryable(v.encrypted, { filter });
     const exportId = this.platform.ids.new('exp');
     const format = input.format ?? 'ndjson';
     const now = this.platform.clock.now();
     const jobId = await this.platform.transaction(async (tx) => {
-      const job = await this.platform.jobs.enqueue(tx, EXPORT_JOB, { export_id: exportId }, { tenantId: principal.tenantId });
-      await tx
-        .insertInto('dataset_exports')
-        .values({
-          id: exportId,
-          tenant_id: principal.tenantId,
-          dataset_id: datasetId,
-          version_id: v.id,
-          format,
-          filter: input.filter === undefined ? null : toJson(input.filter),
-          status: 'queued',
-          record_count: 0,
-          bytes: 0,
-          job_id: job.id,
-          created_by: principal.subject,
-          created_at: now,
-        })
-        .execute();
+      const job = await this.platform.jobs.enqueue(tx, EXPORT_JOB, { export_id: exportId }, { tenantId: ctx.tenantId });
+      await this.store.transfers.insertExport(tx, {
+        id: exportId,
+        tenant_id: ctx.tenantId,
+        dataset_id: datasetId,
+        version_id: v.id,
+        format,
+        filter: input.filter === undefined ? null : toJson(input.filter),
+        status: 'queued',
+        record_count: 0,
+        bytes: 0,
+        file: null,
+        job_id: job.id,
+        error: null,
+        created_by: ctx.principal.subject,
+        created_at: now,
+        finished_at: null,
+      });
       await this.datasets.lineage.addLineage(tx, {
-        tenantId: principal.tenantId,
+        tenantId: ctx.tenantId,
         datasetId,
         nodes: [{ id: exportId, type: 'export', label: `export (${format})`, attributes: { format, version_id: v.id } }],
         edges: [{ from: v.id ?? datasetId, to: exportId, relation: 'exported_to' }],
       });
       return job.id;
     });
-    await this.datasets.auditRead(principal, ds, 'records.export', { export_id: exportId, version_id: v.id });
+    await this.datasets.auditRead(ctx, ds, 'records.export', { export_id: exportId, version_id: v.id });
     return { exportId, jobId };
   }
 
-  private exportKey(row: Row): string {
+  private exportKey(row: ExportRow): string {
     return `${row.tenant_id}/dataset-exports/${row.id}.${row.format}`;
   }
 
   /** Streams the selected records into the blob store, then marks the export done. */
   async runExport(exportId: string): Promise<unknown> {
-    const row = await this.db.selectFrom('dataset_exports').selectAll().where('id', '=', exportId).executeTakeFirst();
+    const row = await this.store.transfers.exportById(this.db, exportId);
     if (!row || row.status === 'succeeded') return row ? { export_id: exportId } : null;
-    await this.db.updateTable('dataset_exports').set({ status: 'running' }).where('id', '=', exportId).execute();
-    const ds = await this.db.selectFrom('datasets').selectAll().where('id', '=', row.dataset_id).executeTakeFirst();
+    await this.store.transfers.setExport(this.db, row, { status: 'running' });
+    const ds = await this.store.datasets.find(this.db, row.tenant_id, row.dataset_id);
     if (!ds) return null;
-    const ref = { row: ds, id: ds.id, tenantId: ds.tenant_id, classification: ds.classification };
-    const v = await this.datasets.resolveVersion(ref, row.version_id ?? undefined);
+    const ref: DatasetRef = { row: ds, id: ds.id, tenantId: ds.tenant_id, classification: ds.classification };
+    const v = await this.datasets.versionOf(ref, row.version_id ?? undefined);
     const filter: FilterNode | undefined = row.filter == null ? undefined : parseFilter(fromJson(row.filter));
-    const format = row.format as ExportFormat;
-    const schema = fromJson<DatasetSchema>(
-      v.id
-        ? (await this.db.selectFrom('dataset_versions').select('schema').where('id', '=', v.id).executeTakeFirstOrThrow()).schema
-        : ds.schema,
-    );
+    const format = row.format;
+    const version = v.id ? await this.store.versions.find(this.db, ds.tenant_id, ds.id, v.id) : undefined;
+    const schema = fromJson<DatasetSchema>(version?.schema ?? ds.schema);
     let count = 0;
     const pages = this.datasets.records.scanRecords(ds.id, v, filter, 2000);
     async function* lines(): AsyncGenerator<string> {
@@ -465,11 +423,14 @@ export class DatasetTransfers {
     const key = this.exportKey(row);
     const info = await this.platform.blob.put(key, Readable.from(lines()), CONTENT_TYPES[format]);
     await this.platform.transaction(async (tx) => {
-      await tx
-        .updateTable('dataset_exports')
-        .set({ status: 'succeeded', record_count: count, bytes: info.size, file: key, finished_at: this.platform.clock.now() })
-        .where('id', '=', exportId)
-        .execute();
+      const finishedAt = this.platform.clock.now();
+      await this.store.transfers.setExport(tx, row, {
+        status: 'succeeded',
+        record_count: count,
+        bytes: info.size,
+        file: key,
+        finished_at: finishedAt,
+      });
       await this.platform.events.emit(
         tx,
         'record.exported',
@@ -481,47 +442,29 @@ export class DatasetTransfers {
     return { export_id: exportId, record_count: count, bytes: info.size, download: `/api/v1/exports/${exportId}/download` };
   }
 
-  private async exportRow(principal: Principal, exportId: string): Promise<Row> {
-    const row = await this.db
-      .selectFrom('dataset_exports')
-      .selectAll()
-      .where('tenant_id', '=', principal.tenantId)
-      .where('id', '=', exportId)
-      .executeTakeFirst();
+  /** The caller's export, after the access check on the records of its dataset. */
+  private async exportRow(ctx: RequestContext, exportId: string): Promise<{ row: ExportRow; ds: DatasetRef }> {
+    const row = await this.store.transfers.findExport(this.db, ctx.tenantId, exportId);
     if (!row) throw notFound('Export');
-    await this.datasets.authorize(principal, row.dataset_id, 'datasets:read');
-    return row;
+    const ds = await this.datasets.authorizeRecords(ctx, row.dataset_id, 'datasets:read');
+    return { row, ds };
   }
 
-  async getExport(principal: Principal, exportId: string): Promise<DatasetExport> {
-    const row = await this.exportRow(principal, exportId);
+  async getExport(ctx: RequestContext, exportId: string): Promise<DatasetExport> {
+    const { row } = await this.exportRow(ctx, exportId);
     let url: string | null = null;
     if (row.status === 'succeeded' && row.file)
       url = await this.platform.blob.presignGet(row.file, { expiresInSec: this.platform.config.datasetExportUrlTtlSec });
-    return {
-      id: row.id,
-      dataset_id: row.dataset_id,
-      version_id: row.version_id ?? null,
-      format: row.format,
-      status: row.status,
-      record_count: Number(row.record_count),
-      bytes: Number(row.bytes),
-      job_id: row.job_id,
-      download_url: url,
-      error: row.error ?? null,
-      created_at: rfc3339(Number(row.created_at)),
-      finished_at: rfc3339OrNull(row.finished_at == null ? null : Number(row.finished_at)),
-    };
+    return toExport(row, url);
   }
 
   /** The export file, for the authenticated download route. */
-  async downloadExport(principal: Principal, exportId: string): Promise<{ body: Buffer; contentType: string; filename: string }> {
-    const row = await this.exportRow(principal, exportId);
+  async downloadExport(ctx: RequestContext, exportId: string): Promise<{ body: Buffer; contentType: string; filename: string }> {
+    const { row, ds } = await this.exportRow(ctx, exportId);
     if (row.status !== 'succeeded' || !row.file) throw new AppError('conflict', 409, 'The export is not finished yet');
     const body = await this.platform.blob.read(row.file);
     if (!body) throw notFound('Export file');
-    const ds = await this.datasets.authorize(principal, row.dataset_id, 'datasets:read');
-    await this.datasets.auditRead(principal, ds, 'exports.download', { export_id: exportId });
-    return { body, contentType: CONTENT_TYPES[row.format as ExportFormat], filename: `${row.dataset_id}-${row.id}.${row.format}` };
+    await this.datasets.auditRead(ctx, ds, 'exports.download', { export_id: exportId });
+    return { body, contentType: CONTENT_TYPES[row.format], filename: `${row.dataset_id}-${row.id}.${row.format}` };
   }
 }

@@ -22,29 +22,28 @@ export interface LineageNode {
 }
 
 /**
- * Every call the privacy engine makes into the datasets service, in one place. The datasets
- * service's methods take a `Principal` today and are moving to a `RequestContext` (issue #14):
- * only this adapter changes when they do.
+ * Every call the privacy engine makes into the datasets service, in one place: what the engine
+ * needs of a dataset, in the engine's terms.
  */
 export class DatasetsPort {
   constructor(private readonly datasets: DatasetService) {}
 
   /** The caller's dataset once reading it is allowed (404 unknown or another tenant's, 403 denied). */
   async authorizeRead(ctx: RequestContext, id: string): Promise<ReadableDataset> {
-    const ref = await this.datasets.authorize(ctx.principal, id, 'datasets:read');
-    const row: { name: string; classification: CreateDataset['classification']; schema: string } = ref.row;
+    // The dataset and its records: the engine reads every record of it.
+    const ref = await this.datasets.authorizeRecords(ctx, id, 'datasets:read');
     return {
       ref,
       id: ref.id,
-      name: row.name,
-      classification: row.classification,
-      fields: fromJson<{ fields?: SchemaField[] }>(row.schema).fields ?? [],
+      name: ref.row.name,
+      classification: ref.row.classification as CreateDataset['classification'],
+      fields: fromJson<{ fields?: SchemaField[] }>(ref.row.schema).fields ?? [],
     };
   }
 
   /** The version a selector names (the working draft when none). */
-  resolveVersion(ds: ReadableDataset, version: string | undefined): Promise<VersionRef> {
-    return this.datasets.resolveVersion(ds.ref, version);
+  resolveVersion(ctx: RequestContext, ds: ReadableDataset, version: string | undefined): Promise<VersionRef> {
+    return this.datasets.resolveVersion(ctx, ds.ref, version);
   }
 
   /** Every record of a version, read `pageSize` at a time. */
@@ -56,11 +55,11 @@ export class DatasetsPort {
   }
 
   create(ctx: RequestContext, input: CreateDataset): Promise<Dataset> {
-    return this.datasets.create(ctx.principal, input);
+    return this.datasets.create(ctx, input);
   }
 
   async insert(ctx: RequestContext, datasetId: string, records: NewRecord[]): Promise<void> {
-    await this.datasets.records.insertRecords(ctx.principal, datasetId, records);
+    await this.datasets.records.insertRecords(ctx, datasetId, records);
   }
 
   /** Adds `node` and `edge` to a dataset's lineage graph, in `tx`. */

@@ -28,7 +28,7 @@ describeEachDialect('privacy on datasets', (dialect) => {
     datasets = t.loam.services.datasets;
     // The module registered the job kind at start; this instance shares its handler's behaviour.
     onDatasets = new DatasetPrivacy(t.loam.platform, t.loam.services.privacy, datasets);
-    const ds = await datasets.create(admin, {
+    const ds = await datasets.create(contextOf(admin), {
       name: 'patients',
       schema: {
         fields: [
@@ -42,7 +42,7 @@ describeEachDialect('privacy on datasets', (dialect) => {
     });
     datasetId = ds.id;
     await datasets.records.insertRecords(
-      admin,
+      contextOf(admin),
       ds.id,
       Array.from({ length: 60 }, (_, i) => ({
         id: `p${i}`,
@@ -55,7 +55,7 @@ describeEachDialect('privacy on datasets', (dialect) => {
         },
       })),
     );
-    versionId = (await datasets.versions.finalize(admin, ds.id, { name: 'v1' })).id;
+    versionId = (await datasets.versions.finalize(contextOf(admin), ds.id, { name: 'v1' })).id;
     t.loam.startBackground({ workers: 1, relay: false });
   });
   afterAll(() => t.close());
@@ -93,9 +93,9 @@ describeEachDialect('privacy on datasets', (dialect) => {
     }, 20_000);
     const result = job?.result as { dataset_id: string; records: number };
     expect(result.records).toBe(60);
-    const derived = await datasets.get(admin, result.dataset_id);
+    const derived = await datasets.get(contextOf(admin), result.dataset_id);
     expect(derived.derived_from).toEqual({ dataset_id: datasetId, version_id: versionId });
-    const { items } = await datasets.records.queryRecords(admin, result.dataset_id, { limit: 1000 });
+    const { items } = await datasets.records.queryRecords(contextOf(admin), result.dataset_id, { limit: 1000 });
     expect(items).toHaveLength(60);
     const byId = new Map(items.map((r) => [r.id, r.data as Record<string, unknown>]));
     const p0 = byId.get('p0') as Record<string, unknown>;
@@ -107,7 +107,7 @@ describeEachDialect('privacy on datasets', (dialect) => {
     for (const r of byId.values()) sizes.set(`${r.age}|${r.zip}`, (sizes.get(`${r.age}|${r.zip}`) ?? 0) + 1);
     expect(Math.min(...sizes.values())).toBeGreaterThanOrEqual(5);
     // Lineage names the run, its operators and parameters, never keys.
-    const lineage = await datasets.lineage.get(admin, datasetId);
+    const lineage = await datasets.lineage.get(contextOf(admin), datasetId);
     const run = lineage.nodes.find((n) => n.id === runId);
     expect(run?.type).toBe('anonymization_run');
     expect(run?.attributes).toMatchObject({

@@ -146,7 +146,7 @@ export class DatasetPrivacy {
   ): Promise<{ jobId: string; runId: string }> {
     const { principal } = ctx;
     const ds = await this.datasets.authorizeRead(ctx, datasetId);
-    await this.datasets.resolveVersion(ds, input.version);
+    await this.datasets.resolveVersion(ctx, ds, input.version);
     const runId = this.platform.ids.new('anr');
     const payload: AnonymizeJobPayload = {
       request_id: ctx.requestId,
@@ -174,7 +174,7 @@ export class DatasetPrivacy {
     const ctx = runContext(p);
     const tenantId = ctx.tenantId;
     const ds = await this.datasets.authorizeRead(ctx, p.dataset_id);
-    const v = await this.datasets.resolveVersion(ds, p.version);
+    const v = await this.datasets.resolveVersion(ctx, ds, p.version);
     const { fields } = ds;
     const classification = { ...classificationOf(fields), ...(p.policy.classification ?? {}) };
     const source = await this.datasets.readAll(ds, v, BATCH);
@@ -258,7 +258,7 @@ export class DatasetPrivacy {
   /** A differentially private aggregate over a dataset version, charged to the dataset's budget. */
   async aggregate(ctx: RequestContext, datasetId: string, query: Static<typeof AggregateQuery>, version?: string) {
     const ds = await this.datasets.authorizeRead(ctx, datasetId);
-    const v = await this.datasets.resolveVersion(ds, version);
+    const v = await this.datasets.resolveVersion(ctx, ds, version);
     const rows = (await this.datasets.readAll(ds, v, BATCH)).map((r) => r.data);
     return this.privacy.budgets.aggregate(ctx, ds.id, rows, query);
   }

@@ -1,6 +1,6 @@
 import { CreateDataset, Dataset, DatasetParams, Envelope, ListDatasetsQuery, UpdateDataset } from '@loam/api';
 import { Type } from '@sinclair/typebox';
-import { principalOf, sendEnvelope } from '../../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
 import { ifMatchOf, notModified } from '../../../platform/http/etag.js';
 import type { LoamApp } from '../../../platform/http/server.js';
 import { resourceETag } from '../services/core.js';
@@ -14,7 +14,7 @@ export function datasetResourceRoutes(scope: LoamApp, datasets: DatasetService):
     '/api/v1/datasets',
     { config: write, schema: { tags, summary: 'Create a dataset', body: CreateDataset, response: { 201: Envelope(Dataset) } } },
     async (request, reply) => {
-      const ds = await datasets.create(principalOf(request), request.body);
+      const ds = await datasets.create(contextOf(request), request.body);
       return sendEnvelope(request, reply, ds, {
         status: 201,
         location: base(ds.id),
@@ -31,7 +31,7 @@ export function datasetResourceRoutes(scope: LoamApp, datasets: DatasetService):
       schema: { tags, summary: 'List datasets', querystring: ListDatasetsQuery, response: { 200: Envelope(Type.Array(Dataset)) } },
     },
     async (request, reply) => {
-      const { items, pagination } = await datasets.list(principalOf(request), request.query);
+      const { items, pagination } = await datasets.list(contextOf(request), request.query);
       const links: Record<string, string> = { self: '/api/v1/datasets' };
       if (pagination.cursor) {
         const q = new URLSearchParams(Object.entries({ ...request.query, cursor: pagination.cursor }).map(([k, v]) => [k, String(v)]));
@@ -45,7 +45,7 @@ export function datasetResourceRoutes(scope: LoamApp, datasets: DatasetService):
     '/api/v1/datasets/:id',
     { config: read, schema: { tags, summary: 'Get a dataset', params: DatasetParams, response: { 200: Envelope(Dataset) } } },
     async (request, reply) => {
-      const ds = await datasets.get(principalOf(request), request.params.id);
+      const ds = await datasets.get(contextOf(request), request.params.id);
       if (notModified(request, reply, resourceETag(ds.resource_version))) return reply;
       return sendEnvelope(request, reply, ds, {
         links: datasetLinks(ds.id),
@@ -67,7 +67,7 @@ export function datasetResourceRoutes(scope: LoamApp, datasets: DatasetService):
       },
     },
     async (request, reply) => {
-      const ds = await datasets.update(principalOf(request), request.params.id, request.body, ifMatchOf(request));
+      const ds = await datasets.update(contextOf(request), request.params.id, request.body, ifMatchOf(request));
       reply.header('etag', resourceETag(ds.resource_version));
       return sendEnvelope(request, reply, ds, {
         links: datasetLinks(ds.id),
@@ -80,7 +80,7 @@ export function datasetResourceRoutes(scope: LoamApp, datasets: DatasetService):
     '/api/v1/datasets/:id',
     { config: write, schema: { tags, summary: 'Delete a dataset and all its records and versions', params: DatasetParams } },
     async (request, reply) => {
-      await datasets.remove(principalOf(request), request.params.id, ifMatchOf(request));
+      await datasets.remove(contextOf(request), request.params.id, ifMatchOf(request));
       return reply.code(204).send();
     },
   );
@@ -98,7 +98,7 @@ export function datasetResourceRoutes(scope: LoamApp, datasets: DatasetService):
         },
       },
       async (request, reply) => {
-        const ds = await datasets.setArchived(principalOf(request), request.params.id, action === 'archive');
+        const ds = await datasets.setArchived(contextOf(request), request.params.id, action === 'archive');
         return sendEnvelope(request, reply, ds, {
           links: datasetLinks(ds.id),
           metadata: { resource_version: String(ds.resource_version) },

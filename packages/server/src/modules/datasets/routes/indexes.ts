@@ -1,6 +1,6 @@
 import { CreateIndex, DatasetIndex, DatasetParams, Envelope, SubResourceParams } from '@loam/api';
 import { Type } from '@sinclair/typebox';
-import { principalOf, sendEnvelope } from '../../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
 import type { LoamApp } from '../../../platform/http/server.js';
 import type { DatasetService } from '../services/datasets.js';
 
@@ -21,7 +21,7 @@ export function indexRoutes(scope: LoamApp, datasets: DatasetService): void {
       },
     },
     async (request, reply) => {
-      const idx = await datasets.indexes.createIndex(principalOf(request), request.params.id, request.body.field);
+      const idx = await datasets.indexes.createIndex(contextOf(request), request.params.id, request.body.field);
       const self = `${base(request.params.id)}/indexes/${idx.id}`;
       return sendEnvelope(request, reply, idx, { status: 201, location: self, links: { self } });
     },
@@ -34,7 +34,7 @@ export function indexRoutes(scope: LoamApp, datasets: DatasetService): void {
       schema: { tags, summary: 'List field indexes', params: DatasetParams, response: { 200: Envelope(Type.Array(DatasetIndex)) } },
     },
     async (request, reply) => {
-      const items = await datasets.indexes.listIndexes(principalOf(request), request.params.id);
+      const items = await datasets.indexes.listIndexes(contextOf(request), request.params.id);
       return sendEnvelope(request, reply, items, { links: { self: `${base(request.params.id)}/indexes` } });
     },
   );
@@ -43,7 +43,7 @@ export function indexRoutes(scope: LoamApp, datasets: DatasetService): void {
     '/api/v1/datasets/:id/indexes/:sid',
     { config: write, schema: { tags, summary: 'Drop a field index', params: SubResourceParams } },
     async (request, reply) => {
-      await datasets.indexes.deleteIndex(principalOf(request), request.params.id, request.params.sid);
+      await datasets.indexes.deleteIndex(contextOf(request), request.params.id, request.params.sid);
       return reply.code(204).send();
     },
   );

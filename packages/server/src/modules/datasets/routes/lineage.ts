@@ -1,5 +1,5 @@
 import { DatasetParams, Envelope, Lineage } from '@loam/api';
-import { principalOf, sendEnvelope } from '../../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
 import type { LoamApp } from '../../../platform/http/server.js';
 import type { DatasetService } from '../services/datasets.js';
 
@@ -14,7 +14,7 @@ export function lineageRoutes(scope: LoamApp, datasets: DatasetService): void {
       schema: { tags, summary: 'Lineage graph of a dataset', params: DatasetParams, response: { 200: Envelope(Lineage) } },
     },
     async (request, reply) => {
-      const graph = await datasets.lineage.get(principalOf(request), request.params.id);
+      const graph = await datasets.lineage.get(contextOf(request), request.params.id);
       return sendEnvelope(request, reply, graph, {
         links: { self: `${base(request.params.id)}/lineage`, dataset: base(request.params.id) },
       });

@@ -14,7 +14,7 @@ import {
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { principalOf, sendEnvelope } from '../../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
 import { ifMatchOf, notModified } from '../../../platform/http/etag.js';
 import { AppError } from '../../../platform/http/errors.js';
 import type { RawBody } from '../../../platform/http/lazy-compilers.js';
@@ -38,14 +38,14 @@ export function recordRoutes(scope: LoamApp, datasets: DatasetService): void {
       },
     },
     async (request, reply) => {
-      const result = await datasets.records.insertRecords(principalOf(request), request.params.id, request.body as NewRecord[] | RawBody);
+      const result = await datasets.records.insertRecords(contextOf(request), request.params.id, request.body as NewRecord[] | RawBody);
       const self = `${base(request.params.id)}/records`;
       return sendEnvelope(request, reply, result, { status: 201, location: self, links: { records: self } });
     },
   );
 
   const recordsPage = async (request: FastifyRequest, id: string, query: Parameters<DatasetService['records']['queryRecords']>[2]) => {
-    const result = await datasets.records.queryRecords(principalOf(request), id, query);
+    const result = await datasets.records.queryRecords(contextOf(request), id, query);
     const links: Record<string, string> = { self: `${base(id)}/records` };
     if (result.pagination.cursor) {
       const q = new URLSearchParams();
@@ -125,7 +125,7 @@ export function recordRoutes(scope: LoamApp, datasets: DatasetService): void {
     },
     async (request, reply) => {
       const { etag, ...record } = await datasets.records.getRecord(
-        principalOf(request),
+        contextOf(request),
         request.params.id,
         request.params.rid,
         request.query.version,
@@ -151,7 +151,7 @@ export function recordRoutes(scope: LoamApp, datasets: DatasetService): void {
     },
     async (request, reply) => {
       const { etag, ...record } = await datasets.records.updateRecord(
-        principalOf(request),
+        contextOf(request),
         request.params.id,
         request.params.rid,
         request.body.data,
@@ -166,7 +166,7 @@ export function recordRoutes(scope: LoamApp, datasets: DatasetService): void {
     '/api/v1/datasets/:id/records/:rid',
     { config: write, schema: { tags, summary: 'Delete a record (If-Match honoured)', params: RecordParams } },
     async (request, reply) => {
-      await datasets.records.deleteRecord(principalOf(request), request.params.id, request.params.rid, ifMatchOf(request));
+      await datasets.records.deleteRecord(contextOf(request), request.params.id, request.params.rid, ifMatchOf(request));
       return reply.code(204).send();
     },
   );

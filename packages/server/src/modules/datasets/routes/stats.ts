@@ -1,5 +1,5 @@
 import { DatasetParams, DatasetStats, Envelope, GetRecordQuery } from '@loam/api';
-import { principalOf, sendEnvelope } from '../../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
 import type { LoamApp } from '../../../platform/http/server.js';
 import type { DatasetService } from '../services/datasets.js';
 
@@ -20,7 +20,7 @@ export function statsRoutes(scope: LoamApp, datasets: DatasetService): void {
       },
     },
     async (request, reply) => {
-      const stats = await datasets.stats.get(principalOf(request), request.params.id, request.query.version);
+      const stats = await datasets.stats.get(contextOf(request), request.params.id, request.query.version);
       return sendEnvelope(request, reply, stats, {
         links: { self: `${base(request.params.id)}/stats`, dataset: base(request.params.id) },
       });

@@ -14,7 +14,7 @@ import {
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { mediaTypeOf } from '../../../platform/blob/index.js';
-import { principalOf, sendEnvelope } from '../../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
 import { AppError } from '../../../platform/http/errors.js';
 import type { LoamApp } from '../../../platform/http/server.js';
 import type { Platform } from '../../../platform/index.js';
@@ -26,7 +26,7 @@ import { NDJSON, base, bodyOptional, read, tags, write } from './shared.js';
 /** Imports and exports of records, run as jobs. */
 export function transferRoutes(scope: LoamApp, platform: Platform, transfers: DatasetTransfers): void {
   const jobEnvelope = async (request: FastifyRequest, jobId: string) => {
-    const job = await platform.jobs.get(jobId, principalOf(request).tenantId);
+    const job = await platform.jobs.get(jobId, contextOf(request).tenantId);
     if (!job) throw new AppError('internal_error', 500, 'The job vanished');
     return toJob(job);
   };
@@ -45,7 +45,7 @@ export function transferRoutes(scope: LoamApp, platform: Platform, transfers: Da
       },
     },
     async (request, reply) => {
-      const { exportId, jobId } = await transfers.startExport(principalOf(request), request.params.id, request.body);
+      const { exportId, jobId } = await transfers.startExport(contextOf(request), request.params.id, request.body);
       return sendEnvelope(request, reply, await jobEnvelope(request, jobId), {
         status: 202,
         location: `/api/v1/jobs/${jobId}`,
@@ -68,13 +68,13 @@ export function transferRoutes(scope: LoamApp, platform: Platform, transfers: Da
     },
     async (request, reply) => {
       const type = mediaTypeOf(request.headers['content-type']);
-      const principal = principalOf(request);
+      const ctx = contextOf(request);
       let started: { importId: string; jobId: string };
       if (typeof request.body === 'string')
         throw new AppError('unsupported_media_type', 415, 'Send the file as application/x-ndjson or text/csv');
       if (Buffer.isBuffer(request.body)) {
         const format = request.query.format ?? (type === NDJSON ? 'ndjson' : 'csv');
-        started = await transfers.startImport(principal, request.params.id, { body: request.body, format }, request.query.id_field);
+        started = await transfers.startImport(ctx, request.params.id, { body: request.body, format }, request.query.id_field);
       } else {
         const body = request.body as { blob_key?: unknown; format?: unknown } | undefined;
         if (!body || typeof body.blob_key !== 'string' || (body.format !== 'ndjson' && body.format !== 'csv'))
@@ -85,7 +85,7 @@ export function transferRoutes(scope: LoamApp, platform: Platform, transfers: Da
             [{ field: 'blob_key', code: 'required_field_missing', message: 'blob_key and format are required for JSON bodies' }],
           );
         started = await transfers.startImport(
-          principal,
+          ctx,
           request.params.id,
           { blobKey: body.blob_key, format: body.format },
           request.query.id_field,
@@ -106,7 +106,7 @@ export function transferRoutes(scope: LoamApp, platform: Platform, transfers: Da
       schema: { tags, summary: 'Progress of an import', params: SubResourceParams, response: { 200: Envelope(DatasetImport) } },
     },
     async (request, reply) => {
-      const imp = await transfers.getImport(principalOf(request), request.params.id, request.params.sid);
+      const imp = await transfers.getImport(contextOf(request), request.params.id, request.params.sid);
       const self = `${base(request.params.id)}/imports/${imp.id}`;
       return sendEnvelope(request, reply, imp, { links: { self, errors: `${self}/errors`, job: `/api/v1/jobs/${imp.job_id}` } });
     },
@@ -125,12 +125,7 @@ export function transferRoutes(scope: LoamApp, platform: Platform, transfers: Da
       },
     },
     async (request, reply) => {
-      const { items, pagination } = await transfers.importErrors(
-        principalOf(request),
-        request.params.id,
-        request.params.sid,
-        request.query,
-      );
+      const { items, pagination } = await transfers.importErrors(contextOf(request), request.params.id, request.params.sid, request.query);
       const self = `${base(request.params.id)}/imports/${request.params.sid}/errors`;
       const links: Record<string, string> = { self };
       if (pagination.cursor)
@@ -146,7 +141,7 @@ export function transferRoutes(scope: LoamApp, platform: Platform, transfers: Da
       schema: { tags, summary: 'An export and its download URL', params: IdParams, response: { 200: Envelope(DatasetExport) } },
     },
     async (request, reply) => {
-      const exp = await transfers.getExport(principalOf(request), request.params.id);
+      const exp = await transfers.getExport(contextOf(request), request.params.id);
       return sendEnvelope(request, reply, exp, {
         links: { self: `/api/v1/exports/${exp.id}`, download: `/api/v1/exports/${exp.id}/download`, dataset: base(exp.dataset_id) },
       });
@@ -157,7 +152,7 @@ export function transferRoutes(scope: LoamApp, platform: Platform, transfers: Da
     '/api/v1/exports/:id/download',
     { config: read, schema: { tags, summary: 'Download an export file', params: IdParams } },
     async (request, reply) => {
-      const file = await transfers.downloadExport(principalOf(request), request.params.id);
+      const file = await transfers.downloadExport(contextOf(request), request.params.id);
       return reply.type(file.contentType).header('content-disposition', `attachment; filename="${file.filename}"`).send(file.body);
     },
   );

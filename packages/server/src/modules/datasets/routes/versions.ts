@@ -11,7 +11,7 @@ import {
   VersionParams,
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
-import { principalOf, sendEnvelope } from '../../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
 import { ifMatchOf, notModified } from '../../../platform/http/etag.js';
 import type { LoamApp } from '../../../platform/http/server.js';
 import { resourceETag } from '../services/core.js';
@@ -41,7 +41,7 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
       },
     },
     async (request, reply) => {
-      const v = await datasets.versions.finalize(principalOf(request), request.params.id, request.body);
+      const v = await datasets.versions.finalize(contextOf(request), request.params.id, request.body);
       return sendEnvelope(request, reply, v, {
         status: 201,
         location: versionLinks(v.dataset_id, v.id).self,
@@ -63,7 +63,7 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
       },
     },
     async (request, reply) => {
-      const { items, pagination } = await datasets.versions.listVersions(principalOf(request), request.params.id, request.query);
+      const { items, pagination } = await datasets.versions.listVersions(contextOf(request), request.params.id, request.query);
       const links: Record<string, string> = { self: `${base(request.params.id)}/versions` };
       if (pagination.cursor)
         links.next = `${links.self}?${new URLSearchParams({ limit: String(request.query.limit ?? 100), cursor: pagination.cursor })}`;
@@ -75,7 +75,7 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
     '/api/v1/datasets/:id/versions/:vid',
     { config: read, schema: { tags, summary: 'Get a version', params: VersionParams, response: { 200: Envelope(DatasetVersion) } } },
     async (request, reply) => {
-      const v = await datasets.versions.getVersion(principalOf(request), request.params.id, request.params.vid);
+      const v = await datasets.versions.getVersion(contextOf(request), request.params.id, request.params.vid);
       if (notModified(request, reply, resourceETag(v.resource_version))) return reply;
       if (v.status === 'deprecated' && v.deprecated_at) reply.header('deprecation', `@${Math.floor(Date.parse(v.deprecated_at) / 1000)}`);
       return sendEnvelope(request, reply, v, {
@@ -99,7 +99,7 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
     },
     async (request, reply) => {
       const v = await datasets.versions.updateVersion(
-        principalOf(request),
+        contextOf(request),
         request.params.id,
         request.params.vid,
         request.body,
@@ -114,7 +114,7 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
     '/api/v1/datasets/:id/versions/:vid',
     { config: write, schema: { tags, summary: 'Delete a version (409 if something derives from it)', params: VersionParams } },
     async (request, reply) => {
-      await datasets.versions.deleteVersion(principalOf(request), request.params.id, request.params.vid, ifMatchOf(request));
+      await datasets.versions.deleteVersion(contextOf(request), request.params.id, request.params.vid, ifMatchOf(request));
       return reply.code(204).send();
     },
   );
@@ -126,7 +126,7 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
       schema: { tags, summary: 'Deprecate a version', params: VersionParams, response: { 200: Envelope(DatasetVersion) } },
     },
     async (request, reply) => {
-      const v = await datasets.versions.deprecateVersion(principalOf(request), request.params.id, request.params.vid);
+      const v = await datasets.versions.deprecateVersion(contextOf(request), request.params.id, request.params.vid);
       return sendEnvelope(request, reply, v, { links: versionLinks(v.dataset_id, v.id) });
     },
   );
@@ -145,7 +145,7 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
     },
     async (request, reply) => {
       const { id, vid, vid2 } = request.params;
-      const { diff, pagination } = await datasets.versions.diff(principalOf(request), id, vid, vid2, request.query);
+      const { diff, pagination } = await datasets.versions.diff(contextOf(request), id, vid, vid2, request.query);
       const self = `${base(id)}/versions/${vid}/diff/${vid2}`;
       const links: Record<string, string> = { self };
       if (pagination.cursor)

@@ -1,24 +1,25 @@
 import type { CreateDataset, Dataset, DatasetSchema, Pagination, SchemaField, UpdateDataset } from '@loam/api';
-import { type SqlBool, sql } from 'kysely';
+import type { Updateable } from 'kysely';
+import type { RequestContext } from '../../../platform/context.js';
 import { type Executor, fromJson, toJson } from '../../../platform/db/index.js';
 import { checkIfMatch } from '../../../platform/http/etag.js';
 import { AppError, notFound } from '../../../platform/http/errors.js';
-import { type PageRequest, pageById } from '../../../platform/http/pagination.js';
+import type { PageRequest } from '../../../platform/http/pagination.js';
 import type { Platform } from '../../../platform/index.js';
-import type { Principal } from '../../../platform/principal.js';
 import type { FilterNode } from '../filter.js';
 import type { DatasetProtection, RecordProtection } from '../protection.js';
 import { schemaFields, validateRecord } from '../records.js';
+import { type DatasetListFilter, type DatasetStore, toDataset } from '../store/index.js';
+import type { DatasetRow, DatasetsTable } from '../tables.js';
 import {
   type DatasetAction,
   DatasetCore,
   type DatasetRef,
-  type Row,
   SCAN_PAGE,
   type VersionRef,
+  datasetResource,
   isUniqueViolation,
   resourceETag,
-  toDataset,
 } from './core.js';
 import { IndexService } from './indexes.js';
 import { LineageService } from './lineage.js';
@@ -56,84 +57,78 @@ export class DatasetService {
     return this.core.protection;
   }
 
+  /** The module's SQL (for its transfers; other modules use the service's methods). */
+  get store(): DatasetStore {
+    return this.core.store;
+  }
+
   /** Stops the bulk-parse worker. */
   close(): Promise<void> {
     return this.records.close();
   }
 
   /**
-   * Loads the principal's dataset (404 for another tenant's or an unknown one) and asks the
-   * authorizer; a denial is recorded as `access.denied` and answered 403.
+   * Loads the caller's dataset (404 for another tenant's or an unknown one) and asks the access
+   * check (`Dataset`); a denial is recorded as `access.denied` and answered 403.
    */
-  authorize(principal: Principal, id: string, action: DatasetAction, context?: Record<string, unknown>): Promise<DatasetRef> {
-    return this.core.authorize(principal, id, action, context);
+  authorize(ctx: RequestContext, id: string, action: DatasetAction, context?: Record<string, unknown>): Promise<DatasetRef> {
+    return this.core.authorize(ctx, id, action, context);
+  }
+
+  /** `authorize`, then the access check on the dataset's records (`Record`): before reading or writing them. */
+  authorizeRecords(ctx: RequestContext, id: string, action: DatasetAction): Promise<DatasetRef> {
+    return this.core.authorizeRecords(ctx, id, action);
   }
 
   /** Records `access.read` for reads of confidential and restricted datasets (the audit trail). */
-  auditRead(principal: Principal, ds: DatasetRef, operation: string, details: Record<string, unknown> = {}): Promise<void> {
-    return this.core.auditRead(principal, ds, operation, details);
+  auditRead(ctx: RequestContext, ds: DatasetRef, operation: string, details: Record<string, unknown> = {}): Promise<void> {
+    return this.core.auditRead(ctx, ds, operation, details);
   }
 
-  /** Resolves `?version=`: a version id of this dataset, `draft`, or absent (the draft). */
-  resolveVersion(ds: DatasetRef, version: string | undefined, db?: Executor): Promise<VersionRef> {
-    return this.core.resolveVersion(ds, version, db);
+  /** Resolves `?version=`: a version id of this dataset (checked: `Version` read), `draft`, or absent (the draft). */
+  resolveVersion(ctx: RequestContext, ds: DatasetRef, version: string | undefined, db?: Executor): Promise<VersionRef> {
+    return this.core.resolveVersion(ctx, ds, version, db);
   }
 
-  async create(principal: Principal, input: CreateDataset): Promise<Dataset> {
-    const tenantId = principal.tenantId;
+  /** Resolves a version selector without an access check: for jobs, checked when they were queued. */
+  versionOf(ds: DatasetRef, version: string | undefined, db?: Executor): Promise<VersionRef> {
+    return this.core.versionOf(ds, version, db);
+  }
+
+  async create(ctx: RequestContext, input: CreateDataset): Promise<Dataset> {
+    const tenantId = ctx.tenantId;
     const fields = schemaFields(input.schema);
     assertUniqueFieldNames(fields);
     this.core.protection.checkPolicy(input.insert_policy, fields);
-    let source: { dataset: Row; version: Row } | undefined;
+    let source: { dataset: DatasetRow; version: VersionRef } | undefined;
     if (input.derived_from) {
-      const parent = await this.core.authorize(principal, input.derived_from.dataset_id, 'datasets:read');
-      const version = await this.core.db
-        .selectFrom('dataset_versions')
-        .selectAll()
-        .where('dataset_id', '=', parent.id)
-        .where('id', '=', input.derived_from.version_id)
-        .executeTakeFirst();
-      if (!version) throw notFound('Version');
-      source = { dataset: parent.row, version };
+      const parent = await this.core.authorize(ctx, input.derived_from.dataset_id, 'datasets:read');
+      source = { dataset: parent.row, version: await this.core.resolveVersion(ctx, parent, input.derived_from.version_id) };
     }
     const id = this.core.platform.ids.new('ds');
     const now = this.core.platform.clock.now();
     try {
       await this.core.platform.transaction(async (tx) => {
-        await tx
-          .insertInto('datasets')
-          .values({
-            id,
-            tenant_id: tenantId,
-            name: input.name,
-            description: input.description ?? null,
-            schema: toJson({ fields }),
-            metadata: toJson(input.metadata ?? {}),
-            tags: toJson(input.tags ?? []),
-            classification: input.classification ?? 'internal',
-            status: 'active',
-            owner: principal.subject,
-            draft_number: 1,
-            record_count: 0,
-            derived_from: input.derived_from ? toJson(input.derived_from) : null,
-            insert_policy: input.insert_policy ? toJson(input.insert_policy) : null,
-            resource_version: 1,
-            created_at: now,
-            updated_at: now,
-          })
-          .execute();
-        if (source) {
-          const edge = { from: source.version.id, to: id, relation: 'derived' };
-          const srcNode = {
-            id: source.version.id,
-            type: 'version',
-            label: `${source.dataset.name} v${source.version.number}`,
-            attributes: { dataset_id: source.dataset.id, number: Number(source.version.number) },
-          };
-          const newNode = { id, type: 'dataset', label: input.name, attributes: { dataset_id: id } };
-          await this.lineage.addLineage(tx, { tenantId, datasetId: source.dataset.id, nodes: [newNode], edges: [edge] });
-          await this.lineage.addLineage(tx, { tenantId, datasetId: id, nodes: [srcNode], edges: [edge] });
-        }
+        await this.core.store.datasets.insert(tx, {
+          id,
+          tenant_id: tenantId,
+          name: input.name,
+          description: input.description ?? null,
+          schema: toJson({ fields }),
+          metadata: toJson(input.metadata ?? {}),
+          tags: toJson(input.tags ?? []),
+          classification: input.classification ?? 'internal',
+          status: 'active',
+          owner: ctx.principal.subject,
+          draft_number: 1,
+          record_count: 0,
+          derived_from: input.derived_from ? toJson(input.derived_from) : null,
+          insert_policy: input.insert_policy ? toJson(input.insert_policy) : null,
+          resource_version: 1,
+          created_at: now,
+          updated_at: now,
+        });
+        if (source) await this.linkDerived(tx, tenantId, source, { id, name: input.name });
         await this.core.emit(
           tx,
           'dataset.created',
@@ -147,70 +142,69 @@ export class DatasetService {
       if (isUniqueViolation(err)) throw new AppError('conflict', 409, `A dataset named '${input.name}' already exists`);
       throw err;
     }
-    return this.get(principal, id, { skipAuth: true });
+    return this.get(ctx, id, { skipAuth: true });
   }
 
-  async get(principal: Principal, id: string, opts: { skipAuth?: boolean } = {}): Promise<Dataset> {
-    if (!opts.skipAuth) await this.core.authorize(principal, id, 'datasets:read');
-    const row = await this.core
-      .datasetQuery(this.core.db)
-      .where('tenant_id', '=', principal.tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+  /** Lineage of a derived dataset, on both sides: the source version → the new dataset. */
+  private async linkDerived(
+    tx: Executor,
+    tenantId: string,
+    source: { dataset: DatasetRow; version: VersionRef },
+    created: { id: string; name: string },
+  ): Promise<void> {
+    const versionId = source.version.id ?? source.dataset.id;
+    const edge = { from: versionId, to: created.id, relation: 'derived' };
+    const srcNode = {
+      id: versionId,
+      type: 'version',
+      label: `${source.dataset.name} v${source.version.number}`,
+      attributes: { dataset_id: source.dataset.id, number: source.version.number },
+    };
+    const newNode = { id: created.id, type: 'dataset', label: created.name, attributes: { dataset_id: created.id } };
+    await this.lineage.addLineage(tx, { tenantId, datasetId: source.dataset.id, nodes: [newNode], edges: [edge] });
+    await this.lineage.addLineage(tx, { tenantId, datasetId: created.id, nodes: [srcNode], edges: [edge] });
+  }
+
+  async get(ctx: RequestContext, id: string, opts: { skipAuth?: boolean } = {}): Promise<Dataset> {
+    if (!opts.skipAuth) await this.core.authorize(ctx, id, 'datasets:read');
+    const row = await this.core.store.datasets.findWithLatest(this.core.db, ctx.tenantId, id);
     if (!row) throw notFound('Dataset');
     return toDataset(row, this.core.protection.encrypted(row.schema));
   }
 
-  async list(
-    principal: Principal,
-    query: PageRequest & { status?: string; tag?: string; classification?: string },
-  ): Promise<{ items: Dataset[]; pagination: Pagination }> {
-    const tenantId = principal.tenantId;
-    let base = this.core.datasetQuery(this.core.db).where('tenant_id', '=', tenantId);
-    let count = this.core.db
-      .selectFrom('datasets')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId);
-    if (query.status) {
-      base = base.where('status', '=', query.status);
-      count = count.where('status', '=', query.status);
-    }
-    if (query.classification) {
-      base = base.where('classification', '=', query.classification);
-      count = count.where('classification', '=', query.classification);
-    }
-    if (query.tag) {
-      const hasTag = this.core.dialect.jsonArrayContains('tags', query.tag);
-      base = base.where(hasTag);
-      count = count.where(hasTag);
-    }
+  async list(ctx: RequestContext, query: PageRequest & DatasetListFilter): Promise<{ items: Dataset[]; pagination: Pagination }> {
+    const tenantId = ctx.tenantId;
     const scope = `datasets:${tenantId}:${query.status ?? ''}:${query.tag ?? ''}:${query.classification ?? ''}`;
-    const { items, pagination } = await pageById(base, query, this.core.platform.signer, scope, count);
+    const { items, pagination } = await this.core.store.datasets.page(
+      this.core.db,
+      tenantId,
+      query,
+      query,
+      this.core.platform.signer,
+      scope,
+    );
     // Policies may hide datasets (Cedar forbids on classification, owner, …): list only the readable.
     const visible: Dataset[] = [];
-    for (const row of items) {
-      const decision = await this.core.platform.authorizer.authorize(this.core.accessRequest(principal, 'datasets:read', row));
-      if (decision.allowed) visible.push(toDataset(row, this.core.protection.encrypted(row.schema)));
-    }
+    for (const row of items)
+      if (await this.core.platform.access.allows(ctx, 'datasets:read', datasetResource(row)))
+        visible.push(toDataset(row, this.core.protection.encrypted(row.schema)));
     return { items: visible, pagination: { ...pagination, page_size: visible.length } };
   }
 
-  async update(principal: Principal, id: string, input: UpdateDataset, ifMatch?: string[]): Promise<Dataset> {
-    await this.core.authorizeWrite(principal, id);
-    const tenantId = principal.tenantId;
+  async update(ctx: RequestContext, id: string, input: UpdateDataset, ifMatch?: string[]): Promise<Dataset> {
+    await this.core.authorizeWrite(ctx, id);
+    const tenantId = ctx.tenantId;
     try {
       await this.core.platform.transaction(async (tx) => {
         const row = await this.core.loadDataset(tx, tenantId, id, 'update');
-        checkIfMatch(ifMatch, resourceETag(Number(row.resource_version)), 'dataset');
+        checkIfMatch(ifMatch, resourceETag(row.resource_version), 'dataset');
         this.core.assertActive(row);
-        const set: Record<string, unknown> = {};
+        const set: Updateable<DatasetsTable> = {};
         const changed: string[] = [];
-        for (const k of ['name', 'description', 'classification'] as const) {
-          if (input[k] !== undefined && input[k] !== row[k]) {
-            set[k] = input[k];
-            changed.push(k);
-          }
-        }
+        if (input.name !== undefined && input.name !== row.name) set.name = input.name;
+        if (input.description !== undefined && input.description !== row.description) set.description = input.description;
+        if (input.classification !== undefined && input.classification !== row.classification) set.classification = input.classification;
+        changed.push(...Object.keys(set));
         if (input.metadata !== undefined) {
           set.metadata = toJson(input.metadata);
           changed.push('metadata');
@@ -225,19 +219,20 @@ export class DatasetService {
         }
         // The policy in force afterwards must fit the schema in force afterwards.
         const policy =
-          input.insert_policy !== undefined ? input.insert_policy : row.insert_policy == null ? null : fromJson(row.insert_policy);
+          input.insert_policy !== undefined
+            ? input.insert_policy
+            : row.insert_policy == null
+              ? null
+              : fromJson<NonNullable<CreateDataset['insert_policy']>>(row.insert_policy);
         if (input.insert_policy !== undefined || input.schema !== undefined)
-          this.core.protection.checkPolicy(
-            policy as CreateDataset['insert_policy'],
-            input.schema?.fields ?? fromJson<DatasetSchema>(row.schema).fields,
-          );
+          this.core.protection.checkPolicy(policy, input.schema?.fields ?? fromJson<DatasetSchema>(row.schema).fields);
         let schemaChange: Record<string, unknown> | undefined;
         if (input.schema !== undefined) {
           const before = fromJson<DatasetSchema>(row.schema).fields;
           const after = input.schema.fields;
           assertUniqueFieldNames(after);
           if (JSON.stringify(before) !== JSON.stringify(after)) {
-            await this.assertEncryptionUnchanged(tx, id, before, after);
+            await this.assertEncryptionUnchanged(tx, row, before, after);
             const offending = await this.countInvalidRecords(tx, row, after);
             if (offending > 0)
               throw new AppError(
@@ -253,11 +248,11 @@ export class DatasetService {
           }
         }
         if (Object.keys(set).length === 0) return;
-        await tx
-          .updateTable('datasets')
-          .set({ ...set, resource_version: Number(row.resource_version) + 1, updated_at: this.core.platform.clock.now() })
-          .where('id', '=', id)
-          .execute();
+        await this.core.store.datasets.update(tx, tenantId, id, {
+          ...set,
+          resource_version: row.resource_version + 1,
+          updated_at: this.core.platform.clock.now(),
+        });
         if (changed.length) await this.core.emit(tx, 'dataset.updated', id, { id, changed }, tenantId, id);
         if (schemaChange) await this.core.emit(tx, 'dataset.schema_changed', id, { id, ...schemaChange }, tenantId, id);
       });
@@ -265,14 +260,14 @@ export class DatasetService {
       if (isUniqueViolation(err)) throw new AppError('conflict', 409, `A dataset named '${input.name}' already exists`);
       throw err;
     }
-    return this.get(principal, id, { skipAuth: true });
+    return this.get(ctx, id, { skipAuth: true });
   }
 
   /** Live records that `fields` would refuse (validated in pages, with the insert-time validator). */
-  private async countInvalidRecords(tx: Executor, ds: Row, fields: SchemaField[]): Promise<number> {
+  private async countInvalidRecords(tx: Executor, ds: DatasetRow, fields: SchemaField[]): Promise<number> {
     let offending = 0;
     const encrypted = this.core.protection.encrypted(ds.schema);
-    for await (const page of this.core.liveRows(tx, ds.id, 'data', SCAN_PAGE)) {
+    for await (const page of this.core.store.records.liveRows(tx, ds.tenant_id, ds.id, 'data', SCAN_PAGE)) {
       const rows = await this.core.protection.open(tx, ds.tenant_id, ds.id, encrypted, page);
       for (const r of rows) if (validateRecord(fields, fromJson(r.data)).length > 0) offending++;
     }
@@ -283,21 +278,14 @@ export class DatasetService {
    * 409 when a schema change would switch the encryption of a field (a pii classification added or
    * removed) that live records hold values of: they are stored the other way.
    */
-  private async assertEncryptionUnchanged(tx: Executor, datasetId: string, before: SchemaField[], after: SchemaField[]) {
+  private async assertEncryptionUnchanged(tx: Executor, ds: DatasetRow, before: SchemaField[], after: SchemaField[]) {
     const switched = this.core.protection.switched(before, after);
     if (switched.length === 0) return;
     const holding = this.core.json.compile({
       kind: 'or',
       items: switched.map((f) => ({ kind: 'not', item: { kind: 'cmp', path: [f], op: '$eq', value: null } }) as FilterNode),
     });
-    const n = await tx
-      .selectFrom('dataset_records')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('dataset_id', '=', datasetId)
-      .where('valid_to', 'is', null)
-      .where(holding)
-      .executeTakeFirstOrThrow();
-    const count = Number(n.n);
+    const count = await this.core.store.records.count(tx, { tenantId: ds.tenant_id, datasetId: ds.id, number: null }, holding);
     if (count > 0)
       throw new AppError(
         'schema_incompatible',
@@ -309,40 +297,34 @@ export class DatasetService {
       );
   }
 
-  async setArchived(principal: Principal, id: string, archived: boolean): Promise<Dataset> {
-    await this.core.authorizeWrite(principal, id);
-    const tenantId = principal.tenantId;
+  async setArchived(ctx: RequestContext, id: string, archived: boolean): Promise<Dataset> {
+    await this.core.authorizeWrite(ctx, id);
+    const tenantId = ctx.tenantId;
     await this.core.platform.transaction(async (tx) => {
       const row = await this.core.loadDataset(tx, tenantId, id, 'update');
       if ((row.status === 'archived') === archived) return;
       const now = this.core.platform.clock.now();
-      await tx
-        .updateTable('datasets')
-        .set({
-          status: archived ? 'archived' : 'active',
-          archived_at: archived ? now : null,
-          resource_version: Number(row.resource_version) + 1,
-          updated_at: now,
-        })
-        .where('id', '=', id)
-        .execute();
+      await this.core.store.datasets.update(tx, tenantId, id, {
+        status: archived ? 'archived' : 'active',
+        archived_at: archived ? now : null,
+        resource_version: row.resource_version + 1,
+        updated_at: now,
+      });
       await this.core.emit(tx, archived ? 'dataset.archived' : 'dataset.restored', id, { id }, tenantId, id);
     });
-    return this.get(principal, id, { skipAuth: true });
+    return this.get(ctx, id, { skipAuth: true });
   }
 
-  async remove(principal: Principal, id: string, ifMatch?: string[]): Promise<void> {
-    await this.core.authorizeWrite(principal, id);
-    const tenantId = principal.tenantId;
+  async remove(ctx: RequestContext, id: string, ifMatch?: string[]): Promise<void> {
+    await this.core.authorizeWrite(ctx, id);
+    const tenantId = ctx.tenantId;
     const indexes = await this.core.platform.transaction(async (tx) => {
       const row = await this.core.loadDataset(tx, tenantId, id, 'update');
-      checkIfMatch(ifMatch, resourceETag(Number(row.resource_version)), 'dataset');
-      const idx = await tx.selectFrom('dataset_indexes').select('sql_name').where('dataset_id', '=', id).execute();
-      // Children first: SQLite runs the cascades too, but explicit deletes keep PostgreSQL fast.
-      await tx.deleteFrom('dataset_records').where('dataset_id', '=', id).execute();
-      await tx.deleteFrom('datasets').where('id', '=', id).execute();
+      checkIfMatch(ifMatch, resourceETag(row.resource_version), 'dataset');
+      const idx = await this.core.store.indexes.list(tx, tenantId, id);
+      await this.core.store.datasets.delete(tx, tenantId, id);
       await this.core.emit(tx, 'dataset.deleted', id, { id, name: row.name }, tenantId, id);
-      return idx.map((i) => i.sql_name as string);
+      return idx.map((i) => i.sql_name);
     });
     for (const name of indexes) await this.indexes.dropIndexIfUnused(name);
   }

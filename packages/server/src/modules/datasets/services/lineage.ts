@@ -1,8 +1,8 @@
 import type { Lineage } from '@loam/api';
+import type { RequestContext } from '../../../platform/context.js';
 import { type Executor, fromJson, toJson } from '../../../platform/db/index.js';
 import { rfc3339 } from '../../../platform/http/context.js';
 import type { Tx } from '../../../platform/index.js';
-import type { Principal } from '../../../platform/principal.js';
 import type { DatasetCore, LineageInput } from './core.js';
 
 /** A dataset's lineage graph: its versions plus the nodes and edges recorded by imports, derivations and other modules. */
@@ -17,35 +17,27 @@ export class LineageService {
    */
   async addLineage(db: Executor, input: LineageInput): Promise<void> {
     const now = this.core.platform.clock.now();
-    for (const n of input.nodes ?? []) {
-      await db
-        .insertInto('dataset_lineage_nodes')
-        .values({
-          tenant_id: input.tenantId,
-          dataset_id: input.datasetId,
-          id: n.id,
-          type: n.type,
-          label: n.label,
-          attributes: toJson(n.attributes ?? {}),
-          created_at: now,
-        })
-        .onConflict((oc) => oc.columns(['dataset_id', 'id']).doUpdateSet({ label: n.label, attributes: toJson(n.attributes ?? {}) }))
-        .execute();
-    }
-    for (const e of input.edges ?? []) {
-      await db
-        .insertInto('dataset_lineage_edges')
-        .values({
-          tenant_id: input.tenantId,
-          dataset_id: input.datasetId,
-          from_id: e.from,
-          to_id: e.to,
-          relation: e.relation,
-          created_at: now,
-        })
-        .onConflict((oc) => oc.columns(['dataset_id', 'from_id', 'to_id', 'relation']).doNothing())
-        .execute();
-    }
+    const lineage = this.core.store.lineage;
+    const { tenantId, datasetId } = input;
+    for (const n of input.nodes ?? [])
+      await lineage.putNode(db, {
+        tenant_id: tenantId,
+        dataset_id: datasetId,
+        id: n.id,
+        type: n.type,
+        label: n.label,
+        attributes: toJson(n.attributes ?? {}),
+        created_at: now,
+      });
+    for (const e of input.edges ?? [])
+      await lineage.putEdge(db, {
+        tenant_id: tenantId,
+        dataset_id: datasetId,
+        from_id: e.from,
+        to_id: e.to,
+        relation: e.relation,
+        created_at: now,
+      });
   }
 
   /** For other modules: records lineage in its own transaction, after checking the dataset is the tenant's. */
@@ -58,22 +50,11 @@ export class LineageService {
     else await this.core.platform.transaction(run);
   }
 
-  async get(principal: Principal, id: string): Promise<Lineage> {
-    const ds = await this.core.authorize(principal, id, 'datasets:read');
-    const versions = await this.core.db.selectFrom('dataset_versions').selectAll().where('dataset_id', '=', id).orderBy('number').execute();
-    const nodes = await this.core.db
-      .selectFrom('dataset_lineage_nodes')
-      .selectAll()
-      .where('dataset_id', '=', id)
-      .orderBy('created_at')
-      .execute();
-    const edges = await this.core.db
-      .selectFrom('dataset_lineage_edges')
-      .selectAll()
-      .where('dataset_id', '=', id)
-      .orderBy('created_at')
-      .orderBy('from_id')
-      .execute();
+  async get(ctx: RequestContext, id: string): Promise<Lineage> {
+    const ds = await this.core.authorize(ctx, id, 'datasets:read');
+    const versions = await this.core.store.versions.all(this.core.db, ctx.tenantId, id);
+    const nodes = await this.core.store.lineage.nodes(this.core.db, ctx.tenantId, id);
+    const edges = await this.core.store.lineage.edges(this.core.db, ctx.tenantId, id);
     const out: Lineage = {
       dataset_id: id,
       nodes: [
@@ -82,7 +63,7 @@ export class LineageService {
           type: 'dataset',
           label: ds.row.name,
           attributes: { classification: ds.row.classification },
-          created_at: rfc3339(Number(ds.row.created_at)),
+          created_at: rfc3339(ds.row.created_at),
         },
       ],
       edges: [],
@@ -93,8 +74,8 @@ export class LineageService {
         id: v.id,
         type: 'version',
         label: v.name ?? `v${v.number}`,
-        attributes: { number: Number(v.number), status: v.status, record_count: Number(v.record_count), checksum: v.checksum },
-        created_at: rfc3339(Number(v.created_at)),
+        attributes: { number: v.number, status: v.status, record_count: v.record_count, checksum: v.checksum },
+        created_at: rfc3339(v.created_at),
       });
       out.edges.push({ from: id, to: v.id, relation: 'version' });
       if (previous) out.edges.push({ from: previous, to: v.id, relation: 'next_version' });
@@ -108,8 +89,8 @@ export class LineageService {
         id: n.id,
         type: n.type,
         label: n.label,
-        attributes: fromJson(n.attributes),
-        created_at: rfc3339(Number(n.created_at)),
+        attributes: fromJson<Record<string, unknown>>(n.attributes),
+        created_at: rfc3339(n.created_at),
       });
     }
     for (const e of edges) out.edges.push({ from: e.from_id, to: e.to_id, relation: e.relation });

@@ -1,5 +1,5 @@
-import { type DatasetRecord, type DatasetSchema, type NewRecord, type Pagination, MAX_RECORDS_PER_CALL } from '@loam/api';
-import { type SqlBool, sql } from 'kysely';
+import { type DatasetRecord, type DatasetSchema, MAX_RECORDS_PER_CALL, type NewRecord, type Pagination } from '@loam/api';
+import type { RequestContext } from '../../../platform/context.js';
 import { sha256 } from '../../../platform/crypto/index.js';
 import { type Executor, fromJson } from '../../../platform/db/index.js';
 import { invalidCursor, rfc3339 } from '../../../platform/http/context.js';
@@ -7,7 +7,7 @@ import { checkIfMatch, preconditionFailed } from '../../../platform/http/etag.js
 import { AppError, type FieldError, notFound } from '../../../platform/http/errors.js';
 import { RawBody } from '../../../platform/http/lazy-compilers.js';
 import type { Tx } from '../../../platform/index.js';
-import type { Principal } from '../../../platform/principal.js';
+import { type BulkJob, BulkParser, tooManyRecords } from '../bulk.js';
 import { type FilterNode, parseFieldPath, parseFilter } from '../filter.js';
 import type { PlainRecord } from '../protection.js';
 import {
@@ -19,8 +19,9 @@ import {
   recordProblems,
   validateRecord,
 } from '../records.js';
-import { type BulkJob, BulkParser, tooManyRecords } from '../bulk.js';
-import { type DatasetCore, type RecordQueryInput, type Row, type VersionRef, isUniqueViolation, recordETag, toRecord } from './core.js';
+import { toRecord } from '../store/index.js';
+import type { DatasetRow, RecordRow } from '../tables.js';
+import { type DatasetCore, type RecordQueryInput, type VersionRef, isUniqueViolation, recordETag, scopeOf } from './core.js';
 
 /** A dataset's records: validated writes (single, bulk, pipelined) and filtered reads of the draft or a version. */
 export class RecordService {
@@ -41,14 +42,14 @@ export class RecordService {
    * thread parses, validates and prepares it in chunks while this thread inserts them in the
    * call's transaction (bulk.ts); a failure anywhere in the body rolls the whole call back.
    */
-  async insertRecords(principal: Principal, id: string, body: NewRecord[] | RawBody): Promise<{ inserted: number; ids: string[] }> {
-    const ds = await this.core.authorizeWrite(principal, id);
+  async insertRecords(ctx: RequestContext, id: string, body: NewRecord[] | RawBody): Promise<{ inserted: number; ids: string[] }> {
+    const ds = await this.core.authorizeRecords(ctx, id, 'datasets:write');
     const fields = fromJson<DatasetSchema>(ds.row.schema).fields;
     const protectedFields = this.core.protection.applies(ds.row);
     let records: PlainRecord[];
     if (body instanceof RawBody) {
       const job = await this.bulk.parse(body, fields, this.core.platform.clock.now(), protectedFields ? 'records' : 'prepared');
-      if (!protectedFields) return this.insertPipelined(principal, id, job);
+      if (!protectedFields) return this.insertPipelined(ctx.tenantId, id, job);
       records = [];
       for (let c = await job.next(); c; c = await job.next()) if ('records' in c) records.push(...c.records);
     } else {
@@ -61,25 +62,25 @@ export class RecordService {
       if (problems.length > 0) throw recordProblems(problems);
     }
     const ids = records.map((r) => r.id);
-    await this.storeRecords(principal.tenantId, id, ids, async (tx, draft, row) => {
+    await this.storeRecords(ctx.tenantId, id, ids, async (tx, draft, row) => {
       const stored = protectedFields ? await this.core.protection.seal(tx, row, records, { operation: 'insert' }) : prepareRecords(records);
-      await this.bulkInsert(tx, principal.tenantId, id, draft, stored);
-    }).catch((err) => this.takenIds(err, id, async () => ids));
+      await this.bulkInsert(tx, ctx.tenantId, id, draft, stored);
+    }).catch((err) => this.takenIds(err, ctx.tenantId, id, async () => ids));
     return { inserted: records.length, ids };
   }
 
   /** A large bulk insert: each chunk inserted as the worker hands it over. */
-  private async insertPipelined(principal: Principal, id: string, job: BulkJob): Promise<{ inserted: number; ids: string[] }> {
+  private async insertPipelined(tenantId: string, id: string, job: BulkJob): Promise<{ inserted: number; ids: string[] }> {
     const ids: string[] = [];
-    await this.storeRecords(principal.tenantId, id, ids, async (tx, draft) => {
+    await this.storeRecords(tenantId, id, ids, async (tx, draft) => {
       for (let c = await job.next(); c; c = await job.next()) {
         for (const rid of c.ids) ids.push(rid);
-        if ('prepared' in c) await this.bulkInsert(tx, principal.tenantId, id, draft, c.prepared);
+        if ('prepared' in c) await this.bulkInsert(tx, tenantId, id, draft, c.prepared);
       }
     }).catch((err) => {
       if (!isUniqueViolation(err)) job.discard();
       // A body error later in the body comes first (job.rest throws it); else the taken ids.
-      return this.takenIds(err, id, async () => ids.concat(await job.rest()));
+      return this.takenIds(err, tenantId, id, async () => ids.concat(await job.rest()));
     });
     return { inserted: ids.length, ids };
   }
@@ -93,26 +94,22 @@ export class RecordService {
     tenantId: string,
     id: string,
     ids: string[],
-    insert: (tx: Tx, draft: number, row: Row) => Promise<void>,
+    insert: (tx: Tx, draft: number, row: DatasetRow) => Promise<void>,
   ): Promise<void> {
     await this.core.platform.transaction(async (tx) => {
       const { draft, row } = await this.lockForRecordWrite(tx, tenantId, id);
       await insert(tx, draft, row);
-      await tx
-        .updateTable('datasets')
-        .set({ record_count: sql`record_count + ${ids.length}`, updated_at: this.core.platform.clock.now() })
-        .where('id', '=', id)
-        .execute();
+      await this.core.store.datasets.addRecords(tx, tenantId, id, ids.length, this.core.platform.clock.now());
       await this.core.emit(tx, 'record.created', id, { dataset_id: id, ids, count: ids.length }, tenantId, id);
     });
   }
 
   /** Rethrows `err`; a unique violation of a bulk insert as the 409 naming the taken ids (`ids()`, in body order). */
-  private async takenIds(err: unknown, id: string, ids: () => Promise<string[]>): Promise<never> {
+  private async takenIds(err: unknown, tenantId: string, id: string, ids: () => Promise<string[]>): Promise<never> {
     if (!isUniqueViolation(err)) throw err;
     const all = await ids();
     const index = new Map(all.map((rid, i) => [rid, i]));
-    await this.assertIdsFree(this.core.db, id, all, (rid) => index.get(rid) ?? 0);
+    await this.assertIdsFree(this.core.db, tenantId, id, all, (rid) => index.get(rid) ?? 0);
     throw new AppError('conflict', 409, 'A record with one of these ids already exists');
   }
 
@@ -122,15 +119,15 @@ export class RecordService {
    * each write ends by updating the dataset's row, which two writers holding share locks on it
    * would deadlock on.
    */
-  async lockForRecordWrite(tx: Executor, tenantId: string, id: string): Promise<{ draft: number; row: Row }> {
+  async lockForRecordWrite(tx: Executor, tenantId: string, id: string): Promise<{ draft: number; row: DatasetRow }> {
     const row = await this.core.loadDataset(tx, tenantId, id, 'update');
     this.core.assertActive(row);
-    return { draft: Number(row.draft_number), row };
+    return { draft: row.draft_number, row };
   }
 
   /** 409 naming the client ids that already exist among live records. */
-  async assertIdsFree(tx: Executor, datasetId: string, ids: string[], indexOf: (id: string) => number): Promise<void> {
-    const taken = await this.existingIds(tx, datasetId, ids);
+  async assertIdsFree(tx: Executor, tenantId: string, datasetId: string, ids: string[], indexOf: (id: string) => number): Promise<void> {
+    const taken = await this.core.store.records.existingIds(tx, tenantId, datasetId, ids);
     if (taken.length > 0)
       throw new AppError(
         'conflict',
@@ -142,59 +139,17 @@ export class RecordService {
       );
   }
 
-  async existingIds(tx: Executor, datasetId: string, ids: string[]): Promise<string[]> {
-    const taken: string[] = [];
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const rows = await tx
-        .selectFrom('dataset_records')
-        .select('id')
-        .where('dataset_id', '=', datasetId)
-        .where('valid_to', 'is', null)
-        .where('id', 'in', chunk)
-        .execute();
-      for (const r of rows) taken.push(r.id);
-    }
-    return taken;
-  }
-
   /**
    * Inserts prepared records in the caller's transaction, taking each from `rows` as it goes (a
    * lazy `prepareRecords` makes each record's text and hash only when it is stored), the fastest
    * way the dialect has; `data` is each record's canonical text.
    */
   async bulkInsert(tx: Executor, tenantId: string, datasetId: string, draft: number, rows: Iterable<PreparedRecord>): Promise<void> {
-    const now = this.core.platform.clock.now();
-    await this.core.dialect.bulkInsert(tx, {
-      table: 'dataset_records',
-      constants: {
-        tenant_id: tenantId,
-        dataset_id: datasetId,
-        valid_from: draft,
-        valid_to: null,
-        revision: 1,
-        created_at: now,
-        updated_at: now,
-      },
-      columns: { id: 'text', data: 'json', hash: 'text', bytes: 'integer' },
-      rows,
-      values: (r) => [r.id, r.text, r.hash, r.bytes],
-    });
+    await this.core.store.records.bulkInsert(tx, { tenantId, datasetId, draft, now: this.core.platform.clock.now() }, rows);
   }
 
-  private async liveRow(tx: Executor, datasetId: string, rid: string): Promise<Row> {
-    let q = tx
-      .selectFrom('dataset_records')
-      .selectAll()
-      .where('dataset_id', '=', datasetId)
-      .where('id', '=', rid)
-      .where('valid_to', 'is', null);
-    q = this.core.dialect.forUpdate(q);
-    let row = await q.executeTakeFirst();
-    // PostgreSQL, READ COMMITTED: if a concurrent writer closed this row and opened a new one
-    // while we waited for its lock, the new row was not in our statement's snapshot; a new
-    // statement sees it (and its revision then decides If-Match).
-    if (!row && this.core.dialect.rowLocks) row = await q.executeTakeFirst();
+  private async liveRow(tx: Executor, tenantId: string, datasetId: string, rid: string): Promise<RecordRow> {
+    const row = await this.core.store.records.liveRow(tx, tenantId, datasetId, rid);
     if (!row) throw notFound('Record');
     return row;
   }
@@ -205,19 +160,20 @@ export class RecordService {
    * opened, so those versions keep reading the old one. `If-Match` makes it conditional.
    */
   async updateRecord(
-    principal: Principal,
+    ctx: RequestContext,
     id: string,
     rid: string,
     patch: Record<string, unknown>,
     ifMatch?: string[],
   ): Promise<DatasetRecord & { etag: string }> {
-    const ds = await this.core.authorizeWrite(principal, id);
+    const ds = await this.core.authorizeRecords(ctx, id, 'datasets:write', rid);
     const fields = fromJson<DatasetSchema>(ds.row.schema).fields;
+    const tenantId = ctx.tenantId;
     return this.core.platform.transaction(async (tx) => {
-      const { draft, row: dsRow } = await this.lockForRecordWrite(tx, principal.tenantId, id);
-      const row = await this.liveRow(tx, id, rid);
-      checkIfMatch(ifMatch, recordETag(Number(row.revision), row.hash), 'record');
-      const [current] = await this.core.protection.open(tx, principal.tenantId, id, this.core.protection.encrypted(dsRow.schema), [row]);
+      const { draft, row: dsRow } = await this.lockForRecordWrite(tx, tenantId, id);
+      const row = await this.liveRow(tx, tenantId, id, rid);
+      checkIfMatch(ifMatch, recordETag(row.revision, row.hash), 'record');
+      const [current] = await this.core.protection.open(tx, tenantId, id, this.core.protection.encrypted(dsRow.schema), [row]);
       let data = mergePatch(fromJson(current.data), patch);
       const problems = validateRecord(fields, data);
       if (problems.length)
@@ -232,97 +188,65 @@ export class RecordService {
         ({ text, hash, data } = (
           await this.core.protection.seal(tx, dsRow, [{ id: rid, data, only: Object.keys(patch) }], { operation: 'update' })
         )[0]);
-      const revision = Number(row.revision) + 1;
+      const revision = row.revision + 1;
       const now = this.core.platform.clock.now();
-      if (Number(row.valid_from) === draft) {
-        const r = await tx
-          .updateTable('dataset_records')
-          .set({ data: text, hash, bytes: Buffer.byteLength(text), revision, updated_at: now })
-          .where('row_id', '=', row.row_id)
-          .where('revision', '=', row.revision)
-          .executeTakeFirst();
-        if (Number(r.numUpdatedRows) === 0) throw preconditionFailed('record');
+      const bytes = Buffer.byteLength(text);
+      const records = this.core.store.records;
+      if (row.valid_from === draft) {
+        if (!(await records.rewrite(tx, row, { data: text, hash, bytes, revision, updated_at: now }))) throw preconditionFailed('record');
       } else {
-        const r = await tx
-          .updateTable('dataset_records')
-          .set({ valid_to: draft })
-          .where('row_id', '=', row.row_id)
-          .where('valid_to', 'is', null)
-          .where('revision', '=', row.revision)
-          .executeTakeFirst();
-        if (Number(r.numUpdatedRows) === 0) throw preconditionFailed('record');
-        await tx
-          .insertInto('dataset_records')
-          .values({
-            tenant_id: row.tenant_id,
-            dataset_id: id,
-            id: rid,
-            valid_from: draft,
-            valid_to: null,
-            revision,
-            data: text,
-            hash,
-            bytes: Buffer.byteLength(text),
-            created_at: row.created_at,
-            updated_at: now,
-          })
-          .execute();
+        if (!(await records.close(tx, row, draft))) throw preconditionFailed('record');
+        await records.insert(tx, {
+          tenant_id: row.tenant_id,
+          dataset_id: id,
+          id: rid,
+          valid_from: draft,
+          valid_to: null,
+          revision,
+          data: text,
+          hash,
+          bytes,
+          created_at: row.created_at,
+          updated_at: now,
+        });
       }
-      await this.core.emit(tx, 'record.updated', rid, { dataset_id: id, id: rid, revision }, principal.tenantId, id);
+      await this.core.emit(tx, 'record.updated', rid, { dataset_id: id, id: rid, revision }, tenantId, id);
       return {
         id: rid,
         data,
         revision,
-        created_at: rfc3339(Number(row.created_at)),
+        created_at: rfc3339(row.created_at),
         updated_at: rfc3339(now),
         etag: recordETag(revision, hash),
       };
     });
   }
 
-  async deleteRecord(principal: Principal, id: string, rid: string, ifMatch?: string[]): Promise<void> {
-    await this.core.authorizeWrite(principal, id);
+  async deleteRecord(ctx: RequestContext, id: string, rid: string, ifMatch?: string[]): Promise<void> {
+    await this.core.authorizeRecords(ctx, id, 'datasets:write', rid);
+    const tenantId = ctx.tenantId;
     await this.core.platform.transaction(async (tx) => {
-      const { draft } = await this.lockForRecordWrite(tx, principal.tenantId, id);
-      const row = await this.liveRow(tx, id, rid);
-      checkIfMatch(ifMatch, recordETag(Number(row.revision), row.hash), 'record');
-      const r =
-        Number(row.valid_from) === draft
-          ? await tx.deleteFrom('dataset_records').where('row_id', '=', row.row_id).where('revision', '=', row.revision).executeTakeFirst()
-          : await tx
-              .updateTable('dataset_records')
-              .set({ valid_to: draft })
-              .where('row_id', '=', row.row_id)
-              .where('valid_to', 'is', null)
-              .where('revision', '=', row.revision)
-              .executeTakeFirst();
-      const n = 'numDeletedRows' in r ? Number(r.numDeletedRows) : Number(r.numUpdatedRows);
-      if (n === 0) throw preconditionFailed('record');
-      await tx
-        .updateTable('datasets')
-        .set({ record_count: sql`record_count - 1`, updated_at: this.core.platform.clock.now() })
-        .where('id', '=', id)
-        .execute();
-      await this.core.emit(tx, 'record.deleted', id, { dataset_id: id, ids: [rid], count: 1 }, principal.tenantId, id);
+      const { draft } = await this.lockForRecordWrite(tx, tenantId, id);
+      const row = await this.liveRow(tx, tenantId, id, rid);
+      checkIfMatch(ifMatch, recordETag(row.revision, row.hash), 'record');
+      const records = this.core.store.records;
+      const done = row.valid_from === draft ? await records.deleteRow(tx, row) : await records.close(tx, row, draft);
+      if (!done) throw preconditionFailed('record');
+      await this.core.store.datasets.addRecords(tx, tenantId, id, -1, this.core.platform.clock.now());
+      await this.core.emit(tx, 'record.deleted', id, { dataset_id: id, ids: [rid], count: 1 }, tenantId, id);
     });
   }
 
   // ---- records: reads -------------------------------------------------------------------------
 
-  async getRecord(principal: Principal, id: string, rid: string, version?: string): Promise<DatasetRecord & { etag: string }> {
-    const ds = await this.core.authorize(principal, id, 'datasets:read');
-    const v = await this.core.resolveVersion(ds, version);
-    const row = await this.core.db
-      .selectFrom('dataset_records')
-      .selectAll()
-      .where('dataset_id', '=', id)
-      .where('id', '=', rid)
-      .where(this.core.visibleAt(v))
-      .executeTakeFirst();
+  async getRecord(ctx: RequestContext, id: string, rid: string, version?: string): Promise<DatasetRecord & { etag: string }> {
+    const ds = await this.core.authorizeRecords(ctx, id, 'datasets:read', rid);
+    const v = await this.core.resolveVersion(ctx, ds, version);
+    const row = await this.core.store.records.find(this.core.db, scopeOf(v), rid);
     if (!row) throw notFound('Record');
     const [opened] = await this.core.protection.open(undefined, v.tenantId, id, v.encrypted, [row]);
-    await this.core.auditRead(principal, ds, 'records.get', { record_ids: [rid], version_id: v.id });
-    return { ...toRecord(opened), etag: recordETag(Number(row.revision), row.hash) };
+    await this.core.auditRead(ctx, ds, 'records.get', { record_ids: [rid], version_id: v.id });
+    return { ...toRecord(opened), etag: recordETag(row.revision, row.hash) };
   }
 
   /**
@@ -331,16 +255,16 @@ export class RecordService {
    * (sort value, id), so it is stable under concurrent inserts.
    */
   async queryRecords(
-    principal: Principal,
+    ctx: RequestContext,
     id: string,
     input: RecordQueryInput,
   ): Promise<{ items: DatasetRecord[]; pagination: Pagination; next?: string; version: VersionRef }> {
-    const ds = await this.core.authorize(principal, id, 'datasets:read');
+    const ds = await this.core.authorizeRecords(ctx, id, 'datasets:read');
     const filter = input.filter === undefined ? undefined : parseFilter(input.filter);
     const fields = input.fields?.map((f) => parseFieldPath(f, 'fields'));
-    const v = await this.core.resolveVersion(ds, input.version);
-    const result = await this.runQuery(ds.id, v, filter, input, fields);
-    await this.core.auditRead(principal, ds, 'records.query', { version_id: v.id, record_count: result.items.length });
+    const v = await this.core.resolveVersion(ctx, ds, input.version);
+    const result = await this.runQuery(v, filter, input, fields);
+    await this.core.auditRead(ctx, ds, 'records.query', { version_id: v.id, record_count: result.items.length });
     return { ...result, version: v };
   }
 
@@ -352,7 +276,6 @@ export class RecordService {
   }
 
   async runQuery(
-    datasetId: string,
     v: VersionRef,
     filter: FilterNode | undefined,
     input: { sort?: string; limit?: number; cursor?: string; count?: boolean },
@@ -362,64 +285,43 @@ export class RecordService {
     const sort = this.parseSort(input.sort);
     this.core.protection.assertQueryable(v.encrypted, { filter, sort: sort.path });
     // Bound to the query; the draft is named as such so a finalize between pages keeps the cursor valid.
-    const scope = `records:${datasetId}:${sha256(JSON.stringify([input.sort ?? 'id', v.id ?? 'draft', filter ?? null])).slice(0, 24)}`;
-    const base = () => {
-      let q = this.core.db.selectFrom('dataset_records').where('dataset_id', '=', datasetId).where(this.core.visibleAt(v));
-      if (filter) q = q.where(this.core.json.compile(filter));
-      return q;
-    };
-    let q = base().select(['id', 'data', 'revision', 'created_at', 'updated_at']);
+    const scope = `records:${v.datasetId}:${sha256(JSON.stringify([input.sort ?? 'id', v.id ?? 'draft', filter ?? null])).slice(0, 24)}`;
+    const where = filter ? this.core.json.compile(filter) : undefined;
     const key = sort.path ? this.core.json.sortKey(sort.path) : undefined;
-    if (key) q = q.select(key.as('sort_key'));
+    let after: { id: string; k?: unknown } | undefined;
     if (input.cursor) {
       const c = this.core.platform.signer.verify<{ id: string; k?: unknown }>(input.cursor, `cursor:${scope}`);
       if (!c || typeof c.id !== 'string') throw invalidCursor();
-      const cmp = sql.raw(sort.desc ? '<' : '>');
-      if (!key) q = q.where(sql<SqlBool>`id ${cmp} ${c.id}`);
-      else if (c.k === null || c.k === undefined) q = q.where(sql<SqlBool>`(${key} IS NULL AND id ${cmp} ${c.id})`);
-      else {
-        const k = this.core.json.param(c.k);
-        q = q.where(
-          sql<SqlBool>`((${key} IS NOT NULL AND (${key} ${cmp} ${k} OR (${key} = ${k} AND id ${cmp} ${c.id}))) OR ${key} IS NULL)`,
-        );
-      }
+      after = c;
     }
-    const dir = sort.desc ? sql.raw('DESC') : sql.raw('ASC');
-    if (key) q = q.orderBy(sql`(${key} IS NULL)`).orderBy(sql`${key} ${dir}`);
-    q = q.orderBy(sql`id ${dir}`);
-    const rows = await q.limit(limit + 1).execute();
+    const rows = await this.core.store.records.page(this.core.db, scopeOf(v), { where, key, desc: sort.desc, after, limit });
     const hasMore = rows.length > limit;
     const page = hasMore ? rows.slice(0, limit) : rows;
     let next: string | undefined;
     if (hasMore) {
-      const last = page[page.length - 1] as Row;
+      const last = page[page.length - 1];
       // PostgreSQL hands jsonb back as JSON text, SQLite the SQL value: each is fed back as it came.
       next = this.core.platform.signer.sign(key ? { id: last.id, k: last.sort_key ?? null } : { id: last.id }, `cursor:${scope}`);
     }
     const pagination: Pagination = { has_more: hasMore, page_size: page.length, ...(next ? { cursor: next } : {}) };
-    if (input.count) {
-      const n = await base()
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow();
-      pagination.total_count = Number(n.n);
-    }
-    const opened = await this.core.protection.open(undefined, v.tenantId, datasetId, v.encrypted, page);
+    if (input.count) pagination.total_count = await this.core.store.records.count(this.core.db, scopeOf(v), where);
+    const opened = await this.core.protection.open(undefined, v.tenantId, v.datasetId, v.encrypted, page);
     return { items: opened.map((r) => toRecord(r, fields)), pagination, next };
   }
 
   /** Every record of a version matching a filter, in id order, in pages (exports). */
-  async *scanRecords(datasetId: string, v: VersionRef, filter: FilterNode | undefined, pageSize = 1000): AsyncGenerator<Row[]> {
+  async *scanRecords(
+    datasetId: string,
+    v: VersionRef,
+    filter: FilterNode | undefined,
+    pageSize = 1000,
+  ): AsyncGenerator<Array<{ id: string; data: unknown }>> {
     this.core.protection.assertQueryable(v.encrypted, { filter });
+    const where = filter ? this.core.json.compile(filter) : undefined;
+    const scope = { ...scopeOf(v), datasetId };
     let after: string | undefined;
     for (;;) {
-      let q = this.core.db
-        .selectFrom('dataset_records')
-        .select(['id', 'data'])
-        .where('dataset_id', '=', datasetId)
-        .where(this.core.visibleAt(v));
-      if (filter) q = q.where(this.core.json.compile(filter));
-      if (after !== undefined) q = q.where('id', '>', after);
-      const rows = await q.orderBy('id').limit(pageSize).execute();
+      const rows = await this.core.store.records.scanPage(this.core.db, scope, where, after, pageSize);
       if (rows.length > 0) yield await this.core.protection.open(undefined, v.tenantId, datasetId, v.encrypted, rows);
       if (rows.length < pageSize) return;
       after = rows[rows.length - 1].id;

@@ -99,7 +99,7 @@ export interface SqlDialect {
   transactionIdDefault(): number | RawBuilder<unknown>;
   /** Makes `table` append-only: updates and deletes fail (triggers). */
   createAppendOnlyTriggers(db: AnyExecutor, table: string): Promise<void>;
-  /** Refreshes the planner's statistics after an index was created on `table` (SQLite: ANALYZE). */
+  /** Refreshes the planner's statistics of `table` (ANALYZE), after an index was created on it or a large load. */
   analyzeAfterIndex(db: AnyExecutor, table: string): Promise<void>;
 
   // ---- JSON -----------------------------------------------------------------------------------

@@ -131,8 +131,13 @@ export class PostgresSqlDialect implements SqlDialect {
           for each row execute function ${sql.raw(`loam_${t}_append_only`)}()`.execute(db);
   }
 
-  /** Autovacuum analyzes on its own. */
-  async analyzeAfterIndex(): Promise<void> {}
+  /**
+   * Autovacuum analyzes on its own, but only after a share of the table has changed and a nap:
+   * until then a new expression index has no statistics and the planner ignores it.
+   */
+  async analyzeAfterIndex(db: AnyExecutor, table: string): Promise<void> {
+    await sql`ANALYZE ${sql.raw(identifier(table))}`.execute(db);
+  }
 
   json(column: string): JsonExpressions {
     return postgresJson(column);
