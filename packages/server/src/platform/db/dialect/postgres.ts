@@ -258,6 +258,8 @@ export class PostgresSqlDialect implements SqlDialect {
   }
 
   async storedSecret(db: Kysely<Database>, opts: { generate: () => string; warn: (msg: string) => void }): Promise<string> {
+    // Runs before migrations (the platform needs its secret to be built), so it creates its table
+    // itself, idempotently; `platform/002_settings` declares the same table for the record.
     await db.schema
       .createTable('loam_settings')
       .ifNotExists()
