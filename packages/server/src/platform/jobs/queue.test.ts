@@ -70,6 +70,28 @@ describeEachDialect('job queue', (dialect) => {
     expect(await q.get(id, 'other-tenant')).toBeUndefined();
   });
 
+  it("activeJobKeys: the keys of a kind's queued and running jobs, usable with not in beside keyless jobs", async () => {
+    q = newQueue(t.loam.platform.database, clock);
+    const k = kind();
+    q.register(k, async () => {});
+    await enqueue(k, {}, { key: `${k}:done` });
+    expect(await q.drain()).toBe(1);
+    await enqueue(k, {}, { key: `${k}:queued` });
+    await enqueue(k, {}); // keyless: must not turn `not in` into NULL
+    await enqueue(kind(), {}, { key: `${k}:other-kind` });
+    const keyed = (op: 'in' | 'not in') =>
+      t.loam.platform.database.db
+        .selectFrom('jobs')
+        .select('key')
+        .where('key', 'like', `${k}:%`)
+        .where('key', op, q.activeJobKeys(k))
+        .orderBy('key')
+        .execute()
+        .then((rows) => rows.map((r) => r.key));
+    expect(await keyed('in')).toEqual([`${k}:queued`]);
+    expect(await keyed('not in')).toEqual([`${k}:done`, `${k}:other-kind`]);
+  });
+
   it('does not run a job before its run_at', async () => {
     q = newQueue(t.loam.platform.database, clock);
     const k = kind();

@@ -1,8 +1,8 @@
-import { type Selectable, sql } from 'kysely';
+import { type SelectQueryBuilder, type Selectable, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock, Ids, Random } from '../crypto/index.js';
 import { type DatabaseHandle, type Executor, fromJson, toJson } from '../db/index.js';
-import type { JobsTable } from '../db/schema.js';
+import type { Database, JobsTable } from '../db/schema.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'dead';
 
@@ -151,6 +151,22 @@ export class JobQueue {
     if (tenantId !== undefined) q = q.where('tenant_id', '=', tenantId);
     const row = await q.executeTakeFirst();
     return row ? toRecord(row) : undefined;
+  }
+
+  /**
+   * The keys of the queued or running jobs of `kind`, as a subquery for `where(…, 'not in', …)`
+   * (or `'in'`): e.g. the items whose processing job is gone. Keyless jobs are left out, so
+   * `not in` never meets a NULL. It reads the jobs table in the caller's statement, so modules
+   * need not name the table.
+   */
+  activeJobKeys(kind: string): SelectQueryBuilder<Database, 'jobs', { key: string }> {
+    return this.database.db
+      .selectFrom('jobs')
+      .select('key')
+      .$narrowType<{ key: string }>()
+      .where('kind', '=', kind)
+      .where('status', 'in', ['queued', 'running'])
+      .where('key', 'is not', null);
   }
 
   /** Job counts per status, for metrics. */
