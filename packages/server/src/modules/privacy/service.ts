@@ -9,7 +9,7 @@ import type {
   ValidateResult,
 } from '@loam/api';
 import { Counter } from 'prom-client';
-import { type KeyRing, DecryptionError, isCiphertext } from '../../platform/crypto/envelope.js';
+import { type DataKeyRing, DecryptionError, isCiphertext } from '../../platform/crypto/envelope.js';
 import { hmacSha256, randomToken } from '../../platform/crypto/index.js';
 import { rfc3339 } from '../../platform/http/context.js';
 import { AppError } from '../../platform/http/errors.js';
@@ -55,7 +55,7 @@ export class PrivacyService {
 
   constructor(
     private readonly platform: Platform,
-    readonly keys: KeyRing,
+    readonly keys: DataKeyRing,
   ) {
     this.budgets = new BudgetService(platform);
     this.recognizers = new RecognizerService(platform);

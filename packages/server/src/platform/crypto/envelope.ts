@@ -236,7 +236,7 @@ export const keyRingMigrations: MigrationSet = {
 
 const CIPHERTEXT_PREFIX = 'enc:v1:';
 
-/** Whether a stored value is a KeyRing ciphertext. */
+/** Whether a stored value is a DataKeyRing ciphertext. */
 export const isCiphertext = (value: unknown): value is string => typeof value === 'string' && value.startsWith(CIPHERTEXT_PREFIX);
 
 /**
@@ -244,7 +244,7 @@ export const isCiphertext = (value: unknown): value is string => typeof value ==
  * Ciphertexts are self-describing (`enc:v1:<key id>:<iv‖tag‖ct>`), so decryption needs only the
  * tenant and the associated data that binds the value to its record and field.
  */
-export class KeyRing {
+export class DataKeyRing {
   private readonly cache = new Map<string, Buffer>();
   /**
    * Each scope's data key, per executor (the database, or one transaction): what an executor has
