@@ -67,6 +67,11 @@ export const options = {
     doc: 'On first start, use this value as the admin API key instead of generating and printing one',
     secret: true,
   },
+  apiKeyCacheMs: {
+    env: 'LOAM_API_KEY_CACHE_MS',
+    schema: int(2000, 0, 10_000),
+    doc: 'How long an instance reuses a verified API key without reading the database (0 = every request reads it); revoking or rotating takes effect at once on the instance that did it, within this time on the others',
+  },
   corsOrigins: {
     env: 'LOAM_CORS_ORIGINS',
     schema: str(''),

@@ -2,18 +2,15 @@ import { sql } from 'kysely';
 import type { MigrationSet } from './db/migrate.js';
 import { jsonType } from './db/index.js';
 
-/** The platform's own tables: tenants, the event outbox and its cursors, the job queue. */
+/** The platform's own tables: the event outbox and its cursors, the job queue, server settings. */
 export const platformMigrations: MigrationSet = {
   module: 'platform',
   migrations: {
     async '001_init'(db, dialect) {
-      await db.schema
-        .createTable('tenants')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('tier', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .execute();
+      // This migration also created `tenants` until the tenants module took the table over. Editing
+      // an applied migration is safe here only because `tenants/001_tenants` creates the table
+      // `if not exists`: on databases migrated before the change it finds the table and does
+      // nothing; on new ones it creates it. Either way the schema ends up the same.
 
       await dialect
         .serialPrimaryKey(db.schema.createTable('outbox_events'), 'seq')
@@ -73,6 +70,18 @@ export const platformMigrations: MigrationSet = {
         .column('key')
         .unique()
         .where(sql.ref('status'), 'in', ['queued', 'running'])
+        .execute();
+    },
+
+    // `storedSecret` (PostgreSQL) creates this table before migrations run, because the secret is
+    // needed to build the platform; declaring it here too (if not exists) makes the migrations
+    // the complete record of the schema, and creates it on SQLite, which keeps its secret in a file.
+    async '002_settings'(db) {
+      await db.schema
+        .createTable('loam_settings')
+        .ifNotExists()
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
         .execute();
     },
   },

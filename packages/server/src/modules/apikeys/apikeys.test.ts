@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestLoam, ManualClock, createTestLoam, describeEachDialect, eventually } from '../../test/harness.js';
+import { keyHeaders } from '../../test/principals.js';
 
 describeEachDialect('API keys over HTTP', (dialect) => {
   let t: TestLoam;
@@ -263,5 +264,106 @@ describeEachDialect('API keys over HTTP', (dialect) => {
       { type: 'io.loam.apikey.rotated', tenant_id: 'default' },
       { type: 'io.loam.apikey.revoked', tenant_id: 'default' },
     ]);
+  });
+});
+
+describeEachDialect('API keys and Cedar policies', (dialect) => {
+  let t: TestLoam;
+  beforeAll(async () => {
+    t = await createTestLoam({ dialect });
+  });
+  afterAll(() => t.close());
+
+  it("a tenant's forbid on Loam::Credential refuses the API key routes; other resource types stay permitted", async () => {
+    const admin = await keyHeaders(t, 'cedar-keys', { roles: ['admin'] });
+    const call = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
+      t.app.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });
+    const { data: key } = (await call('POST', '/api/v1/api-keys', { name: 'before the policy' })).json();
+    for (const policy of ['permit(principal, action, resource);', 'forbid(principal, action, resource is Loam::Credential);'])
+      expect((await call('POST', '/api/v1/admin/policies', { name: policy.slice(0, 20), policy })).statusCode).toBe(201);
+
+    for (const [method, url, body] of [
+      ['GET', '/api/v1/api-keys', undefined],
+      ['GET', `/api/v1/api-keys/${key.id}`, undefined],
+      ['POST', '/api/v1/api-keys', { name: 'refused' }],
+      ['POST', `/api/v1/api-keys/${key.id}/rotate`, undefined],
+      ['DELETE', `/api/v1/api-keys/${key.id}`, undefined],
+    ] as const) {
+      const res = await call(method, url, body);
+      expect(res.statusCode, `${method} ${url}`).toBe(403);
+      expect(res.json()).toMatchObject({ code: 'forbidden', status: 403 });
+    }
+    // Nothing changed: the key is neither revoked nor rotated, and no key was added.
+    const stored = await t.loam.platform.database.db
+      .selectFrom('api_keys')
+      .select(['name', 'revoked_at', 'hash'])
+      .where('tenant_id', '=', 'cedar-keys')
+      .execute();
+    expect(stored.map((k) => k.name).sort()).toEqual(['before the policy', expect.stringMatching(/^test key/)]);
+    expect(stored.every((k) => k.revoked_at === null)).toBe(true);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { 'x-api-key': key.key } })).statusCode).toBe(200);
+    // The permit still works for another resource type (policies), and the denials were recorded.
+    const policies = await call('GET', '/api/v1/admin/policies');
+    expect(policies.statusCode).toBe(200);
+    const denied = await t.loam.platform.database.db
+      .selectFrom('outbox_events')
+      .select('data')
+      .where('tenant_id', '=', 'cedar-keys')
+      .where('type', '=', 'io.loam.access.denied')
+      .execute();
+    expect(denied.length).toBe(5);
+    expect(JSON.parse(denied[0].data)).toMatchObject({ action: 'auth:admin', resource_type: 'Credential' });
+
+    // Without the forbid, the routes answer again.
+    const forbid = policies.json().data.find((p: { effect: string }) => p.effect === 'forbid');
+    expect((await call('DELETE', `/api/v1/admin/policies/${forbid.id}`)).statusCode).toBe(204);
+    expect((await call('GET', `/api/v1/api-keys/${key.id}`)).statusCode).toBe(200);
+  });
+});
+
+describeEachDialect('verified API keys cache', (dialect) => {
+  const opened: TestLoam[] = [];
+  afterAll(async () => {
+    for (const t of opened.reverse()) await t.close();
+  });
+
+  it('another instance trusts a verified key for at most LOAM_API_KEY_CACHE_MS; the revoking instance forgets it at once', async () => {
+    const clock = new ManualClock();
+    const a = await createTestLoam({ dialect, clock, config: { apiKeyCacheMs: 2000 } });
+    opened.push(a);
+    const b = await createTestLoam({ dialect, clock, dataDir: a.dataDir, databaseUrl: a.databaseUrl, config: { apiKeyCacheMs: 2000 } });
+    const c = await createTestLoam({ dialect, clock, dataDir: a.dataDir, databaseUrl: a.databaseUrl, config: { apiKeyCacheMs: 0 } });
+    opened.push(b, c);
+    const { data: key } = (
+      await a.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: a.admin, payload: { name: 'cached', scopes: ['storage'] } })
+    ).json();
+    const whoami = (t: TestLoam) => t.app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { 'x-api-key': key.key } });
+    for (const t of [a, b, c]) expect((await whoami(t)).statusCode).toBe(200);
+
+    expect((await a.app.inject({ method: 'DELETE', url: `/api/v1/api-keys/${key.id}`, headers: a.admin })).statusCode).toBe(204);
+    expect((await whoami(a)).statusCode).toBe(401); // this instance: at once
+    expect((await whoami(c)).statusCode).toBe(401); // cache off: at once
+    expect((await whoami(b)).statusCode).toBe(200); // another instance: within the TTL
+    clock.advance(2000);
+    expect((await whoami(b)).statusCode).toBe(401);
+  });
+
+  it('a cached key is still refused once it expires, and a rotated secret is refused at once', async () => {
+    const clock = new ManualClock();
+    const t = await createTestLoam({ dialect, clock, config: { apiKeyCacheMs: 10_000 } });
+    opened.push(t);
+    const create = async (body: object) =>
+      (await t.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: t.admin, payload: body })).json().data;
+    const whoami = (secret: string) => t.app.inject({ method: 'GET', url: '/api/v1/whoami', headers: { 'x-api-key': secret } });
+    const shortLived = await create({ name: 'short', expires_at: new Date(clock.now() + 1000).toISOString() });
+    expect((await whoami(shortLived.key)).statusCode).toBe(200);
+    clock.advance(1000);
+    expect((await whoami(shortLived.key)).statusCode).toBe(401);
+
+    const rotating = await create({ name: 'rotating' });
+    expect((await whoami(rotating.key)).statusCode).toBe(200);
+    const rotated = (await t.app.inject({ method: 'POST', url: `/api/v1/api-keys/${rotating.id}/rotate`, headers: t.admin })).json().data;
+    expect((await whoami(rotating.key)).statusCode).toBe(401);
+    expect((await whoami(rotated.key)).statusCode).toBe(200);
   });
 });

@@ -1,6 +1,6 @@
 import { ApiKey, ApiKeyWithSecret, CreateApiKey, Envelope, IdParams, ListQuery } from '@loam/api';
 import { Type } from '@sinclair/typebox';
-import { principalOf, sendEnvelope } from '../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../platform/http/context.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { ApiKeyService } from './service.js';
 
@@ -14,7 +14,7 @@ export function apiKeyRoutes(app: LoamApp, apiKeys: ApiKeyService): void {
       schema: { tags: ['API keys'], summary: 'List API keys', querystring: ListQuery, response: { 200: Envelope(Type.Array(ApiKey)) } },
     },
     async (request, reply) => {
-      const { items, pagination } = await apiKeys.list(principalOf(request).tenantId, request.query);
+      const { items, pagination } = await apiKeys.list(contextOf(request), request.query);
       return sendEnvelope(request, reply, items, { pagination, links: { self: '/api/v1/api-keys' } });
     },
   );
@@ -31,8 +31,7 @@ export function apiKeyRoutes(app: LoamApp, apiKeys: ApiKeyService): void {
       },
     },
     async (request, reply) => {
-      const principal = principalOf(request);
-      const key = await apiKeys.create(principal.tenantId, request.body, principal);
+      const key = await apiKeys.create(contextOf(request), request.body);
       const self = `/api/v1/api-keys/${key.id}`;
       return sendEnvelope(request, reply, key, { status: 201, location: self, links: { self } });
     },
@@ -42,7 +41,7 @@ export function apiKeyRoutes(app: LoamApp, apiKeys: ApiKeyService): void {
     '/api/v1/api-keys/:id',
     { config: admin, schema: { tags: ['API keys'], summary: 'Get an API key', params: IdParams, response: { 200: Envelope(ApiKey) } } },
     async (request, reply) => {
-      const key = await apiKeys.get(principalOf(request).tenantId, request.params.id);
+      const key = await apiKeys.get(contextOf(request), request.params.id);
       return sendEnvelope(request, reply, key, { links: { self: `/api/v1/api-keys/${key.id}` } });
     },
   );
@@ -51,8 +50,7 @@ export function apiKeyRoutes(app: LoamApp, apiKeys: ApiKeyService): void {
     '/api/v1/api-keys/:id',
     { config: admin, schema: { tags: ['API keys'], summary: 'Revoke an API key', params: IdParams } },
     async (request, reply) => {
-      const principal = principalOf(request);
-      await apiKeys.revoke(principal.tenantId, request.params.id, principal);
+      await apiKeys.revoke(contextOf(request), request.params.id);
       return reply.code(204).send();
     },
   );
@@ -69,8 +67,7 @@ export function apiKeyRoutes(app: LoamApp, apiKeys: ApiKeyService): void {
       },
     },
     async (request, reply) => {
-      const principal = principalOf(request);
-      const key = await apiKeys.rotate(principal.tenantId, request.params.id, principal);
+      const key = await apiKeys.rotate(contextOf(request), request.params.id);
       return sendEnvelope(request, reply, key, { links: { self: `/api/v1/api-keys/${key.id}` } });
     },
   );

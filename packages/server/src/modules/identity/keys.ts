@@ -34,7 +34,7 @@ const UNKNOWN_KID_RELOAD_MS = 5_000;
  * halves encrypted) and published at /.well-known/jwks.json. Key type is bound to the
  * algorithm, so an HS256 token "signed" with a public key never verifies (alg confusion).
  */
-export class KeyRing {
+export class SigningKeyRing {
   readonly hsKey: Uint8Array;
   /** The HS256 key imported once (jose would otherwise import the raw bytes on every use). */
   private readonly hsCryptoKey: Promise<CryptoKey>;

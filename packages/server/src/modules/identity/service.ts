@@ -1,7 +1,7 @@
 import type { Platform } from '../../platform/index.js';
 import type { TenantService } from '../tenants/service.js';
 import { CredentialService } from './credentials.js';
-import { KeyRing } from './keys.js';
+import { SigningKeyRing } from './keys.js';
 import { DevMailbox, type Mailer, SmtpMailer } from './mail.js';
 import { ExternalIssuer } from './oidc.js';
 import { TokenService } from './tokens.js';
@@ -15,7 +15,7 @@ export interface IdentityOptions {
 
 /** Users, tokens and machine credentials: what other modules may use. */
 export class IdentityService {
-  readonly keys: KeyRing;
+  readonly keys: SigningKeyRing;
   readonly tokens: TokenService;
   readonly users: UserService;
   readonly userAdmin: UserAdminService;
@@ -26,7 +26,7 @@ export class IdentityService {
 
   constructor(platform: Platform, tenants: TenantService, opts: IdentityOptions = {}) {
     this.production = (opts.nodeEnv ?? process.env.NODE_ENV) === 'production';
-    this.keys = new KeyRing(platform);
+    this.keys = new SigningKeyRing(platform);
     this.tokens = new TokenService(platform, this.keys);
     this.mailer = platform.config.smtpUrl ? new SmtpMailer(platform.config.smtpUrl, platform.config.mailFrom) : new DevMailbox(platform);
     this.users = new UserService(platform, this.tokens, tenants, this.mailer);

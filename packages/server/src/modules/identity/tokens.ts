@@ -5,7 +5,7 @@ import { AppError } from '../../platform/http/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import type { Principal } from '../../platform/principal.js';
 import { ACCESS_TOKEN_TTL_SEC, type AccessClaims, CLOCK_TOLERANCE_SEC, splitScopes } from './claims.js';
-import type { KeyRing } from './keys.js';
+import type { SigningKeyRing } from './keys.js';
 import { RevocationList } from './revocations.js';
 import { type RefreshTokenRow, TokenStore } from './store/tokens.js';
 
@@ -58,7 +58,7 @@ export class TokenService {
 
   constructor(
     private readonly platform: Platform,
-    readonly keys: KeyRing,
+    readonly keys: SigningKeyRing,
   ) {
     this.revocations = new RevocationList(platform, this.store);
   }

@@ -1,5 +1,5 @@
 import { Envelope, IdParams, Job } from '@loam/api';
-import { principalOf, rfc3339, rfc3339OrNull, sendEnvelope } from '../../platform/http/context.js';
+import { contextOf, rfc3339, rfc3339OrNull, sendEnvelope } from '../../platform/http/context.js';
 import { notFound } from '../../platform/http/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { JobQueue, JobRecord } from '../../platform/jobs/queue.js';
@@ -29,7 +29,9 @@ export function jobRoutes(app: LoamApp, jobs: JobQueue): void {
       schema: { tags: ['Jobs'], summary: 'Poll an asynchronous job', params: IdParams, response: { 200: Envelope(Job) } },
     },
     async (request, reply) => {
-      const job = await jobs.get(request.params.id, principalOf(request).tenantId);
+      // No access check: polling needs no scope (any caller whose request answered 202 may poll),
+      // and the lookup is scoped to the caller's tenant (404 for another tenant's job).
+      const job = await jobs.get(request.params.id, contextOf(request).tenantId);
       if (!job) throw notFound('Job');
       return sendEnvelope(request, reply, toJob(job), { links: { self: `/api/v1/jobs/${job.id}` } });
     },

@@ -1,4 +1,4 @@
-import { KeyRing, createKeyWrapper, keyRingMigrations } from '../../platform/crypto/envelope.js';
+import { DataKeyRing, createKeyWrapper, keyRingMigrations } from '../../platform/crypto/envelope.js';
 import type { LoamModule, Platform } from '../../platform/module.js';
 import type { DatasetService } from '../datasets/services/datasets.js';
 import { DatasetPrivacy, datasetPrivacyRoutes } from './datasets.js';
@@ -18,7 +18,7 @@ import { PrivacyService } from './service.js';
 export interface Privacy {
   privacy: PrivacyService;
   /** Envelope encryption: data keys per tenant scope, wrapped by the master key. */
-  keys: KeyRing;
+  keys: DataKeyRing;
   /** Encryption at rest of PII fields and anonymize-on-insert policies, for the datasets module. */
   protection: DatasetRecordProtection;
 }
@@ -29,7 +29,7 @@ export function createPrivacyModule(
   deps: { datasets: () => DatasetService | undefined },
 ): LoamModule<Privacy> {
   const wrapper = createKeyWrapper(platform.config, platform.random);
-  const keys = new KeyRing(platform.database, wrapper, platform.clock, platform.ids, platform.random);
+  const keys = new DataKeyRing(platform.database, wrapper, platform.clock, platform.ids, platform.random);
   const privacy = new PrivacyService(platform, keys);
   let onDatasets: DatasetPrivacy | undefined;
   const datasetPrivacy = () => {

@@ -11,7 +11,7 @@ import type {
 import { Counter } from 'prom-client';
 import type { ResourceRef } from '../../platform/access.js';
 import type { RequestContext } from '../../platform/context.js';
-import { type KeyRing, DecryptionError, isCiphertext } from '../../platform/crypto/envelope.js';
+import { type DataKeyRing, DecryptionError, isCiphertext } from '../../platform/crypto/envelope.js';
 import { hmacSha256, randomToken } from '../../platform/crypto/index.js';
 import { rfc3339 } from '../../platform/http/context.js';
 import { AppError } from '../../platform/http/errors.js';
@@ -69,7 +69,7 @@ export class PrivacyService {
 
   constructor(
     private readonly platform: Platform,
-    readonly keys: KeyRing,
+    readonly keys: DataKeyRing,
   ) {
     this.budgets = new BudgetService(platform, this.store);
     this.recognizers = new RecognizerService(platform, this.store);

@@ -1,23 +1,22 @@
 import type { Executor, Platform } from '../../platform/index.js';
+import { type Tenant, TenantStore } from './store.js';
+
+export type { Tenant } from './store.js';
 
 export const DEFAULT_TENANT = 'default';
-
-export interface Tenant {
-  id: string;
-  name: string;
-  tier: string;
-  createdAt: number;
-}
 
 /** Tenants: every tenant-owned row names one. Tiers drive /api/v1 rate limits. */
 export class TenantService {
   private readonly tierCache = new Map<string, { tier: string; until: number }>();
 
+  private readonly store = new TenantStore();
+
   constructor(private readonly platform: Platform) {}
 
-  async get(id: string, db: Executor = this.platform.database.db): Promise<Tenant | undefined> {
-    const row = await db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? { id: row.id, name: row.name, tier: row.tier, createdAt: Number(row.created_at) } : undefined;
+  // No caller-facing methods (tenants have no routes yet): bootstrap, identity and the rate
+  // limiter ask by tenant id, so none takes a RequestContext.
+  get(id: string, db: Executor = this.platform.database.db): Promise<Tenant | undefined> {
+    return this.store.get(db, id);
   }
 
   /** Whether the tenant exists (cached like tiers: 30 s; a known tenant is not looked up again). */
@@ -29,14 +28,8 @@ export class TenantService {
   }
 
   /** Creates the tenant if missing; returns whether it was created. */
-  async ensure(tx: Executor, id: string, name: string, tier = 'enterprise'): Promise<boolean> {
-    const row = await tx
-      .insertInto('tenants')
-      .values({ id, name, tier, created_at: this.platform.clock.now() })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    return row !== undefined;
+  ensure(tx: Executor, id: string, name: string, tier = 'enterprise'): Promise<boolean> {
+    return this.store.insertIfMissing(tx, { id, name, tier, createdAt: this.platform.clock.now() });
   }
 
   /** The tenant's tier, cached for 30 s (rate limiting asks on every request). */

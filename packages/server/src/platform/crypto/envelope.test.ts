@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
-import { AwsKmsWrapper, DecryptionError, FileKeyWrapper, KeyRing, VaultTransitWrapper } from './envelope.js';
+import { AwsKmsWrapper, DecryptionError, FileKeyWrapper, DataKeyRing, VaultTransitWrapper } from './envelope.js';
 import { Ids, systemClock, systemRandom } from './index.js';
 
-/** Flips one bit of the sealed part of a KeyRing ciphertext. */
+/** Flips one bit of the sealed part of a DataKeyRing ciphertext. */
 function tamper(ciphertext: string, at = 20): string {
   const i = ciphertext.lastIndexOf(':') + 1;
   const sealed = Buffer.from(ciphertext.slice(i), 'base64url');
@@ -47,7 +47,7 @@ describe('FileKeyWrapper', () => {
   });
 });
 
-describeEachDialect('KeyRing', (dialect) => {
+describeEachDialect('DataKeyRing', (dialect) => {
   let t: TestLoam;
   beforeAll(async () => {
     t = await createTestLoam({ dialect, http: false });
@@ -87,7 +87,7 @@ describeEachDialect('KeyRing', (dialect) => {
     expect(after).not.toBe(before);
     expect(after?.startsWith('file:v2:')).toBe(true);
     // A fresh key ring (no cached keys) unwraps the re-wrapped key and reads the old ciphertext.
-    const fresh = new KeyRing(
+    const fresh = new DataKeyRing(
       t.loam.platform.database,
       FileKeyWrapper.inDataDir(t.dataDir, systemRandom),
       systemClock,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { MigrationSet } from '../db/migrate.js';
 import type { DatabaseHandle, Executor } from '../db/index.js';
 import type { Clock, Ids, Random } from './index.js';
+import type { KMSClient } from '@aws-sdk/client-kms';
 
 /**
  * Envelope encryption. Each tenant scope (a dataset, a token vault, …) gets its own random
@@ -170,11 +171,11 @@ export class VaultTransitWrapper implements KeyWrapper {
 /** AWS KMS (or a KMS-compatible endpoint): the context is bound as the encryption context. */
 export class AwsKmsWrapper implements KeyWrapper {
   readonly provider = 'aws-kms' as const;
-  // biome-ignore lint/suspicious/noExplicitAny: the SDK client is loaded on first use so file/vault setups never import it
-  private client: any;
+  /** Loaded on first use, so file and Vault setups never load the SDK (the type import is erased). */
+  private client: KMSClient | undefined;
   constructor(private readonly opts: { keyId: string; region: string; endpoint?: string }) {}
 
-  private async kms() {
+  private async kms(): Promise<KMSClient> {
     if (!this.client) {
       const { KMSClient } = await import('@aws-sdk/client-kms');
       this.client = new KMSClient({ region: this.opts.region, ...(this.opts.endpoint ? { endpoint: this.opts.endpoint } : {}) });
@@ -235,7 +236,7 @@ export const keyRingMigrations: MigrationSet = {
 
 const CIPHERTEXT_PREFIX = 'enc:v1:';
 
-/** Whether a stored value is a KeyRing ciphertext. */
+/** Whether a stored value is a DataKeyRing ciphertext. */
 export const isCiphertext = (value: unknown): value is string => typeof value === 'string' && value.startsWith(CIPHERTEXT_PREFIX);
 
 /**
@@ -243,7 +244,7 @@ export const isCiphertext = (value: unknown): value is string => typeof value ==
  * Ciphertexts are self-describing (`enc:v1:<key id>:<iv‖tag‖ct>`), so decryption needs only the
  * tenant and the associated data that binds the value to its record and field.
  */
-export class KeyRing {
+export class DataKeyRing {
   private readonly cache = new Map<string, Buffer>();
   /**
    * Each scope's data key, per executor (the database, or one transaction): what an executor has

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock, Ids } from '../crypto/index.js';
 import { type DatabaseHandle, type Executor, fromJson, toJson } from '../db/index.js';
+import type { OutboxEventsTable } from '../db/schema.js';
+import type { Selectable } from 'kysely';
 
 /** A CloudEvents 1.0 event in JSON form; extension attributes are lowercase alphanumerics. */
 export interface CloudEvent<T = unknown> {
@@ -289,15 +291,14 @@ export class EventOutbox {
   }
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: a raw outbox row
-function rowToEvent(row: any): CloudEvent {
+function rowToEvent(row: Selectable<OutboxEventsTable>): CloudEvent {
   return {
     specversion: '1.0',
     id: row.id,
     type: row.type,
     source: row.source,
     subject: row.subject,
-    time: new Date(Number(row.time)).toISOString(),
+    time: new Date(row.time).toISOString(),
     datacontenttype: 'application/json',
     data: fromJson(row.data),
     tenantid: row.tenant_id,

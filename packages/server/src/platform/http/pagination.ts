@@ -1,5 +1,5 @@
 import type { Pagination } from '@loam/api';
-import type { SelectQueryBuilder } from 'kysely';
+import { type SelectQueryBuilder, sql } from 'kysely';
 import type { Signer } from '../crypto/index.js';
 import { invalidCursor } from './context.js';
 
@@ -14,14 +14,12 @@ export interface PageRequest {
  * Cursors are HMAC-signed and bound to `scope` (the list they came from), so a cursor cannot be
  * forged or replayed on another list.
  */
-export async function pageById<O>(
-  // biome-ignore lint/suspicious/noExplicitAny: works on any table with an id column
-  query: SelectQueryBuilder<any, any, O>,
+export async function pageById<DB, TB extends keyof DB, O, CDB = DB, CTB extends keyof CDB = keyof CDB>(
+  query: SelectQueryBuilder<DB, TB, O>,
   req: PageRequest,
   signer: Signer,
   scope: string,
-  // biome-ignore lint/suspicious/noExplicitAny: see above
-  countQuery?: SelectQueryBuilder<any, any, { n: number | string | bigint }>,
+  countQuery?: SelectQueryBuilder<CDB, CTB, { n: number | string | bigint }>,
   column = 'id',
   /** Newest first (ids are time-sortable); the cursor scope should name the direction. */
   descending = false,
@@ -31,10 +29,10 @@ export async function pageById<O>(
   if (req.cursor) {
     const c = signer.verify<{ after: string }>(req.cursor, `cursor:${scope}`);
     if (!c || typeof c.after !== 'string') throw invalidCursor();
-    q = q.where(column, descending ? '<' : '>', c.after);
+    q = q.where(sql.ref(column), descending ? '<' : '>', c.after);
   }
   const rows = await q
-    .orderBy(column, descending ? 'desc' : 'asc')
+    .orderBy(sql.ref(column), descending ? 'desc' : 'asc')
     .limit(limit + 1)
     .execute();
   const hasMore = rows.length > limit;

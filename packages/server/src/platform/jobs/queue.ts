@@ -1,7 +1,8 @@
-import { type Selectable, sql } from 'kysely';
+import { type SelectQueryBuilder, type Selectable, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock, Ids, Random } from '../crypto/index.js';
 import { type DatabaseHandle, type Executor, fromJson, toJson } from '../db/index.js';
+import type { Database, JobsTable } from '../db/schema.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'dead';
 
@@ -52,13 +53,12 @@ export interface RegisterOptions<P = unknown> {
   onClaim?: ClaimHook<P>;
 }
 
+/** A kind's handler, its payload type erased: payloads are JSON read back from the jobs table. */
 interface Registration {
-  // biome-ignore lint/suspicious/noExplicitAny: handlers are registered per kind with their own payload type
-  handler: JobHandler<any>;
+  handler: JobHandler;
   maxAttempts: number;
   backoffMs: number;
-  // biome-ignore lint/suspicious/noExplicitAny: see handler
-  onClaim?: ClaimHook<any>;
+  onClaim?: ClaimHook;
 }
 
 export interface EnqueueOptions {
@@ -102,7 +102,13 @@ export class JobQueue {
 
   register<P>(kind: string, handler: JobHandler<P>, opts: RegisterOptions<P> = {}): void {
     if (this.registry.has(kind)) throw new Error(`duplicate job kind ${kind}`);
-    this.registry.set(kind, { handler, maxAttempts: opts.maxAttempts ?? 5, backoffMs: opts.backoffMs ?? 1000, onClaim: opts.onClaim });
+    // The kind names the payload type: jobs of `kind` carry the payload `enqueue<P>` wrote for it.
+    this.registry.set(kind, {
+      handler: handler as JobHandler,
+      maxAttempts: opts.maxAttempts ?? 5,
+      backoffMs: opts.backoffMs ?? 1000,
+      onClaim: opts.onClaim as ClaimHook | undefined,
+    });
   }
 
   /** Adds a job inside `tx`; it becomes visible to workers when `tx` commits. */
@@ -381,8 +387,7 @@ export class JobQueue {
   }
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: a raw jobs row
-function toRecord(row: Selectable<any>): JobRecord {
+function toRecord(row: Selectable<JobsTable>): JobRecord {
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -390,13 +395,13 @@ function toRecord(row: Selectable<any>): JobRecord {
     key: row.key,
     payload: fromJson(row.payload),
     status: row.status,
-    attempts: Number(row.attempts),
-    maxAttempts: Number(row.max_attempts),
-    runAt: Number(row.run_at),
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    runAt: row.run_at,
     lastError: row.last_error,
     result: row.result == null ? null : fromJson(row.result),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    finishedAt: row.finished_at == null ? null : Number(row.finished_at),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at,
   };
 }

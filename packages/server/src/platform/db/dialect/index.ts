@@ -15,14 +15,17 @@ export type DialectName = 'sqlite' | 'postgres';
 export type JobsExecutor = Kysely<Database> | Transaction<Database>;
 export type DueJobs = Expression<string> | SelectQueryBuilder<Database, 'jobs', { id: string }>;
 
-// biome-ignore lint/suspicious/noExplicitAny: tables are declared per module; the shared handle is untyped.
-type AnyDb = Kysely<any>;
-// biome-ignore lint/suspicious/noExplicitAny: see AnyDb
-type AnyExecutor = AnyDb | Transaction<any>;
-// biome-ignore lint/suspicious/noExplicitAny: a table being created, whatever its columns so far
-export type TableBuilder = CreateTableBuilder<any, any>;
-// biome-ignore lint/suspicious/noExplicitAny: any select over any tables
-export type AnySelect<O> = SelectQueryBuilder<any, any, O>;
+// Methods that run SQL over a caller's handle are generic over its database type (`Kysely<DB>`;
+// a `Transaction<DB>` is one), so a module's typed handle passes through unchanged; the SQL they
+// run names the tables the caller hands them.
+
+/** The caller's database or transaction, whatever its tables (the union lets TypeScript infer `DB` from either). */
+export type ExecutorOf<DB> = Kysely<DB> | Transaction<DB>;
+
+/** A select over any tables, kept at its own type (row locks and outbox order add clauses only). */
+export type Select<DB, TB extends keyof DB, O> = SelectQueryBuilder<DB, TB, O>;
+/** A select over the event outbox (outbox ordering compares its `txid`, `seq` columns). */
+export type OutboxSelect<O> = SelectQueryBuilder<Database, 'outbox_events', O>;
 
 export type Scalar = string | number | boolean | null;
 export type Bool = RawBuilder<SqlBool>;
@@ -94,13 +97,16 @@ export interface SqlDialect {
   /** Column type for JSON documents: jsonb on PostgreSQL, text on SQLite. */
   readonly jsonType: 'jsonb' | 'text';
   /** Adds an auto-incrementing integer primary key (bigserial / integer autoincrement). */
-  serialPrimaryKey(table: TableBuilder, column: string): TableBuilder;
+  serialPrimaryKey<TB extends string, C extends string, CN extends string>(
+    table: CreateTableBuilder<TB, C>,
+    column: CN,
+  ): CreateTableBuilder<TB, C | CN>;
   /** Default for an outbox `txid` column: the writing transaction's id (PostgreSQL), else 0. */
   transactionIdDefault(): number | RawBuilder<unknown>;
   /** Makes `table` append-only: updates and deletes fail (triggers). */
-  createAppendOnlyTriggers(db: AnyExecutor, table: string): Promise<void>;
+  createAppendOnlyTriggers<DB>(db: ExecutorOf<DB>, table: string): Promise<void>;
   /** Refreshes the planner's statistics of `table` (ANALYZE), after an index was created on it or a large load. */
-  analyzeAfterIndex(db: AnyExecutor, table: string): Promise<void>;
+  analyzeAfterIndex<DB>(db: ExecutorOf<DB>, table: string): Promise<void>;
 
   // ---- JSON -----------------------------------------------------------------------------------
   json(column: string): JsonExpressions;
@@ -110,23 +116,23 @@ export interface SqlDialect {
   jsonArrayContains(column: string, value: string): Bool;
 
   // ---- full text ------------------------------------------------------------------------------
-  createFullText(db: AnyExecutor, spec: FullTextSpec): Promise<void>;
+  createFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec): Promise<void>;
   /** (Re)indexes one document; its row in `spec.table` must exist. */
-  putFullText(db: AnyExecutor, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void>;
+  putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void>;
   /** Removes a document's index entry (PostgreSQL's goes with its row). */
-  removeFullText(db: AnyExecutor, spec: FullTextSpec, key: string): Promise<void>;
+  removeFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, key: string): Promise<void>;
   /** Documents matching every word, best first, with a snippet marked `[…]`. */
-  searchFullText(db: AnyExecutor, spec: FullTextSpec, tenantId: string, words: string[], limit: number): Promise<FullTextHit[]>;
+  searchFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, words: string[], limit: number): Promise<FullTextHit[]>;
 
   // ---- locks ----------------------------------------------------------------------------------
   /** Whether `forUpdate`/`forShare` lock rows (PostgreSQL). SQLite runs one writer at a time. */
   readonly rowLocks: boolean;
-  forUpdate<O>(query: AnySelect<O>): AnySelect<O>;
-  forShare<O>(query: AnySelect<O>): AnySelect<O>;
+  forUpdate<DB, TB extends keyof DB, O>(query: Select<DB, TB, O>): Select<DB, TB, O>;
+  forShare<DB, TB extends keyof DB, O>(query: Select<DB, TB, O>): Select<DB, TB, O>;
   /** Serializes the rest of transaction `tx` against others taking the same key. */
-  advisoryTransactionLock(tx: AnyExecutor, key: string): Promise<void>;
+  advisoryTransactionLock<DB>(tx: ExecutorOf<DB>, key: string): Promise<void>;
   /** Runs `fn` holding the migration lock across processes, on one connection. */
-  withMigrationLock<T>(db: AnyDb, fn: (db: AnyExecutor) => Promise<T>): Promise<T>;
+  withMigrationLock<DB, T>(db: Kysely<DB>, fn: (db: Kysely<DB>) => Promise<T>): Promise<T>;
 
   // ---- job queue and outbox -------------------------------------------------------------------
   /**
@@ -135,27 +141,27 @@ export interface SqlDialect {
    */
   dueJobs(db: JobsExecutor, kinds: string[], now: number, n: number): DueJobs;
   /** Outbox events after `position`. */
-  outboxAfter<O>(query: AnySelect<O>, position: OutboxPosition): AnySelect<O>;
+  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition): OutboxSelect<O>;
   /** Outbox events in delivery order. */
-  outboxOrder<O>(query: AnySelect<O>): AnySelect<O>;
+  outboxOrder<O>(query: OutboxSelect<O>): OutboxSelect<O>;
   /** The txid below which every event is committed (PostgreSQL), or null when all are. */
   outboxVisibleBelow(): RawBuilder<number> | null;
 
   // ---- bulk insert and secrets ----------------------------------------------------------------
   /** Inserts many rows in the caller's transaction `tx`, the fastest way the driver has. */
-  bulkInsert<T>(tx: AnyExecutor, insert: BulkInsert<T>): Promise<void>;
+  bulkInsert<DB, T>(tx: ExecutorOf<DB>, insert: BulkInsert<T>): Promise<void>;
   /**
    * The server secret when none is configured: a key file in the data directory (SQLite), or one
    * row in the database that every PostgreSQL instance shares. `generate` makes a new one.
    */
-  storedSecret(db: AnyDb, opts: { dataDir: string; generate: () => string; warn: (msg: string) => void }): Promise<string>;
+  storedSecret(db: Kysely<Database>, opts: { dataDir: string; generate: () => string; warn: (msg: string) => void }): Promise<string>;
 
   // ---- notifications between processes --------------------------------------------------------
   /**
    * Tells every process listening on `channel` (`listen`) when `tx` commits (PostgreSQL NOTIFY).
    * SQLite: nothing to do (one process serves a database file).
    */
-  notify(tx: AnyExecutor, channel: string, payload: string): Promise<void>;
+  notify<DB>(tx: ExecutorOf<DB>, channel: string, payload: string): Promise<void>;
   /**
    * Calls `onPayload` for every notification on `channel`, from any process, over a connection of
    * its own (reconnecting after a failure). Returns what stops listening. SQLite: never called back.
@@ -165,7 +171,7 @@ export interface SqlDialect {
 
 /** A driver opened behind its dialect. */
 export interface OpenedDatabase {
-  db: AnyDb;
+  db: Kysely<Database>;
   dialect: SqlDialect;
   /** Server version string, for health reporting. */
   version(): Promise<string>;

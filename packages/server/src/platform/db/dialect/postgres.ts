@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
-import { type Expression, Kysely, PostgresDialect, type RawBuilder, type SqlBool, sql } from 'kysely';
+import { type CreateTableBuilder, type Expression, Kysely, PostgresDialect, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type pg from 'pg';
 import {
-  type AnySelect,
   type Bool,
   type BulkInsert,
   type FullTextHit,
@@ -14,13 +13,13 @@ import {
   type OutboxPosition,
   type Scalar,
   type SqlDialect,
-  type TableBuilder,
+  type OutboxSelect,
+  type Select,
   type DueJobs,
+  type ExecutorOf,
   type JobsExecutor,
 } from './index.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: see index.ts
-type AnyExecutor = Kysely<any>;
+import type { Database } from '../schema.js';
 
 /** Opens a connection pool to the PostgreSQL database at `url` (postgres://…). */
 export function openPostgres(url: string, poolMax: number): OpenedDatabase {
@@ -39,7 +38,7 @@ export function openPostgres(url: string, poolMax: number): OpenedDatabase {
   };
   const pool = new pgDriver.Pool({ connectionString: url, max: poolMax, types });
   pool.on('error', () => {}); // idle client errors surface on the next query instead of crashing
-  const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
     dialect: new PostgresSqlDialect(url, pgDriver, types),
@@ -111,7 +110,10 @@ export class PostgresSqlDialect implements SqlDialect {
   readonly jsonType = 'jsonb';
   readonly rowLocks = true;
 
-  serialPrimaryKey(table: TableBuilder, column: string): TableBuilder {
+  serialPrimaryKey<TB extends string, C extends string, CN extends string>(
+    table: CreateTableBuilder<TB, C>,
+    column: CN,
+  ): CreateTableBuilder<TB, C | CN> {
     return table.addColumn(column, 'bigserial', (c) => c.primaryKey());
   }
 
@@ -123,7 +125,7 @@ export class PostgresSqlDialect implements SqlDialect {
     return sql`(pg_current_xact_id()::text::bigint)`;
   }
 
-  async createAppendOnlyTriggers(db: AnyExecutor, table: string): Promise<void> {
+  async createAppendOnlyTriggers<DB>(db: ExecutorOf<DB>, table: string): Promise<void> {
     const t = identifier(table);
     await sql`create or replace function ${sql.raw(`loam_${t}_append_only`)}() returns trigger language plpgsql as $$
           begin raise exception ${sql.raw(`'${t} is append-only'`)}; end $$`.execute(db);
@@ -135,7 +137,7 @@ export class PostgresSqlDialect implements SqlDialect {
    * Autovacuum analyzes on its own, but only after a share of the table has changed and a nap:
    * until then a new expression index has no statistics and the planner ignores it.
    */
-  async analyzeAfterIndex(db: AnyExecutor, table: string): Promise<void> {
+  async analyzeAfterIndex<DB>(db: ExecutorOf<DB>, table: string): Promise<void> {
     await sql`ANALYZE ${sql.raw(identifier(table))}`.execute(db);
   }
 
@@ -151,21 +153,27 @@ export class PostgresSqlDialect implements SqlDialect {
     return sql<SqlBool>`${sql.ref(column)} @> ${JSON.stringify([value])}::jsonb`;
   }
 
-  async createFullText(db: AnyExecutor, spec: FullTextSpec): Promise<void> {
+  async createFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec): Promise<void> {
     const t = identifier(spec.table);
     await sql`alter table ${sql.raw(t)} add column search tsvector`.execute(db);
     await sql`create index ${sql.raw(`${t}_search`)} on ${sql.raw(t)} using gin (search)`.execute(db);
     await db.schema.createIndex(`${t}_tenant`).on(t).column('tenant_id').execute();
   }
 
-  async putFullText(db: AnyExecutor, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
+  async putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
     await sql`update ${sql.table(spec.table)} set search = to_tsvector('simple', ${text.slice(0, INDEX_CHARS)})
         where ${sql.ref(spec.key)} = ${key} and tenant_id = ${tenantId}`.execute(db);
   }
 
   async removeFullText(): Promise<void> {}
 
-  async searchFullText(db: AnyExecutor, spec: FullTextSpec, tenantId: string, words: string[], limit: number): Promise<FullTextHit[]> {
+  async searchFullText<DB>(
+    db: ExecutorOf<DB>,
+    spec: FullTextSpec,
+    tenantId: string,
+    words: string[],
+    limit: number,
+  ): Promise<FullTextHit[]> {
     const { rows } = await sql<FullTextHit>`
         select t.${sql.ref(spec.key)} as id, ts_rank(t.search, q) as score,
                ts_headline('simple', left(t.text, 100000), q, 'MaxWords=24, MinWords=8, StartSel=[, StopSel=]') as snippet
@@ -175,15 +183,15 @@ export class PostgresSqlDialect implements SqlDialect {
     return rows;
   }
 
-  forUpdate<O>(query: AnySelect<O>): AnySelect<O> {
+  forUpdate<DB, TB extends keyof DB, O>(query: Select<DB, TB, O>): Select<DB, TB, O> {
     return query.forUpdate();
   }
 
-  forShare<O>(query: AnySelect<O>): AnySelect<O> {
+  forShare<DB, TB extends keyof DB, O>(query: Select<DB, TB, O>): Select<DB, TB, O> {
     return query.forShare();
   }
 
-  async advisoryTransactionLock(tx: AnyExecutor, key: string): Promise<void> {
+  async advisoryTransactionLock<DB>(tx: ExecutorOf<DB>, key: string): Promise<void> {
     await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(tx);
   }
 
@@ -191,7 +199,7 @@ export class PostgresSqlDialect implements SqlDialect {
    * One connection holds the lock and runs `fn`, so concurrent `loam serve` processes migrate
    * one after the other, and a pool of one connection suffices.
    */
-  withMigrationLock<T>(db: AnyExecutor, fn: (db: AnyExecutor) => Promise<T>): Promise<T> {
+  withMigrationLock<DB, T>(db: Kysely<DB>, fn: (db: Kysely<DB>) => Promise<T>): Promise<T> {
     return db.connection().execute(async (conn) => {
       await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn);
       try {
@@ -221,11 +229,11 @@ export class PostgresSqlDialect implements SqlDialect {
   }
 
   /** Ordered by (txid, seq): a sequence number is taken before its transaction commits. */
-  outboxAfter<O>(query: AnySelect<O>, position: OutboxPosition): AnySelect<O> {
+  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition): OutboxSelect<O> {
     return query.where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(position.txid, position.seq)));
   }
 
-  outboxOrder<O>(query: AnySelect<O>): AnySelect<O> {
+  outboxOrder<O>(query: OutboxSelect<O>): OutboxSelect<O> {
     return query.orderBy('txid').orderBy('seq');
   }
 
@@ -234,7 +242,7 @@ export class PostgresSqlDialect implements SqlDialect {
   }
 
   /** One INSERT … SELECT over a single jsonb array parameter: one round trip, no parameter limit. */
-  async bulkInsert<T>(tx: AnyExecutor, insert: BulkInsert<T>): Promise<void> {
+  async bulkInsert<DB, T>(tx: ExecutorOf<DB>, insert: BulkInsert<T>): Promise<void> {
     const columns = Object.entries(insert.columns);
     const parts: string[] = [];
     for (const item of insert.rows) {
@@ -260,7 +268,9 @@ export class PostgresSqlDialect implements SqlDialect {
       FROM jsonb_to_recordset(${`[${parts.join(',')}]`}::jsonb) AS x(${sql.join(shape)})`.execute(tx);
   }
 
-  async storedSecret(db: AnyExecutor, opts: { generate: () => string; warn: (msg: string) => void }): Promise<string> {
+  async storedSecret(db: Kysely<Database>, opts: { generate: () => string; warn: (msg: string) => void }): Promise<string> {
+    // Runs before migrations (the platform needs its secret to be built), so it creates its table
+    // itself, idempotently; `platform/002_settings` declares the same table for the record.
     await db.schema
       .createTable('loam_settings')
       .ifNotExists()
@@ -277,7 +287,7 @@ export class PostgresSqlDialect implements SqlDialect {
     return row.value;
   }
 
-  async notify(tx: AnyExecutor, channel: string, payload: string): Promise<void> {
+  async notify<DB>(tx: ExecutorOf<DB>, channel: string, payload: string): Promise<void> {
     await sql`select pg_notify(${channel}, ${payload})`.execute(tx);
   }
 

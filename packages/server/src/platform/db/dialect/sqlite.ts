@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
   CompiledQuery,
+  type CreateTableBuilder,
   type DatabaseConnection,
   type Driver,
   type Expression,
@@ -17,7 +18,6 @@ import {
   sql,
 } from 'kysely';
 import {
-  type AnySelect,
   type Bool,
   type BulkInsert,
   type FullTextHit,
@@ -30,13 +30,13 @@ import {
   type OutboxPosition,
   type Scalar,
   type SqlDialect,
-  type TableBuilder,
+  type OutboxSelect,
+  type Select,
   type DueJobs,
+  type ExecutorOf,
   type JobsExecutor,
 } from './index.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: see index.ts
-type AnyExecutor = Kysely<any>;
+import type { Database } from '../schema.js';
 
 /** Opens (creating) the SQLite database file at `path`. */
 export function openSqlite(path: string): OpenedDatabase {
@@ -46,7 +46,7 @@ export function openSqlite(path: string): OpenedDatabase {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     dialect: new SqliteSqlDialect(sqlite),
@@ -183,7 +183,10 @@ export class SqliteSqlDialect implements SqlDialect {
   /** `sqlite` is the one connection Kysely uses: statements run on it inside a transaction belong to it. */
   constructor(private readonly sqlite: SQLite.Database) {}
 
-  serialPrimaryKey(table: TableBuilder, column: string): TableBuilder {
+  serialPrimaryKey<TB extends string, C extends string, CN extends string>(
+    table: CreateTableBuilder<TB, C>,
+    column: CN,
+  ): CreateTableBuilder<TB, C | CN> {
     return table.addColumn(column, 'integer', (c) => c.primaryKey().autoIncrement());
   }
 
@@ -191,7 +194,7 @@ export class SqliteSqlDialect implements SqlDialect {
     return 0;
   }
 
-  async createAppendOnlyTriggers(db: AnyExecutor, table: string): Promise<void> {
+  async createAppendOnlyTriggers<DB>(db: ExecutorOf<DB>, table: string): Promise<void> {
     const t = identifier(table);
     await sql`create trigger ${sql.raw(`${t}_no_update`)} before update on ${sql.raw(t)}
           begin select raise(abort, ${sql.raw(`'${t} is append-only'`)}); end`.execute(db);
@@ -199,7 +202,7 @@ export class SqliteSqlDialect implements SqlDialect {
           begin select raise(abort, ${sql.raw(`'${t} is append-only'`)}); end`.execute(db);
   }
 
-  async analyzeAfterIndex(db: AnyExecutor, table: string): Promise<void> {
+  async analyzeAfterIndex<DB>(db: ExecutorOf<DB>, table: string): Promise<void> {
     await sql`ANALYZE ${sql.raw(identifier(table))}`.execute(db);
   }
 
@@ -216,32 +219,34 @@ export class SqliteSqlDialect implements SqlDialect {
     return sql<SqlBool>`exists (select 1 from json_each(${sql.ref(column)}) where value = ${value})`;
   }
 
-  async createFullText(db: AnyExecutor, spec: FullTextSpec): Promise<void> {
+  async createFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec): Promise<void> {
     await sql`create virtual table ${sql.raw(identifier(spec.ftsTable))} using fts5(body, ${sql.raw(identifier(spec.key))} unindexed, tenant_id unindexed, tokenize = 'unicode61 remove_diacritics 2')`.execute(
       db,
     );
   }
 
-  async putFullText(db: AnyExecutor, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
+  async putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
     await this.removeFullText(db, spec, key);
     const { insertId } =
       await sql`insert into ${sql.table(spec.ftsTable)} (body, ${sql.ref(spec.key)}, tenant_id) values (${text}, ${key}, ${tenantId})`.execute(
         db,
       );
-    await db
-      .updateTable(spec.table)
-      .set({ fts_rowid: Number(insertId) })
-      .where(spec.key, '=', key)
-      .execute();
+    await sql`update ${sql.table(spec.table)} set fts_rowid = ${Number(insertId)} where ${sql.ref(spec.key)} = ${key}`.execute(db);
   }
 
-  async removeFullText(db: AnyExecutor, spec: FullTextSpec, key: string): Promise<void> {
+  async removeFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, key: string): Promise<void> {
     await sql`delete from ${sql.table(spec.ftsTable)} where rowid = (select fts_rowid from ${sql.table(spec.table)} where ${sql.ref(spec.key)} = ${key})`.execute(
       db,
     );
   }
 
-  async searchFullText(db: AnyExecutor, spec: FullTextSpec, tenantId: string, words: string[], limit: number): Promise<FullTextHit[]> {
+  async searchFullText<DB>(
+    db: ExecutorOf<DB>,
+    spec: FullTextSpec,
+    tenantId: string,
+    words: string[],
+    limit: number,
+  ): Promise<FullTextHit[]> {
     // Each word quoted: user input never reaches FTS5 query syntax.
     const match = words.map((w) => `"${w}"`).join(' ');
     const fts = sql.table(spec.ftsTable);
@@ -252,11 +257,11 @@ export class SqliteSqlDialect implements SqlDialect {
     return rows;
   }
 
-  forUpdate<O>(query: AnySelect<O>): AnySelect<O> {
+  forUpdate<DB, TB extends keyof DB, O>(query: Select<DB, TB, O>): Select<DB, TB, O> {
     return query;
   }
 
-  forShare<O>(query: AnySelect<O>): AnySelect<O> {
+  forShare<DB, TB extends keyof DB, O>(query: Select<DB, TB, O>): Select<DB, TB, O> {
     return query;
   }
 
@@ -264,7 +269,7 @@ export class SqliteSqlDialect implements SqlDialect {
   async advisoryTransactionLock(): Promise<void> {}
 
   /** The one writer at a time is lock enough: a second process waits for the first's transactions. */
-  withMigrationLock<T>(db: AnyExecutor, fn: (db: AnyExecutor) => Promise<T>): Promise<T> {
+  withMigrationLock<DB, T>(db: Kysely<DB>, fn: (db: Kysely<DB>) => Promise<T>): Promise<T> {
     return fn(db);
   }
 
@@ -292,11 +297,11 @@ export class SqliteSqlDialect implements SqlDialect {
    * 0 and `seq` alone orders them (a row-value comparison would make SQLite read the whole
    * outbox through the index on every pass).
    */
-  outboxAfter<O>(query: AnySelect<O>, position: OutboxPosition): AnySelect<O> {
+  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition): OutboxSelect<O> {
     return query.where('seq', '>', position.seq);
   }
 
-  outboxOrder<O>(query: AnySelect<O>): AnySelect<O> {
+  outboxOrder<O>(query: OutboxSelect<O>): OutboxSelect<O> {
     return query.orderBy('seq');
   }
 
@@ -308,7 +313,7 @@ export class SqliteSqlDialect implements SqlDialect {
    * One prepared statement run per row on Kysely's single connection (inside its open
    * transaction, so `tx` itself is not needed): the fastest path better-sqlite3 has.
    */
-  async bulkInsert<T>(_tx: AnyExecutor, insert: BulkInsert<T>): Promise<void> {
+  async bulkInsert<DB, T>(_tx: ExecutorOf<DB>, insert: BulkInsert<T>): Promise<void> {
     const constants = Object.entries(insert.constants);
     const columns = [...constants.map(([c]) => c), ...Object.keys(insert.columns)].map(identifier);
     const text = `INSERT INTO ${identifier(insert.table)} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
@@ -321,7 +326,7 @@ export class SqliteSqlDialect implements SqlDialect {
     for (const row of insert.rows) stmt.run(...fixed, ...insert.values(row));
   }
 
-  async storedSecret(_db: AnyExecutor, opts: { dataDir: string; generate: () => string }): Promise<string> {
+  async storedSecret(_db: Kysely<Database>, opts: { dataDir: string; generate: () => string }): Promise<string> {
     const file = join(opts.dataDir, 'secret.key');
     if (!existsSync(file)) {
       writeFileSync(file, opts.generate(), { mode: 0o600, flag: 'wx' });
