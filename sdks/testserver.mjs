@@ -3,8 +3,11 @@
 // on stdout once it is ready: {"url": "http://127.0.0.1:<port>", "api_key": "<admin key>", "pid": <pid>}.
 // The server (its own temp data directory, a free port, raised rate limits) lives until this
 // process gets SIGTERM/SIGINT or its stdin closes, then it is stopped and the directory removed.
+// Its one LLM provider `double` (models in "llm_models" of that line) is a local OpenAI-compatible
+// test double run by this process (sdks/llm-double.mjs). Extra server settings: `--env NAME=VALUE`.
 //
 //   node sdks/testserver.mjs            # needs `npm run build` first (packages/cli/bin/loam.mjs)
+//   node sdks/testserver.mjs --env LOAM_LLM_DAILY_TOKEN_QUOTA=100
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LLM_DOUBLE_MODELS, startLlmDouble } from './llm-double.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -27,6 +31,23 @@ function freePort() {
   });
 }
 
+/** `--env NAME=VALUE` arguments: more settings for the server. */
+function extraEnv(args) {
+  const env = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] === '--env' ? args[++i] : args[i].startsWith('--env=') ? args[i].slice(6) : undefined;
+    const eq = arg?.indexOf('=') ?? -1;
+    if (!arg || eq < 1) {
+      console.error(`testserver: unknown argument ${args[i]} (use --env NAME=VALUE)`);
+      process.exit(2);
+    }
+    env[arg.slice(0, eq)] = arg.slice(eq + 1);
+  }
+  return env;
+}
+
+const extra = extraEnv(process.argv.slice(2));
+const llm = await startLlmDouble();
 const port = await freePort();
 const dataDir = mkdtempSync(join(tmpdir(), 'loam-sdk-test-'));
 const apiKey = `loam_sk_test_${randomBytes(16).toString('hex')}`;
@@ -42,6 +63,11 @@ const child = spawn(process.execPath, [join(root, 'packages/cli/bin/loam.mjs'), 
     LOAM_RATE_LIMIT_MULTIPLIER: '1000',
     LOAM_LOG_LEVEL: process.env.LOAM_TEST_LOG_LEVEL ?? 'warn',
     LOAM_JOB_POLL_MS: '50',
+    LOAM_LLM_PROVIDERS: JSON.stringify([
+      { name: 'double', kind: 'openai', baseUrl: `${llm.url}/v1`, apiKey: 'test-key', models: LLM_DOUBLE_MODELS },
+    ]),
+    LOAM_LLM_MAX_RETRIES: '0',
+    ...extra,
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
@@ -54,6 +80,7 @@ function stop(code = 0) {
   const force = setTimeout(() => child.kill('SIGKILL'), 5000);
   child.once('exit', () => {
     clearTimeout(force);
+    llm.close();
     rmSync(dataDir, { recursive: true, force: true });
     process.exit(code);
   });
@@ -61,6 +88,7 @@ function stop(code = 0) {
 child.once('exit', (code) => {
   if (!stopping) {
     console.error(`testserver: loam exited early with code ${code}`);
+    llm.close();
     rmSync(dataDir, { recursive: true, force: true });
     process.exit(1);
   }
@@ -84,4 +112,4 @@ for (;;) {
   }
   await new Promise((r) => setTimeout(r, 100));
 }
-if (!stopping) process.stdout.write(`${JSON.stringify({ url, api_key: apiKey, pid: child.pid })}\n`);
+if (!stopping) process.stdout.write(`${JSON.stringify({ url, api_key: apiKey, pid: child.pid, llm_models: LLM_DOUBLE_MODELS })}\n`);

@@ -52,6 +52,7 @@ type Client struct {
 	AuditLogs     *AuditLogsService
 	Content       *ContentService
 	Sessions      *SessionsService
+	LLM           *LLMService
 }
 
 // Option configures a Client.
@@ -107,6 +108,7 @@ func NewClient(opts ...Option) *Client {
 	c.AuditLogs = &AuditLogsService{c}
 	c.Content = &ContentService{c}
 	c.Sessions = &SessionsService{c}
+	c.LLM = &LLMService{c}
 	return c
 }
 

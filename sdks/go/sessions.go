@@ -1,13 +1,11 @@
 package loam
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -223,34 +221,10 @@ func (sub *subscription) connect(ctx context.Context) error {
 	// No byte for this long (the server sends a heartbeat every 15 s by default): the connection is dead.
 	idle := time.AfterFunc(sub.s.c.Timeout, cancel)
 	defer idle.Stop()
-	scanner := bufio.NewScanner(res.Body)
-	scanner.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	var event, data strings.Builder
-	for scanner.Scan() {
-		idle.Reset(sub.s.c.Timeout)
-		line := strings.TrimSuffix(scanner.Text(), "\r")
-		switch {
-		case line == "":
-			if data.Len() > 0 {
-				if err := sub.dispatch(event.String(), data.String(), res.Header); err != nil {
-					return err
-				}
-			}
-			event.Reset()
-			data.Reset()
-		case strings.HasPrefix(line, ":"):
-		case strings.HasPrefix(line, "event:"):
-			event.Reset()
-			event.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "event:"), " "))
-		case strings.HasPrefix(line, "data:"):
-			if data.Len() > 0 {
-				data.WriteByte('\n')
-			}
-			data.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
-		}
-	}
-	if err := scanner.Err(); err != nil {
-		return &Error{Kind: KindConnection, Detail: "the stream broke: " + err.Error(), Err: err}
+	touched := func() { idle.Reset(sub.s.c.Timeout) }
+	dispatch := func(event, data string) error { return sub.dispatch(event, data, res.Header) }
+	if err := readEvents(res.Body, touched, dispatch); err != nil {
+		return err
 	}
 	return &Error{Kind: KindConnection, Detail: "the stream ended"}
 }

@@ -9,12 +9,14 @@
 
 mod client;
 mod error;
+mod llm;
 mod models;
 mod resources;
 mod sessions;
 
 pub use client::{backoff_delay, BoxStream, Client, ClientBuilder, Envelope, Page, Pagination, Req};
 pub use error::{Error, FieldError, Problem, Result};
+pub use llm::*;
 pub use models::*;
 pub use resources::*;
 pub use sessions::*;

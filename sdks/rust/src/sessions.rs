@@ -286,21 +286,21 @@ async fn open_stream(client: &Client, url: &str, after: u64) -> Result<reqwest::
 }
 
 /// One Server-Sent Event.
-struct SseEvent {
-    event: String,
-    data: String,
+pub(crate) struct SseEvent {
+    pub(crate) event: String,
+    pub(crate) data: String,
 }
 
 /// Decodes Server-Sent Events from byte chunks split anywhere.
 #[derive(Default)]
-struct SseDecoder {
+pub(crate) struct SseDecoder {
     buf: Vec<u8>,
     event: String,
     data: Vec<String>,
 }
 
 impl SseDecoder {
-    fn feed(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
         self.buf.extend_from_slice(chunk);
         let mut out = Vec::new();
         while let Some(i) = self.buf.iter().position(|b| *b == b'\n') {

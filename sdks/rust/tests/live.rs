@@ -14,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 mod quickstart;
 
 mod bus;
+mod llm;
 
 struct Server {
     url: String,
@@ -82,6 +83,7 @@ async fn live() {
     bus::send_history_list_get_token_delete(&c).await;
     bus::subscribe_resumes_without_duplicates(&c, &server.url, &server.key).await;
     bus::schemas_and_retention(&c).await;
+    llm::generate_stream_models_usage_settings_errors(&c).await;
     purge.await.unwrap();
 }
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from ._client import AsyncAPIClient, SyncAPIClient
 from .resources import Anonymization, ApiKeys, AuditLogs, Content, Datasets, Jobs, Policies, Records, Versions
+from .llm import Llm
 from .sessions import Sessions
 
 
@@ -21,6 +22,7 @@ class _Resources:
         self.audit_logs = AuditLogs(self)
         self.content = Content(self)
         self.sessions = Sessions(self)
+        self.llm = Llm(self)
 
     def whoami(self) -> Any:
         """The caller as Loam sees it (tenant, subject, scopes, roles)."""

@@ -278,3 +278,70 @@ class Retention(Model):
 class SessionToken(Model):
     token: str = ""
     expires_in: int = 0
+
+
+@dataclass
+class Generation(Model):
+    """One whole answer of ``client.llm.generate``: ``usage`` holds ``prompt_tokens``, ``completion_tokens``,
+    ``total_tokens``; ``privacy`` the mode applied and the entities found per type; ``attempts`` the upstream
+    requests made (retries and fallbacks included)."""
+
+    text: str = ""
+    finish_reason: str = ""
+    usage: JSON = field(default_factory=dict)
+    provider: str = ""
+    model: str = ""
+    latency_ms: int = 0
+    attempts: int = 0
+    privacy: JSON = field(default_factory=dict)
+
+
+@dataclass
+class GenerationPart(Model):
+    """A part of ``client.llm.stream``: ``type`` ``"start"`` (``provider``, ``model``), ``"delta"`` (``text``) or
+    ``"finish"`` (the fields of a ``Generation`` but ``text``)."""
+
+    type: str = ""
+    text: str = ""
+    provider: str = ""
+    model: str = ""
+    finish_reason: Optional[str] = None
+    usage: Optional[JSON] = None
+    latency_ms: Optional[int] = None
+    attempts: Optional[int] = None
+    privacy: Optional[JSON] = None
+
+
+@dataclass
+class LlmModel(Model):
+    """A model clients may name, and the provider tried first."""
+
+    id: str = ""
+    provider: str = ""
+
+
+@dataclass
+class LlmUsageReport(Model):
+    """Calls and tokens per UTC day and model (``days``: dicts with ``day``, ``model``, ``calls``, ``*_tokens``)."""
+
+    from_: str = ""
+    to: str = ""
+    days: List[JSON] = field(default_factory=list)
+    totals: JSON = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "LlmUsageReport":
+        report = super().from_dict(data)
+        report.from_ = str(report.raw.get("from", ""))
+        return report
+
+
+@dataclass
+class LlmSettings(Model):
+    """The tenant's LLM settings: ``privacy_mode`` / ``daily_token_quota`` as set (None: the server default),
+    ``effective`` as applied (quota 0 = unlimited), and the tokens used today (UTC)."""
+
+    privacy_mode: Optional[str] = None
+    daily_token_quota: Optional[int] = None
+    effective: JSON = field(default_factory=dict)
+    tokens_today: int = 0
