@@ -5,11 +5,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { describe } from 'vitest';
 import { createLoam, type Loam } from '../app.js';
 import { type Config, loadConfig } from '../config.js';
 import type { Clock, Random } from '../platform/crypto/index.js';
+import type { Database } from '../platform/db/schema.js';
 import type { DialectName } from '../platform/db/index.js';
 import type { LoamApp } from '../platform/http/server.js';
 
@@ -188,3 +190,7 @@ export function apiCaller(test: () => TestLoam) {
     return { status: r.statusCode, headers: r.headers, json, body: r.body };
   };
 }
+
+/** A database handle for tables that exist only in a test (declared nowhere in `Database`). */
+// biome-ignore lint/suspicious/noExplicitAny: test-only tables are untyped by design
+export const untyped = (db: Kysely<Database>): Kysely<any> => db as unknown as Kysely<any>;

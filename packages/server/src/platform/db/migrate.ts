@@ -35,7 +35,7 @@ function kyselyMigrator(db: Db, migrations: Record<string, Migration>): Migrator
 
 async function executedNames(db: Db): Promise<string[]> {
   try {
-    return (await db.selectFrom(TABLE).select('name').execute()).map((r) => r.name as string);
+    return (await db.selectFrom(TABLE).select('name').execute()).map((r) => r.name);
   } catch {
     return []; // first run: the table does not exist yet
   }

@@ -26,15 +26,14 @@ export type Flag = number;
  * so the type is composed without the platform importing any module.
  */
 export interface Database {
-  // Transitional, while modules move their tables into tables.ts: a table not declared yet is untyped.
-  // biome-ignore lint/suspicious/noExplicitAny: removed once every module declares its tables
-  [undeclared: string]: any;
   outbox_events: OutboxEventsTable;
   outbox_cursors: OutboxCursorsTable;
   jobs: JobsTable;
   idempotency_keys: IdempotencyKeysTable;
   data_keys: DataKeysTable;
   loam_settings: LoamSettingsTable;
+  /** Kysely's record of applied migrations (`<module>/<name>`), read to skip a migration pass. */
+  loam_migrations: { name: string; timestamp: string };
 }
 
 export interface OutboxEventsTable {

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, describeEachDialect } from '../../../test/harness.js';
+import { createPostgresDatabase, describeEachDialect, untyped } from '../../../test/harness.js';
 import { platformMigrations } from '../../migrations.js';
-import { type DatabaseHandle, type DialectName, type Executor, openDatabase } from '../index.js';
+import { type DatabaseHandle, type Db, type DialectName, type Executor, openDatabase } from '../index.js';
 import { createMigrator, migrateToLatest } from '../migrate.js';
 import type { FullTextSpec } from './index.js';
 
@@ -30,7 +30,7 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
       drop = created.drop;
     }
     database = openDatabase({ url, sqlitePath: join(dataDir, 'loam.db'), poolMax: 4 });
-    await migrateToLatest(createMigrator(database.db, database.dialect, [platformMigrations]));
+    await migrateToLatest(createMigrator(untyped(database.db), database.dialect, [platformMigrations]));
   });
   afterAll(async () => {
     await database?.close();
@@ -45,7 +45,8 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
 
   describe('schema', () => {
     it('serial primary keys count up, the txid default is a number, JSON columns keep JSON text', async () => {
-      const { db, dialect } = database;
+      const { dialect } = database;
+      const db = untyped(database.db);
       await dialect
         .serialPrimaryKey(db.schema.createTable('serials'), 'n')
         .addColumn('txid', 'bigint', (c) => c.notNull().defaultTo(dialect.transactionIdDefault()))
@@ -61,7 +62,8 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
 
     it('append-only triggers reject updates and deletes but not inserts', async () => {
-      const { db, dialect } = database;
+      const { dialect } = database;
+      const db = untyped(database.db);
       await db.schema
         .createTable('ledger')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -74,12 +76,12 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
 
     it('refuses to splice a table name that is not a plain identifier', async () => {
-      await expect(database.dialect.createAppendOnlyTriggers(database.db, 'x; drop table jobs')).rejects.toThrow(/identifier/);
+      await expect(database.dialect.createAppendOnlyTriggers(untyped(database.db), 'x; drop table jobs')).rejects.toThrow(/identifier/);
     });
 
     it('analyzes a table after an index is created', async () => {
-      await database.db.schema.createIndex('ledger_id').on('ledger').column('id').execute();
-      await expect(database.dialect.analyzeAfterIndex(database.db, 'ledger')).resolves.toBeUndefined();
+      await untyped(database.db).schema.createIndex('ledger_id').on('ledger').column('id').execute();
+      await expect(database.dialect.analyzeAfterIndex(untyped(database.db), 'ledger')).resolves.toBeUndefined();
     });
   });
 
@@ -91,7 +93,8 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
       { id: 'r4', data: { n: '3' } },
     ];
     beforeAll(async () => {
-      const { db, dialect } = database;
+      const { dialect } = database;
+      const db = untyped(database.db);
       await db.schema
         .createTable('jdocs')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -105,7 +108,7 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
     const ids = async (where: RawBuilder<unknown>) =>
       (
-        await database.db
+        await untyped(database.db)
           .selectFrom('jdocs')
           .select('id')
           .where(where as RawBuilder<SqlBool>)
@@ -146,7 +149,8 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
 
     it('selected values decode to JSON, params compare with them, sort keys put nulls last', async () => {
-      const { db, dialect } = database;
+      const { dialect } = database;
+      const db = untyped(database.db);
       const j = dialect.json('data');
       const rows = await db
         .selectFrom('jdocs')
@@ -167,7 +171,8 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
 
     it('ordered scalars give MIN/MAX of numbers and strings', async () => {
-      const { db, dialect } = database;
+      const { dialect } = database;
+      const db = untyped(database.db);
       const j = dialect.json('data');
       const typed = j.range(['n'], sql.raw('>='), -Number.MAX_VALUE);
       const { rows } = await sql<{
@@ -184,7 +189,8 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
 
     it('jsonText reads a nested path as text; jsonArrayContains finds an element', async () => {
-      const { db, dialect } = database;
+      const { dialect } = database;
+      const db = untyped(database.db);
       const row = await db
         .selectFrom('jdocs')
         .select(dialect.jsonText(sql.ref('data'), ['nested', 'k']).as('k'))
@@ -198,7 +204,8 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
 
   describe('full text', () => {
     beforeAll(async () => {
-      const { db, dialect } = database;
+      const { dialect } = database;
+      const db = untyped(database.db);
       await db.schema
         .createTable('docs')
         .addColumn('doc_id', 'text', (c) => c.primaryKey())
@@ -216,7 +223,7 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
       await put('t1', 'd3', 'Nothing to see here');
       await put('t2', 'd4', 'quick brown fox of another tenant');
     });
-    const search = (tenant: string, words: string[]) => database.dialect.searchFullText(database.db, FULL_TEXT, tenant, words, 10);
+    const search = (tenant: string, words: string[]) => database.dialect.searchFullText(untyped(database.db), FULL_TEXT, tenant, words, 10);
 
     it('matches every word, within the tenant, best first, with a marked snippet', async () => {
       const hits = await search('t1', ['quick', 'fox']);
@@ -232,7 +239,8 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
 
     it('re-indexing replaces a document; removing it (and its row) leaves no hit', async () => {
-      const { db, dialect } = database;
+      const { dialect } = database;
+      const db = untyped(database.db);
       await db.updateTable('docs').set({ text: 'a slow green turtle' }).where('doc_id', '=', 'd1').execute();
       await dialect.putFullText(db, FULL_TEXT, 't1', 'd1', 'a slow green turtle');
       expect((await search('t1', ['fox'])).map((h) => h.id)).toEqual(['d2']);
@@ -245,16 +253,17 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
 
   describe('locks', () => {
     beforeAll(async () => {
-      await database.db.schema
-        .createTable('counters')
+      await untyped(database.db)
+        .schema.createTable('counters')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('n', 'integer', (c) => c.notNull())
         .execute();
-      await database.db.insertInto('counters').values({ id: 'c', n: 0 }).execute();
+      await untyped(database.db).insertInto('counters').values({ id: 'c', n: 0 }).execute();
     });
 
     it('forUpdate / forShare lock rows exactly when the dialect says it has row locks', () => {
-      const { db, dialect } = database;
+      const { dialect } = database;
+      const db = untyped(database.db);
       const q = db.selectFrom('counters').selectAll();
       expect(/for update/i.test(dialect.forUpdate(q).compile().sql)).toBe(dialect.rowLocks);
       expect(/for share/i.test(dialect.forShare(q).compile().sql)).toBe(dialect.rowLocks);
@@ -262,7 +271,7 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
 
     /** Two concurrent read-then-write transactions; with the lock, neither loses the other's update. */
     async function increments(lock: (tx: Executor) => Promise<unknown>) {
-      const { db } = database;
+      const db = untyped(database.db);
       await db.updateTable('counters').set({ n: 0 }).execute();
       const once = () =>
         db.transaction().execute(async (tx) => {
@@ -284,12 +293,20 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
 
     it('a row locked for update serializes read-then-write transactions', async () => {
-      const lockRow = (tx: Executor) => database.dialect.forUpdate(tx.selectFrom('counters').selectAll().where('id', '=', 'c')).execute();
+      const lockRow = (tx: Executor) =>
+        database.dialect
+          .forUpdate(
+            untyped(tx as Db)
+              .selectFrom('counters')
+              .selectAll()
+              .where('id', '=', 'c'),
+          )
+          .execute();
       expect(await increments(lockRow)).toBe(2);
     });
 
     it('the migration lock runs the function on a working connection and returns its result', async () => {
-      const got = await database.dialect.withMigrationLock(database.db, async (db) => {
+      const got = await database.dialect.withMigrationLock(untyped(database.db), async (db) => {
         const { rows } = await sql<{ one: number }>`select 1 as one`.execute(db);
         return Number(rows[0].one);
       });
@@ -317,7 +334,7 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
         created_at: 0,
         updated_at: 0,
       });
-      await database.db
+      await untyped(database.db)
         .insertInto('jobs')
         .values([
           job('j_late', 'a', 'queued', NOW - 10),
@@ -332,10 +349,10 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
     const due = async (kinds: string[], n: number) =>
       (
-        await database.db
+        await untyped(database.db)
           .selectFrom('jobs')
           .select(['id', 'run_at'])
-          .where('id', 'in', database.dialect.dueJobs(database.db, kinds, NOW, n))
+          .where('id', 'in', database.dialect.dueJobs(untyped(database.db), kinds, NOW, n))
           .orderBy('run_at')
           .execute()
       ).map((r) => r.id);
@@ -347,10 +364,10 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
 
     it('works as the subquery of a claiming UPDATE', async () => {
-      const claimed = await database.db
+      const claimed = await untyped(database.db)
         .updateTable('jobs')
         .set({ status: 'running', lease_until: NOW + 10 })
-        .where('id', 'in', database.dialect.dueJobs(database.db, ['a'], NOW, 1))
+        .where('id', 'in', database.dialect.dueJobs(untyped(database.db), ['a'], NOW, 1))
         .returning('id')
         .execute();
       expect(claimed).toEqual([{ id: 'j_early' }]);
@@ -369,7 +386,8 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
       });
     });
     const after = (position: { txid: number; seq: number }) => {
-      const { db, dialect } = database;
+      const { dialect } = database;
+      const db = untyped(database.db);
       return dialect.outboxOrder(dialect.outboxAfter(db.selectFrom('outbox_events').selectAll(), position)).execute();
     };
 
@@ -383,7 +401,8 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
 
     it('holds back the events of a transaction still open (SQLite commits in order: nothing to hold back)', async () => {
-      const { db, dialect } = database;
+      const { dialect } = database;
+      const db = untyped(database.db);
       const below = dialect.outboxVisibleBelow();
       if (!below) return;
       await db.transaction().execute(async (tx) => {
@@ -398,8 +417,8 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
 
   describe('bulk insert', () => {
     beforeAll(async () => {
-      await database.db.schema
-        .createTable('bulk')
+      await untyped(database.db)
+        .schema.createTable('bulk')
         .addColumn('grp', 'text', (c) => c.notNull())
         .addColumn('id', 'text', (c) => c.notNull())
         .addColumn('gone', 'text')
@@ -416,35 +435,39 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
         values: (r) => [r.id, r.doc, r.size],
       });
     const rowsOf = async (grp: string) =>
-      (await database.db.selectFrom('bulk').selectAll().where('grp', '=', grp).orderBy('id').execute()).map((r) => ({
+      (await untyped(database.db).selectFrom('bulk').selectAll().where('grp', '=', grp).orderBy('id').execute()).map((r) => ({
         ...r,
         doc: JSON.parse(r.doc),
         size: Number(r.size),
       }));
 
     it('inserts every row with the shared values, in the caller’s transaction', async () => {
-      await database.db.transaction().execute((tx) =>
-        insert(tx, 'g1', [
-          { id: 'a', doc: '{"x":[1,"two"],"q":"say \\"hi\\""}', size: 7 },
-          { id: 'b', doc: '[]', size: 0 },
-          { id: 'c"', doc: '"text"', size: 1 },
-        ]),
-      );
+      await untyped(database.db)
+        .transaction()
+        .execute((tx) =>
+          insert(tx, 'g1', [
+            { id: 'a', doc: '{"x":[1,"two"],"q":"say \\"hi\\""}', size: 7 },
+            { id: 'b', doc: '[]', size: 0 },
+            { id: 'c"', doc: '"text"', size: 1 },
+          ]),
+        );
       expect(await rowsOf('g1')).toEqual([
         { grp: 'g1', id: 'a', gone: null, doc: { x: [1, 'two'], q: 'say "hi"' }, size: 7 },
         { grp: 'g1', id: 'b', gone: null, doc: [], size: 0 },
         { grp: 'g1', id: 'c"', gone: null, doc: 'text', size: 1 },
       ]);
-      await insert(database.db, 'g1', []);
+      await insert(untyped(database.db), 'g1', []);
       expect(await rowsOf('g1')).toHaveLength(3);
     });
 
     it('rolls back with the transaction', async () => {
       await expect(
-        database.db.transaction().execute(async (tx) => {
-          await insert(tx, 'g2', [{ id: 'a', doc: '{}', size: 2 }]);
-          throw new Error('abort');
-        }),
+        untyped(database.db)
+          .transaction()
+          .execute(async (tx) => {
+            await insert(tx, 'g2', [{ id: 'a', doc: '{}', size: 2 }]);
+            throw new Error('abort');
+          }),
       ).rejects.toThrow('abort');
       expect(await rowsOf('g2')).toEqual([]);
     });
@@ -454,9 +477,9 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     it('generates a secret once and returns the same one afterwards', async () => {
       let generated = 0;
       const opts = { dataDir, generate: () => `secret-${++generated}`, warn: () => {} };
-      const first = await database.dialect.storedSecret(database.db, opts);
+      const first = await database.dialect.storedSecret(untyped(database.db), opts);
       expect(first).toBe('secret-1');
-      expect(await database.dialect.storedSecret(database.db, opts)).toBe('secret-1');
+      expect(await database.dialect.storedSecret(untyped(database.db), opts)).toBe('secret-1');
     });
   });
 });
