@@ -73,6 +73,16 @@ export const options = {
     doc: 'Comma-separated allowed CORS origins, `*` for any; empty disables CORS',
   },
   bodyLimit: { env: 'LOAM_BODY_LIMIT', schema: int(16 * 1024 * 1024, 1024), doc: 'Largest request body in bytes' },
+  requestTimeoutMs: {
+    env: 'LOAM_REQUEST_TIMEOUT_MS',
+    schema: int(300_000, 100),
+    doc: 'Longest time to receive a whole request, headers and body (408 and the connection closed beyond)',
+  },
+  bodyTimeoutMs: {
+    env: 'LOAM_BODY_TIMEOUT_MS',
+    schema: int(30_000, 100),
+    doc: 'Longest pause while a request body is arriving (408 and the connection closed beyond)',
+  },
   trustProxy: { env: 'LOAM_TRUST_PROXY', schema: bool(false), doc: 'Trust X-Forwarded-* headers (behind a proxy)' },
   atriumnPrefix: {
     env: 'LOAM_ATRIUMN_PREFIX',
