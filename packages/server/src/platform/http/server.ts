@@ -28,6 +28,24 @@ export const TIERS: Record<string, { perMinute: BucketSpec; daily?: BucketSpec }
   enterprise: { perMinute: { limit: 6000, windowSec: 60, burst: 200 } },
 };
 
+/**
+ * Headers of every response (helmet's defaults that matter for a JSON API): nothing is
+ * MIME-sniffed, framed or given a referrer, and no response may run script (uploads served from
+ * this origin included). `/docs` replaces the CSP with one that allows its page.
+ */
+const SECURITY_HEADERS = [
+  'x-content-type-options',
+  'nosniff',
+  'referrer-policy',
+  'no-referrer',
+  'x-frame-options',
+  'DENY',
+  'content-security-policy',
+  "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'cross-origin-opener-policy',
+  'same-origin',
+];
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BEARER = /^bearer\s+/i;
 const METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -85,6 +103,7 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     request.startedAt = performance.now();
     inFlight.inc();
     reply.header('x-request-id', request.id);
+    for (let i = 0; i < SECURITY_HEADERS.length; i += 2) reply.header(SECURITY_HEADERS[i], SECURITY_HEADERS[i + 1]);
     if (!request.raw.complete && hasBody(request.raw)) watchBody(app.server, request.raw, reply.raw, bodyTimeout, requestTimeout);
     done();
   });
