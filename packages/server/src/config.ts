@@ -119,6 +119,11 @@ export const options = {
     ),
     doc: 'Algorithm of new tokens: HS256, or EdDSA / RS256 with rotating keys published at /.well-known/jwks.json',
   },
+  jwtMaxLifetimeSec: {
+    env: 'LOAM_JWT_MAX_LIFETIME_SEC',
+    schema: int(3600, 60),
+    doc: 'Longest lifetime (exp − iat) of an access token Loam accepts; tokens issued in the future (iat beyond the 60 s skew) are refused too',
+  },
   jwtIssuer: { env: 'LOAM_JWT_ISSUER', schema: str('loam'), doc: '`iss` of the tokens Loam issues (and requires)' },
   jwtAudience: { env: 'LOAM_JWT_AUDIENCE', schema: str('loam'), doc: '`aud` of the tokens Loam issues (and requires)' },
   tokenRevocationSyncMs: {
