@@ -153,9 +153,10 @@ describe('loam (built CLI)', () => {
     const me = await fetch(first.url('/api/v1/whoami'), { headers: { 'x-api-key': key as string } });
     expect(me.status).toBe(200);
     expect((await me.json()).data).toMatchObject({ tenant_id: 'default', kind: 'api_key' });
-    // The effective configuration is logged at start, secrets redacted.
+    // The configuration is logged at start: values other than the defaults, secrets redacted.
     const starting = first.logLines().find((l) => l.msg === 'starting loam');
     expect(starting?.config).toMatchObject({ port: first.port, dataDir: dir });
+    expect(starting?.config.host).toBeUndefined();
     expect(await first.stop()).toBe(0);
 
     const second = await serve({ LOAM_DATA_DIR: dir });

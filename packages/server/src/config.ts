@@ -382,6 +382,17 @@ export function redactConfig(config: Config): Record<string, unknown> {
   );
 }
 
+/** The options that differ from their defaults, secrets redacted: the start-up log line. */
+export function startupConfig(config: Config): Record<string, unknown> {
+  const defaults = Value.Default(ConfigSchema, {}) as Record<string, unknown>;
+  const redacted = redactConfig(config);
+  return Object.fromEntries(
+    Object.entries(config)
+      .filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(defaults[k]))
+      .map(([k]) => [k, redacted[k]]),
+  );
+}
+
 function redactUrl(url: string): string {
   try {
     const u = new URL(url);

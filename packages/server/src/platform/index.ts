@@ -36,26 +36,36 @@ export const LOG_REDACT = [
   '*.key',
 ];
 
+export interface LoggerOptions {
+  /** Human-readable lines (pino-pretty) instead of JSON; default: whether stdout is a terminal. */
+  pretty?: boolean;
+  /** Where lines go; default stdout. */
+  destination?: NodeJS.WritableStream;
+}
+
 /**
- * JSON lines on stdout, written asynchronously. `minLength: 1` writes each line as soon as it can
- * (as the default 0 does) but makes `log.flush(cb)` wait until the lines are written or stdout is
- * found broken (main.ts flushes before exiting; see `exitAfterLogs`).
+ * JSON lines on stdout, written asynchronously; human-readable (pino-pretty, loaded only then)
+ * when stdout is a terminal. `minLength: 1` writes each line as soon as it can (as the default 0
+ * does) but makes `log.flush(cb)` wait until the lines are written or stdout is found broken
+ * (main.ts flushes before exiting; see `exitAfterLogs`).
  */
-export function createLogger(config: Config): Logger {
-  return pino(
-    {
-      level: config.logLevel,
-      base: { service: 'loam' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: LOG_REDACT, censor: '[redacted]' },
-    },
-    pino.destination({ dest: 1, sync: false, minLength: 1 }),
-  );
+export async function createLogger(config: Config, opts: LoggerOptions = {}): Promise<Logger> {
+  const options = {
+    level: config.logLevel,
+    base: { service: 'loam' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: LOG_REDACT, censor: '[redacted]' },
+  };
+  if (opts.pretty ?? process.stdout.isTTY === true) {
+    const { default: pretty } = await import('pino-pretty');
+    return pino(options, pretty({ destination: opts.destination ?? 1, colorize: opts.destination === undefined, ignore: 'service' }));
+  }
+  return pino(options, opts.destination ?? pino.destination({ dest: 1, sync: false, minLength: 1 }));
 }
 
 /** Opens the database and builds every platform service (nothing starts running yet). */
 export async function createPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
-  const log = opts.logger ?? createLogger(config);
+  const log = opts.logger ?? (await createLogger(config));
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
   const ids = new Ids(clock, random);
