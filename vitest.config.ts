@@ -14,6 +14,10 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    // Finds PostgreSQL, Redis and NATS on their default local ports (LOAM_TEST_* override).
+    globalSetup: ['packages/server/src/test/global-setup.ts'],
+    // pdf.js says once per worker that Node should use its legacy build; unpdf handles that.
+    onConsoleLog: (log) => !log.includes('Please use the `legacy` build'),
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -4,8 +4,12 @@ export const AtriumnHealth = Type.Object({ status: Type.Literal('ok') });
 export type AtriumnHealth = Static<typeof AtriumnHealth>;
 
 export const Liveness = Type.Object({ status: Type.Literal('ok') });
+/**
+ * `GET /readyz`: `ready` (200) when every check passes; `degraded` (200) when only optional
+ * dependencies (Redis, NATS) fail and the instance still serves; `not_ready` (503) otherwise.
+ */
 export const Readiness = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
+  status: Type.Union([Type.Literal('ready'), Type.Literal('degraded'), Type.Literal('not_ready')]),
   checks: Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) })),
 });
 export type Readiness = Static<typeof Readiness>;

@@ -158,6 +158,24 @@ export type MailboxQuery = Static<typeof MailboxQuery>;
 
 /** A public signing key as published at /.well-known/jwks.json (RFC 7517). */
 export const Jwks = Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) });
+
+/** RFC 8414 authorization server metadata (also served as OpenID Connect discovery). */
+export const AuthorizationServerMetadata = Type.Object(
+  {
+    issuer: Type.String(),
+    token_endpoint: Type.String(),
+    jwks_uri: Type.String(),
+    grant_types_supported: Type.Array(Type.String()),
+    token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    scopes_supported: Type.Array(Type.String()),
+    response_types_supported: Type.Array(Type.String()),
+    subject_types_supported: Type.Array(Type.String()),
+    id_token_signing_alg_values_supported: Type.Array(Type.String()),
+    token_endpoint_auth_signing_alg_values_supported: Type.Optional(Type.Array(Type.String())),
+  },
+  { additionalProperties: true },
+);
+export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetadata>;
 export type Jwks = Static<typeof Jwks>;
 
 export const SigningKey = Type.Object({

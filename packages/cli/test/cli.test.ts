@@ -142,6 +142,44 @@ describe('loam (built CLI)', () => {
     expect(res.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   });
 
+  it('configuration mistakes get one line each: enum values listed, bad database URL, incomplete KMS', SLOW, async () => {
+    const oneLine = (stderr: string) => {
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+    };
+    const level = await run(['migrate'], { LOAM_LOG_LEVEL: 'verbose', LOAM_DATA_DIR: tempDir() });
+    expect(level.code).toBe(1);
+    expect(level.stderr).toMatch(/LOAM_LOG_LEVEL.*fatal, error, warn, info, debug, trace, silent/);
+    oneLine(level.stderr);
+    for (const url of ['mysql://db/loam', 'postgres//nohost']) {
+      const db = await run(['migrate'], { LOAM_DATABASE_URL: url, LOAM_DATA_DIR: tempDir() });
+      expect(db.code, url).toBe(1);
+      expect(db.stderr).toMatch(/LOAM_DATABASE_URL/);
+      oneLine(db.stderr);
+    }
+    const unreachable = await run(['migrate'], {
+      LOAM_DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/x`,
+      LOAM_DATA_DIR: tempDir(),
+    });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/LOAM_DATABASE_URL.*ECONNREFUSED/);
+    oneLine(unreachable.stderr);
+    const vault = await run(['migrate'], { LOAM_KMS_PROVIDER: 'vault', LOAM_DATA_DIR: tempDir() });
+    expect(vault.code).toBe(1);
+    expect(vault.stderr).toMatch(/LOAM_VAULT_ADDR/);
+    oneLine(vault.stderr);
+    const aws = await run(['migrate'], { LOAM_KMS_PROVIDER: 'aws-kms', LOAM_DATA_DIR: tempDir() });
+    expect(aws.code).toBe(1);
+    expect(aws.stderr).toMatch(/LOAM_AWS_KMS_KEY_ID/);
+    oneLine(aws.stderr);
+  });
+
+  it('an unknown LOAM_* variable gets a warning naming the closest known one', SLOW, async () => {
+    const res = await run(['migrate'], { LOAM_PROT: '9000', LOAM_DATA_DIR: tempDir() });
+    expect(res.code).toBe(0);
+    expect(res.stderr).toMatch(/LOAM_PROT.*did you mean LOAM_PORT\?/);
+  });
+
   it('loam serve: prints the admin key once on first start, not on the next; the key works', SLOW, async () => {
     const dir = tempDir();
     const first = await serve({ LOAM_DATA_DIR: dir });
@@ -153,9 +191,10 @@ describe('loam (built CLI)', () => {
     const me = await fetch(first.url('/api/v1/whoami'), { headers: { 'x-api-key': key as string } });
     expect(me.status).toBe(200);
     expect((await me.json()).data).toMatchObject({ tenant_id: 'default', kind: 'api_key' });
-    // The effective configuration is logged at start, secrets redacted.
+    // The configuration is logged at start: values other than the defaults, secrets redacted.
     const starting = first.logLines().find((l) => l.msg === 'starting loam');
     expect(starting?.config).toMatchObject({ port: first.port, dataDir: dir });
+    expect((starting?.config as Record<string, unknown>).host).toBeUndefined();
     expect(await first.stop()).toBe(0);
 
     const second = await serve({ LOAM_DATA_DIR: dir });

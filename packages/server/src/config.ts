@@ -78,6 +78,16 @@ export const options = {
     doc: 'Comma-separated allowed CORS origins, `*` for any; empty disables CORS',
   },
   bodyLimit: { env: 'LOAM_BODY_LIMIT', schema: int(16 * 1024 * 1024, 1024), doc: 'Largest request body in bytes' },
+  requestTimeoutMs: {
+    env: 'LOAM_REQUEST_TIMEOUT_MS',
+    schema: int(300_000, 100),
+    doc: 'Longest time to receive a whole request, headers and body (408 and the connection closed beyond)',
+  },
+  bodyTimeoutMs: {
+    env: 'LOAM_BODY_TIMEOUT_MS',
+    schema: int(30_000, 100),
+    doc: 'Longest pause while a request body is arriving (408 and the connection closed beyond)',
+  },
   trustProxy: { env: 'LOAM_TRUST_PROXY', schema: bool(false), doc: 'Trust X-Forwarded-* headers (behind a proxy)' },
   atriumnPrefix: {
     env: 'LOAM_ATRIUMN_PREFIX',
@@ -113,6 +123,11 @@ export const options = {
       { default: 'HS256' },
     ),
     doc: 'Algorithm of new tokens: HS256, or EdDSA / RS256 with rotating keys published at /.well-known/jwks.json',
+  },
+  jwtMaxLifetimeSec: {
+    env: 'LOAM_JWT_MAX_LIFETIME_SEC',
+    schema: int(3600, 60),
+    doc: 'Longest lifetime (exp − iat) of an access token Loam accepts; tokens issued in the future (iat beyond the 60 s skew) are refused too',
   },
   jwtIssuer: { env: 'LOAM_JWT_ISSUER', schema: str('loam'), doc: '`iss` of the tokens Loam issues (and requires)' },
   jwtAudience: { env: 'LOAM_JWT_AUDIENCE', schema: str('loam'), doc: '`aud` of the tokens Loam issues (and requires)' },
@@ -398,12 +413,75 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const key = first.path.split('/')[1] ?? '';
     const opt = (options as Record<string, Option>)[key];
     const where = opt ? `${key} (${opt.env})` : `${key || 'config'} (unknown option)`;
-    throw new ConfigError(`invalid configuration: ${where}: ${first.message}`);
+    const choices = opt ? literalsOf(opt.schema) : [];
+    const message = choices.length ? `must be one of ${choices.join(', ')} (got ${JSON.stringify(first.value)})` : first.message;
+    throw new ConfigError(`invalid configuration: ${where}: ${message}`);
   }
   const config = withDefaults as Config;
-  if (config.secretKey && config.secretKey.length < 32)
-    throw new ConfigError('invalid configuration: secretKey (LOAM_SECRET_KEY): must be at least 32 characters');
+  const invalid = (key: keyof Config, message: string) =>
+    new ConfigError(`invalid configuration: ${key} (${options[key].env}): ${message}`);
+  if (config.secretKey && config.secretKey.length < 32) throw invalid('secretKey', 'must be at least 32 characters');
+  if (config.databaseUrl && !isPostgresUrl(config.databaseUrl))
+    throw invalid('databaseUrl', 'must be a PostgreSQL URL, postgres://user:password@host:5432/database (empty = SQLite)');
+  if (config.kmsProvider === 'vault') {
+    if (!config.vaultAddr) throw invalid('vaultAddr', 'is required with LOAM_KMS_PROVIDER=vault');
+    if (!config.vaultToken) throw invalid('vaultToken', 'is required with LOAM_KMS_PROVIDER=vault');
+  }
+  if (config.kmsProvider === 'aws-kms' && !config.awsKmsKeyId) throw invalid('awsKmsKeyId', 'is required with LOAM_KMS_PROVIDER=aws-kms');
   return config;
+}
+
+/** The allowed values of an enum option (a union of literals); empty for any other option. */
+function literalsOf(schema: TSchema): string[] {
+  const anyOf = (schema as { anyOf?: { const?: unknown }[] }).anyOf;
+  if (!anyOf?.every((s) => typeof s.const === 'string')) return [];
+  return anyOf.map((s) => String(s.const));
+}
+
+function isPostgresUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** LOAM_* variables read elsewhere (the CLI's and SDK's client settings, the test suites). */
+const OTHER_VARIABLES = [
+  'LOAM_CONFIG',
+  'LOAM_CONFIG_FILE',
+  'LOAM_API_BASE_URL',
+  'LOAM_API_KEY',
+  'LOAM_CLIENT_ID',
+  'LOAM_CLIENT_SECRET',
+  'LOAM_CLIENT_SCOPE',
+  'LOAM_REQUEST_TIMEOUT',
+  'LOAM_DEBUG',
+];
+
+/** A warning for each LOAM_* variable no option reads, naming the closest known one. */
+export function unknownVariableWarnings(env: NodeJS.ProcessEnv = process.env): string[] {
+  const known = [...Object.values(options).map((o: Option) => o.env), ...OTHER_VARIABLES];
+  return Object.keys(env)
+    .filter((name) => name.startsWith('LOAM_') && !name.startsWith('LOAM_TEST_') && !known.includes(name))
+    .sort()
+    .map((name) => {
+      const closest = known.reduce((best, k) => (editDistance(name, k) < editDistance(name, best) ? k : best));
+      const hint = editDistance(name, closest) <= Math.max(2, Math.floor(name.length / 4)) ? `; did you mean ${closest}?` : '';
+      return `unknown variable ${name} is ignored${hint}`;
+    });
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 /** The effective configuration with every secret replaced, for the start-up log. */
@@ -417,6 +495,17 @@ export function redactConfig(config: Config): Record<string, unknown> {
       }
       return [k, v];
     }),
+  );
+}
+
+/** The options that differ from their defaults, secrets redacted: the start-up log line. */
+export function startupConfig(config: Config): Record<string, unknown> {
+  const defaults = Value.Default(ConfigSchema, {}) as Record<string, unknown>;
+  const redacted = redactConfig(config);
+  return Object.fromEntries(
+    Object.entries(config)
+      .filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(defaults[k]))
+      .map(([k]) => [k, redacted[k]]),
   );
 }
 

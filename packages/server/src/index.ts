@@ -1,5 +1,5 @@
 export { createLoam, createModules, type Loam, type LoamModule, type Services } from './app.js';
-export { loadConfig, redactConfig, options as configOptions, ConfigError, type Config } from './config.js';
+export { loadConfig, redactConfig, unknownVariableWarnings, options as configOptions, ConfigError, type Config } from './config.js';
 export { serve, worker, migrate } from './main.js';
 export { AppError } from './platform/http/errors.js';
 export type { Platform } from './platform/index.js';

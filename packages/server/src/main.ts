@@ -1,4 +1,4 @@
-import { type Config, redactConfig } from './config.js';
+import { type Config, startupConfig } from './config.js';
 import { createLoam, type Loam } from './app.js';
 
 function banner(key: string): string {
@@ -52,7 +52,7 @@ function onSignals(loam: Loam, deadlineMs: number): void {
 export async function serve(config: Config): Promise<Loam> {
   const loam = await createLoam(config);
   const log = loam.platform.log;
-  log.info({ config: redactConfig(config) }, 'starting loam');
+  log.info({ config: startupConfig(config) }, 'starting loam');
   if (config.migrate) {
     const applied = await loam.migrate();
     if (applied.length) log.info({ applied }, 'migrations applied');
@@ -69,7 +69,7 @@ export async function serve(config: Config): Promise<Loam> {
 /** `loam worker`: job workers and the event relay, no HTTP. */
 export async function worker(config: Config): Promise<Loam> {
   const loam = await createLoam(config);
-  loam.platform.log.info({ config: redactConfig(config) }, 'starting loam worker');
+  loam.platform.log.info({ config: startupConfig(config) }, 'starting loam worker');
   await loam.bootstrap();
   const workers = Math.max(1, config.jobConcurrency);
   loam.startBackground({ workers, relay: true });

@@ -63,8 +63,11 @@ async function runServerCommand(command: 'serve' | 'worker' | 'migrate', io: Ser
   const release = command === 'migrate' ? () => {} : holdStartupHeuristics();
   const server = await loadServer(command, io.err);
   if (!server) return 1;
+  let usesPostgres = false;
   try {
     const config = server.loadConfig();
+    usesPostgres = config.databaseUrl !== '';
+    for (const warning of server.unknownVariableWarnings(process.env)) io.err.write(`loam: warning: ${warning}\n`);
     if (command !== 'migrate') {
       await (command === 'serve' ? server.serve(config) : server.worker(config));
       release();
@@ -76,6 +79,12 @@ async function runServerCommand(command: 'serve' | 'worker' | 'migrate', io: Ser
   } catch (e) {
     if (e instanceof server.ConfigError) {
       io.err.write(`loam: ${e.message}\n`);
+      return 1;
+    }
+    // A database that cannot be reached or refuses the credentials: one line, not a stack trace.
+    const code = (e as { code?: unknown }).code;
+    if (usesPostgres && typeof code === 'string' && /^(E[A-Z]+|28P01|28000|3D000)$/.test(code)) {
+      io.err.write(`loam: cannot use the database of LOAM_DATABASE_URL: ${(e as Error).message}\n`);
       return 1;
     }
     throw e;

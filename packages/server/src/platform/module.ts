@@ -51,6 +51,17 @@ export interface LoamModule<TService = unknown> {
 /** The one factory shape of every `module.ts`. */
 export type ModuleFactory<TDeps, TService> = (platform: Platform, deps: TDeps) => LoamModule<TService>;
 
+/** A dependency `/readyz` checks. */
+export interface DependencyCheck {
+  name: string;
+  /** Without it the instance cannot serve (`/readyz` 503); otherwise it serves degraded (200). */
+  required: boolean;
+  /** What still works while it is down (reported in `/readyz`). */
+  whileDown?: string;
+  /** Resolves when the dependency answers; rejects with the reason otherwise. */
+  check(): Promise<unknown>;
+}
+
 /** The infrastructure every module receives. Nothing else is global. */
 export interface Platform {
   config: Config;
@@ -77,5 +88,7 @@ export interface Platform {
   tenantExists: (tenantId: string) => Promise<boolean>;
   /** The one object-level access check every service calls (asks `authorizer`, records denials). */
   access: Access;
+  /** Dependencies beyond the database that `/readyz` checks; modules add theirs (NATS). */
+  dependencies: DependencyCheck[];
   close(): Promise<void>;
 }

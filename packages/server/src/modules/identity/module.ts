@@ -15,7 +15,7 @@ export function createIdentityModule(platform: Platform, deps: { tenants: Tenant
     name: 'identity',
     service: identity,
     migrations: [identityMigrations],
-    routes: (app) => identityRoutes(app, identity),
+    routes: (app) => identityRoutes(app, identity, platform.config),
     atriumnRoutes: (app) => identityAtriumnRoutes(app, identity),
     async start() {
       await identity.keys.start();

@@ -1,5 +1,6 @@
 import formbody from '@fastify/formbody';
 import {
+  AuthorizationServerMetadata,
   ClientCredential,
   ClientCredentialWithSecret,
   ConfirmSignupRequest,
@@ -32,6 +33,7 @@ import {
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
 import { contextOf, principalOf, sendEnvelope } from '../../platform/http/context.js';
 import { AppError, badRequest, notFound } from '../../platform/http/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
@@ -322,7 +324,54 @@ function credentialAdminRoutes(app: LoamApp, identity: IdentityService): void {
 }
 
 /** Loam's own identity routes: the public keys, the development mailbox, signing-key rotation. */
-export function identityRoutes(app: LoamApp, identity: IdentityService): void {
+export function identityRoutes(app: LoamApp, identity: IdentityService, config: Pick<Config, 'publicUrl' | 'jwtIssuer'>): void {
+  let scopes: string[] | undefined;
+  /** Every scope a route requires, and the service names that grant them (`storage` for `storage:read`). */
+  const scopesSupported = () => {
+    scopes ??= [
+      ...new Set(
+        app
+          .registeredRoutes()
+          .flatMap((r) => (r.config.auth && r.config.auth !== 'optional' ? r.config.auth.scopes : []))
+          .flatMap((s) => [s, s.split(':')[0]]),
+      ),
+    ].sort();
+    return scopes;
+  };
+  const metadata = (request: FastifyRequest): AuthorizationServerMetadata => {
+    const { publicUrl, jwtIssuer } = config;
+    const base = (publicUrl || `${request.protocol}://${request.host}`).replace(/\/+$/, '');
+    const algs = identity.keys.algorithms();
+    return {
+      // The issuer must be the URL this document is fetched under (RFC 8414 §3.3); set
+      // LOAM_JWT_ISSUER to that URL so the `iss` of the tokens matches it too.
+      issuer: /^https?:\/\//.test(jwtIssuer) ? jwtIssuer.replace(/\/+$/, '') : base,
+      token_endpoint: `${base}/auth/token`,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      grant_types_supported: ['client_credentials', 'refresh_token'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      scopes_supported: scopesSupported(),
+      response_types_supported: [], // no authorization endpoint: users sign in with POST /auth/login
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: algs,
+    };
+  };
+  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'])
+    app.get(
+      path,
+      {
+        schema: {
+          tags: ['Identity'],
+          summary: 'OAuth 2.0 authorization server metadata (RFC 8414) / OpenID Connect discovery',
+          response: { 200: AuthorizationServerMetadata },
+        },
+      },
+      async (request, reply) => {
+        reply.header('cache-control', 'public, max-age=300');
+        return metadata(request);
+      },
+    );
+
   app.get(
     '/.well-known/jwks.json',
     { schema: { tags: ['Identity'], summary: 'Public keys that verify Loam tokens (EdDSA / RS256)', response: { 200: Jwks } } },

@@ -78,6 +78,19 @@ describeEachDialect('identity: token security', (dialect) => {
     expect((await me(await forge({ iat: nowSec() + 300, nbf: nowSec() + 300 }))).statusCode).toBe(401);
   });
 
+  it('iat in the future beyond the skew is refused, even with nbf now (a day ahead, as found in #22)', async () => {
+    expect((await me(await forge({ iat: nowSec() + 30 }))).statusCode).toBe(200);
+    const res = await me(await forge({ iat: nowSec() + 86_400, nbf: nowSec() - 10 }));
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error).toBe('invalid_token');
+  });
+
+  it('a lifetime (exp − iat) beyond LOAM_JWT_MAX_LIFETIME_SEC is refused (ten years ahead)', async () => {
+    expect((await me(await forge({ exp: nowSec() + 10 * 365 * 86_400 }))).statusCode).toBe(401);
+    expect((await me(await forge({ iat: nowSec() - 100, exp: nowSec() + 3600 }))).statusCode).toBe(401);
+    expect((await me(await forge({ exp: nowSec() + 3600 }))).statusCode).toBe(200);
+  });
+
   it('wrong audience or issuer is refused', async () => {
     expect((await me(await forge({ aud: 'someone-else' }))).statusCode).toBe(401);
     expect((await me(await forge({ iss: 'https://evil.example' }))).statusCode).toBe(401);

@@ -131,8 +131,8 @@ export class TokenService {
     const cached = opts.allowExpired ? undefined : this.cached(token);
     if (cached) return this.recheck(token, cached, opts.checkRevoked !== false).claims;
     let payload: JWTPayload;
+    let currentDate = new Date(this.platform.clock.now());
     try {
-      let currentDate = new Date(this.platform.clock.now());
       if (opts.allowExpired) {
         const { exp } = decodeJwt(token);
         if (typeof exp === 'number' && exp * 1000 < currentDate.getTime()) currentDate = new Date((exp - 1) * 1000);
@@ -149,6 +149,11 @@ export class TokenService {
       throw new TokenRejected(err instanceof joseErrors.JOSEError ? `${err.code}: ${err.message}` : (err as Error).message);
     }
     const claims = payload as unknown as AccessClaims;
+    // jose checks exp and nbf; a token must also not claim to be issued in the future, nor to
+    // live longer than Loam's tokens may (a leaked key must not mint decade-long tokens).
+    const now = Math.floor(currentDate.getTime() / 1000);
+    if (typeof claims.iat !== 'number' || claims.iat > now + CLOCK_TOLERANCE_SEC) throw new TokenRejected('issued in the future');
+    if (claims.exp - claims.iat > this.platform.config.jwtMaxLifetimeSec) throw new TokenRejected('lifetime beyond the maximum');
     if (
       claims.token_use !== 'access' ||
       typeof claims.scope !== 'string' ||

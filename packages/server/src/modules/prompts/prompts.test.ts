@@ -119,16 +119,19 @@ describeEachDialect('Atriumn prompts API (contracts/atriumn.md §4)', (dialect: 
       expect(b.json().error_description).toContain('variables');
     });
 
-    it('400 naming the placeholders the template uses without declaring them', async () => {
-      const r = await call({
-        method: 'POST',
-        url: '/prompts',
-        key: writer,
-        body: { name: 'x', template: 'Hi {{ first }} {{last}} {{first}} from {{city}}', variables: [{ name: 'city' }] },
-      });
-      expect(r.statusCode).toBe(400);
-      expect(r.json()).toMatchObject({ error: 'validation_error', undeclaredVariables: ['first', 'last'] });
-      expect(r.json().error_description).toMatch(/first, last/);
+    it('undeclared placeholders are accepted ({"name":"x","template":"Hello {{name}}"}): reported in variables as required', async () => {
+      const hello = await call({ method: 'POST', url: '/prompts', key: writer, body: { name: 'x', template: 'Hello {{name}}' } });
+      expect(hello.statusCode, hello.body).toBe(201);
+      expect(hello.json().prompt.variables).toEqual([{ name: 'name', required: true }]);
+      const r = await create({ name: 'x2', template: 'Hi {{ first }} {{last}} {{first}} from {{city}}', variables: [{ name: 'city' }] });
+      expect(r.variables).toEqual([{ name: 'city' }, { name: 'first', required: true }, { name: 'last', required: true }]);
+      // Rendering without a value for one of them stays an error; with values it renders.
+      const id = hello.json().prompt.id;
+      const missing = await call({ method: 'POST', url: `/prompts/${id}/render`, key: reader, body: {} });
+      expect(missing.statusCode).toBe(400);
+      expect(missing.json().missingVariables).toEqual(['name']);
+      const ok = await call({ method: 'POST', url: `/prompts/${id}/render`, key: reader, body: { variables: { name: 'Ada' } } });
+      expect(ok.json().text).toBe('Hello Ada');
     });
 
     it('400 when a variable is declared twice', async () => {
@@ -213,18 +216,19 @@ describeEachDialect('Atriumn prompts API (contracts/atriumn.md §4)', (dialect: 
       expect(byTag.json().prompts.map((p: { id: string }) => p.id)).not.toContain(v1.id);
     });
 
-    it('replacing the template is checked against the declared variables; a refused update writes nothing', async () => {
+    it('replacing the template declares its new placeholders as required variables; declared ones keep their settings', async () => {
       const v1 = await create({ name: 'checked', template: 'Hi {{who}}', variables: [{ name: 'who' }] });
-      const bad = await call({ method: 'PUT', url: `/prompts/${v1.id}`, key: writer, body: { template: 'Hi {{who}} and {{whom}}' } });
-      expect(bad.statusCode).toBe(400);
-      expect(bad.json().undeclaredVariables).toEqual(['whom']);
+      const added = await call({ method: 'PUT', url: `/prompts/${v1.id}`, key: writer, body: { template: 'Hi {{who}} and {{whom}}' } });
+      expect(added.statusCode).toBe(200);
+      expect(added.json().prompt.variables).toEqual([{ name: 'who' }, { name: 'whom', required: true }]);
       const ok = await call({
         method: 'PUT',
         url: `/prompts/${v1.id}`,
         key: writer,
         body: { template: 'Hi {{who}} and {{whom}}', variables: [{ name: 'who' }, { name: 'whom', defaultValue: 'you' }] },
       });
-      expect(ok.json().prompt.version).toBe(2);
+      expect(ok.json().prompt.version).toBe(3);
+      expect(ok.json().prompt.variables).toEqual([{ name: 'who' }, { name: 'whom', defaultValue: 'you' }]);
     });
 
     it('concurrent updates each get their own version; none is lost', async () => {

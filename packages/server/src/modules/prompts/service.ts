@@ -38,7 +38,7 @@ const toPrompt = (s: PromptSnapshot): Prompt => ({
   template: s.template,
   modelId: s.modelId,
   parameters: s.parameters,
-  variables: s.variables,
+  variables: variablesInUse(s),
   tags: s.tags,
   version: s.version,
   createdAt: rfc3339(s.createdAt),
@@ -56,6 +56,17 @@ const promptResource = (p: Pick<PromptSnapshot, 'id' | 'tenantId' | 'name' | 'mo
   tenantId: p.tenantId,
   attributes: { name: p.name, model_id: p.modelId },
 });
+
+/**
+ * The declared variables, then every placeholder the template uses without declaring it, as a
+ * required variable (the contract makes `variables` optional: `Hello {{name}}` alone is a valid
+ * prompt, and rendering it without `name` is an error). Only declared ones are stored, so a later
+ * template that drops a placeholder drops its implied variable too.
+ */
+function variablesInUse(s: Pick<PromptSnapshot, 'template' | 'variables'>): PromptVariable[] {
+  const implied = undeclaredPlaceholders(s.template, s.variables);
+  return implied.length === 0 ? s.variables : [...s.variables, ...implied.map((name) => ({ name, required: true }))];
+}
 
 /** Keeps only the keys a variable may have, so stored JSON never carries `undefined` or extras. */
 const cleanVariable = (v: PromptVariable): PromptVariable => ({
@@ -97,16 +108,6 @@ export class PromptService {
       throw badRequest(
         `Variables declared more than once: ${duplicates.join(', ')}`,
         duplicates.map((n) => ({ field: 'variables', code: 'duplicate', message: `variable ${n} is declared more than once` })),
-      );
-    const undeclared = undeclaredPlaceholders(content.template, content.variables);
-    if (undeclared.length > 0)
-      throw new AppError(
-        'validation_error',
-        400,
-        `The template uses undeclared variables: ${undeclared.join(', ')} (declare them in variables)`,
-        undeclared.map((n) => ({ field: 'template', code: 'undeclared_variable', message: `{{${n}}} is not declared in variables` })),
-        undefined,
-        { undeclaredVariables: undeclared },
       );
     return { ...content, variables: content.variables.map(cleanVariable), tags: [...new Set(content.tags)] };
   }
@@ -321,7 +322,7 @@ export class PromptService {
   }
 
   private renderSnapshot(snapshot: PromptSnapshot, given: VariableValues | undefined): string {
-    const { values, missing, unknown } = resolveVariables(snapshot.variables, given);
+    const { values, missing, unknown } = resolveVariables(variablesInUse(snapshot), given);
     if (missing.length > 0 || unknown.length > 0) {
       const problems = [
         ...(missing.length ? [`missing required variables: ${missing.join(', ')}`] : []),

@@ -7,6 +7,7 @@ import {
   GenerateUploadUrlResponse,
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
+import { mediaTypeOf } from '../../platform/blob/index.js';
 import { BLOB_ROUTE_PREFIX, type LocalBlobStore } from '../../platform/blob/local.js';
 import { contextOf } from '../../platform/http/context.js';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
@@ -14,6 +15,17 @@ import type { LoamApp } from '../../platform/http/server.js';
 import type { StorageService } from './service.js';
 
 const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;.*)?$/;
+
+/**
+ * Media types a browser shows without running anything: served inline. Every other type (HTML,
+ * SVG, XML, JavaScript, unknown ones) is served as an attachment, so an upload never runs as
+ * active content on Loam's origin.
+ */
+const INLINE = /^(text\/(plain|csv|markdown)|application\/(json|pdf)|image\/(png|jpeg|gif|webp|avif)|audio\/[\w.+-]+|video\/[\w.+-]+)$/i;
+
+export function servedInline(contentType: string | undefined): boolean {
+  return INLINE.test(mediaTypeOf(contentType));
+}
 
 export function checkContentType(contentType: string, field = 'contentType'): void {
   if (!MEDIA_TYPE.test(contentType))
@@ -147,6 +159,7 @@ export async function localBlobRoutes(app: LoamApp, storage: StorageService, sto
           .header('accept-ranges', 'bytes')
           .type(info.contentType || 'application/octet-stream');
         reply.header('cache-control', 'private, max-age=0');
+        if (!servedInline(info.contentType)) reply.header('content-disposition', 'attachment');
         if (request.headers['if-none-match'] === info.etag) return reply.code(304).send();
         const range = parseRange(request.headers.range, info.size);
         if (range === 'unsatisfiable') {

@@ -40,7 +40,7 @@ export async function systemRoutes(app: LoamApp, platform: Platform, migrator: M
       config: { rateLimit: false },
       schema: {
         tags: ['System'],
-        summary: 'Readiness: database reachable, migrations applied',
+        summary: 'Readiness: database, migrations, blob store and every configured dependency (Redis, NATS)',
         response: { 200: Readiness, 503: Readiness },
       },
     },
@@ -50,21 +50,23 @@ export async function systemRoutes(app: LoamApp, platform: Platform, migrator: M
         ? await timed(() => pendingMigrations(migrator))
         : { ok: false, value: [] as string[], error: 'database unreachable' };
       const migrationsOk = pending.ok && (pending.value?.length ?? 0) === 0;
-      const ready = db.ok && migrationsOk;
-      return reply.code(ready ? 200 : 503).send({
-        status: ready ? 'ready' : 'not_ready',
-        checks: {
-          database: { ok: db.ok, ...(db.error ? { detail: db.error } : {}) },
-          migrations: {
-            ok: migrationsOk,
-            ...(pending.error
-              ? { detail: pending.error }
-              : pending.value?.length
-                ? { detail: `pending: ${pending.value.join(', ')}` }
-                : {}),
-          },
+      const checks: Record<string, { ok: boolean; detail?: string }> = {
+        database: { ok: db.ok, ...(db.error ? { detail: db.error } : {}) },
+        migrations: {
+          ok: migrationsOk,
+          ...(pending.error ? { detail: pending.error } : pending.value?.length ? { detail: `pending: ${pending.value.join(', ')}` } : {}),
         },
+      };
+      let ready = db.ok && migrationsOk;
+      let degraded = false;
+      const results = await Promise.all(platform.dependencies.map((d) => timed(() => d.check())));
+      platform.dependencies.forEach((d, i) => {
+        const r = results[i];
+        checks[d.name] = r.ok ? { ok: true } : { ok: false, detail: d.whileDown ? `${r.error}; ${d.whileDown}` : r.error };
+        if (!r.ok && d.required) ready = false;
+        else if (!r.ok) degraded = true;
       });
+      return reply.code(ready ? 200 : 503).send({ status: ready ? (degraded ? 'degraded' : 'ready') : 'not_ready', checks });
     },
   );
 

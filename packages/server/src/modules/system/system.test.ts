@@ -19,7 +19,7 @@ describeEachDialect('system routes', (dialect) => {
   it('GET /readyz: 200 when the database answers and every migration is applied', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ready', checks: { database: { ok: true }, migrations: { ok: true } } });
+    expect(res.json()).toEqual({ status: 'ready', checks: { database: { ok: true }, migrations: { ok: true }, blob_store: { ok: true } } });
   });
 
   it('GET /health: the Atriumn health answer', async () => {
@@ -158,7 +158,7 @@ describe('system routes: readiness with a pending migration', () => {
       expect(res.statusCode).toBe(503);
       expect(res.json()).toEqual({
         status: 'not_ready',
-        checks: { database: { ok: true }, migrations: { ok: false, detail: 'pending: apikeys/001_api_keys' } },
+        checks: { database: { ok: true }, migrations: { ok: false, detail: 'pending: apikeys/001_api_keys' }, blob_store: { ok: true } },
       });
       // Liveness is unaffected: the process is alive, just not ready.
       expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -221,6 +221,31 @@ export class LocalBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(this.meta, key, '.json'), { force: true });
     await rm(this.pathOf(this.objects, key), { force: true });
+  }
+
+  /**
+   * Removes temp files older than `olderThanMs` (uploads cut off by a crash or a killed
+   * process); younger ones may belong to another process sharing the data directory.
+   * Returns how many were removed.
+   */
+  async sweepTemp(olderThanMs: number): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.tmp);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+    const before = Date.now() - olderThanMs; // file times are wall-clock times, not the platform clock's
+    let removed = 0;
+    for (const name of names) {
+      const path = join(this.tmp, name);
+      const info = await stat(path).catch(() => undefined);
+      if (!info || info.mtimeMs >= before) continue;
+      await rm(path, { force: true, recursive: true });
+      removed++;
+    }
+    return removed;
   }
 
   async close(): Promise<void> {}

@@ -1,3 +1,4 @@
+import { withTimeout } from '../index.js';
 import type { LoamModule, Platform } from '../module.js';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { connect } from '@nats-io/transport-node';
@@ -48,6 +49,12 @@ export class NatsEventPublisher {
     await this.js.publish(this.subjectOf(event), JSON.stringify(event), { msgID: event.id });
   }
 
+  /** Resolves when the NATS server answers a round trip. */
+  async ping(): Promise<void> {
+    if (this.nc.isClosed()) throw new Error('connection closed');
+    await this.nc.flush();
+  }
+
   async close(): Promise<void> {
     await this.nc.drain();
   }
@@ -63,6 +70,12 @@ export function createNatsPublishingModule(platform: Platform): LoamModule<undef
       if (!platform.config.natsUrl) return;
       const publisher = await NatsEventPublisher.connect(platform.config.natsUrl);
       nats = publisher;
+      platform.dependencies.push({
+        name: 'nats',
+        required: false,
+        whileDown: 'events wait in the outbox and are published when NATS is back',
+        check: () => withTimeout(publisher.ping(), 2000),
+      });
       platform.events.subscribe('nats-publisher', (event) => publisher.publish(event));
     },
     async stop() {

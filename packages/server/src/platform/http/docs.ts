@@ -38,7 +38,10 @@ export function docsRoutes(app: LoamApp, openapi: FastifyDynamicSwaggerOptions['
     const res = await (await docsApp()).inject({ method: 'GET', url: request.url, headers: request.headers });
     if (res.statusCode === 404) throw new AppError('not_found', 404, `No route for ${request.method} ${request.url.split('?')[0]}`);
     for (const [name, value] of Object.entries(res.headers)) {
-      if (value !== undefined && !HOP_HEADERS.has(name)) reply.header(name, value);
+      if (value === undefined || HOP_HEADERS.has(name)) continue;
+      // The plugin's CSP would send a browser to https for every asset, breaking plain-http deployments.
+      if (name === 'content-security-policy') reply.header(name, String(value).replace(/\s*upgrade-insecure-requests;?/, ''));
+      else reply.header(name, value);
     }
     reply.code(res.statusCode);
     // A redirect or a 304 has no body, and no content type to give one.
@@ -53,7 +56,7 @@ async function build(app: LoamApp, openapi: FastifyDynamicSwaggerOptions['openap
   // The routes' schemas are not compiled: nothing is validated or serialized here.
   const docs = Fastify({ schemaController: { compilersFactory: lazyCompilersFactory } });
   await docs.register(swagger, { openapi });
-  await docs.register(swaggerUi, { routePrefix: '/docs' });
+  await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true }); // a CSP allowing its own page
   const handler = async () => undefined;
   for (const route of app.registeredRoutes()) {
     if (route.method === 'HEAD' || (route.schema as { hide?: boolean } | undefined)?.hide) continue;

@@ -1,3 +1,5 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -26,6 +28,24 @@ export const TIERS: Record<string, { perMinute: BucketSpec; daily?: BucketSpec }
   enterprise: { perMinute: { limit: 6000, windowSec: 60, burst: 200 } },
 };
 
+/**
+ * Headers of every response (helmet's defaults that matter for a JSON API): nothing is
+ * MIME-sniffed, framed or given a referrer, and no response may run script (uploads served from
+ * this origin included). `/docs` replaces the CSP with one that allows its page.
+ */
+const SECURITY_HEADERS = [
+  'x-content-type-options',
+  'nosniff',
+  'referrer-policy',
+  'no-referrer',
+  'x-frame-options',
+  'DENY',
+  'content-security-policy',
+  "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'cross-origin-opener-policy',
+  'same-origin',
+];
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BEARER = /^bearer\s+/i;
 const METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -53,6 +73,10 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : requestId();
     },
     bodyLimit: config.bodyLimit,
+    // Node answers 408 to a request whose headers are not complete in time (bodies: watchBody);
+    // it checks at this interval (its default, 30 s, would let a short timeout overrun by as much).
+    requestTimeout: config.requestTimeoutMs,
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.requestTimeoutMs / 4))) },
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -74,10 +98,13 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
   const inFlight = new Gauge({ name: 'loam_http_requests_in_flight', help: 'Requests being handled', registers: [platform.metrics] });
 
   // Callback-style hooks: they allocate no promise.
+  const { bodyTimeoutMs: bodyTimeout, requestTimeoutMs: requestTimeout } = config;
   app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = performance.now();
     inFlight.inc();
     reply.header('x-request-id', request.id);
+    for (let i = 0; i < SECURITY_HEADERS.length; i += 2) reply.header(SECURITY_HEADERS[i], SECURITY_HEADERS[i + 1]);
+    if (!request.raw.complete && hasBody(request.raw)) watchBody(app.server, request.raw, reply.raw, bodyTimeout, requestTimeout);
     done();
   });
 
@@ -230,6 +257,41 @@ async function checkNamedTenant(platform: Platform, tenantId: string): Promise<v
       { field: 'tenantId', code: 'invalid_format', message: 'tenantId must be letters, digits, ".", "_" or "-" (at most 64)' },
     ]);
   if (!(await platform.tenantExists(tenantId))) throw new AppError('tenant_not_found', 404, 'No such tenant');
+}
+
+/** Whether a request announces a body (a length above 0, or chunks). */
+function hasBody(raw: IncomingMessage): boolean {
+  const length = raw.headers['content-length'];
+  return (length !== undefined && length !== '0') || raw.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Answers 408 and closes the connection when the body of `raw` pauses longer than `idleMs` or
+ * is not complete `totalMs` after the request began (a client that announced more than it
+ * sends). Closing the connection fails the handler's read of the body, which removes what it
+ * had stored so far (an upload's temp file).
+ */
+function watchBody(server: Server, raw: IncomingMessage, res: ServerResponse, idleMs: number, totalMs: number): void {
+  const socket = raw.socket;
+  if (!(socket instanceof Socket)) return; // app.inject's requests have no connection
+  const timeout = () => {
+    if (raw.complete || socket.destroyed) return;
+    const err = Object.assign(new Error('The request body did not arrive in time'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+    server.emit('clientError', err, socket); // Fastify's handler: 408, then the socket is destroyed
+  };
+  const deadline = setTimeout(timeout, totalMs);
+  const stop = () => {
+    clearTimeout(deadline);
+    socket.setTimeout(0);
+  };
+  // The socket's idle timer runs only while the body arrives. `timeout` reaches the request only
+  // while its body is incomplete; the response's listener keeps Node from closing a connection
+  // whose body arrived but is not read yet.
+  socket.setTimeout(idleMs);
+  raw.on('timeout', timeout);
+  res.on('timeout', stop);
+  raw.once('end', stop);
+  res.once('close', stop);
 }
 
 /** Whether `log` writes info lines (pino loggers say; any other logger is asked to log). */

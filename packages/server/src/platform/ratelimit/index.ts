@@ -103,6 +103,38 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 }
 
+/**
+ * Redis buckets while Redis answers; this process's buckets while it does not (not connected,
+ * or a command failed), so an outage costs shared limits, not every rate-limited route.
+ * `onFallback` is told of every request served from memory.
+ */
+export class FallbackRateLimitStore implements RateLimitStore {
+  readonly kind = 'redis';
+  constructor(
+    private readonly primary: RateLimitStore,
+    private readonly fallback: RateLimitStore,
+    private readonly connected: () => boolean,
+    private readonly onFallback: (err?: Error) => void,
+  ) {}
+
+  async take(key: string, capacity: number, refillPerMs: number): Promise<TakeResult> {
+    if (this.connected()) {
+      try {
+        return await this.primary.take(key, capacity, refillPerMs);
+      } catch (err) {
+        this.onFallback(err as Error);
+        return this.fallback.take(key, capacity, refillPerMs);
+      }
+    }
+    this.onFallback();
+    return this.fallback.take(key, capacity, refillPerMs);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.primary.close(), this.fallback.close()]);
+  }
+}
+
 export class RateLimiter {
   constructor(
     readonly store: RateLimitStore,
