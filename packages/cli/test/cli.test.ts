@@ -194,7 +194,7 @@ describe('loam (built CLI)', () => {
     // The configuration is logged at start: values other than the defaults, secrets redacted.
     const starting = first.logLines().find((l) => l.msg === 'starting loam');
     expect(starting?.config).toMatchObject({ port: first.port, dataDir: dir });
-    expect((starting?.config as Record<string, unknown>).host).toBeUndefined();
+    expect((starting?.config as Record<string, unknown> | undefined)?.host).toBeUndefined();
     expect(await first.stop()).toBe(0);
 
     const second = await serve({ LOAM_DATA_DIR: dir });

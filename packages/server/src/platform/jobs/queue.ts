@@ -1,8 +1,8 @@
-import { type SelectQueryBuilder, type Selectable, sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock, Ids, Random } from '../crypto/index.js';
 import { type DatabaseHandle, type Executor, fromJson, toJson } from '../db/index.js';
-import type { Database, JobsTable } from '../db/schema.js';
+import type { JobsTable } from '../db/schema.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'dead';
 
