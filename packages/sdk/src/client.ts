@@ -1,4 +1,5 @@
-import { LoamCore, type LoamOptions } from './core.js';
+import type { EnvelopeOf, Whoami } from '@loam/api';
+import { LoamCore, type LoamOptions, dataOf } from './core.js';
 import { Anonymization } from './resources/anonymization.js';
 import { ApiKeys } from './resources/api-keys.js';
 import { AuditLogs } from './resources/audit-logs.js';
@@ -50,6 +51,11 @@ export class Loam extends LoamCore {
     return broker<T>(this.sessions);
   }
   readonly llm = new Llm(this);
+
+  /** Who this client is to the server: tenant, subject, scopes and roles. @example const { tenant_id } = await loam.whoami(); */
+  whoami(options?: { signal?: AbortSignal; timeout?: number }): Promise<Whoami> {
+    return dataOf(this.request<EnvelopeOf<Whoami>>('GET', '/api/v1/whoami', options));
+  }
 
   /**
    * A new client with some options changed (its own token cache and metrics).

@@ -190,6 +190,14 @@ export class Content extends APIResource {
   }
 
   /**
+   * The tenant's secret that signs processing callbacks (verify them with it).
+   * @example const { secret } = await loam.content.callbackSecret();
+   */
+  callbackSecret(options?: Opts): Promise<{ secret: string }> {
+    return dataOf(this.client.request<EnvelopeOf<{ secret: string }>>('GET', '/api/v1/content/callback-secret', options));
+  }
+
+  /**
    * Polls until the item is COMPLETED (resolves) or ERROR (throws {@link ContentProcessingError}).
    * @example const item = await loam.content.waitUntilProcessed(id, { timeoutMs: 60_000 });
    */

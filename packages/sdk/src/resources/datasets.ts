@@ -1,8 +1,30 @@
-import type { CreateDataset, Dataset, DatasetStats, EnvelopeOf, Lineage, ListDatasetsQuery, UpdateDataset } from '@loam/api';
+import type {
+  AggregateQuery,
+  AggregateResult,
+  AnalyzeOptions,
+  CreateDataset,
+  Dataset,
+  DatasetIndex,
+  DatasetStats,
+  EnvelopeOf,
+  Job,
+  Lineage,
+  ListDatasetsQuery,
+  OperatorConfig,
+  PrivacyModel,
+  UpdateDataset,
+} from '@loam/api';
 import { APIResource, dataOf, path, type RequestOptions } from '../core.js';
 import { cursorList, type PagePromise } from '../pagination.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
+
+/** What an anonymization run does: operators per entity type or per field, an optional privacy model. */
+export type DatasetAnonymizationPolicy = {
+  operators?: Record<string, OperatorConfig>;
+  fields?: Record<string, OperatorConfig>;
+  privacy_model?: PrivacyModel;
+} & AnalyzeOptions;
 
 /** Private datasets (`/api/v1/datasets`). */
 export class Datasets extends APIResource {
@@ -61,5 +83,38 @@ export class Datasets extends APIResource {
   /** The graph of versions, imports, exports, derived datasets and anonymization runs. @example const { nodes, edges } = await loam.datasets.lineage('ds_01…'); */
   lineage(id: string, options?: Opts): Promise<Lineage> {
     return dataOf(this.client.request<EnvelopeOf<Lineage>>('GET', path`/api/v1/datasets/${id}/lineage`, options));
+  }
+
+  /**
+   * Starts an anonymization run that writes a derived dataset (a job: poll it with `loam.jobs.wait`).
+   * @example const job = await loam.datasets.anonymize('ds_01…', { policy: { fields: { email: { type: 'mask' } } } });
+   */
+  anonymize(id: string, body: { policy: DatasetAnonymizationPolicy; version?: string; name?: string }, options?: Opts): Promise<Job> {
+    return dataOf(this.client.request<EnvelopeOf<Job>>('POST', path`/api/v1/datasets/${id}/anonymize`, { ...options, body }));
+  }
+
+  /**
+   * A differentially private aggregate over a version, charged to the dataset's privacy budget.
+   * @example const { value } = await loam.datasets.aggregate('ds_01…', { query: { type: 'count', epsilon: 0.5 } });
+   */
+  aggregate(id: string, body: { query: AggregateQuery; version?: string }, options?: Opts): Promise<AggregateResult> {
+    return dataOf(this.client.request<EnvelopeOf<AggregateResult>>('POST', path`/api/v1/datasets/${id}/aggregate`, { ...options, body }));
+  }
+
+  /** Indexes a record field for filtered queries. @example await loam.datasets.createIndex('ds_01…', 'category') */
+  createIndex(id: string, field: string, options?: Opts): Promise<DatasetIndex> {
+    return dataOf(
+      this.client.request<EnvelopeOf<DatasetIndex>>('POST', path`/api/v1/datasets/${id}/indexes`, { ...options, body: { field } }),
+    );
+  }
+
+  /** @example const indexes = await loam.datasets.listIndexes('ds_01…') */
+  listIndexes(id: string, options?: Opts): Promise<DatasetIndex[]> {
+    return dataOf(this.client.request<EnvelopeOf<DatasetIndex[]>>('GET', path`/api/v1/datasets/${id}/indexes`, options));
+  }
+
+  /** @example await loam.datasets.deleteIndex('ds_01…', 'idx_01…') */
+  async deleteIndex(id: string, indexId: string, options?: Opts): Promise<void> {
+    await this.client.request('DELETE', path`/api/v1/datasets/${id}/indexes/${indexId}`, options);
   }
 }
