@@ -84,6 +84,10 @@ export type ChannelSchema = Static<typeof ChannelSchema>;
 export const PrefixParams = Type.Object({ prefix: Type.String({ pattern: '^[A-Za-z0-9._:-]{0,128}$' }) });
 export type PrefixParams = Static<typeof PrefixParams>;
 
+/** A retention rule's prefix; `*` stands for the tenant-wide default ('' prefix). */
+export const RetentionPrefixParams = Type.Object({ prefix: Type.String({ pattern: '^(\\*|[A-Za-z0-9._:-]{1,128})$' }) });
+export type RetentionPrefixParams = Static<typeof RetentionPrefixParams>;
+
 export const PutChannelSchema = Type.Object({ schema: Type.Record(Type.String(), Type.Unknown()) }, { additionalProperties: false });
 export type PutChannelSchema = Static<typeof PutChannelSchema>;
 

@@ -128,6 +128,10 @@ export const ContentListQuery = Type.Object({
 });
 export type ContentListQuery = Static<typeof ContentListQuery>;
 
+/** The Atriumn ingest routes' optional tenant (honoured as `effectiveTenant` allows). */
+export const ContentTenantQuery = Type.Object({ tenantId: Type.Optional(Type.String({ maxLength: 128 })) });
+export type ContentTenantQuery = Static<typeof ContentTenantQuery>;
+
 export const ContentList = Type.Object({
   items: Type.Array(ContentItem),
   nextToken: Type.String({ description: '`""` on the last page' }),
@@ -161,6 +165,12 @@ export const ContentSearchHit = Type.Object({
   score: Type.Number(),
 });
 export type ContentSearchHit = Static<typeof ContentSearchHit>;
+
+export const ContentSearchQuery = Type.Object({
+  q: Type.String({ minLength: 1, maxLength: 500 }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+});
+export type ContentSearchQuery = Static<typeof ContentSearchQuery>;
 
 export const CallbackSecret = Type.Object({
   secret: Type.String({ description: 'HMAC-SHA256 key of the X-Loam-Signature header on callbacks' }),

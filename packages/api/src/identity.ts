@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ListQuery } from './common.js';
 
 /**
  * Identity: the Atriumn auth service (contracts/atriumn.md §3, snake_case except
@@ -155,6 +156,15 @@ export const MailboxQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
 });
 export type MailboxQuery = Static<typeof MailboxQuery>;
+
+/** The tenant an admin route acts on (honoured as `effectiveTenant` allows). */
+const AdminTenantQuery = Type.Object({ tenant_id: Type.Optional(Type.String({ maxLength: 64 })) });
+
+export const AdminMailboxQuery = Type.Intersect([MailboxQuery, AdminTenantQuery]);
+export type AdminMailboxQuery = Static<typeof AdminMailboxQuery>;
+
+export const AdminUsersQuery = Type.Intersect([ListQuery, AdminTenantQuery]);
+export type AdminUsersQuery = Static<typeof AdminUsersQuery>;
 
 /** A public signing key as published at /.well-known/jwks.json (RFC 7517). */
 export const Jwks = Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) });

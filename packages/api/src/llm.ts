@@ -135,6 +135,11 @@ export const LlmSettings = Type.Object({
 export type LlmSettings = Static<typeof LlmSettings>;
 export const LlmSettingsEnvelope = Envelope(LlmSettings);
 
+/** A model clients may name, with the provider tried first. */
+export const LlmModel = Type.Object({ id: Type.String(), provider: Type.String() });
+export type LlmModel = Static<typeof LlmModel>;
+export const LlmModelsEnvelope = Envelope(Type.Array(LlmModel));
+
 // ---- OpenAI-compatible (/v1): OpenAI's request bodies; unknown fields are accepted and ignored.
 
 const OpenAiContentPart = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });

@@ -210,6 +210,30 @@ export const AggregateRequest = Type.Object({
 });
 export type AggregateRequest = Static<typeof AggregateRequest>;
 
+/** The anonymization policy of a dataset run: operators on detected entities, field operators, a privacy model. */
+export const AnonymizationPolicy = Type.Intersect([
+  Type.Object({
+    operators: Type.Optional(Type.Record(Type.String(), OperatorConfig)),
+    fields: Type.Optional(Type.Record(Type.String(), OperatorConfig)),
+    privacy_model: Type.Optional(PrivacyModel),
+  }),
+  AnalyzeOptions,
+]);
+export type AnonymizationPolicy = Static<typeof AnonymizationPolicy>;
+
+export const AnonymizeDatasetRequest = Type.Object({
+  policy: AnonymizationPolicy,
+  version: Type.Optional(Type.String({ maxLength: 128, description: 'A finalized version id (default: the working draft)' })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Name of the derived dataset' })),
+});
+export type AnonymizeDatasetRequest = Static<typeof AnonymizeDatasetRequest>;
+
+export const DatasetAggregateRequest = Type.Object({
+  query: AggregateQuery,
+  version: Type.Optional(Type.String({ maxLength: 128 })),
+});
+export type DatasetAggregateRequest = Static<typeof DatasetAggregateRequest>;
+
 export const PrivacyBudget = Type.Object({
   subject: Type.String(),
   epsilon_total: Type.Number(),
@@ -218,6 +242,9 @@ export const PrivacyBudget = Type.Object({
   updated_at: Type.String(),
 });
 export type PrivacyBudget = Static<typeof PrivacyBudget>;
+
+export const BudgetParams = Type.Object({ subject: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) });
+export type BudgetParams = Static<typeof BudgetParams>;
 
 export const AggregateResult = Type.Object({
   type: Type.String(),

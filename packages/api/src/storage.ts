@@ -28,3 +28,10 @@ export const GenerateDownloadUrlResponse = Type.Object({
   expiresIn: Type.Optional(Type.Integer()),
 });
 export type GenerateDownloadUrlResponse = Static<typeof GenerateDownloadUrlResponse>;
+
+/** The local store's pre-signed blob URLs (`/blobs/<key>?expires=…&signature=…`). */
+export const BlobParams = Type.Object({ '*': Type.String() });
+export type BlobParams = Static<typeof BlobParams>;
+
+export const BlobQuery = Type.Object({ expires: Type.Optional(Type.String()), signature: Type.Optional(Type.String()) });
+export type BlobQuery = Static<typeof BlobQuery>;

@@ -7,6 +7,7 @@ import {
   PutChannelSchema,
   PutRetention,
   Retention,
+  RetentionPrefixParams,
   SendMessages,
   SentMessages,
   Session,
@@ -37,7 +38,6 @@ const toSession = (s: SessionRow): Session => ({
 
 /** `*` in a path stands for the tenant-wide default ('' prefix). */
 const prefixOf = (p: string) => (p === '*' ? '' : p);
-const RulePrefix = Type.Object({ prefix: Type.String({ pattern: '^(\\*|[A-Za-z0-9._:-]{1,128})$' }) });
 
 /** Sessions and their messages: send, history, list, delete, tokens for browsers. */
 export function busRoutes(app: LoamApp, bus: BusService): void {
@@ -219,7 +219,7 @@ function busAdminRoutes(app: LoamApp, bus: BusService): void {
       schema: {
         tags,
         summary: 'Keep messages of sessions named `prefix…` (`*` = every session) at most this long or this many',
-        params: RulePrefix,
+        params: RetentionPrefixParams,
         body: PutRetention,
         response: { 200: Envelope(Retention) },
       },
@@ -235,7 +235,7 @@ function busAdminRoutes(app: LoamApp, bus: BusService): void {
 
   app.delete(
     '/api/v1/bus/retention/:prefix',
-    { config: admin, schema: { tags, summary: 'Remove a retention rule', params: RulePrefix } },
+    { config: admin, schema: { tags, summary: 'Remove a retention rule', params: RetentionPrefixParams } },
     async (request, reply) => {
       await bus.deleteRetention(contextOf(request), prefixOf(request.params.prefix));
       return reply.code(204).send();

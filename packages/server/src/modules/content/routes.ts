@@ -8,8 +8,10 @@ import {
   ContentItem,
   ContentList,
   ContentListQuery,
+  ContentTenantQuery,
   ContentMetadata,
   ContentSearchHit,
+  ContentSearchQuery,
   ContentStats,
   ContentText,
   Envelope,
@@ -40,7 +42,6 @@ const errors = {
   413: AtriumnError,
   429: AtriumnError,
 };
-const TenantQuery = Type.Object({ tenantId: Type.Optional(Type.String({ maxLength: 128 })) });
 const tags = ['Ingest'];
 
 /** Reads the multipart form of `/ingest/file`: fields first, then the part named `file`. */
@@ -189,7 +190,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
         tags,
         summary: 'Get a content item',
         params: IdParams,
-        querystring: TenantQuery,
+        querystring: ContentTenantQuery,
         response: { 200: ContentItem, ...errors },
       },
     },
@@ -204,7 +205,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
         tags,
         summary: 'Change sourceUri or merge metadata (a value of "" removes the key)',
         params: IdParams,
-        querystring: TenantQuery,
+        querystring: ContentTenantQuery,
         body: UpdateContentRequest,
         response: { 200: ContentItem, ...errors },
       },
@@ -216,7 +217,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
     '/content/:id',
     {
       config: write(10),
-      schema: { tags, summary: 'Delete a content item, its file, text and index entry', params: IdParams, querystring: TenantQuery },
+      schema: { tags, summary: 'Delete a content item, its file, text and index entry', params: IdParams, querystring: ContentTenantQuery },
     },
     async (request, reply) => {
       await content.delete(contextOf(request, request.query.tenantId), request.params.id);
@@ -232,7 +233,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
         tags,
         summary: 'A pre-signed URL of the stored file',
         params: IdParams,
-        querystring: TenantQuery,
+        querystring: ContentTenantQuery,
         response: { 200: ContentDownloadUrl, ...errors },
       },
     },
@@ -247,7 +248,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
         tags,
         summary: 'The extracted text (raw text for TEXT items)',
         params: IdParams,
-        querystring: TenantQuery,
+        querystring: ContentTenantQuery,
         response: { 200: ContentText, ...errors },
       },
     },
@@ -258,7 +259,7 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
     '/content/:id/text',
     {
       config: write(10),
-      schema: { tags, summary: 'Replace the text of a TEXT item', params: IdParams, querystring: TenantQuery, body: ContentText },
+      schema: { tags, summary: 'Replace the text of a TEXT item', params: IdParams, querystring: ContentTenantQuery, body: ContentText },
     },
     async (request, reply) => {
       await content.putText(contextOf(request, request.query.tenantId), request.params.id, request.body.content);
@@ -274,18 +275,13 @@ function contentItemRoutes(app: LoamApp, content: ContentService): void {
         tags,
         summary: 'Tell Loam an upload to the pre-signed URL finished (S3)',
         params: IdParams,
-        querystring: TenantQuery,
+        querystring: ContentTenantQuery,
         response: { 200: ContentItem, ...errors },
       },
     },
     async (request) => content.completeUpload(contextOf(request, request.query.tenantId), request.params.id),
   );
 }
-
-const SearchQuery = Type.Object({
-  q: Type.String({ minLength: 1, maxLength: 500 }),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
-});
 
 /** Loam's own content routes under /api/v1. */
 export function contentApiRoutes(app: LoamApp, content: ContentService): void {
@@ -308,7 +304,7 @@ export function contentApiRoutes(app: LoamApp, content: ContentService): void {
       schema: {
         tags: ['Content'],
         summary: 'Full-text search over extracted text',
-        querystring: SearchQuery,
+        querystring: ContentSearchQuery,
         response: { 200: Envelope(Type.Array(ContentSearchHit)) },
       },
     },

@@ -1,5 +1,7 @@
 import formbody from '@fastify/formbody';
 import {
+  AdminMailboxQuery,
+  AdminUsersQuery,
   AuthorizationServerMetadata,
   ClientCredential,
   ClientCredentialWithSecret,
@@ -10,11 +12,9 @@ import {
   Envelope,
   IdParams,
   Jwks,
-  ListQuery,
   LoginRequest,
   LogoutRequest,
   MailboxMessage,
-  MailboxQuery,
   MeResponse,
   PasswordConfirmRequest,
   PasswordResetRequest,
@@ -388,7 +388,7 @@ export function identityRoutes(app: LoamApp, identity: IdentityService, config: 
       schema: {
         tags: ['Identity'],
         summary: 'Development mailbox: mail Loam would have sent (disabled with SMTP or NODE_ENV=production)',
-        querystring: Type.Intersect([MailboxQuery, Type.Object({ tenant_id: Type.Optional(Type.String({ maxLength: 64 })) })]),
+        querystring: AdminMailboxQuery,
         response: { 200: Envelope(Type.Array(MailboxMessage)) },
       },
     },
@@ -409,7 +409,7 @@ export function identityRoutes(app: LoamApp, identity: IdentityService, config: 
       schema: {
         tags: ['Identity'],
         summary: 'List the users of a tenant',
-        querystring: Type.Intersect([ListQuery, Type.Object({ tenant_id: Type.Optional(Type.String({ maxLength: 64 })) })]),
+        querystring: AdminUsersQuery,
         response: { 200: Envelope(Type.Array(User)) },
       },
     },

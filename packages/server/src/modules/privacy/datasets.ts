@@ -1,15 +1,13 @@
 import {
-  AggregateQuery,
+  type AggregateQuery,
   AggregateResult,
-  AnalyzeOptions,
+  AnonymizeDatasetRequest,
+  DatasetAggregateRequest,
   Envelope,
   IdParams,
   Job,
-  OperatorConfig,
-  PrivacyModel,
   type SchemaField,
 } from '@loam/api';
-import { type Static, Type } from '@sinclair/typebox';
 import type { RequestContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/index.js';
 import { contextOf, sendEnvelope } from '../../platform/http/context.js';
@@ -73,27 +71,6 @@ export function classificationOf(fields: SchemaField[]): Record<string, string> 
   }
   return out;
 }
-
-export const AnonymizationPolicy = Type.Intersect([
-  Type.Object({
-    operators: Type.Optional(Type.Record(Type.String(), OperatorConfig)),
-    fields: Type.Optional(Type.Record(Type.String(), OperatorConfig)),
-    privacy_model: Type.Optional(PrivacyModel),
-  }),
-  AnalyzeOptions,
-]);
-
-export const AnonymizeDatasetRequest = Type.Object({
-  policy: AnonymizationPolicy,
-  version: Type.Optional(Type.String({ maxLength: 128, description: 'A finalized version id (default: the working draft)' })),
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Name of the derived dataset' })),
-});
-export type AnonymizeDatasetRequest = Static<typeof AnonymizeDatasetRequest>;
-
-export const DatasetAggregateRequest = Type.Object({
-  query: AggregateQuery,
-  version: Type.Optional(Type.String({ maxLength: 128 })),
-});
 
 interface AnonymizeJobPayload {
   principal: Pick<Principal, 'tenantId' | 'subject' | 'kind' | 'roles' | 'scopes'>;
@@ -256,7 +233,7 @@ export class DatasetPrivacy {
   }
 
   /** A differentially private aggregate over a dataset version, charged to the dataset's budget. */
-  async aggregate(ctx: RequestContext, datasetId: string, query: Static<typeof AggregateQuery>, version?: string) {
+  async aggregate(ctx: RequestContext, datasetId: string, query: AggregateQuery, version?: string) {
     const ds = await this.datasets.authorizeRead(ctx, datasetId);
     const v = await this.datasets.resolveVersion(ctx, ds, version);
     const rows = (await this.datasets.readAll(ds, v, BATCH)).map((r) => r.data);

@@ -5,6 +5,7 @@ import {
   AnalyzeResult,
   AnonymizeRequest,
   AnonymizeResult,
+  BudgetParams,
   CreateRecognizer,
   DeanonymizeRequest,
   DeanonymizeResult,
@@ -30,7 +31,6 @@ const use = { auth: { scopes: ['anonymization:use'] } } as const;
 const reverse = { auth: { scopes: ['anonymization:reverse'] } } as const;
 const tags = ['Anonymization'];
 const BASE = '/api/v1/anonymization';
-const BudgetParams = Type.Object({ subject: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) });
 
 export function privacyRoutes(app: LoamApp, privacy: PrivacyService): void {
   app.post(

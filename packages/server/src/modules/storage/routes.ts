@@ -1,12 +1,13 @@
 import type { Readable } from 'node:stream';
 import {
   AtriumnError,
+  BlobParams,
+  BlobQuery,
   GenerateDownloadUrlRequest,
   GenerateDownloadUrlResponse,
   GenerateUploadUrlRequest,
   GenerateUploadUrlResponse,
 } from '@loam/api';
-import { Type } from '@sinclair/typebox';
 import { mediaTypeOf } from '../../platform/blob/index.js';
 import { BLOB_ROUTE_PREFIX, type LocalBlobStore } from '../../platform/blob/local.js';
 import { contextOf } from '../../platform/http/context.js';
@@ -91,9 +92,6 @@ export function parseRange(header: string | undefined, size: number): { start: n
   if (start >= size || end < start) return 'unsatisfiable';
   return { start, end };
 }
-
-const BlobParams = Type.Object({ '*': Type.String() });
-const BlobQuery = Type.Object({ expires: Type.Optional(Type.String()), signature: Type.Optional(Type.String()) });
 
 /**
  * The local store's pre-signed URLs: `PUT /blobs/<key>` streams the body to disk within the limits

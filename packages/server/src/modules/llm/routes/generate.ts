@@ -1,15 +1,14 @@
 import {
-  Envelope,
   GenerateEnvelope,
   GenerateRequest,
   type GenerateResult,
   type GenerateStreamPart,
+  LlmModelsEnvelope,
   LlmSettingsEnvelope,
   LlmSettingsUpdate,
   LlmUsageEnvelope,
   LlmUsageQuery,
 } from '@loam/api';
-import { Type } from '@sinclair/typebox';
 import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
 import { AppError } from '../../../platform/http/errors.js';
 import { toAppError } from '../../../platform/http/errors-render.js';
@@ -106,7 +105,7 @@ export function generateRoutes(app: LoamApp, gateway: LlmGateway, opts: { heartb
       schema: {
         tags,
         summary: 'Models clients may name (and the provider tried first)',
-        response: { 200: Envelope(Type.Array(Type.Object({ id: Type.String(), provider: Type.String() }))) },
+        response: { 200: LlmModelsEnvelope },
       },
     },
     async (request, reply) => {
