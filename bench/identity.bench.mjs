@@ -42,7 +42,10 @@ async function serveLoam() {
   const app = await loam.http();
   const { identity } = loam.services;
   const admin = { tenantId: 'default', subject: 'bench', kind: 'api_key', roles: ['admin', 'platform_admin'], scopes: ['*'] };
-  const cred = await identity.credentials.create({ issued_to: 'bench', scopes: ['storage', 'ai'] }, { ip: '127.0.0.1', principal: admin });
+  const cred = await identity.credentials.create(
+    { tenantId: 'default', principal: admin, requestId: 'bench', ip: '127.0.0.1' },
+    { issued_to: 'bench', scopes: ['storage', 'ai'] },
+  );
   const password = 'bench password 123';
   await identity.users.signup({ email: 'bench@example.com', password }, { ip: '127.0.0.1' });
   await loam.platform.database.db.updateTable('users').set({ status: 'confirmed' }).where('email', '=', 'bench@example.com').execute();
