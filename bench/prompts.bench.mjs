@@ -65,11 +65,12 @@ async function serveLoam() {
   await loam.bootstrap();
   const app = await loam.http();
   const actor = { tenantId: 'default', subject: 'bench', kind: 'api_key', roles: ['admin'], scopes: ['*'] };
-  const prompt = await loam.services.prompts.create(
-    'default',
-    { name: 'bench', template: TEMPLATE, variables: VARIABLES.map((name) => ({ name, required: true })) },
-    actor,
-  );
+  const ctx = { tenantId: 'default', principal: actor, requestId: 'bench', ip: '127.0.0.1' };
+  const prompt = await loam.services.prompts.create(ctx, {
+    name: 'bench',
+    template: TEMPLATE,
+    variables: VARIABLES.map((name) => ({ name, required: true })),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   process.send({ port: app.server.address().port, promptId: prompt.id });
   process.on('disconnect', async () => {
