@@ -4,7 +4,7 @@ import type { ResourceRef } from '../../platform/access.js';
 import type { RequestContext } from '../../platform/context.js';
 import { randomToken, sha256 } from '../../platform/crypto/index.js';
 import { toJson } from '../../platform/db/index.js';
-import { AppError, notFound } from '../../platform/http/errors.js';
+import { AppError, notFound } from '../../platform/errors.js';
 import type { PageRequest } from '../../platform/http/pagination.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import { PLATFORM_ADMIN, type Principal, hasScope } from '../../platform/principal.js';

@@ -6,7 +6,7 @@ import { sha256 } from '../../platform/crypto/index.js';
 import type { CloudEvent } from '../../platform/events/outbox.js';
 import { EVENT_TYPE_PREFIX } from '../../platform/events/outbox.js';
 import { rfc3339 } from '../../platform/http/context.js';
-import { notFound } from '../../platform/http/errors.js';
+import { notFound } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import { type AuditRow, AuditStore } from './store.js';
 

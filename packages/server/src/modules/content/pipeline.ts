@@ -4,7 +4,7 @@ import { hmacSha256 } from '../../platform/crypto/index.js';
 import type { Executor } from '../../platform/db/index.js';
 import { FetchError, type Resolver, safeFetch } from '../../platform/fetch/index.js';
 import { rfc3339 } from '../../platform/http/context.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import { type JobContext, PermanentJobError } from '../../platform/jobs/queue.js';
 import type { StorageService } from '../storage/service.js';

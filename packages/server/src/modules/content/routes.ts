@@ -26,7 +26,7 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyRequest } from 'fastify';
 import { contextOf, sendEnvelope } from '../../platform/http/context.js';
-import { badRequest } from '../../platform/http/errors.js';
+import { badRequest } from '../../platform/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import { checkContentType } from '../storage/routes.js';
 import type { ContentService, ItemInput } from './service.js';

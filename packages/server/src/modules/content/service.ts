@@ -14,7 +14,7 @@ import type { RequestContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/index.js';
 import { addressRefusal, parseFetchUrl } from '../../platform/fetch/index.js';
 import { rfc3339 } from '../../platform/http/context.js';
-import { AppError, badRequest, conflict, notFound } from '../../platform/http/errors.js';
+import { AppError, badRequest, conflict, notFound } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import { type StorageService, tenantOfKey } from '../storage/service.js';
 import { ContentPipeline, type FetchPolicy, PROCESS_JOB, type ProcessPayload, contentEventData, processKey } from './pipeline.js';

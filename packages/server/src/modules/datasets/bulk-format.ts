@@ -1,7 +1,7 @@
 /** The wire format of large bulk inserts, shared by the event loop (bulk.ts) and its worker thread (bulk-worker.ts). */
 import { MAX_RECORDS_PER_CALL, type SchemaField } from '@loam/api';
 import sjson from 'secure-json-parse';
-import { AppError, type FieldError } from '../../platform/http/errors.js';
+import { AppError, type FieldError } from '../../platform/errors.js';
 import type { PlainRecord } from './protection.js';
 
 /**

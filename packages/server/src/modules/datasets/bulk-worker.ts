@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import { MAX_RECORDS_PER_CALL, NewRecord } from '@loam/api';
 import { Ids, systemRandom } from '../../platform/crypto/index.js';
-import { AppError, type FieldError } from '../../platform/http/errors.js';
+import { AppError, type FieldError } from '../../platform/errors.js';
 import { AJV_OPTIONS } from '../../platform/http/lazy-compilers.js';
 import { BULK_CHUNK, type BodySchemaError, type BulkMessage, type BulkRequest, jsonArrayChunks, ndjsonItems } from './bulk-format.js';
 import type { PlainRecord } from './protection.js';

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SchemaField } from '@loam/api';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { RawBody } from '../../platform/http/lazy-compilers.js';
 import type { PlainRecord } from './protection.js';
 import type { PreparedRecord } from './records.js';

@@ -2,7 +2,7 @@ import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import { FIELD_PATH_PATTERN } from '@loam/api';
 import { type Bool, type JsonExpressions, joinOr, type Scalar } from '../../platform/db/dialect/index.js';
 import type { SqlDialect } from '../../platform/db/index.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 
 /**
  * The record filter language: parsing (with clear 400s), compilation to parameterized SQL for

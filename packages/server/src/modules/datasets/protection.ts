@@ -1,6 +1,6 @@
 import type { DatasetSchema, InsertPolicy, SchemaField } from '@loam/api';
 import { type Executor, fromJson } from '../../platform/db/index.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import { type FilterNode, filterFields } from './filter.js';
 import { canonicalJson, recordDigest } from './records.js';
 import type { DatasetsTable } from './tables.js';

@@ -1,6 +1,6 @@
 import crypto, { createHash } from 'node:crypto';
 import type { DatasetSchema, FieldType, SchemaField } from '@loam/api';
-import { AppError, type FieldError } from '../../platform/http/errors.js';
+import { AppError, type FieldError } from '../../platform/errors.js';
 
 /** A validation problem of one record (the index is added by bulk callers). */
 export interface RecordProblem {

@@ -3,7 +3,7 @@ import type { CreateExport, DatasetExport, DatasetImport, DatasetSchema, ExportF
 import type { RequestContext } from '../../platform/context.js';
 import { fromJson, toJson } from '../../platform/db/index.js';
 import { invalidCursor } from '../../platform/http/context.js';
-import { AppError, notFound } from '../../platform/http/errors.js';
+import { AppError, notFound } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import type { JobContext } from '../../platform/jobs/queue.js';
 import { type FilterNode, parseFilter } from './filter.js';

@@ -1,5 +1,5 @@
 import { hmacSha256, safeEqual } from '../../platform/crypto/index.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import type { Mailer } from './mail.js';
 import { type CodePurpose, CodeStore } from './store/codes.js';

@@ -9,7 +9,7 @@ import type {
 import type { ResourceRef } from '../../platform/access.js';
 import type { RequestContext } from '../../platform/context.js';
 import { randomToken, safeEqual, sha256 } from '../../platform/crypto/index.js';
-import { AppError, notFound } from '../../platform/http/errors.js';
+import { AppError, notFound } from '../../platform/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import { PLATFORM_ADMIN, type Principal, hasScope } from '../../platform/principal.js';
 import type { TenantService } from '../tenants/service.js';

@@ -3,7 +3,7 @@ import { type JWK, type JWTHeaderParameters, exportJWK, generateKeyPair, importJ
 import { ConfigError } from '../../config.js';
 import type { SigningKey } from '@loam/api';
 import type { RequestContext } from '../../platform/context.js';
-import { AppError, forbidden } from '../../platform/http/errors.js';
+import { AppError, forbidden } from '../../platform/errors.js';
 import { rfc3339, rfc3339OrNull } from '../../platform/time.js';
 import type { Platform } from '../../platform/index.js';
 import { PLATFORM_ADMIN } from '../../platform/principal.js';

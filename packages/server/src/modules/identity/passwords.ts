@@ -1,5 +1,5 @@
 import { type Options, hash, verify } from '@node-rs/argon2';
-import { type FieldError, badRequest } from '../../platform/http/errors.js';
+import { type FieldError, badRequest } from '../../platform/errors.js';
 
 /** OWASP Password Storage Cheat Sheet, first choice: argon2id, m = 19 MiB, t = 2, p = 1. */
 const ARGON2ID: Options = { algorithm: 2 /* Algorithm.Argon2id (a const enum) */, memoryCost: 19_456, timeCost: 2, parallelism: 1 };

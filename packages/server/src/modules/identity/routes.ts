@@ -35,7 +35,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { contextOf, principalOf, sendEnvelope } from '../../platform/http/context.js';
-import { AppError, badRequest, notFound } from '../../platform/http/errors.js';
+import { AppError, badRequest, notFound } from '../../platform/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import { PLATFORM_ADMIN } from '../../platform/principal.js';
 import { originOf } from './context.js';

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { type JWTPayload, SignJWT, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import { randomToken, sha256 } from '../../platform/crypto/index.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import type { Principal } from '../../platform/principal.js';
 import { ACCESS_TOKEN_TTL_SEC, type AccessClaims, CLOCK_TOLERANCE_SEC, splitScopes } from './claims.js';

@@ -1,7 +1,7 @@
 import type { Pagination, UpdateUser, User } from '@loam/api';
 import type { ResourceRef } from '../../platform/access.js';
 import type { RequestContext } from '../../platform/context.js';
-import { forbidden, notFound } from '../../platform/http/errors.js';
+import { forbidden, notFound } from '../../platform/errors.js';
 import type { PageRequest } from '../../platform/http/pagination.js';
 import type { Platform } from '../../platform/index.js';
 import { PLATFORM_ADMIN } from '../../platform/principal.js';

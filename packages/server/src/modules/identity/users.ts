@@ -1,5 +1,5 @@
 import type { CodeDeliveryDetails, MeResponse, SignupRequest, TokenResponse } from '@loam/api';
-import { AppError, badRequest, conflict, unauthorized } from '../../platform/http/errors.js';
+import { AppError, badRequest, conflict, unauthorized } from '../../platform/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import { type Principal, effectiveTenant, hasScope } from '../../platform/principal.js';
 import type { TenantService } from '../tenants/service.js';

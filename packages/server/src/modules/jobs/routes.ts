@@ -1,6 +1,6 @@
 import { Envelope, IdParams, Job } from '@loam/api';
 import { contextOf, rfc3339, rfc3339OrNull, sendEnvelope } from '../../platform/http/context.js';
-import { notFound } from '../../platform/http/errors.js';
+import { notFound } from '../../platform/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { JobQueue, JobRecord } from '../../platform/jobs/queue.js';
 

@@ -1,6 +1,6 @@
 import type { LlmPrivacyReport, LlmSettings, LlmSettingsUpdate, LlmUsageReport } from '@loam/api';
 import type { RequestContext } from '../../platform/context.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import { type PiiScanner, type Shielded, shieldMessages, shieldTexts } from './privacy.js';
 import type { CallOptions, LlmService } from './service.js';

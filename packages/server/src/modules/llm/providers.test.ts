@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import { type TestLoam, createTestLoam, eventually } from '../../test/harness.js';
 import { LlmTestDouble } from '../../test/llm-test-doubles.js';
 import { providerConfigsOf } from './config.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import { type TestLoam, createTestLoam } from '../../test/harness.js';
 import { LlmTestDouble } from '../../test/llm-test-doubles.js';
 import { TokenRestorer } from './privacy.js';

@@ -1,5 +1,5 @@
 import { Counter, Histogram } from 'prom-client';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import { providerConfigsOf } from './config.js';
 import { OllamaProvider } from './ollama.js';

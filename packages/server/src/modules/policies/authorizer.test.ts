@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccessRequest, enforce } from '../../platform/authz.js';
 import type { RequestContext } from '../../platform/context.js';
 import { fromJson } from '../../platform/db/index.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import { type Principal, hasScope } from '../../platform/principal.js';
 import { ManualClock, type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
 import { CedarAuthorizer } from './authorizer.js';

@@ -2,7 +2,7 @@ import type { CreatePolicy, Policy, UpdatePolicy } from '@loam/api';
 import type { Executor, Tx } from '../../platform/db/index.js';
 import type { ResourceRef } from '../../platform/access.js';
 import type { RequestContext } from '../../platform/context.js';
-import { AppError, conflict, notFound } from '../../platform/http/errors.js';
+import { AppError, conflict, notFound } from '../../platform/errors.js';
 import type { PageRequest } from '../../platform/http/pagination.js';
 import type { Platform } from '../../platform/index.js';
 import { CEDAR_SCHEMA, cedar, cedarMessage } from './cedar.js';

@@ -1,7 +1,7 @@
 import type { AggregateQuery, PrivacyBudget } from '@loam/api';
 import type { ResourceRef } from '../../platform/access.js';
 import type { RequestContext } from '../../platform/context.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import { type AggregateResult, privateAggregate } from './dp.js';
 import { type PrivacyStore, budgetView } from './store.js';

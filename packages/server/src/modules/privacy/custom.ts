@@ -1,7 +1,7 @@
 import vm from 'node:vm';
 import type { CreateRecognizer } from '@loam/api';
 import safeRegex from 'safe-regex2';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { Candidate } from './detection/recognizers.js';
 
 /**

@@ -11,7 +11,7 @@ import {
 import type { RequestContext } from '../../platform/context.js';
 import type { Tx } from '../../platform/db/index.js';
 import { contextOf, sendEnvelope } from '../../platform/http/context.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
 import type { Principal } from '../../platform/principal.js';

@@ -1,5 +1,5 @@
 import type { Random } from '../../platform/crypto/index.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { Row } from './tabular.js';
 
 /** A differentially private aggregate query. */

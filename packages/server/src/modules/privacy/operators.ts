@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Faker } from '@faker-js/faker';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { DetectedEntity } from './detection/analyzer.js';
 
 /** How one entity type is transformed. Unknown parameters are rejected by the API schema. */

@@ -1,7 +1,7 @@
 import type { CreateRecognizer, Recognizer, UpdateRecognizer } from '@loam/api';
 import type { ResourceRef } from '../../platform/access.js';
 import type { RequestContext } from '../../platform/context.js';
-import { AppError, conflict, notFound } from '../../platform/http/errors.js';
+import { AppError, conflict, notFound } from '../../platform/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import { type CompiledRecognizer, compileRecognizer } from './custom.js';
 import type { PrivacyStore, RecognizerContent } from './store.js';

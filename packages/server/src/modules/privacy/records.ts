@@ -1,7 +1,7 @@
 import type { InsertPolicy, SchemaField } from '@loam/api';
 import { DecryptionError } from '../../platform/crypto/envelope.js';
 import type { Executor } from '../../platform/db/index.js';
-import { AppError, type FieldError } from '../../platform/http/errors.js';
+import { AppError, type FieldError } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import type { PlainRecord, ProtectedDataset, RecordProtection, WriteContext } from '../datasets/protection.js';
 import { entityTypeOfPii } from './datasets.js';

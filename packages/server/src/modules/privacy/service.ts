@@ -14,7 +14,7 @@ import type { RequestContext } from '../../platform/context.js';
 import { type DataKeyRing, DecryptionError, isCiphertext } from '../../platform/crypto/envelope.js';
 import { hmacSha256, randomToken } from '../../platform/crypto/index.js';
 import { rfc3339 } from '../../platform/http/context.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import { PLATFORM_ADMIN } from '../../platform/principal.js';
 import { findCustom } from './custom.js';

@@ -1,4 +1,4 @@
-import { AppError } from '../../platform/http/errors.js';
+import { AppError } from '../../platform/errors.js';
 
 /** A quasi-identifier column and how its values generalize. */
 export interface QuasiIdentifier {

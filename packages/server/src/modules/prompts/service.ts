@@ -15,7 +15,7 @@ import { LRUCache } from 'lru-cache';
 import type { ResourceRef } from '../../platform/access.js';
 import type { RequestContext } from '../../platform/context.js';
 import { rfc3339 } from '../../platform/http/context.js';
-import { AppError, badRequest, notFound } from '../../platform/http/errors.js';
+import { AppError, badRequest, notFound } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import type { CallOptions, ChatInput, ChatStream, LlmService } from '../llm/service.js';
 import type { ChatMessage } from '../llm/types.js';

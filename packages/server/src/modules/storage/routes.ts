@@ -11,7 +11,7 @@ import {
 import { mediaTypeOf } from '../../platform/blob/index.js';
 import { BLOB_ROUTE_PREFIX, type LocalBlobStore } from '../../platform/blob/local.js';
 import { contextOf } from '../../platform/http/context.js';
-import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.js';
+import { AppError, badRequest, forbidden, notFound } from '../../platform/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { StorageService } from './service.js';
 

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { ResourceRef } from '../../platform/access.js';
 import { type BlobInfo, BlobTooLargeError, isValidBlobKey } from '../../platform/blob/index.js';
 import type { RequestContext } from '../../platform/context.js';
-import { AppError, forbidden, notFound } from '../../platform/http/errors.js';
+import { AppError, forbidden, notFound } from '../../platform/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import { PLATFORM_ADMIN } from '../../platform/principal.js';
 import { StorageStore } from './store.js';

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type FieldError } from './errors.js';
+import { AppError, type FieldError } from '../errors.js';
 import { isApiV1, rfc3339 } from './context.js';
 
 const DEFAULT_CODES: Record<number, string> = {

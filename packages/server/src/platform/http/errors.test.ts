@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestLoam, createTestLoam } from '../../test/harness.js';
-import { AppError } from './errors.js';
+import { AppError } from '../errors.js';
 
 /** Every error path of the HTTP layer, in both route families' formats. */
 describe('HTTP error rendering', () => {

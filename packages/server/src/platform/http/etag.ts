@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from './errors.js';
+import { AppError } from '../errors.js';
 
 /**
  * Conditional requests (contracts/api-v1.md): GET answers carry an `ETag` and honour

@@ -5,7 +5,7 @@ import { addRouteHook } from './route-hooks.js';
 import type { LoamApp } from './server.js';
 import type { MigrationSet } from '../db/migrate.js';
 import type { LoamModule, Platform } from '../module.js';
-import { AppError } from './errors.js';
+import { AppError } from '../errors.js';
 import { RawBody } from './lazy-compilers.js';
 
 /**

@@ -11,7 +11,7 @@ import type { Platform } from '../index.js';
 import { PLATFORM_ADMIN, type Principal, requireScopes } from '../principal.js';
 import type { BucketSpec } from '../ratelimit/index.js';
 import { isApiV1 } from './context.js';
-import { AppError, unauthorized } from './errors.js';
+import { AppError, unauthorized } from '../errors.js';
 import { MAX_PARAM_LENGTH, frameworkError, sendError, toAppError } from './errors-render.js';
 import { AJV_OPTIONS, lazyCompilersFactory } from './lazy-compilers.js';
 import { RequestLogger, requestLoggerFactory } from './request-logger.js';

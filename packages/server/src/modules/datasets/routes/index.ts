@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { AppError } from '../../../platform/http/errors.js';
+import { AppError } from '../../../platform/errors.js';
 import { RawBody } from '../../../platform/http/lazy-compilers.js';
 import type { LoamApp } from '../../../platform/http/server.js';
 import type { Platform } from '../../../platform/index.js';

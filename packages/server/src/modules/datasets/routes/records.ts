@@ -16,7 +16,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
 import { ifMatchOf, notModified } from '../../../platform/http/etag.js';
-import { AppError } from '../../../platform/http/errors.js';
+import { AppError } from '../../../platform/errors.js';
 import type { RawBody } from '../../../platform/http/lazy-compilers.js';
 import type { LoamApp } from '../../../platform/http/server.js';
 import type { DatasetService } from '../services/datasets.js';

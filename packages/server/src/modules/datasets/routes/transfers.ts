@@ -15,7 +15,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { mediaTypeOf } from '../../../platform/blob/index.js';
 import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
-import { AppError } from '../../../platform/http/errors.js';
+import { AppError } from '../../../platform/errors.js';
 import type { LoamApp } from '../../../platform/http/server.js';
 import type { Platform } from '../../../platform/index.js';
 import { toJob } from '../../jobs/routes.js';

@@ -2,7 +2,7 @@ import type { LineageEdge } from '@loam/api';
 import type { ResourceRef } from '../../../platform/access.js';
 import type { RequestContext } from '../../../platform/context.js';
 import type { Executor } from '../../../platform/db/index.js';
-import { AppError, notFound } from '../../../platform/http/errors.js';
+import { AppError, notFound } from '../../../platform/errors.js';
 import type { Platform } from '../../../platform/index.js';
 import { type JsonSql, jsonSql } from '../filter.js';
 import { DatasetProtection, type RecordProtection } from '../protection.js';

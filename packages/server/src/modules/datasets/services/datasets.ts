@@ -3,7 +3,7 @@ import type { Updateable } from 'kysely';
 import type { RequestContext } from '../../../platform/context.js';
 import { type Executor, fromJson, toJson } from '../../../platform/db/index.js';
 import { checkIfMatch } from '../../../platform/http/etag.js';
-import { AppError, notFound } from '../../../platform/http/errors.js';
+import { AppError, notFound } from '../../../platform/errors.js';
 import type { PageRequest } from '../../../platform/http/pagination.js';
 import type { Platform } from '../../../platform/index.js';
 import type { FilterNode } from '../filter.js';

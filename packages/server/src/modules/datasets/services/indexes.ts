@@ -2,7 +2,7 @@ import type { DatasetIndex } from '@loam/api';
 import type { RequestContext } from '../../../platform/context.js';
 import { sha256 } from '../../../platform/crypto/index.js';
 import { rfc3339 } from '../../../platform/http/context.js';
-import { notFound } from '../../../platform/http/errors.js';
+import { notFound } from '../../../platform/errors.js';
 import { parseFieldPath } from '../filter.js';
 import type { DatasetCore } from './core.js';
 

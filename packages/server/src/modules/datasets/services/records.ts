@@ -4,7 +4,7 @@ import { sha256 } from '../../../platform/crypto/index.js';
 import { type Executor, fromJson } from '../../../platform/db/index.js';
 import { invalidCursor, rfc3339 } from '../../../platform/http/context.js';
 import { checkIfMatch, preconditionFailed } from '../../../platform/http/etag.js';
-import { AppError, type FieldError, notFound } from '../../../platform/http/errors.js';
+import { AppError, type FieldError, notFound } from '../../../platform/errors.js';
 import { RawBody } from '../../../platform/http/lazy-compilers.js';
 import type { Tx } from '../../../platform/index.js';
 import { type BulkJob, BulkParser, tooManyRecords } from '../bulk.js';

@@ -2,7 +2,7 @@ import type { DatasetSchema, DatasetStats, SchemaField } from '@loam/api';
 import { sql } from 'kysely';
 import type { RequestContext } from '../../../platform/context.js';
 import { fromJson } from '../../../platform/db/index.js';
-import { notFound } from '../../../platform/http/errors.js';
+import { notFound } from '../../../platform/errors.js';
 import { FieldStatsAccumulator } from '../protection.js';
 import type { RowScope } from '../store/index.js';
 import { type DatasetCore, SCAN_PAGE, scopeOf } from './core.js';

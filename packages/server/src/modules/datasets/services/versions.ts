@@ -5,7 +5,7 @@ import type { RequestContext } from '../../../platform/context.js';
 import { fromJson, toJson } from '../../../platform/db/index.js';
 import { invalidCursor } from '../../../platform/http/context.js';
 import { checkIfMatch, preconditionFailed } from '../../../platform/http/etag.js';
-import { AppError, notFound } from '../../../platform/http/errors.js';
+import { AppError, notFound } from '../../../platform/errors.js';
 import type { PageRequest } from '../../../platform/http/pagination.js';
 import type { Tx } from '../../../platform/index.js';
 import { fieldChanges } from '../records.js';

@@ -10,7 +10,7 @@ import {
   LlmUsageQuery,
 } from '@loam/api';
 import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
-import { AppError } from '../../../platform/http/errors.js';
+import { AppError } from '../../../platform/errors.js';
 import { toAppError } from '../../../platform/http/errors-render.js';
 import type { LoamApp } from '../../../platform/http/server.js';
 import type { GatewayChatInput, GatewayChatResult, LlmGateway } from '../gateway.js';

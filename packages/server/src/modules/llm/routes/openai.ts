@@ -1,7 +1,7 @@
 import { ChatCompletionRequest, EmbeddingsRequest } from '@loam/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { contextOf } from '../../../platform/http/context.js';
-import { AppError } from '../../../platform/http/errors.js';
+import { AppError } from '../../../platform/errors.js';
 import { toAppError } from '../../../platform/http/errors-render.js';
 import type { LoamApp } from '../../../platform/http/server.js';
 import type { GatewayChatInput, LlmGateway } from '../gateway.js';
