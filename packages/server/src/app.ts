@@ -156,6 +156,7 @@ export async function createLoam(config: Config, opts: PlatformOptions = {}): Pr
       return server;
     },
     startBackground({ workers, relay }) {
+      void platform.liveness.start();
       if (relay) platform.events.start();
       if (workers > 0) platform.jobs.start(workers);
     },
@@ -163,6 +164,7 @@ export async function createLoam(config: Config, opts: PlatformOptions = {}): Pr
       if (app) await app.close();
       await platform.jobs.stop(deadlineMs);
       await platform.events.stop();
+      await platform.liveness.stop();
       if (started) for (const m of [...modules].reverse()) await m.stop?.();
       await platform.close();
     },

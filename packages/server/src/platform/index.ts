@@ -10,6 +10,7 @@ import { type Clock, Ids, type Random, Signer, randomToken, systemClock, systemR
 import { type DatabaseHandle, type Executor, type Tx, openDatabase } from './db/index.js';
 import { EventOutbox } from './events/outbox.js';
 import { JobQueue } from './jobs/queue.js';
+import { Liveness } from './liveness.js';
 import { FallbackRateLimitStore, MemoryRateLimitStore, RateLimiter, RedisRateLimitStore } from './ratelimit/index.js';
 
 export interface PlatformOptions {
@@ -78,12 +79,19 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   });
   const secret = config.secretKey || (await ensureSecret(database, dataDir, random, log));
   const signer = new Signer(Buffer.from(secret));
+  const liveness = new Liveness(database, clock, ids, log.child({ component: 'liveness' }));
   const events = new EventOutbox(database, clock, ids, log.child({ component: 'relay' }), {
     pollMs: config.relayPollMs,
+    owner: liveness.owner(ids.new('relay')),
   });
   const jobs = new JobQueue(database, clock, ids, random, log.child({ component: 'jobs' }), {
     pollMs: config.jobPollMs,
     leaseMs: config.jobLeaseMs,
+    owner: liveness.owner(ids.new('wrk')),
+  });
+  liveness.onTakeover(() => {
+    jobs.wake();
+    events.wake();
   });
   const redis = config.redisUrl
     ? // Loaded only when configured: the embedded default should not pay for a Redis client.
@@ -126,6 +134,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     database,
     events,
     jobs,
+    liveness,
     rateLimiter,
     redis,
     metrics,

@@ -84,5 +84,18 @@ export const platformMigrations: MigrationSet = {
         .addColumn('value', 'text', (c) => c.notNull())
         .execute();
     },
+
+    // Lease holders: a process that dies is detected by the next one and its leases taken over.
+    async '003_processes'(db) {
+      await db.schema
+        .createTable('loam_processes')
+        .ifNotExists()
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
   },
 };

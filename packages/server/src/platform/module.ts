@@ -12,6 +12,7 @@ import type { MigrationSet } from './db/migrate.js';
 import type { EventOutbox } from './events/outbox.js';
 import type { LoamApp } from './http/app.js';
 import type { JobQueue } from './jobs/queue.js';
+import type { Liveness } from './liveness.js';
 import type { BearerAuthenticator } from './principal.js';
 import type { RateLimiter } from './ratelimit/index.js';
 
@@ -74,6 +75,8 @@ export interface Platform {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   events: EventOutbox;
   jobs: JobQueue;
+  /** Which processes are alive: the leases of a killed one are taken over at once. */
+  liveness: Liveness;
   rateLimiter: RateLimiter;
   redis: Redis | undefined;
   metrics: Registry;

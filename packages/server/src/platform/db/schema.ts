@@ -32,6 +32,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   data_keys: DataKeysTable;
   loam_settings: LoamSettingsTable;
+  loam_processes: LoamProcessesTable;
   /** Kysely's record of applied migrations (`<module>/<name>`), read to skip a migration pass. */
   loam_migrations: { name: string; timestamp: string };
 }
@@ -49,6 +50,16 @@ export interface OutboxEventsTable {
   data: JsonText;
   correlation_id: string | null;
   traceparent: string | null;
+}
+
+/** Every running Loam process that may hold a lease (platform/liveness.ts). */
+export interface LoamProcessesTable {
+  id: string;
+  host: string;
+  pid: number;
+  /** The process's start time as the kernel counts it (Linux /proc/<pid>/stat), '' where unknown. */
+  started: string;
+  created_at: EpochMs;
 }
 
 export interface OutboxCursorsTable {

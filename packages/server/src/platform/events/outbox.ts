@@ -64,9 +64,9 @@ export class EventOutbox {
     private readonly clock: Clock,
     private readonly ids: Ids,
     private readonly log: Logger,
-    private readonly opts: { pollMs: number; leaseMs?: number; batchSize?: number },
+    private readonly opts: { pollMs: number; leaseMs?: number; batchSize?: number; owner?: string },
   ) {
-    this.owner = ids.new('relay');
+    this.owner = opts.owner ?? ids.new('relay');
   }
 
   /** Records `io.loam.<type>` for `subject` inside `tx`; it is delivered only if `tx` commits. */

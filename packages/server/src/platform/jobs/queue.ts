@@ -95,9 +95,10 @@ export class JobQueue {
     private readonly ids: Ids,
     private readonly random: Random,
     private readonly log: Logger,
-    private readonly opts: { pollMs: number; leaseMs: number },
+    /** `owner`: the lease owner's name (platform/liveness.ts names it after the process). */
+    private readonly opts: { pollMs: number; leaseMs: number; owner?: string },
   ) {
-    this.owner = ids.new('wrk');
+    this.owner = opts.owner ?? ids.new('wrk');
   }
 
   register<P>(kind: string, handler: JobHandler<P>, opts: RegisterOptions<P> = {}): void {

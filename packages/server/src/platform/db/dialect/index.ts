@@ -167,6 +167,15 @@ export interface SqlDialect {
    * its own (reconnecting after a failure). Returns what stops listening. SQLite: never called back.
    */
   listen(channel: string, onPayload: (payload: string) => void, onError?: (err: Error) => void): Promise<() => Promise<void>>;
+
+  // ---- process liveness (platform/liveness.ts) ------------------------------------------------
+  /**
+   * Marks the process `id` as alive for as long as it runs (PostgreSQL: a session advisory lock on
+   * a connection of its own, which the server releases when the process dies). Returns the release.
+   */
+  holdPresence(id: string, onError?: (err: Error) => void): Promise<() => Promise<void>>;
+  /** True when process `id` no longer holds its presence, false when it does, undefined when the database cannot tell (SQLite). */
+  presenceGone<DB>(db: Kysely<DB>, id: string): Promise<boolean | undefined>;
 }
 
 /** A driver opened behind its dialect. */

@@ -52,6 +52,8 @@ const INDEX_CHARS = 500_000;
 
 // Session-level advisory lock held while migrating (any constant works).
 const MIGRATION_LOCK_KEY = 7_305_110_221;
+/** The first key of every process's presence lock (the second is the hash of its id): 'Loam'. */
+const PRESENCE_LOCK_CLASS = 0x4c6f616d;
 
 /**
  * PostgreSQL: `data #> '{a,b}'` is the jsonb value (SQL NULL when missing); jsonb equality and
@@ -292,26 +294,63 @@ export class PostgresSqlDialect implements SqlDialect {
   }
 
   async listen(channel: string, onPayload: (payload: string) => void, onError?: (err: Error) => void): Promise<() => Promise<void>> {
-    let client: pg.Client | undefined;
-    let stopped = false;
-    let retry: NodeJS.Timeout | undefined;
-    const connect = async (): Promise<void> => {
-      const c = new this.pgDriver.Client({ connectionString: this.url, types: this.types });
+    return this.dedicated(async (c) => {
       c.on('notification', (n) => {
         if (n.channel === channel && n.payload !== undefined) onPayload(n.payload);
       });
+      await c.query(`LISTEN ${identifierOf(channel)}`);
+    }, onError);
+  }
+
+  /** A session-level advisory lock on a connection of its own: released by the server when the process dies. */
+  holdPresence(id: string, onError?: (err: Error) => void): Promise<() => Promise<void>> {
+    return this.dedicated(async (c) => {
+      await c.query('select pg_advisory_lock($1, hashtext($2))', [PRESENCE_LOCK_CLASS, id]);
+    }, onError);
+  }
+
+  /** Whether `id`'s presence lock is free (its holder is gone): taken for this transaction only. */
+  presenceGone<DB>(db: Kysely<DB>, id: string): Promise<boolean | undefined> {
+    return db.transaction().execute(async (tx) => {
+      const { rows } = await sql<{
+        free: boolean;
+      }>`select pg_try_advisory_xact_lock(${PRESENCE_LOCK_CLASS}, hashtext(${id})) as free`.execute(tx);
+      return rows[0]?.free === true;
+    });
+  }
+
+  /**
+   * A connection of its own, prepared by `setup` and prepared again after every reconnect (tried
+   * each second until it succeeds). Returns what closes it.
+   */
+  private async dedicated(setup: (c: pg.Client) => Promise<void>, onError?: (err: Error) => void): Promise<() => Promise<void>> {
+    let client: pg.Client | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const reconnect = () => {
+      if (stopped) return;
+      retry = setTimeout(() => connect().catch((e) => (onError?.(e as Error), reconnect())), 1000);
+      retry.unref();
+    };
+    const connect = async (): Promise<void> => {
+      const c = new this.pgDriver.Client({ connectionString: this.url, types: this.types });
       c.on('error', (err) => {
         onError?.(err);
         c.end().catch(() => {});
-        if (client === c && !stopped) {
+        if (client === c) {
           client = undefined;
-          retry = setTimeout(() => connect().catch((e) => onError?.(e as Error)), 1000);
-          retry.unref();
+          reconnect();
         }
       });
-      await c.connect();
-      await c.query(`LISTEN ${identifierOf(channel)}`);
-      client = c;
+      try {
+        await c.connect();
+        await setup(c);
+      } catch (err) {
+        c.end().catch(() => {});
+        throw err;
+      }
+      if (stopped) await c.end().catch(() => {});
+      else client = c;
     };
     await connect();
     return async () => {

@@ -341,4 +341,13 @@ export class SqliteSqlDialect implements SqlDialect {
   async listen(): Promise<() => Promise<void>> {
     return async () => {};
   }
+
+  /** A SQLite file has no server to hold a lock for a process: liveness is told by process id. */
+  async holdPresence(): Promise<() => Promise<void>> {
+    return async () => {};
+  }
+
+  async presenceGone(): Promise<boolean | undefined> {
+    return undefined;
+  }
 }
