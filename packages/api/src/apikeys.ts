@@ -7,11 +7,11 @@ export const ApiKey = Type.Object({
   scopes: Type.Array(Type.String()),
   roles: Type.Array(Type.String()),
   tenant_id: Type.String(),
-  created_by: Type.Union([Type.String(), Type.Null()]),
+  created_by: Type.Union([Type.Null(), Type.String()]),
   created_at: Type.String(),
-  expires_at: Type.Union([Type.String(), Type.Null()]),
-  last_used_at: Type.Union([Type.String(), Type.Null()]),
-  revoked_at: Type.Union([Type.String(), Type.Null()]),
+  expires_at: Type.Union([Type.Null(), Type.String()]),
+  last_used_at: Type.Union([Type.Null(), Type.String()]),
+  revoked_at: Type.Union([Type.Null(), Type.String()]),
 });
 export type ApiKey = Static<typeof ApiKey>;
 

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ListQuery } from './common.js';
 
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([Type.Null(), t]);
 
 /** One append-only, hash-chained record of something security-relevant that happened. */
 export const AuditEntry = Type.Object({
@@ -51,7 +51,7 @@ export const AuditVerifyResult = Type.Object({
       reason: Type.Union([Type.Literal('hash_mismatch'), Type.Literal('prev_hash_mismatch'), Type.Literal('sequence_gap')]),
     }),
   ),
-  head: Type.Union([Type.Object({ seq: Type.Integer(), hash: Type.String() }), Type.Null()], {
+  head: Type.Union([Type.Null(), Type.Object({ seq: Type.Integer(), hash: Type.String() })], {
     description: 'The last entry of the chain: keep it elsewhere to detect truncation later',
   }),
 });

@@ -25,7 +25,7 @@ export const BusMessage = Type.Object({
   id: Type.String(),
   /** 1, 2, 3, … within the session: resume from the last one you have. */
   position: Type.Integer({ minimum: 1 }),
-  type: Type.Union([Type.String(), Type.Null()]),
+  type: Type.Union([Type.Null(), Type.String()]),
   data: Type.Unknown(),
   time: Timestamp,
 });
@@ -94,15 +94,15 @@ export type PutChannelSchema = Static<typeof PutChannelSchema>;
 /** How long messages of sessions under `prefix` are kept ('' = the tenant's default). */
 export const Retention = Type.Object({
   prefix: Type.String(),
-  max_age_sec: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
-  max_messages: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+  max_age_sec: Type.Union([Type.Null(), Type.Integer({ minimum: 1 })]),
+  max_messages: Type.Union([Type.Null(), Type.Integer({ minimum: 1 })]),
 });
 export type Retention = Static<typeof Retention>;
 
 export const PutRetention = Type.Object(
   {
-    max_age_sec: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-    max_messages: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    max_age_sec: Type.Optional(Type.Union([Type.Null(), Type.Integer({ minimum: 1 })])),
+    max_messages: Type.Optional(Type.Union([Type.Null(), Type.Integer({ minimum: 1 })])),
   },
   { additionalProperties: false },
 );

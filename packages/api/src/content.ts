@@ -160,7 +160,7 @@ export type ContentStats = Static<typeof ContentStats>;
 
 export const ContentSearchHit = Type.Object({
   id: Type.String(),
-  title: Type.Union([Type.String(), Type.Null()]),
+  title: Type.Union([Type.Null(), Type.String()]),
   snippet: Type.String(),
   score: Type.Number(),
 });

@@ -33,7 +33,7 @@ export const SchemaField = Type.Object(
     name: Type.String({ pattern: FIELD_NAME_PATTERN }),
     type: FieldType,
     required: Type.Boolean({ default: false }),
-    pii: Type.Optional(Type.Union([PiiKind, Type.Null()])),
+    pii: Type.Optional(Type.Union([Type.Null(), PiiKind])),
     description: Type.Optional(Type.String({ maxLength: 2000 })),
   },
   { additionalProperties: false },
@@ -75,25 +75,25 @@ const Metadata = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown());
 export const Dataset = Type.Object({
   id: Type.String(),
   name: Type.String(),
-  description: Type.Union([Type.String(), Type.Null()]),
+  description: Type.Union([Type.Null(), Type.String()]),
   schema: DatasetSchema,
   metadata: Metadata,
   tags: Type.Array(Type.String()),
   classification: Classification,
   status: Type.Union([Type.Literal('active'), Type.Literal('archived')]),
-  owner: Type.Union([Type.String(), Type.Null()]),
+  owner: Type.Union([Type.Null(), Type.String()]),
   record_count: Type.Integer({ description: 'Records in the working draft' }),
   draft_number: Type.Integer({ description: 'The number the working draft gets when finalized' }),
-  latest_version_id: Type.Union([Type.String(), Type.Null()]),
-  derived_from: Type.Union([Type.Object({ dataset_id: Type.String(), version_id: Type.String() }), Type.Null()]),
-  insert_policy: Type.Union([InsertPolicy, Type.Null()], { description: 'The anonymize-on-insert policy, if any' }),
+  latest_version_id: Type.Union([Type.Null(), Type.String()]),
+  derived_from: Type.Union([Type.Null(), Type.Object({ dataset_id: Type.String(), version_id: Type.String() })]),
+  insert_policy: Type.Union([Type.Null(), InsertPolicy], { description: 'The anonymize-on-insert policy, if any' }),
   encrypted_fields: Type.Array(Type.String(), {
     description: 'Schema fields with a pii classification: stored encrypted at rest, not usable in filters, sorts or indexes',
   }),
   resource_version: Type.Integer(),
   created_at: Type.String(),
   updated_at: Type.String(),
-  archived_at: Type.Union([Type.String(), Type.Null()]),
+  archived_at: Type.Union([Type.Null(), Type.String()]),
 });
 export type Dataset = Static<typeof Dataset>;
 
@@ -120,12 +120,12 @@ export type CreateDataset = Static<typeof CreateDataset>;
 export const UpdateDataset = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    description: Type.Optional(Type.Union([Type.String({ maxLength: 10_000 }), Type.Null()])),
+    description: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 10_000 })])),
     schema: Type.Optional(DatasetSchema),
     metadata: Type.Optional(Metadata),
     tags: Type.Optional(Tags),
     classification: Type.Optional(Classification),
-    insert_policy: Type.Optional(Type.Union([InsertPolicy, Type.Null()], { description: 'null removes the policy' })),
+    insert_policy: Type.Optional(Type.Union([Type.Null(), InsertPolicy], { description: 'null removes the policy' })),
   },
   { additionalProperties: false },
 );
@@ -164,17 +164,17 @@ export const SubResourceParams = Type.Object({
 
 export const FieldStats = Type.Object({
   name: Type.String(),
-  type: Type.Union([FieldType, Type.Null()]),
+  type: Type.Union([Type.Null(), FieldType]),
   null_count: Type.Integer({ description: 'Records where the field is missing or null' }),
   distinct_estimate: Type.Integer(),
-  min: Type.Optional(Type.Union([Type.Number(), Type.String(), Type.Null()])),
-  max: Type.Optional(Type.Union([Type.Number(), Type.String(), Type.Null()])),
+  min: Type.Optional(Type.Union([Type.Null(), Type.Number(), Type.String()])),
+  max: Type.Optional(Type.Union([Type.Null(), Type.Number(), Type.String()])),
   top_values: Type.Array(Type.Object({ value: Type.Unknown(), count: Type.Integer() })),
   encrypted: Type.Optional(Type.Boolean({ description: 'true: the field is encrypted at rest; computed from decrypted values' })),
 });
 export const DatasetStats = Type.Object({
   dataset_id: Type.String(),
-  version_id: Type.Union([Type.String(), Type.Null()]),
+  version_id: Type.Union([Type.Null(), Type.String()]),
   record_count: Type.Integer(),
   bytes: Type.Integer({ description: 'Size of the records as stored JSON' }),
   fields: Type.Array(FieldStats),
@@ -204,8 +204,8 @@ export const DatasetVersion = Type.Object({
   id: Type.String(),
   dataset_id: Type.String(),
   number: Type.Integer(),
-  name: Type.Union([Type.String(), Type.Null()]),
-  description: Type.Union([Type.String(), Type.Null()]),
+  name: Type.Union([Type.Null(), Type.String()]),
+  description: Type.Union([Type.Null(), Type.String()]),
   tags: Type.Array(Type.String()),
   status: Type.Union([Type.Literal('finalized'), Type.Literal('deprecated')]),
   record_count: Type.Integer(),
@@ -214,7 +214,7 @@ export const DatasetVersion = Type.Object({
   resource_version: Type.Integer(),
   created_at: Type.String(),
   updated_at: Type.String(),
-  deprecated_at: Type.Union([Type.String(), Type.Null()]),
+  deprecated_at: Type.Union([Type.Null(), Type.String()]),
 });
 export type DatasetVersion = Static<typeof DatasetVersion>;
 
@@ -229,7 +229,7 @@ export const CreateVersion = Type.Object(
 export type CreateVersion = Static<typeof CreateVersion>;
 
 export const UpdateVersion = Type.Object(
-  { description: Type.Optional(Type.Union([Type.String({ maxLength: 10_000 }), Type.Null()])), tags: Type.Optional(Tags) },
+  { description: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 10_000 })])), tags: Type.Optional(Tags) },
   { additionalProperties: false },
 );
 export type UpdateVersion = Static<typeof UpdateVersion>;
@@ -345,16 +345,16 @@ export const TransferStatus = Type.Union([
 export const DatasetExport = Type.Object({
   id: Type.String(),
   dataset_id: Type.String(),
-  version_id: Type.Union([Type.String(), Type.Null()]),
+  version_id: Type.Union([Type.Null(), Type.String()]),
   format: ExportFormat,
   status: TransferStatus,
   record_count: Type.Integer(),
   bytes: Type.Integer(),
   job_id: Type.String(),
-  download_url: Type.Union([Type.String(), Type.Null()]),
-  error: Type.Union([Type.String(), Type.Null()]),
+  download_url: Type.Union([Type.Null(), Type.String()]),
+  error: Type.Union([Type.Null(), Type.String()]),
   created_at: Type.String(),
-  finished_at: Type.Union([Type.String(), Type.Null()]),
+  finished_at: Type.Union([Type.Null(), Type.String()]),
 });
 export type DatasetExport = Static<typeof DatasetExport>;
 
@@ -371,14 +371,14 @@ export const DatasetImport = Type.Object({
   processed: Type.Integer(),
   failed: Type.Integer(),
   job_id: Type.String(),
-  error: Type.Union([Type.String(), Type.Null()]),
+  error: Type.Union([Type.Null(), Type.String()]),
   created_at: Type.String(),
-  finished_at: Type.Union([Type.String(), Type.Null()]),
+  finished_at: Type.Union([Type.Null(), Type.String()]),
 });
 export type DatasetImport = Static<typeof DatasetImport>;
 export const ImportError = Type.Object({
   line: Type.Integer(),
-  field: Type.Union([Type.String(), Type.Null()]),
+  field: Type.Union([Type.Null(), Type.String()]),
   code: Type.String(),
   message: Type.String(),
 });

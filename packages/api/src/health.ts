@@ -38,6 +38,6 @@ export const Whoami = Type.Object({
   kind: Type.String({ description: 'api_key, user or client' }),
   scopes: Type.Array(Type.String()),
   roles: Type.Array(Type.String()),
-  credential_id: Type.Union([Type.String(), Type.Null()]),
+  credential_id: Type.Union([Type.Null(), Type.String()]),
 });
 export type Whoami = Static<typeof Whoami>;

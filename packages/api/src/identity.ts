@@ -116,7 +116,7 @@ const Scope = Type.String({ minLength: 1, maxLength: 100, pattern: '^[!#-\\[\\]-
 
 export const CreateCredential = Type.Object({
   issued_to: Type.String({ minLength: 1, maxLength: 200 }),
-  scopes: Type.Union([Type.Array(Scope, { maxItems: 100 }), Type.Null()]),
+  scopes: Type.Union([Type.Null(), Type.Array(Scope, { maxItems: 100 })]),
   description: Type.Optional(Type.String({ maxLength: 1000 })),
   tenant_id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
 });
@@ -124,7 +124,7 @@ export type CreateCredential = Static<typeof CreateCredential>;
 
 export const UpdateCredential = Type.Object({
   active: Type.Optional(Type.Boolean()),
-  scopes: Type.Optional(Type.Union([Type.Array(Scope, { maxItems: 100 }), Type.Null()])),
+  scopes: Type.Optional(Type.Union([Type.Null(), Type.Array(Scope, { maxItems: 100 })])),
   description: Type.Optional(Type.String({ maxLength: 1000 })),
 });
 export type UpdateCredential = Static<typeof UpdateCredential>;
@@ -192,7 +192,7 @@ export const SigningKey = Type.Object({
   kid: Type.String(),
   alg: Type.String(),
   created_at: Type.String(),
-  retired_at: Type.Union([Type.String(), Type.Null()]),
+  retired_at: Type.Union([Type.Null(), Type.String()]),
 });
 export type SigningKey = Static<typeof SigningKey>;
 
@@ -206,7 +206,7 @@ export const User = Type.Object({
   attributes: StringMap,
   created_at: Type.String(),
   updated_at: Type.String(),
-  confirmed_at: Type.Union([Type.String(), Type.Null()]),
+  confirmed_at: Type.Union([Type.Null(), Type.String()]),
 });
 export type User = Static<typeof User>;
 

@@ -11,10 +11,10 @@ export const Job = Type.Object({
   attempts: Type.Integer(),
   max_attempts: Type.Integer(),
   run_at: Type.String(),
-  last_error: Type.Union([Type.String(), Type.Null()]),
+  last_error: Type.Union([Type.Null(), Type.String()]),
   result: Type.Unknown(),
   created_at: Type.String(),
   updated_at: Type.String(),
-  finished_at: Type.Union([Type.String(), Type.Null()]),
+  finished_at: Type.Union([Type.Null(), Type.String()]),
 });
 export type Job = Static<typeof Job>;

@@ -115,9 +115,9 @@ export const LlmUsageEnvelope = Envelope(LlmUsageReport);
 
 export const LlmSettingsUpdate = Type.Object(
   {
-    privacy_mode: Type.Optional(Type.Union([LlmPrivacyMode, Type.Null()], { description: 'null: the server default' })),
+    privacy_mode: Type.Optional(Type.Union([Type.Null(), LlmPrivacyMode], { description: 'null: the server default' })),
     daily_token_quota: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+      Type.Union([Type.Null(), Type.Integer({ minimum: 0 })], {
         description: 'Tokens per UTC day; 0 = unlimited; null: the server default',
       }),
     ),
@@ -127,8 +127,8 @@ export const LlmSettingsUpdate = Type.Object(
 export type LlmSettingsUpdate = Static<typeof LlmSettingsUpdate>;
 
 export const LlmSettings = Type.Object({
-  privacy_mode: Type.Union([LlmPrivacyMode, Type.Null()]),
-  daily_token_quota: Type.Union([Type.Integer(), Type.Null()]),
+  privacy_mode: Type.Union([Type.Null(), LlmPrivacyMode]),
+  daily_token_quota: Type.Union([Type.Null(), Type.Integer()]),
   effective: Type.Object({ privacy_mode: LlmPrivacyMode, daily_token_quota: Type.Integer({ description: '0 = unlimited' }) }),
   tokens_today: Type.Integer(),
 });
@@ -150,17 +150,17 @@ export const ChatCompletionRequest = Type.Object(
     messages: Type.Array(
       Type.Object({
         role: Type.String(),
-        content: Type.Union([Type.String(), Type.Array(OpenAiContentPart), Type.Null()]),
+        content: Type.Union([Type.Null(), Type.String(), Type.Array(OpenAiContentPart)]),
       }),
       { minItems: 1 },
     ),
-    temperature: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 2 }), Type.Null()])),
-    top_p: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()])),
-    max_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-    max_completion_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-    stop: Type.Optional(Type.Union([Stop, Type.Null()])),
-    stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-    stream_options: Type.Optional(Type.Union([Type.Object({ include_usage: Type.Optional(Type.Boolean()) }), Type.Null()])),
+    temperature: Type.Optional(Type.Union([Type.Null(), Type.Number({ minimum: 0, maximum: 2 })])),
+    top_p: Type.Optional(Type.Union([Type.Null(), Type.Number({ minimum: 0, maximum: 1 })])),
+    max_tokens: Type.Optional(Type.Union([Type.Null(), Type.Integer({ minimum: 1 })])),
+    max_completion_tokens: Type.Optional(Type.Union([Type.Null(), Type.Integer({ minimum: 1 })])),
+    stop: Type.Optional(Type.Union([Type.Null(), Stop])),
+    stream: Type.Optional(Type.Union([Type.Null(), Type.Boolean()])),
+    stream_options: Type.Optional(Type.Union([Type.Null(), Type.Object({ include_usage: Type.Optional(Type.Boolean()) })])),
   },
   { additionalProperties: true },
 );

@@ -46,7 +46,7 @@ export const Policy = Type.Object({
   policy: Type.String({ description: 'The Cedar policy text' }),
   version: Type.Integer({ description: 'Starts at 1, incremented by each update' }),
   tenant_id: Type.String(),
-  created_by: Type.Union([Type.String(), Type.Null()]),
+  created_by: Type.Union([Type.Null(), Type.String()]),
   created_at: Type.String(),
   updated_at: Type.String(),
 });

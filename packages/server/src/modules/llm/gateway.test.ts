@@ -325,6 +325,14 @@ describeEachDialect('LLM gateway', (dialect) => {
       const recorded = await t.loam.services.llmGateway.recentCalls({ tenantId: 'quota-a' } as never, 10);
       expect(recorded.filter((c) => c.status === 'ok')).toHaveLength(2);
       expect(recorded[0]).toMatchObject({ operation: 'generate', provider: 'oa', attempts: 1, privacyMode: 'off' });
+      // null gives the setting back to the server (unlimited here): the tenant may call again.
+      const cleared = await post('/api/v1/llm/settings', { daily_token_quota: null, privacy_mode: null }, a);
+      expect(JSON.parse(cleared.text).data).toMatchObject({
+        daily_token_quota: null,
+        privacy_mode: null,
+        effective: { daily_token_quota: 0 },
+      });
+      expect((await post('/api/v1/llm/generate', { model: 'gpt-test', prompt: 'a b' }, a)).status).toBe(200);
     });
 
     it('scopes: a key without llm:generate is refused', async () => {

@@ -24,6 +24,23 @@ describe('route schemas', () => {
     // createTestLoam awaited app.ready(), which compiles every route when compiling eagerly.
     expect(t.app.printRoutes().length).toBeGreaterThan(0);
   });
+
+  // Ajv coerces types (`coerceTypes`) and tries `anyOf` branches in order: a null sent to clear a
+  // field would become 0, '' or false in an earlier branch. Null must come first.
+  it('every nullable request field tries null first, so a null stays null', () => {
+    const misplaced: string[] = [];
+    const walk = (node: unknown, where: string): void => {
+      if (!node || typeof node !== 'object') return;
+      const branches = (node as { anyOf?: Array<{ type?: string }> }).anyOf;
+      if (branches && branches.findIndex((b) => b.type === 'null') > 0) misplaced.push(where);
+      for (const [k, v] of Object.entries(node)) walk(v, `${where}.${k}`);
+    };
+    for (const r of t.app.registeredRoutes()) {
+      const schema = r.schema as Record<string, unknown> | undefined;
+      for (const part of ['body', 'querystring', 'params', 'headers']) walk(schema?.[part], `${r.method} ${r.url} ${part}`);
+    }
+    expect(misplaced).toEqual([]);
+  });
 });
 
 describe('lazily compiled schemas validate and serialize like eager ones', () => {
