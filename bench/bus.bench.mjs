@@ -4,7 +4,8 @@
  * - sending: messages/s one per request and in batches of 100 (autocannon, 10 connections),
  *   against bare Fastify answering a POST of the same body, measured in the same run;
  * - fan-out: p50/p99 delivery latency of each message to 1,000 SSE subscribers of one session
- *   (the time from just before the POST to each subscriber's receipt, 50 messages, 20 ms apart);
+ *   (from just before the POST to each subscriber's receipt, 50 messages, 20 ms apart), the
+ *   subscribers spread over BENCH_SUBSCRIBER_PROCS client processes (default 2) on plain node:http;
  * - memory: the server's RSS growth per idle SSE subscriber (1,000 of them).
  *
  * Run: npm run build && node bench/bus.bench.mjs   (BENCH_DURATION s per send run, default 5;
@@ -17,11 +18,13 @@ import { rssOf, sleep, startLoam, table } from './common.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
+const SUBSCRIBER_PROCS = Number(process.env.BENCH_SUBSCRIBER_PROCS ?? 2);
 const ADMIN_KEY = 'loam_sk_bench_bus_admin_key_0123456789abcdefghijk';
 const ONE = JSON.stringify({ type: 'chat', data: { text: 'hello from the benchmark', n: 1 } });
 const BATCH = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ type: 'chat', data: { text: 'hello from the benchmark', n: i } })));
 
 if (process.argv[2] === '--serve-bare') await serveBare();
+else if (process.argv[2] === '--subscribe') await serveSubscribers(process.argv[3], process.argv[4], Number(process.argv[5]));
 else await main();
 
 async function serveBare() {
@@ -54,42 +57,75 @@ async function sendRate(url, body, perRequest, session) {
   return { rps: r.requests.average, messages: r.requests.average * perRequest, p99: r.latency.p99 };
 }
 
-/** Opens `n` SSE subscriptions to the session; resolves once every one has said `ready`. */
-async function subscribe(url, session, n, onMessage) {
-  const controllers = [];
+/** Milliseconds on a clock every process on this machine shares (sub-millisecond resolution). */
+function now() {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * A subscriber process: opens `n` SSE subscriptions (plain node:http, the cheapest client) and
+ * records each message's latency from the `sent_at` the sender stamped into it. Subscribers live
+ * in child processes so that parsing 1,000 streams is not charged to one client's event loop.
+ */
+async function serveSubscribers(url, session, n) {
+  const http = await import('node:http');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+  const latencies = [];
+  const requests = [];
   let ready = 0;
-  const all = [];
   for (let i = 0; i < n; i++) {
-    const controller = new AbortController();
-    controllers.push(controller);
-    all.push(
-      (async () => {
-        const res = await fetch(`${url}/api/v1/sessions/${session}/stream`, {
-          headers: { 'x-api-key': ADMIN_KEY },
-          signal: controller.signal,
-        });
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buf = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          buf += value;
-          let end = buf.indexOf('\n\n');
-          while (end >= 0) {
-            const block = buf.slice(0, end);
-            buf = buf.slice(end + 2);
-            if (block.startsWith('event: ready')) ready++;
-            else if (block.includes('event: message')) onMessage(JSON.parse(block.slice(block.indexOf('data: ') + 6)), performance.now());
-            end = buf.indexOf('\n\n');
-          }
+    const req = http.get(`${url}/api/v1/sessions/${session}/stream`, { agent, headers: { 'x-api-key': ADMIN_KEY } }, (res) => {
+      res.setEncoding('utf8');
+      let buf = '';
+      res.on('data', (chunk) => {
+        const at = now();
+        buf += chunk;
+        let end = buf.indexOf('\n\n');
+        while (end >= 0) {
+          const block = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          if (block.startsWith('event: ready')) {
+            if (++ready === n) process.send({ ready: true });
+          } else if (block.includes('event: message')) latencies.push(at - JSON.parse(block.slice(block.indexOf('data: ') + 6)).data.sent_at);
+          end = buf.indexOf('\n\n');
         }
-      })().catch(() => {}),
-    );
+      });
+    });
+    req.on('error', () => {});
+    requests.push(req);
     if (i % 100 === 99) await sleep(20); // do not open them all in one burst
   }
-  while (ready < n) await sleep(20);
-  return () => {
-    for (const c of controllers) c.abort();
+  process.on('message', () => {
+    for (const r of requests) r.destroy();
+    process.send({ latencies }, () => process.exit(0));
+  });
+}
+
+/** Opens `n` SSE subscriptions from `procs` child processes; resolves once every one has said `ready`. */
+async function subscribe(url, session, n, procs) {
+  const children = await Promise.all(
+    Array.from({ length: procs }, (_, i) => {
+      const count = Math.floor(n / procs) + (i < n % procs ? 1 : 0);
+      const child = fork(new URL(import.meta.url).pathname, ['--subscribe', url, session, String(count)], { stdio: 'inherit' });
+      return new Promise((res, rej) => {
+        child.once('message', () => res(child));
+        child.once('exit', (code) => rej(new Error(`subscriber process exited ${code}`)));
+      });
+    }),
+  );
+  /** Ends the subscriptions; resolves with every latency recorded. */
+  return async () => {
+    const all = await Promise.all(
+      children.map(
+        (child) =>
+          new Promise((res) => {
+            child.removeAllListeners('exit');
+            child.once('message', (m) => res(m.latencies));
+            child.send('report');
+          }),
+      ),
+    );
+    return all.flat();
   };
 }
 
@@ -136,25 +172,21 @@ async function main() {
 
     // Idle memory per subscriber, then fan-out latency to the same subscribers.
     const rss0 = rssOf(loam.pid);
-    const latencies = [];
-    const sentAt = new Map();
-    const close = await subscribe(loam.url, 'fanout', SUBSCRIBERS, (m, at) => latencies.push(at - sentAt.get(m.data.n)));
+    const close = await subscribe(loam.url, 'fanout', SUBSCRIBERS, SUBSCRIBER_PROCS);
     await sleep(1000);
     const rss1 = rssOf(loam.pid);
     const perSubscriberKiB = (rss1 - rss0) / 1024 / SUBSCRIBERS;
     for (let n = 0; n < 50; n++) {
-      sentAt.set(n, performance.now());
       const res = await fetch(`${loam.url}/api/v1/sessions/fanout/messages`, {
         method: 'POST',
         headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' },
-        body: JSON.stringify({ data: { n } }),
+        body: JSON.stringify({ data: { n, sent_at: now() } }),
       });
       if (res.status !== 201) throw new Error(`send failed: ${res.status}`);
       await sleep(20);
     }
-    const deadline = Date.now() + 10_000;
-    while (latencies.length < 50 * SUBSCRIBERS && Date.now() < deadline) await sleep(50);
-    close();
+    await sleep(2000);
+    const latencies = await close();
     latencies.sort((a, b) => a - b);
     const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
     fan.push({

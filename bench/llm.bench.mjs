@@ -82,7 +82,9 @@ async function serveLoam(doubleUrl) {
 }
 
 function start(args) {
-  const child = fork(fileURLToPath(import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_PROFILE=<dir>: a CPU profile of Loam's process (node --cpu-prof) for finding where its time goes.
+  const execArgv = args[0] === '--serve-loam' && process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = fork(fileURLToPath(import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, ...m }));
     child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));

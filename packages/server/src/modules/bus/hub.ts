@@ -131,7 +131,8 @@ export class BusHub {
     if (sub.pumping || sub.closed || sub.delivered >= hub.head) return;
     const recent = hub.recent;
     if (recent && sub.delivered >= recent[0].position - 1) {
-      const batch = recent.filter((m) => m.position > sub.delivered);
+      // A caught-up subscriber gets the very array every other one gets (its wire text is built once).
+      const batch = sub.delivered === recent[0].position - 1 ? recent : recent.filter((m) => m.position > sub.delivered);
       if (batch.length > 0) {
         sub.delivered = batch[batch.length - 1].position;
         sub.sink.messages(batch);

@@ -142,7 +142,7 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
       const after = startPosition(request, query.after);
       const delivery = new Delivery(
         (batch) => {
-          for (const m of batch) send(`{"op":"message","message":${messageJson(m)}}`);
+          for (const frame of wsFrames(batch)) send(frame);
         },
         (err) => {
           send(endFrame(err));
@@ -165,8 +165,25 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
   );
 }
 
+/** The WebSocket frames of a batch, built once per batch like its SSE text. */
+const wsText = new WeakMap<StoredMessage[], string[]>();
+function wsFrames(batch: StoredMessage[]): string[] {
+  let frames = wsText.get(batch);
+  if (frames === undefined) {
+    frames = batch.map((m) => `{"op":"message","message":${messageJson(m)}}`);
+    wsText.set(batch, frames);
+  }
+  return frames;
+}
+
+/** The SSE text of a batch, built once per batch: every caught-up subscriber is handed the same array. */
+const sseText = new WeakMap<StoredMessage[], string>();
 function sseBatch(batch: StoredMessage[]): string {
-  let out = '';
-  for (const m of batch) out += `id: ${m.position}\nevent: message\ndata: ${messageJson(m)}\n\n`;
+  let out = sseText.get(batch);
+  if (out === undefined) {
+    out = '';
+    for (const m of batch) out += `id: ${m.position}\nevent: message\ndata: ${messageJson(m)}\n\n`;
+    sseText.set(batch, out);
+  }
   return out;
 }
