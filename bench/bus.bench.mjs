@@ -86,7 +86,8 @@ async function serveSubscribers(url, session, n) {
           buf = buf.slice(end + 2);
           if (block.startsWith('event: ready')) {
             if (++ready === n) process.send({ ready: true });
-          } else if (block.includes('event: message')) latencies.push(at - JSON.parse(block.slice(block.indexOf('data: ') + 6)).data.sent_at);
+          } else if (block.includes('event: message'))
+            latencies.push(at - JSON.parse(block.slice(block.indexOf('data: ') + 6)).data.sent_at);
           end = buf.indexOf('\n\n');
         }
       });

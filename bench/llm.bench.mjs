@@ -83,7 +83,8 @@ async function serveLoam(doubleUrl) {
 
 function start(args) {
   // BENCH_PROFILE=<dir>: a CPU profile of Loam's process (node --cpu-prof) for finding where its time goes.
-  const execArgv = args[0] === '--serve-loam' && process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const execArgv =
+    args[0] === '--serve-loam' && process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const child = fork(fileURLToPath(import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, ...m }));
