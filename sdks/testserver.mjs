@@ -63,6 +63,8 @@ const child = spawn(process.execPath, [join(root, 'packages/cli/bin/loam.mjs'), 
     LOAM_RATE_LIMIT_MULTIPLIER: '1000',
     LOAM_LOG_LEVEL: process.env.LOAM_TEST_LOG_LEVEL ?? 'warn',
     LOAM_JOB_POLL_MS: '50',
+    // The SDK suites wait for a purge run to see 410s: every second, not every minute.
+    LOAM_BUS_PURGE_INTERVAL_MS: '1000',
     LOAM_LLM_PROVIDERS: JSON.stringify([
       { name: 'double', kind: 'openai', baseUrl: `${llm.url}/v1`, apiKey: 'test-key', models: LLM_DOUBLE_MODELS },
     ]),

@@ -267,7 +267,7 @@ func TestBusSchemasAndRetention(t *testing.T) {
 	}
 }
 
-// The server purges once a minute (the bus.purge job): this test waits for that run, in parallel with the others.
+// The bus.purge job runs every second on the test server (sdks/testserver.mjs): this test waits for a run.
 func TestBusPurgedPositionsAnswer410(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)

@@ -354,6 +354,11 @@ export const options = {
     schema: int(60, 5, 3600),
     doc: 'Lifetime of the session tokens browsers pass as `?token=` to the stream and WebSocket',
   },
+  busPurgeIntervalMs: {
+    env: 'LOAM_BUS_PURGE_INTERVAL_MS',
+    schema: int(60_000, 100),
+    doc: 'How often the bus.purge job applies the retention rules (one job at a time across every process)',
+  },
   busMaxBufferedBytes: {
     env: 'LOAM_BUS_MAX_BUFFERED_BYTES',
     schema: int(8 * 1024 * 1024, 65_536),

@@ -1,6 +1,6 @@
 """The message bus against a live Loam: batches, history pages, subscriptions that resume, purged positions.
 
-(This file runs after test_live.py, so the wait for the server's minute purge job overlaps less.)"""
+(The test server purges every second: LOAM_BUS_PURGE_INTERVAL_MS in sdks/testserver.mjs.)"""
 
 from __future__ import annotations
 
@@ -178,7 +178,7 @@ def test_schemas_and_retention(client: loam.Client, unique: str) -> None:
 
 
 def test_purged_positions_answer_410(client: loam.Client, unique: str) -> None:
-    """The server purges once a minute (the bus.purge job): this test waits for that run."""
+    """The bus.purge job runs every second on the test server: this test waits for a run."""
     prefix = f"sdk-{unique}-purge:"
     sid = prefix + "1"
     client.sessions.put_retention(prefix, max_messages=2)

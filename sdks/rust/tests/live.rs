@@ -75,7 +75,7 @@ async fn live() {
     versions(&c).await;
     anonymization(&c).await;
     keys_policies_audit(&c, &server).await;
-    // Waits for the server's minute purge job, alongside what follows (which changes no access policy).
+    // Waits for a run of the server's purge job (every second on the test server), alongside what follows.
     let purge = tokio::spawn(bus::purged_positions_answer_410(c.clone()));
     errors(&c).await;
     retries(&server).await;

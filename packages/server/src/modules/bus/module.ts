@@ -4,8 +4,6 @@ import { busRoutes } from './routes.js';
 import { BusService } from './service.js';
 import { busStreamRoutes } from './stream.js';
 
-const PURGE_EVERY_MS = 60_000;
-
 /**
  * The session message bus: positioned, persisted messages per session; subscriptions over SSE
  * and WebSocket that start from any position; retention purged by the `bus.purge` job.
@@ -32,7 +30,7 @@ export function createBusModule(platform: Platform): LoamModule<BusService> {
         platform
           .transaction((tx) => platform.jobs.enqueue(tx, 'bus.purge', {}, { key: 'bus.purge' }))
           .catch((err) => platform.log.warn({ err }, 'could not enqueue the bus purge'));
-      }, PURGE_EVERY_MS);
+      }, platform.config.busPurgeIntervalMs);
       timer.unref();
     },
     async stop() {
