@@ -84,6 +84,7 @@ export async function check(loam: Loam): Promise<unknown[]> {
 TS
 echo "sdk-pack: tsc (the quickstart and the types)"
 (cd "$app" && npx --no-install tsc -p .)
+(cd "$app" && node out/types.js) # both entries (@loam/sdk, @loam/sdk/node) load at run time
 
 echo "sdk-pack: starting Loam (sdks/testserver.mjs)"
 coproc server { exec node sdks/testserver.mjs; }
