@@ -1,5 +1,6 @@
 import type { EnvelopeOf, Whoami } from '@loam/api';
-import { LoamCore, type LoamOptions, dataOf } from './core.js';
+import { type APIPromise, LoamCore, type LoamOptions, dataOf } from './core.js';
+import { Admin } from './resources/admin.js';
 import { Anonymization } from './resources/anonymization.js';
 import { ApiKeys } from './resources/api-keys.js';
 import { AuditLogs } from './resources/audit-logs.js';
@@ -38,6 +39,8 @@ export class Loam extends LoamCore {
   readonly records = new Records(this);
   readonly anonymization = new Anonymization(this);
   readonly jobs = new Jobs(this);
+  /** Operator tasks (scope `admin`): `users`, `signingKeys`, `mailbox`, `health()`, `rotateMasterKey()`. */
+  readonly admin = new Admin(this);
   /** The session message bus (`/api/v1/sessions`). */
   readonly sessions = new Sessions(this);
 
@@ -53,7 +56,7 @@ export class Loam extends LoamCore {
   readonly llm = new Llm(this);
 
   /** Who this client is to the server: tenant, subject, scopes and roles. @example const { tenant_id } = await loam.whoami(); */
-  whoami(options?: { signal?: AbortSignal; timeout?: number }): Promise<Whoami> {
+  whoami(options?: { signal?: AbortSignal; timeout?: number }): APIPromise<Whoami> {
     return dataOf(this.request<EnvelopeOf<Whoami>>('GET', '/api/v1/whoami', options));
   }
 

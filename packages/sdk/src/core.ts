@@ -201,9 +201,12 @@ export class LoamCore {
     }
   }
 
-  /** Sends a request and decodes the JSON answer (undefined for 204); non-2xx answers throw an {@link APIError}. */
-  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    return (await this.send(method, path, options, false)).body as T;
+  /**
+   * Sends a request and decodes the JSON answer (undefined for 204); non-2xx answers throw an {@link APIError}.
+   * `.withResponse()` on the result also gives the HTTP `Response` (headers such as `ETag`).
+   */
+  request<T>(method: string, path: string, options: RequestOptions = {}): APIPromise<T> {
+    return new APIPromise(this.send(method, path, options, false), (body) => body as T);
   }
 
   /** Like {@link request} but returns the successful response with its body unread (streams, downloads). */
@@ -405,9 +408,67 @@ export function path(strings: TemplateStringsArray, ...values: (string | number)
   return strings.reduce((out, s, i) => out + s + (i < values.length ? encodeURIComponent(String(values[i])) : ''), '');
 }
 
-/** The `data` of an `/api/v1` envelope. */
-export async function dataOf<T>(envelope: Promise<{ data: T } | undefined>): Promise<T> {
-  return (await envelope)?.data as T;
+/** The `data` of an `/api/v1` envelope (still an {@link APIPromise}, so `.withResponse()` works). */
+export function dataOf<T>(envelope: APIPromise<{ data: T } | undefined>): APIPromise<T> {
+  return envelope.map((e) => e?.data as T);
+}
+
+/** What every SDK call returns: a promise of the parsed answer that can also give the HTTP response. */
+export class APIPromise<T> extends Promise<T> {
+  private parsed?: Promise<T>;
+
+  /** @internal */
+  constructor(
+    private readonly exchange: Promise<{ response: Response; body: unknown }>,
+    private readonly parse: (body: unknown) => T,
+  ) {
+    super((resolve) => resolve(undefined as T)); // never read: then/catch/finally use `exchange`
+  }
+
+  /** @internal The same call with its answer mapped (the envelope's `data`, say). */
+  map<U>(fn: (value: T) => U): APIPromise<U> {
+    return new APIPromise(this.exchange, (body) => fn(this.parse(body)));
+  }
+
+  /**
+   * The parsed answer and the HTTP `Response` it came in (its body already read).
+   * @example
+   * const { data: ds, response } = await loam.datasets.get(id).withResponse();
+   * await loam.datasets.update(id, { description: 'x' }, { ifMatch: response.headers.get('etag') ?? undefined });
+   */
+  async withResponse(): Promise<{ data: T; response: Response }> {
+    const [data, { response }] = await Promise.all([this.value(), this.exchange]);
+    return { data, response };
+  }
+
+  /** The HTTP `Response` alone (its body already read): status and headers. */
+  async asResponse(): Promise<Response> {
+    return (await this.exchange).response;
+  }
+
+  private value(): Promise<T> {
+    this.parsed ??= this.exchange.then(({ body }) => this.parse(body));
+    return this.parsed;
+  }
+
+  // The `reason: any` of the standard Promise signatures, so `.catch((e) => e.status)` type-checks as on any promise.
+  // biome-ignore lint/suspicious/noThenProperty: an APIPromise is a promise
+  override then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    // biome-ignore lint/suspicious/noExplicitAny: as Promise.prototype.then
+    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.value().then(onfulfilled, onrejected);
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: as Promise.prototype.catch
+  override catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.value().catch(onrejected);
+  }
+
+  override finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.value().finally(onfinally);
+  }
 }
 
 /** Base of every resource class. */

@@ -1,6 +1,7 @@
 export { Loam } from './client.js';
 export { Loam as default } from './client.js';
 export {
+  APIPromise,
   type ClientCredentials,
   type Fetch,
   type HealthStatus,

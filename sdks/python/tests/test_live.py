@@ -258,3 +258,22 @@ def test_async_client(server, unique: str) -> None:
             assert imp.processed == 1
 
     asyncio.run(run())
+
+
+def test_admin(client: loam.Client, unique: str) -> None:
+    email = f"admin-{unique}@example.com"
+    client.request("POST", "/auth/signup", json={"email": email, "password": "correct horse battery staple"}, unwrap=False)
+    mail = client.admin.mailbox.list(to=email, limit=1)
+    assert [m.to for m in mail] == [email]
+    user = next(u for u in client.admin.users.list(limit=100) if u.email == email)
+    assert user.status == "unconfirmed"
+    assert client.admin.users.get(user.id).email == email
+    changed = client.admin.users.update(user.id, roles=["analyst"], status="disabled")
+    assert changed.roles == ["analyst"] and changed.status == "disabled"
+    with pytest.raises(loam.NotFoundError):
+        client.admin.users.get("usr_missing")
+    assert isinstance(client.admin.signing_keys.list(), list)
+    with pytest.raises(loam.ConflictError):  # the test server signs with HS256: no key to rotate
+        client.admin.signing_keys.rotate()
+    assert "database" in [c["name"] for c in client.admin.health()["components"]]
+    assert isinstance(client.admin.rotate_master_key()["rewrapped"], int)

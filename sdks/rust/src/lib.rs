@@ -7,6 +7,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod client;
 mod error;
 mod llm;
@@ -14,6 +15,7 @@ mod models;
 mod resources;
 mod sessions;
 
+pub use admin::*;
 pub use client::{backoff_delay, BoxStream, Client, ClientBuilder, Envelope, Page, Pagination, Req};
 pub use error::{Error, FieldError, Problem, Result};
 pub use llm::*;

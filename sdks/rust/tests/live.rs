@@ -75,6 +75,7 @@ async fn live() {
     versions(&c).await;
     anonymization(&c).await;
     keys_policies_audit(&c, &server).await;
+    admin(&c).await;
     // Waits for a run of the server's purge job (every second on the test server), alongside what follows.
     let purge = tokio::spawn(bus::purged_positions_answer_410(c.clone()));
     errors(&c).await;
@@ -416,4 +417,25 @@ async fn environment_and_readme(server: &Server) {
     assert!(readme.contains(&example), "README.md must show examples/quickstart.rs verbatim");
     // The dataset name is unique per server; this server is fresh, so the example runs as written.
     quickstart::run().await.unwrap();
+}
+
+async fn admin(c: &Client) {
+    let email = format!("admin-{}@example.com", unique());
+    c.send(loam::Method::POST, "/auth/signup", loam::Req::json(&json!({"email": email, "password": "correct horse battery staple"}))).await.unwrap();
+    let mail = c.admin().mailbox().list(Some(&email), Some(1)).await.unwrap();
+    assert_eq!(mail.iter().map(|m| m.to.clone()).collect::<Vec<_>>(), vec![email.clone()]);
+    let users: Vec<loam::User> = c.admin().users().list(Some(100), None).try_collect().await.unwrap();
+    let user = users.into_iter().find(|u| u.email == email).expect("the new user is listed");
+    assert_eq!(user.status, "unconfirmed");
+    assert_eq!(c.admin().users().get(&user.id).await.unwrap().email, email);
+    let changes = loam::UpdateUser { roles: Some(vec!["analyst".into()]), status: Some("disabled".into()), ..Default::default() };
+    let changed = c.admin().users().update(&user.id, changes).await.unwrap();
+    assert_eq!((changed.roles, changed.status.as_str()), (vec!["analyst".to_string()], "disabled"));
+    assert!(matches!(c.admin().users().get("usr_missing").await, Err(Error::NotFound(_))));
+    c.admin().signing_keys().list().await.unwrap();
+    // The test server signs with HS256: there is no key to rotate.
+    assert!(matches!(c.admin().signing_keys().rotate().await, Err(Error::Conflict(_))));
+    let health = c.admin().health().await.unwrap();
+    assert!(health["components"].as_array().map_or(false, |a| !a.is_empty()));
+    c.admin().rotate_master_key().await.unwrap();
 }

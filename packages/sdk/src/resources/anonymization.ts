@@ -17,7 +17,7 @@ import type {
   ValidateRequest,
   ValidateResult,
 } from '@loam/api';
-import { APIResource, dataOf, path, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, dataOf, path, type RequestOptions } from '../core.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
 
@@ -27,7 +27,7 @@ export class Anonymization extends APIResource {
    * Finds PII in text, a JSON document or records.
    * @example const { entities } = await loam.anonymization.analyze({ text: 'Mail ada@example.com or call +44 20 7946 0958' });
    */
-  analyze(body: AnalyzeRequest, options?: Opts): Promise<AnalyzeResult> {
+  analyze(body: AnalyzeRequest, options?: Opts): APIPromise<AnalyzeResult> {
     return this.post('/analyze', body, options);
   }
 
@@ -36,12 +36,12 @@ export class Anonymization extends APIResource {
    * (default: replace with `<TYPE>`); records can also be k-anonymized with `privacy_model`.
    * @example const { text } = await loam.anonymization.anonymize({ text, operators: { EMAIL_ADDRESS: { type: 'mask', keep_last: 4 } } });
    */
-  anonymize(body: AnonymizeRequest, options?: Opts): Promise<AnonymizeResult> {
+  anonymize(body: AnonymizeRequest, options?: Opts): APIPromise<AnonymizeResult> {
     return this.post('/anonymize', body, options);
   }
 
   /** Restores tokenized and encrypted values (needs its own scope; audited). @example const { text } = await loam.anonymization.deanonymize({ text: anonymized }); */
-  deanonymize(body: DeanonymizeRequest, options?: Opts): Promise<DeanonymizeResult> {
+  deanonymize(body: DeanonymizeRequest, options?: Opts): APIPromise<DeanonymizeResult> {
     return this.post('/deanonymize', body, options);
   }
 
@@ -49,12 +49,12 @@ export class Anonymization extends APIResource {
    * Measures k-anonymity, ℓ-diversity, re-identification risk and residual PII of a table.
    * @example const report = await loam.anonymization.validate({ records, quasi_identifiers: ['zip', 'age'], sensitive: 'diagnosis', k: 5 });
    */
-  validate(body: ValidateRequest, options?: Opts): Promise<ValidateResult> {
+  validate(body: ValidateRequest, options?: Opts): APIPromise<ValidateResult> {
     return this.post('/validate', body, options);
   }
 
   /** Every operator and privacy model with its parameters. @example for (const t of await loam.anonymization.techniques()) console.log(t.name); */
-  techniques(options?: Opts): Promise<Technique[]> {
+  techniques(options?: Opts): APIPromise<Technique[]> {
     return dataOf(this.client.request<EnvelopeOf<Technique[]>>('GET', '/api/v1/anonymization/techniques', options));
   }
 
@@ -62,17 +62,17 @@ export class Anonymization extends APIResource {
    * A differentially private count, sum, mean or histogram, charged to an ε budget.
    * @example const { value } = await loam.anonymization.aggregate({ budget: 'ds_01…', records, query: { type: 'count', epsilon: 0.5 } });
    */
-  aggregate(body: AggregateRequest, options?: Opts): Promise<AggregateResult> {
+  aggregate(body: AggregateRequest, options?: Opts): APIPromise<AggregateResult> {
     return this.post('/aggregate', body, options);
   }
 
   /** An ε budget. @example const { epsilon_remaining } = await loam.anonymization.budget('ds_01…'); */
-  budget(subject: string, options?: Opts): Promise<PrivacyBudget> {
+  budget(subject: string, options?: Opts): APIPromise<PrivacyBudget> {
     return dataOf(this.client.request<EnvelopeOf<PrivacyBudget>>('GET', path`/api/v1/anonymization/budgets/${subject}`, options));
   }
 
   /** Sets the total ε of a budget. @example await loam.anonymization.setBudget('ds_01…', 2); */
-  setBudget(subject: string, epsilonTotal: number, options?: Opts): Promise<PrivacyBudget> {
+  setBudget(subject: string, epsilonTotal: number, options?: Opts): APIPromise<PrivacyBudget> {
     return dataOf(
       this.client.request<EnvelopeOf<PrivacyBudget>>('PUT', path`/api/v1/anonymization/budgets/${subject}`, {
         ...options,
@@ -82,7 +82,7 @@ export class Anonymization extends APIResource {
   }
 
   /** Entities found by type, operator use and throughput. @example const m = await loam.anonymization.metrics(); */
-  metrics(options?: Opts): Promise<PrivacyMetrics> {
+  metrics(options?: Opts): APIPromise<PrivacyMetrics> {
     return dataOf(this.client.request<EnvelopeOf<PrivacyMetrics>>('GET', '/api/v1/anonymization/metrics', options));
   }
 
@@ -106,7 +106,7 @@ export class Anonymization extends APIResource {
     },
   };
 
-  private post<T>(sub: string, body: unknown, options?: Opts): Promise<T> {
+  private post<T>(sub: string, body: unknown, options?: Opts): APIPromise<T> {
     return dataOf(this.client.request<EnvelopeOf<T>>('POST', `/api/v1/anonymization${sub}`, { ...options, body }));
   }
 }

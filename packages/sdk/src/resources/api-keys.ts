@@ -1,5 +1,5 @@
 import type { ApiKey, ApiKeyWithSecret, CreateApiKey, EnvelopeOf, ListQuery } from '@loam/api';
-import { APIResource, dataOf, path, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, dataOf, path, type RequestOptions } from '../core.js';
 import { cursorList, type PagePromise } from '../pagination.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
@@ -10,7 +10,7 @@ export class ApiKeys extends APIResource {
    * Creates a key; `key` (the secret) is returned this once.
    * @example const { key } = await loam.apiKeys.create({ name: 'ci', scopes: ['ingest'] });
    */
-  create(body: CreateApiKey, options?: Opts): Promise<ApiKeyWithSecret> {
+  create(body: CreateApiKey, options?: Opts): APIPromise<ApiKeyWithSecret> {
     return dataOf(this.client.request<EnvelopeOf<ApiKeyWithSecret>>('POST', '/api/v1/api-keys', { ...options, body }));
   }
 
@@ -23,7 +23,7 @@ export class ApiKeys extends APIResource {
   }
 
   /** @example const key = await loam.apiKeys.get('key_01…'); */
-  get(id: string, options?: Opts): Promise<ApiKey> {
+  get(id: string, options?: Opts): APIPromise<ApiKey> {
     return dataOf(this.client.request<EnvelopeOf<ApiKey>>('GET', path`/api/v1/api-keys/${id}`, options));
   }
 
@@ -33,7 +33,7 @@ export class ApiKeys extends APIResource {
   }
 
   /** Replaces the secret (the old one stops working). @example const { key } = await loam.apiKeys.rotate('key_01…'); */
-  rotate(id: string, options?: Opts): Promise<ApiKeyWithSecret> {
+  rotate(id: string, options?: Opts): APIPromise<ApiKeyWithSecret> {
     return dataOf(this.client.request<EnvelopeOf<ApiKeyWithSecret>>('POST', path`/api/v1/api-keys/${id}/rotate`, options));
   }
 }

@@ -1,5 +1,5 @@
 import type { AuditEntry, AuditQuery, AuditVerifyResult, EnvelopeOf } from '@loam/api';
-import { APIResource, dataOf, path, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, dataOf, path, type RequestOptions } from '../core.js';
 import { cursorList, type PagePromise } from '../pagination.js';
 
 /** The tenant's append-only, hash-chained audit log (`/api/v1/admin/audit-logs`). */
@@ -13,7 +13,7 @@ export class AuditLogs extends APIResource {
   }
 
   /** One entry. @example const entry = await loam.auditLogs.get('aud_01…'); entry.hash */
-  get(id: string, options?: Pick<RequestOptions, 'signal' | 'timeout'>): Promise<AuditEntry> {
+  get(id: string, options?: Pick<RequestOptions, 'signal' | 'timeout'>): APIPromise<AuditEntry> {
     return dataOf(this.client.request<EnvelopeOf<AuditEntry>>('GET', path`/api/v1/admin/audit-logs/${id}`, options));
   }
 
@@ -21,7 +21,7 @@ export class AuditLogs extends APIResource {
    * Re-computes the hash chain; `first_broken` names the first tampered entry, if any.
    * @example const { valid, first_broken } = await loam.auditLogs.verify();
    */
-  verify(options?: Pick<RequestOptions, 'signal' | 'timeout'>): Promise<AuditVerifyResult> {
+  verify(options?: Pick<RequestOptions, 'signal' | 'timeout'>): APIPromise<AuditVerifyResult> {
     return dataOf(this.client.request<EnvelopeOf<AuditVerifyResult>>('POST', '/api/v1/admin/audit-logs/verify', { ...options, body: {} }));
   }
 }

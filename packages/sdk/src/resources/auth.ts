@@ -13,7 +13,7 @@ import type {
   TokenRequest,
   TokenResponse,
 } from '@loam/api';
-import { APIResource, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, type RequestOptions } from '../core.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
 
@@ -23,7 +23,7 @@ export class Auth extends APIResource {
    * Registers a user; a confirmation code goes to the email address.
    * @example const { user_id } = await loam.auth.signup({ email: 'ada@example.com', password: 'correct horse battery' });
    */
-  signup(body: SignupRequest, options?: Opts): Promise<SignupResponse> {
+  signup(body: SignupRequest, options?: Opts): APIPromise<SignupResponse> {
     return this.client.request('POST', '/auth/signup', { ...options, body, auth: false });
   }
 
@@ -31,7 +31,7 @@ export class Auth extends APIResource {
    * Confirms a signup with the emailed code.
    * @example await loam.auth.confirm({ username: 'ada@example.com', confirmation_code: '123456' });
    */
-  confirm(body: ConfirmSignupRequest, options?: Opts): Promise<StatusOk> {
+  confirm(body: ConfirmSignupRequest, options?: Opts): APIPromise<StatusOk> {
     return this.client.request('POST', '/auth/signup/confirm', { ...options, body, auth: false });
   }
 
@@ -39,7 +39,7 @@ export class Auth extends APIResource {
    * Sends the confirmation code again.
    * @example const { codeDeliveryDetails } = await loam.auth.resend({ username: 'ada@example.com' });
    */
-  resend(body: ResendRequest, options?: Opts): Promise<ResendResponse> {
+  resend(body: ResendRequest, options?: Opts): APIPromise<ResendResponse> {
     return this.client.request('POST', '/auth/signup/resend', { ...options, body, auth: false });
   }
 
@@ -49,7 +49,7 @@ export class Auth extends APIResource {
    * const tokens = await loam.auth.login({ username: 'ada@example.com', password: 'correct horse battery' });
    * const asAda = loam.withOptions({ accessToken: tokens.access_token });
    */
-  login(body: LoginRequest, options?: Opts): Promise<TokenResponse> {
+  login(body: LoginRequest, options?: Opts): APIPromise<TokenResponse> {
     return this.client.request('POST', '/auth/login', { ...options, body, auth: false });
   }
 
@@ -57,7 +57,7 @@ export class Auth extends APIResource {
    * Revokes an access token and its refresh-token family at once.
    * @example await loam.auth.logout({ access_token: tokens.access_token });
    */
-  logout(body: { access_token: string }, options?: Opts): Promise<StatusOk> {
+  logout(body: { access_token: string }, options?: Opts): APIPromise<StatusOk> {
     return this.client.request('POST', '/auth/logout', { ...options, body, auth: false });
   }
 
@@ -65,7 +65,7 @@ export class Auth extends APIResource {
    * Emails a password-reset code (the answer is the same whether or not the user exists).
    * @example await loam.auth.passwordReset({ email: 'ada@example.com' });
    */
-  passwordReset(body: PasswordResetRequest, options?: Opts): Promise<PasswordResetResponse> {
+  passwordReset(body: PasswordResetRequest, options?: Opts): APIPromise<PasswordResetResponse> {
     return this.client.request('POST', '/auth/password/reset', { ...options, body, auth: false });
   }
 
@@ -73,7 +73,7 @@ export class Auth extends APIResource {
    * Sets a new password with the emailed code; the user's existing tokens stop working.
    * @example await loam.auth.passwordConfirm({ email: 'ada@example.com', code: '654321', new_password: 'a new long passphrase' });
    */
-  passwordConfirm(body: PasswordConfirmRequest, options?: Opts): Promise<StatusOk> {
+  passwordConfirm(body: PasswordConfirmRequest, options?: Opts): APIPromise<StatusOk> {
     return this.client.request('POST', '/auth/password/confirm', { ...options, body, auth: false });
   }
 
@@ -81,7 +81,7 @@ export class Auth extends APIResource {
    * The signed-in user: with `accessToken`, that token's user; otherwise the client's own credentials.
    * @example const me = await loam.auth.me(tokens.access_token); me.attributes.email
    */
-  me(accessToken?: string, options?: Opts): Promise<MeResponse> {
+  me(accessToken?: string, options?: Opts): APIPromise<MeResponse> {
     return this.client.request('GET', '/auth/me', { ...options, ...(accessToken ? { auth: accessToken } : {}) });
   }
 
@@ -90,7 +90,7 @@ export class Auth extends APIResource {
    * `clientCredentials` do this by themselves; call it to manage tokens by hand.
    * @example const { access_token, expires_in } = await loam.auth.token({ grant_type: 'client_credentials', client_id, client_secret, scope: 'storage ingest' });
    */
-  token(body: TokenRequest, options?: Opts): Promise<TokenResponse> {
+  token(body: TokenRequest, options?: Opts): APIPromise<TokenResponse> {
     return this.client.request('POST', '/auth/token', { ...options, body, auth: false });
   }
 }

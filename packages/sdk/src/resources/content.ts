@@ -9,7 +9,7 @@ import type {
   EnvelopeOf,
   IngestResponse,
 } from '@loam/api';
-import { APIResource, dataOf, path, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, dataOf, path, type RequestOptions } from '../core.js';
 import { LoamError } from '../errors.js';
 import { type PagePromise, tokenList } from '../pagination.js';
 import { type UploadProgress, type Uploadable, guessContentType, toUploadSource } from '../uploads.js';
@@ -117,7 +117,7 @@ export class Content extends APIResource {
    * Ingests up to 100 text or URL items in one call, with a result per item.
    * @example const { succeeded, results } = await loam.content.batch({ items: [{ content: 'a' }, { url: 'https://example.com' }] });
    */
-  batch(body: BatchIngestRequest, options?: Opts): Promise<BatchIngestResponse> {
+  batch(body: BatchIngestRequest, options?: Opts): APIPromise<BatchIngestResponse> {
     return this.client.request('POST', '/ingest/batch', { ...options, body });
   }
 
@@ -125,7 +125,7 @@ export class Content extends APIResource {
    * Full-text search over the extracted text of COMPLETED items.
    * @example for (const hit of await loam.content.search('retention policy')) console.log(hit.id, hit.snippet);
    */
-  search(q: string, options: Opts & { limit?: number } = {}): Promise<ContentSearchHit[]> {
+  search(q: string, options: Opts & { limit?: number } = {}): APIPromise<ContentSearchHit[]> {
     return dataOf(
       this.client.request<EnvelopeOf<ContentSearchHit[]>>('GET', '/api/v1/content/search', {
         ...pickRequest(options),
@@ -139,12 +139,12 @@ export class Content extends APIResource {
    * SDK's `ingestFile` does it for you).
    * @example await loam.content.complete('cnt_01…');
    */
-  complete(id: string, options?: Opts): Promise<ContentItem> {
+  complete(id: string, options?: Opts): APIPromise<ContentItem> {
     return this.client.request('POST', path`/content/${id}/complete`, { ...options, body: {} });
   }
 
   /** Counts per status and source type, and stored bytes. @example const { by_status } = await loam.content.stats(); */
-  stats(options?: Opts): Promise<ContentStats> {
+  stats(options?: Opts): APIPromise<ContentStats> {
     return dataOf(this.client.request<EnvelopeOf<ContentStats>>('GET', '/api/v1/content/stats', options));
   }
 
@@ -157,7 +157,7 @@ export class Content extends APIResource {
   }
 
   /** @example const item = await loam.content.get('cnt_01…'); */
-  get(id: string, options?: Opts): Promise<ContentItem> {
+  get(id: string, options?: Opts): APIPromise<ContentItem> {
     return this.client.request('GET', path`/content/${id}`, options);
   }
 
@@ -165,7 +165,7 @@ export class Content extends APIResource {
    * Changes `sourceUri` and merges `metadata` (a key set to `""` is removed).
    * @example await loam.content.update('cnt_01…', { metadata: { reviewed: 'yes', draft: '' } });
    */
-  update(id: string, body: { sourceUri?: string; metadata?: Record<string, string> }, options?: Opts): Promise<ContentItem> {
+  update(id: string, body: { sourceUri?: string; metadata?: Record<string, string> }, options?: Opts): APIPromise<ContentItem> {
     return this.client.request('PATCH', path`/content/${id}`, { ...options, body });
   }
 
@@ -193,7 +193,7 @@ export class Content extends APIResource {
    * The tenant's secret that signs processing callbacks (verify them with it).
    * @example const { secret } = await loam.content.callbackSecret();
    */
-  callbackSecret(options?: Opts): Promise<{ secret: string }> {
+  callbackSecret(options?: Opts): APIPromise<{ secret: string }> {
     return dataOf(this.client.request<EnvelopeOf<{ secret: string }>>('GET', '/api/v1/content/callback-secret', options));
   }
 

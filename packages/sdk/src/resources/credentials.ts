@@ -6,7 +6,7 @@ import type {
   CredentialListQuery,
   UpdateCredential,
 } from '@loam/api';
-import { APIResource, path, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, path, type RequestOptions } from '../core.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
 
@@ -16,7 +16,7 @@ export class Credentials extends APIResource {
    * Creates a credential; `client_secret` is returned this once and stored hashed.
    * @example const cred = await loam.credentials.create({ issued_to: 'ingest-bot', scopes: ['ingest', 'storage'] });
    */
-  create(body: CreateCredential, options?: Opts): Promise<ClientCredentialWithSecret> {
+  create(body: CreateCredential, options?: Opts): APIPromise<ClientCredentialWithSecret> {
     return this.client.request('POST', '/admin/credentials', { ...options, body });
   }
 
@@ -24,12 +24,12 @@ export class Credentials extends APIResource {
    * Lists credentials (not paginated), optionally filtered.
    * @example const { credentials } = await loam.credentials.list({ scope: 'ingest', active: 'true' });
    */
-  list(query: CredentialListQuery = {}, options?: Opts): Promise<CredentialList> {
+  list(query: CredentialListQuery = {}, options?: Opts): APIPromise<CredentialList> {
     return this.client.request('GET', '/admin/credentials', { ...options, query });
   }
 
   /** @example const cred = await loam.credentials.get('cred_01…'); */
-  get(id: string, options?: Opts): Promise<ClientCredential> {
+  get(id: string, options?: Opts): APIPromise<ClientCredential> {
     return this.client.request('GET', path`/admin/credentials/${id}`, options);
   }
 
@@ -37,7 +37,7 @@ export class Credentials extends APIResource {
    * Changes exactly the keys given; `scopes` replaces the list.
    * @example await loam.credentials.update('cred_01…', { active: false });
    */
-  update(id: string, body: UpdateCredential, options?: Opts): Promise<ClientCredential> {
+  update(id: string, body: UpdateCredential, options?: Opts): APIPromise<ClientCredential> {
     return this.client.request('PATCH', path`/admin/credentials/${id}`, { ...options, body });
   }
 

@@ -14,7 +14,7 @@ import type {
   PrivacyModel,
   UpdateDataset,
 } from '@loam/api';
-import { APIResource, dataOf, path, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, dataOf, path, type RequestOptions } from '../core.js';
 import { cursorList, type PagePromise } from '../pagination.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
@@ -35,7 +35,7 @@ export class Datasets extends APIResource {
    *   schema: { fields: [{ name: 'email', type: 'string', required: true, pii: 'email' }, { name: 'age', type: 'integer', required: false }] },
    * });
    */
-  create(body: CreateDataset, options?: Opts): Promise<Dataset> {
+  create(body: CreateDataset, options?: Opts): APIPromise<Dataset> {
     return dataOf(this.client.request<EnvelopeOf<Dataset>>('POST', '/api/v1/datasets', { ...options, body }));
   }
 
@@ -45,12 +45,12 @@ export class Datasets extends APIResource {
   }
 
   /** @example const ds = await loam.datasets.get('ds_01…'); */
-  get(id: string, options?: Opts): Promise<Dataset> {
+  get(id: string, options?: Opts): APIPromise<Dataset> {
     return dataOf(this.client.request<EnvelopeOf<Dataset>>('GET', path`/api/v1/datasets/${id}`, options));
   }
 
   /** Schema changes that would invalidate records are refused (409 with the count). @example await loam.datasets.update(id, { description: 'CRM export' }); */
-  update(id: string, body: UpdateDataset, options?: Opts & { ifMatch?: string }): Promise<Dataset> {
+  update(id: string, body: UpdateDataset, options?: Opts & { ifMatch?: string }): APIPromise<Dataset> {
     return dataOf(
       this.client.request<EnvelopeOf<Dataset>>('PATCH', path`/api/v1/datasets/${id}`, {
         ...options,
@@ -66,22 +66,22 @@ export class Datasets extends APIResource {
   }
 
   /** Makes the dataset read-only. @example await loam.datasets.archive('ds_01…'); */
-  archive(id: string, options?: Opts): Promise<Dataset> {
+  archive(id: string, options?: Opts): APIPromise<Dataset> {
     return dataOf(this.client.request<EnvelopeOf<Dataset>>('POST', path`/api/v1/datasets/${id}/archive`, { ...options, body: {} }));
   }
 
   /** Undoes {@link archive}. @example await loam.datasets.restore('ds_01…'); */
-  restore(id: string, options?: Opts): Promise<Dataset> {
+  restore(id: string, options?: Opts): APIPromise<Dataset> {
     return dataOf(this.client.request<EnvelopeOf<Dataset>>('POST', path`/api/v1/datasets/${id}/restore`, { ...options, body: {} }));
   }
 
   /** Record count, bytes and per-field statistics. @example const { record_count } = await loam.datasets.stats('ds_01…'); */
-  stats(id: string, options?: Opts): Promise<DatasetStats> {
+  stats(id: string, options?: Opts): APIPromise<DatasetStats> {
     return dataOf(this.client.request<EnvelopeOf<DatasetStats>>('GET', path`/api/v1/datasets/${id}/stats`, options));
   }
 
   /** The graph of versions, imports, exports, derived datasets and anonymization runs. @example const { nodes, edges } = await loam.datasets.lineage('ds_01…'); */
-  lineage(id: string, options?: Opts): Promise<Lineage> {
+  lineage(id: string, options?: Opts): APIPromise<Lineage> {
     return dataOf(this.client.request<EnvelopeOf<Lineage>>('GET', path`/api/v1/datasets/${id}/lineage`, options));
   }
 
@@ -89,7 +89,7 @@ export class Datasets extends APIResource {
    * Starts an anonymization run that writes a derived dataset (a job: poll it with `loam.jobs.wait`).
    * @example const job = await loam.datasets.anonymize('ds_01…', { policy: { fields: { email: { type: 'mask' } } } });
    */
-  anonymize(id: string, body: { policy: DatasetAnonymizationPolicy; version?: string; name?: string }, options?: Opts): Promise<Job> {
+  anonymize(id: string, body: { policy: DatasetAnonymizationPolicy; version?: string; name?: string }, options?: Opts): APIPromise<Job> {
     return dataOf(this.client.request<EnvelopeOf<Job>>('POST', path`/api/v1/datasets/${id}/anonymize`, { ...options, body }));
   }
 
@@ -97,19 +97,19 @@ export class Datasets extends APIResource {
    * A differentially private aggregate over a version, charged to the dataset's privacy budget.
    * @example const { value } = await loam.datasets.aggregate('ds_01…', { query: { type: 'count', epsilon: 0.5 } });
    */
-  aggregate(id: string, body: { query: AggregateQuery; version?: string }, options?: Opts): Promise<AggregateResult> {
+  aggregate(id: string, body: { query: AggregateQuery; version?: string }, options?: Opts): APIPromise<AggregateResult> {
     return dataOf(this.client.request<EnvelopeOf<AggregateResult>>('POST', path`/api/v1/datasets/${id}/aggregate`, { ...options, body }));
   }
 
   /** Indexes a record field for filtered queries. @example await loam.datasets.createIndex('ds_01…', 'category') */
-  createIndex(id: string, field: string, options?: Opts): Promise<DatasetIndex> {
+  createIndex(id: string, field: string, options?: Opts): APIPromise<DatasetIndex> {
     return dataOf(
       this.client.request<EnvelopeOf<DatasetIndex>>('POST', path`/api/v1/datasets/${id}/indexes`, { ...options, body: { field } }),
     );
   }
 
   /** @example const indexes = await loam.datasets.listIndexes('ds_01…') */
-  listIndexes(id: string, options?: Opts): Promise<DatasetIndex[]> {
+  listIndexes(id: string, options?: Opts): APIPromise<DatasetIndex[]> {
     return dataOf(this.client.request<EnvelopeOf<DatasetIndex[]>>('GET', path`/api/v1/datasets/${id}/indexes`, options));
   }
 

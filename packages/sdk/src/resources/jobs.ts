@@ -1,5 +1,5 @@
 import type { EnvelopeOf, Job } from '@loam/api';
-import { APIResource, dataOf, path, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, dataOf, path, type RequestOptions } from '../core.js';
 import { LoamError } from '../errors.js';
 import { type WaitOptions, pollUntil } from './content.js';
 
@@ -14,7 +14,7 @@ export class JobFailedError extends LoamError {
 /** Asynchronous work (`/api/v1/jobs/{id}`): imports, exports, anonymization runs. */
 export class Jobs extends APIResource {
   /** @example const job = await loam.jobs.get('job_01…'); job.status */
-  get(id: string, options?: Pick<RequestOptions, 'signal' | 'timeout'>): Promise<Job> {
+  get(id: string, options?: Pick<RequestOptions, 'signal' | 'timeout'>): APIPromise<Job> {
     return dataOf(this.client.request<EnvelopeOf<Job>>('GET', path`/api/v1/jobs/${id}`, options));
   }
 

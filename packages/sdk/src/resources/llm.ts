@@ -8,7 +8,7 @@ import type {
   LlmUsageQuery,
   LlmUsageReport,
 } from '@loam/api';
-import { APIResource, dataOf, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, dataOf, type RequestOptions } from '../core.js';
 import { APIError } from '../errors.js';
 import { Stream, safeJSON } from '../streaming.js';
 
@@ -26,7 +26,7 @@ export class Llm extends APIResource {
    * @example
    * const { text, usage } = await loam.llm.generate({ model: 'gpt-4o-mini', prompt: 'Say hi', privacy: { mode: 'pseudonymize' } });
    */
-  generate(body: GenerateBody, options?: Opts): Promise<GenerateResult> {
+  generate(body: GenerateBody, options?: Opts): APIPromise<GenerateResult> {
     return dataOf(this.client.request<EnvelopeOf<GenerateResult>>('POST', '/api/v1/llm/generate', { ...options, body }));
   }
 
@@ -58,22 +58,22 @@ export class Llm extends APIResource {
   }
 
   /** Models clients may name. @example const models = await loam.llm.models(); */
-  models(options?: Opts): Promise<{ id: string; provider: string }[]> {
+  models(options?: Opts): APIPromise<{ id: string; provider: string }[]> {
     return dataOf(this.client.request<EnvelopeOf<{ id: string; provider: string }[]>>('GET', '/api/v1/llm/models', options));
   }
 
   /** Tokens and calls per UTC day and model. @example const { totals } = await loam.llm.usage({ from: '2026-11-01' }); */
-  usage(query: LlmUsageQuery = {}, options?: Opts): Promise<LlmUsageReport> {
+  usage(query: LlmUsageQuery = {}, options?: Opts): APIPromise<LlmUsageReport> {
     return dataOf(this.client.request<EnvelopeOf<LlmUsageReport>>('GET', '/api/v1/llm/usage', { ...options, query: { ...query } }));
   }
 
   /** The tenant's privacy mode and daily token quota. @example const s = await loam.llm.settings(); */
-  settings(options?: Opts): Promise<LlmSettings> {
+  settings(options?: Opts): APIPromise<LlmSettings> {
     return dataOf(this.client.request<EnvelopeOf<LlmSettings>>('GET', '/api/v1/llm/settings', options));
   }
 
   /** @example await loam.llm.updateSettings({ privacy_mode: 'pseudonymize', daily_token_quota: 1_000_000 }); */
-  updateSettings(body: LlmSettingsUpdate, options?: Opts): Promise<LlmSettings> {
+  updateSettings(body: LlmSettingsUpdate, options?: Opts): APIPromise<LlmSettings> {
     return dataOf(this.client.request<EnvelopeOf<LlmSettings>>('PUT', '/api/v1/llm/settings', { ...options, body }));
   }
 }

@@ -1,5 +1,5 @@
 import type { CreatePolicy, EnvelopeOf, ListQuery, Policy, PolicySchema, ReplacePolicy, UpdatePolicy } from '@loam/api';
-import { APIResource, dataOf, path, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, dataOf, path, type RequestOptions } from '../core.js';
 import { cursorList, type PagePromise } from '../pagination.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
@@ -14,7 +14,7 @@ export class Policies extends APIResource {
    *   policy: 'forbid(principal, action, resource) when { principal.role == "data_scientist" && resource.classification == "restricted" };',
    * });
    */
-  create(body: CreatePolicy, options?: Opts): Promise<Policy> {
+  create(body: CreatePolicy, options?: Opts): APIPromise<Policy> {
     return dataOf(this.client.request<EnvelopeOf<Policy>>('POST', '/api/v1/admin/policies', { ...options, body }));
   }
 
@@ -24,17 +24,17 @@ export class Policies extends APIResource {
   }
 
   /** @example const policy = await loam.policies.get('pol_01…'); */
-  get(id: string, options?: Opts): Promise<Policy> {
+  get(id: string, options?: Opts): APIPromise<Policy> {
     return dataOf(this.client.request<EnvelopeOf<Policy>>('GET', path`/api/v1/admin/policies/${id}`, options));
   }
 
   /** Changes only the keys given. @example await loam.policies.update('pol_01…', { description: 'reviewed' }); */
-  update(id: string, body: UpdatePolicy, options?: Opts): Promise<Policy> {
+  update(id: string, body: UpdatePolicy, options?: Opts): APIPromise<Policy> {
     return dataOf(this.client.request<EnvelopeOf<Policy>>('PATCH', path`/api/v1/admin/policies/${id}`, { ...options, body }));
   }
 
   /** Replaces the whole policy. @example await loam.policies.replace('pol_01…', { name: 'p', policy: 'permit(principal, action, resource);' }); */
-  replace(id: string, body: ReplacePolicy, options?: Opts): Promise<Policy> {
+  replace(id: string, body: ReplacePolicy, options?: Opts): APIPromise<Policy> {
     return dataOf(this.client.request<EnvelopeOf<Policy>>('PUT', path`/api/v1/admin/policies/${id}`, { ...options, body }));
   }
 
@@ -44,7 +44,7 @@ export class Policies extends APIResource {
   }
 
   /** The Cedar schema policies are checked against, and what each role grants. @example console.log((await loam.policies.schema()).schema); */
-  schema(options?: Opts): Promise<PolicySchema> {
+  schema(options?: Opts): APIPromise<PolicySchema> {
     return dataOf(this.client.request<EnvelopeOf<PolicySchema>>('GET', '/api/v1/admin/policies/schema', options));
   }
 }

@@ -12,7 +12,7 @@ import type {
   RenderedPrompt,
   UpdatePrompt,
 } from '@loam/api';
-import { APIResource, path, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, path, type RequestOptions } from '../core.js';
 import { APIError } from '../errors.js';
 import { type PagePromise, tokenList } from '../pagination.js';
 import { Stream, safeJSON } from '../streaming.js';
@@ -66,7 +66,7 @@ export class Prompts extends APIResource {
    * The version history (newest first) and where each label points.
    * @example const { versions, labels } = await loam.prompts.versions(id); labels.production
    */
-  versions(id: string, query: PromptVersionsQuery = {}, options?: Opts): Promise<PromptVersionList> {
+  versions(id: string, query: PromptVersionsQuery = {}, options?: Opts): APIPromise<PromptVersionList> {
     return this.client.request('GET', path`/prompts/${id}/versions`, { ...options, query: { ...query } });
   }
 
@@ -89,7 +89,7 @@ export class Prompts extends APIResource {
    * Fills the template's `{{placeholders}}` (never evaluates code).
    * @example const { text } = await loam.prompts.render(id, { variables: { text: 'Loam is…' } });
    */
-  render(id: string, body: RenderPrompt = {}, options?: Opts): Promise<RenderedPrompt> {
+  render(id: string, body: RenderPrompt = {}, options?: Opts): APIPromise<RenderedPrompt> {
     return this.client.request('POST', path`/prompts/${id}/render`, { ...options, body });
   }
 
@@ -103,7 +103,7 @@ export class Prompts extends APIResource {
    * }
    */
   generate(id: string, body: GeneratePrompt & { stream: true }, options?: Opts): Stream<GenerationStreamPart>;
-  generate(id: string, body?: GeneratePrompt & { stream?: false }, options?: Opts): Promise<GenerationResult>;
+  generate(id: string, body?: GeneratePrompt & { stream?: false }, options?: Opts): APIPromise<GenerationResult>;
   generate(id: string, body: GeneratePrompt = {}, options: Opts = {}): Stream<GenerationStreamPart> | Promise<GenerationResult> {
     const url = path`/prompts/${id}/generate`;
     if (!body.stream) return this.client.request('POST', url, { ...options, body });

@@ -12,7 +12,7 @@ import type {
   RecordFilter,
   RecordQuery,
 } from '@loam/api';
-import { APIResource, dataOf, type LoamCore, path, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, dataOf, type LoamCore, path, type RequestOptions } from '../core.js';
 import { LoamError } from '../errors.js';
 import { cursorList, type PagePromise } from '../pagination.js';
 import { type UploadProgress, type Uploadable, toUploadSource } from '../uploads.js';
@@ -72,7 +72,7 @@ export class Records extends APIResource {
   }
 
   /** @example const rec = await loam.records.get('ds_01…', 'rec_01…', { version: 'ver_01…' }); */
-  get(datasetId: string, recordId: string, query: { version?: string } = {}, options?: Opts): Promise<DatasetRecord> {
+  get(datasetId: string, recordId: string, query: { version?: string } = {}, options?: Opts): APIPromise<DatasetRecord> {
     return dataOf(
       this.client.request<EnvelopeOf<DatasetRecord>>('GET', path`/api/v1/datasets/${datasetId}/records/${recordId}`, { ...options, query }),
     );
@@ -87,7 +87,7 @@ export class Records extends APIResource {
     recordId: string,
     data: Record<string, unknown>,
     options?: Opts & { ifMatch?: string },
-  ): Promise<DatasetRecord> {
+  ): APIPromise<DatasetRecord> {
     return dataOf(
       this.client.request<EnvelopeOf<DatasetRecord>>('PATCH', path`/api/v1/datasets/${datasetId}/records/${recordId}`, {
         ...options,
@@ -139,7 +139,7 @@ export class Records extends APIResource {
   }
 
   /** An export's state, counts and download URL. @example const { status, record_count } = await loam.records.getExport('exp_01…'); */
-  getExport(exportId: string, options?: Opts): Promise<DatasetExport> {
+  getExport(exportId: string, options?: Opts): APIPromise<DatasetExport> {
     return dataOf(this.client.request<EnvelopeOf<DatasetExport>>('GET', path`/api/v1/exports/${exportId}`, options));
   }
 
@@ -213,7 +213,7 @@ export class Records extends APIResource {
   }
 
   /** The state and counts of an import. @example const { processed, failed, total } = await loam.records.getImport('ds_01…', 'imp_01…'); */
-  getImport(datasetId: string, importId: string, options?: Opts): Promise<DatasetImport> {
+  getImport(datasetId: string, importId: string, options?: Opts): APIPromise<DatasetImport> {
     return dataOf(this.client.request<EnvelopeOf<DatasetImport>>('GET', path`/api/v1/datasets/${datasetId}/imports/${importId}`, options));
   }
 }

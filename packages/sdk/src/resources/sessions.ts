@@ -1,5 +1,5 @@
 import type { BusMessage, ChannelSchema, EnvelopeOf, Retention, SendMessage, Session, SessionToken } from '@loam/api';
-import { APIResource, type RequestOptions, backoffDelay, dataOf, path } from '../core.js';
+import { type APIPromise, APIResource, type RequestOptions, backoffDelay, dataOf, path } from '../core.js';
 import { APIConnectionError, APIError, APIUserAbortError } from '../errors.js';
 import { parseSSE, safeJSON } from '../streaming.js';
 
@@ -38,7 +38,7 @@ export class Sessions extends APIResource {
   }
 
   /** One page of history after `after`. @example await loam.sessions.messages('support:42', { after: 0, limit: 100 }) */
-  messages(sessionId: string, query: { after?: number; limit?: number } = {}, options: Opts = {}): Promise<BusMessage[]> {
+  messages(sessionId: string, query: { after?: number; limit?: number } = {}, options: Opts = {}): APIPromise<BusMessage[]> {
     return dataOf(
       this.client.request<EnvelopeOf<BusMessage[]>>('GET', path`/api/v1/sessions/${sessionId}/messages`, { ...options, query }),
     );
@@ -57,11 +57,11 @@ export class Sessions extends APIResource {
   }
 
   /** @example await loam.sessions.list({ prefix: 'support:' }) */
-  list(query: { prefix?: string; limit?: number; cursor?: string } = {}, options: Opts = {}): Promise<Session[]> {
+  list(query: { prefix?: string; limit?: number; cursor?: string } = {}, options: Opts = {}): APIPromise<Session[]> {
     return dataOf(this.client.request<EnvelopeOf<Session[]>>('GET', '/api/v1/sessions', { ...options, query }));
   }
 
-  get(sessionId: string, options: Opts = {}): Promise<Session> {
+  get(sessionId: string, options: Opts = {}): APIPromise<Session> {
     return dataOf(this.client.request<EnvelopeOf<Session>>('GET', path`/api/v1/sessions/${sessionId}`, options));
   }
 
@@ -70,7 +70,7 @@ export class Sessions extends APIResource {
   }
 
   /** A short-lived token for a browser's EventSource or WebSocket (`?token=`). */
-  token(sessionId: string, options: Opts = {}): Promise<SessionToken> {
+  token(sessionId: string, options: Opts = {}): APIPromise<SessionToken> {
     return dataOf(this.client.request<EnvelopeOf<SessionToken>>('POST', path`/api/v1/sessions/${sessionId}/tokens`, options));
   }
 
@@ -121,11 +121,11 @@ export class Sessions extends APIResource {
 
   // ---- channel schemas and retention ------------------------------------------------------------
 
-  schemas(options: Opts = {}): Promise<ChannelSchema[]> {
+  schemas(options: Opts = {}): APIPromise<ChannelSchema[]> {
     return dataOf(this.client.request<EnvelopeOf<ChannelSchema[]>>('GET', '/api/v1/bus/schemas', options));
   }
 
-  putSchema(prefix: string, schema: Record<string, unknown>, options: Opts = {}): Promise<ChannelSchema> {
+  putSchema(prefix: string, schema: Record<string, unknown>, options: Opts = {}): APIPromise<ChannelSchema> {
     return dataOf(
       this.client.request<EnvelopeOf<ChannelSchema>>('PUT', path`/api/v1/bus/schemas/${prefix}`, { ...options, body: { schema } }),
     );
@@ -135,7 +135,7 @@ export class Sessions extends APIResource {
     await this.client.request('DELETE', path`/api/v1/bus/schemas/${prefix}`, options);
   }
 
-  retention(options: Opts = {}): Promise<Retention[]> {
+  retention(options: Opts = {}): APIPromise<Retention[]> {
     return dataOf(this.client.request<EnvelopeOf<Retention[]>>('GET', '/api/v1/bus/retention', options));
   }
 
@@ -144,7 +144,7 @@ export class Sessions extends APIResource {
     prefix: string,
     rule: { max_age_sec?: number | null; max_messages?: number | null },
     options: Opts = {},
-  ): Promise<Retention> {
+  ): APIPromise<Retention> {
     return dataOf(this.client.request<EnvelopeOf<Retention>>('PUT', path`/api/v1/bus/retention/${prefix}`, { ...options, body: rule }));
   }
 

@@ -4,7 +4,7 @@ import type {
   GenerateUploadUrlRequest,
   GenerateUploadUrlResponse,
 } from '@loam/api';
-import { APIResource, type LoamCore, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, type LoamCore, type RequestOptions } from '../core.js';
 import { type UploadProgress, type UploadSource, type Uploadable, guessContentType, toUploadSource, uploadBody } from '../uploads.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
@@ -15,7 +15,7 @@ export class Storage extends APIResource {
    * A pre-signed URL to PUT one file to (15 minutes by default).
    * @example const { uploadUrl, s3Key } = await loam.storage.uploadUrl({ filename: 'report.pdf', contentType: 'application/pdf' });
    */
-  uploadUrl(body: GenerateUploadUrlRequest, options?: Opts): Promise<GenerateUploadUrlResponse> {
+  uploadUrl(body: GenerateUploadUrlRequest, options?: Opts): APIPromise<GenerateUploadUrlResponse> {
     return this.client.request('POST', '/generate-upload-url', { ...options, body });
   }
 
@@ -23,7 +23,7 @@ export class Storage extends APIResource {
    * A pre-signed URL to GET an object by its key.
    * @example const { downloadUrl } = await loam.storage.downloadUrl({ s3Key });
    */
-  downloadUrl(body: GenerateDownloadUrlRequest, options?: Opts): Promise<GenerateDownloadUrlResponse> {
+  downloadUrl(body: GenerateDownloadUrlRequest, options?: Opts): APIPromise<GenerateDownloadUrlResponse> {
     return this.client.request('POST', '/generate-download-url', { ...options, body });
   }
 

@@ -1,5 +1,5 @@
 import type { CreateVersion, DatasetVersion, EnvelopeOf, ListQuery, UpdateVersion, VersionDiff } from '@loam/api';
-import { APIResource, dataOf, path, type RequestOptions } from '../core.js';
+import { type APIPromise, APIResource, dataOf, path, type RequestOptions } from '../core.js';
 import { cursorList, type PagePromise } from '../pagination.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
@@ -10,7 +10,7 @@ export class Versions extends APIResource {
    * Finalizes the current draft into an immutable version.
    * @example const v1 = await loam.versions.create('ds_01…', { name: '2026-11', description: 'November load' });
    */
-  create(datasetId: string, body: CreateVersion = {}, options?: Opts): Promise<DatasetVersion> {
+  create(datasetId: string, body: CreateVersion = {}, options?: Opts): APIPromise<DatasetVersion> {
     return dataOf(
       this.client.request<EnvelopeOf<DatasetVersion>>('POST', path`/api/v1/datasets/${datasetId}/versions`, { ...options, body }),
     );
@@ -22,14 +22,14 @@ export class Versions extends APIResource {
   }
 
   /** @example const v = await loam.versions.get('ds_01…', 'ver_01…'); */
-  get(datasetId: string, versionId: string, options?: Opts): Promise<DatasetVersion> {
+  get(datasetId: string, versionId: string, options?: Opts): APIPromise<DatasetVersion> {
     return dataOf(
       this.client.request<EnvelopeOf<DatasetVersion>>('GET', path`/api/v1/datasets/${datasetId}/versions/${versionId}`, options),
     );
   }
 
   /** Only the description and tags can change. @example await loam.versions.update(ds, v, { tags: ['golden'] }); */
-  update(datasetId: string, versionId: string, body: UpdateVersion, options?: Opts): Promise<DatasetVersion> {
+  update(datasetId: string, versionId: string, body: UpdateVersion, options?: Opts): APIPromise<DatasetVersion> {
     return dataOf(
       this.client.request<EnvelopeOf<DatasetVersion>>('PATCH', path`/api/v1/datasets/${datasetId}/versions/${versionId}`, {
         ...options,
@@ -44,7 +44,7 @@ export class Versions extends APIResource {
   }
 
   /** @example await loam.versions.deprecate(ds, v); */
-  deprecate(datasetId: string, versionId: string, options?: Opts): Promise<DatasetVersion> {
+  deprecate(datasetId: string, versionId: string, options?: Opts): APIPromise<DatasetVersion> {
     return dataOf(
       this.client.request<EnvelopeOf<DatasetVersion>>('POST', path`/api/v1/datasets/${datasetId}/versions/${versionId}/deprecate`, {
         ...options,
@@ -63,7 +63,7 @@ export class Versions extends APIResource {
     otherVersionId: string,
     query: { fields?: boolean; limit?: number; cursor?: string } = {},
     options?: Opts,
-  ): Promise<VersionDiff> {
+  ): APIPromise<VersionDiff> {
     return dataOf(
       this.client.request<EnvelopeOf<VersionDiff>>(
         'GET',

@@ -37,12 +37,15 @@ from ._models import (
     LlmModel,
     LlmSettings,
     LlmUsageReport,
+    MailboxMessage,
     Policy,
     Record,
     Recognizer,
     Retention,
     Session,
     SessionToken,
+    SigningKey,
+    User,
 )
 from ._pagination import AsyncPager, Page, SyncPager
 from ._streaming import ServerSentEvent, aiter_sse, iter_sse
@@ -57,4 +60,5 @@ __all__ = [
     "ApiKey", "Policy", "AuditEntry", "Recognizer", "Page", "SyncPager", "AsyncPager", "ServerSentEvent",
     "iter_sse", "aiter_sse", "backoff_delay", "BusMessage", "Session", "ChannelSchema", "Retention", "SessionToken",
     "Generation", "GenerationPart", "LlmModel", "LlmUsageReport", "LlmSettings",
+    "User", "SigningKey", "MailboxMessage",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._client import AsyncAPIClient, SyncAPIClient
+from .admin import Admin
 from .resources import Anonymization, ApiKeys, AuditLogs, Content, Datasets, Jobs, Policies, Records, Versions
 from .llm import Llm
 from .sessions import Sessions
@@ -23,6 +24,7 @@ class _Resources:
         self.content = Content(self)
         self.sessions = Sessions(self)
         self.llm = Llm(self)
+        self.admin = Admin(self)
 
     def whoami(self) -> Any:
         """The caller as Loam sees it (tenant, subject, scopes, roles)."""

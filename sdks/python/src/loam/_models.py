@@ -345,3 +345,34 @@ class LlmSettings(Model):
     daily_token_quota: Optional[int] = None
     effective: JSON = field(default_factory=dict)
     tokens_today: int = 0
+
+
+@dataclass
+class User(Model):
+    id: str = ""
+    tenant_id: str = ""
+    email: str = ""
+    status: str = ""
+    roles: List[str] = field(default_factory=list)
+    attributes: Dict[str, str] = field(default_factory=dict)
+    created_at: str = ""
+    updated_at: str = ""
+    confirmed_at: Optional[str] = None
+
+
+@dataclass
+class SigningKey(Model):
+    kid: str = ""
+    alg: str = ""
+    created_at: str = ""
+    retired_at: Optional[str] = None
+
+
+@dataclass
+class MailboxMessage(Model):
+    id: str = ""
+    tenant_id: str = ""
+    to: str = ""
+    subject: str = ""
+    text: str = ""
+    created_at: str = ""
