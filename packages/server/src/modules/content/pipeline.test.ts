@@ -156,7 +156,7 @@ describeEachDialect('content pipeline end to end', (dialect) => {
   it('an unsupported file ends in ERROR with a readable reason, and content.failed', async () => {
     const id = await uploadFile('photo.png', 'image/png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]));
     await drain(t);
-    expect(await item(id)).toMatchObject({ status: 'ERROR', error: 'Unsupported file type: a PNG image' });
+    expect(await item(id)).toMatchObject({ status: 'ERROR', error: expect.stringMatching(/^Unsupported file type: a PNG image/) });
     const events = await t.loam.platform.database.db.selectFrom('outbox_events').select('type').where('subject', '=', id).execute();
     expect(events.map((e) => e.type)).toContain('io.loam.content.failed');
     expect((await api('GET', `/content/${id}/text`)).status).toBe(409);
