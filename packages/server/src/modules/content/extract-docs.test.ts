@@ -132,6 +132,9 @@ describe('PDF (groff, ghostscript)', () => {
     expect(out.text).not.toMatch(/\p{Ll}-\n\p{Ll}/u);
     expect(out.text).toContain('\n\ngzip currently uses by default the');
   });
+  it('a password-protected PDF (gs -sUserPassword) is refused, saying so', async () => {
+    await expect(extract('gzip-readme-password.pdf')).rejects.toThrow('The PDF is password-protected');
+  });
   it('an image-only (scanned) PDF completes with a warning saying why', async () => {
     const out = await extract('gzip-readme-scanned.pdf');
     expect(out.text).toBe('');
