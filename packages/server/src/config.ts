@@ -208,7 +208,7 @@ export const options = {
   },
   contentExtractTimeoutMs: {
     env: 'LOAM_CONTENT_EXTRACT_TIMEOUT_MS',
-    schema: int(120_000, 100),
+    schema: int(300_000, 100),
     doc: 'Deadline to extract the text of one document (in a worker thread); past it the item fails',
   },
   contentExtractMemoryMb: {

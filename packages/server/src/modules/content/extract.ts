@@ -62,7 +62,8 @@ async function extractByType(
 ) {
   switch (type) {
     case 'pdf': {
-      const pdf = await extractPdf(bytes, opts.maxChars);
+      // pdf.js takes the bytes over (detaches them): OCR, which needs them again, gets its own copy.
+      const pdf = await extractPdf(opts.ocr === 'tesseract' ? Buffer.from(bytes) : bytes, opts.maxChars);
       const out: Omit<Extracted, 'type'> = { text: pdf.text, title: pdf.title ?? firstLineTitle(pdf.text), pageCount: pdf.pageCount };
       if (pdf.truncated) out.warning = `The text was cut at ${opts.maxChars} characters (LOAM_CONTENT_MAX_EXTRACTED_CHARS)`;
       if (pdf.imageOnly) {

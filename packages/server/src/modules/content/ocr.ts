@@ -34,7 +34,7 @@ export async function ocrPdf(bytes: Buffer, maxPages: number, timeoutMs: number)
   try {
     await writeFile(join(dir, 'in.pdf'), bytes);
     try {
-      await run('pdftoppm', ['-r', '200', '-gray', '-png', '-l', String(maxPages), join(dir, 'in.pdf'), join(dir, 'page')], timeoutMs);
+      await run('pdftoppm', ['-r', '150', '-gray', '-png', '-l', String(maxPages), join(dir, 'in.pdf'), join(dir, 'page')], timeoutMs);
     } catch (err) {
       throw missing(err, 'pdftoppm (poppler-utils)');
     }
