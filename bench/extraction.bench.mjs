@@ -166,7 +166,7 @@ async function isolation() {
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(join(loam.dataDir, 'loam.db'), { readonly: true });
     const job = db.prepare("select attempts, status from jobs where kind = 'content.process'").get();
-    const processed = db.prepare("select count(*) n from outbox where type like '%content.processed'").get()?.n;
+    const processed = db.prepare("select count(*) n from outbox_events where type like '%content.processed'").get()?.n;
     db.close();
     console.log(
       table([
