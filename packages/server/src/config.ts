@@ -206,6 +206,34 @@ export const options = {
     schema: int(2048, 10),
     doc: 'Longest URL accepted for ingestion or callbacks',
   },
+  contentExtractTimeoutMs: {
+    env: 'LOAM_CONTENT_EXTRACT_TIMEOUT_MS',
+    schema: int(300_000, 100),
+    doc: 'Deadline to extract the text of one document (in a worker thread); past it the item fails',
+  },
+  contentExtractMemoryMb: {
+    env: 'LOAM_CONTENT_EXTRACT_MEMORY_MB',
+    schema: int(256, 32, 16_384),
+    doc: 'Heap cap (MB) of the worker thread extracting one document; past it the item fails',
+  },
+  contentExtractWorkers: {
+    env: 'LOAM_CONTENT_EXTRACT_WORKERS',
+    schema: int(1, 1, 64),
+    doc: 'Worker threads extracting documents at once per process (others wait their turn)',
+  },
+  contentMaxExtractedChars: {
+    env: 'LOAM_CONTENT_MAX_EXTRACTED_CHARS',
+    schema: int(20_000_000, 1000),
+    doc: 'Longest extracted text kept per item (characters); a longer text is cut and the item gets a warning',
+  },
+  contentOcr: {
+    env: 'LOAM_OCR',
+    schema: Type.Union(
+      ['off', 'tesseract'].map((a) => Type.Literal(a)),
+      { default: 'off' },
+    ),
+    doc: 'OCR of images and image-only PDFs: `off` or `tesseract` (runs the `tesseract` command)',
+  },
   contentMaxItems: { env: 'LOAM_CONTENT_MAX_ITEMS', schema: int(10_000, 1), doc: 'Content items per tenant' },
   fetchTimeoutMs: { env: 'LOAM_FETCH_TIMEOUT_MS', schema: int(10_000, 100), doc: 'Timeout of one URL fetch, redirects included' },
   fetchMaxBytes: { env: 'LOAM_FETCH_MAX_BYTES', schema: int(100 * 1024 * 1024, 1), doc: 'Largest response body fetched from a URL' },

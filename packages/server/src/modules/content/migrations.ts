@@ -50,5 +50,9 @@ export const contentMigrations: MigrationSet = {
 
       await dialect.createFullText(db, CONTENT_FULL_TEXT);
     },
+    /** Why an item's extracted text is empty or incomplete (a scanned PDF, an empty file, a cut). */
+    async '002_content_warning'(db) {
+      await db.schema.alterTable('content_items').addColumn('warning', 'text').execute();
+    },
   },
 };

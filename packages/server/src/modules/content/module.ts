@@ -24,6 +24,7 @@ export function createContentModule(platform: Platform, deps: { storage: Storage
     },
     async stop() {
       clearInterval(sweeper);
+      await content.pipeline.close();
     },
   };
 }

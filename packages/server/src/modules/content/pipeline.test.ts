@@ -156,10 +156,52 @@ describeEachDialect('content pipeline end to end', (dialect) => {
   it('an unsupported file ends in ERROR with a readable reason, and content.failed', async () => {
     const id = await uploadFile('photo.png', 'image/png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]));
     await drain(t);
-    expect(await item(id)).toMatchObject({ status: 'ERROR', error: 'Unsupported file type: a PNG image' });
+    expect(await item(id)).toMatchObject({ status: 'ERROR', error: expect.stringMatching(/^Unsupported file type: a PNG image/) });
     const events = await t.loam.platform.database.db.selectFrom('outbox_events').select('type').where('subject', '=', id).execute();
     expect(events.map((e) => e.type)).toContain('io.loam.content.failed');
     expect((await api('GET', `/content/${id}/text`)).status).toBe(409);
+  });
+
+  const attemptsOf = async (id: string) => {
+    const job = await t.loam.platform.database.db
+      .selectFrom('jobs')
+      .select(['attempts', 'status'])
+      .where('key', '=', `content:${id}`)
+      .executeTakeFirstOrThrow();
+    return Number(job.attempts);
+  };
+
+  it('an empty or tag-free HTML file completes on its first attempt, with a warning or its text', async () => {
+    const empty = await uploadFile('empty.html', 'text/html', Buffer.from('  \n'));
+    const plain = await uploadFile('plain.html', 'text/html', Buffer.from('No tags here, only words.'));
+    await drain(t);
+    expect(await item(empty)).toMatchObject({ status: 'COMPLETED', warning: expect.stringMatching(/no text/), wordCount: 0 });
+    expect(await attemptsOf(empty)).toBe(1);
+    expect(await item(plain)).toMatchObject({ status: 'COMPLETED', wordCount: 5 });
+    expect((await item(plain)).warning).toBeUndefined();
+  });
+
+  it('permanent failures (corrupt, password-protected, unsupported) are not retried', async () => {
+    const id = await uploadFile('broken.pdf', 'application/pdf', Buffer.from('%PDF-1.4\ngarbage'));
+    await drain(t);
+    expect(await item(id)).toMatchObject({ status: 'ERROR', error: 'The PDF is corrupt or not a PDF (its structure cannot be read)' });
+    expect(await attemptsOf(id)).toBe(1);
+  });
+
+  it('a document past its extraction deadline ends in ERROR saying so, on its first attempt', async () => {
+    const config = t.loam.platform.config;
+    const saved = config.contentExtractTimeoutMs;
+    config.contentExtractTimeoutMs = 100;
+    await t.loam.services.content.pipeline.close(); // the next document starts a worker with the new limit
+    try {
+      const id = await uploadFile('page.html', 'text/html', Buffer.from(makeHtml('Slow page')));
+      await drain(t);
+      expect(await item(id)).toMatchObject({ status: 'ERROR', error: expect.stringMatching(/longer than 100 ms/) });
+      expect(await attemptsOf(id)).toBe(1);
+    } finally {
+      config.contentExtractTimeoutMs = saved;
+      await t.loam.services.content.pipeline.close();
+    }
   });
 
   it('a URL is fetched, its original stored, its text extracted', async () => {

@@ -8,7 +8,8 @@ import { AppError } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import { type JobContext, PermanentJobError } from '../../platform/jobs/queue.js';
 import type { StorageService } from '../storage/service.js';
-import { ExtractionError, type Extracted, countWords, decodeText, extractContent, normalizeText } from './extract.js';
+import { ExtractionError, type Extracted, decodeText } from './extract.js';
+import { ExtractionInterrupted, ExtractionPool } from './isolate.js';
 import { detectLanguage } from './language.js';
 import type { ContentRow, ContentStore, ProcessedValues } from './store.js';
 
@@ -75,6 +76,8 @@ export function contentEventData(row: ContentRow) {
  * their processing; this class runs it.
  */
 export class ContentPipeline {
+  private pool: ExtractionPool | undefined;
+
   constructor(
     private readonly platform: Platform,
     private readonly storage: StorageService,
@@ -82,6 +85,22 @@ export class ContentPipeline {
     /** Test-only: see FetchPolicy (shared with ContentService.fetchPolicy). */
     private readonly fetchPolicy: FetchPolicy,
   ) {}
+
+  /** The worker threads documents are extracted in (started on first use). */
+  get extraction(): ExtractionPool {
+    this.pool ??= new ExtractionPool({
+      timeoutMs: this.config.contentExtractTimeoutMs,
+      memoryMb: this.config.contentExtractMemoryMb,
+      workers: this.config.contentExtractWorkers,
+    });
+    return this.pool;
+  }
+
+  /** Stops the extraction worker threads. */
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
+  }
 
   private get db() {
     return this.platform.database.db;
@@ -126,7 +145,19 @@ export class ContentPipeline {
     const row = claimed;
     try {
       const source = await this.loadSource(row, signal);
-      const extracted = await extractContent(source.bytes, source.contentType, source.filename);
+      // In a worker thread with a heap cap and a deadline: the event loop (and the job's lease
+      // heartbeat) keeps running while a large document is read.
+      const extracted = await this.extraction.extract(
+        source.bytes,
+        source.contentType,
+        source.filename,
+        {
+          ocr: this.config.contentOcr === 'tesseract' ? 'tesseract' : 'off',
+          maxChars: this.config.contentMaxExtractedChars,
+          timeoutMs: this.config.contentExtractTimeoutMs,
+        },
+        signal,
+      );
       // The job's success commits with the item's completion.
       const status = await this.complete(row, source, extracted, (tx) => complete(tx, { status: 'COMPLETED' }));
       // Deleted while processing: the file this run stored has no owner any more.
@@ -203,7 +234,7 @@ export class ContentPipeline {
   private async complete(
     row: ContentRow,
     source: { stored?: BlobInfo; raw?: string; rawInStore?: boolean; contentType: string },
-    extracted: Extracted,
+    extracted: Extracted & { wordCount: number },
     done: (tx: Executor) => Promise<void>,
   ): Promise<string> {
     const text = extracted.text;
@@ -213,10 +244,11 @@ export class ContentPipeline {
     return this.platform.transaction(async (tx) => {
       const values: ProcessedValues = {
         title: extracted.title?.slice(0, 500) ?? null,
-        word_count: countWords(text),
+        word_count: extracted.wordCount,
         language,
         page_count: extracted.pageCount ?? null,
         detected_type: extracted.type,
+        warning: extracted.warning?.slice(0, 500) ?? null,
       };
       if (source.stored) Object.assign(values, { s3_key: source.stored.key, size: source.stored.size, content_type: source.contentType });
       const item = await this.store.completed(tx, row.tenant_id, row.id, values, now);
@@ -226,12 +258,7 @@ export class ContentPipeline {
       // Text read from the store is still there unchanged: a replacement would have moved the item
       // back to PENDING, and the update above would have matched nothing.
       if (!(row.source_type === 'TEXT' && source.rawInStore)) await this.store.putText(tx, row.tenant_id, row.id, stored, now);
-      await this.store.index(
-        tx,
-        row.tenant_id,
-        row.id,
-        [extracted.title ?? '', row.source_type === 'TEXT' ? normalizeText(stored) : text].join('\n'),
-      );
+      await this.store.index(tx, row.tenant_id, row.id, [extracted.title ?? '', text].join('\n'));
       await this.platform.events.emit(
         tx,
         'content.processed',
@@ -334,6 +361,7 @@ export class ContentPipeline {
 
 function isTransient(err: unknown): boolean {
   if (err instanceof FetchError) return err.transient;
+  if (err instanceof ExtractionInterrupted) return true;
   if (err instanceof ExtractionError || err instanceof AppError || err instanceof BlobTooLargeError) return false;
   return true;
 }

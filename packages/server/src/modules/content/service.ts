@@ -128,6 +128,7 @@ export class ContentService {
     if (row.language) item.language = row.language;
     if (row.page_count != null) item.pageCount = row.page_count;
     if (row.detected_type) item.detectedType = row.detected_type;
+    if (row.warning) item.warning = row.warning;
     if (row.source_sub_type) item.sourceSubType = row.source_sub_type;
     if (row.user_notes) item.userNotes = row.user_notes;
     if (row.callback_url) item.callbackUrl = row.callback_url;

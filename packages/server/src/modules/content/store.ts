@@ -16,7 +16,7 @@ export type NewContentRow = Partial<ContentRow> & Pick<ContentRow, 'id' | 'tenan
 /** What processing records on completion (the stored file, when it was stored then). */
 export type ProcessedValues = Pick<
   Updateable<ContentItemsTable>,
-  'title' | 'word_count' | 'language' | 'page_count' | 'detected_type' | 's3_key' | 'size' | 'content_type'
+  'title' | 'word_count' | 'language' | 'page_count' | 'detected_type' | 'warning' | 's3_key' | 'size' | 'content_type'
 >;
 
 /** The one mapper of content_items rows. */

@@ -21,6 +21,7 @@ export interface ContentItemsTable {
   language: string | null;
   page_count: number | null;
   detected_type: string | null;
+  warning: string | null;
   error: string | null;
   source_sub_type: string | null;
   user_notes: string | null;
