@@ -111,9 +111,14 @@ ${servers.map((s) => `  server ${s.name} 127.0.0.1:${s.port}`).join('\n')}
   );
   execFileSync(haproxyBinary(), ['-c', '-q', '-f', cfg]);
   const p = track(spawn(haproxyBinary(), ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] }), 'haproxy');
+  // When HAProxy took each server out of rotation (it says so on stderr in foreground mode).
+  const down = [];
+  p.child.stderr.on('data', (d) => {
+    for (const m of String(d).matchAll(/Server loam\/(\S+) is DOWN/g)) down.push({ name: m[1], at: performance.now() });
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('haproxy', async () => (await fetch(`${url}/readyz`)).status === 200);
-  return { ...p, url };
+  return { ...p, url, down };
 }
 
 /** Runs `loam <command>` with the cluster's environment (node flags first: the heap limit). */
