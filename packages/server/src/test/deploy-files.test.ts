@@ -4,7 +4,8 @@
  * every LOAM_* variable they set is one config.ts reads, the probes, resources and disruption
  * budget are what docs/deploy.md promises, and the Dockerfile runs npm scripts package.json has.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -151,7 +152,19 @@ describe('deploy/compose.yaml', () => {
   it('balances onto both replicas with /readyz health checks', () => {
     const haproxy = read('deploy/haproxy.cfg');
     expect(haproxy).toMatch(/option httpchk GET \/readyz/);
+    // Only requests that never reached a replica are retried: a POST a dying replica took may have committed.
+    expect(haproxy).toMatch(/^\s*retry-on conn-failure$/m);
+    expect(haproxy).toMatch(/on-error mark-down/);
     for (const name of ['loam-1', 'loam-2']) expect(haproxy).toMatch(new RegExp(`server ${name} ${name}:8080`));
+  });
+});
+
+const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((b) => existsSync(b));
+
+describe('deploy/haproxy.cfg', () => {
+  it.skipIf(!HAPROXY)('is a configuration HAProxy accepts (haproxy -c; the compose service names do not resolve here)', () => {
+    const out = execFileSync(HAPROXY as string, ['-c', '-f', `${root}deploy/haproxy.cfg`], { encoding: 'utf8', stdio: 'pipe' });
+    expect(out).toMatch(/Configuration file is valid/);
   });
 });
 
