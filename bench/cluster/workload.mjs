@@ -38,7 +38,8 @@ export class Recorder {
       detail = String(err.cause?.code ?? err.name);
       return { status: 0, error: err };
     } finally {
-      const ok = status >= 200 && status < 500 && status !== 429;
+      // A 429 is a failure of the workload (its budgets are far above what it sends), not of the probe.
+      const ok = status >= 200 && status < 500 && (status !== 429 || kind === 'probe');
       this.requests.push({ kind, start, end: performance.now(), status, ok, server: res?.headers.get('x-served-by') ?? '', detail });
     }
   }
