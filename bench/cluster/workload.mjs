@@ -1,0 +1,329 @@
+/**
+ * The mixed workload of the cluster test and the checks made afterwards. Every kind is a
+ * `{ name, setup(ctx), loop(ctx), verify(ctx) }`: `loop` runs until `ctx.stopping()` and keeps
+ * what the server acknowledged; `verify` reads it back after the run (through the load balancer).
+ * More kinds (webhooks, events, …) are added to KINDS as their modules land.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { sleep } from '../common.mjs';
+
+/** Every request the clients made: when, how it ended, and which replica answered. */
+export class Recorder {
+  requests = [];
+
+  /** For reading back after the run: a 5xx or a broken connection is tried again (up to 5 times). */
+  async read(url, init = {}) {
+    let r;
+    for (let i = 0; i < 5; i++) {
+      r = await this.call('verify', url, init);
+      if (r.status > 0 && r.status < 500) return r;
+      await sleep(500);
+    }
+    return r;
+  }
+
+  async call(kind, url, init = {}) {
+    const start = performance.now();
+    let status = 0;
+    let res;
+    let detail = '';
+    try {
+      res = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(15_000) });
+      status = res.status;
+      const text = await res.text();
+      if (status >= 500) detail = text.slice(0, 100);
+      const body = text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+      return { status, body, headers: res.headers };
+    } catch (err) {
+      detail = String(err.cause?.code ?? err.name);
+      return { status: 0, error: err };
+    } finally {
+      // A 429 is a failure of the workload (its budgets are far above what it sends), not of the probe.
+      const ok = status >= 200 && status < 500 && (status !== 429 || kind === 'probe');
+      this.requests.push({ kind, start, end: performance.now(), status, ok, server: res?.headers.get('x-served-by') ?? '', detail });
+    }
+  }
+}
+
+const json = (token, body, method = 'POST') => ({
+  method,
+  headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  body: JSON.stringify(body),
+});
+/** JSON with sorted keys: the database may store an object's keys in another order. */
+const canonical = (v) =>
+  v && typeof v === 'object' && !Array.isArray(v)
+    ? `{${Object.keys(v)
+        .sort()
+        .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+        .join(',')}}`
+    : JSON.stringify(v);
+const sha = (b) => createHash('sha256').update(b).digest('hex');
+
+/** Sign-ins (`/auth/login`, `/auth/me`) and client-credentials grants (`/auth/token`). */
+const auth = {
+  name: 'auth',
+  async loop(ctx) {
+    const user = ctx.users[ctx.worker % ctx.users.length];
+    while (!ctx.stopping()) {
+      const login = await ctx.rec.call('login', `${ctx.lb}/auth/login`, json(undefined, { username: user.email, password: user.password }));
+      if (login.status === 200)
+        await ctx.rec.call('me', `${ctx.lb}/auth/me`, { headers: { authorization: `Bearer ${login.body.access_token}` } });
+      await ctx.rec.call(
+        'token',
+        `${ctx.lb}/auth/token`,
+        json(undefined, {
+          grant_type: 'client_credentials',
+          client_id: ctx.client.id,
+          client_secret: ctx.client.secret,
+          scope: 'storage ingest',
+        }),
+      );
+      await sleep(ctx.pace * 5);
+    }
+  },
+};
+
+/** Pre-signed uploads: URL from Loam, bytes straight to S3; read back through a download URL. */
+const uploads = {
+  name: 'upload',
+  async loop(ctx) {
+    while (!ctx.stopping()) {
+      const bytes = randomBytes(2048 + Math.floor(Math.random() * 8192));
+      const r = await ctx.rec.call(
+        'upload-url',
+        `${ctx.lb}/generate-upload-url`,
+        json(ctx.token(), { filename: 'f.bin', contentType: 'application/octet-stream' }),
+      );
+      if (r.status === 200) {
+        const put = await ctx.rec.call('s3-put', r.body.uploadUrl, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/octet-stream' },
+          body: bytes,
+        });
+        if (put.status === 200) ctx.acked.uploads.push({ key: r.body.s3Key, sha: sha(bytes) });
+      }
+      await sleep(ctx.pace);
+    }
+  },
+  async verify(ctx) {
+    let bad = 0;
+    let why = '';
+    for (const u of ctx.acked.uploads) {
+      const d = await ctx.rec.read(`${ctx.lb}/generate-download-url`, json(ctx.token(), { s3Key: u.key }));
+      const got = d.status === 200 ? await fetch(d.body.downloadUrl).then((x) => x.arrayBuffer()) : undefined;
+      if (!got || sha(Buffer.from(got)) !== u.sha) {
+        bad++;
+        why ||= ` (first bad: ${d.status} ${got ? `${got.byteLength} bytes differ` : JSON.stringify(d.body).slice(0, 80)})`;
+      }
+    }
+    return {
+      name: 'uploads intact',
+      value: `${ctx.acked.uploads.length - bad}/${ctx.acked.uploads.length}${why}`,
+      pass: bad === 0 && ctx.acked.uploads.length > 0,
+    };
+  },
+};
+
+/** Text ingestion: the item is processed by a job (any replica or the worker) to COMPLETED. */
+const ingest = {
+  name: 'ingest',
+  async loop(ctx) {
+    while (!ctx.stopping()) {
+      const content = `cluster test ${ctx.worker} ${randomBytes(12).toString('hex')} ${'lorem ipsum '.repeat(20)}`;
+      const r = await ctx.rec.call('ingest', `${ctx.lb}/ingest/text`, json(ctx.token(), { content, metadata: { run: ctx.run } }));
+      if (r.status === 200 || r.status === 202) ctx.acked.ingested.push({ id: r.body.id, content });
+      await sleep(ctx.pace);
+    }
+  },
+  async verify(ctx) {
+    const items = ctx.acked.ingested;
+    const final = new Map();
+    const deadline = Date.now() + ctx.drainMs;
+    while (final.size < items.length && Date.now() < deadline) {
+      for (const it of items) {
+        if (final.has(it.id)) continue;
+        const r = await ctx.rec.read(`${ctx.lb}/content/${it.id}`, { headers: { authorization: `Bearer ${ctx.token()}` } });
+        if (r.status === 200 && ['COMPLETED', 'ERROR'].includes(r.body.status)) final.set(it.id, r.body.status);
+      }
+      if (final.size < items.length) await sleep(1000);
+    }
+    let intact = 0;
+    for (const it of items) {
+      const t = await ctx.rec.read(`${ctx.lb}/content/${it.id}/text`, { headers: { authorization: `Bearer ${ctx.token()}` } });
+      if (t.status === 200 && t.body.content === it.content) intact++;
+    }
+    const completed = [...final.values()].filter((s) => s === 'COMPLETED').length;
+    return [
+      {
+        name: 'ingested items final (completed)',
+        value: `${final.size}/${items.length} (${completed})`,
+        pass: items.length > 0 && completed === items.length,
+      },
+      { name: 'ingested text intact', value: `${intact}/${items.length}`, pass: intact === items.length },
+    ];
+  },
+};
+
+const BATCH = 25;
+/** Dataset bulk inserts (one request per batch, idempotent `request_id`) and queries. */
+const datasets = {
+  name: 'datasets',
+  async loop(ctx) {
+    let n = 0;
+    while (!ctx.stopping()) {
+      const batch = `b${ctx.worker}_${n++}_${randomBytes(3).toString('hex')}`;
+      const data = Array.from({ length: BATCH }, (_, i) => ({
+        id: `${batch}_${i}`,
+        data: { batch, i, text: randomBytes(16).toString('hex') },
+      }));
+      const r = await ctx.rec.call(
+        'bulk-insert',
+        `${ctx.lb}/api/v1/datasets/${ctx.dataset}/records`,
+        json(ctx.adminKey, { request_id: batch, data }),
+      );
+      if (r.status === 200 || r.status === 201) ctx.acked.batches.push({ batch, data });
+      await ctx.rec.call(
+        'query',
+        `${ctx.lb}/api/v1/datasets/${ctx.dataset}/records/query`,
+        json(ctx.adminKey, { filter: { i: 3 }, limit: 20 }),
+      );
+      await sleep(ctx.pace);
+    }
+  },
+  async verify(ctx) {
+    let bad = 0;
+    let why = '';
+    for (const b of ctx.acked.batches) {
+      const r = await ctx.rec.read(
+        `${ctx.lb}/api/v1/datasets/${ctx.dataset}/records/query`,
+        json(ctx.adminKey, { filter: { batch: b.batch }, limit: 100 }),
+      );
+      const got = new Map((r.body?.data ?? []).map((x) => [x.id, canonical(x.data)]));
+      if (got.size !== BATCH || b.data.some((x) => got.get(x.id) !== canonical(x.data))) {
+        bad++;
+        why ||= ` (first bad: ${r.status}, ${got.size} records${got.size ? `, e.g. ${[...got.values()][0]}` : ''})`;
+      }
+    }
+    const n = ctx.acked.batches.length;
+    return { name: 'dataset batches whole and intact', value: `${n - bad}/${n}${why}`, pass: n > 0 && bad === 0 };
+  },
+};
+
+/** Prompt renders of a prompt created at setup. */
+const prompts = {
+  name: 'prompts',
+  async loop(ctx) {
+    while (!ctx.stopping()) {
+      const who = randomBytes(4).toString('hex');
+      const r = await ctx.rec.call('render', `${ctx.lb}/prompts/${ctx.prompt}/render`, json(ctx.adminKey, { variables: { who } }));
+      if (r.status === 200 && !JSON.stringify(r.body).includes(who)) ctx.acked.badRenders++;
+      await sleep(ctx.pace);
+    }
+  },
+};
+
+export const KINDS = [auth, uploads, ingest, datasets, prompts];
+
+/** Reads an SSE response, calling `onEvent({id, event, data})` per event. */
+async function readSse(body, onEvent) {
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of body) {
+    buf += decoder.decode(chunk, { stream: true });
+    for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const ev = { event: 'message', data: '' };
+      for (const line of block.split('\n')) {
+        const m = /^(id|event|data): ?(.*)$/.exec(line);
+        if (m) ev[m[1]] = m[1] === 'data' ? ev.data + m[2] : m[2];
+      }
+      if (block.split('\n').some((l) => /^(id|event|data):/.test(l))) onEvent(ev);
+    }
+  }
+}
+
+/**
+ * Bus: a sender per session and SSE subscribers through the load balancer. A subscriber whose
+ * stream breaks (its replica killed) reconnects with Last-Event-ID; every position must arrive
+ * exactly once, in order.
+ */
+export function bus(ctx, sessions = 2, subscribersPerSession = 2) {
+  const subs = [];
+  const sent = new Map();
+  const tasks = [];
+  for (let s = 0; s < sessions; s++) {
+    const sid = `cluster:${ctx.run}:${s}`;
+    sent.set(sid, []);
+    for (let k = 0; k < subscribersPerSession; k++) {
+      const sub = { sid, last: 0, gaps: 0, dupes: 0, reconnects: -1, seen: 0 };
+      subs.push(sub);
+      tasks.push(
+        (async () => {
+          while (!sub.done) {
+            sub.reconnects++;
+            const ac = new AbortController();
+            sub.abort = () => ac.abort();
+            try {
+              const res = await fetch(`${ctx.lb}/api/v1/sessions/${encodeURIComponent(sid)}/stream?after=${sub.last}`, {
+                headers: { 'x-api-key': ctx.adminKey, 'last-event-id': String(sub.last) },
+                signal: ac.signal,
+              });
+              if (res.status !== 200) throw new Error(`stream ${res.status}`);
+              await readSse(res.body, (ev) => {
+                if (ev.event !== 'message') return;
+                const pos = Number(ev.id);
+                if (pos <= sub.last) sub.dupes++;
+                else if (pos !== sub.last + 1) sub.gaps++;
+                if (pos > sub.last) sub.last = pos;
+                sub.seen++;
+              });
+            } catch {
+              // broken by the kill (or aborted at the end): resume from sub.last
+            }
+            if (!sub.done) await sleep(200);
+          }
+        })(),
+      );
+    }
+    tasks.push(
+      (async () => {
+        await sleep(500);
+        while (!ctx.stopping()) {
+          const r = await ctx.rec.call('bus-send', `${ctx.lb}/api/v1/sessions/${encodeURIComponent(sid)}/messages`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': ctx.adminKey },
+            body: JSON.stringify({ type: 'tick', data: { at: Date.now() } }),
+          });
+          if (r.status === 201) sent.get(sid).push(...(Array.isArray(r.body.data) ? r.body.data : [r.body.data]).map((m) => m.position));
+          await sleep(ctx.pace);
+        }
+      })(),
+    );
+  }
+  return {
+    /** Waits until subscribers caught up with what was acknowledged (or `ms`), then checks. */
+    async verify(ms) {
+      const until = Date.now() + ms;
+      const want = (sid) => Math.max(0, ...sent.get(sid));
+      while (Date.now() < until && subs.some((s) => s.last < want(s.sid))) await sleep(200);
+      for (const s of subs) {
+        s.done = true;
+        s.abort?.();
+      }
+      await Promise.race([Promise.all(tasks), sleep(3000)]);
+      const acked = [...sent.values()].reduce((n, v) => n + v.length, 0);
+      const behind = subs.filter((s) => s.last < want(s.sid)).length;
+      const gaps = subs.reduce((n, s) => n + s.gaps + s.dupes, 0);
+      const reconnects = subs.reduce((n, s) => n + s.reconnects, 0);
+      return [
+        {
+          name: 'bus SSE subscribers: all acked messages, no gap/dup',
+          value: `${subs.length} subs, ${acked} sent, ${gaps} gaps/dups, ${behind} behind, ${reconnects} reconnects`,
+          pass: acked > 0 && gaps === 0 && behind === 0,
+        },
+      ];
+    },
+  };
+}
