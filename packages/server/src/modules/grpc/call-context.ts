@@ -21,7 +21,7 @@ export const clientReset = createContextKey<() => boolean>(() => false, { descri
 export function callValues(req: IncomingMessage | Http2ServerRequest, ip: string) {
   return createContextValues()
     .set(peerAddress, ip)
-    .set(clientReset, () => req.aborted || ('stream' in req && (req.stream.rstCode ?? 0) > 0));
+    .set(clientReset, () => req.aborted || ('stream' in req && (req.stream.destroyed || (req.stream.rstCode ?? 0) > 0)));
 }
 
 const BEARER = /^bearer\s+/i;

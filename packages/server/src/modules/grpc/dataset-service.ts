@@ -142,8 +142,9 @@ async function* insertChunks(
       }
     }
   }
-  // A reset ends the messages first and is reported on a later turn of the event loop.
-  await new Promise((resolve) => setImmediate(resolve));
+  // A Node client's cancel (or passed deadline) is an end of stream and then a reset, which the
+  // server learns of a few turns of the event loop later: give it those before committing.
+  for (let turn = 0; turn < 3 && !reset(); turn++) await new Promise((resolve) => setImmediate(resolve));
   if (reset()) throw new ConnectError('the client cancelled the upload', Code.Canceled);
   if (chunk.length > 0) yield chunk;
 }

@@ -4,6 +4,7 @@ import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import * as grpc from '@grpc/grpc-js';
 import { DatasetService, ProcessOptions_Anonymize, ProcessRecordsRequestSchema, rpc } from '@loam/api/grpc';
+import { createDatasetServiceClient } from '@loam/sdk/grpc';
 import { GrpcReflection } from 'grpc-js-reflection-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
@@ -269,6 +270,24 @@ describeEachDialect('gRPC DatasetService', (dialect) => {
       const reason = (missing as ConnectError).findDetails(rpc.ErrorInfoSchema)[0]?.reason;
       expect(reason).toBe('not_found');
     }
+  });
+
+  it('@loam/sdk/grpc: the typed client with an API key, over Connect (fetch) and over native gRPC', async () => {
+    const overFetch = createDatasetServiceClient({ baseUrl: httpUrl, apiKey: t.adminKey });
+    expect((await overFetch.getDataset({ datasetId })).id).toBe(datasetId);
+    const grpcWeb = createDatasetServiceClient({ baseUrl: httpUrl, apiKey: t.adminKey, protocol: 'grpc-web' });
+    const ids: string[] = [];
+    for await (const r of grpcWeb.streamRecords({ datasetId, filter: JSON.stringify({ email: 'c1@example.com' }) })) ids.push(r.id);
+    expect(ids.length).toBeGreaterThan(0);
+    const native = createDatasetServiceClient({ apiKey: t.adminKey, transport: createGrpcTransport({ baseUrl: `http://${grpcAddress}` }) });
+    const res = await native.bulkInsertRecords(
+      (async function* () {
+        yield { datasetId, records: [{ data: json({ email: 'sdk@example.com' }) }] };
+      })(),
+    );
+    expect(res.inserted).toBe(1n);
+    const anonymous = createDatasetServiceClient({ baseUrl: httpUrl });
+    expect((await anonymous.getDataset({ datasetId }).catch((e) => e)).code).toBe(Code.Unauthenticated);
   });
 
   it('reflection lists the services and serves their descriptors; the health service answers SERVING', async () => {

@@ -95,27 +95,33 @@ export class RecordService {
     const ids: string[] = [];
     const seen = new Map<string, number>();
     const newId = () => this.core.platform.ids.new('rec');
-    await this.storeRecords(ctx.tenantId, id, ids, async (tx, draft, row) => {
-      const sealed = this.core.protection.applies(row);
-      for await (const chunk of chunks) {
+    await this.storeRecords(
+      ctx.tenantId,
+      id,
+      ids,
+      async (tx, draft, row) => {
+        const sealed = this.core.protection.applies(row);
+        for await (const chunk of chunks) {
+          opts.signal?.throwIfAborted();
+          if (ids.length + chunk.length > opts.max)
+            throw new AppError('payload_too_large', 413, `At most ${opts.max} records per stream; split the upload`);
+          const problems: FieldError[] = [];
+          const records = chunk.map((item, k) => {
+            const i = ids.length + k;
+            if (item.id !== undefined && !RECORD_ID.test(item.id))
+              problems.push({ field: `[${i}].id`, code: 'invalid_format', message: `record ${i}: id must match ${RECORD_ID_PATTERN}` });
+            return checkNewRecord(fields, item, i, seen, newId, problems);
+          });
+          if (problems.length > 0) throw recordProblems(problems);
+          for (const r of records) ids.push(r.id);
+          const stored = sealed ? await this.core.protection.seal(tx, row, records, { operation: 'insert' }) : prepareRecords(records);
+          await this.bulkInsert(tx, ctx.tenantId, id, draft, stored);
+        }
         opts.signal?.throwIfAborted();
-        if (ids.length + chunk.length > opts.max)
-          throw new AppError('payload_too_large', 413, `At most ${opts.max} records per stream; split the upload`);
-        const problems: FieldError[] = [];
-        const records = chunk.map((item, k) => {
-          const i = ids.length + k;
-          if (item.id !== undefined && !RECORD_ID.test(item.id))
-            problems.push({ field: `[${i}].id`, code: 'invalid_format', message: `record ${i}: id must match ${RECORD_ID_PATTERN}` });
-          return checkNewRecord(fields, item, i, seen, newId, problems);
-        });
-        if (problems.length > 0) throw recordProblems(problems);
-        for (const r of records) ids.push(r.id);
-        const stored = sealed ? await this.core.protection.seal(tx, row, records, { operation: 'insert' }) : prepareRecords(records);
-        await this.bulkInsert(tx, ctx.tenantId, id, draft, stored);
-      }
-      opts.signal?.throwIfAborted();
-      if (ids.length === 0) throw new AppError('validation_error', 400, 'Send at least one record');
-    }).catch((err) => this.takenIds(err, ctx.tenantId, id, async () => ids));
+        if (ids.length === 0) throw new AppError('validation_error', 400, 'Send at least one record');
+      },
+      opts.signal,
+    ).catch((err) => this.takenIds(err, ctx.tenantId, id, async () => ids));
     return { inserted: ids.length, ids };
   }
 
@@ -138,19 +144,21 @@ export class RecordService {
   /**
    * The transaction of a bulk insert: `insert` stores the records (taken client ids surface as a
    * unique violation: no lookup on the fast path), then the count and the event. `ids` is read
-   * after `insert` has run.
+   * after `insert` has run. An aborted `signal` (a streamed insert's call) rolls it back.
    */
   private async storeRecords(
     tenantId: string,
     id: string,
     ids: string[],
     insert: (tx: Tx, draft: number, row: DatasetRow) => Promise<void>,
+    signal?: AbortSignal,
   ): Promise<void> {
     await this.core.platform.transaction(async (tx) => {
       const { draft, row } = await this.lockForRecordWrite(tx, tenantId, id);
       await insert(tx, draft, row);
       await this.core.store.datasets.addRecords(tx, tenantId, id, ids.length, this.core.platform.clock.now());
       await this.core.emit(tx, 'record.created', id, { dataset_id: id, ids, count: ids.length }, tenantId, id);
+      signal?.throwIfAborted(); // the last moment a cancelled call can still roll back
     });
   }
 
