@@ -103,6 +103,12 @@ describeEachDialect('gRPC DatasetService', (dialect) => {
     expect(streamed.slice(0, 5).map((r) => ({ id: r.id, data: parse(r.data), revision: Number(r.revision) }))).toEqual(
       page.map((r: { id: string; data: unknown; revision: number }) => ({ id: r.id, data: r.data, revision: r.revision })),
     );
+    const query = await unary<{ records: { id: string }[]; nextCursor: string }>(client, 'queryRecords', { datasetId, limit: 5 }, admin());
+    expect(query.records.map((r) => r.id)).toEqual(page.map((r: { id: string }) => r.id));
+    expect(query.nextCursor).not.toBe('');
+    const one = await unary<{ id: string; data: Buffer }>(client, 'getRecord', { datasetId, recordId: page[0].id }, admin());
+    expect(parse(one.data)).toEqual(page[0].data);
+    expect((await failure(unary(client, 'queryRecords', { datasetId, limit: 5000 }, admin()))).code).toBe(grpc.status.INVALID_ARGUMENT);
     const filtered = await collect(client.streamRecords({ datasetId, filter: JSON.stringify({ age: { $gte: 89 } }) }, admin()));
     expect(filtered).toHaveLength(people.filter((p) => p.age >= 89).length);
 
@@ -308,6 +314,32 @@ describeEachDialect('gRPC DatasetService', (dialect) => {
     const unknown = await failure(unary(health, 'check', { service: 'nope.Service' }, new grpc.Metadata()));
     expect(unknown.code).toBe(grpc.status.NOT_FOUND);
     health.close();
+  });
+});
+
+describe('gRPC rate limits', () => {
+  it("a tenant over its tier's limit gets RESOURCE_EXHAUSTED with google.rpc.RetryInfo", async () => {
+    const t = await createTestLoam({ config: { rateLimitMultiplier: 0.05 } });
+    try {
+      const address = await t.loam.services.grpc.server.listen(0, '127.0.0.1');
+      const key = (await keyHeaders(t, 'grpc-limited', { roles: ['admin'] }))['x-api-key'];
+      const c = createDatasetServiceClient({
+        apiKey: key,
+        transport: createGrpcTransport({ baseUrl: `http://127.0.0.1:${address.port}` }),
+      });
+      let err: ConnectError | undefined;
+      for (let i = 0; i < 200 && !err; i++)
+        err = await c.getDataset({ datasetId: 'ds_none' }).then(
+          () => undefined,
+          (e) => (ConnectError.from(e).code === Code.NotFound ? undefined : ConnectError.from(e)),
+        );
+      expect(err?.code).toBe(Code.ResourceExhausted);
+      expect(Number(err?.metadata.get('retry-after'))).toBeGreaterThan(0);
+      const retry = err?.findDetails(rpc.RetryInfoSchema)[0];
+      expect(Number(retry?.retryDelay?.seconds)).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+    }
   });
 });
 
