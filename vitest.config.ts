@@ -6,8 +6,10 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     alias: {
+      '@loam/api/grpc': fileURLToPath(new URL('./packages/api/src/grpc/index.ts', import.meta.url)),
       '@loam/api': src('api'),
       '@loam/server': src('server'),
+      '@loam/sdk/grpc': fileURLToPath(new URL('./packages/sdk/src/grpc.ts', import.meta.url)),
       '@loam/sdk/node': fileURLToPath(new URL('./packages/sdk/src/node.ts', import.meta.url)),
       '@loam/sdk': src('sdk'),
     },

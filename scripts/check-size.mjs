@@ -18,7 +18,8 @@ function* sourceFiles(dir) {
     if (entry === 'node_modules' || entry === 'dist') continue;
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) yield* sourceFiles(path);
-    else if (entry.endsWith('.ts') && !entry.endsWith('.test.ts') && !entry.endsWith('.d.ts')) yield path;
+    // Generated protobuf code (*_pb.ts, from proto/ by buf) is not written by hand.
+    else if (entry.endsWith('.ts') && !entry.endsWith('.test.ts') && !entry.endsWith('.d.ts') && !entry.endsWith('_pb.ts')) yield path;
   }
 }
 

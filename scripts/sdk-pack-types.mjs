@@ -5,7 +5,9 @@
 //                       `'@loam/api'` specifier of packages/sdk/dist/**/*.d.ts at that copy;
 //   restore (postpack): undoes it, so the workspace builds against @loam/api again.
 // The copied declarations use only `@sinclair/typebox` types, a dependency of @loam/sdk. The SDK's
-// JavaScript imports nothing from @loam/api (type-only imports), which this script checks.
+// JavaScript imports nothing from @loam/api (type-only imports), which this script checks, except
+// `@loam/api/grpc` (the generated gRPC descriptors of `@loam/sdk/grpc`): that folder is copied
+// whole, JavaScript included, and imported relatively; it needs `@bufbuild/protobuf`, a dependency.
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,10 +29,11 @@ function files(dir, test) {
   return out;
 }
 
-const specifier = (file) => {
-  const rel = relative(dirname(file), join(bundled, 'index.js')).split(sep).join('/');
+const specifier = (file, target = 'index.js') => {
+  const rel = relative(dirname(file), join(bundled, target)).split(sep).join('/');
   return rel.startsWith('.') ? rel : `./${rel}`;
 };
+const GRPC = 'grpc/index.js';
 const quoted = (s) => new RegExp(`(from |import\\()(['"])${s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\2`, 'g');
 
 if (!existsSync(join(dist, 'index.d.ts'))) {
@@ -47,24 +50,32 @@ if (mode === 'bundle') {
     }
   }
   rmSync(bundled, { recursive: true, force: true });
-  cpSync(apiDist, bundled, { recursive: true, filter: (src) => src === apiDist || src.endsWith('.d.ts') });
-  for (const file of files(bundled, (n) => n.endsWith('.d.ts'))) {
+  const grpcDir = join(apiDist, 'grpc');
+  cpSync(apiDist, bundled, {
+    recursive: true,
+    filter: (src) => src === apiDist || src.endsWith('.d.ts') || src.startsWith(grpcDir),
+  });
+  for (const file of files(bundled, (n) => n.endsWith('.d.ts') || n.endsWith('.js'))) {
     const text = readFileSync(file, 'utf8');
-    if (/from ['"](?!\.|@sinclair\/typebox['"])/.test(text)) {
-      console.error(`sdk-pack-types: ${relative(root, file)} imports a package other than @sinclair/typebox`);
+    if (/from ['"](?!\.|@sinclair\/typebox['"]|@bufbuild\/protobuf[/'"])/.test(text)) {
+      console.error(`sdk-pack-types: ${relative(root, file)} imports a package other than @sinclair/typebox or @bufbuild/protobuf`);
       process.exit(1);
     }
   }
-  for (const file of declarations) {
+  for (const file of [...declarations, ...files(dist, (n) => n.endsWith('.js'))]) {
     const text = readFileSync(file, 'utf8');
-    const next = text.replace(quoted('@loam/api'), (_, kw, q) => `${kw}${q}${specifier(file)}${q}`);
+    const next = text
+      .replace(quoted('@loam/api/grpc'), (_, kw, q) => `${kw}${q}${specifier(file, GRPC)}${q}`)
+      .replace(quoted('@loam/api'), (_, kw, q) => `${kw}${q}${specifier(file)}${q}`);
     if (next !== text) writeFileSync(file, next);
   }
   console.log(`sdk-pack-types: ${files(bundled, () => true).length} @loam/api declarations bundled into dist/api`);
 } else if (mode === 'restore') {
-  for (const file of declarations) {
+  for (const file of [...declarations, ...files(dist, (n) => n.endsWith('.js'))]) {
     const text = readFileSync(file, 'utf8');
-    const next = text.replace(quoted(specifier(file)), (_, kw, q) => `${kw}${q}@loam/api${q}`);
+    const next = text
+      .replace(quoted(specifier(file, GRPC)), (_, kw, q) => `${kw}${q}@loam/api/grpc${q}`)
+      .replace(quoted(specifier(file)), (_, kw, q) => `${kw}${q}@loam/api${q}`);
     if (next !== text) writeFileSync(file, next);
   }
   rmSync(bundled, { recursive: true, force: true });

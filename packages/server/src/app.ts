@@ -15,6 +15,7 @@ import { createAuditModule } from './modules/audit/module.js';
 import { createBusModule } from './modules/bus/module.js';
 import { createContentModule } from './modules/content/module.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
+import { createGrpcModule } from './modules/grpc/module.js';
 import { createIdentityModule } from './modules/identity/module.js';
 import { createJobsModule } from './modules/jobs/module.js';
 import { createLlmModule } from './modules/llm/module.js';
@@ -46,6 +47,11 @@ export function createModules(platform: Platform) {
   const storage = createStorageModule(platform);
   const content = createContentModule(platform, { storage: storage.service });
   const datasets = createDatasetsModule(platform, { protection: privacy.service.protection });
+  const grpc = createGrpcModule(platform, {
+    datasets: datasets.service,
+    privacy: privacy.service.privacy,
+    tierOf: (t) => tenants.service.tierOf(t),
+  });
   const jobs = createJobsModule(platform);
   const bus = createBusModule(platform);
   const nats = createNatsPublishingModule(platform);
@@ -66,6 +72,7 @@ export function createModules(platform: Platform) {
     storage,
     content,
     datasets,
+    grpc,
     jobs,
     bus,
     nats,
@@ -84,6 +91,7 @@ export function createModules(platform: Platform) {
     storage: storage.service,
     content: content.service,
     datasets: datasets.service,
+    grpc: grpc.service,
     bus: bus.service,
   };
   const migrator = createMigrator(

@@ -392,6 +392,29 @@ export const options = {
     schema: int(8 * 1024 * 1024, 65_536),
     doc: 'A stream subscriber this far behind (bytes queued for its socket) is cut off with an error event',
   },
+  // grpc module: the data vault's DatasetService over gRPC (HTTP/2) beside gRPC-Web and Connect on the main port
+  grpcEnabled: {
+    env: 'LOAM_GRPC_ENABLED',
+    schema: bool(true),
+    doc: '`loam serve` also listens for gRPC on LOAM_GRPC_PORT (gRPC-Web and Connect are on the main port either way)',
+  },
+  grpcPort: { env: 'LOAM_GRPC_PORT', schema: int(9090, 0, 65535), doc: 'gRPC port: HTTP/2 on LOAM_HOST (0 = any free port)' },
+  grpcTlsCert: {
+    env: 'LOAM_GRPC_TLS_CERT',
+    schema: str(''),
+    doc: 'PEM certificate (chain) file for gRPC over TLS; empty = cleartext HTTP/2 (h2c)',
+  },
+  grpcTlsKey: { env: 'LOAM_GRPC_TLS_KEY', schema: str(''), doc: 'PEM private key file of LOAM_GRPC_TLS_CERT' },
+  grpcMaxBulkRecords: {
+    env: 'LOAM_GRPC_MAX_BULK_RECORDS',
+    schema: int(1_000_000, 1, 100_000_000),
+    doc: 'Most records one BulkInsertRecords stream inserts (one transaction; RESOURCE_EXHAUSTED beyond)',
+  },
+  grpcMaxMessageBytes: {
+    env: 'LOAM_GRPC_MAX_MESSAGE_BYTES',
+    schema: int(16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    doc: 'Largest gRPC / Connect message received (after decompression)',
+  },
 } satisfies Record<string, Option>;
 
 type Options = typeof options;

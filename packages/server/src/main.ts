@@ -61,6 +61,7 @@ export async function serve(config: Config): Promise<Loam> {
   if (adminKey) process.stderr.write(banner(adminKey));
   const app = await loam.http();
   await app.listen({ host: config.host, port: config.port });
+  if (config.grpcEnabled) await loam.services.grpc.server.listen();
   loam.startBackground({ workers: config.jobConcurrency, relay: true });
   onSignals(loam, config.shutdownTimeoutMs);
   return loam;

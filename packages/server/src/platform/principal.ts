@@ -20,8 +20,9 @@ export interface Principal {
  * Resolves a bearer token to a principal, or returns null when the token is not of its kind.
  * An authenticator may answer synchronously (e.g. from a cache of verified tokens): a request
  * whose credential is resolved that way goes through the authentication hook without a promise.
+ * `request` (used for logging) is absent where there is no Fastify request (gRPC calls).
  */
-export type BearerAuthenticator = (token: string, request: FastifyRequest) => Principal | null | Promise<Principal | null>;
+export type BearerAuthenticator = (token: string, request?: FastifyRequest) => Principal | null | Promise<Principal | null>;
 
 export const PLATFORM_ADMIN = 'platform_admin';
 

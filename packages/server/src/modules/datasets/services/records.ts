@@ -1,4 +1,11 @@
-import { type DatasetRecord, type DatasetSchema, MAX_RECORDS_PER_CALL, type NewRecord, type Pagination } from '@loam/api';
+import {
+  type DatasetRecord,
+  type DatasetSchema,
+  MAX_RECORDS_PER_CALL,
+  type NewRecord,
+  type Pagination,
+  RECORD_ID_PATTERN,
+} from '@loam/api';
 import type { RequestContext } from '../../../platform/context.js';
 import { sha256 } from '../../../platform/crypto/index.js';
 import { type Executor, fromJson } from '../../../platform/db/index.js';
@@ -22,6 +29,8 @@ import {
 import { toRecord } from '../store/index.js';
 import type { DatasetRow, RecordRow } from '../tables.js';
 import { type DatasetCore, type RecordQueryInput, type VersionRef, isUniqueViolation, recordETag, scopeOf } from './core.js';
+
+const RECORD_ID = new RegExp(RECORD_ID_PATTERN);
 
 /** A dataset's records: validated writes (single, bulk, pipelined) and filtered reads of the draft or a version. */
 export class RecordService {
@@ -69,6 +78,53 @@ export class RecordService {
     return { inserted: records.length, ids };
   }
 
+  /**
+   * A streamed bulk insert (gRPC `BulkInsertRecords`): each chunk is checked as the REST bulk
+   * insert checks its records (schema, ids, repeats across the whole stream) and inserted as it
+   * arrives, all in one transaction. A problem in any record, a taken id, more than `max` records,
+   * a failing stream or an aborted `signal` (deadline, cancel) rolls the whole call back.
+   */
+  async insertRecordStream(
+    ctx: RequestContext,
+    id: string,
+    chunks: AsyncIterable<NewRecord[]>,
+    opts: { max: number; signal?: AbortSignal },
+  ): Promise<{ inserted: number; ids: string[] }> {
+    const ds = await this.core.authorizeRecords(ctx, id, 'datasets:write');
+    const fields = fromJson<DatasetSchema>(ds.row.schema).fields;
+    const ids: string[] = [];
+    const seen = new Map<string, number>();
+    const newId = () => this.core.platform.ids.new('rec');
+    await this.storeRecords(
+      ctx.tenantId,
+      id,
+      ids,
+      async (tx, draft, row) => {
+        const sealed = this.core.protection.applies(row);
+        for await (const chunk of chunks) {
+          opts.signal?.throwIfAborted();
+          if (ids.length + chunk.length > opts.max)
+            throw new AppError('payload_too_large', 413, `At most ${opts.max} records per stream; split the upload`);
+          const problems: FieldError[] = [];
+          const records = chunk.map((item, k) => {
+            const i = ids.length + k;
+            if (item.id !== undefined && !RECORD_ID.test(item.id))
+              problems.push({ field: `[${i}].id`, code: 'invalid_format', message: `record ${i}: id must match ${RECORD_ID_PATTERN}` });
+            return checkNewRecord(fields, item, i, seen, newId, problems);
+          });
+          if (problems.length > 0) throw recordProblems(problems);
+          for (const r of records) ids.push(r.id);
+          const stored = sealed ? await this.core.protection.seal(tx, row, records, { operation: 'insert' }) : prepareRecords(records);
+          await this.bulkInsert(tx, ctx.tenantId, id, draft, stored);
+        }
+        opts.signal?.throwIfAborted();
+        if (ids.length === 0) throw new AppError('validation_error', 400, 'Send at least one record');
+      },
+      opts.signal,
+    ).catch((err) => this.takenIds(err, ctx.tenantId, id, async () => ids));
+    return { inserted: ids.length, ids };
+  }
+
   /** A large bulk insert: each chunk inserted as the worker hands it over. */
   private async insertPipelined(tenantId: string, id: string, job: BulkJob): Promise<{ inserted: number; ids: string[] }> {
     const ids: string[] = [];
@@ -88,19 +144,21 @@ export class RecordService {
   /**
    * The transaction of a bulk insert: `insert` stores the records (taken client ids surface as a
    * unique violation: no lookup on the fast path), then the count and the event. `ids` is read
-   * after `insert` has run.
+   * after `insert` has run. An aborted `signal` (a streamed insert's call) rolls it back.
    */
   private async storeRecords(
     tenantId: string,
     id: string,
     ids: string[],
     insert: (tx: Tx, draft: number, row: DatasetRow) => Promise<void>,
+    signal?: AbortSignal,
   ): Promise<void> {
     await this.core.platform.transaction(async (tx) => {
       const { draft, row } = await this.lockForRecordWrite(tx, tenantId, id);
       await insert(tx, draft, row);
       await this.core.store.datasets.addRecords(tx, tenantId, id, ids.length, this.core.platform.clock.now());
       await this.core.emit(tx, 'record.created', id, { dataset_id: id, ids, count: ids.length }, tenantId, id);
+      signal?.throwIfAborted(); // the last moment a cancelled call can still roll back
     });
   }
 
@@ -307,6 +365,37 @@ export class RecordService {
     if (input.count) pagination.total_count = await this.core.store.records.count(this.core.db, scopeOf(v), where);
     const opened = await this.core.protection.open(undefined, v.tenantId, v.datasetId, v.encrypted, page);
     return { items: opened.map((r) => toRecord(r, fields)), pagination, next };
+  }
+
+  /**
+   * Every record of the draft or a version matching a filter, whole, in id order, one page at a
+   * time as the caller asks for the next (gRPC `StreamRecords`: memory stays at one page). Checks
+   * access and audits the read first; an aborted `signal` stops before the next page is read.
+   */
+  async *streamRecords(
+    ctx: RequestContext,
+    id: string,
+    input: { version?: string; filter?: unknown },
+    opts: { pageSize?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<DatasetRecord[]> {
+    const ds = await this.core.authorizeRecords(ctx, id, 'datasets:read');
+    const filter = input.filter === undefined ? undefined : parseFilter(input.filter);
+    const v = await this.core.resolveVersion(ctx, ds, input.version);
+    this.core.protection.assertQueryable(v.encrypted, { filter });
+    await this.core.auditRead(ctx, ds, 'records.stream', { version_id: v.id });
+    const where = filter ? this.core.json.compile(filter) : undefined;
+    const pageSize = opts.pageSize ?? 1000;
+    let after: string | undefined;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const rows = await this.core.store.records.scanPage(this.core.db, scopeOf(v), where, after, pageSize, true);
+      if (rows.length > 0) {
+        const opened = await this.core.protection.open(undefined, v.tenantId, id, v.encrypted, rows as RecordRow[]);
+        yield opened.map((r) => toRecord(r));
+      }
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1].id;
+    }
   }
 
   /** Every record of a version matching a filter, in id order, in pages (exports). */

@@ -252,8 +252,9 @@ export class RecordTable {
   }
 
   /** Records matching `where` with an id after `after`, in id order (`pageSize` of them). */
-  scanPage(db: Executor, scope: RowScope, where: Bool | undefined, after: string | undefined, pageSize: number) {
-    let q = this.scoped(db, scope).select(['id', 'data']);
+  /** `full`: with the revision and times too (the gRPC stream answers whole records). */
+  scanPage(db: Executor, scope: RowScope, where: Bool | undefined, after: string | undefined, pageSize: number, full = false) {
+    let q = this.scoped(db, scope).select(full ? ['id', 'data', 'revision', 'created_at', 'updated_at'] : ['id', 'data']);
     if (where) q = q.where(where);
     if (after !== undefined) q = q.where('id', '>', after);
     return q.orderBy('id').limit(pageSize).execute();

@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+/**
+ * gRPC DatasetService (#20) on the built `loam serve` (SQLite, rate limits off), one run:
+ * - bulk insert: records/s of BulkInsertRecords (native gRPC, HTTP/2, 1,000 records a message)
+ *   against the REST bulk insert (POST …/records, the same 10,000 records a call), batch by batch,
+ *   interleaved so both see the same machine load;
+ * - StreamRecords: records/s and the server's RSS (sampled every 100 ms) while a client reads
+ *   BENCH_RECORDS (default 1,000,000) records, against REST cursor pages (limit 1000) of the same
+ *   records as the throughput baseline. Target: RSS growth ≤ 50 MB.
+ *
+ * Run: npm run build && node bench/grpc.bench.mjs   (BENCH_RECORDS, BENCH_INSERT_BATCHES
+ *      (default 10 of 10,000 records per side); --json for a machine-readable line)
+ */
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { join } from 'node:path';
+import { ROOT, freePort, rssOf, sleep, startLoam, table } from './common.mjs';
+
+const TOTAL = Number(process.env.BENCH_RECORDS ?? 1_000_000);
+const INSERT_BATCHES = Number(process.env.BENCH_INSERT_BATCHES ?? 10);
+const BATCH = 10_000;
+const ADMIN_KEY = 'loam_sk_bench_grpc_admin_key_0123456789abcdefghij';
+// The Connect packages are the server's and the SDK's dependencies (not hoisted to the root).
+const requireFromServer = createRequire(join(ROOT, 'packages/server/package.json'));
+const { createGrpcTransport } = await import(requireFromServer.resolve('@connectrpc/connect-node'));
+const { createDatasetServiceClient } = await import(join(ROOT, 'packages/sdk/dist/grpc.js'));
+
+const utf8 = new TextEncoder();
+const person = (i) => ({ email: `person${i}@example.com`, name: `Person ${i}`, age: i % 90, city: ['Oslo', 'Lima', 'Pune'][i % 3] });
+
+async function main() {
+  const grpcPort = await freePort();
+  const loam = await startLoam({
+    LOAM_ADMIN_API_KEY: ADMIN_KEY,
+    LOAM_RATE_LIMIT_ENABLED: 'false',
+    LOAM_GRPC_PORT: String(grpcPort),
+    LOAM_BODY_LIMIT: String(64 * 1024 * 1024),
+  });
+  const headers = { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' };
+  const api = async (method, path, body) => {
+    const r = await fetch(loam.url + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await r.text();
+    if (r.status >= 400) throw new Error(`${method} ${path}: ${r.status} ${text.slice(0, 300)}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  const vault = createDatasetServiceClient({
+    apiKey: ADMIN_KEY,
+    transport: createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}` }),
+  });
+  const schema = {
+    fields: [
+      { name: 'email', type: 'string', required: true },
+      { name: 'age', type: 'integer' },
+    ],
+  };
+  const newDataset = async (name) => (await api('POST', '/api/v1/datasets', { name, schema })).data.id;
+
+  /** BulkInsertRecords of `records` (messages of 1,000). */
+  const grpcInsert = (datasetId, records) =>
+    vault.bulkInsertRecords(
+      (async function* () {
+        for (let i = 0; i < records.length; i += 1000)
+          yield { datasetId, records: records.slice(i, i + 1000).map((r) => ({ data: utf8.encode(JSON.stringify(r)) })) };
+      })(),
+    );
+
+  try {
+    // ---- bulk insert: REST and gRPC, batch by batch, interleaved ----
+    const restDs = await newDataset('rest-insert');
+    const grpcDs = await newDataset('grpc-insert');
+    const warm = Array.from({ length: 1000 }, (_, i) => person(i));
+    await api(
+      'POST',
+      `/api/v1/datasets/${restDs}/records`,
+      warm.map((data) => ({ data })),
+    );
+    await grpcInsert(grpcDs, warm);
+    let restMs = 0;
+    let grpcMs = 0;
+    for (let b = 0; b < INSERT_BATCHES; b++) {
+      const records = Array.from({ length: BATCH }, (_, i) => person(1000 + b * BATCH + i));
+      const body = JSON.stringify(records.map((data) => ({ data })));
+      let t0 = performance.now();
+      await api('POST', `/api/v1/datasets/${restDs}/records`, body);
+      restMs += performance.now() - t0;
+      t0 = performance.now();
+      const res = await grpcInsert(grpcDs, records);
+      grpcMs += performance.now() - t0;
+      if (Number(res.inserted) !== BATCH) throw new Error(`inserted ${res.inserted}`);
+    }
+    const n = INSERT_BATCHES * BATCH;
+    const restRate = n / (restMs / 1000);
+    const grpcRate = n / (grpcMs / 1000);
+
+    // ---- StreamRecords over TOTAL records ----
+    const streamDs = await newDataset('stream');
+    const fillT0 = performance.now();
+    for (let done = 0; done < TOTAL; ) {
+      const count = Math.min(100_000, TOTAL - done);
+      await grpcInsert(
+        streamDs,
+        Array.from({ length: count }, (_, i) => person(done + i)),
+      );
+      done += count;
+    }
+    const fillSec = (performance.now() - fillT0) / 1000;
+    await sleep(2000); // let the server settle after the fill
+    const rssBefore = rssOf(loam.pid);
+    let peak = rssBefore;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssOf(loam.pid) ?? 0);
+    }, 100);
+    let streamed = 0;
+    let t0 = performance.now();
+    for await (const _ of vault.streamRecords({ datasetId: streamDs })) streamed++;
+    const streamSec = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    if (streamed !== TOTAL) throw new Error(`streamed ${streamed} of ${TOTAL}`);
+
+    // REST cursor pages of the same records: the throughput baseline.
+    let paged = 0;
+    let cursor;
+    t0 = performance.now();
+    do {
+      const page = await api(
+        'GET',
+        `/api/v1/datasets/${streamDs}/records?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      paged += page.data.length;
+      cursor = page.pagination?.cursor;
+    } while (cursor);
+    const pageSec = (performance.now() - t0) / 1000;
+
+    const mb = (b) => (b / 1024 / 1024).toFixed(1);
+    const results = {
+      machine: {
+        cores: os.cpus().length,
+        cpu: os.cpus()[0]?.model,
+        node: process.version,
+        load: os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' '),
+      },
+      insert: { records: n, rest_per_s: Math.round(restRate), grpc_per_s: Math.round(grpcRate), ratio: +(grpcRate / restRate).toFixed(2) },
+      fill: { records: TOTAL, grpc_per_s: Math.round(TOTAL / fillSec) },
+      stream: {
+        records: streamed,
+        grpc_per_s: Math.round(streamed / streamSec),
+        rest_pages_per_s: Math.round(paged / pageSec),
+        ratio: +(streamed / streamSec / (paged / pageSec)).toFixed(2),
+        rss_before_mb: +mb(rssBefore),
+        rss_peak_mb: +mb(peak),
+        rss_growth_mb: +mb(peak - rssBefore),
+      },
+    };
+    if (process.argv.includes('--json')) console.log(JSON.stringify(results));
+    else {
+      console.log(`machine: ${results.machine.cores} × ${results.machine.cpu}, Node ${results.machine.node}, load ${results.machine.load}`);
+      console.log(
+        table([
+          { what: 'bulk insert REST (10k/call)', records: n, 'records/s': results.insert.rest_per_s, 'vs baseline': '1.00×' },
+          {
+            what: 'BulkInsertRecords (gRPC)',
+            records: n,
+            'records/s': results.insert.grpc_per_s,
+            'vs baseline': `${results.insert.ratio}×`,
+          },
+          { what: 'REST cursor pages (1000)', records: paged, 'records/s': results.stream.rest_pages_per_s, 'vs baseline': '1.00×' },
+          {
+            what: 'StreamRecords (gRPC)',
+            records: streamed,
+            'records/s': results.stream.grpc_per_s,
+            'vs baseline': `${results.stream.ratio}×`,
+          },
+        ]),
+      );
+      console.log(
+        `StreamRecords server RSS: ${results.stream.rss_before_mb} MB before, ${results.stream.rss_peak_mb} MB peak, growth ${results.stream.rss_growth_mb} MB (target ≤ 50 MB)`,
+      );
+    }
+  } finally {
+    await loam.stop();
+  }
+}
+
+await main();

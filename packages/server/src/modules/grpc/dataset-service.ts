@@ -1,0 +1,150 @@
+import { create } from '@bufbuild/protobuf';
+import { Code, type ConnectRouter, ConnectError } from '@connectrpc/connect';
+import type { NewRecord, RecordQuery } from '@loam/api';
+import { RecordQuery as RecordQuerySchema } from '@loam/api';
+import {
+  BulkInsertRecordsResponseSchema,
+  DatasetService,
+  ProcessOptionsSchema,
+  type ProcessRecordsRequest,
+  type BulkInsertRecordsRequest,
+  QueryRecordsResponseSchema,
+} from '@loam/api/grpc';
+import { Value } from '@sinclair/typebox/value';
+import { AppError } from '../../platform/errors.js';
+import type { DatasetService as Datasets } from '../datasets/services/datasets.js';
+import type { PrivacyService } from '../privacy/service.js';
+import { type CallContexts, clientReset } from './call-context.js';
+import { datasetMessage, filterOf, newRecord, recordMessage } from './convert.js';
+import { RecordProcessor } from './process.js';
+import { abortable } from './streams.js';
+
+const READ = ['datasets:read'] as const;
+const WRITE = ['datasets:write'] as const;
+/** Records handed to one insert of a BulkInsertRecords stream (client messages are re-chunked to this). */
+const INSERT_CHUNK = 1000;
+
+export interface DatasetRpcDeps {
+  datasets: Datasets;
+  privacy: PrivacyService;
+  contexts: CallContexts;
+  maxBulkRecords: number;
+}
+
+const required = (value: string, field: string): string => {
+  if (value === '')
+    throw new AppError('validation_error', 400, `${field} is required`, [{ field, code: 'required', message: `${field} is required` }]);
+  return value;
+};
+
+/**
+ * `llm_data_vault.v1.DatasetService` on a Connect router: each RPC builds the caller's context
+ * as REST does and calls the datasets service the REST routes call, so both answer alike.
+ */
+export function registerDatasetService(router: ConnectRouter, deps: DatasetRpcDeps): void {
+  const { datasets, contexts } = deps;
+  router.service(DatasetService, {
+    getDataset: async (req, call) => {
+      const ctx = await contexts.of(call, READ);
+      return datasetMessage(await datasets.get(ctx, required(req.datasetId, 'dataset_id')));
+    },
+
+    getRecord: async (req, call) => {
+      const ctx = await contexts.of(call, READ);
+      const { etag: _, ...record } = await datasets.records.getRecord(
+        ctx,
+        required(req.datasetId, 'dataset_id'),
+        required(req.recordId, 'record_id'),
+        req.versionId || undefined,
+      );
+      return recordMessage(record);
+    },
+
+    queryRecords: async (req, call) => {
+      const ctx = await contexts.of(call, READ);
+      const query: RecordQuery = {
+        ...(req.filter ? { filter: filterOf(req.filter) as RecordQuery['filter'] } : {}),
+        ...(req.sort ? { sort: req.sort } : {}),
+        ...(req.versionId ? { version: req.versionId } : {}),
+        ...(req.limit ? { limit: req.limit } : {}),
+        ...(req.cursor ? { cursor: req.cursor } : {}),
+      };
+      // The REST query's schema, so a limit or sort refused there is refused here.
+      const error = Value.Errors(RecordQuerySchema, query).First();
+      if (error) {
+        const field = error.path.slice(1).replace(/\//g, '.') || 'request';
+        throw new AppError('validation_error', 400, `${field}: ${error.message}`, [
+          { field, code: 'invalid_value', message: error.message },
+        ]);
+      }
+      const page = await datasets.records.queryRecords(ctx, required(req.datasetId, 'dataset_id'), query);
+      return create(QueryRecordsResponseSchema, { records: page.items.map(recordMessage), nextCursor: page.next ?? '' });
+    },
+
+    streamRecords: async function* (req, call) {
+      const ctx = await contexts.of(call, READ);
+      const pages = datasets.records.streamRecords(
+        ctx,
+        required(req.datasetId, 'dataset_id'),
+        { version: req.versionId || undefined, filter: filterOf(req.filter) },
+        { signal: call.signal },
+      );
+      for await (const page of pages) for (const r of page) yield recordMessage(r);
+    },
+
+    bulkInsertRecords: async (requests, call) => {
+      const ctx = await contexts.of(call, WRITE);
+      const messages = abortable(requests, call.signal);
+      const first = await messages.next();
+      if (first.done) throw new AppError('validation_error', 400, 'Send at least one record');
+      const id = required(first.value.datasetId, 'dataset_id');
+      const result = await datasets.records.insertRecordStream(ctx, id, insertChunks(first.value, messages, call.values.get(clientReset)), {
+        max: deps.maxBulkRecords,
+        signal: call.signal,
+      });
+      return create(BulkInsertRecordsResponseSchema, { inserted: BigInt(result.inserted), ids: result.ids });
+    },
+
+    processRecords: async function* (requests, call) {
+      const ctx = await contexts.of(call, READ);
+      const messages = abortable(requests, call.signal);
+      const first = await messages.next();
+      if (first.done) return;
+      const dataset = await datasets.get(ctx, required(first.value.datasetId, 'dataset_id'));
+      await datasets.authorizeRecords(ctx, dataset.id, 'datasets:read');
+      const processor = new RecordProcessor(
+        deps.privacy,
+        ctx,
+        dataset,
+        first.value.options ?? create(ProcessOptionsSchema, { validate: true }),
+      );
+      let index = 0;
+      for (let m: IteratorResult<ProcessRecordsRequest> = first; !m.done; m = await messages.next())
+        for (const record of m.value.records) yield await processor.process(record, index++);
+    },
+  });
+}
+
+/** The records of a BulkInsertRecords stream, in chunks of INSERT_CHUNK as REST bulk items. */
+async function* insertChunks(
+  first: BulkInsertRecordsRequest,
+  rest: AsyncIterator<BulkInsertRecordsRequest>,
+  reset: () => boolean,
+): AsyncGenerator<NewRecord[]> {
+  let chunk: NewRecord[] = [];
+  let index = 0;
+  for (let m: IteratorResult<BulkInsertRecordsRequest> = { done: false, value: first }; !m.done; m = await rest.next()) {
+    for (const r of m.value.records) {
+      chunk.push(newRecord(r, index++));
+      if (chunk.length === INSERT_CHUNK) {
+        yield chunk;
+        chunk = [];
+      }
+    }
+  }
+  // A Node client's cancel (or passed deadline) is an end of stream and then a reset, which the
+  // server learns of a few turns of the event loop later: give it those before committing.
+  for (let turn = 0; turn < 3 && !reset(); turn++) await new Promise((resolve) => setImmediate(resolve));
+  if (reset()) throw new ConnectError('the client cancelled the upload', Code.Canceled);
+  if (chunk.length > 0) yield chunk;
+}
