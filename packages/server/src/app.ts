@@ -17,6 +17,7 @@ import { createContentModule } from './modules/content/module.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
 import { createIdentityModule } from './modules/identity/module.js';
 import { createJobsModule } from './modules/jobs/module.js';
+import { createObservatoryModule } from './modules/observatory/module.js';
 import { createLlmModule } from './modules/llm/module.js';
 import { createPoliciesModule } from './modules/policies/module.js';
 import { createPrivacyModule } from './modules/privacy/module.js';
@@ -48,6 +49,7 @@ export function createModules(platform: Platform) {
   const datasets = createDatasetsModule(platform, { protection: privacy.service.protection });
   const jobs = createJobsModule(platform);
   const bus = createBusModule(platform);
+  const observatory = createObservatoryModule(platform);
   const nats = createNatsPublishingModule(platform);
   const system = createSystemModule(platform, { migrator: () => migrator });
   const modules: LoamModule[] = [
@@ -68,6 +70,7 @@ export function createModules(platform: Platform) {
     datasets,
     jobs,
     bus,
+    observatory,
     nats,
   ];
   const services = {
@@ -85,6 +88,7 @@ export function createModules(platform: Platform) {
     content: content.service,
     datasets: datasets.service,
     bus: bus.service,
+    observatory: observatory.service,
   };
   const migrator = createMigrator(
     platform.database.db,

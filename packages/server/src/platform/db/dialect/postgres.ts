@@ -167,6 +167,14 @@ export class PostgresSqlDialect implements SqlDialect {
 
   async removeFullText(): Promise<void> {}
 
+  containsWords(column: string, words: string[]): Bool {
+    const col = sql.ref(column);
+    return sql<SqlBool>`(${sql.join(
+      words.map((w) => sql`strpos(lower(${col}), ${w.toLowerCase()}) > 0`),
+      sql` AND `,
+    )})`;
+  }
+
   async searchFullText<DB>(
     db: ExecutorOf<DB>,
     spec: FullTextSpec,

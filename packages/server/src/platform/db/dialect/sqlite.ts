@@ -240,6 +240,14 @@ export class SqliteSqlDialect implements SqlDialect {
     );
   }
 
+  containsWords(column: string, words: string[]): Bool {
+    const col = sql.ref(column);
+    return sql<SqlBool>`(${sql.join(
+      words.map((w) => sql`instr(lower(${col}), ${w.toLowerCase()}) > 0`),
+      sql` AND `,
+    )})`;
+  }
+
   async searchFullText<DB>(
     db: ExecutorOf<DB>,
     spec: FullTextSpec,
