@@ -10,6 +10,7 @@
 mod client;
 mod error;
 mod llm;
+mod logs;
 mod models;
 mod resources;
 mod sessions;
@@ -17,6 +18,7 @@ mod sessions;
 pub use client::{backoff_delay, BoxStream, Client, ClientBuilder, Envelope, Page, Pagination, Req};
 pub use error::{Error, FieldError, Problem, Result};
 pub use llm::*;
+pub use logs::*;
 pub use models::*;
 pub use resources::*;
 pub use sessions::*;

@@ -7,6 +7,7 @@ from typing import Any
 from ._client import AsyncAPIClient, SyncAPIClient
 from .resources import Anonymization, ApiKeys, AuditLogs, Content, Datasets, Jobs, Policies, Records, Versions
 from .llm import Llm
+from .logs import Logs
 from .sessions import Sessions
 
 
@@ -23,6 +24,7 @@ class _Resources:
         self.content = Content(self)
         self.sessions = Sessions(self)
         self.llm = Llm(self)
+        self.logs = Logs(self)
 
     def whoami(self) -> Any:
         """The caller as Loam sees it (tenant, subject, scopes, roles)."""

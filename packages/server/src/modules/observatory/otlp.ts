@@ -185,7 +185,7 @@ export async function otlpRoutes(app: LoamApp, logs: ObservatoryService): Promis
               throw badRequest('The body is not an OTLP protobuf export request');
             }
           }
-          if (!body || typeof body !== 'object') throw badRequest('The body is not an OTLP export request');
+          if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body is not an OTLP export request');
           const now = Date.now();
           const records = kind === 'logs' ? logsToRecords(body, now) : spansToRecords(body, now);
           await logs.ingest(contextOf(request), 'otlp', records);
