@@ -104,7 +104,12 @@ function startSink() {
 }
 
 async function main() {
-  const env = { LOAM_RATE_LIMIT_ENABLED: 'false', LOAM_ADMIN_API_KEY: ADMIN_KEY, LOAM_JOB_CONCURRENCY: '0', LOAM_LOG_QUOTA_PER_MINUTE: '1000000000' };
+  const env = {
+    LOAM_RATE_LIMIT_ENABLED: 'false',
+    LOAM_ADMIN_API_KEY: ADMIN_KEY,
+    LOAM_JOB_CONCURRENCY: '0',
+    LOAM_LOG_QUOTA_PER_MINUTE: '1000000000',
+  };
   const rows = [];
   const loam = await startLoam(env);
   const bare = await startBare();
@@ -113,8 +118,20 @@ async function main() {
     await ingest(bare.url, 1);
     const l = await ingest(loam.url);
     const b = await ingest(bare.url);
-    rows.push({ ingest: 'loam POST /api/v1/logs', 'records/s': Math.round(l.records), 'req/s': l.rps.toFixed(1), 'p99 ms': l.p99, 'vs bare': `${((l.records / b.records) * 100).toFixed(0)} %` });
-    rows.push({ ingest: 'bare fastify + better-sqlite3', 'records/s': Math.round(b.records), 'req/s': b.rps.toFixed(1), 'p99 ms': b.p99, 'vs bare': '100 %' });
+    rows.push({
+      ingest: 'loam POST /api/v1/logs',
+      'records/s': Math.round(l.records),
+      'req/s': l.rps.toFixed(1),
+      'p99 ms': l.p99,
+      'vs bare': `${((l.records / b.records) * 100).toFixed(0)} %`,
+    });
+    rows.push({
+      ingest: 'bare fastify + better-sqlite3',
+      'records/s': Math.round(b.records),
+      'req/s': b.rps.toFixed(1),
+      'p99 ms': b.p99,
+      'vs bare': '100 %',
+    });
   } finally {
     bare.child.kill();
     await loam.stop();
@@ -132,7 +149,11 @@ async function main() {
     const onRps = await whoami(on.url);
     await on.stop();
     trace.push({ 'GET /api/v1/whoami': 'tracing off (default)', 'req/s': Math.round(offRps), 'vs off': '100 %' });
-    trace.push({ 'GET /api/v1/whoami': 'tracing on (OTLP sink)', 'req/s': Math.round(onRps), 'vs off': `${((onRps / offRps) * 100).toFixed(1)} %` });
+    trace.push({
+      'GET /api/v1/whoami': 'tracing on (OTLP sink)',
+      'req/s': Math.round(onRps),
+      'vs off': `${((onRps / offRps) * 100).toFixed(1)} %`,
+    });
   } finally {
     sink.close();
   }

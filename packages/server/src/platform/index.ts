@@ -10,6 +10,8 @@ import { type Clock, Ids, type Random, Signer, randomToken, systemClock, systemR
 import { type DatabaseHandle, type Executor, type Tx, openDatabase } from './db/index.js';
 import { EventOutbox } from './events/outbox.js';
 import { JobQueue } from './jobs/queue.js';
+import { startTracing } from './tracing.js';
+import { VERSION as LOAM_VERSION } from './version.js';
 import { FallbackRateLimitStore, MemoryRateLimitStore, RateLimiter, RedisRateLimitStore } from './ratelimit/index.js';
 
 export interface PlatformOptions {
@@ -71,10 +73,12 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const ids = new Ids(clock, random);
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  const tracing = await startTracing(LOAM_VERSION);
   const database = openDatabase({
     url: config.databaseUrl,
     sqlitePath: join(dataDir, 'loam.db'),
     poolMax: config.databasePoolMax,
+    log: tracing && ((event) => tracing.query(event)),
   });
   const secret = config.secretKey || (await ensureSecret(database, dataDir, random, log));
   const signer = new Signer(Buffer.from(secret));
@@ -84,6 +88,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const jobs = new JobQueue(database, clock, ids, random, log.child({ component: 'jobs' }), {
     pollMs: config.jobPollMs,
     leaseMs: config.jobLeaseMs,
+    tracing,
   });
   const redis = config.redisUrl
     ? // Loaded only when configured: the embedded default should not pay for a Redis client.
@@ -129,6 +134,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     rateLimiter,
     redis,
     metrics,
+    tracing,
     signer,
     blob,
     authenticators: [],
@@ -146,6 +152,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       await rateLimiter.store.close();
       await blob.close();
       await database.close();
+      await tracing?.shutdown();
     },
   };
   return platform;
