@@ -1,4 +1,4 @@
-import { parseSSE } from '@loam/sdk';
+import { LogSink, Loam, parseSSE } from '@loam/sdk';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestLoam, ManualClock, apiCaller, createTestLoam, describeEachDialect } from '../../test/harness.js';
 import { keyHeaders } from '../../test/principals.js';
@@ -108,6 +108,17 @@ describeEachDialect('observatory', (dialect) => {
     const first = await api('GET', '/api/v1/executions?session_id=sess-x&limit=1');
     const second = await api('GET', `/api/v1/executions?session_id=sess-x&limit=1&cursor=${first.json.pagination.cursor}`);
     expect([first.json.data[0].execution_id, second.json.data[0].execution_id].sort()).toEqual(['exec-bad', 'exec-ok']);
+  });
+
+  it('takes what the SDK LogSink ships, per execution, through the TypeScript client', async () => {
+    const loam = new Loam({ baseURL: base, apiKey: t.adminKey });
+    const sink = new LogSink({ logs: loam.logs, maxBatch: 1000, flushOnExit: false });
+    const log = sink.withExecution({ executionId: 'sink-1' }).withExecution({ sessionId: 'sink-session' });
+    for (let i = 0; i < 5; i++) log.info(`sink line ${i}`, { i });
+    await sink.close();
+    const got = [];
+    for await (const r of loam.logs.list({ execution_id: 'sink-1', attributes: { i: '3' } })) got.push(r);
+    expect(got.map((r) => [r.message, r.session_id])).toEqual([['sink line 3', 'sink-session']]);
   });
 
   it('enforces its limits: 5,000 records, 1 MiB, valid headers and levels, the logs:write scope', async () => {
