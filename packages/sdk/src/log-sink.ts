@@ -117,12 +117,12 @@ export class LogSink {
   }
 
   /** Adds a record (synchronously; nothing waits for the network). */
-  log(ctx: ExecutionContext, level: LogLevelName, message: string, attributes?: Record<string, unknown>): void {
+  log(ctx: ExecutionContext, level: LogLevelName, message: string, attributes?: Record<string, unknown>, time?: number): void {
     if (this.closed) {
       this.dropped++;
       return;
     }
-    const record: LogRecordIn = { time: new Date().toISOString(), level, message };
+    const record: LogRecordIn = { time: new Date(time ?? Date.now()).toISOString(), level, message };
     if (attributes && Object.keys(attributes).length > 0) record.attributes = attributes;
     this.queue.push({ key: keyOf(ctx), ctx, record });
     if (this.queue.length > this.opts.maxBuffered) {
