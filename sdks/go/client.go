@@ -54,6 +54,7 @@ type Client struct {
 	Sessions      *SessionsService
 	LLM           *LLMService
 	Admin         *AdminService
+	Logs          *LogsService
 }
 
 // Option configures a Client.
@@ -111,6 +112,7 @@ func NewClient(opts ...Option) *Client {
 	c.Sessions = &SessionsService{c}
 	c.LLM = &LLMService{c}
 	c.Admin = &AdminService{c: c, Users: &UsersService{c}, SigningKeys: &SigningKeysService{c}, Mailbox: &MailboxService{c}}
+	c.Logs = &LogsService{c}
 	return c
 }
 

@@ -12,6 +12,7 @@ export const Problem = Type.Object({
   timestamp: Type.String(),
   errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), code: Type.String(), message: Type.String() }))),
   retry_after: Type.Optional(Type.Integer()),
+  trace_id: Type.Optional(Type.String({ description: 'The W3C trace id of the request (its traceparent, or the span Loam started)' })),
 });
 export type Problem = Static<typeof Problem>;
 

@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<ServerOutcome> {
     if (err instanceof CommanderError) return exitCodeOf(err);
     throw err;
   }
-  return server ?? (process.exitCode === 1 ? 1 : 0);
+  return server ?? (typeof process.exitCode === 'number' && process.exitCode > 0 ? process.exitCode : 0);
 }
 
 main(process.argv.slice(2)).then(

@@ -10,6 +10,7 @@ import { Credentials } from './resources/credentials.js';
 import { Datasets } from './resources/datasets.js';
 import { Jobs } from './resources/jobs.js';
 import { Llm } from './resources/llm.js';
+import { Logs } from './resources/logs.js';
 import { Policies } from './resources/policies.js';
 import { Prompts } from './resources/prompts.js';
 import { Records } from './resources/records.js';
@@ -54,6 +55,8 @@ export class Loam extends LoamCore {
     return broker<T>(this.sessions);
   }
   readonly llm = new Llm(this);
+  /** The observatory: log records of executions (`/api/v1/logs`, `/api/v1/executions`). */
+  readonly logs = new Logs(this);
 
   /** Who this client is to the server: tenant, subject, scopes and roles. @example const { tenant_id } = await loam.whoami(); */
   whoami(options?: { signal?: AbortSignal; timeout?: number }): APIPromise<Whoami> {

@@ -20,5 +20,7 @@ export type { ContentListQuery, IngestCommon, WaitOptions } from './resources/co
 export { JobFailedError } from './resources/jobs.js';
 export type { Broker, SubscribeOptions, TypedMessage } from './resources/sessions.js';
 export { MAX_RECORDS_PER_CALL } from './resources/records.js';
+export { LogSink, fromHeaders, type ExecutionLogger, type LogShipper, type LogSinkOptions } from './log-sink.js';
+export { contextHeaders, type ExecutionContext, type LogsListQuery, type TailOptions } from './resources/logs.js';
 /** Every request, response and error type of the Loam API. */
 export type * from '@loam/api';

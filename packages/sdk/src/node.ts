@@ -13,6 +13,7 @@ import type { LoamOptions } from './core.js';
 import { type UploadSource, guessContentType } from './uploads.js';
 
 export * from './index.js';
+export { exec, type ExecOptions, type ExecResult } from './exec.js';
 
 /** Opens a file for upload without reading it into memory (the bytes stream from disk; a retry re-reads them). */
 export async function fileFromPath(path: string, contentType?: string): Promise<UploadSource> {

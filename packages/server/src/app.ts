@@ -18,6 +18,7 @@ import { createDatasetsModule } from './modules/datasets/module.js';
 import { createGrpcModule } from './modules/grpc/module.js';
 import { createIdentityModule } from './modules/identity/module.js';
 import { createJobsModule } from './modules/jobs/module.js';
+import { createObservatoryModule } from './modules/observatory/module.js';
 import { createLlmModule } from './modules/llm/module.js';
 import { createPoliciesModule } from './modules/policies/module.js';
 import { createPrivacyModule } from './modules/privacy/module.js';
@@ -54,6 +55,7 @@ export function createModules(platform: Platform) {
   });
   const jobs = createJobsModule(platform);
   const bus = createBusModule(platform);
+  const observatory = createObservatoryModule(platform);
   const nats = createNatsPublishingModule(platform);
   const system = createSystemModule(platform, { migrator: () => migrator });
   const modules: LoamModule[] = [
@@ -75,6 +77,7 @@ export function createModules(platform: Platform) {
     grpc,
     jobs,
     bus,
+    observatory,
     nats,
   ];
   const services = {
@@ -93,6 +96,7 @@ export function createModules(platform: Platform) {
     datasets: datasets.service,
     grpc: grpc.service,
     bus: bus.service,
+    observatory: observatory.service,
   };
   const migrator = createMigrator(
     platform.database.db,

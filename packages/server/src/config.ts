@@ -415,6 +415,23 @@ export const options = {
     schema: int(16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     doc: 'Largest gRPC / Connect message received (after decompression)',
   },
+  // observatory module
+  logRetentionDays: {
+    env: 'LOAM_LOG_RETENTION_DAYS',
+    schema: int(14, 1, 3650),
+    doc: 'Days log records and spans are kept, for tenants without a retention setting of their own',
+  },
+  logQuotaPerMinute: {
+    env: 'LOAM_LOG_QUOTA_PER_MINUTE',
+    schema: int(1_000_000, 1),
+    doc: 'Log records (and spans) a tenant may ship per minute per instance, unless its settings say otherwise (429 beyond)',
+  },
+  metricsToken: {
+    env: 'LOAM_METRICS_TOKEN',
+    schema: str(''),
+    doc: 'Bearer token `/metrics` requires (`Authorization: Bearer …`); empty = `/metrics` is open',
+    secret: true,
+  },
 } satisfies Record<string, Option>;
 
 type Options = typeof options;

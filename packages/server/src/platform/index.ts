@@ -11,6 +11,8 @@ import { type DatabaseHandle, type Executor, type Tx, openDatabase } from './db/
 import { EventOutbox } from './events/outbox.js';
 import { JobQueue } from './jobs/queue.js';
 import { Liveness } from './liveness.js';
+import { startTracing } from './tracing.js';
+import { VERSION as LOAM_VERSION } from './version.js';
 import { FallbackRateLimitStore, MemoryRateLimitStore, RateLimiter, RedisRateLimitStore } from './ratelimit/index.js';
 
 export interface PlatformOptions {
@@ -72,10 +74,12 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const ids = new Ids(clock, random);
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  const tracing = await startTracing(LOAM_VERSION);
   const database = openDatabase({
     url: config.databaseUrl,
     sqlitePath: join(dataDir, 'loam.db'),
     poolMax: config.databasePoolMax,
+    log: tracing && ((event) => tracing.query(event)),
   });
   const secret = config.secretKey || (await ensureSecret(database, dataDir, random, log));
   const signer = new Signer(Buffer.from(secret));
@@ -88,6 +92,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     pollMs: config.jobPollMs,
     leaseMs: config.jobLeaseMs,
     owner: liveness.owner(ids.new('wrk')),
+    tracing,
   });
   liveness.onTakeover(() => {
     jobs.wake();
@@ -138,6 +143,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     rateLimiter,
     redis,
     metrics,
+    tracing,
     signer,
     blob,
     authenticators: [],
@@ -155,6 +161,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       await rateLimiter.store.close();
       await blob.close();
       await database.close();
+      await tracing?.shutdown();
     },
   };
   return platform;

@@ -15,6 +15,7 @@ import type { JobQueue } from './jobs/queue.js';
 import type { Liveness } from './liveness.js';
 import type { BearerAuthenticator } from './principal.js';
 import type { RateLimiter } from './ratelimit/index.js';
+import type { Tracing } from './tracing.js';
 
 /**
  * The module contract. A capability is a folder under `modules/` with exactly one `module.ts`
@@ -80,6 +81,8 @@ export interface Platform {
   rateLimiter: RateLimiter;
   redis: Redis | undefined;
   metrics: Registry;
+  /** Loam's own OpenTelemetry tracing; undefined (off, nothing loaded) unless an OTLP endpoint is configured. */
+  tracing: Tracing | undefined;
   signer: Signer;
   /** Object storage for uploaded files (LOAM_BLOB_STORE: local or s3). */
   blob: BlobStore;

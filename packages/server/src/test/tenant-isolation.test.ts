@@ -73,6 +73,13 @@ const httpSeeds: { method: 'POST'; url: string; payload: Record<string, unknown>
     url: `/api/v1/sessions/bus-seed-${MARKER.slice(-8)}/messages`,
     payload: { type: 'seed', data: { text: `${MARKER} message` } },
   },
+  {
+    method: 'POST',
+    url: '/api/v1/logs',
+    payload: {
+      records: [{ level: 'error', message: `${MARKER} log`, execution_id: `exec-${MARKER.slice(-8)}`, attributes: { m: MARKER } }],
+    },
+  },
 ];
 
 /** Ids in a response: values of `id` keys, and anything shaped like a Loam id. */

@@ -8,6 +8,7 @@ from ._client import AsyncAPIClient, SyncAPIClient
 from .admin import Admin
 from .resources import Anonymization, ApiKeys, AuditLogs, Content, Datasets, Jobs, Policies, Records, Versions
 from .llm import Llm
+from .logs import Logs
 from .sessions import Sessions
 
 
@@ -25,6 +26,7 @@ class _Resources:
         self.sessions = Sessions(self)
         self.llm = Llm(self)
         self.admin = Admin(self)
+        self.logs = Logs(self)
 
     def whoami(self) -> Any:
         """The caller as Loam sees it (tenant, subject, scopes, roles)."""

@@ -4,6 +4,7 @@ import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import { toAppError } from '../../platform/http/errors-render.js';
 import type { LoamApp } from '../../platform/http/server.js';
+import { SseStream, sseFrame } from '../../platform/http/sse.js';
 import type { Subscription } from './hub.js';
 import type { BusService } from './service.js';
 import type { StoredMessage } from './store.js';
@@ -36,43 +37,20 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
       const { sid } = request.params;
       const ctx = streamContext(request, bus, sid, request.query.token, ['bus:read']);
       const after = startPosition(request, request.query.after);
-      const res = reply.raw;
       let subscription: Subscription | undefined;
-      let heartbeat: NodeJS.Timeout | undefined;
-      const finish = () => {
-        clearInterval(heartbeat);
-        subscription?.close();
-      };
-      const write = (text: string) => {
-        if (res.writableEnded) return;
-        res.write(text);
-        // A reader this far behind would make the server hold its backlog: it is cut off instead.
-        if (res.writableLength > opts.maxBufferedBytes) end(new Error('slow consumer'), 'slow_consumer');
-      };
-      const end = (err: Error, code?: string) => {
-        if (res.writableEnded) return;
-        const frame = endFrame(err);
-        res.end(`event: error\ndata: ${JSON.stringify({ ...frame, op: undefined, ...(code ? { code, status: 429 } : {}) })}\n\n`);
-        finish();
-      };
+      const slowFrame = sseFrame(
+        'error',
+        JSON.stringify({ ...endFrame(new Error('slow consumer')), op: undefined, code: 'slow_consumer', status: 429 }),
+      );
+      const sse = new SseStream(reply, { ...opts, slowFrame, onClose: () => subscription?.close() });
       const delivery = new Delivery(
-        (batch) => write(sseBatch(batch)),
-        (err) => end(err),
+        (batch) => sse.write(sseBatch(batch)),
+        (err) => sse.end(sseFrame('error', JSON.stringify({ ...endFrame(err), op: undefined }))),
       );
       subscription = await bus.subscribe(ctx, sid, after, delivery);
-      reply.hijack();
-      res.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.on('close', finish);
-      res.write(`event: ready\ndata: ${JSON.stringify({ session_id: sid, head: subscription.head, after })}\n\n`);
+      sse.open();
+      sse.write(sseFrame('ready', JSON.stringify({ session_id: sid, head: subscription.head, after })));
       delivery.started();
-      heartbeat = setInterval(() => write(': ping\n\n'), opts.heartbeatMs);
-      heartbeat.unref();
     },
   );
 
@@ -182,7 +160,7 @@ function sseBatch(batch: StoredMessage[]): string {
   let out = sseText.get(batch);
   if (out === undefined) {
     out = '';
-    for (const m of batch) out += `id: ${m.position}\nevent: message\ndata: ${messageJson(m)}\n\n`;
+    for (const m of batch) out += sseFrame('message', messageJson(m), m.position);
     sseText.set(batch, out);
   }
   return out;

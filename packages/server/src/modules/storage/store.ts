@@ -21,6 +21,12 @@ export class StorageStore {
     return row?.bytes ?? 0;
   }
 
+  /** Bytes stored by every tenant (the `storage_bytes_used` gauge). */
+  async allUsage(db: Executor): Promise<{ tenantId: string; bytes: number }[]> {
+    const rows = await db.selectFrom('storage_usage').select(['tenant_id', 'bytes']).execute();
+    return rows.map((r) => ({ tenantId: r.tenant_id, bytes: Number(r.bytes) }));
+  }
+
   /** Adds `delta` bytes to the tenant's usage. */
   async addUsage(db: Executor, tenantId: string, delta: number): Promise<void> {
     if (delta === 0) return;

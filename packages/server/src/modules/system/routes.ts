@@ -8,6 +8,7 @@ import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
 import type { Migrator } from 'kysely';
 import { VERSION } from '../../platform/version.js';
+import { safeEqual } from '../../platform/crypto/index.js';
 
 export { VERSION } from '../../platform/version.js';
 
@@ -186,7 +187,17 @@ function metricsRoute(app: LoamApp, platform: Platform): void {
     },
   });
 
-  app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (_request, reply) => {
+  const token = platform.config.metricsToken;
+  app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (request, reply) => {
+    // Open unless LOAM_METRICS_TOKEN is set; then only `Authorization: Bearer <token>` reads it.
+    if (token) {
+      const given = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+      if (!safeEqual(given, token))
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="metrics"')
+          .send({ error: 'unauthorized', error_description: 'The metrics token is missing or wrong' });
+    }
     return reply.type(platform.metrics.contentType).send(await platform.metrics.metrics());
   });
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, LogEvent, Transaction } from 'kysely';
 import type { SqlDialect } from './dialect/index.js';
 import { openPostgres } from './dialect/postgres.js';
 import { openSqlite } from './dialect/sqlite.js';
@@ -22,12 +22,12 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-export function openDatabase(opts: { url: string; sqlitePath: string; poolMax: number }): DatabaseHandle {
+export function openDatabase(opts: { url: string; sqlitePath: string; poolMax: number; log?: (event: LogEvent) => void }): DatabaseHandle {
   if (opts.url) {
     if (!/^postgres(ql)?:\/\//.test(opts.url)) throw new Error('LOAM_DATABASE_URL must start with postgres://');
-    return openPostgres(opts.url, opts.poolMax);
+    return openPostgres(opts.url, opts.poolMax, opts.log);
   }
-  return openSqlite(opts.sqlitePath);
+  return openSqlite(opts.sqlitePath, opts.log);
 }
 
 /** Column type for JSON documents: jsonb on PostgreSQL, text on SQLite. */

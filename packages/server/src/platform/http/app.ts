@@ -24,6 +24,8 @@ declare module 'fastify' {
     principal?: Principal;
     /** `performance.now()` when the request arrived. */
     startedAt?: number;
+    /** Its OpenTelemetry server span (only when Loam's tracing is on). */
+    span?: import('@opentelemetry/api').Span;
   }
   interface FastifyInstance {
     /** Every route registered so far (all methods, all plugins), e.g. for route-walking tests. */

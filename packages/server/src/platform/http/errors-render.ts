@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type FieldError } from '../errors.js';
 import { isApiV1, rfc3339 } from './context.js';
+import { traceIdOf } from '../tracing.js';
 
 const DEFAULT_CODES: Record<number, string> = {
   400: 'invalid_request',
@@ -131,6 +132,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
       instance: cut(request.url.split('?')[0], MAX_FIELD),
       code: error.code,
       request_id: requestId,
+      ...traceField(request),
       timestamp: rfc3339(Date.now()),
       ...(fields?.length ? { errors: fields } : {}),
       ...error.extra,
@@ -141,4 +143,10 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
     .type('application/json')
     .serializer(JSON.stringify)
     .send({ error: error.code, error_description: detail, request_id: requestId, ...error.extra });
+}
+
+/** `trace_id` of the request's trace (its span, or the `traceparent` it came with), when it has one. */
+function traceField(request: FastifyRequest): { trace_id?: string } {
+  const traceId = traceIdOf(request.headers.traceparent, request.span);
+  return traceId ? { trace_id: traceId } : {};
 }

@@ -18,6 +18,7 @@ import { RequestLogger, requestLoggerFactory } from './request-logger.js';
 import { HttpMetrics } from './metrics.js';
 import { addRouteHook } from './route-hooks.js';
 import type { AuthRequirement, LoamApp, RegisteredRoute } from './app.js';
+import { endRequestSpan, traceIdOf } from '../tracing.js';
 
 export type { AuthRequirement, LoamApp, RegisteredRoute } from './app.js';
 
@@ -99,13 +100,18 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
 
   // Callback-style hooks: they allocate no promise.
   const { bodyTimeoutMs: bodyTimeout, requestTimeoutMs: requestTimeout } = config;
+  const tracing = platform.tracing;
   app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = performance.now();
     inFlight.inc();
     reply.header('x-request-id', request.id);
     for (let i = 0; i < SECURITY_HEADERS.length; i += 2) reply.header(SECURITY_HEADERS[i], SECURITY_HEADERS[i + 1]);
     if (!request.raw.complete && hasBody(request.raw)) watchBody(app.server, request.raw, reply.raw, bodyTimeout, requestTimeout);
-    done();
+    if (!tracing) return done();
+    // The rest of the request (hooks, handler, the SQL it runs) happens in the span's context.
+    const { span, run } = tracing.startRequest(request.method, request.routeOptions.url ?? 'unmatched', request.headers);
+    request.span = span;
+    run(done);
   });
 
   /** Metrics and the access log line of a finished request (`record`: its route's recorder). */
@@ -113,6 +119,7 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     inFlight.dec();
     const seconds = request.startedAt ? (performance.now() - request.startedAt) / 1e3 : 0;
     record(reply.statusCode, seconds);
+    if (request.span) endRequestSpan(request.span, reply.statusCode, request.routeOptions.url);
     // The access log line is built only when info is enabled (LOAM_LOG_LEVEL=warn skips the work).
     const log = request.log;
     if (infoEnabled(log)) {
@@ -121,6 +128,7 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
         path: request.url.split('?')[0],
         status: reply.statusCode,
         ms: Math.round(seconds * 1e4) / 10,
+        trace_id: traceIdOf(request.headers.traceparent, request.span),
       };
       if (log instanceof RequestLogger) log.infoLine(fields, 'request');
       else log.info(fields, 'request');

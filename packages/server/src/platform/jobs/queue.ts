@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock, Ids, Random } from '../crypto/index.js';
 import { type DatabaseHandle, type Executor, fromJson, toJson } from '../db/index.js';
 import type { JobsTable } from '../db/schema.js';
+import type { Tracing } from '../tracing.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'dead';
 
@@ -96,7 +97,7 @@ export class JobQueue {
     private readonly random: Random,
     private readonly log: Logger,
     /** `owner`: the lease owner's name (platform/liveness.ts names it after the process). */
-    private readonly opts: { pollMs: number; leaseMs: number; owner?: string },
+    private readonly opts: { pollMs: number; leaseMs: number; owner?: string; tracing?: Tracing },
   ) {
     this.owner = opts.owner ?? ids.new('wrk');
   }
@@ -343,7 +344,8 @@ export class JobQueue {
       completed = true;
     };
     try {
-      const result = await reg.handler({ job, signal, complete });
+      const run = () => reg.handler({ job, signal, complete });
+      const result = await (this.opts.tracing ? this.opts.tracing.job(job.kind, job.id, run) : run());
       if (!completed) await this.finish(job, 'succeeded', { result: toJson(result ?? null), last_error: null });
     } catch (err) {
       // (After a `complete` whose transaction committed, the job is finished and the failure

@@ -77,7 +77,7 @@ export interface BulkInsert<T> {
    * Per-row columns in the order of each row's values; `json` values are JSON text, never the
    * JSON `null` (PostgreSQL's jsonb_to_recordset reads that as SQL NULL).
    */
-  columns: Record<string, 'text' | 'integer' | 'json'>;
+  columns: Record<string, 'text' | 'integer' | 'bigint' | 'json'>;
   /** Taken one at a time (may be lazy); `values` gives each one's column values in order. */
   rows: Iterable<T>;
   values(row: T): readonly (string | number)[];
@@ -121,6 +121,11 @@ export interface SqlDialect {
   putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void>;
   /** Removes a document's index entry (PostgreSQL's goes with its row). */
   removeFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, key: string): Promise<void>;
+  /**
+   * `column` contains every one of `words` as a substring, ignoring case: a filter over rows other
+   * conditions already narrowed (log search, where indexing each record would slow ingest).
+   */
+  containsWords(column: string, words: string[]): Bool;
   /** Documents matching every word, best first, with a snippet marked `[…]`. */
   searchFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, words: string[], limit: number): Promise<FullTextHit[]>;
 

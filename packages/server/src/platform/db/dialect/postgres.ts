@@ -1,5 +1,14 @@
 import { createRequire } from 'node:module';
-import { type CreateTableBuilder, type Expression, Kysely, PostgresDialect, type RawBuilder, type SqlBool, sql } from 'kysely';
+import {
+  type CreateTableBuilder,
+  type Expression,
+  Kysely,
+  type LogEvent,
+  PostgresDialect,
+  type RawBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely';
 import type pg from 'pg';
 import {
   type Bool,
@@ -22,7 +31,7 @@ import {
 import type { Database } from '../schema.js';
 
 /** Opens a connection pool to the PostgreSQL database at `url` (postgres://…). */
-export function openPostgres(url: string, poolMax: number): OpenedDatabase {
+export function openPostgres(url: string, poolMax: number, log?: (event: LogEvent) => void): OpenedDatabase {
   // Loaded only for PostgreSQL, so the embedded default starts without the driver.
   const pgDriver = createRequire(import.meta.url)('pg') as typeof pg;
   // int8 (OID 20) as number: ids are strings and timestamps are epoch milliseconds, far below 2^53.
@@ -38,7 +47,7 @@ export function openPostgres(url: string, poolMax: number): OpenedDatabase {
   };
   const pool = new pgDriver.Pool({ connectionString: url, max: poolMax, types });
   pool.on('error', () => {}); // idle client errors surface on the next query instead of crashing
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
   return {
     db,
     dialect: new PostgresSqlDialect(url, pgDriver, types),
@@ -168,6 +177,14 @@ export class PostgresSqlDialect implements SqlDialect {
   }
 
   async removeFullText(): Promise<void> {}
+
+  containsWords(column: string, words: string[]): Bool {
+    const col = sql.ref(column);
+    return sql<SqlBool>`(${sql.join(
+      words.map((w) => sql`strpos(lower(${col}), ${w.toLowerCase()}) > 0`),
+      sql` AND `,
+    )})`;
+  }
 
   async searchFullText<DB>(
     db: ExecutorOf<DB>,
@@ -329,7 +346,14 @@ export class PostgresSqlDialect implements SqlDialect {
     let retry: NodeJS.Timeout | undefined;
     const reconnect = () => {
       if (stopped) return;
-      retry = setTimeout(() => connect().catch((e) => (onError?.(e as Error), reconnect())), 1000);
+      retry = setTimeout(
+        () =>
+          connect().catch((e) => {
+            onError?.(e as Error);
+            reconnect();
+          }),
+        1000,
+      );
       retry.unref();
     };
     const connect = async (): Promise<void> => {

@@ -8,6 +8,7 @@ import {
   type Driver,
   type Expression,
   Kysely,
+  type LogEvent,
   type RawBuilder,
   type SqlBool,
   type SqliteDatabase,
@@ -39,14 +40,14 @@ import {
 import type { Database } from '../schema.js';
 
 /** Opens (creating) the SQLite database file at `path`. */
-export function openSqlite(path: string): OpenedDatabase {
+export function openSqlite(path: string, log?: (event: LogEvent) => void): OpenedDatabase {
   mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }), log });
   return {
     db,
     dialect: new SqliteSqlDialect(sqlite),
@@ -238,6 +239,14 @@ export class SqliteSqlDialect implements SqlDialect {
     await sql`delete from ${sql.table(spec.ftsTable)} where rowid = (select fts_rowid from ${sql.table(spec.table)} where ${sql.ref(spec.key)} = ${key})`.execute(
       db,
     );
+  }
+
+  containsWords(column: string, words: string[]): Bool {
+    const col = sql.ref(column);
+    return sql<SqlBool>`(${sql.join(
+      words.map((w) => sql`instr(lower(${col}), ${w.toLowerCase()}) > 0`),
+      sql` AND `,
+    )})`;
   }
 
   async searchFullText<DB>(

@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+/**
+ * Observatory (#18) on the built `loam serve` (SQLite, rate limits off):
+ * - ingest: log records/s through `POST /api/v1/logs` in batches of 1,000 (autocannon, 4
+ *   connections), against a bare Fastify that parses the same body and inserts the 1,000 rows
+ *   into a SQLite table of the same shape with better-sqlite3 (one prepared statement, one
+ *   transaction), measured in the same run. Target ≥ 50,000 records/s.
+ * - tracing: `GET /api/v1/whoami` (the `/auth/me` of the API family) requests/s with Loam's
+ *   tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT, the default) against the same server with it on
+ *   (an endpoint that accepts and drops the spans), to show what the default does not pay.
+ *
+ * Run: npm run build && node bench/observatory.bench.mjs   (BENCH_DURATION s per run, default 5;
+ *      --json for a machine-readable line)
+ */
+import { fork } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import os from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { startLoam, table } from './common.mjs';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const ADMIN_KEY = 'loam_sk_bench_logs_admin_key_0123456789abcdefghij';
+const BATCH = 1000;
+const BODY = JSON.stringify({
+  records: Array.from({ length: BATCH }, (_, i) => ({
+    level: ['debug', 'info', 'warn', 'error'][i % 4],
+    message: `step ${i} of the benchmark finished in ${i % 97} ms`,
+    attributes: { step: i, region: i % 2 ? 'eu' : 'us' },
+  })),
+});
+
+if (process.argv[2] === '--serve-bare') await serveBare();
+else await main();
+
+/** Fastify + better-sqlite3: parse the batch, insert its rows in one transaction. */
+async function serveBare() {
+  const { default: Fastify } = await import('fastify');
+  const { default: SQLite } = await import('better-sqlite3');
+  const db = new SQLite(join(mkdtempSync(join(os.tmpdir(), 'loam-bench-bare-')), 'bare.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(`create table log_records (seq integer primary key autoincrement, tenant_id text not null, time integer not null,
+    severity integer not null, message text not null, attributes text not null, execution_id text, session_id text,
+    workflow_id text, trace_id text, span_id text, source text not null, kind text not null, batch text not null);
+    create index log_records_time on log_records (tenant_id, time, seq);
+    create index log_records_execution on log_records (tenant_id, execution_id, time);`);
+  const stmt = db.prepare(
+    'insert into log_records (tenant_id, time, severity, message, attributes, execution_id, source, kind, batch) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insert = db.transaction((records, exec) => {
+    const now = Date.now();
+    for (const r of records) stmt.run('default', now, 9, r.message, JSON.stringify(r.attributes ?? {}), exec, 'api', 'log', 'b');
+  });
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
+  app.post('/api/v1/logs', async (req, reply) => {
+    insert(req.body.records, req.headers['x-loam-execution-id'] ?? null);
+    return reply.code(202).send({ status: 'success', data: { accepted: req.body.records.length } });
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  process.send({ url: `http://127.0.0.1:${app.server.address().port}` });
+  process.on('disconnect', () => process.exit(0));
+}
+
+function startBare() {
+  return new Promise((res, rej) => {
+    const child = fork(new URL(import.meta.url).pathname, ['--serve-bare'], { stdio: 'inherit' });
+    child.once('message', (m) => res({ url: m.url, child }));
+    child.once('exit', (code) => rej(new Error(`bare server exited ${code}`)));
+  });
+}
+
+async function ingest(url, duration = DURATION) {
+  let n = 0;
+  const r = await autocannon({
+    url: `${url}/api/v1/logs`,
+    method: 'POST',
+    connections: 4,
+    duration,
+    headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' },
+    // Every request its own execution, as many concurrent executions would ship.
+    requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'x-loam-execution-id': `bench-${n++}` }, body: BODY }) }],
+  });
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return { rps: r.requests.average, records: r.requests.average * BATCH, p99: r.latency.p99 };
+}
+
+async function whoami(url) {
+  const r = await autocannon({ url: `${url}/api/v1/whoami`, connections: 10, duration: DURATION, headers: { 'x-api-key': ADMIN_KEY } });
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return r.requests.average;
+}
+
+/** An OTLP/HTTP endpoint that answers 200 to everything (spans accepted and dropped). */
+function startSink() {
+  return new Promise((res) => {
+    const srv = createServer((req, resp) => {
+      req.resume();
+      req.on('end', () => resp.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    });
+    srv.listen(0, '127.0.0.1', () => res({ url: `http://127.0.0.1:${srv.address().port}`, close: () => srv.close() }));
+  });
+}
+
+async function main() {
+  const env = {
+    LOAM_RATE_LIMIT_ENABLED: 'false',
+    LOAM_ADMIN_API_KEY: ADMIN_KEY,
+    LOAM_JOB_CONCURRENCY: '0',
+    LOAM_LOG_QUOTA_PER_MINUTE: '1000000000',
+  };
+  const rows = [];
+  const loam = await startLoam(env);
+  const bare = await startBare();
+  try {
+    await ingest(loam.url, 1);
+    await ingest(bare.url, 1);
+    const l = await ingest(loam.url);
+    const b = await ingest(bare.url);
+    rows.push({
+      ingest: 'loam POST /api/v1/logs',
+      'records/s': Math.round(l.records),
+      'req/s': l.rps.toFixed(1),
+      'p99 ms': l.p99,
+      'vs bare': `${((l.records / b.records) * 100).toFixed(0)} %`,
+    });
+    rows.push({
+      ingest: 'bare fastify + better-sqlite3',
+      'records/s': Math.round(b.records),
+      'req/s': b.rps.toFixed(1),
+      'p99 ms': b.p99,
+      'vs bare': '100 %',
+    });
+  } finally {
+    bare.child.kill();
+    await loam.stop();
+  }
+
+  const sink = await startSink();
+  const trace = [];
+  try {
+    const off = await startLoam(env);
+    await whoami(off.url);
+    const offRps = await whoami(off.url);
+    await off.stop();
+    const on = await startLoam({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'loam-bench' });
+    await whoami(on.url);
+    const onRps = await whoami(on.url);
+    await on.stop();
+    trace.push({ 'GET /api/v1/whoami': 'tracing off (default)', 'req/s': Math.round(offRps), 'vs off': '100 %' });
+    trace.push({
+      'GET /api/v1/whoami': 'tracing on (OTLP sink)',
+      'req/s': Math.round(onRps),
+      'vs off': `${((onRps / offRps) * 100).toFixed(1)} %`,
+    });
+  } finally {
+    sink.close();
+  }
+  console.log(`Observatory: Node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`);
+  console.log(table(rows));
+  console.log(table(trace));
+  if (process.argv.includes('--json')) console.log(JSON.stringify({ bench: 'observatory', rows, trace }));
+}
