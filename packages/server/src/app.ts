@@ -14,6 +14,7 @@ import { createApiKeysModule } from './modules/apikeys/module.js';
 import { createAuditModule } from './modules/audit/module.js';
 import { createBusModule } from './modules/bus/module.js';
 import { createContentModule } from './modules/content/module.js';
+import { createEventsModule } from './modules/events/module.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
 import { createIdentityModule } from './modules/identity/module.js';
 import { createJobsModule } from './modules/jobs/module.js';
@@ -48,6 +49,7 @@ export function createModules(platform: Platform) {
   const datasets = createDatasetsModule(platform, { protection: privacy.service.protection });
   const jobs = createJobsModule(platform);
   const bus = createBusModule(platform);
+  const events = createEventsModule(platform);
   const nats = createNatsPublishingModule(platform);
   const system = createSystemModule(platform, { migrator: () => migrator });
   const modules: LoamModule[] = [
@@ -68,6 +70,7 @@ export function createModules(platform: Platform) {
     datasets,
     jobs,
     bus,
+    events,
     nats,
   ];
   const services = {
@@ -85,6 +88,7 @@ export function createModules(platform: Platform) {
     content: content.service,
     datasets: datasets.service,
     bus: bus.service,
+    events: events.service.events,
   };
   const migrator = createMigrator(
     platform.database.db,

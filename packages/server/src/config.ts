@@ -359,6 +359,38 @@ export const options = {
     schema: int(8 * 1024 * 1024, 65_536),
     doc: 'A stream subscriber this far behind (bytes queued for its socket) is cut off with an error event',
   },
+  // events module
+  eventsStreamPollMs: {
+    env: 'LOAM_EVENTS_STREAM_POLL_MS',
+    schema: int(250, 10, 60_000),
+    doc: 'How often an instance with event-stream subscribers looks for events committed by other instances',
+  },
+  eventsHeartbeatMs: {
+    env: 'LOAM_EVENTS_HEARTBEAT_MS',
+    schema: int(15_000, 10),
+    doc: 'Heartbeat interval (SSE comments) of the event stream',
+  },
+  eventsMaxBufferedBytes: {
+    env: 'LOAM_EVENTS_MAX_BUFFERED_BYTES',
+    schema: int(4 * 1024 * 1024, 4096),
+    doc: 'An event-stream subscriber this far behind (bytes queued for its socket) is cut off with an error event',
+  },
+  webhookAllowPrivateTargets: {
+    env: 'LOAM_WEBHOOK_ALLOW_PRIVATE_TARGETS',
+    schema: bool(false),
+    doc: 'Let webhooks reach loopback and private addresses (development and tests only: it turns off SSRF protection for webhooks)',
+  },
+  webhookTimeoutMs: { env: 'LOAM_WEBHOOK_TIMEOUT_MS', schema: int(10_000, 100, 60_000), doc: 'Time a webhook receiver has to answer' },
+  webhookMaxFailures: {
+    env: 'LOAM_WEBHOOK_MAX_FAILURES',
+    schema: int(100, 1, 100_000),
+    doc: 'Consecutive failed deliveries after which an endpoint is disabled (default of each endpoint)',
+  },
+  webhookConcurrency: {
+    env: 'LOAM_WEBHOOK_CONCURRENCY',
+    schema: int(4, 1, 256),
+    doc: 'Deliveries in flight per endpoint and instance (default of each endpoint)',
+  },
 } satisfies Record<string, Option>;
 
 type Options = typeof options;

@@ -4,6 +4,7 @@ import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import { toAppError } from '../../platform/http/errors-render.js';
 import type { LoamApp } from '../../platform/http/server.js';
+import { SLOW_CONSUMER, type SseOptions, type SseStream, openSse, sseEvent } from '../../platform/http/sse.js';
 import type { Subscription } from './hub.js';
 import type { BusService } from './service.js';
 import type { StoredMessage } from './store.js';
@@ -13,11 +14,8 @@ const tags = ['Message bus'];
 // Authentication is by header or, for browsers, by a session token in the query: checked in the handler.
 const byHeaderOrToken = { auth: 'optional' as const };
 
-export interface StreamOptions {
-  heartbeatMs: number;
-  /** A subscriber whose socket has this much queued is cut off (with an error) rather than buffered. */
-  maxBufferedBytes: number;
-}
+/** Heartbeat interval, and how far behind (bytes queued) a subscriber may fall before it is cut off. */
+export type StreamOptions = SseOptions;
 
 /** `GET …/stream` (Server-Sent Events) and `GET …/ws` (WebSocket): the same subscription, two wires. */
 export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: StreamOptions): Promise<void> {
@@ -36,43 +34,19 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
       const { sid } = request.params;
       const ctx = streamContext(request, bus, sid, request.query.token, ['bus:read']);
       const after = startPosition(request, request.query.after);
-      const res = reply.raw;
-      let subscription: Subscription | undefined;
-      let heartbeat: NodeJS.Timeout | undefined;
-      const finish = () => {
-        clearInterval(heartbeat);
-        subscription?.close();
-      };
-      const write = (text: string) => {
-        if (res.writableEnded) return;
-        res.write(text);
-        // A reader this far behind would make the server hold its backlog: it is cut off instead.
-        if (res.writableLength > opts.maxBufferedBytes) end(new Error('slow consumer'), 'slow_consumer');
-      };
-      const end = (err: Error, code?: string) => {
-        if (res.writableEnded) return;
-        const frame = endFrame(err);
-        res.end(`event: error\ndata: ${JSON.stringify({ ...frame, op: undefined, ...(code ? { code, status: 429 } : {}) })}\n\n`);
-        finish();
-      };
+      let sse: SseStream | undefined;
       const delivery = new Delivery(
-        (batch) => write(sseBatch(batch)),
-        (err) => end(err),
+        (batch) => sse?.write(sseBatch(batch)),
+        (err) => {
+          const { op: _op, ...frame } = endFrame(err);
+          sse?.fail(frame);
+        },
       );
-      subscription = await bus.subscribe(ctx, sid, after, delivery);
-      reply.hijack();
-      res.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.on('close', finish);
-      res.write(`event: ready\ndata: ${JSON.stringify({ session_id: sid, head: subscription.head, after })}\n\n`);
+      const subscription = await bus.subscribe(ctx, sid, after, delivery);
+      sse = openSse(reply, opts);
+      sse.onEnd(() => subscription.close());
+      sse.write(sseEvent('ready', JSON.stringify({ session_id: sid, head: subscription.head, after })));
       delivery.started();
-      heartbeat = setInterval(() => write(': ping\n\n'), opts.heartbeatMs);
-      heartbeat.unref();
     },
   );
 
@@ -96,7 +70,7 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
         if (socket.readyState !== socket.OPEN) return;
         socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
         if (socket.bufferedAmount > opts.maxBufferedBytes) {
-          socket.send(JSON.stringify({ op: 'error', status: 429, code: 'slow_consumer', detail: 'The subscriber fell too far behind' }));
+          socket.send(JSON.stringify({ op: 'error', ...SLOW_CONSUMER }));
           socket.close(1008, 'slow consumer');
         }
       };

@@ -1,3 +1,4 @@
+import { eventOrigin, validTraceparent } from '../events/origin.js';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import compress from '@fastify/compress';
@@ -105,7 +106,8 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     reply.header('x-request-id', request.id);
     for (let i = 0; i < SECURITY_HEADERS.length; i += 2) reply.header(SECURITY_HEADERS[i], SECURITY_HEADERS[i + 1]);
     if (!request.raw.complete && hasBody(request.raw)) watchBody(app.server, request.raw, reply.raw, bodyTimeout, requestTimeout);
-    done();
+    // Events emitted while serving the request carry its id and trace context.
+    eventOrigin.run({ correlationId: String(request.id), traceparent: validTraceparent(request.headers.traceparent) }, done);
   });
 
   /** Metrics and the access log line of a finished request (`record`: its route's recorder). */
