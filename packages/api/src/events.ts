@@ -169,6 +169,7 @@ const rows: Row[] = [
   ['llm.settings.updated', data({ actor: S }), 'A tenant’s LLM gateway settings changed', { audit: true }],
   ['bus.session.deleted', data({ session_id: S }), 'A message-bus session was deleted'],
   ['webhook.disabled', webhook({ reason: S, consecutive_failures: I }), 'A webhook endpoint was disabled (410 Gone or too many failures)'],
+  ['webhook.test', data({ webhook_id: S, message: S }), 'Sent only to one endpoint by POST /webhooks/{id}/test (never stored in the log)'],
 ];
 
 export const EVENT_TYPE_PREFIX = 'io.loam.';

@@ -13,3 +13,4 @@ export * from './datasets.js';
 export * from './bus.js';
 export * from './llm.js';
 export * from './events.js';
+export * from './webhooks.js';

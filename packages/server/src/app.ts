@@ -89,6 +89,7 @@ export function createModules(platform: Platform) {
     datasets: datasets.service,
     bus: bus.service,
     events: events.service.events,
+    webhooks: events.service.webhooks,
   };
   const migrator = createMigrator(
     platform.database.db,

@@ -103,6 +103,11 @@ export const options = {
   jobConcurrency: { env: 'LOAM_JOB_CONCURRENCY', schema: int(4, 0, 256), doc: 'Jobs run at once per process (0 = no workers)' },
   jobPollMs: { env: 'LOAM_JOB_POLL_MS', schema: int(500, 10), doc: 'How often idle workers look for due jobs' },
   jobLeaseMs: { env: 'LOAM_JOB_LEASE_MS', schema: int(30_000, 100), doc: 'A job whose worker is silent this long is retried' },
+  relayLeaseMs: {
+    env: 'LOAM_RELAY_LEASE_MS',
+    schema: int(30_000, 100),
+    doc: 'An event relay silent this long (crashed) hands its subscribers over to another instance',
+  },
   relayPollMs: { env: 'LOAM_RELAY_POLL_MS', schema: int(250, 10), doc: 'How often the event relay looks for new events' },
   shutdownTimeoutMs: {
     env: 'LOAM_SHUTDOWN_TIMEOUT_MS',

@@ -80,6 +80,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const signer = new Signer(Buffer.from(secret));
   const events = new EventOutbox(database, clock, ids, log.child({ component: 'relay' }), {
     pollMs: config.relayPollMs,
+    leaseMs: config.relayLeaseMs,
   });
   const jobs = new JobQueue(database, clock, ids, random, log.child({ component: 'jobs' }), {
     pollMs: config.jobPollMs,

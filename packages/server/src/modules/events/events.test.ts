@@ -9,7 +9,6 @@ import { CloudEvent } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestLoam, apiCaller, createTestLoam, describeEachDialect, eventually } from '../../test/harness.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: test JSON
 type Json = any;
 
 /** Reads the event stream until `stop` says so; returns the SSE events (data parsed). */
