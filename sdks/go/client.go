@@ -52,6 +52,8 @@ type Client struct {
 	AuditLogs     *AuditLogsService
 	Content       *ContentService
 	Sessions      *SessionsService
+	Events        *EventsService
+	Webhooks      *WebhooksService
 	LLM           *LLMService
 }
 
@@ -108,6 +110,8 @@ func NewClient(opts ...Option) *Client {
 	c.AuditLogs = &AuditLogsService{c}
 	c.Content = &ContentService{c}
 	c.Sessions = &SessionsService{c}
+	c.Events = &EventsService{c}
+	c.Webhooks = &WebhooksService{c}
 	c.LLM = &LLMService{c}
 	return c
 }

@@ -18,6 +18,8 @@ export { ContentProcessingError } from './resources/content.js';
 export type { ContentListQuery, IngestCommon, WaitOptions } from './resources/content.js';
 export { JobFailedError } from './resources/jobs.js';
 export type { Broker, SubscribeOptions, TypedMessage } from './resources/sessions.js';
+export type { EventFilter, EventStreamOptions } from './resources/events.js';
+export { WebhookVerificationError, verifyWebhook } from './webhooks.js';
 export { MAX_RECORDS_PER_CALL } from './resources/records.js';
 /** Every request, response and error type of the Loam API. */
 export type * from '@loam/api';

@@ -21,6 +21,7 @@ async function readStream(url: string, headers: Record<string, string>, stop: (e
   let lastId: string | undefined;
   try {
     for await (const e of parseSSE(res.body)) {
+      if (e.event === 'ready') continue;
       if (e.event === 'error') events.push({ error: JSON.parse(e.data) });
       else {
         events.push({ sse_id: e.id, ...JSON.parse(e.data) });

@@ -12,6 +12,8 @@ export interface EventSink {
 export interface EventSubscription {
   /** The newest position this process knew when the subscription went live. */
   readonly head: Position;
+  /** Where it starts: events after this position. */
+  readonly after: Position;
   close(): void;
 }
 
@@ -83,6 +85,7 @@ export class EventHub {
     this.feed(reader);
     return {
       head: this.head as Position,
+      after,
       close: () => {
         reader.closed = true;
         this.readers.delete(reader);

@@ -88,8 +88,10 @@ export function eventRoutes(app: LoamApp, events: EventService, sse: SseOptions)
       );
       stream = openSse(reply, sse);
       stream.onEnd(() => subscription.close());
-      // A comment first, so the client knows the subscription is live before any event.
-      stream.write(`: ready ${formatPosition(subscription.head)}\n\n`);
+      // `ready` first: the subscription is live, and its `id:` is where it starts, so a client
+      // that reconnects before any event (EventSource does by itself) resumes without a gap.
+      const after = formatPosition(subscription.after);
+      stream.write(`id: ${after}\nevent: ready\ndata: ${JSON.stringify({ after, head: formatPosition(subscription.head) })}\n\n`);
       const backlog = queued;
       queued = undefined;
       for (const batch of backlog) stream.write(sseBatch(batch));

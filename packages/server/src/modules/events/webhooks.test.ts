@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebhookVerificationError, verifyWebhook } from '@loam/sdk';
 import { type CloudEvent, HTTP } from 'cloudevents';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +109,11 @@ describeEachDialect('webhooks', (dialect) => {
     expect(verified.type).toBe('io.loam.dataset.created');
     expect(verified.data.id).toBe(ds.json.data.id);
     expect(vaultSignatureValid(secret, req.headers, req.body)).toBe(true);
+    // The SDK's receiver helper agrees, and refuses another secret.
+    expect(((await verifyWebhook(req.body, req.headers as Record<string, string>, secret)) as Json).id).toBe(verified.id);
+    await expect(
+      verifyWebhook(req.body, req.headers as Record<string, string>, `whsec_${Buffer.alloc(32, 1).toString('base64')}`),
+    ).rejects.toThrow(WebhookVerificationError);
     expect(req.headers['x-llm-vault-event']).toBe('io.loam.dataset.created');
     expect(req.headers['x-llm-vault-delivery']).toBe(req.headers['webhook-id']);
     // A tampered body fails both.
