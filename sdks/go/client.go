@@ -52,6 +52,8 @@ type Client struct {
 	AuditLogs     *AuditLogsService
 	Content       *ContentService
 	Sessions      *SessionsService
+	Events        *EventsService
+	Webhooks      *WebhooksService
 	LLM           *LLMService
 	Admin         *AdminService
 	Logs          *LogsService
@@ -110,6 +112,8 @@ func NewClient(opts ...Option) *Client {
 	c.AuditLogs = &AuditLogsService{c}
 	c.Content = &ContentService{c}
 	c.Sessions = &SessionsService{c}
+	c.Events = &EventsService{c}
+	c.Webhooks = &WebhooksService{c}
 	c.LLM = &LLMService{c}
 	c.Admin = &AdminService{c: c, Users: &UsersService{c}, SigningKeys: &SigningKeysService{c}, Mailbox: &MailboxService{c}}
 	c.Logs = &LogsService{c}

@@ -13,3 +13,5 @@ export * from './datasets.js';
 export * from './bus.js';
 export * from './llm.js';
 export * from './observatory.js';
+export * from './events.js';
+export * from './webhooks.js';

@@ -18,6 +18,7 @@ export const ROLE_SCOPES: Readonly<Record<string, readonly string[]>> = {
     'anonymization:use',
     'ai:read',
     'events:admin',
+    'events:read',
     'bus:read',
     'bus:write',
     'logs:read',
@@ -37,7 +38,7 @@ export const ROLE_SCOPES: Readonly<Record<string, readonly string[]>> = {
     'llm:generate',
     'llm:read',
   ],
-  auditor: ['audit:read', 'policies:read'],
+  auditor: ['audit:read', 'policies:read', 'events:read'],
 };
 
 /** A Cedar policy of a tenant: exactly one `permit` or `forbid` statement. */

@@ -14,6 +14,7 @@ import { Logs } from './resources/logs.js';
 import { Policies } from './resources/policies.js';
 import { Prompts } from './resources/prompts.js';
 import { Records } from './resources/records.js';
+import { Events, Webhooks } from './resources/events.js';
 import { type Broker, Sessions, broker } from './resources/sessions.js';
 import { Storage } from './resources/storage.js';
 import { Versions } from './resources/versions.js';
@@ -44,6 +45,10 @@ export class Loam extends LoamCore {
   readonly admin = new Admin(this);
   /** The session message bus (`/api/v1/sessions`). */
   readonly sessions = new Sessions(this);
+  /** The event log: catalogue, lists, the live stream (`/api/v1/events`). */
+  readonly events = new Events(this);
+  /** Webhook endpoints and their deliveries (`/api/v1/webhooks`). */
+  readonly webhooks = new Webhooks(this);
 
   /**
    * A broker typed by the events it carries: `send(sessionId, evt)` and `onMessage(sessionId, …)`.

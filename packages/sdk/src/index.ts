@@ -19,6 +19,8 @@ export { ContentProcessingError } from './resources/content.js';
 export type { ContentListQuery, IngestCommon, WaitOptions } from './resources/content.js';
 export { JobFailedError } from './resources/jobs.js';
 export type { Broker, SubscribeOptions, TypedMessage } from './resources/sessions.js';
+export type { EventFilter, EventStreamOptions } from './resources/events.js';
+export { WebhookVerificationError, verifyWebhook } from './webhooks.js';
 export { MAX_RECORDS_PER_CALL } from './resources/records.js';
 export { LogSink, fromHeaders, type ExecutionLogger, type LogShipper, type LogSinkOptions } from './log-sink.js';
 export { contextHeaders, type ExecutionContext, type LogsListQuery, type TailOptions } from './resources/logs.js';

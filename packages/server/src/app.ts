@@ -14,6 +14,7 @@ import { createApiKeysModule } from './modules/apikeys/module.js';
 import { createAuditModule } from './modules/audit/module.js';
 import { createBusModule } from './modules/bus/module.js';
 import { createContentModule } from './modules/content/module.js';
+import { createEventsModule } from './modules/events/module.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
 import { createGrpcModule } from './modules/grpc/module.js';
 import { createIdentityModule } from './modules/identity/module.js';
@@ -56,6 +57,7 @@ export function createModules(platform: Platform) {
   const jobs = createJobsModule(platform);
   const bus = createBusModule(platform);
   const observatory = createObservatoryModule(platform);
+  const events = createEventsModule(platform);
   const nats = createNatsPublishingModule(platform);
   const system = createSystemModule(platform, { migrator: () => migrator });
   const modules: LoamModule[] = [
@@ -78,6 +80,7 @@ export function createModules(platform: Platform) {
     jobs,
     bus,
     observatory,
+    events,
     nats,
   ];
   const services = {
@@ -97,6 +100,8 @@ export function createModules(platform: Platform) {
     grpc: grpc.service,
     bus: bus.service,
     observatory: observatory.service,
+    events: events.service.events,
+    webhooks: events.service.webhooks,
   };
   const migrator = createMigrator(
     platform.database.db,

@@ -2,21 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-
-/**
- * Every option: its env var, its default, whether it is a secret (redacted in logs).
- * The README's configuration table is written from this list.
- */
-interface Option {
-  env: string;
-  schema: TSchema;
-  doc: string;
-  secret?: boolean;
-}
-
-const bool = (d: boolean) => Type.Boolean({ default: d });
-const int = (d: number, min = 0, max = Number.MAX_SAFE_INTEGER) => Type.Integer({ default: d, minimum: min, maximum: max });
-const str = (d: string) => Type.String({ default: d });
+import { type Option, bool, int, str, streamingOptions } from './config-options.js';
 
 export const options = {
   host: { env: 'LOAM_HOST', schema: str('127.0.0.1'), doc: 'Address the HTTP server listens on' },
@@ -103,6 +89,11 @@ export const options = {
   jobConcurrency: { env: 'LOAM_JOB_CONCURRENCY', schema: int(4, 0, 256), doc: 'Jobs run at once per process (0 = no workers)' },
   jobPollMs: { env: 'LOAM_JOB_POLL_MS', schema: int(500, 10), doc: 'How often idle workers look for due jobs' },
   jobLeaseMs: { env: 'LOAM_JOB_LEASE_MS', schema: int(30_000, 100), doc: 'A job whose worker is silent this long is retried' },
+  relayLeaseMs: {
+    env: 'LOAM_RELAY_LEASE_MS',
+    schema: int(30_000, 100),
+    doc: 'An event relay silent this long (crashed) hands its subscribers over to another instance',
+  },
   relayPollMs: { env: 'LOAM_RELAY_POLL_MS', schema: int(250, 10), doc: 'How often the event relay looks for new events' },
   shutdownTimeoutMs: {
     env: 'LOAM_SHUTDOWN_TIMEOUT_MS',
@@ -392,46 +383,7 @@ export const options = {
     schema: int(8 * 1024 * 1024, 65_536),
     doc: 'A stream subscriber this far behind (bytes queued for its socket) is cut off with an error event',
   },
-  // grpc module: the data vault's DatasetService over gRPC (HTTP/2) beside gRPC-Web and Connect on the main port
-  grpcEnabled: {
-    env: 'LOAM_GRPC_ENABLED',
-    schema: bool(true),
-    doc: '`loam serve` also listens for gRPC on LOAM_GRPC_PORT (gRPC-Web and Connect are on the main port either way)',
-  },
-  grpcPort: { env: 'LOAM_GRPC_PORT', schema: int(9090, 0, 65535), doc: 'gRPC port: HTTP/2 on LOAM_HOST (0 = any free port)' },
-  grpcTlsCert: {
-    env: 'LOAM_GRPC_TLS_CERT',
-    schema: str(''),
-    doc: 'PEM certificate (chain) file for gRPC over TLS; empty = cleartext HTTP/2 (h2c)',
-  },
-  grpcTlsKey: { env: 'LOAM_GRPC_TLS_KEY', schema: str(''), doc: 'PEM private key file of LOAM_GRPC_TLS_CERT' },
-  grpcMaxBulkRecords: {
-    env: 'LOAM_GRPC_MAX_BULK_RECORDS',
-    schema: int(1_000_000, 1, 100_000_000),
-    doc: 'Most records one BulkInsertRecords stream inserts (one transaction; RESOURCE_EXHAUSTED beyond)',
-  },
-  grpcMaxMessageBytes: {
-    env: 'LOAM_GRPC_MAX_MESSAGE_BYTES',
-    schema: int(16 * 1024 * 1024, 1024, 256 * 1024 * 1024),
-    doc: 'Largest gRPC / Connect message received (after decompression)',
-  },
-  // observatory module
-  logRetentionDays: {
-    env: 'LOAM_LOG_RETENTION_DAYS',
-    schema: int(14, 1, 3650),
-    doc: 'Days log records and spans are kept, for tenants without a retention setting of their own',
-  },
-  logQuotaPerMinute: {
-    env: 'LOAM_LOG_QUOTA_PER_MINUTE',
-    schema: int(1_000_000, 1),
-    doc: 'Log records (and spans) a tenant may ship per minute per instance, unless its settings say otherwise (429 beyond)',
-  },
-  metricsToken: {
-    env: 'LOAM_METRICS_TOKEN',
-    schema: str(''),
-    doc: 'Bearer token `/metrics` requires (`Authorization: Bearer …`); empty = `/metrics` is open',
-    secret: true,
-  },
+  ...streamingOptions,
 } satisfies Record<string, Option>;
 
 type Options = typeof options;

@@ -15,6 +15,7 @@ mod logs;
 mod models;
 mod resources;
 mod sessions;
+mod events;
 
 pub use admin::*;
 pub use client::{backoff_delay, BoxStream, Client, ClientBuilder, Envelope, Page, Pagination, Req};
@@ -24,4 +25,5 @@ pub use logs::*;
 pub use models::*;
 pub use resources::*;
 pub use sessions::*;
+pub use events::*;
 pub use reqwest::Method;

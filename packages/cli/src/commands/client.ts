@@ -4,6 +4,7 @@ import type { ClientIO } from '../client.js';
 import { authCommands } from './auth.js';
 import { busCommand } from './bus.js';
 import { contentCommand } from './content.js';
+import { eventsCommand, webhooksCommand } from './events.js';
 import { datasetsCommand } from './datasets.js';
 import { ingestCommand } from './ingest.js';
 import { keysCommand } from './keys.js';
@@ -26,5 +27,7 @@ export function clientCommands(io: ClientIO): Command[] {
     piiCommand(io),
     busCommand(io),
     ...observeCommands(io),
+    eventsCommand(io),
+    webhooksCommand(io),
   ];
 }

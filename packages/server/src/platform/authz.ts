@@ -62,6 +62,9 @@ export async function enforce(authorizer: Authorizer, events: EventOutbox, db: E
       },
       { tenantId: principal.tenantId },
     );
+  // The seed's policy-evaluation record: when a tenant's own policies decided an access that is
+  // recorded anyway (audited or denied), so an unaudited read still writes nothing.
+  if (decision.policyIds.length > 0 && (request.audit || !decision.allowed)) await record('access.policy_evaluated');
   if (decision.allowed) {
     if (request.audit) await record(action.endsWith(':read') ? 'access.read' : 'access.write');
     return decision;

@@ -87,6 +87,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const events = new EventOutbox(database, clock, ids, log.child({ component: 'relay' }), {
     pollMs: config.relayPollMs,
     owner: liveness.owner(ids.new('relay')),
+    leaseMs: config.relayLeaseMs,
   });
   const jobs = new JobQueue(database, clock, ids, random, log.child({ component: 'jobs' }), {
     pollMs: config.jobPollMs,

@@ -18,6 +18,7 @@ from ._errors import (
     ValidationError,
 )
 from ._main import AsyncClient, Client
+from .events import WebhookVerificationError, verify_webhook
 from ._models import (
     ApiKey,
     AuditEntry,
@@ -53,6 +54,8 @@ from ._streaming import ServerSentEvent, aiter_sse, iter_sse
 __version__ = "0.1.0"
 
 __all__ = [
+    "verify_webhook",
+    "WebhookVerificationError",
     "Client", "AsyncClient", "LoamError", "APIError", "BadRequestError", "ValidationError", "AuthenticationError",
     "PermissionDeniedError", "NotFoundError", "ConflictError", "PreconditionFailedError", "RateLimitError",
     "InternalServerError", "APIConnectionError", "APITimeoutError", "JobFailedError", "Dataset", "DatasetVersion",

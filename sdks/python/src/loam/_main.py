@@ -10,6 +10,7 @@ from .resources import Anonymization, ApiKeys, AuditLogs, Content, Datasets, Job
 from .llm import Llm
 from .logs import Logs
 from .sessions import Sessions
+from .events import Events, Webhooks
 
 
 class _Resources:
@@ -27,6 +28,8 @@ class _Resources:
         self.llm = Llm(self)
         self.admin = Admin(self)
         self.logs = Logs(self)
+        self.events = Events(self)
+        self.webhooks = Webhooks(self)
 
     def whoami(self) -> Any:
         """The caller as Loam sees it (tenant, subject, scopes, roles)."""

@@ -4,7 +4,7 @@ import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import { toAppError } from '../../platform/http/errors-render.js';
 import type { LoamApp } from '../../platform/http/server.js';
-import { SseStream, sseFrame } from '../../platform/http/sse.js';
+import { SLOW_CONSUMER, type SseOptions, type SseStream, openSse, sseEvent } from '../../platform/http/sse.js';
 import type { Subscription } from './hub.js';
 import type { BusService } from './service.js';
 import type { StoredMessage } from './store.js';
@@ -14,11 +14,8 @@ const tags = ['Message bus'];
 // Authentication is by header or, for browsers, by a session token in the query: checked in the handler.
 const byHeaderOrToken = { auth: 'optional' as const };
 
-export interface StreamOptions {
-  heartbeatMs: number;
-  /** A subscriber whose socket has this much queued is cut off (with an error) rather than buffered. */
-  maxBufferedBytes: number;
-}
+/** Heartbeat interval, and how far behind (bytes queued) a subscriber may fall before it is cut off. */
+export type StreamOptions = SseOptions;
 
 /** `GET …/stream` (Server-Sent Events) and `GET …/ws` (WebSocket): the same subscription, two wires. */
 export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: StreamOptions): Promise<void> {
@@ -37,19 +34,18 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
       const { sid } = request.params;
       const ctx = streamContext(request, bus, sid, request.query.token, ['bus:read']);
       const after = startPosition(request, request.query.after);
-      let subscription: Subscription | undefined;
-      const slowFrame = sseFrame(
-        'error',
-        JSON.stringify({ ...endFrame(new Error('slow consumer')), op: undefined, code: 'slow_consumer', status: 429 }),
-      );
-      const sse = new SseStream(reply, { ...opts, slowFrame, onClose: () => subscription?.close() });
+      let sse: SseStream | undefined;
       const delivery = new Delivery(
-        (batch) => sse.write(sseBatch(batch)),
-        (err) => sse.end(sseFrame('error', JSON.stringify({ ...endFrame(err), op: undefined }))),
+        (batch) => sse?.write(sseBatch(batch)),
+        (err) => {
+          const { op: _op, ...frame } = endFrame(err);
+          sse?.fail(frame);
+        },
       );
-      subscription = await bus.subscribe(ctx, sid, after, delivery);
-      sse.open();
-      sse.write(sseFrame('ready', JSON.stringify({ session_id: sid, head: subscription.head, after })));
+      const subscription = await bus.subscribe(ctx, sid, after, delivery);
+      sse = openSse(reply, opts);
+      sse.onEnd(() => subscription.close());
+      sse.write(sseEvent('ready', JSON.stringify({ session_id: sid, head: subscription.head, after })));
       delivery.started();
     },
   );
@@ -74,7 +70,7 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
         if (socket.readyState !== socket.OPEN) return;
         socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
         if (socket.bufferedAmount > opts.maxBufferedBytes) {
-          socket.send(JSON.stringify({ op: 'error', status: 429, code: 'slow_consumer', detail: 'The subscriber fell too far behind' }));
+          socket.send(JSON.stringify({ op: 'error', ...SLOW_CONSUMER }));
           socket.close(1008, 'slow consumer');
         }
       };
@@ -143,7 +139,7 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
   );
 }
 
-/** The WebSocket frames of a batch, built once per batch like its SSE text. */
+/** The WebSocket frames of a batch, built once per batch: every caught-up subscriber is handed the same array. */
 const wsText = new WeakMap<StoredMessage[], string[]>();
 function wsFrames(batch: StoredMessage[]): string[] {
   let frames = wsText.get(batch);
@@ -154,13 +150,13 @@ function wsFrames(batch: StoredMessage[]): string[] {
   return frames;
 }
 
-/** The SSE text of a batch, built once per batch: every caught-up subscriber is handed the same array. */
+/** The SSE text of a batch, built once per batch like its WebSocket frames. */
 const sseText = new WeakMap<StoredMessage[], string>();
 function sseBatch(batch: StoredMessage[]): string {
   let out = sseText.get(batch);
   if (out === undefined) {
     out = '';
-    for (const m of batch) out += sseFrame('message', messageJson(m), m.position);
+    for (const m of batch) out += sseEvent('message', messageJson(m), String(m.position));
     sseText.set(batch, out);
   }
   return out;

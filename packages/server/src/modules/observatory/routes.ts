@@ -15,7 +15,7 @@ import {
 import { Type } from '@sinclair/typebox';
 import { contextOf, sendEnvelope } from '../../platform/http/context.js';
 import type { LoamApp } from '../../platform/http/server.js';
-import { SseStream, sseFrame } from '../../platform/http/sse.js';
+import { type SseStream, openSse, sseEvent } from '../../platform/http/sse.js';
 import { rfc3339 } from '../../platform/time.js';
 import type { EffectiveSettings, ObservatoryService } from './service.js';
 import type { ExecutionRow, NewRecord, StoredRecord } from './store.js';
@@ -149,22 +149,21 @@ export function observatoryRoutes(app: LoamApp, logs: ObservatoryService, tail: 
       },
     },
     async (request, reply) => {
-      let subscription: Tail | undefined;
-      const slowFrame = sseFrame('error', JSON.stringify({ status: 429, code: 'slow_consumer', detail: 'The reader fell too far behind' }));
-      const sse = new SseStream(reply, { ...tail, slowFrame, onClose: () => subscription?.close() });
+      let sse: SseStream | undefined;
       let ready = false;
       const held: StoredRecord[][] = [];
       const send = (batch: StoredRecord[]) => {
         let out = '';
-        for (const r of batch) out += sseFrame('log', JSON.stringify(toLogRecord(r)), r.seq);
-        sse.write(out);
+        for (const r of batch) out += sseEvent('log', JSON.stringify(toLogRecord(r)), String(r.seq));
+        sse?.write(out);
       };
-      subscription = await logs.subscribe(contextOf(request), filterOf(request.query), (batch) => {
+      const subscription = await logs.subscribe(contextOf(request), filterOf(request.query), (batch) => {
         if (ready) send(batch);
         else held.push(batch);
       });
-      sse.open();
-      sse.write(sseFrame('ready', JSON.stringify({ filters: request.query })));
+      sse = openSse(reply, tail);
+      sse.onEnd(() => subscription.close());
+      sse.write(sseEvent('ready', JSON.stringify({ filters: request.query })));
       ready = true;
       for (const batch of held) send(batch);
     },

@@ -248,6 +248,12 @@ describeEachDialect('Cedar authorizer', (dialect) => {
       .where('subject', '=', 'ds_audited')
       .orderBy('seq')
       .execute();
-    expect(types.map((r) => r.type)).toEqual(['io.loam.access.read', 'io.loam.access.write']);
+    // The tenant's policy decided both: each audited access also records access.policy_evaluated.
+    expect(types.map((r) => r.type)).toEqual([
+      'io.loam.access.policy_evaluated',
+      'io.loam.access.read',
+      'io.loam.access.policy_evaluated',
+      'io.loam.access.write',
+    ]);
   });
 });

@@ -100,6 +100,30 @@ export class PolicyService {
     };
   }
 
+  /**
+   * The seed's `dataset.access_granted` / `dataset.access_revoked`: Loam grants access to a
+   * dataset through Cedar policies, so a policy that names datasets (`Dataset::"ds_…"`) changes
+   * the access to each of them.
+   */
+  private async datasetAccessEvents(tx: Executor, ctx: RequestContext, policy: Policy, type: string): Promise<void> {
+    const ids = new Set([...policy.policy.matchAll(/Dataset::"([^"\\]{1,200})"/g)].map((m) => m[1]));
+    for (const datasetId of ids)
+      await this.platform.events.emit(
+        tx,
+        type,
+        datasetId,
+        {
+          dataset_id: datasetId,
+          policy_id: policy.id,
+          policy_name: policy.name,
+          actor: ctx.principal.subject,
+          actor_kind: ctx.principal.kind,
+          ip: ctx.ip,
+        },
+        { tenantId: ctx.tenantId, source: `/datasets/${datasetId}` },
+      );
+  }
+
   async create(ctx: RequestContext, input: CreatePolicy): Promise<Policy> {
     const { tenantId } = ctx;
     const id = this.platform.ids.new('pol');
@@ -124,6 +148,7 @@ export class PolicyService {
         updated_at: now,
       });
       await this.platform.events.emit(tx, 'policy.created', id, this.eventData(policy, ctx), { tenantId });
+      await this.datasetAccessEvents(tx, ctx, policy, policy.effect === 'permit' ? 'dataset.access_granted' : 'dataset.access_revoked');
       return policy;
     });
   }
@@ -182,6 +207,8 @@ export class PolicyService {
       if (ifVersion !== undefined && ifVersion !== latest.version) throw preconditionFailed();
       await this.store.delete(tx, tenantId, id);
       await this.platform.events.emit(tx, 'policy.deleted', id, this.eventData(latest, ctx), { tenantId });
+      // A permit naming a dataset is gone: that access is revoked (a forbid gone grants nothing by itself).
+      if (latest.effect === 'permit') await this.datasetAccessEvents(tx, ctx, latest, 'dataset.access_revoked');
     });
   }
 }

@@ -246,6 +246,13 @@ export class StorageService {
     await this.store.addUsage(tx, tenantId, delta);
     const object = { key: info.key, tenantId, contentType: info.contentType, size: info.size, etag: info.etag };
     await this.store.upsert(tx, object, this.platform.clock.now());
+    await this.platform.events.emit(
+      tx,
+      'storage.object_stored',
+      info.key,
+      { key: info.key, size: info.size, content_type: info.contentType },
+      { tenantId, source: '/storage' },
+    );
   }
 
   async delete(key: string): Promise<void> {
@@ -253,7 +260,10 @@ export class StorageService {
     const tenantId = tenantOfKey(key);
     await this.platform.database.db.transaction().execute(async (tx) => {
       const removed = await this.store.remove(tx, tenantId, key);
-      if (removed) await this.store.addUsage(tx, tenantId, -removed.size);
+      if (removed) {
+        await this.store.addUsage(tx, tenantId, -removed.size);
+        await this.platform.events.emit(tx, 'storage.object_deleted', key, { key }, { tenantId, source: '/storage' });
+      }
     });
   }
 }

@@ -3,6 +3,7 @@ import type { Clock, Ids } from '../crypto/index.js';
 import { type DatabaseHandle, type Executor, fromJson, toJson } from '../db/index.js';
 import type { OutboxEventsTable } from '../db/schema.js';
 import type { Selectable } from 'kysely';
+import { eventOrigin } from './origin.js';
 
 /** A CloudEvents 1.0 event in JSON form; extension attributes are lowercase alphanumerics. */
 export interface CloudEvent<T = unknown> {
@@ -58,6 +59,7 @@ export class EventOutbox {
   private heldBack = false;
   private readonly owner: string;
   private readonly initialized = new Set<string>();
+  private readonly wakeListeners = new Set<() => void>();
 
   constructor(
     private readonly database: DatabaseHandle,
@@ -70,8 +72,13 @@ export class EventOutbox {
   }
 
   /** Records `io.loam.<type>` for `subject` inside `tx`; it is delivered only if `tx` commits. */
-  async emit<T>(tx: Executor, type: string, subject: string, data: T, meta: EmitMeta): Promise<CloudEvent<T>> {
+  async emit<T>(tx: Executor, type: string, subject: string, data: T, given: EmitMeta): Promise<CloudEvent<T>> {
     const now = this.clock.now();
+    // The request being served (if any) names the correlation id and trace the caller did not.
+    const origin = eventOrigin.getStore();
+    const meta = origin
+      ? { ...given, correlationId: given.correlationId ?? origin.correlationId, traceparent: given.traceparent ?? origin.traceparent }
+      : given;
     const event: CloudEvent<T> = {
       specversion: '1.0',
       id: this.ids.new('evt'),
@@ -133,8 +140,15 @@ export class EventOutbox {
     }
   }
 
+  /** Called after every commit that may have emitted (in-process readers of the log wake on it). */
+  onWake(listener: () => void): () => void {
+    this.wakeListeners.add(listener);
+    return () => this.wakeListeners.delete(listener);
+  }
+
   /** Asks for a delivery pass soon (called after a transaction that emitted commits). */
   wake(): void {
+    for (const listener of this.wakeListeners) listener();
     if (!this.running) return;
     if (this.tickPromise) {
       this.wakeRequested = true;
@@ -291,7 +305,7 @@ export class EventOutbox {
   }
 }
 
-function rowToEvent(row: Selectable<OutboxEventsTable>): CloudEvent {
+export function rowToEvent(row: Selectable<OutboxEventsTable>): CloudEvent {
   return {
     specversion: '1.0',
     id: row.id,

@@ -57,6 +57,17 @@ export interface SafeFetchOptions {
   allowedContentTypes?: readonly string[];
   /** Test-only: lets a test reach its own fixture server on 127.0.0.1 / ::1. Never set from configuration. */
   allowLoopback?: boolean;
+  /**
+   * Loopback and private (RFC 1918, unique-local, link-local) targets too; cloud metadata
+   * addresses stay refused. Only for a documented development setting (LOAM_WEBHOOK_ALLOW_PRIVATE_TARGETS).
+   */
+  allowPrivate?: boolean;
+  /** Default true; false: a 3xx is the final answer (an `http_error`, or returned with `acceptAnyStatus`). */
+  followRedirects?: boolean;
+  /** Return every final answer, whatever its status, instead of throwing `http_error` for non-2xx. */
+  acceptAnyStatus?: boolean;
+  /** Read at most this many bytes of the body and stop there (the body is cut, not refused). */
+  keepBytes?: number;
   /** Test hook replacing DNS resolution. */
   resolve?: Resolver;
   signal?: AbortSignal;
@@ -113,7 +124,7 @@ const METADATA_ADDRESSES = new Set(['169.254.169.254', 'fd00:ec2::254', '100.100
  * Only public unicast passes: loopback, private, link-local (incl. cloud metadata), multicast,
  * CGNAT, unique-local, IPv4-mapped and every other special range are refused.
  */
-export function addressRefusal(address: string, opts: { allowLoopback?: boolean } = {}): string | null {
+export function addressRefusal(address: string, opts: { allowLoopback?: boolean; allowPrivate?: boolean } = {}): string | null {
   let ip: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     ip = ipaddr.parse(address.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
@@ -124,7 +135,8 @@ export function addressRefusal(address: string, opts: { allowLoopback?: boolean 
   if (METADATA_ADDRESSES.has(normalized) || METADATA_ADDRESSES.has(ip.toString())) return 'a cloud metadata address';
   const range = ip.range();
   if (range === 'unicast') return null;
-  if (range === 'loopback' && opts.allowLoopback) return null;
+  if (range === 'loopback' && (opts.allowLoopback || opts.allowPrivate)) return null;
+  if (opts.allowPrivate && ['private', 'uniqueLocal', 'linkLocal', 'ipv4Mapped'].includes(range)) return null;
   return `a ${RANGE_NAMES[range] ?? range} address`;
 }
 
@@ -217,7 +229,22 @@ function requestOnce(
         }
         const chunks: Buffer[] = [];
         let size = 0;
+        const done = () =>
+          resolve({
+            status,
+            headers: res.headers,
+            contentType: mediaType(res.headers['content-type']),
+            body: Buffer.concat(chunks),
+            url: url.toString(),
+            address: pinned.address,
+          });
         res.on('data', (chunk: Buffer) => {
+          if (opts.keepBytes !== undefined && size + chunk.length >= opts.keepBytes) {
+            chunks.push(chunk.subarray(0, opts.keepBytes - size));
+            done();
+            res.destroy();
+            return;
+          }
           size += chunk.length;
           if (size > maxBytes) {
             res.destroy();
@@ -226,16 +253,7 @@ function requestOnce(
           }
           chunks.push(chunk);
         });
-        res.on('end', () =>
-          resolve({
-            status,
-            headers: res.headers,
-            contentType: mediaType(res.headers['content-type']),
-            body: Buffer.concat(chunks),
-            url: url.toString(),
-            address: pinned.address,
-          }),
-        );
+        res.on('end', done);
         res.on('error', (err) => reject(networkError(err, signal)));
       },
     );
@@ -274,7 +292,7 @@ export async function safeFetch(rawUrl: string, opts: SafeFetchOptions = {}): Pr
     const pinned = await resolveChecked(url, opts);
     if (signal.aborted) throw networkError(new Error('aborted'), signal);
     const res = await requestOnce(url, pinned, opts, method, body, signal, maxBytes);
-    if (REDIRECTS.has(res.status) && res.headers.location) {
+    if (REDIRECTS.has(res.status) && res.headers.location && opts.followRedirects !== false) {
       if (hop >= maxRedirects) throw new FetchError('too_many_redirects', `More than ${maxRedirects} redirects`);
       url = parseFetchUrl(new URL(res.headers.location, url).toString());
       if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
@@ -283,7 +301,7 @@ export async function safeFetch(rawUrl: string, opts: SafeFetchOptions = {}): Pr
       }
       continue;
     }
-    if (res.status < 200 || res.status > 299)
+    if ((res.status < 200 || res.status > 299) && !opts.acceptAnyStatus)
       throw new FetchError('http_error', `The server answered ${res.status}`, res.status >= 500 || res.status === 429, res.status);
     if (opts.allowedContentTypes && method !== 'HEAD' && !typeAllowed(res.contentType, opts.allowedContentTypes))
       throw new FetchError('unsupported_content_type', `Unsupported content type ${res.contentType || '(none)'}`);

@@ -1,3 +1,4 @@
+import { eventOrigin, validTraceparent } from '../events/origin.js';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import compress from '@fastify/compress';
@@ -107,11 +108,15 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     reply.header('x-request-id', request.id);
     for (let i = 0; i < SECURITY_HEADERS.length; i += 2) reply.header(SECURITY_HEADERS[i], SECURITY_HEADERS[i + 1]);
     if (!request.raw.complete && hasBody(request.raw)) watchBody(app.server, request.raw, reply.raw, bodyTimeout, requestTimeout);
-    if (!tracing) return done();
+    // Events emitted while serving the request carry its id and trace context: the incoming
+    // traceparent, or the request's own span when Loam traces.
+    const origin = (traceparent: string | undefined) => ({ correlationId: String(request.id), traceparent });
+    if (!tracing) return eventOrigin.run(origin(validTraceparent(request.headers.traceparent)), done);
     // The rest of the request (hooks, handler, the SQL it runs) happens in the span's context.
     const { span, run } = tracing.startRequest(request.method, request.routeOptions.url ?? 'unmatched', request.headers);
     request.span = span;
-    run(done);
+    const sc = span.spanContext();
+    eventOrigin.run(origin(`00-${sc.traceId}-${sc.spanId}-${sc.traceFlags.toString(16).padStart(2, '0')}`), () => run(done));
   });
 
   /** Metrics and the access log line of a finished request (`record`: its route's recorder). */

@@ -158,6 +158,23 @@ export class RecordService {
       await insert(tx, draft, row);
       await this.core.store.datasets.addRecords(tx, tenantId, id, ids.length, this.core.platform.clock.now());
       await this.core.emit(tx, 'record.created', id, { dataset_id: id, ids, count: ids.length }, tenantId, id);
+      // Every stored record passed the schema's validation (a failing one refuses the whole write).
+      await this.core.emit(
+        tx,
+        'record.validated',
+        id,
+        { dataset_id: id, ids, count: ids.length, valid: ids.length, invalid: 0 },
+        tenantId,
+        id,
+      );
+      await this.core.emit(
+        tx,
+        'version.records_added',
+        id,
+        { dataset_id: id, version: 'draft', number: draft, ids, count: ids.length },
+        tenantId,
+        id,
+      );
       signal?.throwIfAborted(); // the last moment a cancelled call can still roll back
     });
   }
@@ -269,6 +286,14 @@ export class RecordService {
         });
       }
       await this.core.emit(tx, 'record.updated', rid, { dataset_id: id, id: rid, revision }, tenantId, id);
+      await this.core.emit(
+        tx,
+        'version.records_updated',
+        id,
+        { dataset_id: id, version: 'draft', number: draft, ids: [rid], count: 1 },
+        tenantId,
+        id,
+      );
       return {
         id: rid,
         data,

@@ -71,6 +71,14 @@ export class VersionService {
       });
       await this.core.emit(
         tx,
+        'version.created',
+        versionId,
+        { id: versionId, dataset_id: id, number, record_count: hashes.length },
+        tenantId,
+        id,
+      );
+      await this.core.emit(
+        tx,
         'version.finalized',
         versionId,
         { id: versionId, dataset_id: id, number, record_count: hashes.length },

@@ -151,6 +151,8 @@ export interface SqlDialect {
   outboxOrder<O>(query: OutboxSelect<O>): OutboxSelect<O>;
   /** The txid below which every event is committed (PostgreSQL), or null when all are. */
   outboxVisibleBelow(): RawBuilder<number> | null;
+  /** The columns that order the outbox (what an index for reading it in order after a prefix needs). */
+  readonly outboxPositionColumns: readonly ('txid' | 'seq')[];
 
   // ---- bulk insert and secrets ----------------------------------------------------------------
   /** Inserts many rows in the caller's transaction `tx`, the fastest way the driver has. */

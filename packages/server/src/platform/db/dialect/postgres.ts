@@ -256,6 +256,8 @@ export class PostgresSqlDialect implements SqlDialect {
     return query.orderBy('txid').orderBy('seq');
   }
 
+  readonly outboxPositionColumns = ['txid', 'seq'] as const;
+
   outboxVisibleBelow(): RawBuilder<number> {
     return sql<number>`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`;
   }

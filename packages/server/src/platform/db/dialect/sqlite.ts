@@ -314,6 +314,8 @@ export class SqliteSqlDialect implements SqlDialect {
     return query.orderBy('seq');
   }
 
+  readonly outboxPositionColumns = ['seq'] as const;
+
   outboxVisibleBelow(): null {
     return null;
   }

@@ -1,0 +1,350 @@
+import {
+  type CreateWebhook,
+  DEFAULT_RETRY_SCHEDULE_SECONDS,
+  type DeliveryAttempt,
+  type ReplayResult,
+  type RotateWebhookSecret,
+  type UpdateWebhook,
+  type Webhook,
+  type WebhookDelivery,
+  typeMatches,
+} from '@loam/api';
+import ipaddr from 'ipaddr.js';
+import type { RequestContext } from '../../platform/context.js';
+import { openAesGcm, sealAesGcm } from '../../platform/crypto/envelope.js';
+import { type Executor, fromJson, toJson } from '../../platform/db/index.js';
+import { AppError, notFound } from '../../platform/errors.js';
+import type { CloudEvent } from '../../platform/events/outbox.js';
+import { type FetchError, addressRefusal, parseFetchUrl } from '../../platform/fetch/index.js';
+import type { Platform } from '../../platform/module.js';
+import { rfc3339, rfc3339OrNull } from '../../platform/time.js';
+import { DELIVER_JOB, type DeliverPayload, WebhookDeliverer } from './delivery.js';
+import { generateSecret } from './signing.js';
+import { ORIGIN, type EventStore } from './store.js';
+import type { AttemptRow, DeliveryRow, WebhookRow } from './webhook-store.js';
+import { WebhookStore } from './webhook-store.js';
+
+/** Endpoints a tenant may have. */
+export const MAX_WEBHOOKS_PER_TENANT = 100;
+/** Events one replay may enqueue. */
+export const MAX_REPLAY = 10_000;
+const DEFAULT_GRACE_SECONDS = 86_400;
+
+const resource = (tenantId: string, id = '*') => ({ type: 'Webhook', id, tenantId });
+
+export function toWebhook(row: WebhookRow, secret?: string): Webhook {
+  return {
+    id: row.id,
+    url: row.url,
+    events: fromJson(row.events),
+    description: row.description,
+    metadata: fromJson(row.metadata),
+    active: row.active === 1,
+    format: row.format,
+    retry_schedule: row.retry_schedule === null ? [...DEFAULT_RETRY_SCHEDULE_SECONDS] : fromJson(row.retry_schedule),
+    max_consecutive_failures: row.max_consecutive_failures,
+    concurrency: row.concurrency,
+    consecutive_failures: row.consecutive_failures,
+    disabled_reason: row.disabled_reason,
+    previous_secret_expires_at: row.previous_secret ? rfc3339OrNull(row.previous_secret_until) : null,
+    created_at: rfc3339(row.created_at),
+    updated_at: rfc3339(row.updated_at),
+    ...(secret ? { secret } : {}),
+  };
+}
+
+const toAttempt = (a: AttemptRow): DeliveryAttempt => ({
+  attempt: a.attempt,
+  started_at: rfc3339(a.started_at),
+  status_code: a.status_code,
+  latency_ms: a.latency_ms,
+  response: a.response,
+  error: a.error,
+});
+
+export const toDelivery = (d: DeliveryRow, attempts: AttemptRow[]): WebhookDelivery => ({
+  id: d.id,
+  webhook_id: d.webhook_id,
+  event_id: d.event_id,
+  event_type: d.event_type,
+  kind: d.kind,
+  status: d.status,
+  attempts: attempts.map(toAttempt),
+  next_attempt_at: rfc3339OrNull(d.next_attempt_at),
+  created_at: rfc3339(d.created_at),
+  updated_at: rfc3339(d.updated_at),
+});
+
+/**
+ * Webhook endpoints of a tenant: CRUD, secret rotation, the fan-out of committed events to
+ * deliveries (an outbox subscriber), deliveries' history, retry, replay and test.
+ */
+export class WebhookService {
+  readonly store: WebhookStore;
+  readonly deliverer: WebhookDeliverer;
+  private readonly key: Buffer;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly events: EventStore,
+  ) {
+    this.store = new WebhookStore(platform.database.db);
+    this.key = platform.signer.derive('webhook-secrets');
+    this.deliverer = new WebhookDeliverer(platform, this.store, (hook) => this.secretsOf(hook));
+  }
+
+  // ---- secrets --------------------------------------------------------------------------------
+
+  private seal(id: string, secret: string): string {
+    return sealAesGcm(this.key, Buffer.from(secret), `webhook:${id}`, this.platform.random).toString('base64url');
+  }
+
+  private open(id: string, sealed: string): string {
+    return openAesGcm(this.key, Buffer.from(sealed, 'base64url'), `webhook:${id}`).toString('utf8');
+  }
+
+  /** The secrets that sign a delivery now: the current one, and the previous one during its grace period. */
+  secretsOf(hook: WebhookRow): string[] {
+    const out = [this.open(hook.id, hook.secret)];
+    if (hook.previous_secret && (hook.previous_secret_until ?? 0) > this.platform.clock.now())
+      out.push(this.open(hook.id, hook.previous_secret));
+    return out;
+  }
+
+  // ---- endpoints ------------------------------------------------------------------------------
+
+  /** 400 for a URL Loam will not call (scheme, credentials, a literal private address). */
+  private checkUrl(raw: string): void {
+    let url: URL;
+    try {
+      url = parseFetchUrl(raw);
+    } catch (err) {
+      throw new AppError('validation_error', 400, `url: ${(err as FetchError).message}`);
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const allowPrivate = this.platform.config.webhookAllowPrivateTargets;
+    const refusal = ipaddr.isValid(host)
+      ? addressRefusal(host, { allowPrivate })
+      : host === 'localhost' && !allowPrivate
+        ? 'loopback'
+        : null;
+    if (refusal)
+      throw new AppError('validation_error', 400, `url: Loam does not deliver to ${refusal} (see LOAM_WEBHOOK_ALLOW_PRIVATE_TARGETS)`);
+  }
+
+  async create(ctx: RequestContext, input: CreateWebhook): Promise<Webhook> {
+    const { tenantId } = ctx;
+    await this.platform.access.check(ctx, 'events:admin', resource(tenantId));
+    this.checkUrl(input.url);
+    const id = this.platform.ids.new('wh');
+    const secret = input.secret ?? generateSecret(this.platform.random);
+    const now = this.platform.clock.now();
+    const config = this.platform.config;
+    const row = await this.platform.transaction(async (tx) => {
+      if ((await this.store.count(tx, tenantId)) >= MAX_WEBHOOKS_PER_TENANT)
+        throw new AppError('quota_exceeded', 403, `A tenant may have at most ${MAX_WEBHOOKS_PER_TENANT} webhooks`);
+      return this.store.insert(tx, {
+        id,
+        tenant_id: tenantId,
+        url: input.url,
+        description: input.description ?? '',
+        metadata: toJson(input.metadata ?? {}),
+        events: toJson(input.events ?? []),
+        format: input.format ?? 'cloudevents',
+        active: input.active === false ? 0 : 1,
+        secret: this.seal(id, secret),
+        previous_secret: null,
+        previous_secret_until: null,
+        retry_schedule: input.retry_schedule ? toJson(input.retry_schedule) : null,
+        max_consecutive_failures: input.max_consecutive_failures ?? config.webhookMaxFailures,
+        concurrency: input.concurrency ?? config.webhookConcurrency,
+        consecutive_failures: 0,
+        disabled_reason: null,
+        created_at: now,
+        updated_at: now,
+      });
+    });
+    return toWebhook(row, secret);
+  }
+
+  private async load(ctx: RequestContext, id: string, action: string): Promise<WebhookRow> {
+    const row = await this.store.find(this.platform.database.db, ctx.tenantId, id);
+    if (!row) throw notFound('Webhook');
+    await this.platform.access.check(ctx, action, resource(ctx.tenantId, id));
+    return row;
+  }
+
+  async get(ctx: RequestContext, id: string): Promise<Webhook> {
+    return toWebhook(await this.load(ctx, id, 'events:admin'));
+  }
+
+  async list(ctx: RequestContext, afterId: string | undefined, limit: number): Promise<WebhookRow[]> {
+    await this.platform.access.check(ctx, 'events:admin', resource(ctx.tenantId));
+    return this.store.list(ctx.tenantId, afterId, limit);
+  }
+
+  async update(ctx: RequestContext, id: string, patch: UpdateWebhook): Promise<Webhook> {
+    await this.load(ctx, id, 'events:admin');
+    if (patch.url !== undefined) this.checkUrl(patch.url);
+    const row = await this.platform.transaction((tx) =>
+      this.store.update(tx, ctx.tenantId, id, {
+        ...(patch.url !== undefined ? { url: patch.url } : {}),
+        ...(patch.description !== undefined ? { description: patch.description } : {}),
+        ...(patch.metadata !== undefined ? { metadata: toJson(patch.metadata) } : {}),
+        ...(patch.events !== undefined ? { events: toJson(patch.events) } : {}),
+        ...(patch.format !== undefined ? { format: patch.format } : {}),
+        ...(patch.retry_schedule !== undefined ? { retry_schedule: toJson(patch.retry_schedule) } : {}),
+        ...(patch.max_consecutive_failures !== undefined ? { max_consecutive_failures: patch.max_consecutive_failures } : {}),
+        ...(patch.concurrency !== undefined ? { concurrency: patch.concurrency } : {}),
+        // Re-enabling starts the failure count afresh.
+        ...(patch.active !== undefined
+          ? { active: patch.active ? 1 : 0, ...(patch.active ? { consecutive_failures: 0, disabled_reason: null } : {}) }
+          : {}),
+        updated_at: this.platform.clock.now(),
+      }),
+    );
+    if (!row) throw notFound('Webhook');
+    return toWebhook(row);
+  }
+
+  async delete(ctx: RequestContext, id: string): Promise<void> {
+    await this.load(ctx, id, 'events:admin');
+    await this.platform.transaction((tx) => this.store.delete(tx, ctx.tenantId, id));
+  }
+
+  /** A new secret (given or generated), shown once; the old one keeps signing for the grace period. */
+  async rotateSecret(ctx: RequestContext, id: string, input: RotateWebhookSecret): Promise<Webhook> {
+    const current = await this.load(ctx, id, 'events:admin');
+    const secret = input.secret ?? generateSecret(this.platform.random);
+    const now = this.platform.clock.now();
+    const grace = (input.grace_period_seconds ?? DEFAULT_GRACE_SECONDS) * 1000;
+    const row = await this.platform.transaction((tx) =>
+      this.store.update(tx, ctx.tenantId, id, {
+        secret: this.seal(id, secret),
+        previous_secret: grace > 0 ? current.secret : null,
+        previous_secret_until: grace > 0 ? now + grace : null,
+        updated_at: now,
+      }),
+    );
+    if (!row) throw notFound('Webhook');
+    return toWebhook(row, secret);
+  }
+
+  // ---- deliveries -----------------------------------------------------------------------------
+
+  /** Fan-out (outbox subscriber): one delivery per matching active endpoint of the event's tenant, each once. */
+  fanOut = async (event: CloudEvent): Promise<void> => {
+    const hooks = (await this.store.active(this.platform.database.db, event.tenantid)).filter((h) => {
+      const patterns = fromJson<string[]>(h.events);
+      return patterns.length === 0 || patterns.some((p) => typeMatches(p, event.type));
+    });
+    if (hooks.length === 0) return;
+    await this.platform.transaction(async (tx) => {
+      for (const h of hooks) await this.enqueue(tx, h, event, 'event', `${h.id}:${event.id}`);
+    });
+  };
+
+  private async enqueue(
+    tx: Executor,
+    hook: WebhookRow,
+    event: CloudEvent,
+    kind: DeliveryRow['kind'],
+    dedupeKey: string | null,
+  ): Promise<string | undefined> {
+    const id = this.platform.ids.new('whd');
+    const now = this.platform.clock.now();
+    const inserted = await this.store.insertDelivery(tx, {
+      id,
+      tenant_id: hook.tenant_id,
+      webhook_id: hook.id,
+      event_id: event.id,
+      event_type: event.type,
+      event: toJson(event),
+      kind,
+      dedupe_key: dedupeKey,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      last_status_code: null,
+      created_at: now,
+      updated_at: now,
+    });
+    if (!inserted) return undefined;
+    await this.platform.jobs.enqueue<DeliverPayload>(
+      tx,
+      DELIVER_JOB,
+      { deliveryId: id, tenantId: hook.tenant_id },
+      { tenantId: hook.tenant_id },
+    );
+    return id;
+  }
+
+  async deliveries(ctx: RequestContext, id: string, q: { status?: string; beforeId?: string; limit: number }): Promise<WebhookDelivery[]> {
+    await this.load(ctx, id, 'events:admin');
+    const rows = await this.store.deliveries(ctx.tenantId, id, q);
+    const attempts = await this.store.attempts(
+      ctx.tenantId,
+      rows.map((r) => r.id),
+    );
+    return rows.map((r) => toDelivery(r, attempts.get(r.id) ?? []));
+  }
+
+  private async view(tenantId: string, deliveryId: string): Promise<WebhookDelivery> {
+    const row = await this.store.delivery(this.platform.database.db, tenantId, deliveryId);
+    if (!row) throw notFound('Delivery');
+    return toDelivery(row, (await this.store.attempts(tenantId, [deliveryId])).get(deliveryId) ?? []);
+  }
+
+  /** Sends a failed (or succeeded) delivery once more, now. 409 while it is still pending. */
+  async retry(ctx: RequestContext, id: string, deliveryId: string): Promise<WebhookDelivery> {
+    await this.load(ctx, id, 'events:admin');
+    const { tenantId } = ctx;
+    await this.platform.transaction(async (tx) => {
+      const d = await this.store.delivery(tx, tenantId, deliveryId);
+      if (!d || d.webhook_id !== id) throw notFound('Delivery');
+      if (d.status === 'pending') throw new AppError('conflict', 409, 'The delivery is still pending');
+      const now = this.platform.clock.now();
+      await this.store.updateDelivery(tx, tenantId, deliveryId, { status: 'pending', next_attempt_at: now, updated_at: now });
+      await this.platform.jobs.enqueue<DeliverPayload>(tx, DELIVER_JOB, { deliveryId, tenantId }, { tenantId });
+    });
+    return this.view(tenantId, deliveryId);
+  }
+
+  /** Sends the endpoint's events of a time range again (new deliveries), at most MAX_REPLAY. */
+  async replay(ctx: RequestContext, id: string, since: string, until?: string): Promise<ReplayResult> {
+    const hook = await this.load(ctx, id, 'events:admin');
+    const range = { since: Date.parse(since), ...(until ? { until: Date.parse(until) } : {}) };
+    const patterns = fromJson<string[]>(hook.events);
+    const logged = await this.events.after(
+      ctx.tenantId,
+      ORIGIN,
+      { ...range, ...(patterns.length ? { types: patterns } : {}) },
+      MAX_REPLAY + 1,
+    );
+    const chosen = logged.slice(0, MAX_REPLAY);
+    await this.platform.transaction(async (tx) => {
+      for (const e of chosen) await this.enqueue(tx, hook, e.event, 'replay', null);
+    });
+    return { enqueued: chosen.length, truncated: logged.length > MAX_REPLAY };
+  }
+
+  /** Sends a `webhook.test` event to the endpoint (even a disabled one). */
+  async test(ctx: RequestContext, id: string): Promise<WebhookDelivery> {
+    const hook = await this.load(ctx, id, 'events:admin');
+    const event: CloudEvent = {
+      specversion: '1.0',
+      id: this.platform.ids.new('evt'),
+      type: 'io.loam.webhook.test',
+      source: `/webhooks/${id}`,
+      subject: id,
+      time: new Date(this.platform.clock.now()).toISOString(),
+      datacontenttype: 'application/json',
+      data: { webhook_id: id, message: 'A test delivery from Loam' },
+      tenantid: ctx.tenantId,
+      correlationid: ctx.requestId,
+      ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
+    };
+    const deliveryId = await this.platform.transaction((tx) => this.enqueue(tx, hook, event, 'test', null));
+    return this.view(ctx.tenantId, deliveryId as string);
+  }
+}
