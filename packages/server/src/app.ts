@@ -35,7 +35,7 @@ export type { LoamModule, Platform } from './platform/module.js';
 export function createModules(platform: Platform) {
   const core: LoamModule<undefined> = { name: 'platform', service: undefined, migrations: [platformMigrations] };
   const idempotency = createIdempotencyModule(platform);
-  const tenants = createTenantsModule(platform);
+  const tenants = createTenantsModule(platform, { keys: () => privacy.service.keys });
   const apiKeys = createApiKeysModule(platform);
   const identity = createIdentityModule(platform, { tenants: tenants.service });
   const policies = createPoliciesModule(platform);

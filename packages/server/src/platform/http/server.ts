@@ -25,6 +25,8 @@ export type { AuthRequirement, LoamApp, RegisteredRoute } from './app.js';
 export const TIERS: Record<string, { perMinute: BucketSpec; daily?: BucketSpec }> = {
   free: { perMinute: { limit: 60, windowSec: 60, burst: 10 }, daily: { limit: 10_000, windowSec: 86_400 } },
   professional: { perMinute: { limit: 600, windowSec: 60, burst: 50 }, daily: { limit: 100_000, windowSec: 86_400 } },
+  // The tenants API names the middle tier `standard`; it is the contract's `professional`.
+  standard: { perMinute: { limit: 600, windowSec: 60, burst: 50 }, daily: { limit: 100_000, windowSec: 86_400 } },
   enterprise: { perMinute: { limit: 6000, windowSec: 60, burst: 200 } },
 };
 
@@ -163,9 +165,17 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
   });
 
   app.addHook('preHandler', (request, _reply, done) => {
+    // A suspended (or erased) tenant's credentials act on nothing; answered from memory.
+    const blocked = request.principal && platform.tenantBlocked(request.principal.tenantId);
+    if (blocked) return done(tenantBlockedError(blocked));
     const named = requestedTenant(request);
     if (named === undefined) return done();
     checkNamedTenant(platform, named).then(() => done(), done);
+  });
+  app.decorate('checkNamedTenant', async (request: FastifyRequest, tenantId: string | undefined) => {
+    const principal = request.principal;
+    if (tenantId && principal?.roles.includes(PLATFORM_ADMIN) && tenantId !== principal.tenantId)
+      await checkNamedTenant(platform, tenantId);
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -257,6 +267,15 @@ async function checkNamedTenant(platform: Platform, tenantId: string): Promise<v
       { field: 'tenantId', code: 'invalid_format', message: 'tenantId must be letters, digits, ".", "_" or "-" (at most 64)' },
     ]);
   if (!(await platform.tenantExists(tenantId))) throw new AppError('tenant_not_found', 404, 'No such tenant');
+  const blocked = platform.tenantBlocked(tenantId);
+  if (blocked) throw tenantBlockedError(blocked);
+}
+
+/** 403 `tenant_suspended` for a suspended tenant, 401 for the credentials of an erased one. */
+function tenantBlockedError(why: 'suspended' | 'gone'): AppError {
+  return why === 'suspended'
+    ? new AppError('tenant_suspended', 403, 'The tenant is suspended')
+    : new AppError('invalid_token', 401, 'The credential belongs to a tenant that no longer exists');
 }
 
 /** Whether a request announces a body (a length above 0, or chunks). */
