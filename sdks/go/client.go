@@ -53,6 +53,7 @@ type Client struct {
 	Content       *ContentService
 	Sessions      *SessionsService
 	LLM           *LLMService
+	Tenants       *TenantsService
 }
 
 // Option configures a Client.
@@ -109,6 +110,7 @@ func NewClient(opts ...Option) *Client {
 	c.Content = &ContentService{c}
 	c.Sessions = &SessionsService{c}
 	c.LLM = &LLMService{c}
+	c.Tenants = &TenantsService{c}
 	return c
 }
 

@@ -14,6 +14,7 @@ import { Prompts } from './resources/prompts.js';
 import { Records } from './resources/records.js';
 import { type Broker, Sessions, broker } from './resources/sessions.js';
 import { Storage } from './resources/storage.js';
+import { Tenants } from './resources/tenants.js';
 import { Versions } from './resources/versions.js';
 
 /**
@@ -51,6 +52,8 @@ export class Loam extends LoamCore {
     return broker<T>(this.sessions);
   }
   readonly llm = new Llm(this);
+  /** Tenants, for platform operators. */
+  readonly tenants = new Tenants(this);
 
   /** Who this client is to the server: tenant, subject, scopes and roles. @example const { tenant_id } = await loam.whoami(); */
   whoami(options?: { signal?: AbortSignal; timeout?: number }): Promise<Whoami> {

@@ -13,6 +13,7 @@ mod llm;
 mod models;
 mod resources;
 mod sessions;
+mod tenants;
 
 pub use client::{backoff_delay, BoxStream, Client, ClientBuilder, Envelope, Page, Pagination, Req};
 pub use error::{Error, FieldError, Problem, Result};
@@ -20,4 +21,5 @@ pub use llm::*;
 pub use models::*;
 pub use resources::*;
 pub use sessions::*;
+pub use tenants::*;
 pub use reqwest::Method;

@@ -11,6 +11,7 @@ import { llmCommand } from './llm.js';
 import { piiCommand } from './pii.js';
 import { promptsCommand } from './prompts.js';
 import { recordsCommand } from './records.js';
+import { tenantsCommand } from './tenants.js';
 
 export function clientCommands(io: ClientIO): Command[] {
   return [
@@ -24,5 +25,6 @@ export function clientCommands(io: ClientIO): Command[] {
     recordsCommand(io),
     piiCommand(io),
     busCommand(io),
+    tenantsCommand(io),
   ];
 }

@@ -8,6 +8,7 @@ from ._client import AsyncAPIClient, SyncAPIClient
 from .resources import Anonymization, ApiKeys, AuditLogs, Content, Datasets, Jobs, Policies, Records, Versions
 from .llm import Llm
 from .sessions import Sessions
+from .tenants import Tenants
 
 
 class _Resources:
@@ -23,6 +24,7 @@ class _Resources:
         self.content = Content(self)
         self.sessions = Sessions(self)
         self.llm = Llm(self)
+        self.tenants = Tenants(self)
 
     def whoami(self) -> Any:
         """The caller as Loam sees it (tenant, subject, scopes, roles)."""

@@ -144,8 +144,11 @@ export class TenantService {
 
   // ---- the operator API (platform admins only) -------------------------------------------------
 
-  private async authorize(ctx: RequestContext, id: string, verb: 'read' | 'write'): Promise<void> {
-    if (!ctx.principal.roles.includes(PLATFORM_ADMIN)) throw forbidden('Only platform admins manage tenants');
+  /** Platform admins only: others get 403 on the collection and 404 on a tenant (whose existence is not revealed). */
+  private async authorize(ctx: RequestContext, id: string | undefined, verb: 'read' | 'write'): Promise<void> {
+    if (!ctx.principal.roles.includes(PLATFORM_ADMIN))
+      throw id === undefined ? forbidden('Only platform admins manage tenants') : notFound('Tenant');
+    id ??= '*';
     // Tenants are resources of the operator's own tenant.
     await this.platform.access.check(
       ctx,
@@ -156,7 +159,7 @@ export class TenantService {
   }
 
   async create(ctx: RequestContext, input: CreateTenant): Promise<Tenant> {
-    await this.authorize(ctx, input.id, 'write');
+    await this.authorize(ctx, undefined, 'write');
     const now = this.platform.clock.now();
     const tenant: Tenant = {
       id: input.id,
@@ -184,7 +187,7 @@ export class TenantService {
   }
 
   async list(ctx: RequestContext, query: ListQuery) {
-    await this.authorize(ctx, '*', 'read');
+    await this.authorize(ctx, undefined, 'read');
     const db = this.platform.database.db;
     const page = await pageById(
       this.store.list(db),

@@ -46,9 +46,8 @@ export class TenantRootKeys implements RootKeys {
   /** Destroys the tenant's root key; returns whether one existed. */
   async destroy(tenantId: string): Promise<boolean> {
     this.cache.delete(tenantId);
-    const existed = (await this.blob.head(this.blobKey(tenantId))) !== undefined;
-    await this.blob.delete(this.blobKey(tenantId));
-    return existed;
+    // The whole folder: the key and anything a later version keeps beside it.
+    return (await this.blob.deletePrefix(`.loam-keys/${tenantId}/`)) > 0;
   }
 
   /** Drops the cached root key (another process destroyed it). */
