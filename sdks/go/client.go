@@ -54,6 +54,7 @@ type Client struct {
 	Sessions      *SessionsService
 	LLM           *LLMService
 	Tenants       *TenantsService
+	Governance    *GovernanceService
 }
 
 // Option configures a Client.
@@ -111,6 +112,7 @@ func NewClient(opts ...Option) *Client {
 	c.Sessions = &SessionsService{c}
 	c.LLM = &LLMService{c}
 	c.Tenants = &TenantsService{c}
+	c.Governance = &GovernanceService{c}
 	return c
 }
 

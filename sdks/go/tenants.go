@@ -52,3 +52,20 @@ func (s *TenantsService) Usage(ctx context.Context, id string, days int) (JSON, 
 	_, err := s.c.call(ctx, http.MethodGet, p("/api/v1/admin/tenants/%s/usage", id), &RequestOptions{Query: query("days", itoa(days))}, &out)
 	return out, err
 }
+
+// GovernanceService: compliance reports and policy evaluation.
+type GovernanceService struct{ c *Client }
+
+// ComplianceReport returns the controls of reportType (GDPR, HIPAA, SOC2) with status, evidence and remediation.
+func (s *GovernanceService) ComplianceReport(ctx context.Context, reportType, datasetID string) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodGet, "/api/v1/governance/compliance-report", &RequestOptions{Query: query("report_type", reportType, "dataset_id", datasetID)}, &out)
+	return out, err
+}
+
+// Evaluate returns the decision the access check would make for request ({subject?, resource, action, context?}).
+func (s *GovernanceService) Evaluate(ctx context.Context, request JSON) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodPost, "/api/v1/policies/evaluate", &RequestOptions{Body: request}, &out)
+	return out, err
+}

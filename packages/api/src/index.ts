@@ -13,3 +13,4 @@ export * from './datasets.js';
 export * from './bus.js';
 export * from './llm.js';
 export * from './tenants.js';
+export * from './governance.js';

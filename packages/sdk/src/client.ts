@@ -7,6 +7,7 @@ import { Auth } from './resources/auth.js';
 import { Content } from './resources/content.js';
 import { Credentials } from './resources/credentials.js';
 import { Datasets } from './resources/datasets.js';
+import { Governance } from './resources/governance.js';
 import { Jobs } from './resources/jobs.js';
 import { Llm } from './resources/llm.js';
 import { Policies } from './resources/policies.js';
@@ -52,6 +53,8 @@ export class Loam extends LoamCore {
     return broker<T>(this.sessions);
   }
   readonly llm = new Llm(this);
+  /** Compliance reports and policy evaluation. */
+  readonly governance = new Governance(this);
   /** Tenants, for platform operators. */
   readonly tenants = new Tenants(this);
 

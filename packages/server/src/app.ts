@@ -15,6 +15,7 @@ import { createAuditModule } from './modules/audit/module.js';
 import { createBusModule } from './modules/bus/module.js';
 import { createContentModule } from './modules/content/module.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
+import { createGovernanceModule } from './modules/governance/module.js';
 import { createIdentityModule } from './modules/identity/module.js';
 import { createJobsModule } from './modules/jobs/module.js';
 import { createLlmModule } from './modules/llm/module.js';
@@ -48,6 +49,11 @@ export function createModules(platform: Platform) {
   const datasets = createDatasetsModule(platform, { protection: privacy.service.protection });
   const jobs = createJobsModule(platform);
   const bus = createBusModule(platform);
+  const governance = createGovernanceModule(platform, {
+    detect: async (tenantId, text) => (await privacy.service.privacy.analyze(tenantId, { text })).entities,
+    verifyAudit: (tenantId) => audit.service.verifyChain(tenantId),
+    policyTexts: (tenantId) => policies.service.policyTexts(tenantId),
+  });
   const nats = createNatsPublishingModule(platform);
   const system = createSystemModule(platform, { migrator: () => migrator });
   const modules: LoamModule[] = [
@@ -68,6 +74,7 @@ export function createModules(platform: Platform) {
     datasets,
     jobs,
     bus,
+    governance,
     nats,
   ];
   const services = {

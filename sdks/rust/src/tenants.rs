@@ -49,3 +49,28 @@ impl<'a> Tenants<'a> {
         self.c.request(Method::GET, &format!("/api/v1/admin/tenants/{}/usage", seg(id)), req).await
     }
 }
+
+impl Client {
+    pub fn governance(&self) -> Governance<'_> {
+        Governance { c: self }
+    }
+}
+
+/// Compliance reports and policy evaluation.
+pub struct Governance<'a> {
+    c: &'a Client,
+}
+
+impl<'a> Governance<'a> {
+    /// Controls of `report_type` (GDPR, HIPAA, SOC2) with status, evidence and remediation.
+    pub async fn compliance_report(&self, report_type: Option<&str>, dataset_id: Option<&str>) -> Result<Value> {
+        let req = Req::default()
+            .query("report_type", report_type.map(str::to_string))
+            .query("dataset_id", dataset_id.map(str::to_string));
+        self.c.request(Method::GET, "/api/v1/governance/compliance-report", req).await
+    }
+    /// The decision the access check would make for `request` (`{subject?, resource, action, context?}`).
+    pub async fn evaluate(&self, request: Value) -> Result<Value> {
+        self.c.request(Method::POST, "/api/v1/policies/evaluate", Req::json(&request)).await
+    }
+}

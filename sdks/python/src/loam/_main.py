@@ -8,7 +8,7 @@ from ._client import AsyncAPIClient, SyncAPIClient
 from .resources import Anonymization, ApiKeys, AuditLogs, Content, Datasets, Jobs, Policies, Records, Versions
 from .llm import Llm
 from .sessions import Sessions
-from .tenants import Tenants
+from .tenants import Governance, Tenants
 
 
 class _Resources:
@@ -25,6 +25,7 @@ class _Resources:
         self.sessions = Sessions(self)
         self.llm = Llm(self)
         self.tenants = Tenants(self)
+        self.governance = Governance(self)
 
     def whoami(self) -> Any:
         """The caller as Loam sees it (tenant, subject, scopes, roles)."""

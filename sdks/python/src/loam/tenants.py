@@ -38,3 +38,19 @@ class Tenants(_Resource):
 
     def usage(self, tenant_id: str, *, days: Optional[int] = None) -> Any:
         return self._c.request("GET", path("/api/v1/admin/tenants/{}/usage", tenant_id), query=_drop_none(days=days))
+
+
+class Governance(_Resource):
+    """Compliance reports and policy evaluation (``/api/v1/governance``, ``/api/v1/policies/evaluate``)."""
+
+    def compliance_report(
+        self, *, report_type: Optional[str] = None, dataset_id: Optional[str] = None,
+        start_date: Optional[str] = None, end_date: Optional[str] = None,
+    ) -> Any:
+        q = _drop_none(report_type=report_type, dataset_id=dataset_id, start_date=start_date, end_date=end_date)
+        return self._c.request("GET", "/api/v1/governance/compliance-report", query=q)
+
+    def evaluate(self, resource: JSON, action: str, *, subject: Optional[JSON] = None, context: Optional[JSON] = None) -> Any:
+        """The decision the access check would make: ``decision``, ``obligations``, ``policy_ids``, ``reasons``."""
+        body = _drop_none(resource=resource, action=action, subject=subject, context=context)
+        return self._c.request("POST", "/api/v1/policies/evaluate", json=body)
