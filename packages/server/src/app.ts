@@ -5,6 +5,7 @@ import { createNatsPublishingModule } from './platform/events/nats.js';
 import { type LoamApp, createHttpServer } from './platform/http/server.js';
 import { createIdempotencyModule } from './platform/http/idempotency.js';
 import { unwrapRequestEnvelope } from './platform/http/request-envelope.js';
+import { deprecationHeaders } from './platform/http/deprecations.js';
 import { addRouteHook } from './platform/http/route-hooks.js';
 import { isApiV1 } from './platform/http/context.js';
 import { type PlatformOptions, createPlatform } from './platform/index.js';
@@ -151,6 +152,8 @@ export async function createLoam(config: Config, opts: PlatformOptions = {}): Pr
         if (isApiV1(route.url) && methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH'))
           addRouteHook(route, 'preValidation', unwrapRequestEnvelope);
       });
+      // Deprecation / Sunset headers of the routes platform/http/deprecations.ts lists.
+      server.addHook('onRoute', deprecationHeaders());
       for (const m of modules) {
         if (m.routes) await m.routes(server);
         if (m.atriumnRoutes) {
