@@ -57,6 +57,8 @@ type Client struct {
 	LLM           *LLMService
 	Admin         *AdminService
 	Logs          *LogsService
+	Tenants       *TenantsService
+	Governance    *GovernanceService
 }
 
 // Option configures a Client.
@@ -117,6 +119,8 @@ func NewClient(opts ...Option) *Client {
 	c.LLM = &LLMService{c}
 	c.Admin = &AdminService{c: c, Users: &UsersService{c}, SigningKeys: &SigningKeysService{c}, Mailbox: &MailboxService{c}}
 	c.Logs = &LogsService{c}
+	c.Tenants = &TenantsService{c}
+	c.Governance = &GovernanceService{c}
 	return c
 }
 

@@ -15,3 +15,5 @@ export * from './llm.js';
 export * from './observatory.js';
 export * from './events.js';
 export * from './webhooks.js';
+export * from './tenants.js';
+export * from './governance.js';

@@ -8,6 +8,7 @@ import { Auth } from './resources/auth.js';
 import { Content } from './resources/content.js';
 import { Credentials } from './resources/credentials.js';
 import { Datasets } from './resources/datasets.js';
+import { Governance } from './resources/governance.js';
 import { Jobs } from './resources/jobs.js';
 import { Llm } from './resources/llm.js';
 import { Logs } from './resources/logs.js';
@@ -17,6 +18,7 @@ import { Records } from './resources/records.js';
 import { Events, Webhooks } from './resources/events.js';
 import { type Broker, Sessions, broker } from './resources/sessions.js';
 import { Storage } from './resources/storage.js';
+import { Tenants } from './resources/tenants.js';
 import { Versions } from './resources/versions.js';
 
 /**
@@ -62,6 +64,10 @@ export class Loam extends LoamCore {
   readonly llm = new Llm(this);
   /** The observatory: log records of executions (`/api/v1/logs`, `/api/v1/executions`). */
   readonly logs = new Logs(this);
+  /** Compliance reports and policy evaluation. */
+  readonly governance = new Governance(this);
+  /** Tenants, for platform operators. */
+  readonly tenants = new Tenants(this);
 
   /** Who this client is to the server: tenant, subject, scopes and roles. @example const { tenant_id } = await loam.whoami(); */
   whoami(options?: { signal?: AbortSignal; timeout?: number }): APIPromise<Whoami> {

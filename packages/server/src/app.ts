@@ -5,6 +5,7 @@ import { createNatsPublishingModule } from './platform/events/nats.js';
 import { type LoamApp, createHttpServer } from './platform/http/server.js';
 import { createIdempotencyModule } from './platform/http/idempotency.js';
 import { unwrapRequestEnvelope } from './platform/http/request-envelope.js';
+import { deprecationHeaders } from './platform/http/deprecations.js';
 import { addRouteHook } from './platform/http/route-hooks.js';
 import { isApiV1 } from './platform/http/context.js';
 import { type PlatformOptions, createPlatform } from './platform/index.js';
@@ -17,6 +18,7 @@ import { createContentModule } from './modules/content/module.js';
 import { createEventsModule } from './modules/events/module.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
 import { createGrpcModule } from './modules/grpc/module.js';
+import { createGovernanceModule } from './modules/governance/module.js';
 import { createIdentityModule } from './modules/identity/module.js';
 import { createJobsModule } from './modules/jobs/module.js';
 import { createObservatoryModule } from './modules/observatory/module.js';
@@ -38,7 +40,7 @@ export type { LoamModule, Platform } from './platform/module.js';
 export function createModules(platform: Platform) {
   const core: LoamModule<undefined> = { name: 'platform', service: undefined, migrations: [platformMigrations] };
   const idempotency = createIdempotencyModule(platform);
-  const tenants = createTenantsModule(platform);
+  const tenants = createTenantsModule(platform, { keys: () => privacy.service.keys });
   const apiKeys = createApiKeysModule(platform);
   const identity = createIdentityModule(platform, { tenants: tenants.service });
   const policies = createPoliciesModule(platform);
@@ -58,6 +60,11 @@ export function createModules(platform: Platform) {
   const bus = createBusModule(platform);
   const observatory = createObservatoryModule(platform);
   const events = createEventsModule(platform);
+  const governance = createGovernanceModule(platform, {
+    detect: async (tenantId, text) => (await privacy.service.privacy.analyze(tenantId, { text })).entities,
+    verifyAudit: (tenantId) => audit.service.verifyChain(tenantId),
+    policyTexts: (tenantId) => policies.service.policyTexts(tenantId),
+  });
   const nats = createNatsPublishingModule(platform);
   const system = createSystemModule(platform, { migrator: () => migrator });
   const modules: LoamModule[] = [
@@ -81,6 +88,7 @@ export function createModules(platform: Platform) {
     bus,
     observatory,
     events,
+    governance,
     nats,
   ];
   const services = {
@@ -161,6 +169,8 @@ export async function createLoam(config: Config, opts: PlatformOptions = {}): Pr
         if (isApiV1(route.url) && methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH'))
           addRouteHook(route, 'preValidation', unwrapRequestEnvelope);
       });
+      // Deprecation / Sunset headers of the routes platform/http/deprecations.ts lists.
+      server.addHook('onRoute', deprecationHeaders());
       for (const m of modules) {
         if (m.routes) await m.routes(server);
         if (m.atriumnRoutes) {

@@ -115,6 +115,11 @@ export const options = {
     ),
     doc: 'Algorithm of new tokens: HS256, or EdDSA / RS256 with rotating keys published at /.well-known/jwks.json',
   },
+  accessTokenTtlSec: {
+    env: 'LOAM_ACCESS_TOKEN_TTL_SEC',
+    schema: int(3600, 60, 604_800),
+    doc: "Lifetime of the access and id tokens Loam issues (`expires_in`); the data-vault gateway's 24 h is 86400. Tokens this long are accepted whatever LOAM_JWT_MAX_LIFETIME_SEC says",
+  },
   jwtMaxLifetimeSec: {
     env: 'LOAM_JWT_MAX_LIFETIME_SEC',
     schema: int(3600, 60),

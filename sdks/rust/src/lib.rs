@@ -16,6 +16,7 @@ mod models;
 mod resources;
 mod sessions;
 mod events;
+mod tenants;
 
 pub use admin::*;
 pub use client::{backoff_delay, BoxStream, Client, ClientBuilder, Envelope, Page, Pagination, Req};
@@ -26,4 +27,5 @@ pub use models::*;
 pub use resources::*;
 pub use sessions::*;
 pub use events::*;
+pub use tenants::*;
 pub use reqwest::Method;

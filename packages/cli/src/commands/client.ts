@@ -13,6 +13,7 @@ import { piiCommand } from './pii.js';
 import { promptsCommand } from './prompts.js';
 import { recordsCommand } from './records.js';
 import { observeCommands } from './observe.js';
+import { tenantsCommand } from './tenants.js';
 
 export function clientCommands(io: ClientIO): Command[] {
   return [
@@ -29,5 +30,6 @@ export function clientCommands(io: ClientIO): Command[] {
     ...observeCommands(io),
     eventsCommand(io),
     webhooksCommand(io),
+    tenantsCommand(io),
   ];
 }

@@ -150,6 +150,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     authenticators: [],
     authorizer: scopeAuthorizer,
     tenantExists: async () => true,
+    tenantBlocked: () => undefined,
+    checkQuota: async () => undefined,
     access: new Access(() => platform.authorizer, events, database.db),
     dependencies,
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

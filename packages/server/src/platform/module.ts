@@ -7,7 +7,7 @@ import type { Authorizer } from './authz.js';
 import type { BlobStore } from './blob/index.js';
 import type { Clock } from './time.js';
 import type { Ids, Random, Signer } from './crypto/index.js';
-import type { DatabaseHandle, Tx } from './db/index.js';
+import type { DatabaseHandle, Executor, Tx } from './db/index.js';
 import type { MigrationSet } from './db/migrate.js';
 import type { EventOutbox } from './events/outbox.js';
 import type { LoamApp } from './http/app.js';
@@ -64,6 +64,9 @@ export interface DependencyCheck {
   check(): Promise<unknown>;
 }
 
+/** What tenant quotas limit (the tenants module counts them). */
+export type QuotaResource = 'storage_bytes' | 'content_items' | 'prompts' | 'datasets' | 'records';
+
 /** The infrastructure every module receives. Nothing else is global. */
 export interface Platform {
   config: Config;
@@ -92,6 +95,16 @@ export interface Platform {
   authorizer: Authorizer;
   /** Whether a tenant exists: requests naming another tenant are checked against it (the tenants module answers). */
   tenantExists: (tenantId: string) => Promise<boolean>;
+  /**
+   * Why a tenant's requests are refused, from memory (no query per request): `suspended` (also
+   * while it is being erased) or `gone` (erased); undefined when it may act. The tenants module answers.
+   */
+  tenantBlocked: (tenantId: string) => 'suspended' | 'gone' | undefined;
+  /**
+   * Throws 403 `quota_exceeded` when adding `amount` of `resource` would pass the tenant's quota;
+   * returns the quota (undefined: none set).
+   */
+  checkQuota: (tenantId: string, resource: QuotaResource, amount: number, db?: Executor) => Promise<number | undefined>;
   /** The one object-level access check every service calls (asks `authorizer`, records denials). */
   access: Access;
   /** Dependencies beyond the database that `/readyz` checks; modules add theirs (NATS). */

@@ -68,6 +68,8 @@ const httpSeeds: { method: 'POST'; url: string; payload: Record<string, unknown>
   { method: 'POST', url: '/admin/credentials', payload: { issued_to: `${MARKER} client`, scopes: ['storage'] } },
   { method: 'POST', url: '/prompts', payload: { name: `${MARKER} prompt`, template: `Hello {{name}} ${MARKER}` } },
   { method: 'POST', url: '/ingest/text', payload: { content: `${MARKER} text` } },
+  // A tenant the operator (tenant A's platform admin) made: tenant B's admin may not see it.
+  { method: 'POST', url: '/api/v1/admin/tenants', payload: { id: 'isolation-a-made', name: `${MARKER} tenant` } },
   {
     method: 'POST',
     url: `/api/v1/sessions/bus-seed-${MARKER.slice(-8)}/messages`,
@@ -168,6 +170,8 @@ describeEachDialect('tenant isolation across every authenticated route', (dialec
     expect(routes.some((r) => r.url.startsWith('/atriumn/'))).toBe(true);
     expect(routes.some((r) => r.url === '/api/v1/llm/usage')).toBe(true);
     expect(routes.some((r) => r.url === '/v1/chat/completions')).toBe(true);
+    expect(routes.some((r) => r.url === '/api/v1/admin/tenants/:id')).toBe(true);
+    expect(aIds.has('isolation-a-made')).toBe(true);
   });
 
   it('a foreign tenant’s admin never gets tenant A’s data; object routes answer 404', async () => {

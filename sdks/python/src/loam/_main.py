@@ -11,6 +11,7 @@ from .llm import Llm
 from .logs import Logs
 from .sessions import Sessions
 from .events import Events, Webhooks
+from .tenants import Governance, Tenants
 
 
 class _Resources:
@@ -30,6 +31,8 @@ class _Resources:
         self.logs = Logs(self)
         self.events = Events(self)
         self.webhooks = Webhooks(self)
+        self.tenants = Tenants(self)
+        self.governance = Governance(self)
 
     def whoami(self) -> Any:
         """The caller as Loam sees it (tenant, subject, scopes, roles)."""

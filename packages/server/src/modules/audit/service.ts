@@ -17,7 +17,7 @@ const canonicalJson = configure({ deterministic: true, strict: true });
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** Event families recorded in full (`user.*`, …), and single types recorded from other families. */
-const AUDITED_FAMILIES = new Set(['user', 'token', 'credential', 'apikey', 'policy', 'access', 'dataset']);
+const AUDITED_FAMILIES = new Set(['user', 'token', 'credential', 'apikey', 'policy', 'access', 'dataset', 'tenant']);
 const AUDITED_TYPES = new Set(['record.exported']);
 
 /** Event types that record a refusal. */

@@ -54,6 +54,7 @@ async function ingestMultipart(request: FastifyRequest, content: ContentService)
         part.file.resume(); // not ours: drain it
         continue;
       }
+      await request.server.checkNamedTenant(request, fields.tenantId);
       const ctx = contextOf(request, fields.tenantId);
       let metadata: ItemInput['metadata'];
       if (fields.metadata) {

@@ -191,6 +191,7 @@ export class ContentService {
   // ---------------------------------------------------------------- creation
 
   private async insert(tx: Executor, values: NewContentRow): Promise<ContentRow> {
+    await this.platform.checkQuota(values.tenant_id, 'content_items', 1, tx);
     const item = await this.store.insert(tx, values, this.platform.clock.now());
     await this.platform.events.emit(tx, 'content.created', item.id, contentEventData(item), { tenantId: item.tenant_id });
     if (item.status === 'PENDING') await this.enqueueProcessing(tx, item);

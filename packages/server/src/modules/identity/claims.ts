@@ -1,7 +1,5 @@
 /** Lifetimes and claim shapes shared by the token code. */
 
-/** Access and id tokens last one hour (contract §3: `expires_in` 3600). */
-export const ACCESS_TOKEN_TTL_SEC = 3600;
 /** Accepted clock skew between Loam instances and token issuers. */
 export const CLOCK_TOLERANCE_SEC = 60;
 

@@ -13,7 +13,7 @@ import { AppError, notFound } from '../../platform/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import { PLATFORM_ADMIN, type Principal, hasScope } from '../../platform/principal.js';
 import type { TenantService } from '../tenants/service.js';
-import { ACCESS_TOKEN_TTL_SEC, splitScopes } from './claims.js';
+import { splitScopes } from './claims.js';
 import { type Origin, actorData } from './context.js';
 import { CredentialStore, type StoredCredential } from './store/credentials.js';
 import { type TokenService, oauthError } from './tokens.js';
@@ -202,7 +202,12 @@ export class CredentialService {
       { tenantId: row.tenant_id },
     );
     this.platform.events.wake();
-    return { access_token: access.token, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_SEC, scope: granted.join(' ') };
+    return {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: this.platform.config.accessTokenTtlSec,
+      scope: granted.join(' '),
+    };
   }
 
   private emit(tx: Executor, type: string, row: ClientCredential, ctx: RequestContext, extra: Record<string, unknown>) {

@@ -7,7 +7,7 @@ import { AppError, forbidden } from '../../platform/errors.js';
 import { rfc3339, rfc3339OrNull } from '../../platform/time.js';
 import type { Platform } from '../../platform/index.js';
 import { PLATFORM_ADMIN } from '../../platform/principal.js';
-import { ACCESS_TOKEN_TTL_SEC, CLOCK_TOLERANCE_SEC } from './claims.js';
+import { CLOCK_TOLERANCE_SEC } from './claims.js';
 import { SigningKeyStore } from './store/keys.js';
 
 type AsymmetricAlg = 'EdDSA' | 'RS256';
@@ -23,8 +23,6 @@ interface StoredKey {
   retiredAt: number | null;
 }
 
-/** How long a retired key keeps verifying (and stays published): its last token's lifetime plus skew. */
-const RETIRED_KEY_GRACE_MS = (ACCESS_TOKEN_TTL_SEC + CLOCK_TOLERANCE_SEC) * 1000;
 const RELOAD_EVERY_MS = 60_000;
 const UNKNOWN_KID_RELOAD_MS = 5_000;
 
@@ -55,6 +53,11 @@ export class SigningKeyRing {
       'verify',
     ]);
     this.wrapKey = platform.signer.derive('jwt-signing-keys');
+  }
+
+  /** How long a retired key keeps verifying (and stays published): its last token's lifetime plus skew. */
+  private retiredGraceMs(): number {
+    return (this.platform.config.accessTokenTtlSec + CLOCK_TOLERANCE_SEC) * 1000;
   }
 
   get alg(): 'HS256' | AsymmetricAlg {
@@ -164,12 +167,12 @@ export class SigningKeyRing {
   }
 
   private stillValid(key: StoredKey, now: number): boolean {
-    return key.retiredAt === null || now < key.retiredAt + RETIRED_KEY_GRACE_MS;
+    return key.retiredAt === null || now < key.retiredAt + this.retiredGraceMs();
   }
 
   private async reload(): Promise<void> {
     const now = this.platform.clock.now();
-    const rows = await this.store.live(now - RETIRED_KEY_GRACE_MS);
+    const rows = await this.store.live(now - this.retiredGraceMs());
     const next = new Map<string, StoredKey>();
     for (const r of rows) {
       const known = this.keys.get(r.kid);

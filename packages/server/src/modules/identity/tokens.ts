@@ -4,7 +4,7 @@ import { randomToken, sha256 } from '../../platform/crypto/index.js';
 import { AppError } from '../../platform/errors.js';
 import type { Executor, Platform } from '../../platform/index.js';
 import type { Principal } from '../../platform/principal.js';
-import { ACCESS_TOKEN_TTL_SEC, type AccessClaims, CLOCK_TOLERANCE_SEC, splitScopes } from './claims.js';
+import { type AccessClaims, CLOCK_TOLERANCE_SEC, splitScopes } from './claims.js';
 import type { SigningKeyRing } from './keys.js';
 import { RevocationList } from './revocations.js';
 import { type RefreshTokenRow, TokenStore } from './store/tokens.js';
@@ -76,7 +76,7 @@ export class TokenService {
   async issueAccessToken(input: AccessTokenInput): Promise<{ token: string; jti: string; expiresAt: number }> {
     const { key, header } = await this.keys.signingKey();
     const iat = this.nowSec();
-    const exp = iat + ACCESS_TOKEN_TTL_SEC;
+    const exp = iat + this.platform.config.accessTokenTtlSec;
     const jti = this.platform.ids.new('jti');
     const claims: Omit<AccessClaims, 'iss' | 'aud' | 'sub' | 'jti' | 'exp' | 'nbf' | 'iat'> = {
       tenant_id: input.tenantId,
@@ -119,7 +119,7 @@ export class TokenService {
       .setAudience(this.audience)
       .setSubject(input.subject)
       .setIssuedAt(iat)
-      .setExpirationTime(iat + ACCESS_TOKEN_TTL_SEC)
+      .setExpirationTime(iat + this.platform.config.accessTokenTtlSec)
       .sign(key);
   }
 
@@ -153,7 +153,8 @@ export class TokenService {
     // live longer than Loam's tokens may (a leaked key must not mint decade-long tokens).
     const now = Math.floor(currentDate.getTime() / 1000);
     if (typeof claims.iat !== 'number' || claims.iat > now + CLOCK_TOLERANCE_SEC) throw new TokenRejected('issued in the future');
-    if (claims.exp - claims.iat > this.platform.config.jwtMaxLifetimeSec) throw new TokenRejected('lifetime beyond the maximum');
+    if (claims.exp - claims.iat > Math.max(this.platform.config.jwtMaxLifetimeSec, this.platform.config.accessTokenTtlSec))
+      throw new TokenRejected('lifetime beyond the maximum');
     if (
       claims.token_use !== 'access' ||
       typeof claims.scope !== 'string' ||
@@ -223,7 +224,11 @@ export class TokenService {
 
   /** Every access token of session `sid` stops working now (they live at most one hour plus skew). */
   async revokeSession(tx: Executor, sid: string): Promise<void> {
-    await this.denylist(tx, [`sid:${sid}`], this.platform.clock.now() + (ACCESS_TOKEN_TTL_SEC + CLOCK_TOLERANCE_SEC) * 1000);
+    await this.denylist(
+      tx,
+      [`sid:${sid}`],
+      this.platform.clock.now() + (this.platform.config.accessTokenTtlSec + CLOCK_TOLERANCE_SEC) * 1000,
+    );
   }
 
   /** A new opaque refresh token in `familyId` (stored as a SHA-256 hash: it has ~285 bits of entropy). */
@@ -264,7 +269,7 @@ export class TokenService {
   /** Ends every session of a user (password change). */
   async revokeUserSessions(tx: Executor, userId: string): Promise<number> {
     const now = this.platform.clock.now();
-    const families = await this.store.familiesOf(tx, userId, now - (ACCESS_TOKEN_TTL_SEC + CLOCK_TOLERANCE_SEC) * 1000);
+    const families = await this.store.familiesOf(tx, userId, now - (this.platform.config.accessTokenTtlSec + CLOCK_TOLERANCE_SEC) * 1000);
     for (const familyId of families) await this.revokeFamily(tx, familyId);
     return families.length;
   }

@@ -4,7 +4,7 @@ import type { Executor, Platform } from '../../platform/index.js';
 import { type Principal, effectiveTenant, hasScope } from '../../platform/principal.js';
 import type { TenantService } from '../tenants/service.js';
 import { DEFAULT_TENANT } from '../tenants/service.js';
-import { ACCESS_TOKEN_TTL_SEC, splitScopes } from './claims.js';
+import { splitScopes } from './claims.js';
 import { type Origin, actorData } from './context.js';
 import { type Mailer, maskEmail } from './mail.js';
 import { checkPasswordPolicy, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
@@ -218,7 +218,7 @@ export class UserService {
       id_token: idToken,
       refresh_token: refreshToken,
       token_type: 'Bearer',
-      expires_in: ACCESS_TOKEN_TTL_SEC,
+      expires_in: this.platform.config.accessTokenTtlSec,
     };
   }
 
@@ -269,7 +269,7 @@ export class UserService {
       id_token: await this.idTokenFor(outcome.user, this.platform.clock.now()),
       refresh_token: outcome.next,
       token_type: 'Bearer',
-      expires_in: ACCESS_TOKEN_TTL_SEC,
+      expires_in: this.platform.config.accessTokenTtlSec,
       scope: this.userScopes().join(' '),
     };
   }

@@ -1,4 +1,5 @@
 import { DataKeyRing, createKeyWrapper, keyRingMigrations } from '../../platform/crypto/envelope.js';
+import { TenantRootKeys } from '../../platform/crypto/tenant-keys.js';
 import type { LoamModule, Platform } from '../../platform/module.js';
 import type { DatasetService } from '../datasets/services/datasets.js';
 import { DatasetPrivacy, datasetPrivacyRoutes } from './datasets.js';
@@ -29,7 +30,8 @@ export function createPrivacyModule(
   deps: { datasets: () => DatasetService | undefined },
 ): LoamModule<Privacy> {
   const wrapper = createKeyWrapper(platform.config, platform.random);
-  const keys = new DataKeyRing(platform.database, wrapper, platform.clock, platform.ids, platform.random);
+  const roots = new TenantRootKeys(platform.blob, wrapper, platform.random, platform.database);
+  const keys = new DataKeyRing(platform.database, wrapper, platform.clock, platform.ids, platform.random, roots);
   const privacy = new PrivacyService(platform, keys);
   let onDatasets: DatasetPrivacy | undefined;
   const datasetPrivacy = () => {

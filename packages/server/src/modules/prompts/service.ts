@@ -114,6 +114,7 @@ export class PromptService {
 
   async create(ctx: RequestContext, input: CreatePrompt): Promise<Prompt> {
     const tenantId = ctx.tenantId;
+    await this.platform.checkQuota(tenantId, 'prompts', 1);
     const content = this.validate({
       name: input.name,
       description: input.description ?? '',

@@ -131,7 +131,7 @@ export class StorageService {
   async allowance(tenantId: string, replacingKey?: string): Promise<{ maxBytes: number; byQuota: boolean }> {
     let used = await this.usage(tenantId);
     if (replacingKey) used -= await this.store.size(this.platform.database.db, tenantOfKey(replacingKey), replacingKey);
-    const remaining = this.platform.config.storageTenantQuotaBytes - used;
+    const remaining = (await this.quotaBytes(tenantId)) - used;
     if (remaining <= 0) throw this.quotaExceeded(used);
     return remaining < this.maxFileBytes ? { maxBytes: remaining, byQuota: true } : { maxBytes: this.maxFileBytes, byQuota: false };
   }
@@ -158,7 +158,7 @@ export class StorageService {
     opts: { id?: string; key?: string; tx?: Executor } = {},
   ): Promise<{ uploadUrl: string; s3Key: string; expiresIn: number }> {
     const used = await this.usage(tenantId, opts.tx);
-    if (used >= this.platform.config.storageTenantQuotaBytes) throw this.quotaExceeded(used);
+    if (used >= (await this.quotaBytes(tenantId, opts.tx))) throw this.quotaExceeded(used);
     const key = opts.key ?? this.newKey(tenantId, filename, opts.id);
     await this.store.register(opts.tx ?? this.platform.database.db, tenantId, key, contentType, this.platform.clock.now());
     const uploadUrl = await this.blob.presignPut(key, contentType, { expiresInSec: this.expiresInSec });
@@ -241,7 +241,7 @@ export class StorageService {
     const delta = info.size - (await this.store.size(tx, tenantId, info.key));
     if (enforceQuota && delta > 0) {
       const used = await this.usage(tenantId, tx);
-      if (used + delta > this.platform.config.storageTenantQuotaBytes) throw this.quotaExceeded(used);
+      if (used + delta > (await this.quotaBytes(tenantId, tx))) throw this.quotaExceeded(used);
     }
     await this.store.addUsage(tx, tenantId, delta);
     const object = { key: info.key, tenantId, contentType: info.contentType, size: info.size, etag: info.etag };
@@ -253,6 +253,12 @@ export class StorageService {
       { key: info.key, size: info.size, content_type: info.contentType },
       { tenantId, source: '/storage' },
     );
+  }
+
+  /** The tenant's storage quota: the server-wide one, or the tenant's own when lower (the tenants API). */
+  private async quotaBytes(tenantId: string, db?: Executor): Promise<number> {
+    const own = await this.platform.checkQuota(tenantId, 'storage_bytes', 0, db).catch(() => 0);
+    return Math.min(this.platform.config.storageTenantQuotaBytes, own ?? Number.POSITIVE_INFINITY);
   }
 
   async delete(key: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { MigrationSet } from '../../platform/db/migrate.js';
+import { jsonType } from '../../platform/db/index.js';
 
 export const tenantMigrations: MigrationSet = {
   module: 'tenants',
@@ -13,6 +14,22 @@ export const tenantMigrations: MigrationSet = {
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('tier', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async '002_operator_api'(db, dialect) {
+      await db.schema
+        .alterTable('tenants')
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('active'))
+        .execute();
+      await db.schema.alterTable('tenants').addColumn('quotas', jsonType(dialect)).execute();
+      await db.schema.alterTable('tenants').addColumn('updated_at', 'bigint').execute();
+      await db.schema
+        .createTable('tenant_usage_daily')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('requests', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('anonymizations', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('tenant_usage_daily_pk', ['tenant_id', 'day'])
         .execute();
     },
   },

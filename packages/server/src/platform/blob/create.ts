@@ -61,6 +61,9 @@ class LazyS3BlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     return (await this.s3()).delete(key);
   }
+  async deletePrefix(prefix: string): Promise<number> {
+    return (await this.s3()).deletePrefix(prefix);
+  }
   async close(): Promise<void> {
     if (this.store) await (await this.store).close();
   }

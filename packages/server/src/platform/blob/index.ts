@@ -35,6 +35,11 @@ export interface BlobStore {
   read(key: string, opts?: { maxBytes?: number }): Promise<Buffer | undefined>;
   /** Removes the object; absent objects are fine. */
   delete(key: string): Promise<void>;
+  /**
+   * Removes every object whose key starts with `prefix` (a folder: valid key segments ending in
+   * `/`, e.g. `<tenant>/`); returns how many were removed. Used by tenant erasure.
+   */
+  deletePrefix(prefix: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -58,3 +63,8 @@ export function isValidBlobKey(key: string): boolean {
 export const mediaTypeOf = (contentType: string | undefined): string => (contentType ?? '').split(';')[0].trim().toLowerCase();
 
 export const MAX_PRESIGN_SEC = 7 * 24 * 3600;
+
+/** A folder prefix for `deletePrefix`: valid key segments followed by `/`. */
+export function checkBlobPrefix(prefix: string): void {
+  if (!prefix.endsWith('/') || !isValidBlobKey(prefix.slice(0, -1))) throw new Error(`invalid blob prefix: ${JSON.stringify(prefix)}`);
+}

@@ -6,7 +6,15 @@ import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../crypto/index.js';
 import { hmacSha256, safeEqual } from '../crypto/index.js';
-import { type BlobInfo, type BlobStore, BlobTooLargeError, type PresignOptions, isValidBlobKey, mediaTypeOf } from './index.js';
+import {
+  type BlobInfo,
+  type BlobStore,
+  BlobTooLargeError,
+  type PresignOptions,
+  checkBlobPrefix,
+  isValidBlobKey,
+  mediaTypeOf,
+} from './index.js';
 
 /** The path prefix under which Loam serves local pre-signed URLs. */
 export const BLOB_ROUTE_PREFIX = '/blobs/';
@@ -221,6 +229,19 @@ export class LocalBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(this.meta, key, '.json'), { force: true });
     await rm(this.pathOf(this.objects, key), { force: true });
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    checkBlobPrefix(prefix);
+    const dir = this.pathOf(this.objects, prefix.slice(0, -1));
+    const files = await readdir(dir, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    const count = files.filter((f) => f.isFile()).length;
+    await rm(this.pathOf(this.meta, prefix.slice(0, -1)), { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+    return count;
   }
 
   /**

@@ -1,14 +1,16 @@
 import type { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { type BlobInfo, type BlobStore, BlobTooLargeError, type PresignOptions, isValidBlobKey } from './index.js';
+import { type BlobInfo, type BlobStore, BlobTooLargeError, type PresignOptions, checkBlobPrefix, isValidBlobKey } from './index.js';
 
 export interface S3BlobOptions {
   bucket: string;
@@ -126,6 +128,19 @@ export class S3BlobStore implements BlobStore {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (err) {
       if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    checkBlobPrefix(prefix);
+    let removed = 0;
+    // Listing after each batch's removal: the next page starts where the store now begins.
+    for (;;) {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1000 }));
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+      if (keys.length === 0) return removed;
+      await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }));
+      removed += keys.length;
     }
   }
 

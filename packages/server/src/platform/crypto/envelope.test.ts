@@ -1,3 +1,4 @@
+import { TenantRootKeys } from './tenant-keys.js';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
@@ -87,12 +88,14 @@ describeEachDialect('DataKeyRing', (dialect) => {
     expect(after).not.toBe(before);
     expect(after?.startsWith('file:v2:')).toBe(true);
     // A fresh key ring (no cached keys) unwraps the re-wrapped key and reads the old ciphertext.
+    const wrapper = FileKeyWrapper.inDataDir(t.dataDir, systemRandom);
     const fresh = new DataKeyRing(
       t.loam.platform.database,
-      FileKeyWrapper.inDataDir(t.dataDir, systemRandom),
+      wrapper,
       systemClock,
       new Ids(systemClock, systemRandom),
       systemRandom,
+      new TenantRootKeys(t.loam.platform.blob, wrapper, systemRandom, t.loam.platform.database),
     );
     expect(await fresh.decryptString('default', ct, 'aad')).toBe('value');
   });

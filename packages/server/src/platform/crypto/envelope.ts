@@ -236,6 +236,23 @@ export const keyRingMigrations: MigrationSet = {
 
 const CIPHERTEXT_PREFIX = 'enc:v1:';
 
+/** How a `data_keys.wrapped` value sealed with its tenant's root key begins. */
+export const ROOT_SEALED_PREFIX = 'trk:v1:';
+
+/**
+ * Per-tenant root keys held outside the database (`tenant-keys.ts`): data keys sealed with them
+ * die with them, in every copy of the database (crypto-shredding).
+ */
+export interface RootKeys {
+  seal(tenantId: string, dataKey: Buffer, context: string): Promise<string>;
+  open(tenantId: string, sealed: string, context: string): Promise<Buffer>;
+  destroy(tenantId: string): Promise<boolean>;
+  forget(tenantId: string): void;
+  rewrap(tenantIds: Iterable<string>): Promise<number>;
+  /** The stored (master-wrapped) form of the tenant's root key. */
+  wrapped(tenantId: string): Promise<string | undefined>;
+}
+
 /** Whether a stored value is a DataKeyRing ciphertext. */
 export const isCiphertext = (value: unknown): value is string => typeof value === 'string' && value.startsWith(CIPHERTEXT_PREFIX);
 
@@ -260,6 +277,8 @@ export class DataKeyRing {
     private readonly clock: Clock,
     private readonly ids: Ids,
     private readonly random: Random,
+    /** Without it, data keys are wrapped by the master key alone (and erasure only deletes them). */
+    private readonly roots?: RootKeys,
   ) {}
 
   get provider(): KeyWrapper['provider'] {
@@ -285,7 +304,8 @@ export class DataKeyRing {
     if (!row) {
       const id = this.ids.new('dk');
       const key = this.random.bytes(32);
-      const wrapped = await this.wrapper.wrap(key, this.wrapContext(tenantId, scope, id));
+      const context = this.wrapContext(tenantId, scope, id);
+      const wrapped = this.roots ? await this.roots.seal(tenantId, key, context) : await this.wrapper.wrap(key, context);
       await db
         .insertInto('data_keys')
         .values({ id, tenant_id: tenantId, scope, wrapped, provider: this.wrapper.provider, created_at: this.clock.now() })
@@ -320,10 +340,35 @@ export class DataKeyRing {
       .where('id', '=', id)
       .executeTakeFirst();
     if (!row) throw new DecryptionError('The ciphertext names a data key that does not exist in this tenant');
-    const key = await this.wrapper.unwrap(row.wrapped, this.wrapContext(tenantId, row.scope, id));
+    const key = await this.unwrap(tenantId, row.wrapped, this.wrapContext(tenantId, row.scope, id));
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(cacheKey, key);
     return key;
+  }
+
+  private unwrap(tenantId: string, wrapped: string, context: string): Promise<Buffer> {
+    if (!wrapped.startsWith(ROOT_SEALED_PREFIX)) return this.wrapper.unwrap(wrapped, context);
+    if (!this.roots) throw new DecryptionError('The data key is sealed with a tenant root key this server does not hold');
+    return this.roots.open(tenantId, wrapped, context);
+  }
+
+  /**
+   * Crypto-shredding: destroys the tenant's root key and every data key of the tenant, and forgets
+   * them here. Returns how many data keys were destroyed.
+   */
+  async shred(tenantId: string): Promise<{ dataKeys: number; rootKey: boolean }> {
+    const rootKey = this.roots ? await this.roots.destroy(tenantId) : false;
+    const deleted = await this.database.db.deleteFrom('data_keys').where('tenant_id', '=', tenantId).executeTakeFirst();
+    this.forget(tenantId);
+    return { dataKeys: Number(deleted.numDeletedRows), rootKey };
+  }
+
+  /** Drops every cached key of the tenant (its keys were destroyed, here or by another process). */
+  forget(tenantId: string): void {
+    this.roots?.forget(tenantId);
+    for (const k of this.cache.keys()) if (k.startsWith(`${tenantId}/`)) this.cache.delete(k);
+    const known = this.scopeKeys.get(this.database.db);
+    if (known) for (const k of known.keys()) if (k.startsWith(`${tenantId}/`)) known.delete(k);
   }
 
   /** Encrypts `plaintext` under the data key of `scope`; `aad` binds it to its record and field. */
@@ -351,7 +396,13 @@ export class DataKeyRing {
     await this.wrapper.rotate();
     const rows = await this.database.db.selectFrom('data_keys').select(['id', 'tenant_id', 'scope', 'wrapped']).execute();
     let rewrapped = 0;
+    const rooted = new Set<string>();
     for (const row of rows) {
+      // Sealed with a tenant root key: re-wrapping that root key covers it.
+      if (row.wrapped.startsWith(ROOT_SEALED_PREFIX)) {
+        rooted.add(row.tenant_id);
+        continue;
+      }
       const context = this.wrapContext(row.tenant_id, row.scope, row.id);
       const key = await this.wrapper.unwrap(row.wrapped, context);
       const wrapped = await this.wrapper.wrap(key, context);
@@ -362,10 +413,14 @@ export class DataKeyRing {
         .execute();
       rewrapped++;
     }
+    if (this.roots) rewrapped += await this.roots.rewrap(rooted);
     return { rewrapped, provider: this.wrapper.provider };
   }
 
-  /** The wrapped form of a scope's key (tests check rotation changed it). */
+  /**
+   * What the master key wraps for a scope's key (tests check rotation changed it): the wrapped
+   * data key, or for one sealed with its tenant's root key, the wrapped root key.
+   */
   async wrappedKeyOf(tenantId: string, scope: string): Promise<string | undefined> {
     const row = await this.database.db
       .selectFrom('data_keys')
@@ -373,6 +428,7 @@ export class DataKeyRing {
       .where('tenant_id', '=', tenantId)
       .where('scope', '=', scope)
       .executeTakeFirst();
+    if (row?.wrapped.startsWith(ROOT_SEALED_PREFIX) && this.roots) return this.roots.wrapped(tenantId);
     return row?.wrapped;
   }
 }

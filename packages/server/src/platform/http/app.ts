@@ -3,6 +3,7 @@ import type {
   FastifyBaseLogger,
   FastifyContextConfig,
   FastifyInstance,
+  FastifyRequest,
   FastifySchema,
   RawReplyDefaultExpression,
   RawRequestDefaultExpression,
@@ -30,6 +31,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route registered so far (all methods, all plugins), e.g. for route-walking tests. */
     registeredRoutes(): readonly RegisteredRoute[];
+    /**
+     * Checks a tenant a platform admin names where the global check cannot see it (a multipart
+     * field): 400 malformed, 404 unknown, 403 suspended. Others' ids are left to `contextOf`.
+     */
+    checkNamedTenant(request: FastifyRequest, tenantId: string | undefined): Promise<void>;
   }
 }
 

@@ -27,6 +27,8 @@ export type { AuthRequirement, LoamApp, RegisteredRoute } from './app.js';
 export const TIERS: Record<string, { perMinute: BucketSpec; daily?: BucketSpec }> = {
   free: { perMinute: { limit: 60, windowSec: 60, burst: 10 }, daily: { limit: 10_000, windowSec: 86_400 } },
   professional: { perMinute: { limit: 600, windowSec: 60, burst: 50 }, daily: { limit: 100_000, windowSec: 86_400 } },
+  // The tenants API names the middle tier `standard`; it is the contract's `professional`.
+  standard: { perMinute: { limit: 600, windowSec: 60, burst: 50 }, daily: { limit: 100_000, windowSec: 86_400 } },
   enterprise: { perMinute: { limit: 6000, windowSec: 60, burst: 200 } },
 };
 
@@ -108,15 +110,7 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     reply.header('x-request-id', request.id);
     for (let i = 0; i < SECURITY_HEADERS.length; i += 2) reply.header(SECURITY_HEADERS[i], SECURITY_HEADERS[i + 1]);
     if (!request.raw.complete && hasBody(request.raw)) watchBody(app.server, request.raw, reply.raw, bodyTimeout, requestTimeout);
-    // Events emitted while serving the request carry its id and trace context: the incoming
-    // traceparent, or the request's own span when Loam traces.
-    const origin = (traceparent: string | undefined) => ({ correlationId: String(request.id), traceparent });
-    if (!tracing) return eventOrigin.run(origin(validTraceparent(request.headers.traceparent)), done);
-    // The rest of the request (hooks, handler, the SQL it runs) happens in the span's context.
-    const { span, run } = tracing.startRequest(request.method, request.routeOptions.url ?? 'unmatched', request.headers);
-    request.span = span;
-    const sc = span.spanContext();
-    eventOrigin.run(origin(`00-${sc.traceId}-${sc.spanId}-${sc.traceFlags.toString(16).padStart(2, '0')}`), () => run(done));
+    runInRequestContext(request, tracing, done);
   });
 
   /** Metrics and the access log line of a finished request (`record`: its route's recorder). */
@@ -176,9 +170,17 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
   });
 
   app.addHook('preHandler', (request, _reply, done) => {
+    // A suspended (or erased) tenant's credentials act on nothing; answered from memory.
+    const blocked = request.principal && platform.tenantBlocked(request.principal.tenantId);
+    if (blocked) return done(tenantBlockedError(blocked));
     const named = requestedTenant(request);
     if (named === undefined) return done();
     checkNamedTenant(platform, named).then(() => done(), done);
+  });
+  app.decorate('checkNamedTenant', async (request: FastifyRequest, tenantId: string | undefined) => {
+    const principal = request.principal;
+    if (tenantId && principal?.roles.includes(PLATFORM_ADMIN) && tenantId !== principal.tenantId)
+      await checkNamedTenant(platform, tenantId);
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -270,6 +272,15 @@ async function checkNamedTenant(platform: Platform, tenantId: string): Promise<v
       { field: 'tenantId', code: 'invalid_format', message: 'tenantId must be letters, digits, ".", "_" or "-" (at most 64)' },
     ]);
   if (!(await platform.tenantExists(tenantId))) throw new AppError('tenant_not_found', 404, 'No such tenant');
+  const blocked = platform.tenantBlocked(tenantId);
+  if (blocked) throw tenantBlockedError(blocked);
+}
+
+/** 403 `tenant_suspended` for a suspended tenant, 401 for the credentials of an erased one. */
+function tenantBlockedError(why: 'suspended' | 'gone'): AppError {
+  return why === 'suspended'
+    ? new AppError('tenant_suspended', 403, 'The tenant is suspended')
+    : new AppError('invalid_token', 401, 'The credential belongs to a tenant that no longer exists');
 }
 
 /** Whether a request announces a body (a length above 0, or chunks). */
@@ -468,4 +479,18 @@ async function rateLimit(
       );
     }
   }
+}
+
+/**
+ * Runs the rest of the request in its context: events emitted while serving it carry its id and
+ * trace context (the incoming traceparent, or the request's own span when Loam traces), and with
+ * tracing the hooks, handler and the SQL it runs happen in the span's context.
+ */
+function runInRequestContext(request: FastifyRequest, tracing: Platform['tracing'], done: () => void): void {
+  const origin = (traceparent: string | undefined) => ({ correlationId: String(request.id), traceparent });
+  if (!tracing) return eventOrigin.run(origin(validTraceparent(request.headers.traceparent)), done);
+  const { span, run } = tracing.startRequest(request.method, request.routeOptions.url ?? 'unmatched', request.headers);
+  request.span = span;
+  const sc = span.spanContext();
+  eventOrigin.run(origin(`00-${sc.traceId}-${sc.spanId}-${sc.traceFlags.toString(16).padStart(2, '0')}`), () => run(done));
 }

@@ -97,6 +97,7 @@ export class DatasetService {
 
   async create(ctx: RequestContext, input: CreateDataset): Promise<Dataset> {
     const tenantId = ctx.tenantId;
+    await this.core.platform.checkQuota(tenantId, 'datasets', 1);
     const fields = schemaFields(input.schema);
     assertUniqueFieldNames(fields);
     this.core.protection.checkPolicy(input.insert_policy, fields);

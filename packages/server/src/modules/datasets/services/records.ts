@@ -56,6 +56,8 @@ export class RecordService {
     const fields = fromJson<DatasetSchema>(ds.row.schema).fields;
     const protectedFields = this.core.protection.applies(ds.row);
     let records: PlainRecord[];
+    // A streamed bulk body's size is known only as it arrives: it is refused when the quota is already used up.
+    await this.core.platform.checkQuota(ctx.tenantId, 'records', body instanceof RawBody ? 1 : body.length);
     if (body instanceof RawBody) {
       const job = await this.bulk.parse(body, fields, this.core.platform.clock.now(), protectedFields ? 'records' : 'prepared');
       if (!protectedFields) return this.insertPipelined(ctx.tenantId, id, job);
@@ -71,6 +73,7 @@ export class RecordService {
       if (problems.length > 0) throw recordProblems(problems);
     }
     const ids = records.map((r) => r.id);
+    if (body instanceof RawBody) await this.core.platform.checkQuota(ctx.tenantId, 'records', records.length);
     await this.storeRecords(ctx.tenantId, id, ids, async (tx, draft, row) => {
       const stored = protectedFields ? await this.core.protection.seal(tx, row, records, { operation: 'insert' }) : prepareRecords(records);
       await this.bulkInsert(tx, ctx.tenantId, id, draft, stored);

@@ -1,0 +1,17 @@
+import type { ComplianceReport, ComplianceReportQuery, EnvelopeOf, EvaluatePolicyRequest, PolicyDecision } from '@loam/api';
+import { APIResource, dataOf, type RequestOptions } from '../core.js';
+
+type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
+
+/** Governance: compliance reports and policy evaluation. */
+export class Governance extends APIResource {
+  /** Controls of GDPR, HIPAA or SOC2 with status, evidence and remediation. @example const r = await loam.governance.complianceReport({ report_type: 'GDPR' }); */
+  complianceReport(query: ComplianceReportQuery = {}, options?: Opts): Promise<ComplianceReport> {
+    return dataOf(this.client.request<EnvelopeOf<ComplianceReport>>('GET', '/api/v1/governance/compliance-report', { ...options, query }));
+  }
+
+  /** The decision the access check would make. @example await loam.governance.evaluate({ resource: { type: 'Dataset', id: 'ds_01…' }, action: 'datasets:read' }); */
+  evaluate(body: EvaluatePolicyRequest, options?: Opts): Promise<PolicyDecision> {
+    return dataOf(this.client.request<EnvelopeOf<PolicyDecision>>('POST', '/api/v1/policies/evaluate', { ...options, body }));
+  }
+}

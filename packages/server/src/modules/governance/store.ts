@@ -1,0 +1,110 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../platform/db/index.js';
+
+/**
+ * Read-only evidence for compliance reports. Governance owns no tables: it reads what the other
+ * modules keep (through the typed `Database`), never writes them.
+ */
+export class GovernanceStore {
+  constructor(private readonly db: Executor) {}
+
+  datasets(tenantId: string, datasetId?: string) {
+    let q = this.db
+      .selectFrom('datasets')
+      .select(['id', 'name', 'schema', 'classification', 'insert_policy'])
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', 'active');
+    if (datasetId) q = q.where('id', '=', datasetId);
+    return q.orderBy('id').limit(500).execute();
+  }
+
+  /** A dataset's row as the datasets module's access check describes it (`datasetResource`). */
+  dataset(tenantId: string, id: string) {
+    return this.db
+      .selectFrom('datasets')
+      .select(['id', 'tenant_id', 'classification', 'owner', 'name', 'status', 'tags'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  /** Up to `n` current records of a dataset, their stored JSON as kept (encrypted fields included). */
+  async sampleRecords(tenantId: string, datasetId: string, n: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('dataset_records')
+      .select('data')
+      .where('tenant_id', '=', tenantId)
+      .where('dataset_id', '=', datasetId)
+      .where('valid_to', 'is', null)
+      .orderBy('row_id', 'desc')
+      .limit(n)
+      .execute();
+    return rows.map((r) => String(r.data));
+  }
+
+  /** Audit entries of the period by action family (access.*, others). */
+  async auditCounts(tenantId: string, from: number, to: number) {
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .select(['action', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('tenant_id', '=', tenantId)
+      .where('time', '>=', from)
+      .where('time', '<=', to)
+      .groupBy('action')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.action, Number(r.n)]));
+  }
+
+  async retentionRules(tenantId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('bus_retention')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  exports(tenantId: string, from: number, to: number, datasetIds: string[]) {
+    if (datasetIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('dataset_exports')
+      .select(['id', 'dataset_id', 'status', 'created_at'])
+      .where('tenant_id', '=', tenantId)
+      .where('dataset_id', 'in', datasetIds)
+      .where('created_at', '>=', from)
+      .where('created_at', '<=', to)
+      .execute();
+  }
+
+  overspentBudgets(tenantId: string) {
+    return this.db
+      .selectFrom('privacy_budgets')
+      .select(['subject', 'epsilon_total', 'epsilon_spent'])
+      .where('tenant_id', '=', tenantId)
+      .where(sql<boolean>`epsilon_spent > epsilon_total`)
+      .execute();
+  }
+
+  async budgetCount(tenantId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('privacy_budgets')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  dataKeys(tenantId: string) {
+    return this.db.selectFrom('data_keys').select(['id', 'scope', 'created_at', 'rotated_at']).where('tenant_id', '=', tenantId).execute();
+  }
+
+  /** Live API keys granting everything (`*` scope or an admin role). */
+  broadKeys(tenantId: string) {
+    return this.db
+      .selectFrom('api_keys')
+      .select(['id', 'name', 'scopes', 'roles'])
+      .where('tenant_id', '=', tenantId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+}

@@ -1,0 +1,71 @@
+package loam
+
+import (
+	"context"
+	"net/http"
+)
+
+// TenantsService: tenants, for platform operators (/api/v1/admin/tenants; platform admins only).
+type TenantsService struct{ c *Client }
+
+// TenantParams is the body of Tenants.Create.
+type TenantParams struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Tier   string `json:"tier,omitempty"`
+	Quotas JSON   `json:"quotas,omitempty"`
+}
+
+func (s *TenantsService) Create(ctx context.Context, params TenantParams) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodPost, "/api/v1/admin/tenants", &RequestOptions{Body: params}, &out)
+	return out, err
+}
+
+func (s *TenantsService) List(ctx context.Context, limit int) *Iter[JSON] {
+	return listGet[JSON](ctx, s.c, "/api/v1/admin/tenants", query("limit", itoa(limit)))
+}
+
+func (s *TenantsService) Get(ctx context.Context, id string) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodGet, p("/api/v1/admin/tenants/%s", id), nil, &out)
+	return out, err
+}
+
+// Update changes name, tier, quotas (merged; null lifts one) or status ("suspended" / "active").
+func (s *TenantsService) Update(ctx context.Context, id string, changes JSON) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodPatch, p("/api/v1/admin/tenants/%s", id), &RequestOptions{Body: changes}, &out)
+	return out, err
+}
+
+// Erase starts the erasure job; Jobs.Get(job_id) reports what it removed.
+func (s *TenantsService) Erase(ctx context.Context, id string) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodDelete, p("/api/v1/admin/tenants/%s", id), nil, &out)
+	return out, err
+}
+
+// Usage reports requests, tokens and anonymizations per day, and what the tenant holds.
+func (s *TenantsService) Usage(ctx context.Context, id string, days int) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodGet, p("/api/v1/admin/tenants/%s/usage", id), &RequestOptions{Query: query("days", itoa(days))}, &out)
+	return out, err
+}
+
+// GovernanceService: compliance reports and policy evaluation.
+type GovernanceService struct{ c *Client }
+
+// ComplianceReport returns the controls of reportType (GDPR, HIPAA, SOC2) with status, evidence and remediation.
+func (s *GovernanceService) ComplianceReport(ctx context.Context, reportType, datasetID string) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodGet, "/api/v1/governance/compliance-report", &RequestOptions{Query: query("report_type", reportType, "dataset_id", datasetID)}, &out)
+	return out, err
+}
+
+// Evaluate returns the decision the access check would make for request ({subject?, resource, action, context?}).
+func (s *GovernanceService) Evaluate(ctx context.Context, request JSON) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodPost, "/api/v1/policies/evaluate", &RequestOptions{Body: request}, &out)
+	return out, err
+}

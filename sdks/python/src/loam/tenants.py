@@ -1,0 +1,56 @@
+"""Tenants, for platform operators (``/api/v1/admin/tenants``; platform admins only).
+
+Mirrors ``loam.tenants`` of @loam/sdk. Results are the ``data`` of each answer, as dicts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from ._client import path
+from .resources import _drop_none, _Resource
+
+JSON = Dict[str, Any]
+
+
+class Tenants(_Resource):
+    """Create, list, change, suspend and erase tenants; read their usage."""
+
+    def create(
+        self, tenant_id: str, name: str, *, tier: Optional[str] = None, quotas: Optional[JSON] = None
+    ) -> Any:
+        body = _drop_none(id=tenant_id, name=name, tier=tier, quotas=quotas)
+        return self._c.request("POST", "/api/v1/admin/tenants", json=body)
+
+    def list(self, *, limit: Optional[int] = None) -> Any:
+        return self._c._paginate("GET", "/api/v1/admin/tenants", lambda d: d, query=_drop_none(limit=limit))
+
+    def get(self, tenant_id: str) -> Any:
+        return self._c.request("GET", path("/api/v1/admin/tenants/{}", tenant_id))
+
+    def update(self, tenant_id: str, **changes: Any) -> Any:
+        """Changes ``name``, ``tier``, ``quotas`` (merged; ``None`` lifts one) or ``status`` (``suspended`` / ``active``)."""
+        return self._c.request("PATCH", path("/api/v1/admin/tenants/{}", tenant_id), json=changes)
+
+    def erase(self, tenant_id: str) -> Any:
+        """Starts the erasure job; ``jobs.get(result["job_id"])`` reports what it removed."""
+        return self._c.request("DELETE", path("/api/v1/admin/tenants/{}", tenant_id))
+
+    def usage(self, tenant_id: str, *, days: Optional[int] = None) -> Any:
+        return self._c.request("GET", path("/api/v1/admin/tenants/{}/usage", tenant_id), query=_drop_none(days=days))
+
+
+class Governance(_Resource):
+    """Compliance reports and policy evaluation (``/api/v1/governance``, ``/api/v1/policies/evaluate``)."""
+
+    def compliance_report(
+        self, *, report_type: Optional[str] = None, dataset_id: Optional[str] = None,
+        start_date: Optional[str] = None, end_date: Optional[str] = None,
+    ) -> Any:
+        q = _drop_none(report_type=report_type, dataset_id=dataset_id, start_date=start_date, end_date=end_date)
+        return self._c.request("GET", "/api/v1/governance/compliance-report", query=q)
+
+    def evaluate(self, resource: JSON, action: str, *, subject: Optional[JSON] = None, context: Optional[JSON] = None) -> Any:
+        """The decision the access check would make: ``decision``, ``obligations``, ``policy_ids``, ``reasons``."""
+        body = _drop_none(resource=resource, action=action, subject=subject, context=context)
+        return self._c.request("POST", "/api/v1/policies/evaluate", json=body)
