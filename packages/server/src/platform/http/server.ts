@@ -488,7 +488,10 @@ async function rateLimit(
  */
 function runInRequestContext(request: FastifyRequest, tracing: Platform['tracing'], done: () => void): void {
   const origin = (traceparent: string | undefined) => ({ correlationId: String(request.id), traceparent });
-  if (!tracing) return eventOrigin.run(origin(validTraceparent(request.headers.traceparent)), done);
+  if (!tracing) {
+    eventOrigin.run(origin(validTraceparent(request.headers.traceparent)), done);
+    return;
+  }
   const { span, run } = tracing.startRequest(request.method, request.routeOptions.url ?? 'unmatched', request.headers);
   request.span = span;
   const sc = span.spanContext();
