@@ -12,3 +12,4 @@ export * from './privacy.js';
 export * from './datasets.js';
 export * from './bus.js';
 export * from './llm.js';
+export * from './knowledge.js';

@@ -16,6 +16,7 @@ import { createBusModule } from './modules/bus/module.js';
 import { createContentModule } from './modules/content/module.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
 import { createIdentityModule } from './modules/identity/module.js';
+import { createKnowledgeModule } from './modules/knowledge/module.js';
 import { createJobsModule } from './modules/jobs/module.js';
 import { createLlmModule } from './modules/llm/module.js';
 import { createPoliciesModule } from './modules/policies/module.js';
@@ -46,6 +47,7 @@ export function createModules(platform: Platform) {
   const storage = createStorageModule(platform);
   const content = createContentModule(platform, { storage: storage.service });
   const datasets = createDatasetsModule(platform, { protection: privacy.service.protection });
+  const knowledge = createKnowledgeModule(platform, { storage: storage.service, content: content.service, gateway: llm.service.gateway });
   const jobs = createJobsModule(platform);
   const bus = createBusModule(platform);
   const nats = createNatsPublishingModule(platform);
@@ -66,6 +68,7 @@ export function createModules(platform: Platform) {
     storage,
     content,
     datasets,
+    knowledge,
     jobs,
     bus,
     nats,
@@ -84,6 +87,7 @@ export function createModules(platform: Platform) {
     storage: storage.service,
     content: content.service,
     datasets: datasets.service,
+    knowledge: knowledge.service,
     bus: bus.service,
   };
   const migrator = createMigrator(
