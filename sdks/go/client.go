@@ -53,6 +53,9 @@ type Client struct {
 	Content       *ContentService
 	Sessions      *SessionsService
 	LLM           *LLMService
+	Collections   *CollectionsService
+	Documents     *DocumentsService
+	Knowledge     *KnowledgeService
 }
 
 // Option configures a Client.
@@ -109,6 +112,9 @@ func NewClient(opts ...Option) *Client {
 	c.Content = &ContentService{c}
 	c.Sessions = &SessionsService{c}
 	c.LLM = &LLMService{c}
+	c.Collections = &CollectionsService{c}
+	c.Documents = &DocumentsService{c}
+	c.Knowledge = &KnowledgeService{c}
 	return c
 }
 

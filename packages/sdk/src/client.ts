@@ -12,6 +12,7 @@ import { Llm } from './resources/llm.js';
 import { Policies } from './resources/policies.js';
 import { Prompts } from './resources/prompts.js';
 import { Records } from './resources/records.js';
+import { Collections, Documents, Knowledge } from './resources/knowledge.js';
 import { type Broker, Sessions, broker } from './resources/sessions.js';
 import { Storage } from './resources/storage.js';
 import { Versions } from './resources/versions.js';
@@ -51,6 +52,12 @@ export class Loam extends LoamCore {
     return broker<T>(this.sessions);
   }
   readonly llm = new Llm(this);
+  /** Knowledge bases (`/api/v1/collections`). */
+  readonly collections = new Collections(this);
+  /** Documents of knowledge bases (`/api/v1/documents`). */
+  readonly documents = new Documents(this);
+  /** Search, answers with citations (`/api/v1/query`) and embeddings. */
+  readonly knowledge = new Knowledge(this);
 
   /** Who this client is to the server: tenant, subject, scopes and roles. @example const { tenant_id } = await loam.whoami(); */
   whoami(options?: { signal?: AbortSignal; timeout?: number }): Promise<Whoami> {

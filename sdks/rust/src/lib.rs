@@ -9,6 +9,7 @@
 
 mod client;
 mod error;
+mod knowledge;
 mod llm;
 mod models;
 mod resources;
@@ -16,6 +17,7 @@ mod sessions;
 
 pub use client::{backoff_delay, BoxStream, Client, ClientBuilder, Envelope, Page, Pagination, Req};
 pub use error::{Error, FieldError, Problem, Result};
+pub use knowledge::*;
 pub use llm::*;
 pub use models::*;
 pub use resources::*;

@@ -6,6 +6,7 @@ from typing import Any
 
 from ._client import AsyncAPIClient, SyncAPIClient
 from .resources import Anonymization, ApiKeys, AuditLogs, Content, Datasets, Jobs, Policies, Records, Versions
+from .knowledge import Collections, Documents, Knowledge
 from .llm import Llm
 from .sessions import Sessions
 
@@ -23,6 +24,9 @@ class _Resources:
         self.content = Content(self)
         self.sessions = Sessions(self)
         self.llm = Llm(self)
+        self.collections = Collections(self)
+        self.documents = Documents(self)
+        self.knowledge = Knowledge(self)
 
     def whoami(self) -> Any:
         """The caller as Loam sees it (tenant, subject, scopes, roles)."""
