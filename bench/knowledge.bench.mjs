@@ -211,5 +211,7 @@ else {
     ]),
   );
 }
+// The query streams the client cancelled after their first byte leave sockets app.close() would wait for.
+app.server.closeAllConnections();
 await loam.close(2000);
 rmSync(dataDir, { recursive: true, force: true });
