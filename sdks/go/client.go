@@ -59,6 +59,9 @@ type Client struct {
 	Logs          *LogsService
 	Tenants       *TenantsService
 	Governance    *GovernanceService
+	Collections   *CollectionsService
+	Documents     *DocumentsService
+	Knowledge     *KnowledgeService
 }
 
 // Option configures a Client.
@@ -121,6 +124,9 @@ func NewClient(opts ...Option) *Client {
 	c.Logs = &LogsService{c}
 	c.Tenants = &TenantsService{c}
 	c.Governance = &GovernanceService{c}
+	c.Collections = &CollectionsService{c}
+	c.Documents = &DocumentsService{c}
+	c.Knowledge = &KnowledgeService{c}
 	return c
 }
 

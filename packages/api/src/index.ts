@@ -17,3 +17,4 @@ export * from './events.js';
 export * from './webhooks.js';
 export * from './tenants.js';
 export * from './governance.js';
+export * from './knowledge.js';

@@ -16,6 +16,7 @@ import { Policies } from './resources/policies.js';
 import { Prompts } from './resources/prompts.js';
 import { Records } from './resources/records.js';
 import { Events, Webhooks } from './resources/events.js';
+import { Collections, Documents, Knowledge } from './resources/knowledge.js';
 import { type Broker, Sessions, broker } from './resources/sessions.js';
 import { Storage } from './resources/storage.js';
 import { Tenants } from './resources/tenants.js';
@@ -68,6 +69,12 @@ export class Loam extends LoamCore {
   readonly governance = new Governance(this);
   /** Tenants, for platform operators. */
   readonly tenants = new Tenants(this);
+  /** Knowledge bases (`/api/v1/collections`). */
+  readonly collections = new Collections(this);
+  /** Documents of knowledge bases (`/api/v1/documents`). */
+  readonly documents = new Documents(this);
+  /** Search, answers with citations (`/api/v1/query`) and embeddings. */
+  readonly knowledge = new Knowledge(this);
 
   /** Who this client is to the server: tenant, subject, scopes and roles. @example const { tenant_id } = await loam.whoami(); */
   whoami(options?: { signal?: AbortSignal; timeout?: number }): APIPromise<Whoami> {

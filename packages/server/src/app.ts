@@ -20,6 +20,7 @@ import { createDatasetsModule } from './modules/datasets/module.js';
 import { createGrpcModule } from './modules/grpc/module.js';
 import { createGovernanceModule } from './modules/governance/module.js';
 import { createIdentityModule } from './modules/identity/module.js';
+import { createKnowledgeModule } from './modules/knowledge/module.js';
 import { createJobsModule } from './modules/jobs/module.js';
 import { createObservatoryModule } from './modules/observatory/module.js';
 import { createLlmModule } from './modules/llm/module.js';
@@ -56,6 +57,7 @@ export function createModules(platform: Platform) {
     privacy: privacy.service.privacy,
     tierOf: (t) => tenants.service.tierOf(t),
   });
+  const knowledge = createKnowledgeModule(platform, { storage: storage.service, content: content.service, gateway: llm.service.gateway });
   const jobs = createJobsModule(platform);
   const bus = createBusModule(platform);
   const observatory = createObservatoryModule(platform);
@@ -84,6 +86,7 @@ export function createModules(platform: Platform) {
     content,
     datasets,
     grpc,
+    knowledge,
     jobs,
     bus,
     observatory,
@@ -106,6 +109,7 @@ export function createModules(platform: Platform) {
     content: content.service,
     datasets: datasets.service,
     grpc: grpc.service,
+    knowledge: knowledge.service,
     bus: bus.service,
     observatory: observatory.service,
     events: events.service.events,

@@ -10,6 +10,7 @@
 mod admin;
 mod client;
 mod error;
+mod knowledge;
 mod llm;
 mod logs;
 mod models;
@@ -21,6 +22,7 @@ mod tenants;
 pub use admin::*;
 pub use client::{backoff_delay, BoxStream, Client, ClientBuilder, Envelope, Page, Pagination, Req};
 pub use error::{Error, FieldError, Problem, Result};
+pub use knowledge::*;
 pub use llm::*;
 pub use logs::*;
 pub use models::*;

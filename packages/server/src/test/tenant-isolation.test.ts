@@ -32,6 +32,13 @@ const adminOf = (tenantId: string): RequestContext => ({
 
 /** Objects of tenant A, created through the services (each returns nothing: ids are harvested). */
 const seeders: ((t: TestLoam) => Promise<unknown>)[] = [
+  // First: the policy seeded below makes tenant A deny what no policy permits.
+  // A knowledge base of tenant A with a document awaiting its upload.
+  async (t) => {
+    const kb = t.loam.services.knowledge.knowledge;
+    const c = await kb.createCollection(adminOf(TENANT_A), { name: `${MARKER} collection`, metadata: { marker: MARKER } });
+    await kb.createDocument(adminOf(TENANT_A), { collection_id: c.id, filename: `${MARKER}.txt`, content_type: 'text/plain' });
+  },
   (t) => t.loam.services.apiKeys.create(TENANT_A, { name: `${MARKER} key`, scopes: ['datasets:read'] }),
   (t) =>
     t.loam.services.policies.create(adminOf(TENANT_A), {

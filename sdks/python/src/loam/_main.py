@@ -7,6 +7,7 @@ from typing import Any
 from ._client import AsyncAPIClient, SyncAPIClient
 from .admin import Admin
 from .resources import Anonymization, ApiKeys, AuditLogs, Content, Datasets, Jobs, Policies, Records, Versions
+from .knowledge import Collections, Documents, Knowledge
 from .llm import Llm
 from .logs import Logs
 from .sessions import Sessions
@@ -33,6 +34,9 @@ class _Resources:
         self.webhooks = Webhooks(self)
         self.tenants = Tenants(self)
         self.governance = Governance(self)
+        self.collections = Collections(self)
+        self.documents = Documents(self)
+        self.knowledge = Knowledge(self)
 
     def whoami(self) -> Any:
         """The caller as Loam sees it (tenant, subject, scopes, roles)."""

@@ -17,6 +17,7 @@ import { rfc3339 } from '../../platform/http/context.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import { type StorageService, tenantOfKey } from '../storage/service.js';
+import { extractContent } from './extract.js';
 import { ContentPipeline, type FetchPolicy, PROCESS_JOB, type ProcessPayload, contentEventData, processKey } from './pipeline.js';
 import { type ContentRef, type ContentRow, ContentStore, type NewContentRow, type SearchHit } from './store.js';
 
@@ -547,5 +548,15 @@ export class ContentService {
   async searchText(ctx: RequestContext, query: string, limit = 10): Promise<SearchHit[]> {
     const found = await this.store.search(this.db, ctx.tenantId, query, Math.max(1, Math.min(100, limit)));
     return (await this.readable(ctx, found, (f) => f.item)).map((f) => f.hit);
+  }
+
+  /**
+   * The text of a file (PDF, DOCX, HTML, Markdown, text, …) by the pipeline's extractors, for
+   * other modules (the knowledge base). `markdown`: the source was Markdown. A file that cannot
+   * be read throws `ExtractionError` (its message is for the user; retrying will not help).
+   */
+  async extractText(bytes: Buffer, contentType?: string, filename?: string): Promise<{ text: string; title?: string; markdown: boolean }> {
+    const extracted = await extractContent(bytes, contentType, filename);
+    return { text: extracted.text, title: extracted.title, markdown: extracted.type === 'markdown' };
   }
 }

@@ -62,6 +62,14 @@ export interface FullTextSpec {
   ftsTable: string;
 }
 
+/** How `searchFullText` matches: every word (default) or any, and the keys it may return. */
+export interface FullTextOptions {
+  /** Match documents holding any of the words (ranked by how well), not only all of them. */
+  anyWord?: boolean;
+  /** A subquery of the keys that may match: applied before ranking and the limit. */
+  within?: Expression<unknown>;
+}
+
 export interface FullTextHit {
   id: string;
   score: number;
@@ -127,7 +135,14 @@ export interface SqlDialect {
    */
   containsWords(column: string, words: string[]): Bool;
   /** Documents matching every word, best first, with a snippet marked `[…]`. */
-  searchFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, words: string[], limit: number): Promise<FullTextHit[]>;
+  searchFullText<DB>(
+    db: ExecutorOf<DB>,
+    spec: FullTextSpec,
+    tenantId: string,
+    words: string[],
+    limit: number,
+    opts?: FullTextOptions,
+  ): Promise<FullTextHit[]>;
 
   // ---- locks ----------------------------------------------------------------------------------
   /** Whether `forUpdate`/`forShare` lock rows (PostgreSQL). SQLite runs one writer at a time. */

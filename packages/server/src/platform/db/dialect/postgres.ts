@@ -14,6 +14,7 @@ import {
   type Bool,
   type BulkInsert,
   type FullTextHit,
+  type FullTextOptions,
   type FullTextSpec,
   identifier,
   type JsonExpressions,
@@ -192,12 +193,21 @@ export class PostgresSqlDialect implements SqlDialect {
     tenantId: string,
     words: string[],
     limit: number,
+    opts: FullTextOptions = {},
   ): Promise<FullTextHit[]> {
+    // Any word: the words' queries OR-ed (||), each parsed by plainto_tsquery (no query syntax).
+    const query = opts.anyWord
+      ? sql.join(
+          words.map((w) => sql`plainto_tsquery('simple', ${w})`),
+          sql` || `,
+        )
+      : sql`plainto_tsquery('simple', ${words.join(' ')})`;
+    const within = opts.within ? sql` and t.${sql.ref(spec.key)} in (${opts.within})` : sql``;
     const { rows } = await sql<FullTextHit>`
-        select t.${sql.ref(spec.key)} as id, ts_rank(t.search, q) as score,
-               ts_headline('simple', left(t.text, 100000), q, 'MaxWords=24, MinWords=8, StartSel=[, StopSel=]') as snippet
-        from ${sql.table(spec.table)} t, plainto_tsquery('simple', ${words.join(' ')}) q
-        where t.tenant_id = ${tenantId} and t.search @@ q
+        select t.${sql.ref(spec.key)} as id, ts_rank(t.search, qq.q) as score,
+               ts_headline('simple', left(t.text, 100000), qq.q, 'MaxWords=24, MinWords=8, StartSel=[, StopSel=]') as snippet
+        from ${sql.table(spec.table)} t, (select ${query} as q) qq
+        where t.tenant_id = ${tenantId} and t.search @@ qq.q${within}
         order by score desc, t.${sql.ref(spec.key)} limit ${limit}`.execute(db);
     return rows;
   }

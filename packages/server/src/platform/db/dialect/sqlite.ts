@@ -22,6 +22,7 @@ import {
   type Bool,
   type BulkInsert,
   type FullTextHit,
+  type FullTextOptions,
   type FullTextSpec,
   groupScalars,
   identifier,
@@ -255,13 +256,15 @@ export class SqliteSqlDialect implements SqlDialect {
     tenantId: string,
     words: string[],
     limit: number,
+    opts: FullTextOptions = {},
   ): Promise<FullTextHit[]> {
     // Each word quoted: user input never reaches FTS5 query syntax.
-    const match = words.map((w) => `"${w}"`).join(' ');
+    const match = words.map((w) => `"${w.replaceAll('"', '""')}"`).join(opts.anyWord ? ' OR ' : ' ');
     const fts = sql.table(spec.ftsTable);
+    const within = opts.within ? sql` and ${sql.ref(spec.key)} in (${opts.within})` : sql``;
     const { rows } = await sql<FullTextHit>`
         select ${sql.ref(spec.key)} as id, -bm25(${fts}) as score, snippet(${fts}, 0, '[', ']', '…', 16) as snippet
-        from ${fts} where ${fts} match ${match} and tenant_id = ${tenantId}
+        from ${fts} where ${fts} match ${match} and tenant_id = ${tenantId}${within}
         order by bm25(${fts}) limit ${limit}`.execute(db);
     return rows;
   }

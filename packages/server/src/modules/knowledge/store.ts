@@ -1,0 +1,325 @@
+import type { Selectable } from 'kysely';
+import type { Signer } from '../../platform/crypto/index.js';
+import type { FullTextHit, FullTextSpec } from '../../platform/db/dialect/index.js';
+import { type Executor, type SqlDialect, fromJson, toJson } from '../../platform/db/index.js';
+import { type PageRequest, pageById } from '../../platform/http/pagination.js';
+import type { KbChunksTable, KbCollectionsTable, KbDocumentsTable, KbQueriesTable } from './tables.js';
+
+export const CHUNKS_FULL_TEXT: FullTextSpec = { table: 'kb_chunks', key: 'id', ftsTable: 'kb_chunks_fts' };
+
+export type CollectionRow = Omit<Selectable<KbCollectionsTable>, 'metadata'> & { metadata: Record<string, unknown> };
+export type DocumentRow = Omit<Selectable<KbDocumentsTable>, 'metadata' | 'text'> & { metadata: Record<string, unknown> };
+export type ChunkRow = Omit<Selectable<KbChunksTable>, 'heading_path' | 'embedding' | 'fts_rowid'> & { heading_path: string[] };
+export type NewChunk = Omit<ChunkRow, 'tenant_id' | 'collection_id' | 'document_id'>;
+
+const DOC_COLUMNS = [
+  'id',
+  'tenant_id',
+  'collection_id',
+  'filename',
+  'content_type',
+  'size',
+  'status',
+  'error',
+  'blob_key',
+  'content_id',
+  'markdown',
+  'chunk_count',
+  'metadata',
+  'classification',
+  'owner',
+  'department',
+  'created_at',
+  'updated_at',
+] as const;
+
+const toCollection = (r: Selectable<KbCollectionsTable>): CollectionRow => ({
+  ...r,
+  metadata: fromJson<Record<string, unknown>>(r.metadata) ?? {},
+});
+const toDocument = (r: Omit<Selectable<KbDocumentsTable>, 'text'>): DocumentRow => ({
+  ...r,
+  size: r.size === null ? null : Number(r.size),
+  metadata: fromJson<Record<string, unknown>>(r.metadata) ?? {},
+});
+const toChunk = (r: Omit<Selectable<KbChunksTable>, 'embedding' | 'fts_rowid'>): ChunkRow => ({
+  ...r,
+  heading_path: fromJson<string[]>(r.heading_path) ?? [],
+});
+
+/** The only file with SQL on the knowledge tables. */
+export class KnowledgeStore {
+  constructor(private readonly dialect: SqlDialect) {}
+
+  // ---------------------------------------------------------------- collections
+
+  async insertCollection(db: Executor, row: CollectionRow): Promise<void> {
+    await db
+      .insertInto('kb_collections')
+      .values({ ...row, metadata: toJson(row.metadata) })
+      .execute();
+  }
+
+  async collection(db: Executor, tenantId: string, id: string): Promise<CollectionRow | undefined> {
+    const r = await db.selectFrom('kb_collections').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return r && toCollection(r);
+  }
+
+  async collections(db: Executor, tenantId: string, ids: string[]): Promise<CollectionRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await db.selectFrom('kb_collections').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
+    return rows.map(toCollection);
+  }
+
+  async listCollections(db: Executor, tenantId: string, page: PageRequest, signer: Signer) {
+    const q = db.selectFrom('kb_collections').selectAll().where('tenant_id', '=', tenantId);
+    const r = await pageById(q, page, signer, `kb_collections:${tenantId}`);
+    return { items: r.items.map(toCollection), pagination: r.pagination };
+  }
+
+  async updateCollection(db: Executor, tenantId: string, id: string, set: Partial<CollectionRow>): Promise<void> {
+    const { metadata, ...rest } = set;
+    await db
+      .updateTable('kb_collections')
+      .set({ ...rest, ...(metadata ? { metadata: toJson(metadata) } : {}) })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async deleteCollection(db: Executor, tenantId: string, id: string): Promise<void> {
+    const docs = await db
+      .selectFrom('kb_documents')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('collection_id', '=', id)
+      .execute();
+    for (const d of docs) await this.deleteDocument(db, tenantId, d.id);
+    await db.deleteFrom('kb_collections').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  }
+
+  async documentCounts(db: Executor, tenantId: string, ids: string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await db
+      .selectFrom('kb_documents')
+      .select(['collection_id', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('tenant_id', '=', tenantId)
+      .where('collection_id', 'in', ids)
+      .groupBy('collection_id')
+      .execute();
+    return new Map(rows.map((r) => [r.collection_id, Number(r.n)]));
+  }
+
+  // ---------------------------------------------------------------- documents
+
+  async insertDocument(db: Executor, row: DocumentRow & { text?: string | null }): Promise<void> {
+    await db
+      .insertInto('kb_documents')
+      .values({ ...row, text: row.text ?? null, metadata: toJson(row.metadata) })
+      .execute();
+  }
+
+  async document(db: Executor, tenantId: string, id: string): Promise<DocumentRow | undefined> {
+    const r = await db
+      .selectFrom('kb_documents')
+      .select(DOC_COLUMNS)
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r && toDocument(r);
+  }
+
+  async documentByKey(db: Executor, tenantId: string, key: string): Promise<DocumentRow | undefined> {
+    const r = await db
+      .selectFrom('kb_documents')
+      .select(DOC_COLUMNS)
+      .where('tenant_id', '=', tenantId)
+      .where('blob_key', '=', key)
+      .executeTakeFirst();
+    return r && toDocument(r);
+  }
+
+  async documentText(db: Executor, tenantId: string, id: string): Promise<string | null> {
+    const r = await db.selectFrom('kb_documents').select('text').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return r?.text ?? null;
+  }
+
+  async listDocuments(
+    db: Executor,
+    tenantId: string,
+    filter: { collectionId?: string; status?: string },
+    page: PageRequest,
+    signer: Signer,
+  ) {
+    let q = db.selectFrom('kb_documents').select(DOC_COLUMNS).where('tenant_id', '=', tenantId);
+    if (filter.collectionId) q = q.where('collection_id', '=', filter.collectionId);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    const r = await pageById(q, page, signer, `kb_documents:${tenantId}:${filter.collectionId ?? ''}:${filter.status ?? ''}`);
+    return { items: r.items.map(toDocument), pagination: r.pagination };
+  }
+
+  /** Every document of the collections (for the access filter), without text. */
+  async documentsOf(db: Executor, tenantId: string, collectionIds: string[]): Promise<DocumentRow[]> {
+    const rows = await db
+      .selectFrom('kb_documents')
+      .select(DOC_COLUMNS)
+      .where('tenant_id', '=', tenantId)
+      .where('collection_id', 'in', collectionIds)
+      .where('status', '=', 'indexed')
+      .execute();
+    return rows.map(toDocument);
+  }
+
+  async documentsOfAnyStatus(db: Executor, tenantId: string, collectionId: string): Promise<DocumentRow[]> {
+    const rows = await db
+      .selectFrom('kb_documents')
+      .select(DOC_COLUMNS)
+      .where('tenant_id', '=', tenantId)
+      .where('collection_id', '=', collectionId)
+      .execute();
+    return rows.map(toDocument);
+  }
+
+  async setDocument(
+    db: Executor,
+    tenantId: string,
+    id: string,
+    set: Partial<Pick<KbDocumentsTable, 'status' | 'error' | 'size' | 'text' | 'markdown' | 'chunk_count' | 'updated_at'>>,
+    onlyFrom?: string[],
+  ): Promise<boolean> {
+    let q = db.updateTable('kb_documents').set(set).where('tenant_id', '=', tenantId).where('id', '=', id);
+    if (onlyFrom) q = q.where('status', 'in', onlyFrom);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async deleteDocument(db: Executor, tenantId: string, id: string): Promise<void> {
+    await this.deleteChunks(db, tenantId, id);
+    await db.deleteFrom('kb_documents').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  }
+
+  // ---------------------------------------------------------------- chunks
+
+  async deleteChunks(db: Executor, tenantId: string, documentId: string): Promise<void> {
+    const ids = await db
+      .selectFrom('kb_chunks')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('document_id', '=', documentId)
+      .execute();
+    for (const { id } of ids) await this.dialect.removeFullText(db, CHUNKS_FULL_TEXT, id);
+    await db.deleteFrom('kb_chunks').where('tenant_id', '=', tenantId).where('document_id', '=', documentId).execute();
+  }
+
+  async insertChunks(db: Executor, doc: { tenant_id: string; collection_id: string; id: string }, chunks: NewChunk[]): Promise<void> {
+    for (let i = 0; i < chunks.length; i += 200) {
+      await db
+        .insertInto('kb_chunks')
+        .values(
+          chunks.slice(i, i + 200).map((c) => ({
+            ...c,
+            tenant_id: doc.tenant_id,
+            collection_id: doc.collection_id,
+            document_id: doc.id,
+            heading_path: toJson(c.heading_path),
+            embedding: null,
+            fts_rowid: null,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async chunksOf(db: Executor, tenantId: string, documentId: string): Promise<ChunkRow[]> {
+    const rows = await db
+      .selectFrom('kb_chunks')
+      .select(['id', 'tenant_id', 'collection_id', 'document_id', 'position', 'heading_path', 'page', 'tokens', 'text'])
+      .where('tenant_id', '=', tenantId)
+      .where('document_id', '=', documentId)
+      .orderBy('position')
+      .execute();
+    return rows.map(toChunk);
+  }
+
+  async chunksByIds(db: Executor, tenantId: string, ids: string[]): Promise<ChunkRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await db
+      .selectFrom('kb_chunks')
+      .select(['id', 'tenant_id', 'collection_id', 'document_id', 'position', 'heading_path', 'page', 'tokens', 'text'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', ids)
+      .execute();
+    return rows.map(toChunk);
+  }
+
+  async setEmbedding(db: Executor, id: string, vector: number[]): Promise<void> {
+    await db
+      .updateTable('kb_chunks')
+      .set({ embedding: JSON.stringify(vector) })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async indexChunk(db: Executor, tenantId: string, id: string, text: string): Promise<void> {
+    await this.dialect.putFullText(db, CHUNKS_FULL_TEXT, tenantId, id, text);
+  }
+
+  /**
+   * Chunks matching any of `words`, best first (BM25 / ts_rank), among the chunks of `scope`
+   * only: the scope (collections, readable documents) is applied before ranking.
+   */
+  async keywordSearch(
+    db: Executor,
+    tenantId: string,
+    words: string[],
+    scope: { collectionIds: string[]; documentIds?: string[] },
+    limit: number,
+  ): Promise<FullTextHit[]> {
+    let within = db
+      .selectFrom('kb_chunks')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('collection_id', 'in', scope.collectionIds);
+    if (scope.documentIds) within = within.where('document_id', 'in', scope.documentIds.length ? scope.documentIds : ['']);
+    return this.dialect.searchFullText(db, CHUNKS_FULL_TEXT, tenantId, words, limit, { anyWord: true, within });
+  }
+
+  /** Embeddings of the chunks of `scope` (exact vector search reads them all). */
+  async embeddings(
+    db: Executor,
+    tenantId: string,
+    scope: { collectionIds: string[]; documentIds?: string[] },
+  ): Promise<{ id: string; embedding: string }[]> {
+    let q = db
+      .selectFrom('kb_chunks')
+      .select(['id', 'embedding'])
+      .where('tenant_id', '=', tenantId)
+      .where('collection_id', 'in', scope.collectionIds)
+      .where('embedding', 'is not', null);
+    if (scope.documentIds) q = q.where('document_id', 'in', scope.documentIds.length ? scope.documentIds : ['']);
+    return (await q.execute()) as { id: string; embedding: string }[];
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  async recordQuery(
+    db: Executor,
+    row: Omit<Selectable<KbQueriesTable>, 'collection_ids' | 'chunk_ids'> & { collection_ids: string[]; chunk_ids: string[] },
+  ) {
+    await db
+      .insertInto('kb_queries')
+      .values({ ...row, collection_ids: toJson(row.collection_ids), chunk_ids: toJson(row.chunk_ids) })
+      .execute();
+  }
+
+  async queries(db: Executor, tenantId: string, limit: number) {
+    const rows = await db
+      .selectFrom('kb_queries')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ ...r, collection_ids: fromJson<string[]>(r.collection_ids), chunk_ids: fromJson<string[]>(r.chunk_ids) }));
+  }
+}
