@@ -129,7 +129,8 @@ describeEachDialect('audit log', (dialect) => {
 
   it('filters by actor, action (exact or family), resource, decision and time range', async () => {
     const byActor = (await list({ actor: 'usr_mallory' })).json().data;
-    expect(byActor.map((e: { action: string }) => e.action)).toEqual(['access.denied']);
+    // The denial, and the evaluation of the tenant's policies that decided it (#15's access.policy_evaluated).
+    expect(byActor.map((e: { action: string }) => e.action).sort()).toEqual(['access.denied', 'access.policy_evaluated']);
     const byAction = (await list({ action: 'user.login_failed' })).json().data;
     expect(byAction).toHaveLength(1);
     const family = (await list({ action: 'policy.*' })).json().data;
@@ -138,7 +139,7 @@ describeEachDialect('audit log', (dialect) => {
     const byResource = (await list({ resource: policyId })).json().data;
     expect(byResource.map((e: { action: string }) => e.action)).toEqual(['policy.created']);
     const denials = (await list({ decision: 'deny' })).json().data;
-    expect(denials.map((e: { action: string }) => e.action).sort()).toEqual(['access.denied', 'user.login_failed']);
+    expect(denials.map((e: { action: string }) => e.action).sort()).toEqual(['access.denied', 'access.policy_evaluated', 'user.login_failed']);
     const future = (await list({ from: '2999-01-01T00:00:00Z' })).json().data;
     expect(future).toEqual([]);
     const past = (await list({ to: '2000-01-01T00:00:00Z' })).json().data;
