@@ -139,7 +139,11 @@ describeEachDialect('audit log', (dialect) => {
     const byResource = (await list({ resource: policyId })).json().data;
     expect(byResource.map((e: { action: string }) => e.action)).toEqual(['policy.created']);
     const denials = (await list({ decision: 'deny' })).json().data;
-    expect(denials.map((e: { action: string }) => e.action).sort()).toEqual(['access.denied', 'access.policy_evaluated', 'user.login_failed']);
+    expect(denials.map((e: { action: string }) => e.action).sort()).toEqual([
+      'access.denied',
+      'access.policy_evaluated',
+      'user.login_failed',
+    ]);
     const future = (await list({ from: '2999-01-01T00:00:00Z' })).json().data;
     expect(future).toEqual([]);
     const past = (await list({ to: '2000-01-01T00:00:00Z' })).json().data;

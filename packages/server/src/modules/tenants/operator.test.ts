@@ -109,7 +109,10 @@ describeEachDialect('tenants: the operator API', (dialect) => {
 
   it('quotas are enforced: datasets, prompts, records and content items', async () => {
     // Enterprise: a burst far above the requests below (the standard tier's 50 can run out in a fast run).
-    const quota = await call('PATCH', `${BASE}/acme`, { tier: 'enterprise', quotas: { datasets: 1, prompts: 1, records: 2, content_items: 1 } });
+    const quota = await call('PATCH', `${BASE}/acme`, {
+      tier: 'enterprise',
+      quotas: { datasets: 1, prompts: 1, records: 2, content_items: 1 },
+    });
     expect(quota.json.data.quotas).toMatchObject({ datasets: 1, prompts: 1, records: 2, content_items: 1 });
     const schema = { fields: [{ name: 'n', type: 'integer' }] };
     const ds = await call('POST', '/api/v1/datasets', { name: 'one', schema }, acmeAdmin);
