@@ -137,6 +137,8 @@ export async function migrate(env, nodeFlags) {
 /** An API replica on its own port; `start()` again after a kill brings it back on the same port. */
 export async function replica(name, env, nodeFlags, opts = {}) {
   const port = await freePort();
+  // Each replica's gRPC listener on a port of its own (one host; in containers each has 9090).
+  const grpcPort = await freePort();
   const r = {
     name,
     port,
@@ -144,7 +146,7 @@ export async function replica(name, env, nodeFlags, opts = {}) {
     proc: undefined,
     peakRss: 0,
     async start() {
-      this.proc = loam('serve', { ...env, LOAM_PORT: String(port) }, nodeFlags, opts);
+      this.proc = loam('serve', { ...env, LOAM_PORT: String(port), LOAM_GRPC_PORT: String(grpcPort) }, nodeFlags, opts);
       await waitFor(`${name}`, async () => {
         if (this.proc.child.exitCode !== null) throw Object.assign(new Error(`${name} exited: ${this.proc.log()}`), { fatal: true });
         return (await fetch(`${this.url}/readyz`)).status === 200;

@@ -92,10 +92,16 @@ async function main() {
     LOAM_JOB_LEASE_MS: '5000',
     LOAM_DATABASE_POOL_MAX: '5',
     LOAM_LOG_LEVEL: 'warn',
+    // Two libuv threads: at most two Argon2id hashes (19 MiB each) at once, as deploy/ sets for a
+    // 256 MiB replica (four by default, ~76 MiB of native memory at a burst of sign-ins).
+    UV_THREADPOOL_SIZE: '2',
   };
   const nodeFlags = [`--max-old-space-size=${args.heap}`];
   await migrate(env, nodeFlags);
-  const replicas = [await replica('loam-a', env, nodeFlags), await replica('loam-b', env, nodeFlags)];
+  // The API replicas serve HTTP and relay events; jobs (ingestion, with its extraction thread) run
+  // in the worker, as deploy/ runs them: a replica's memory is its requests'.
+  const api = { ...env, LOAM_JOB_CONCURRENCY: '0' };
+  const replicas = [await replica('loam-a', api, nodeFlags), await replica('loam-b', api, nodeFlags)];
   await replicas[0].start(); // first: bootstraps the default tenant and the admin key
   procs.push(replicas[0].proc);
   await replicas[1].start();
