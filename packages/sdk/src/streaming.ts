@@ -109,3 +109,18 @@ export function safeJSON(text: string): unknown {
     return undefined;
   }
 }
+
+/** Waits `ms`, or less when `signal` aborts (resolving, never rejecting): the pause between reconnects of a resuming stream. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

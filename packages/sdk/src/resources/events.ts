@@ -12,7 +12,7 @@ import type {
 import { APIResource, type RequestOptions, backoffDelay, dataOf, path } from '../core.js';
 import { APIConnectionError, APIError, APIUserAbortError } from '../errors.js';
 import { type PagePromise, cursorList } from '../pagination.js';
-import { parseSSE, safeJSON } from '../streaming.js';
+import { parseSSE, pause, safeJSON } from '../streaming.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'idempotencyKey'>;
 
@@ -102,7 +102,7 @@ export class Events extends APIResource {
         if (err instanceof APIError && err.status < 500 && err.status !== 429) throw err;
         attempt++;
         opts.onReconnect?.(err as Error, attempt);
-        await sleep(Math.min(backoffDelay(Math.min(attempt, 6)), 10_000), opts.signal);
+        await pause(Math.min(backoffDelay(Math.min(attempt, 6)), 10_000), opts.signal);
       }
     }
   }
@@ -156,18 +156,4 @@ export class Webhooks extends APIResource {
   test(id: string, options: Opts = {}): Promise<WebhookDelivery> {
     return dataOf(this.client.request<EnvelopeOf<WebhookDelivery>>('POST', path`/api/v1/webhooks/${id}/test`, options));
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -1,7 +1,7 @@
 import type { BusMessage, ChannelSchema, EnvelopeOf, Retention, SendMessage, Session, SessionToken } from '@loam/api';
 import { type APIPromise, APIResource, type RequestOptions, backoffDelay, dataOf, path } from '../core.js';
 import { APIConnectionError, APIError, APIUserAbortError } from '../errors.js';
-import { parseSSE, safeJSON } from '../streaming.js';
+import { parseSSE, pause, safeJSON } from '../streaming.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'idempotencyKey'>;
 
@@ -114,7 +114,7 @@ export class Sessions extends APIResource {
         attempt++;
         reconnected = true;
         opts.onReconnect?.(err as Error, attempt);
-        await sleep(Math.min(backoffDelay(Math.min(attempt, 6)), 10_000), opts.signal);
+        await pause(Math.min(backoffDelay(Math.min(attempt, 6)), 10_000), opts.signal);
       }
     }
   }
@@ -173,18 +173,4 @@ export function broker<T>(sessions: Sessions): Broker<T> {
     },
     onMessage: (sessionId, opts) => sessions.subscribe<T>(sessionId, opts),
   };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

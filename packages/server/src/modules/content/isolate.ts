@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { workerSource } from '../../platform/worker-source.js';
 import { Worker } from 'node:worker_threads';
 import type { ExtractReply, ExtractRequest } from './extract-worker.js';
 import { ExtractionError, type ExtractOptions, type Extracted } from './extract.js';
@@ -119,18 +118,8 @@ export class ExtractionPool {
   }
 
   private async start(): Promise<Worker> {
-    // The worker runs the module's own file (a chunk of its own in the bundle); from TypeScript
-    // sources (tests, `npm run dev`) it loads it through tsx, as the main thread does.
     const { workerUrl } = await import('./extract-worker.js');
-    let source = `import(${JSON.stringify(workerUrl)}).then((m) => m.serve())`;
-    if (workerUrl.endsWith('.ts')) {
-      const tsx = pathToFileURL(
-        createRequire(import.meta.url)
-          .resolve('tsx/esm/api')
-          .replace(/\.cjs$/, '.mjs'),
-      ).href;
-      source = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return ${source}; })`;
-    }
+    const source = workerSource(workerUrl);
     const worker = new Worker(source, {
       eval: true,
       name: 'loam-extract',
