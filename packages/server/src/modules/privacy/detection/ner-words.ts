@@ -353,9 +353,12 @@ export const OF_HEADS = new Set([
   'lake',
   'mount',
 ]);
-/** Company names shaped like "Kuhn - Schmidt", "Koss, Hessel and Hauck", "Smith and Sons". */
-export const ORG_SHAPES = [
-  /\b[A-Z][A-Za-z'’]+(?:-[A-Z][A-Za-z'’]+)? - [A-Z][A-Za-z'’]+(?:-[A-Z][A-Za-z'’]+)?\b/g,
-  /\b[A-Z][A-Za-z'’-]+, [A-Z][A-Za-z'’-]+,? (?:and|&) [A-Z][A-Za-z'’-]+\b/g,
-  /\b[A-Z][A-Za-z'’-]+ (?:and|&) (?:Sons|Daughters|Partners|Associates|Brothers|Co\.?|Company)\b/g,
+/**
+ * Company names shaped like "Kuhn - Schmidt", "Koss, Hessel and Hauck", "Smith and Sons", each with
+ * the literals it cannot match without (a shape whose literals are absent is not run).
+ */
+export const ORG_SHAPES: { pattern: RegExp; needs: string[][] }[] = [
+  { pattern: /\b[A-Z][A-Za-z'’]+(?:-[A-Z][A-Za-z'’]+)? - [A-Z][A-Za-z'’]+(?:-[A-Z][A-Za-z'’]+)?\b/g, needs: [[' - ']] },
+  { pattern: /\b[A-Z][A-Za-z'’-]+, [A-Z][A-Za-z'’-]+,? (?:and|&) [A-Z][A-Za-z'’-]+\b/g, needs: [[', '], [' and ', ' & ']] },
+  { pattern: /\b[A-Z][A-Za-z'’-]+ (?:and|&) (?:Sons|Daughters|Partners|Associates|Brothers|Co\.?|Company)\b/g, needs: [[' and ', ' & ']] },
 ];

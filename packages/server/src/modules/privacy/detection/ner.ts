@@ -39,7 +39,17 @@ interface Lexicon {
   common: Set<string>;
   /** ~60,000 English words (SCOWL sizes 10–50, no proper nouns): a word outside it may be a name. */
   dictionary: Set<string>;
+  /** Every word of the sets above with the sets it is in (one lookup per token instead of six). */
+  flags: Map<string, number>;
 }
+
+/** The lexicon sets a word is in, as bits of `Lexicon.flags`. */
+const FIRST = 1;
+const LAST = 2;
+const PLACE = 4;
+const ORG = 8;
+const COMMON = 16;
+const DICT = 32;
 
 const require = createRequire(import.meta.url);
 
@@ -71,6 +81,7 @@ function loadLexicon(): Lexicon {
     organizations: new Set(),
     common: new Set(),
     dictionary: loadDictionary(),
+    flags: new Map(),
   };
   for (const [word, tagOrTags] of Object.entries(model.one.lexicon)) {
     const tags = Array.isArray(tagOrTags) ? tagOrTags : [tagOrTags];
@@ -83,6 +94,15 @@ function loadLexicon(): Lexicon {
     }
   }
   for (const w of STOP_WORDS) lex.common.add(w);
+  const sets: [Set<string>, number][] = [
+    [lex.firstNames, FIRST],
+    [lex.lastNames, LAST],
+    [lex.places, PLACE],
+    [lex.organizations, ORG],
+    [lex.common, COMMON],
+    [lex.dictionary, DICT],
+  ];
+  for (const [set, bit] of sets) for (const w of set) lex.flags.set(w, (lex.flags.get(w) ?? 0) | bit);
   lexicon = lex;
   return lex;
 }
@@ -92,6 +112,8 @@ interface Token {
   lower: string;
   start: number;
   end: number;
+  /** The lexicon sets `lower` is in (bits of `Lexicon.flags`). */
+  flags: number;
 }
 
 const CAPITALIZED_RUN = /[A-Z][A-Za-z'’-]*\.?(?:[ \t]+(?:(?:of|de|del|da|van|von|der|den|la|le|du|di|the)[ \t]+)?[A-Z][A-Za-z'’-]*\.?)*/g;
@@ -107,17 +129,18 @@ function sentenceInitial(text: string, index: number): boolean {
 }
 
 /** The tokens of a capitalized run, split where a sentence ends inside it ("Paris. Dr. Kowalski"). */
-function tokensOf(run: string, offset: number): Token[][] {
+function tokensOf(run: string, offset: number, lex: Lexicon): Token[][] {
   const groups: Token[][] = [];
   let out: Token[] = [];
   TOKEN.lastIndex = 0;
   for (let m = TOKEN.exec(run); m; m = TOKEN.exec(run)) {
     let word = m[0];
-    const bare = word.replace(/\.$/, '');
+    const dotted = word.endsWith('.');
+    const bare = dotted ? word.slice(0, -1) : word;
     // A trailing period is the sentence's, except after an abbreviation or an initial.
     let endsSentence = false;
     if (
-      word.endsWith('.') &&
+      dotted &&
       !(
         bare.length === 1 ||
         HONORIFICS.has(bare.toLowerCase()) ||
@@ -128,13 +151,14 @@ function tokensOf(run: string, offset: number): Token[][] {
       word = bare;
       endsSentence = true;
     }
-    const lower = word.replace(/\.$/, '').replace(/’/g, "'").toLowerCase();
+    const plain = word.endsWith('.') ? word.slice(0, -1) : word;
+    const lower = (plain.includes('’') ? plain.replace(/’/g, "'") : plain).toLowerCase();
     if (lower === 'of' && out.length > 0 && !OF_HEADS.has(out[out.length - 1].lower)) {
       groups.push(out);
       out = [];
       continue;
     }
-    out.push({ word, lower, start: offset + m.index, end: offset + m.index + word.length });
+    out.push({ word, lower, start: offset + m.index, end: offset + m.index + word.length, flags: lex.flags.get(lower) ?? 0 });
     if (endsSentence) {
       groups.push(out);
       out = [];
@@ -150,26 +174,22 @@ interface Classified {
 }
 
 /** Capitalized words compromise's lexicon does not know at all: unusual names, places, brands. */
-const unknown = (t: Token, lex: Lexicon) =>
-  !lex.common.has(t.lower) &&
-  !lex.dictionary.has(t.lower) &&
-  !lex.firstNames.has(t.lower) &&
-  !lex.lastNames.has(t.lower) &&
-  !lex.places.has(t.lower) &&
-  !lex.organizations.has(t.lower);
+const unknown = (t: Token) => t.flags === 0;
 
 /** English place-name morphology: "North Haven", "Springfield", "Marleeborough" (not common words). */
-function looksLikePlaceName(tokens: Token[], lex: Lexicon): boolean {
+function looksLikePlaceName(tokens: Token[]): boolean {
   if (tokens.length === 2 && PLACE_PREFIXES.has(tokens[0].lower)) return true;
-  const last = tokens[tokens.length - 1].lower;
-  return PLACE_WORD_ENDINGS.test(last) && !lex.firstNames.has(last) && !lex.common.has(last) && last.length > 5;
+  const { lower: last, flags } = tokens[tokens.length - 1];
+  return PLACE_WORD_ENDINGS.test(last) && !(flags & (FIRST | COMMON)) && last.length > 5;
 }
 
 function classify(text: string, tokens: Token[], lex: Lexicon, honorific: boolean): Classified | null {
-  const phrase = tokens.map((t) => t.lower).join(' ');
-  const first = tokens[0].lower;
+  const phrase = tokens.length === 1 ? tokens[0].lower : tokens.map((t) => t.lower).join(' ');
   const last = tokens[tokens.length - 1].lower;
   const n = tokens.length;
+  const firstFlags = tokens[0].flags;
+  const lastFlags = tokens[n - 1].flags;
+  const phraseFlags = n === 1 ? firstFlags : (lex.flags.get(phrase) ?? 0);
   // Context is looked at lazily: most runs are decided by the lexicon alone.
   let placeMemo: boolean | undefined;
   let personMemo: boolean | undefined;
@@ -179,28 +199,29 @@ function classify(text: string, tokens: Token[], lex: Lexicon, honorific: boolea
   const personCtx = () =>
     (personMemo ??=
       (!placeCtx() && PERSON_BEFORE.test(before())) || PERSON_AFTER.test(text.slice(tokens[n - 1].end, tokens[n - 1].end + 16)));
-  const namey = (t: Token) => lex.firstNames.has(t.lower) || lex.lastNames.has(t.lower) || unknown(t, lex);
-  const hasFirstName = tokens.some((t) => lex.firstNames.has(t.lower));
+  const namey = (t: Token) => (t.flags & (FIRST | LAST)) !== 0 || unknown(t);
+  let firstNameMemo: boolean | undefined;
+  const hasFirstName = () => (firstNameMemo ??= tokens.some((t) => (t.flags & FIRST) !== 0));
 
   if (honorific) return { kind: 'PERSON', score: 0.9 };
   if (n >= 2 && ORG_SUFFIXES.has(last)) return { kind: 'ORGANIZATION', score: 0.85 };
-  if (lex.organizations.has(phrase)) return { kind: 'ORGANIZATION', score: 0.8 };
+  if (phraseFlags & ORG) return { kind: 'ORGANIZATION', score: 0.8 };
   if (n >= 2 && STREET_SUFFIXES.has(last)) return { kind: 'LOCATION', score: 0.8 };
-  if (lex.places.has(phrase) && (placeCtx() || !lex.firstNames.has(phrase))) return { kind: 'LOCATION', score: 0.85 };
-  if (n === 1 && lex.firstNames.has(first) && placeCtx() && !personCtx()) return { kind: 'LOCATION', score: 0.55 };
-  if (lex.firstNames.has(first) && n >= 2 && n <= 4 && !PLACE_NOUNS.has(last)) return { kind: 'PERSON', score: 0.85 };
-  if (n >= 2 && PLACE_NOUNS.has(last) && !hasFirstName && (n === 2 || placeCtx())) return { kind: 'LOCATION', score: 0.75 };
-  if (n >= 2 && lex.places.has(last) && !hasFirstName) return { kind: 'LOCATION', score: 0.7 };
-  if (n >= 2 && lex.lastNames.has(last) && !lex.places.has(last)) return { kind: 'PERSON', score: 0.7 };
-  if (looksLikePlaceName(tokens, lex)) return { kind: 'LOCATION', score: placeCtx() ? 0.8 : 0.6 };
-  if (placeCtx() && n <= 3 && !hasFirstName && !personCtx()) return { kind: 'LOCATION', score: 0.55 };
+  if (phraseFlags & PLACE && (placeCtx() || !(phraseFlags & FIRST))) return { kind: 'LOCATION', score: 0.85 };
+  if (n === 1 && firstFlags & FIRST && placeCtx() && !personCtx()) return { kind: 'LOCATION', score: 0.55 };
+  if (firstFlags & FIRST && n >= 2 && n <= 4 && !PLACE_NOUNS.has(last)) return { kind: 'PERSON', score: 0.85 };
+  if (n >= 2 && PLACE_NOUNS.has(last) && !hasFirstName() && (n === 2 || placeCtx())) return { kind: 'LOCATION', score: 0.75 };
+  if (n >= 2 && lastFlags & PLACE && !hasFirstName()) return { kind: 'LOCATION', score: 0.7 };
+  if (n >= 2 && lastFlags & LAST && !(lastFlags & PLACE)) return { kind: 'PERSON', score: 0.7 };
+  if (looksLikePlaceName(tokens)) return { kind: 'LOCATION', score: placeCtx() ? 0.8 : 0.6 };
+  if (placeCtx() && n <= 3 && !hasFirstName() && !personCtx()) return { kind: 'LOCATION', score: 0.55 };
   // Two or three capitalized words ending in one the lexicon does not know: a name with a rare surname.
   // Two or three capitalized words that are all names or unknown to the dictionary: a person with rare names.
-  if (n >= 2 && n <= 3 && tokens.every(namey) && tokens.some((t) => unknown(t, lex))) return { kind: 'PERSON', score: 0.6 };
+  if (n >= 2 && n <= 3 && tokens.every(namey) && tokens.some(unknown)) return { kind: 'PERSON', score: 0.6 };
   if (n >= 2 && n <= 3 && namey(tokens[0]) && personCtx()) return { kind: 'PERSON', score: 0.55 };
-  if (n === 1 && lex.firstNames.has(first)) return { kind: 'PERSON', score: personCtx() ? 0.8 : 0.6 };
-  if (n === 1 && lex.lastNames.has(first) && personCtx()) return { kind: 'PERSON', score: 0.6 };
-  if (n === 1 && unknown(tokens[0], lex) && personCtx()) return { kind: 'PERSON', score: 0.55 };
+  if (n === 1 && firstFlags & FIRST) return { kind: 'PERSON', score: personCtx() ? 0.8 : 0.6 };
+  if (n === 1 && firstFlags & LAST && personCtx()) return { kind: 'PERSON', score: 0.6 };
+  if (n === 1 && unknown(tokens[0]) && personCtx()) return { kind: 'PERSON', score: 0.55 };
   if (n === 1 && PERSON_BEFORE_STRONG.test(before())) return { kind: 'PERSON', score: 0.55 };
   return null;
 }
@@ -233,9 +254,10 @@ export function findNamedEntities(text: string, opts: NerOptions): Candidate[] {
   CAPITALIZED_RUN.lastIndex = 0;
   for (let m = CAPITALIZED_RUN.exec(text); m; m = CAPITALIZED_RUN.exec(text)) {
     if (insideToken(text, m.index, m.index + m[0].length)) continue;
-    for (const group of tokensOf(m[0], m.index)) classifyRun(text, group, lex, out, unresolved);
+    for (const group of tokensOf(m[0], m.index, lex)) classifyRun(text, group, lex, out, unresolved);
   }
-  for (const shape of ORG_SHAPES) {
+  for (const { pattern: shape, needs } of ORG_SHAPES) {
+    if (!needs.every((any) => any.some((literal) => text.includes(literal)))) continue;
     shape.lastIndex = 0;
     for (let m = shape.exec(text); m; m = shape.exec(text)) {
       const words = m[0].split(/[ ,&-]+/).filter((w) => w && w !== 'and');
@@ -250,40 +272,37 @@ export function findNamedEntities(text: string, opts: NerOptions): Candidate[] {
   return out;
 }
 
+/** Words that open or close a run only because of the sentence around it ("The", "and"). */
+const RUN_EDGE_WORDS = new Set(['of', 'de', 'the', 'and', '&']);
+
 function classifyRun(text: string, run: Token[], lex: Lexicon, out: Candidate[], unresolved: { start: number; end: number }[]): void {
   {
     let tokens = run;
     // Words that are only capitalized because they start a sentence.
-    while (tokens.length > 0 && ['of', 'de', 'the', 'and', '&'].includes(tokens[0].lower)) tokens = tokens.slice(1);
+    while (tokens.length > 0 && RUN_EDGE_WORDS.has(tokens[0].lower)) tokens = tokens.slice(1);
     let honorific = false;
     while (tokens.length > 1 && HONORIFICS.has(tokens[0].lower.replace(/\.$/, ''))) {
       honorific = true;
       tokens = tokens.slice(1);
     }
     if (!honorific)
-      while (
-        tokens.length > 0 &&
-        sentenceInitial(text, tokens[0].start) &&
-        lex.common.has(tokens[0].lower) &&
-        !lex.firstNames.has(tokens[0].lower)
-      )
+      while (tokens.length > 0 && sentenceInitial(text, tokens[0].start) && (tokens[0].flags & (COMMON | FIRST)) === COMMON)
         tokens = tokens.slice(1);
     // "Yesterday Mr Smith": the honorific follows a sentence-initial word.
     while (tokens.length > 1 && HONORIFICS.has(tokens[0].lower.replace(/\.$/, ''))) {
       honorific = true;
       tokens = tokens.slice(1);
     }
-    while (tokens.length > 0 && ['of', 'de', 'the', 'and', '&'].includes(tokens[tokens.length - 1].lower)) tokens = tokens.slice(0, -1);
+    while (tokens.length > 0 && RUN_EDGE_WORDS.has(tokens[tokens.length - 1].lower)) tokens = tokens.slice(0, -1);
     while (tokens.length > 1 && NAME_SUFFIXES.has(tokens[tokens.length - 1].lower) && !honorific) tokens = tokens.slice(0, -1);
     if (tokens.length === 0) return;
     const single = tokens[0];
     const strongPerson = () =>
       PERSON_BEFORE_STRONG.test(text.slice(Math.max(0, single.start - 24), single.start)) && !STOP_WORDS.includes(single.lower);
     if (tokens.length === 1 && !honorific) {
-      const w = single.lower;
-      const plainWord =
-        (lex.common.has(w) || lex.dictionary.has(w)) && !lex.firstNames.has(w) && !lex.places.has(w) && !lex.organizations.has(w);
-      if (single.word.length < 2 || (plainWord && !strongPerson()) || (/^[A-Z]+$/.test(single.word) && !lex.places.has(w))) return;
+      const f = single.flags;
+      const plainWord = (f & (COMMON | DICT)) !== 0 && (f & (FIRST | PLACE | ORG)) === 0;
+      if (single.word.length < 2 || (plainWord && !strongPerson()) || (/^[A-Z]+$/.test(single.word) && !(f & PLACE))) return;
     }
     const c = classify(text, tokens, lex, honorific);
     const start = tokens[0].start;

@@ -130,10 +130,21 @@ const SCORES = {
   bare: [0.35, 0.2],
 } as const;
 
+/** The digits of `s` (a loop: `replace(/\D/g, '')` was a third of the phone recognizer's time). */
+function digitsOf(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) out += s[i];
+  }
+  return out;
+}
+
 /** The score of one candidate, or 0 when it is no phone number. */
 function scoreCandidate(text: string, start: number, raw: string, regions: CountryCode[]): number {
-  const main = raw.replace(EXTENSION, '');
-  const digits = main.replace(/\D/g, '');
+  // Most candidates in dense text are short numbers (ids, amounts): rejected before any regex.
+  const main = raw.includes('x') ? raw.replace(EXTENSION, '') : raw;
+  const digits = digitsOf(main);
   if (digits.length < 7 || digits.length > 15 || DATE_LIKE.test(main) || DOTTED_SHORT_GROUPS.test(main)) return 0;
   // North American numbers are checked against the numbering plan directly (area code and exchange
   // start with 2–9, area code not N11).

@@ -33,6 +33,45 @@ export interface PatternRecognizer {
   validate?(match: string, opts: RecognizerOptions): number | null;
   /** A cheap test of the whole text: when it fails the pattern cannot match and is not run. */
   prefilter?: RegExp;
+  /**
+   * Characters every match holds within `lead` characters of its start (the `@` of an email), with
+   * only `leading` characters (at least `minLead`) before the first of them: the pattern is tried
+   * only at those few positions before each anchor character instead of at every position of the
+   * text. Gives exactly the matches of a scan of the whole text (see `eachMatch`).
+   */
+  anchor?: Anchor;
+  /** A hand-written scanner that finds exactly the pattern's matches (start, end), used in its place. */
+  scan?(text: string, each: (start: number, end: number) => void): void;
+}
+
+export interface Anchor {
+  chars: string;
+  lead: number;
+  minLead: number;
+  /** The characters that may stand between a match's start and its first anchor character. */
+  leading: Uint8Array;
+}
+
+/** An ASCII lookup table of the characters of a regex character class. */
+function charClass(cls: string): Uint8Array {
+  const re = new RegExp(`^[${cls}]$`);
+  return Uint8Array.from({ length: 128 }, (_, c) => (re.test(String.fromCharCode(c)) ? 1 : 0));
+}
+
+/**
+ * The maximal runs of `chars` whose length is within [min, max]: what
+ * `(?<![chars])[chars]{min,max}(?![chars])` matches, without a regex attempt at every position.
+ */
+function runsOf(chars: Uint8Array, min: number, max: number) {
+  return (text: string, each: (start: number, end: number) => void): void => {
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      if (chars[text.charCodeAt(i)] !== 1) continue;
+      const start = i;
+      while (i < n && chars[text.charCodeAt(i)] === 1) i++;
+      if (i - start >= min && i - start <= max) each(start, i);
+    }
+  };
 }
 
 const digitsOf = (s: string) => s.replace(/\D/g, '');
@@ -85,7 +124,7 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
     pattern: /\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b/g,
     score: 1,
     context: ['email', 'e-mail', 'mail', 'contact'],
-    prefilter: /@/,
+    anchor: { chars: '@', lead: 64, minLead: 1, leading: charClass('A-Za-z0-9._%+-') },
     validate: (m) => (m.includes('..') ? null : 1),
   },
   {
@@ -168,6 +207,7 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
     pattern: new RegExp(`(?<!\\d\\.)\\b${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}\\b(?!\\.\\d)`, 'g'),
     score: 0.9,
     context: ['ip', 'address', 'host', 'server', 'client'],
+    anchor: { chars: '.', lead: 3, minLead: 1, leading: charClass('0-9') },
   },
   {
     name: 'Ipv6Recognizer',
@@ -175,16 +215,25 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
     pattern: /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])/g,
     score: 0.9,
     context: ['ip', 'ipv6', 'address', 'host'],
-    prefilter: /[0-9A-Fa-f]:|::/,
+    anchor: { chars: ':', lead: 4, minLead: 0, leading: charClass('0-9A-Fa-f') },
     validate: (m) => (m.length >= 3 && isIPv6(m) && /[0-9A-Fa-f]/.test(m) ? 0.9 : null),
+  },
+  // Two recognizers, one per notation, so that each is tried only where its separator stands.
+  {
+    name: 'MacRecognizer',
+    type: 'MAC_ADDRESS',
+    pattern: /\b[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}\b/g,
+    score: 0.9,
+    context: ['mac', 'hardware', 'ethernet', 'device'],
+    anchor: { chars: ':-', lead: 2, minLead: 2, leading: charClass('0-9A-Fa-f') },
   },
   {
     name: 'MacRecognizer',
     type: 'MAC_ADDRESS',
-    pattern: /\b(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})\b/g,
+    pattern: /\b[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\b/g,
     score: 0.9,
     context: ['mac', 'hardware', 'ethernet', 'device'],
-    prefilter: /[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\./,
+    anchor: { chars: '.', lead: 4, minLead: 4, leading: charClass('0-9A-Fa-f') },
   },
   {
     name: 'UrlRecognizer',
@@ -260,6 +309,7 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
     name: 'HighEntropyTokenRecognizer',
     type: 'SECRET',
     pattern: /(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{24,200}(?![A-Za-z0-9+/_=-])/g,
+    scan: runsOf(charClass('A-Za-z0-9+/_=-'), 24, 200),
     score: 0.5,
     context: ['key', 'token', 'secret', 'password', 'passwd', 'pwd', 'credential', 'auth', 'apikey', 'api_key'],
     validate: (m) => {
@@ -270,24 +320,85 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
   },
 ];
 
+const stickyCopies = new WeakMap<RegExp, RegExp>();
+function sticky(re: RegExp): RegExp {
+  let copy = stickyCopies.get(re);
+  if (!copy) {
+    copy = new RegExp(re.source, `${re.flags.replace('g', '')}y`);
+    stickyCopies.set(re, copy);
+  }
+  return copy;
+}
+
+/** The next position at or after `from` of any of `chars` (each char's next position is remembered). */
+function anchorFinder(text: string, chars: string): (from: number) => number {
+  const next = Array.from(chars, () => -2);
+  return (from) => {
+    let best = -1;
+    for (let i = 0; i < chars.length; i++) {
+      if (next[i] !== -1 && next[i] < from) next[i] = text.indexOf(chars[i], from);
+      if (next[i] >= 0 && (best < 0 || next[i] < best)) best = next[i];
+    }
+    return best;
+  };
+}
+
+/**
+ * The non-empty matches of `r.pattern` in `text`, in order. With an anchor, the pattern (sticky) is
+ * tried only at the `lead` positions before each anchor character, in increasing order: a match
+ * holds its first anchor character within `lead` of its start, so no match is missed and each is
+ * found at the position a scan of the whole text would find it.
+ */
+function eachMatch(text: string, r: PatternRecognizer, each: (m: RegExpExecArray) => void): void {
+  if (!r.anchor) {
+    r.pattern.lastIndex = 0;
+    for (let m = r.pattern.exec(text); m; m = r.pattern.exec(text)) {
+      if (m[0].length === 0) r.pattern.lastIndex++;
+      else each(m);
+    }
+    return;
+  }
+  const re = sticky(r.pattern);
+  const { lead, minLead, leading } = r.anchor;
+  const nextAnchor = anchorFinder(text, r.anchor.chars);
+  let pos = 0;
+  for (let at = nextAnchor(pos); at >= 0; at = nextAnchor(pos)) {
+    let first = at;
+    const floor = Math.max(pos, at - lead);
+    while (first > floor && leading[text.charCodeAt(first - 1)] === 1) first--;
+    let matched = false;
+    for (let p = first; p <= at - minLead && !matched; p++) {
+      re.lastIndex = p;
+      const m = re.exec(text);
+      if (m && m[0].length > 0) {
+        matched = true;
+        pos = m.index + m[0].length;
+        each(m);
+      }
+    }
+    if (!matched) pos = at + 1;
+  }
+}
+
 /** Runs every pattern recognizer over `text`. */
 export function findPatterns(text: string, recognizers: PatternRecognizer[], opts: RecognizerOptions): Candidate[] {
   const out: Candidate[] = [];
   for (const r of recognizers) {
     if (r.prefilter && !r.prefilter.test(text)) continue;
-    r.pattern.lastIndex = 0;
-    for (let m = r.pattern.exec(text); m; m = r.pattern.exec(text)) {
-      if (m[0].length === 0) {
-        r.pattern.lastIndex++;
-        continue;
-      }
+    if (r.scan) {
+      r.scan(text, (start, end) => {
+        const score = r.validate ? r.validate(text.slice(start, end), opts) : r.score;
+        if (score !== null) out.push({ type: r.type, start, end, score, recognizer: r.name });
+      });
+      continue;
+    }
+    eachMatch(text, r, (m) => {
       const value = r.group ? m[r.group] : m[0];
-      if (value === undefined) continue;
+      if (value === undefined) return;
       const start = r.group ? m.index + m[0].indexOf(value) : m.index;
       const score = r.validate ? r.validate(value, opts) : r.score;
-      if (score === null) continue;
-      out.push({ type: r.type, start, end: start + value.length, score, recognizer: r.name });
-    }
+      if (score !== null) out.push({ type: r.type, start, end: start + value.length, score, recognizer: r.name });
+    });
   }
   return out;
 }
