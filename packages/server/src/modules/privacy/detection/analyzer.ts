@@ -182,13 +182,17 @@ export function analyzeText(text: string, opts: AnalyzeOptions = {}): DetectedEn
   const ropts = { regions: (opts.regions?.length ? opts.regions : ['US', 'GB']) as CountryCode[] };
   const patterns = BUILTIN_PATTERNS.filter((r) => want(r.type));
   const candidates: Candidate[] = findPatterns(text, patterns, ropts);
-  if (want('PHONE_NUMBER')) candidates.push(...findPhoneNumbers(text, ropts));
+  // Appended in loops: `push(...list)` of a dense megabyte's 100,000 candidates overflows the stack.
+  const add = (list: Candidate[], check: boolean) => {
+    for (const c of list) if (!check || want(c.type)) candidates.push(c);
+  };
+  if (want('PHONE_NUMBER')) add(findPhoneNumbers(text, ropts), false);
   const ner = opts.ner ?? 'fast';
   if (ner !== 'off' && (want('PERSON') || want('LOCATION') || want('ORGANIZATION')))
-    candidates.push(...findNamedEntities(text, { tagger: ner === 'full' }).filter((c) => want(c.type)));
+    add(findNamedEntities(text, { tagger: ner === 'full' }), true);
   const customContext = opts.custom?.context;
-  if (opts.custom) candidates.push(...opts.custom.find(text).filter((c) => want(c.type)));
-  if (opts.denyList?.length) candidates.push(...findDenied(text, opts.denyList, opts.denyListType ?? 'DENY_LIST'));
+  if (opts.custom) add(opts.custom.find(text), true);
+  if (opts.denyList?.length) add(findDenied(text, opts.denyList, opts.denyListType ?? 'DENY_LIST'), false);
 
   const score = contextScorer(text, customContext, opts.extraContext);
   const allow = opts.allowList?.length ? new Set(opts.allowList.map((v) => v.toLowerCase())) : undefined;

@@ -132,9 +132,8 @@ function sentenceInitial(text: string, index: number): boolean {
 function tokensOf(run: string, offset: number, lex: Lexicon): Token[][] {
   const groups: Token[][] = [];
   let out: Token[] = [];
-  TOKEN.lastIndex = 0;
-  for (let m = TOKEN.exec(run); m; m = TOKEN.exec(run)) {
-    let word = m[0];
+  const add = (match: string, index: number) => {
+    let word = match;
     const dotted = word.endsWith('.');
     const bare = dotted ? word.slice(0, -1) : word;
     // A trailing period is the sentence's, except after an abbreviation or an initial.
@@ -156,13 +155,19 @@ function tokensOf(run: string, offset: number, lex: Lexicon): Token[][] {
     if (lower === 'of' && out.length > 0 && !OF_HEADS.has(out[out.length - 1].lower)) {
       groups.push(out);
       out = [];
-      continue;
+      return;
     }
-    out.push({ word, lower, start: offset + m.index, end: offset + m.index + word.length, flags: lex.flags.get(lower) ?? 0 });
+    out.push({ word, lower, start: offset + index, end: offset + index + word.length, flags: lex.flags.get(lower) ?? 0 });
     if (endsSentence) {
       groups.push(out);
       out = [];
     }
+  };
+  // A run of one word (most of them) is its own token.
+  if (!run.includes(' ') && !run.includes('\t')) add(run, 0);
+  else {
+    TOKEN.lastIndex = 0;
+    for (let m = TOKEN.exec(run); m; m = TOKEN.exec(run)) add(m[0], m.index);
   }
   if (out.length) groups.push(out);
   return groups;
@@ -183,6 +188,57 @@ function looksLikePlaceName(tokens: Token[]): boolean {
   return PLACE_WORD_ENDINGS.test(last) && !(flags & (FIRST | COMMON)) && last.length > 5;
 }
 
+/** The last words of PLACE_CONTEXT's phrases; "to" and "of" need the words before them too. */
+const PLACE_LAST_WORDS = new Set([
+  'in',
+  'from',
+  'near',
+  'outside',
+  'across',
+  'through',
+  'via',
+  'toward',
+  'towards',
+  'visit',
+  'visited',
+  'visiting',
+]);
+const CONTEXT_WINDOW = 24;
+
+/** What `\s` matches. */
+const isSpace = (c: number) =>
+  (c >= 9 && c <= 13) ||
+  c === 32 ||
+  c === 160 ||
+  c === 5760 ||
+  (c >= 8192 && c <= 8202) ||
+  c === 8232 ||
+  c === 8233 ||
+  c === 8239 ||
+  c === 8287 ||
+  c === 12288 ||
+  c === 65279;
+const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/**
+ * `PLACE_CONTEXT.test()` of the CONTEXT_WINDOW characters before `start`, from the last word before
+ * it (the regex ends in `\s+$`, so only that word can decide), without trying the regex at every
+ * position of the window; "to" and "of" are handed to the regex.
+ */
+export function placeContextBefore(text: string, start: number): boolean {
+  const floor = Math.max(0, start - CONTEXT_WINDOW);
+  let i = start;
+  while (i > floor && isSpace(text.charCodeAt(i - 1))) i--;
+  const end = i;
+  while (i > floor && isLetter(text.charCodeAt(i - 1))) i--;
+  const before = i > floor ? text.charCodeAt(i - 1) : -1;
+  // The regex needs whitespace after the word and a word boundary (no digit or `_`) before it.
+  if (end === start || i === end || (before >= 48 && before <= 57) || before === 95) return false;
+  const word = text.slice(i, end).toLowerCase();
+  if (word === 'to' || word === 'of') return PLACE_CONTEXT.test(text.slice(floor, start));
+  return PLACE_LAST_WORDS.has(word);
+}
+
 function classify(text: string, tokens: Token[], lex: Lexicon, honorific: boolean): Classified | null {
   const phrase = tokens.length === 1 ? tokens[0].lower : tokens.map((t) => t.lower).join(' ');
   const last = tokens[tokens.length - 1].lower;
@@ -194,7 +250,7 @@ function classify(text: string, tokens: Token[], lex: Lexicon, honorific: boolea
   let placeMemo: boolean | undefined;
   let personMemo: boolean | undefined;
   const before = () => text.slice(Math.max(0, tokens[0].start - 24), tokens[0].start);
-  const placeCtx = () => (placeMemo ??= PLACE_CONTEXT.test(before()));
+  const placeCtx = () => (placeMemo ??= placeContextBefore(text, tokens[0].start));
   // "moved to X" is a place even though "to X" often precedes a person.
   const personCtx = () =>
     (personMemo ??=
@@ -268,7 +324,7 @@ export function findNamedEntities(text: string, opts: NerOptions): Candidate[] {
       out.push({ type: 'ORGANIZATION', start: m.index, end: m.index + m[0].length, score: 0.9, recognizer: 'NerRecognizer' });
     }
   }
-  if (opts.tagger && unresolved.length > 0) out.push(...tagUnresolved(text, unresolved));
+  if (opts.tagger && unresolved.length > 0) for (const c of tagUnresolved(text, unresolved)) out.push(c);
   return out;
 }
 

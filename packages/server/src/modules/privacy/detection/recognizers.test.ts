@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { analyzeText } from './analyzer.js';
+import { placeContextBefore } from './ner.js';
+import { PLACE_CONTEXT } from './ner-words.js';
 import { BUILTIN_PATTERNS, findPatterns } from './recognizers.js';
 
 const opts = { regions: [] };
@@ -108,5 +111,55 @@ describe('anchored and scanned recognizers', () => {
         ['IP_ADDRESS', '::1'],
       ]),
     );
+  });
+});
+
+describe('place context before a name', () => {
+  const WORDS = [
+    'in',
+    'In',
+    'IN',
+    'from',
+    'to',
+    'moved',
+    'flew',
+    'of',
+    'city',
+    'lives',
+    'visited',
+    'x9',
+    '_',
+    'within',
+    'towards',
+    'near',
+    'Anna',
+    '5',
+    'city of',
+    'moved to',
+    'born in',
+    'visiting',
+  ];
+  const GAPS = [' ', '  ', '\t', '\n', '\u00a0', '', ',', '. '];
+
+  it('decides as PLACE_CONTEXT does on the 24 characters before the name', () => {
+    const next = random(7);
+    for (let i = 0; i < 5000; i++) {
+      let text = '';
+      const n = 1 + Math.floor(next() * 8);
+      for (let w = 0; w < n; w++) text += WORDS[Math.floor(next() * WORDS.length)] + GAPS[Math.floor(next() * GAPS.length)];
+      const start = text.length;
+      text += 'Tokyo';
+      const want = PLACE_CONTEXT.test(text.slice(Math.max(0, start - 24), start));
+      if (placeContextBefore(text, start) !== want) expect({ text, got: !want }).toEqual({ text, got: want });
+    }
+  });
+});
+
+describe('dense text', () => {
+  it('analyzes 4 MB with a name every 28 bytes (more candidates than a call may spread) without failing', () => {
+    const text = 'From 192.168.1.20 in Tokyo. '.repeat(150_000);
+    const entities = analyzeText(text, { entities: ['LOCATION'] });
+    expect(entities).toHaveLength(150_000);
+    expect(text.slice(entities[149_999].start, entities[149_999].end)).toBe('Tokyo');
   });
 });
