@@ -19,7 +19,7 @@
  * Every call through Loam is a real call: quota check, privacy, provider call, one usage row and
  * one event written to SQLite.
  *
- * Run: node bench/llm.bench.mjs   (--json for one machine-readable line; BENCH_N calls per case
+ * Run: npm run build && node bench/llm.bench.mjs   (--json for one machine-readable line; BENCH_N calls per case
  *      and side, default 1000; BENCH_WARMUP, default 200)
  */
 import { fork } from 'node:child_process';
@@ -53,9 +53,9 @@ async function serveDouble() {
 }
 
 async function serveLoam(doubleUrl) {
-  await registerSources();
-  const { createLoam } = await import('../packages/server/src/app.ts');
-  const { loadConfig } = await import('../packages/server/src/config.ts');
+  // Loam as it ships (`npm run build`): tsx's on-the-fly transform wraps every closure in a naming
+  // helper and would charge its cost to the gateway.
+  const { createLoam, loadConfig } = await import('../packages/server/dist/index.js');
   const dataDir = mkdtempSync(join(os.tmpdir(), 'loam-bench-llm-'));
   const config = loadConfig(
     {},

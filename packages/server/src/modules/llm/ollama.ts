@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import { lines, postJson, readJson } from './http.js';
 import {
   type ChatCompletion,
   type ChatRequest,
@@ -7,7 +9,6 @@ import {
   type LlmProvider,
   type ProviderConfig,
   UpstreamError,
-  retryAfterMsOf,
 } from './types.js';
 
 interface OllamaChatChunk {
@@ -25,10 +26,7 @@ export class OllamaProvider implements LlmProvider {
   readonly name: string;
   private readonly baseUrl: string;
 
-  constructor(
-    config: ProviderConfig,
-    private readonly fetchImpl: typeof fetch = fetch,
-  ) {
+  constructor(config: ProviderConfig) {
     this.name = config.name;
     this.baseUrl = (config.baseUrl || 'http://127.0.0.1:11434').replace(/\/+$/, '');
   }
@@ -42,33 +40,13 @@ export class OllamaProvider implements LlmProvider {
     return { model: request.model, messages: request.messages, stream, options };
   }
 
-  private async post(path: string, body: unknown, signal: AbortSignal): Promise<Response> {
-    let res: Response;
-    try {
-      res = await this.fetchImpl(`${this.baseUrl}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal,
-      });
-    } catch (err) {
-      if (signal.aborted) throw err;
-      throw new UpstreamError(this.name, undefined, `cannot reach Ollama at ${this.baseUrl}: ${(err as Error).message}`);
-    }
-    if (!res.ok) {
-      const text = await res.text().catch(() => '');
-      let detail = text.slice(0, 500);
-      try {
-        detail = (JSON.parse(text) as { error?: string }).error ?? detail;
-      } catch {}
-      throw new UpstreamError(this.name, res.status, detail || res.statusText, retryAfterMsOf(res.headers));
-    }
-    return res;
+  private post(path: string, body: unknown, signal: AbortSignal): Promise<IncomingMessage> {
+    return postJson({ provider: this.name, url: `${this.baseUrl}${path}`, headers: {}, body, signal });
   }
 
   async chat(request: ChatRequest, signal: AbortSignal): Promise<ChatCompletion> {
     const res = await this.post('/api/chat', this.body(request, false), signal);
-    const body = (await res.json()) as OllamaChatChunk;
+    const body = await readJson<OllamaChatChunk>(res, this.name);
     return { text: body.message?.content ?? '', ...finishOf(body) };
   }
 
@@ -91,7 +69,7 @@ export class OllamaProvider implements LlmProvider {
 
   async embed(request: EmbedRequest, signal: AbortSignal): Promise<Embeddings> {
     const res = await this.post('/api/embed', { model: request.model, input: request.input }, signal);
-    const body = (await res.json()) as { embeddings?: number[][]; prompt_eval_count?: number };
+    const body = await readJson<{ embeddings?: number[][]; prompt_eval_count?: number }>(res, this.name);
     return { embeddings: body.embeddings ?? [], usage: { inputTokens: body.prompt_eval_count ?? 0 } };
   }
 }
@@ -106,20 +84,6 @@ function finishOf(chunk: OllamaChatChunk): Omit<ChatCompletion, 'text'> {
 }
 
 /** Newline-delimited JSON from a response body, one object per line. */
-async function* ndjson<T>(res: Response): AsyncGenerator<T> {
-  if (!res.body) return;
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const bytes of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let nl = buffer.indexOf('\n');
-    while (nl >= 0) {
-      const line = buffer.slice(0, nl).trim();
-      buffer = buffer.slice(nl + 1);
-      if (line) yield JSON.parse(line) as T;
-      nl = buffer.indexOf('\n');
-    }
-  }
-  const rest = (buffer + decoder.decode()).trim();
-  if (rest) yield JSON.parse(rest) as T;
+async function* ndjson<T>(res: IncomingMessage): AsyncGenerator<T> {
+  for await (const line of lines(res)) if (line.trim()) yield JSON.parse(line) as T;
 }

@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module';
-import type OpenAI from 'openai';
-import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
+import { lines, postJson, readJson } from './http.js';
 import {
   type ChatCompletion,
   type ChatRequest,
@@ -10,66 +8,65 @@ import {
   type LlmProvider,
   type ProviderConfig,
   UpstreamError,
-  retryAfterMsOf,
 } from './types.js';
 
-// The SDK (~100 modules, ~10 MB) is loaded when the first OpenAI/Azure provider is configured,
-// not by every start: a server without LLM providers never needs it.
-const require = createRequire(import.meta.url);
-let sdkModule: typeof import('openai') | undefined;
-const sdk = (): typeof import('openai') => {
-  sdkModule ??= require('openai') as typeof import('openai');
-  return sdkModule;
-};
-
-/** The SDK's own retries and timeouts are off: LlmService owns both, for every provider alike. */
-const SDK_OPTIONS = { maxRetries: 0, timeout: 24 * 3600 * 1000 };
+type Usage = { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null | undefined;
+interface ChatResponse {
+  choices?: { message?: { content?: string | null }; finish_reason?: string | null }[];
+  usage?: Usage;
+}
+interface ChatChunk {
+  choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
+  usage?: Usage;
+  error?: { message?: string };
+}
 
 /**
- * OpenAI chat completions and embeddings through the `openai` package: api.openai.com, any
- * OpenAI-compatible server (`baseUrl`), or Azure OpenAI (`kind: 'azure'`, deployment URLs,
- * `api-key` header or a Microsoft Entra bearer token).
+ * OpenAI chat completions and embeddings, spoken over HTTP directly (see http.ts): api.openai.com,
+ * any OpenAI-compatible server (`baseUrl`), or Azure OpenAI (`kind: 'azure'`: deployment URLs with
+ * `api-version`, the `api-key` header or a Microsoft Entra bearer token).
  */
 export class OpenAiProvider implements LlmProvider {
   readonly name: string;
   readonly kind: 'openai' | 'azure';
-  private readonly client: OpenAI;
   private readonly maxTokensField: 'max_tokens' | 'max_completion_tokens';
   private readonly chatDeployment?: string;
+  private readonly baseUrl: string;
+  private readonly apiVersion: string;
+  private readonly authHeaders: () => Record<string, string> | Promise<Record<string, string>>;
 
   constructor(config: ProviderConfig, fetchImpl?: typeof fetch) {
-    const { OpenAI, AzureOpenAI } = sdk();
     this.name = config.name;
     this.kind = config.kind === 'azure' ? 'azure' : 'openai';
     this.maxTokensField = config.maxTokensField ?? 'max_tokens';
+    this.apiVersion = config.apiVersion ?? '2024-10-21';
     if (config.kind === 'azure') {
       this.chatDeployment = config.deployment;
+      this.baseUrl = (config.baseUrl ?? '').replace(/\/+$/, '');
       const tokenProvider = entraTokenProvider(config, fetchImpl ?? fetch);
-      this.client = new AzureOpenAI({
-        ...SDK_OPTIONS,
-        endpoint: config.baseUrl,
-        apiVersion: config.apiVersion ?? '2024-10-21',
-        // The SDK sends `api-key` for a key, `Authorization: Bearer` from the token provider.
-        ...(tokenProvider ? { azureADTokenProvider: tokenProvider } : { apiKey: config.apiKey }),
-        ...(fetchImpl ? { fetch: fetchImpl } : {}),
-      });
+      const key = { 'api-key': config.apiKey ?? '' };
+      this.authHeaders = tokenProvider ? async () => ({ authorization: `Bearer ${await tokenProvider()}` }) : () => key;
     } else {
-      this.client = new OpenAI({
-        ...SDK_OPTIONS,
-        // Local OpenAI-compatible servers often need no key; the SDK insists on one.
-        apiKey: config.apiKey || 'unused',
-        baseURL: config.baseUrl || undefined,
-        ...(fetchImpl ? { fetch: fetchImpl } : {}),
-      });
+      this.baseUrl = (config.baseUrl || 'https://api.openai.com/v1').replace(/\/+$/, '');
+      // Local OpenAI-compatible servers often need no key; a placeholder keeps the header well-formed.
+      const bearer = { authorization: `Bearer ${config.apiKey || 'unused'}` };
+      this.authHeaders = () => bearer;
     }
   }
 
-  private params(request: ChatRequest, deployment?: string): ChatCompletionCreateParamsBase {
-    const params: ChatCompletionCreateParamsBase = {
-      // On Azure the model names the deployment in the URL (/openai/deployments/{model}/…).
-      model: deployment ?? request.model,
-      messages: request.messages,
-    };
+  /** On Azure the model names the deployment in the URL (/openai/deployments/{model}/…). */
+  private url(operation: 'chat/completions' | 'embeddings', model: string): string {
+    return this.kind === 'azure'
+      ? `${this.baseUrl}/openai/deployments/${encodeURIComponent(model)}/${operation}?api-version=${encodeURIComponent(this.apiVersion)}`
+      : `${this.baseUrl}/${operation}`;
+  }
+
+  private async post(operation: 'chat/completions' | 'embeddings', model: string, body: Record<string, unknown>, signal: AbortSignal) {
+    return postJson({ provider: this.name, url: this.url(operation, model), headers: await this.authHeaders(), body, signal });
+  }
+
+  private params(request: ChatRequest, model: string): Record<string, unknown> {
+    const params: Record<string, unknown> = { model, messages: request.messages };
     if (request.temperature !== undefined) params.temperature = request.temperature;
     if (request.topP !== undefined) params.top_p = request.topP;
     if (request.stop?.length) params.stop = request.stop;
@@ -78,75 +75,62 @@ export class OpenAiProvider implements LlmProvider {
   }
 
   async chat(request: ChatRequest, signal: AbortSignal): Promise<ChatCompletion> {
-    try {
-      const res = await this.client.chat.completions.create({ ...this.params(request, this.chatDeployment), stream: false }, { signal });
-      const choice = res.choices[0];
-      return {
-        text: choice?.message?.content ?? '',
-        finishReason: choice?.finish_reason ?? 'stop',
-        usage: usageOf(res.usage),
-      };
-    } catch (err) {
-      throw this.upstreamError(err);
-    }
+    const model = this.chatDeployment ?? request.model;
+    const res = await this.post('chat/completions', model, { ...this.params(request, model), stream: false }, signal);
+    const body = await readJson<ChatResponse>(res, this.name);
+    const choice = body.choices?.[0];
+    return { text: choice?.message?.content ?? '', finishReason: choice?.finish_reason ?? 'stop', usage: usageOf(body.usage) };
   }
 
   async openChatStream(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChatStreamPart>> {
-    let stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>;
-    try {
-      stream = await this.client.chat.completions.create(
-        { ...this.params(request, this.chatDeployment), stream: true, stream_options: { include_usage: true } },
-        { signal },
-      );
-    } catch (err) {
-      throw this.upstreamError(err);
-    }
-    const self = this;
+    const model = this.chatDeployment ?? request.model;
+    const body = { ...this.params(request, model), stream: true, stream_options: { include_usage: true } };
+    const res = await this.post('chat/completions', model, body, signal);
+    const name = this.name;
     return (async function* () {
       let finishReason = 'stop';
       let usage = usageOf(undefined);
       try {
-        for await (const chunk of stream) {
-          const choice = chunk.choices[0];
+        // Server-Sent Events: one JSON chunk per `data:` line, then `data: [DONE]`.
+        for await (const line of lines(res)) {
+          if (!line.startsWith('data:')) continue;
+          const data = line.slice(5).trim();
+          if (data === '[DONE]') break;
+          const chunk = JSON.parse(data) as ChatChunk;
+          if (chunk.error) throw new UpstreamError(name, undefined, chunk.error.message ?? 'the provider reported an error mid-stream');
+          const choice = chunk.choices?.[0];
           if (choice?.delta?.content) yield { type: 'text-delta', text: choice.delta.content } as const;
           if (choice?.finish_reason) finishReason = choice.finish_reason;
           if (chunk.usage) usage = usageOf(chunk.usage);
         }
       } catch (err) {
-        throw self.upstreamError(err);
+        if (signal.aborted) throw signal.reason ?? err;
+        throw err instanceof SyntaxError
+          ? new UpstreamError(name, undefined, `the provider sent an invalid stream chunk: ${err.message}`)
+          : err;
       }
-      // The SDK ends an aborted stream quietly; that is not a finished answer.
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
       yield { type: 'finish', finishReason, usage } as const;
     })();
   }
 
   async embed(request: EmbedRequest, signal: AbortSignal): Promise<Embeddings> {
-    try {
-      // `float` explicitly: the SDK otherwise asks for base64, which many compatible servers lack.
-      const res = await this.client.embeddings.create({ model: request.model, input: request.input, encoding_format: 'float' }, { signal });
-      return {
-        embeddings: [...res.data].sort((a, b) => a.index - b.index).map((d) => d.embedding),
-        usage: { inputTokens: res.usage?.prompt_tokens ?? 0 },
-      };
-    } catch (err) {
-      throw this.upstreamError(err);
-    }
-  }
-
-  /** SDK errors → UpstreamError; an abort stays an abort so the service can tell timeout from cancel. */
-  private upstreamError(err: unknown): unknown {
-    const { APIError, APIUserAbortError } = sdk();
-    if (err instanceof APIUserAbortError) return err;
-    if (err instanceof APIError) {
-      const detail = (err.error as { message?: string } | undefined)?.message ?? err.message;
-      return new UpstreamError(this.name, err.status, detail, retryAfterMsOf(err.headers));
-    }
-    return err;
+    // `float` explicitly: many OpenAI-compatible servers cannot send base64.
+    const res = await this.post(
+      'embeddings',
+      request.model,
+      { model: request.model, input: request.input, encoding_format: 'float' },
+      signal,
+    );
+    const body = await readJson<{ data?: { index: number; embedding: number[] }[]; usage?: { prompt_tokens?: number } }>(res, this.name);
+    return {
+      embeddings: [...(body.data ?? [])].sort((a, b) => a.index - b.index).map((d) => d.embedding),
+      usage: { inputTokens: body.usage?.prompt_tokens ?? 0 },
+    };
   }
 }
 
-function usageOf(u: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null | undefined) {
+function usageOf(u: Usage) {
   const inputTokens = u?.prompt_tokens ?? 0;
   const outputTokens = u?.completion_tokens ?? 0;
   return { inputTokens, outputTokens, totalTokens: u?.total_tokens ?? inputTokens + outputTokens };

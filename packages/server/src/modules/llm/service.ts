@@ -100,7 +100,7 @@ export class LlmService {
     });
     this.providers = configs.map((config) => ({
       config,
-      adapter: config.kind === 'ollama' ? new OllamaProvider(config, opts.fetch) : new OpenAiProvider(config, opts.fetch),
+      adapter: config.kind === 'ollama' ? new OllamaProvider(config) : new OpenAiProvider(config, opts.fetch),
     }));
     const registers = [platform.metrics];
     // One set of metrics per registry, even if a second service is built on the same platform.
