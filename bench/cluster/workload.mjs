@@ -245,6 +245,42 @@ async function readSse(body, onEvent) {
 }
 
 /**
+ * Keeps one SSE stream of `sub` open through the load balancer until `sub.done`: when it breaks
+ * (its replica killed) it connects again with `request()` (which sends Last-Event-ID). Counts the
+ * reconnects and the replicas that served it (`x-served-by`).
+ */
+export async function resumingStream(sub, request, onEvent) {
+  sub.reconnects = -1;
+  sub.servers = [];
+  while (!sub.done) {
+    sub.reconnects++;
+    const ac = new AbortController();
+    sub.abort = () => ac.abort();
+    try {
+      const [url, headers] = request();
+      const res = await fetch(url, { headers, signal: ac.signal });
+      if (res.status !== 200) throw new Error(`stream ${res.status}`);
+      sub.servers.push(res.headers.get('x-served-by') ?? '?');
+      await readSse(res.body, onEvent);
+    } catch {
+      // broken by the kill (or aborted at the end): resume
+    }
+    if (!sub.done) await sleep(200);
+  }
+}
+
+/** Waits until `caughtUp()` (or `ms`), then closes every subscriber's stream. */
+export async function closeStreams(subs, tasks, caughtUp, ms) {
+  const until = Date.now() + ms;
+  while (Date.now() < until && !caughtUp()) await sleep(200);
+  for (const s of subs) {
+    s.done = true;
+    s.abort?.();
+  }
+  await Promise.race([Promise.all(tasks), sleep(3000)]);
+}
+
+/**
  * Bus: a sender per session and SSE subscribers through the load balancer. A subscriber whose
  * stream breaks (its replica killed) reconnects with Last-Event-ID; every position must arrive
  * exactly once, in order.
@@ -257,34 +293,21 @@ export function bus(ctx, sessions = 2, subscribersPerSession = 2) {
     const sid = `cluster:${ctx.run}:${s}`;
     sent.set(sid, []);
     for (let k = 0; k < subscribersPerSession; k++) {
-      const sub = { sid, last: 0, gaps: 0, dupes: 0, reconnects: -1, seen: 0 };
+      const sub = { sid, last: 0, gaps: 0, dupes: 0, seen: 0 };
       subs.push(sub);
+      const request = () => [
+        `${ctx.lb}/api/v1/sessions/${encodeURIComponent(sid)}/stream?after=${sub.last}`,
+        { 'x-api-key': ctx.adminKey, 'last-event-id': String(sub.last) },
+      ];
       tasks.push(
-        (async () => {
-          while (!sub.done) {
-            sub.reconnects++;
-            const ac = new AbortController();
-            sub.abort = () => ac.abort();
-            try {
-              const res = await fetch(`${ctx.lb}/api/v1/sessions/${encodeURIComponent(sid)}/stream?after=${sub.last}`, {
-                headers: { 'x-api-key': ctx.adminKey, 'last-event-id': String(sub.last) },
-                signal: ac.signal,
-              });
-              if (res.status !== 200) throw new Error(`stream ${res.status}`);
-              await readSse(res.body, (ev) => {
-                if (ev.event !== 'message') return;
-                const pos = Number(ev.id);
-                if (pos <= sub.last) sub.dupes++;
-                else if (pos !== sub.last + 1) sub.gaps++;
-                if (pos > sub.last) sub.last = pos;
-                sub.seen++;
-              });
-            } catch {
-              // broken by the kill (or aborted at the end): resume from sub.last
-            }
-            if (!sub.done) await sleep(200);
-          }
-        })(),
+        resumingStream(sub, request, (ev) => {
+          if (ev.event !== 'message') return;
+          const pos = Number(ev.id);
+          if (pos <= sub.last) sub.dupes++;
+          else if (pos !== sub.last + 1) sub.gaps++;
+          if (pos > sub.last) sub.last = pos;
+          sub.seen++;
+        }),
       );
     }
     tasks.push(
@@ -305,14 +328,8 @@ export function bus(ctx, sessions = 2, subscribersPerSession = 2) {
   return {
     /** Waits until subscribers caught up with what was acknowledged (or `ms`), then checks. */
     async verify(ms) {
-      const until = Date.now() + ms;
       const want = (sid) => Math.max(0, ...sent.get(sid));
-      while (Date.now() < until && subs.some((s) => s.last < want(s.sid))) await sleep(200);
-      for (const s of subs) {
-        s.done = true;
-        s.abort?.();
-      }
-      await Promise.race([Promise.all(tasks), sleep(3000)]);
+      await closeStreams(subs, tasks, () => subs.every((s) => s.last >= want(s.sid)), ms);
       const acked = [...sent.values()].reduce((n, v) => n + v.length, 0);
       const behind = subs.filter((s) => s.last < want(s.sid)).length;
       const gaps = subs.reduce((n, s) => n + s.gaps + s.dupes, 0);
