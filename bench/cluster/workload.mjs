@@ -60,6 +60,16 @@ const canonical = (v) =>
     : JSON.stringify(v);
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 
+/** `fn(item)` for every item, `n` at a time: the read-backs after the run. */
+async function eachLimited(items, fn, n = 6) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
 /** Sign-ins (`/auth/login`, `/auth/me`) and client-credentials grants (`/auth/token`). */
 const auth = {
   name: 'auth',
@@ -109,14 +119,14 @@ const uploads = {
   async verify(ctx) {
     let bad = 0;
     let why = '';
-    for (const u of ctx.acked.uploads) {
+    await eachLimited(ctx.acked.uploads, async (u) => {
       const d = await ctx.rec.read(`${ctx.lb}/generate-download-url`, json(ctx.token(), { s3Key: u.key }));
       const got = d.status === 200 ? await fetch(d.body.downloadUrl).then((x) => x.arrayBuffer()) : undefined;
       if (!got || sha(Buffer.from(got)) !== u.sha) {
         bad++;
         why ||= ` (first bad: ${d.status} ${got ? `${got.byteLength} bytes differ` : JSON.stringify(d.body).slice(0, 80)})`;
       }
-    }
+    });
     return {
       name: 'uploads intact',
       value: `${ctx.acked.uploads.length - bad}/${ctx.acked.uploads.length}${why}`,
@@ -141,18 +151,20 @@ const ingest = {
     const final = new Map();
     const deadline = Date.now() + ctx.drainMs;
     while (final.size < items.length && Date.now() < deadline) {
-      for (const it of items) {
-        if (final.has(it.id)) continue;
-        const r = await ctx.rec.read(`${ctx.lb}/content/${it.id}`, { headers: { authorization: `Bearer ${ctx.token()}` } });
-        if (r.status === 200 && ['COMPLETED', 'ERROR'].includes(r.body.status)) final.set(it.id, r.body.status);
-      }
+      await eachLimited(
+        items.filter((it) => !final.has(it.id)),
+        async (it) => {
+          const r = await ctx.rec.read(`${ctx.lb}/content/${it.id}`, { headers: { authorization: `Bearer ${ctx.token()}` } });
+          if (r.status === 200 && ['COMPLETED', 'ERROR'].includes(r.body.status)) final.set(it.id, r.body.status);
+        },
+      );
       if (final.size < items.length) await sleep(1000);
     }
     let intact = 0;
-    for (const it of items) {
+    await eachLimited(items, async (it) => {
       const t = await ctx.rec.read(`${ctx.lb}/content/${it.id}/text`, { headers: { authorization: `Bearer ${ctx.token()}` } });
       if (t.status === 200 && t.body.content === it.content) intact++;
-    }
+    });
     const completed = [...final.values()].filter((s) => s === 'COMPLETED').length;
     return [
       {
@@ -194,7 +206,7 @@ const datasets = {
   async verify(ctx) {
     let bad = 0;
     let why = '';
-    for (const b of ctx.acked.batches) {
+    await eachLimited(ctx.acked.batches, async (b) => {
       const r = await ctx.rec.read(
         `${ctx.lb}/api/v1/datasets/${ctx.dataset}/records/query`,
         json(ctx.adminKey, { filter: { batch: b.batch }, limit: 100 }),
@@ -204,7 +216,7 @@ const datasets = {
         bad++;
         why ||= ` (first bad: ${r.status}, ${got.size} records${got.size ? `, e.g. ${[...got.values()][0]}` : ''})`;
       }
-    }
+    });
     const n = ctx.acked.batches.length;
     return { name: 'dataset batches whole and intact', value: `${n - bad}/${n}${why}`, pass: n > 0 && bad === 0 };
   },
