@@ -168,8 +168,12 @@ export function sampleRss(members) {
   return () => clearInterval(timer);
 }
 
+/** SIGTERM to every child process still running; `close()` for in-process servers. */
 export function stopAll(procs) {
-  for (const p of procs) if (p?.child && p.child.exitCode === null) p.child.kill('SIGTERM');
+  for (const p of procs) {
+    if (p?.child && p.child.exitCode === null) p.child.kill('SIGTERM');
+    p?.close?.();
+  }
 }
 
 export function ensureDir(dir) {

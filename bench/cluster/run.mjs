@@ -28,6 +28,7 @@ import {
   stopAll,
   waitFor,
 } from './procs.mjs';
+import { events, webhookReceiver } from './events.mjs';
 import { bus, KINDS, Recorder } from './workload.mjs';
 
 const { values: args } = parseArgs({
@@ -92,6 +93,8 @@ async function main() {
     LOAM_JOB_LEASE_MS: '5000',
     LOAM_DATABASE_POOL_MAX: '5',
     LOAM_LOG_LEVEL: 'warn',
+    // The webhook receiver of the test listens on 127.0.0.1.
+    LOAM_WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     // Two libuv threads: at most two Argon2id hashes (19 MiB each) at once, as deploy/ sets for a
     // 256 MiB replica (four by default, ~76 MiB of native memory at a burst of sign-ins).
     UV_THREADPOOL_SIZE: '2',
@@ -112,11 +115,18 @@ async function main() {
   procs.push(lb);
   const stopRss = sampleRss([...replicas, worker]);
 
+  // The webhook receiver tells which of these processes made each request.
+  const receiver = await webhookReceiver(() =>
+    [...replicas, worker].map((m) => ({ pid: m.proc?.child.pid, name: m.name })).filter((c) => c.pid),
+  );
+  procs.push({ close: receiver.close });
+
   const rec = new Recorder();
   const ctx = await setup(rec, lb.url, replicas[0].url);
   let stop = false;
   ctx.stopping = () => stop;
   const busRun = bus(ctx);
+  const eventsRun = await events(ctx, { receiver, since: new Date(Date.now() - 1000).toISOString(), victim: replicas[1].name });
   const loops = KINDS.flatMap((k) => Array.from({ length: CLIENTS }, (_, w) => k.loop({ ...ctx, worker: w })));
   const probe = rateLimitProbe(rec, lb.url);
 
@@ -144,10 +154,22 @@ async function main() {
   const limit = await probe;
   ctx.drainMs = 60_000;
 
-  // Afterwards: every acknowledged write read back through the load balancer.
-  const checks = [];
-  for (const k of KINDS) if (k.verify) checks.push(...[await k.verify({ ...ctx, rec })].flat());
-  checks.push(...(await busRun.verify(15_000)));
+  // Afterwards: every acknowledged write read back through the load balancer, the kinds and the
+  // bus at once; the events last (they include those of ingested items' processing).
+  const took = [];
+  const timed = async (name, check) => {
+    const a = performance.now();
+    const result = [await check()].flat();
+    took.push(`${name} ${((performance.now() - a) / 1000).toFixed(1)} s`);
+    return result;
+  };
+  const checks = (
+    await Promise.all([
+      ...KINDS.filter((k) => k.verify).map((k) => timed(k.name, () => k.verify({ ...ctx, rec }))),
+      timed('bus', () => busRun.verify(15_000)),
+    ])
+  ).flat();
+  checks.push(...(await timed('events', () => eventsRun.verify(30_000))));
   checks.push({ name: 'prompt renders carried their variables', value: `${ctx.acked.badRenders} wrong`, pass: ctx.acked.badRenders === 0 });
   checks.push(limit);
   stopRss();
@@ -197,7 +219,11 @@ async function main() {
       .join(' ')}`,
   );
   console.log(`requests: ${kinds.join(', ')}`);
-  console.log(`kill window: ${((downAt - killAt) / 1000).toFixed(2)} s (SIGKILL until HAProxy marked ${victim.name} down)\n`);
+  console.log(`kill window: ${((downAt - killAt) / 1000).toFixed(2)} s (SIGKILL until HAProxy marked ${victim.name} down)`);
+  const s = (a, b) => ((b - a) / 1000).toFixed(1);
+  console.log(
+    `wall clock: start-up ${s(0, t0)} s, workload ${s(t0, runEnd)} s, checks ${s(runEnd, performance.now())} s (${took.join(', ')})\n`,
+  );
   console.log(table(checks.map((c) => ({ check: c.name, value: c.value, result: c.pass ? 'ok' : 'FAIL' }))));
   if (failedOutside.length)
     console.log(

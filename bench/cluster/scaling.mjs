@@ -112,6 +112,10 @@ async function measure(label, lb, { headers, prompt, dataset }) {
     return { n, errors };
   };
   await run(5000);
+  const atStart = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   const load = [];
   const sampler = setInterval(() => load.push(os.loadavg()[0]), 1000);
   const lat = [];
@@ -126,6 +130,7 @@ async function measure(label, lb, { headers, prompt, dataset }) {
     'req/s': (n / secs).toFixed(1),
     'p50 ms': pct(lat, 50).toFixed(1),
     'p99 ms': pct(lat, 99).toFixed(1),
+    'load avg (1/5/15 min) at start': atStart,
     'load avg (1 min) during': `${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}`,
   };
 }
