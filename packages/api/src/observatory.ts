@@ -50,7 +50,9 @@ export const LogRecord = Type.Object({
   workflow_id: Type.Union([Type.String(), Type.Null()]),
   trace_id: Type.Union([Type.String(), Type.Null()]),
   span_id: Type.Union([Type.String(), Type.Null()]),
-  source: Type.Union([Type.Literal('api'), Type.Literal('otlp')]),
+  source: Type.Union([Type.Literal('api'), Type.Literal('otlp'), Type.Literal('loam')], {
+    description: '`loam`: written by Loam itself (each call of the LLM gateway, as the execution that made it)',
+  }),
   kind: Type.Union([Type.Literal('log'), Type.Literal('span')], {
     description: '`span`: an OpenTelemetry span (name as message; start, end, duration_ms, parent, status in attributes)',
   }),

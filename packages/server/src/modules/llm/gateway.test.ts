@@ -297,6 +297,56 @@ describeEachDialect('LLM gateway', (dialect) => {
   });
 
   describe('accounting, quotas and tenant isolation', () => {
+    it('each call is a record of its execution in the observatory: the trace of its traceparent, with model, latency, tokens — never the prompt', async () => {
+      const a = await keyHeaders(t, 'observed', { roles: ['admin'] });
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const traceparent = `00-${traceId}-00f067aa0ba902b7-01`;
+      expect(
+        (
+          await post(
+            '/v1/chat/completions',
+            { model: 'gpt-test', messages: [{ role: 'user', content: PII_PROMPT }] },
+            { ...a, traceparent },
+          )
+        ).status,
+      ).toBe(200);
+      double.enqueue({ status: 500 }, { status: 500 });
+      expect(
+        (await post('/v1/chat/completions', { model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] }, { ...a, traceparent }))
+          .status,
+      ).toBe(502);
+      const logs = async (headers: Record<string, string>) =>
+        JSON.parse(await (await fetch(`${base}/api/v1/logs?execution_id=${traceId}`, { headers })).text()).data as Record<
+          string,
+          unknown
+        >[];
+      await t.loam.services.llmGateway.flush();
+      await drainEvents(t);
+      const records = await logs(a);
+      const record = records.find((r) => r.level === 'info') as Record<string, unknown>;
+      expect(records.find((r) => r.level === 'error')).toMatchObject({
+        attributes: { 'loam.llm.status': 'error', 'loam.llm.error_code': 'llm_upstream_error' },
+      });
+      expect(record).toMatchObject({
+        source: 'loam',
+        level: 'info',
+        execution_id: traceId,
+        trace_id: traceId,
+        attributes: {
+          'loam.llm.model': 'gpt-test',
+          'loam.llm.provider': 'oa',
+          'loam.llm.status': 'ok',
+          'loam.llm.attempts': 1,
+          'loam.llm.prompt_tokens': 7,
+        },
+      });
+      expect(record.message).toMatch(/^LLM chat oa\/gpt-test: ok, \d+ ms, 7\+\d+ tokens, 1 attempt/);
+      expect(JSON.stringify(record)).not.toContain(EMAIL);
+      // Another tenant does not see it.
+      const other = await keyHeaders(t, 'not-observed', { roles: ['admin'] });
+      expect(await logs(other)).toEqual([]);
+    });
+
     it('usage per day and model; quotas answer 429 quota_exceeded; tenants do not see or spend each other’s', async () => {
       const a = await keyHeaders(t, 'quota-a', { roles: ['admin'] });
       const b = await keyHeaders(t, 'quota-b', { roles: ['admin'] });

@@ -25,6 +25,8 @@ export function createObservatoryModule(platform: Platform): LoamModule<Observat
     async start() {
       platform.jobs.register('logs.purge', async () => ({ removed: await logs.purge() }), { maxAttempts: 3 });
       await logs.start();
+      // Each LLM gateway call, as a record of the execution that made it.
+      platform.events.subscribe('observatory-llm-calls', (event) => logs.recordLlmCall(event), { types: ['llm.call.completed'] });
       // One purge job at a time across every process (the job key), enqueued by each of them.
       timer = setInterval(() => {
         platform

@@ -3,7 +3,17 @@ import type { ResourceRef } from '../../platform/access.js';
 import { AppError } from '../../platform/errors.js';
 import type { Platform } from '../../platform/module.js';
 import { type LogSink, LogTail, type Tail } from './tail.js';
-import { type ExecutionRow, type LogFilter, LogStore, type NewRecord, type SettingsRow, type StoredRecord } from './store.js';
+import type { CloudEvent } from '../../platform/events/outbox.js';
+import {
+  type ExecutionRow,
+  type LogFilter,
+  LogStore,
+  type NewRecord,
+  type RecordSource,
+  type SettingsRow,
+  type StoredRecord,
+} from './store.js';
+import { SEVERITY } from './wire.js';
 
 /** The channel every Loam process LISTENs on (PostgreSQL) for batches the others stored. */
 const CHANNEL = 'loam_logs';
@@ -14,6 +24,21 @@ const DAY_MS = 86_400_000;
 export interface EffectiveSettings {
   retentionDays: number;
   quotaPerMinute: number;
+}
+
+/** The data of an `llm.call.completed` event (llm/gateway.ts). */
+interface LlmCallEvent {
+  id: string;
+  operation: string;
+  streamed: boolean;
+  provider: string | null;
+  model: string;
+  status: 'ok' | 'error';
+  error_code: string | null;
+  usage: { prompt_tokens: number; completion_tokens: number };
+  latency_ms: number;
+  attempts: number;
+  privacy: { mode: string; entities: Record<string, number> };
 }
 
 /** The resource every log check names: the tenant's logs, or one execution's. */
@@ -56,6 +81,52 @@ export class ObservatoryService {
     await this.platform.access.check(ctx, 'logs:write', logsOf(ctx.tenantId));
     if (records.length === 0) return 0;
     await this.spend(ctx.tenantId, records.length);
+    await this.write(ctx.tenantId, source, records);
+    return records.length;
+  }
+
+  /**
+   * A call of the LLM gateway (its `llm.call.completed` event) as a record of the execution that
+   * made it: the trace of the request's `traceparent`, else the request. Model, latency, tokens,
+   * attempts and privacy counts; never prompt or answer text (the event has none). Not counted
+   * against the tenant's log quota: Loam writes it, not the tenant.
+   */
+  async recordLlmCall(event: CloudEvent): Promise<void> {
+    const d = event.data as LlmCallEvent;
+    const traceId = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(event.traceparent ?? '')?.[1] ?? null;
+    const tokens = `${d.usage.prompt_tokens}+${d.usage.completion_tokens} tokens`;
+    await this.write(event.tenantid, 'loam', [
+      {
+        time: Date.parse(event.time),
+        severity: d.status === 'ok' ? SEVERITY.info : SEVERITY.error,
+        message: `LLM ${d.operation} ${d.provider ?? '-'}/${d.model}: ${d.error_code ?? d.status}, ${d.latency_ms} ms, ${tokens}, ${d.attempts} attempt(s)`,
+        attributes: JSON.stringify({
+          'loam.llm.call_id': d.id,
+          'loam.llm.operation': d.operation,
+          'loam.llm.streamed': d.streamed,
+          'loam.llm.provider': d.provider,
+          'loam.llm.model': d.model,
+          'loam.llm.status': d.status,
+          'loam.llm.error_code': d.error_code,
+          'loam.llm.latency_ms': d.latency_ms,
+          'loam.llm.attempts': d.attempts,
+          'loam.llm.prompt_tokens': d.usage.prompt_tokens,
+          'loam.llm.completion_tokens': d.usage.completion_tokens,
+          'loam.llm.privacy_mode': d.privacy.mode,
+          'loam.llm.privacy_entities': d.privacy.entities,
+        }),
+        executionId: traceId ?? event.correlationid ?? d.id,
+        sessionId: null,
+        workflowId: null,
+        traceId,
+        spanId: null,
+        kind: 'log',
+      },
+    ]);
+  }
+
+  /** Stores one batch, tells the other processes, and feeds this process's live tails. */
+  private async write(tenantId: string, source: RecordSource, records: NewRecord[]): Promise<void> {
     const batch = this.platform.ids.new('lgb');
     this.own.add(batch);
     if (this.own.size > 1000) this.own.delete(this.own.values().next().value as string);
@@ -68,12 +139,11 @@ export class ObservatoryService {
       if (r.time > to) to = r.time;
     }
     await this.platform.database.db.transaction().execute(async (tx) => {
-      await this.store.insert(tx, ctx.tenantId, source, batch, records);
-      await this.platform.database.dialect.notify(tx, CHANNEL, JSON.stringify([ctx.tenantId, batch, from, to]));
+      await this.store.insert(tx, tenantId, source, batch, records);
+      await this.platform.database.dialect.notify(tx, CHANNEL, JSON.stringify([tenantId, batch, from, to]));
     });
     // Read back (with their ids) only when someone in this process tails the tenant's logs.
-    if (this.tail.watching(ctx.tenantId)) await this.publish(ctx.tenantId, batch, from, to);
-    return records.length;
+    if (this.tail.watching(tenantId)) await this.publish(tenantId, batch, from, to);
   }
 
   async query(

@@ -4,6 +4,9 @@ import type { Database } from '../../platform/db/schema.js';
 import type { Tx } from '../../platform/db/index.js';
 
 /** A record about to be stored. */
+/** Who shipped a record: `POST /api/v1/logs`, OTLP, or Loam itself (LLM calls). */
+export type RecordSource = 'api' | 'otlp' | 'loam';
+
 export interface NewRecord {
   time: number;
   severity: number;
@@ -20,7 +23,7 @@ export interface NewRecord {
 
 export interface StoredRecord extends NewRecord {
   seq: number;
-  source: 'api' | 'otlp';
+  source: RecordSource;
 }
 
 export interface LogFilter {
@@ -77,7 +80,7 @@ export class LogStore {
   ) {}
 
   /** Stores `records` as one batch and folds them into their executions' rows. */
-  async insert(tx: Tx, tenantId: string, source: 'api' | 'otlp', batch: string, records: NewRecord[]): Promise<void> {
+  async insert(tx: Tx, tenantId: string, source: RecordSource, batch: string, records: NewRecord[]): Promise<void> {
     await this.dialect.bulkInsert(tx, {
       table: 'log_records',
       constants: { tenant_id: tenantId, source, batch },
