@@ -66,9 +66,10 @@ export function rssOf(pid) {
 /**
  * Spawns the built `loam serve` on a free port with a fresh SQLite data directory (unless one is
  * given) and resolves once /readyz answers 200, with the time that took from spawn. With
- * `{ npm: true }` it runs `npm start` instead, as the README says to (npm, its shell, then the server).
+ * `{ npm: true }` it runs `npm start` instead, as the README says to (npm, its shell, then the server);
+ * `{ bin }` runs another build of the bundle.
  */
-export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir(), 'loam-bench-')), { npm = false } = {}) {
+export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir(), 'loam-bench-')), { npm = false, bin = LOAM_BIN } = {}) {
   const port = await freePort();
   const t0 = performance.now();
   const options = {
@@ -77,7 +78,7 @@ export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir()
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: npm, // its own process group, signalled as a terminal's Ctrl-C signals npm and the server
   };
-  const child = npm ? spawn('npm', ['start'], options) : spawn(process.execPath, [LOAM_BIN, 'serve'], options);
+  const child = npm ? spawn('npm', ['start'], options) : spawn(process.execPath, [bin, 'serve'], options);
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
