@@ -10,7 +10,8 @@
  *   tracing code (the bundle rebuilt with `platform/tracing.js` replaced by bench/tracing-absent.mjs),
  *   and with tracing on (an endpoint that accepts and drops the spans); the three servers run side
  *   by side and rounds alternate between them (BENCH_ROUNDS, default 6). Target: the default ≤ 3 %
- *   below the build without tracing code.
+ *   below the build without tracing code. BENCH_TRACING_AA=1 runs the default build in place of
+ *   the variant (an A/A control: what the same build measures against itself).
  *
  * Run: npm run build && node bench/observatory.bench.mjs   (BENCH_DURATION s per run, default 5;
  *      --json for a machine-readable line)
@@ -143,7 +144,6 @@ async function main() {
     LOAM_ADMIN_API_KEY: ADMIN_KEY,
     LOAM_JOB_CONCURRENCY: '0',
     LOAM_LOG_QUOTA_PER_MINUTE: '1000000000',
-    LOAM_GRPC_PORT: '0', // several servers side by side
   };
   const rows = [];
   const loam = await startLoam(env);
@@ -177,10 +177,11 @@ async function main() {
   // the spans. All three run together; rounds alternate between them so machine load drifts
   // over all alike, and each figure is the median of its rounds.
   const sink = await startSink();
-  const absentBin = await buildWithoutTracing();
+  // BENCH_TRACING_AA=1: an A/A control, the default build in both places, to see the noise floor.
+  const absentBin = process.env.BENCH_TRACING_AA === '1' ? undefined : await buildWithoutTracing();
   const servers = {
     off: await startLoam(env),
-    absent: await startLoam(env, undefined, { bin: absentBin }),
+    absent: await startLoam(env, undefined, absentBin ? { bin: absentBin } : {}),
     on: await startLoam({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'loam-bench' }),
   };
   const runs = { off: [], absent: [], on: [] };
