@@ -179,14 +179,14 @@ async function main() {
   const sink = await startSink();
   // BENCH_TRACING_AA=1: an A/A control, the default build in both places, to see the noise floor.
   const absentBin = process.env.BENCH_TRACING_AA === '1' ? undefined : await buildWithoutTracing();
-  const servers = {
-    off: await startLoam(env),
-    absent: await startLoam(env, undefined, absentBin ? { bin: absentBin } : {}),
-    on: await startLoam({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'loam-bench' }),
-  };
+  const servers = {};
   const runs = { off: [], absent: [], on: [] };
   const loads = [];
   try {
+    // Started one by one inside the try: a server that fails to start stops the ones before it.
+    servers.off = await startLoam(env);
+    servers.absent = await startLoam(env, undefined, absentBin ? { bin: absentBin } : {});
+    servers.on = await startLoam({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'loam-bench' });
     for (const s of Object.values(servers)) await authMe(s); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       loads.push(os.loadavg()[0]);
