@@ -10,6 +10,9 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** What `npm start` and the `loam` bin run: the built bundle (`npm run build`). */
 export const LOAM_BIN = join(ROOT, 'packages/cli/bin/loam.mjs');
 
+/** Extra node flags for the servers benchmarks start (e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'). */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export function freePort() {
   return new Promise((res, rej) => {
     const srv = createServer();
@@ -66,18 +69,20 @@ export function rssOf(pid) {
 /**
  * Spawns the built `loam serve` on a free port with a fresh SQLite data directory (unless one is
  * given) and resolves once /readyz answers 200, with the time that took from spawn. With
- * `{ npm: true }` it runs `npm start` instead, as the README says to (npm, its shell, then the server).
+ * `{ npm: true }` it runs `npm start` instead, as the README says to (npm, its shell, then the server);
+ * `{ bin }` runs another build of the bundle.
  */
-export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir(), 'loam-bench-')), { npm = false } = {}) {
+export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir(), 'loam-bench-')), { npm = false, bin = LOAM_BIN } = {}) {
   const port = await freePort();
   const t0 = performance.now();
   const options = {
     cwd: ROOT,
-    env: { ...process.env, LOAM_DATA_DIR: dataDir, LOAM_PORT: String(port), LOAM_LOG_LEVEL: 'warn', ...env },
+    // gRPC on any free port: several servers (or other users of 9090) side by side.
+    env: { ...process.env, LOAM_DATA_DIR: dataDir, LOAM_PORT: String(port), LOAM_GRPC_PORT: '0', LOAM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: npm, // its own process group, signalled as a terminal's Ctrl-C signals npm and the server
   };
-  const child = npm ? spawn('npm', ['start'], options) : spawn(process.execPath, [LOAM_BIN, 'serve'], options);
+  const child = npm ? spawn('npm', ['start'], options) : spawn(process.execPath, [...NODE_ARGS, bin, 'serve'], options);
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;

@@ -16,14 +16,17 @@
  *    the same figures with the server idle (the baseline, same run), and how many times the
  *    document was extracted (jobs attempts, content.processed events).
  *
+ *    The same with a 50 MiB plain-text file (its 20 M characters saved and indexed in one
+ *    transaction).
+ *
  * Run: bash bench/extraction-corpus.sh && npm run build && node bench/extraction.bench.mjs
  * (BENCH_CORPUS=dir, BENCH_PDF_COPIES=n (default 130: ~11,000 pages, ~50 MB), --quality-only,
- * --isolation-only)
+ * --isolation-only, --isolation-pdf, --isolation-text)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { register } from 'tsx/esm/api';
 import { ROOT, median, rssOf, sleep, startLoam, table } from './common.mjs';
 
@@ -128,9 +131,30 @@ async function poll(url, pid, until) {
   return { n: lat.length, p50: q(0.5), p99: q(0.99), max: lat.at(-1), peakMb: peak / 2 ** 20 };
 }
 
-async function isolation() {
-  const pdf = bigPdf();
-  console.log(`\nIsolation: ${basename(pdf.path)} ${pdf.pages} pages, ${(pdf.bytes / 2 ** 20).toFixed(1)} MB (groff + pdfunite)`);
+/** 50 MiB of plain text: prose lines of varied words (over LOAM_CONTENT_MAX_EXTRACTED_CHARS, 20 M, so cut there). */
+function bigText() {
+  const words = readFileSync(join(ROOT, 'README.md'), 'utf8').match(/[A-Za-z]{3,}/g);
+  const lines = [];
+  let n = 0;
+  for (let i = 0; n < 50 * 2 ** 20; i++) {
+    const line = `${Array.from({ length: 12 }, (_, j) => words[(i * 31 + j * 7 + ((i * j) % 13)) % words.length]).join(' ')} ${i}.`;
+    lines.push(line);
+    n += line.length + 1;
+  }
+  return Buffer.from(lines.join('\n'));
+}
+
+async function isolation(kind) {
+  const doc =
+    kind === 'text'
+      ? { name: 'big.txt', contentType: 'text/plain', body: bigText() }
+      : (() => {
+          const pdf = bigPdf();
+          return { name: 'big.pdf', contentType: 'application/pdf', body: readFileSync(pdf.path), pages: pdf.pages };
+        })();
+  console.log(
+    `\nIsolation: ${doc.name}${doc.pages ? ` ${doc.pages} pages (groff + pdfunite)` : ''}, ${(doc.body.length / 2 ** 20).toFixed(1)} MiB; load ${os.loadavg()[0].toFixed(1)}`,
+  );
   const loam = await startLoam({
     LOAM_ADMIN_API_KEY: ADMIN_KEY,
     LOAM_RATE_LIMIT_ENABLED: 'false',
@@ -145,13 +169,13 @@ async function isolation() {
       await fetch(`${loam.url}/ingest/file`, {
         method: 'POST',
         headers,
-        body: JSON.stringify({ filename: 'big.pdf', contentType: 'application/pdf' }),
+        body: JSON.stringify({ filename: doc.name, contentType: doc.contentType }),
       })
     ).json();
     const put = await fetch(created.uploadUrl, {
       method: 'PUT',
-      headers: { 'content-type': 'application/pdf' },
-      body: readFileSync(pdf.path),
+      headers: { 'content-type': doc.contentType },
+      body: doc.body,
     });
     if (!put.ok) throw new Error(`upload failed: ${put.status} ${await put.text()}`);
     const t0 = Date.now();
@@ -188,6 +212,7 @@ async function isolation() {
         },
       ]),
     );
+    console.log(`load ${os.loadavg()[0].toFixed(1)}`);
     console.log(
       `item ${item.status} in ${seconds.toFixed(1)} s: ${item.pageCount} pages, ${item.wordCount} words${item.error ? `, error: ${item.error}` : ''}${item.warning ? `, warning: ${item.warning}` : ''}; job attempts ${job?.attempts} (${job?.status}), content.processed events ${processed}`,
     );
@@ -196,5 +221,6 @@ async function isolation() {
   }
 }
 
-if (!only.includes('--isolation-only')) await quality();
-if (!only.includes('--quality-only')) await isolation();
+if (!only.some((o) => o.startsWith('--isolation'))) await quality();
+if (!only.includes('--quality-only') && !only.includes('--isolation-text')) await isolation('pdf');
+if (!only.includes('--quality-only') && !only.includes('--isolation-pdf')) await isolation('text');

@@ -5,9 +5,13 @@
  *   connections), against a bare Fastify that parses the same body and inserts the 1,000 rows
  *   into a SQLite table of the same shape with better-sqlite3 (one prepared statement, one
  *   transaction), measured in the same run. Target ≥ 50,000 records/s.
- * - tracing: `GET /api/v1/whoami` (the `/auth/me` of the API family) requests/s with Loam's
- *   tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT, the default) against the same server with it on
- *   (an endpoint that accepts and drops the spans), to show what the default does not pay.
+ * - tracing: `GET /auth/me` (authenticated by API key) requests/s of the default server (tracing
+ *   code present, no OTEL_EXPORTER_OTLP_ENDPOINT) against the same server built without its
+ *   tracing code (the bundle rebuilt with `platform/tracing.js` replaced by bench/tracing-absent.mjs),
+ *   and with tracing on (an endpoint that accepts and drops the spans); the three servers run side
+ *   by side and rounds alternate between them (BENCH_ROUNDS, default 6). Target: the default ≤ 3 %
+ *   below the build without tracing code. BENCH_TRACING_AA=1 runs the default build in place of
+ *   the variant (an A/A control: what the same build measures against itself).
  *
  * Run: npm run build && node bench/observatory.bench.mjs   (BENCH_DURATION s per run, default 5;
  *      --json for a machine-readable line)
@@ -18,9 +22,11 @@ import { createServer } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { startLoam, table } from './common.mjs';
+import { fileURLToPath } from 'node:url';
+import { ROOT, cpuSecondsOf, median, startLoam, table } from './common.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const ADMIN_KEY = 'loam_sk_bench_logs_admin_key_0123456789abcdefghij';
 const BATCH = 1000;
 const BODY = JSON.stringify({
@@ -86,10 +92,39 @@ async function ingest(url, duration = DURATION) {
   return { rps: r.requests.average, records: r.requests.average * BATCH, p99: r.latency.p99 };
 }
 
-async function whoami(url) {
-  const r = await autocannon({ url: `${url}/api/v1/whoami`, connections: 10, duration: DURATION, headers: { 'x-api-key': ADMIN_KEY } });
-  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return r.requests.average;
+/**
+ * One round of `GET /auth/me` (the caller, authenticated by API key) on a server: req/s, and
+ * requests per CPU-second of the server process (on a loaded machine a server rarely gets a
+ * whole core; its CPU time per request is the figure load disturbs least).
+ */
+async function authMe(server) {
+  const cpu0 = cpuSecondsOf(server.pid);
+  const r = await autocannon({ url: `${server.url}/auth/me`, connections: 10, duration: DURATION, headers: { 'x-api-key': ADMIN_KEY } });
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${server.url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return { rps: r.requests.average, perCpu: r.requests.total / (cpuSecondsOf(server.pid) - cpu0) };
+}
+
+/**
+ * The bundle built again with `platform/tracing.js` replaced by bench/tracing-absent.mjs: the
+ * same server without its tracing code (no OpenTelemetry API loaded, no span or trace-id work).
+ */
+async function buildWithoutTracing() {
+  const { bundle } = await import('../scripts/bundle.mjs');
+  const stub = fileURLToPath(new URL('./tracing-absent.mjs', import.meta.url));
+  await bundle({
+    name: 'loam-no-tracing',
+    plugins: [
+      {
+        name: 'tracing-absent',
+        setup(b) {
+          b.onResolve({ filter: /\/tracing\.js$/ }, (args) =>
+            args.importer.includes('/server/dist/platform/') ? { path: stub } : undefined,
+          );
+        },
+      },
+    ],
+  });
+  return join(ROOT, 'packages/cli/dist/loam-no-tracing.mjs');
 }
 
 /** An OTLP/HTTP endpoint that answers 200 to everything (spans accepted and dropped). */
@@ -137,28 +172,44 @@ async function main() {
     await loam.stop();
   }
 
+  // Tracing overhead: the default server (tracing code present, no exporter), the same server
+  // built without its tracing code, and (for scale) tracing on against an OTLP sink that drops
+  // the spans. All three run together; rounds alternate between them so machine load drifts
+  // over all alike, and each figure is the median of its rounds.
   const sink = await startSink();
-  const trace = [];
+  // BENCH_TRACING_AA=1: an A/A control, the default build in both places, to see the noise floor.
+  const absentBin = process.env.BENCH_TRACING_AA === '1' ? undefined : await buildWithoutTracing();
+  const servers = {};
+  const runs = { off: [], absent: [], on: [] };
+  const loads = [];
   try {
-    const off = await startLoam(env);
-    await whoami(off.url);
-    const offRps = await whoami(off.url);
-    await off.stop();
-    const on = await startLoam({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'loam-bench' });
-    await whoami(on.url);
-    const onRps = await whoami(on.url);
-    await on.stop();
-    trace.push({ 'GET /api/v1/whoami': 'tracing off (default)', 'req/s': Math.round(offRps), 'vs off': '100 %' });
-    trace.push({
-      'GET /api/v1/whoami': 'tracing on (OTLP sink)',
-      'req/s': Math.round(onRps),
-      'vs off': `${((onRps / offRps) * 100).toFixed(1)} %`,
-    });
+    // Started one by one inside the try: a server that fails to start stops the ones before it.
+    servers.off = await startLoam(env);
+    servers.absent = await startLoam(env, undefined, absentBin ? { bin: absentBin } : {});
+    servers.on = await startLoam({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'loam-bench' });
+    for (const s of Object.values(servers)) await authMe(s); // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      loads.push(os.loadavg()[0]);
+      for (const k of round % 2 ? ['absent', 'off', 'on'] : ['off', 'absent', 'on']) runs[k].push(await authMe(servers[k]));
+    }
   } finally {
+    for (const s of Object.values(servers)) await s.stop();
     sink.close();
   }
-  console.log(`Observatory: Node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`);
+  // Each round's figure over the same round's build without tracing code, then the median of those ratios.
+  const vs = (k, f) => median(runs[k].map((r, i) => r[f] / runs.absent[i][f] - 1)) * 100;
+  const label = { absent: 'no tracing code (variant build)', off: 'tracing present, no exporter (default)', on: 'tracing on (OTLP sink)' };
+  const trace = ['absent', 'off', 'on'].map((k) => ({
+    'GET /auth/me': label[k],
+    'req/s': Math.round(median(runs[k].map((r) => r.rps))),
+    'req/s vs none': `${vs(k, 'rps').toFixed(1)} %`,
+    'req/CPU-s': Math.round(median(runs[k].map((r) => r.perCpu))),
+    'req/CPU-s vs none': `${vs(k, 'perCpu').toFixed(1)} %`,
+  }));
+  console.log(
+    `Observatory: Node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} (during the tracing rounds: ${loads.map((l) => l.toFixed(1)).join(' ')})`,
+  );
   console.log(table(rows));
   console.log(table(trace));
-  if (process.argv.includes('--json')) console.log(JSON.stringify({ bench: 'observatory', rows, trace }));
+  if (process.argv.includes('--json')) console.log(JSON.stringify({ bench: 'observatory', rows, trace, loads }));
 }

@@ -26,26 +26,36 @@ const lazyImports = {
   },
 };
 
-rmSync(join(outdir, 'chunks'), { recursive: true, force: true }); // chunk names carry content hashes
-await build({
-  entryPoints: { loam: join(outdir, 'index.js') },
-  outdir,
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  splitting: true, // `import()`s of Loam's own modules stay separate, lazily loaded chunks
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'linked', // chains tsc's maps: `node --enable-source-maps` shows TypeScript lines
-  external: [...NATIVE, ...LAZY],
-  plugins: [lazyImports],
-  // Bundled CommonJS packages call `require` for Node built-ins and optional packages.
-  banner: {
-    js: "import { createRequire as __loamCreateRequire } from 'node:module';\nconst require = __loamCreateRequire(import.meta.url);",
-  },
-  define: {
-    __LOAM_SERVER_VERSION__: JSON.stringify(JSON.parse(readFileSync(join(cli, '../server/package.json'), 'utf8')).version),
-  },
-  logLevel: 'warning',
-});
+/**
+ * Bundles the CLI into `dist/<name>.mjs`. `plugins` are added to the build's own: the tracing
+ * benchmark (bench/observatory.bench.mjs) builds a variant with `platform/tracing.js` left out.
+ */
+export async function bundle({ name = 'loam', plugins = [] } = {}) {
+  await build({
+    entryPoints: { [name]: join(outdir, 'index.js') },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    splitting: true, // `import()`s of Loam's own modules stay separate, lazily loaded chunks
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'linked', // chains tsc's maps: `node --enable-source-maps` shows TypeScript lines
+    external: [...NATIVE, ...LAZY],
+    plugins: [...plugins, lazyImports],
+    // Bundled CommonJS packages call `require` for Node built-ins and optional packages.
+    banner: {
+      js: "import { createRequire as __loamCreateRequire } from 'node:module';\nconst require = __loamCreateRequire(import.meta.url);",
+    },
+    define: {
+      __LOAM_SERVER_VERSION__: JSON.stringify(JSON.parse(readFileSync(join(cli, '../server/package.json'), 'utf8')).version),
+    },
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  rmSync(join(outdir, 'chunks'), { recursive: true, force: true }); // chunk names carry content hashes
+  await bundle();
+}

@@ -49,7 +49,7 @@ export const streamingOptions = {
   logQuotaPerMinute: {
     env: 'LOAM_LOG_QUOTA_PER_MINUTE',
     schema: int(1_000_000, 1),
-    doc: 'Log records (and spans) a tenant may ship per minute per instance, unless its settings say otherwise (429 beyond)',
+    doc: 'Log records (and spans) a tenant may ship per minute, across all instances on the database, unless its settings say otherwise (429 beyond)',
   },
   metricsToken: {
     env: 'LOAM_METRICS_TOKEN',

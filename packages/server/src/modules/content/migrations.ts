@@ -54,5 +54,9 @@ export const contentMigrations: MigrationSet = {
     async '002_content_warning'(db) {
       await db.schema.alterTable('content_items').addColumn('warning', 'text').execute();
     },
+    /** How many index rows a long text has on SQLite (indexed in parts: FullTextSpec.parts). */
+    async '003_content_fts_parts'(db) {
+      await db.schema.alterTable('content_texts').addColumn('fts_parts', 'integer').execute();
+    },
   },
 };

@@ -30,6 +30,7 @@ import { badRequest } from '../../platform/errors.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import { checkContentType } from '../storage/routes.js';
 import type { ContentService, ItemInput } from './service.js';
+import { multipartParts } from '../../platform/http/multipart.js';
 
 const write = (limit: number) => ({ auth: { scopes: ['ingest:write'] }, rateLimit: { limit, windowSec: 60 } }) as const;
 const read = (limit: number) => ({ auth: { scopes: ['ingest:read'] }, rateLimit: { limit, windowSec: 60 } }) as const;
@@ -48,7 +49,7 @@ const tags = ['Ingest'];
 async function ingestMultipart(request: FastifyRequest, content: ContentService) {
   const fields: Record<string, string> = {};
   let result: Awaited<ReturnType<ContentService['ingestFileStream']>> | undefined;
-  for await (const part of request.parts()) {
+  for await (const part of multipartParts(request)) {
     if (part.type === 'file') {
       if (part.fieldname !== 'file' || result) {
         part.file.resume(); // not ours: drain it

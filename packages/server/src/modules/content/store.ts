@@ -41,7 +41,7 @@ export interface StatusCount {
 }
 
 /** The full-text index over content_texts (SQLite: the FTS5 table content_fts). */
-export const CONTENT_FULL_TEXT: FullTextSpec = { table: 'content_texts', key: 'item_id', ftsTable: 'content_fts' };
+export const CONTENT_FULL_TEXT: FullTextSpec = { table: 'content_texts', key: 'item_id', ftsTable: 'content_fts', parts: 'fts_parts' };
 
 /** Statuses of items still to be processed. */
 const UNFINISHED: ContentItemStatus[] = ['PENDING', 'PROCESSING'];

@@ -42,6 +42,8 @@ export interface ContentTextsTable {
   tenant_id: string;
   text: string;
   fts_rowid: number | null;
+  /** Index rows from `fts_rowid` on (SQLite indexes a long text in parts); null is one. */
+  fts_parts: number | null;
   updated_at: EpochMs;
 }
 

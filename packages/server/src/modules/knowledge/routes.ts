@@ -21,6 +21,7 @@ import { type KnowledgeRouteDeps, queryRoutes, searchRoutes } from './query-rout
 import type { Answerer } from './answer.js';
 import type { Retrieval } from './retrieval.js';
 import type { KnowledgeService } from './service.js';
+import { multipartParts } from '../../platform/http/multipart.js';
 
 const read = { auth: { scopes: ['knowledge:read'] } };
 const write = { auth: { scopes: ['knowledge:write'] } };
@@ -30,7 +31,7 @@ const tags = ['Knowledge'];
 async function uploadMultipart(request: FastifyRequest, knowledge: KnowledgeService) {
   const fields: Record<string, string> = {};
   let result: Awaited<ReturnType<KnowledgeService['uploadDocument']>> | undefined;
-  for await (const part of request.parts()) {
+  for await (const part of multipartParts(request)) {
     if (part.type !== 'file') {
       fields[part.fieldname] = String(part.value);
       continue;

@@ -46,5 +46,15 @@ export const observatoryMigrations: MigrationSet = {
         .addColumn('quota_per_minute', 'bigint')
         .execute();
     },
+    // The ingest quota's bucket moved from each process's memory to the database, so that
+    // processes sharing a database share the quota.
+    async '002_quota'(db) {
+      await db.schema
+        .createTable('log_quota')
+        .addColumn('tenant_id', 'text', (c) => c.primaryKey().references('tenants.id').onDelete('cascade'))
+        .addColumn('tokens', 'double precision', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
   },
 };

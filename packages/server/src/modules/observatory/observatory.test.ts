@@ -185,6 +185,32 @@ describeEachDialect('observatory', (dialect) => {
     expect((await ship(batch, key)).status).toBe(202);
   });
 
+  it('shares the quota between Loam instances on one database (a bucket per tenant, not per process)', async () => {
+    const other = await createTestLoam({
+      dialect,
+      clock,
+      dataDir: t.dataDir,
+      databaseUrl: t.databaseUrl,
+      config: { rateLimitMultiplier: 1000 },
+    });
+    try {
+      const viaOther = apiCaller(() => other);
+      const key = await keyHeaders(t, 'quota-shared', { roles: ['admin'] });
+      await api('PUT', '/api/v1/logs/settings', { quota_records_per_minute: 100 }, key);
+      const batch = Array.from({ length: 60 }, () => rec('info', 'q'));
+      const shipTo = (caller: typeof api) => caller('POST', '/api/v1/logs', { records: batch }, key);
+      expect((await shipTo(api)).status).toBe(202);
+      const over = await shipTo(viaOther);
+      expect(over.status).toBe(429);
+      expect(Number(over.headers['retry-after'])).toBe(12); // 20 records short at 100 a minute
+      clock.advance(60_000);
+      expect((await shipTo(viaOther)).status).toBe(202);
+      expect((await shipTo(api)).status).toBe(429);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('purges records older than each tenant retention (default 14 days) with the logs.purge job', async () => {
     const key = await keyHeaders(t, 'short-t', { roles: ['admin'] });
     await api('PUT', '/api/v1/logs/settings', { retention_days: 1 }, key);

@@ -52,8 +52,6 @@ export class ObservatoryService {
   readonly store: LogStore;
   readonly tail: LogTail;
   private readonly settingsCache = new Map<string, { until: number; value: EffectiveSettings }>();
-  /** Per tenant: records that may still be shipped, refilled at the quota's rate. */
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private stopListening: (() => Promise<void>) | undefined;
   /** Batches this process stored recently (its own notifications are not published twice). */
   private readonly own = new Set<string>();
@@ -223,20 +221,17 @@ export class ObservatoryService {
     return value;
   }
 
-  /** Takes `n` records from the tenant's per-minute quota (a token bucket in this process), or 429. */
+  /**
+   * Takes `n` records from the tenant's per-minute quota, or 429. The bucket is in the database,
+   * so every Loam process on it spends the same quota.
+   */
   private async spend(tenantId: string, n: number): Promise<void> {
     const { quotaPerMinute } = await this.effective(tenantId);
     const now = this.platform.clock.now();
     const rate = quotaPerMinute / 60_000;
-    const b = this.buckets.get(tenantId) ?? { tokens: quotaPerMinute, at: now };
-    b.tokens = Math.min(quotaPerMinute, b.tokens + (now - b.at) * rate);
-    b.at = now;
-    this.buckets.set(tenantId, b);
-    if (b.tokens >= n) {
-      b.tokens -= n;
-      return;
-    }
-    const retryAfter = Math.max(1, Math.ceil((Math.min(n, quotaPerMinute) - b.tokens) / rate / 1000));
+    if (n <= quotaPerMinute && (await this.store.takeQuota(tenantId, n, quotaPerMinute, rate, now)) !== undefined) return;
+    const tokens = await this.store.quotaTokens(tenantId, quotaPerMinute, rate, now);
+    const retryAfter = Math.max(1, Math.ceil((Math.min(n, quotaPerMinute) - tokens) / rate / 1000));
     throw new AppError(
       'quota_exceeded',
       429,

@@ -208,6 +208,40 @@ export class LogStore {
       .execute();
   }
 
+  /**
+   * Takes `n` records from the tenant's quota bucket (`capacity` records, refilled at
+   * `perMs` a millisecond) in one statement, atomic across processes; the tokens left, or
+   * undefined (nothing taken) when fewer than `n` are available. `n` ≤ `capacity`.
+   */
+  async takeQuota(tenantId: string, n: number, capacity: number, perMs: number, now: number): Promise<number | undefined> {
+    const row = await this.db
+      .insertInto('log_quota')
+      .values({ tenant_id: tenantId, tokens: capacity - n, at: now })
+      .onConflict((oc) =>
+        oc
+          .column('tenant_id')
+          .doUpdateSet({
+            tokens: sql`${refilled(capacity, perMs, now)} - ${n}`,
+            // A process whose clock is behind never moves the bucket back in time (nor refills it twice).
+            at: sql`case when log_quota.at > ${now} then log_quota.at else ${now} end`,
+          })
+          .where(sql<SqlBool>`${refilled(capacity, perMs, now)} >= ${n}`),
+      )
+      .returning('tokens')
+      .executeTakeFirst();
+    return row && Number(row.tokens);
+  }
+
+  /** The tokens in the tenant's quota bucket now (capacity when it has none). */
+  async quotaTokens(tenantId: string, capacity: number, perMs: number, now: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('log_quota')
+      .select(refilled(capacity, perMs, now).as('tokens'))
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    return row ? Number(row.tokens) : capacity;
+  }
+
   /** Tenants with a retention of their own. */
   async retentionOverrides(): Promise<{ tenantId: string; days: number }[]> {
     const rows = await this.db
@@ -311,4 +345,11 @@ function summarize(records: NewRecord[]): ExecutionRow[] {
     e.counts[levelIndex(r.severity)]++;
   }
   return [...byId.values()];
+}
+
+/** The bucket's tokens at `now`: what it held, refilled since `at`, at most `capacity`. */
+function refilled(capacity: number, perMs: number, now: number): RawBuilder<number> {
+  const cap = sql`cast(${capacity} as double precision)`;
+  const grown = sql`log_quota.tokens + (case when ${now} > log_quota.at then ${now} - log_quota.at else 0 end) * cast(${perMs} as double precision)`;
+  return sql<number>`case when ${grown} > ${cap} then ${cap} else ${grown} end`;
 }

@@ -43,10 +43,21 @@ export interface LogSettingsTable {
   quota_per_minute: number | null;
 }
 
+/**
+ * A tenant's ingest quota as a token bucket shared by every Loam process on the database:
+ * `tokens` records left at `at` (ms), refilled at the quota's rate.
+ */
+export interface LogQuotaTable {
+  tenant_id: string;
+  tokens: number;
+  at: number;
+}
+
 declare module '../../platform/db/schema.js' {
   interface Database {
     log_records: LogRecordsTable;
     log_executions: LogExecutionsTable;
     log_settings: LogSettingsTable;
+    log_quota: LogQuotaTable;
   }
 }

@@ -251,6 +251,62 @@ describeEachDialect('SqlDialect conformance', (name: DialectName) => {
     });
   });
 
+  describe('full text of long documents, in parts', () => {
+    const PARTED: FullTextSpec = { table: 'long_docs', key: 'doc_id', ftsTable: 'long_docs_fts', parts: 'fts_parts' };
+    // ~400,000 characters (several parts on SQLite; within PostgreSQL's indexed prefix).
+    const filler = Array.from({ length: 40_000 }, (_, i) => `w${i % 997}x`).join(' ');
+    const long = `alpha ${filler} middle ${filler} omega`;
+    const db = () => untyped(database.db);
+    const put = async (id: string, text: string, insert = true) => {
+      if (insert) await db().insertInto('long_docs').values({ doc_id: id, tenant_id: 't1', text }).execute();
+      await database.dialect.putFullText(db(), PARTED, 't1', id, text);
+    };
+    const search = (words: string[], anyWord = false) =>
+      database.dialect.searchFullText(db(), PARTED, 't1', words, 10, { anyWord }).then((hits) => hits.map((h) => h.id).sort());
+    beforeAll(async () => {
+      await db()
+        .schema.createTable('long_docs')
+        .addColumn('doc_id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('fts_rowid', 'integer')
+        .addColumn('fts_parts', 'integer')
+        .execute();
+      await database.dialect.createFullText(db(), PARTED);
+    });
+
+    it('finds a document by words far apart, lets the event loop run while indexing it, and keeps neighbours on re-index and removal', async () => {
+      let turns = 0;
+      let indexing = true;
+      const spin = () => {
+        if (!indexing) return;
+        turns++;
+        setImmediate(spin);
+      };
+      setImmediate(spin);
+      await put('L1', long);
+      indexing = false;
+      expect(turns).toBeGreaterThanOrEqual(3); // the loop ran between the parts
+      await put('S1', 'alpha beta');
+      expect(await search(['alpha', 'omega'])).toEqual(['L1']); // first and last part
+      expect(await search(['alpha'])).toEqual(['L1', 'S1']);
+      expect(await search(['omega', 'beta'])).toEqual([]);
+      expect(await search(['omega', 'beta'], true)).toEqual(['L1', 'S1']);
+      const [hit] = await database.dialect.searchFullText(db(), PARTED, 't1', ['middle'], 10);
+      // SQLite's snippet comes from the part that matched (PostgreSQL's from the text's first 100,000 characters).
+      if (name === 'sqlite') expect(hit.snippet).toContain('[middle]');
+      // Re-indexed shorter, then removed: S1, indexed after L1's parts, is untouched.
+      await db().updateTable('long_docs').set({ text: 'short now' }).where('doc_id', '=', 'L1').execute();
+      await put('L1', 'short now', false);
+      expect(await search(['omega'])).toEqual([]);
+      expect(await search(['short'])).toEqual(['L1']);
+      await database.dialect.removeFullText(db(), PARTED, 'L1');
+      await db().deleteFrom('long_docs').where('doc_id', '=', 'L1').execute();
+      expect(await search(['short'])).toEqual([]);
+      expect(await search(['alpha', 'beta'])).toEqual(['S1']);
+    });
+  });
+
   describe('locks', () => {
     beforeAll(async () => {
       await untyped(database.db)

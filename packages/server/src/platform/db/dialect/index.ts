@@ -60,6 +60,12 @@ export interface FullTextSpec {
   table: string;
   key: string;
   ftsTable: string;
+  /**
+   * An integer column of `table` counting the index rows of a document (SQLite). With it, a long
+   * document is indexed in parts, one statement each, the event loop free between them (20 M
+   * characters in one FTS5 insert held it for seconds); without it a document is one row.
+   */
+  parts?: string;
 }
 
 /** How `searchFullText` matches: every word (default) or any, and the keys it may return. */

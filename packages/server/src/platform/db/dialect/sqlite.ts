@@ -1,4 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
@@ -48,13 +51,80 @@ export function openSqlite(path: string, log?: (event: LogEvent) => void): Opene
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
+  const checkpoints = new WalCheckpointer(path);
+  sqlite.pragma('wal_autocheckpoint = 0'); // WalCheckpointer's thread does it
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }), log });
   return {
     db,
     dialect: new SqliteSqlDialect(sqlite),
     version: async () => `sqlite ${(sqlite.prepare('select sqlite_version() as v').get() as { v: string }).v}`,
-    close: () => db.destroy(),
+    close: async () => {
+      await checkpoints.stop();
+      await db.destroy();
+    },
   };
+}
+
+/** WAL size beyond which WalCheckpointer copies it back into the database (SQLite's own default: 1,000 pages). */
+const CHECKPOINT_WAL_BYTES = 4 * 1024 * 1024;
+const CHECKPOINT_EVERY_MS = 1000;
+
+/**
+ * Checkpoints the WAL from a worker thread of its own connection. SQLite's automatic checkpoint
+ * runs in the committing connection, so after a large transaction (20 M characters of extracted
+ * text saved and indexed: ~50 MB of WAL) the commit held the event loop for seconds copying
+ * pages. A PASSIVE checkpoint blocks neither readers nor writers; the thread starts the first
+ * time the WAL outgrows CHECKPOINT_WAL_BYTES (so small databases, tests among them, never start it).
+ */
+class WalCheckpointer {
+  private worker: Worker | undefined;
+  private busy = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly path: string) {
+    this.timer = setInterval(() => void this.tick(), CHECKPOINT_EVERY_MS);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return;
+    const size = await stat(`${this.path}-wal`).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size <= CHECKPOINT_WAL_BYTES) return;
+    this.busy = true;
+    this.worker ??= this.start();
+    this.worker.postMessage('checkpoint');
+  }
+
+  private start(): Worker {
+    const source = `const { parentPort, workerData } = require('node:worker_threads');
+      const db = new (require(workerData.module))(workerData.path);
+      db.pragma('busy_timeout = 5000');
+      parentPort.on('message', () => {
+        try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+        parentPort.postMessage('done');
+      });`;
+    const worker = new Worker(source, {
+      eval: true,
+      workerData: { path: this.path, module: createRequire(import.meta.url).resolve('better-sqlite3') },
+    });
+    worker.on('message', () => {
+      this.busy = false;
+    });
+    worker.on('error', () => {
+      this.worker = undefined;
+      this.busy = false;
+    });
+    worker.unref();
+    return worker;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.worker?.terminate();
+  }
 }
 
 /**
@@ -229,17 +299,29 @@ export class SqliteSqlDialect implements SqlDialect {
 
   async putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
     await this.removeFullText(db, spec, key);
-    const { insertId } =
-      await sql`insert into ${sql.table(spec.ftsTable)} (body, ${sql.ref(spec.key)}, tenant_id) values (${text}, ${key}, ${tenantId})`.execute(
-        db,
-      );
-    await sql`update ${sql.table(spec.table)} set fts_rowid = ${Number(insertId)} where ${sql.ref(spec.key)} = ${key}`.execute(db);
+    const parts = spec.parts ? indexParts(text) : [text];
+    // The parts' rowids are consecutive: the transaction holds the one connection, nothing else inserts between them.
+    let first = 0;
+    for (const [i, part] of parts.entries()) {
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      const { insertId } =
+        await sql`insert into ${sql.table(spec.ftsTable)} (body, ${sql.ref(spec.key)}, tenant_id) values (${part}, ${key}, ${tenantId})`.execute(
+          db,
+        );
+      if (i === 0) first = Number(insertId);
+    }
+    const count = spec.parts ? sql`, ${sql.ref(spec.parts)} = ${parts.length}` : sql``;
+    await sql`update ${sql.table(spec.table)} set fts_rowid = ${first}${count} where ${sql.ref(spec.key)} = ${key}`.execute(db);
   }
 
   async removeFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, key: string): Promise<void> {
-    await sql`delete from ${sql.table(spec.ftsTable)} where rowid = (select fts_rowid from ${sql.table(spec.table)} where ${sql.ref(spec.key)} = ${key})`.execute(
-      db,
-    );
+    const row = sql`(select fts_rowid from ${sql.table(spec.table)} where ${sql.ref(spec.key)} = ${key})`;
+    if (!spec.parts) {
+      await sql`delete from ${sql.table(spec.ftsTable)} where rowid = ${row}`.execute(db);
+      return;
+    }
+    const last = sql`(select fts_rowid + coalesce(${sql.ref(spec.parts)}, 1) - 1 from ${sql.table(spec.table)} where ${sql.ref(spec.key)} = ${key})`;
+    await sql`delete from ${sql.table(spec.ftsTable)} where rowid between ${row} and ${last}`.execute(db);
   }
 
   containsWords(column: string, words: string[]): Bool {
@@ -259,13 +341,34 @@ export class SqliteSqlDialect implements SqlDialect {
     opts: FullTextOptions = {},
   ): Promise<FullTextHit[]> {
     // Each word quoted: user input never reaches FTS5 query syntax.
-    const match = words.map((w) => `"${w.replaceAll('"', '""')}"`).join(opts.anyWord ? ' OR ' : ' ');
+    const quoted = words.map((w) => `"${w.replaceAll('"', '""')}"`);
     const fts = sql.table(spec.ftsTable);
     const within = opts.within ? sql` and ${sql.ref(spec.key)} in (${opts.within})` : sql``;
-    const { rows } = await sql<FullTextHit>`
+    if (!spec.parts) {
+      const { rows } = await sql<FullTextHit>`
         select ${sql.ref(spec.key)} as id, -bm25(${fts}) as score, snippet(${fts}, 0, '[', ']', '…', 16) as snippet
-        from ${fts} where ${fts} match ${match} and tenant_id = ${tenantId}${within}
+        from ${fts} where ${fts} match ${quoted.join(opts.anyWord ? ' OR ' : ' ')} and tenant_id = ${tenantId}${within}
         order by bm25(${fts}) limit ${limit}`.execute(db);
+      return rows;
+    }
+    // A document in parts: its words may be in different parts, so every word is required of the
+    // document (not of one part), and its best part gives its score and snippet (SQLite takes
+    // a bare column from the row max() picks).
+    const everyWord = opts.anyWord
+      ? sql``
+      : sql.join(
+          quoted.map(
+            (q) =>
+              sql` and ${sql.ref(spec.key)} in (select ${sql.ref(spec.key)} from ${fts} where ${fts} match ${q} and tenant_id = ${tenantId})`,
+          ),
+          sql``,
+        );
+    // Materialized: flattened into the grouping query, bm25() would be called out of its context.
+    const { rows } = await sql<FullTextHit>`
+        with part_hits as materialized (
+          select ${sql.ref(spec.key)} as id, -bm25(${fts}) as score, snippet(${fts}, 0, '[', ']', '…', 16) as snippet
+          from ${fts} where ${fts} match ${quoted.join(' OR ')} and tenant_id = ${tenantId}${within}${everyWord})
+        select id, max(score) as score, snippet from part_hits group by id order by score desc limit ${limit}`.execute(db);
     return rows;
   }
 
@@ -364,4 +467,22 @@ export class SqliteSqlDialect implements SqlDialect {
   async presenceGone(): Promise<boolean | undefined> {
     return undefined;
   }
+}
+
+/** Characters per index row of a document indexed in parts (FullTextSpec.parts): ~10-50 ms of FTS5 work each. */
+const INDEX_PART_CHARS = 128 * 1024;
+
+/** The text cut into parts of about INDEX_PART_CHARS, each cut at a line break or space so no word is split. */
+export function indexParts(text: string): string[] {
+  const parts: string[] = [];
+  let at = 0;
+  while (text.length - at > INDEX_PART_CHARS) {
+    let end = at + INDEX_PART_CHARS;
+    const space = Math.max(text.lastIndexOf('\n', end), text.lastIndexOf(' ', end));
+    if (space > at + INDEX_PART_CHARS / 2) end = space;
+    parts.push(text.slice(at, end));
+    at = end;
+  }
+  parts.push(text.slice(at));
+  return parts;
 }
