@@ -1,4 +1,14 @@
-import type { ComplianceReport, ComplianceReportQuery, EnvelopeOf, EvaluatePolicyRequest, PolicyDecision } from '@loam/api';
+import type {
+  AnonymizationRequirements,
+  AnonymizationRequirementsRequest,
+  CatalogEntry,
+  CatalogQuery,
+  ComplianceReport,
+  ComplianceReportQuery,
+  EnvelopeOf,
+  EvaluatePolicyRequest,
+  PolicyDecision,
+} from '@loam/api';
 import { APIResource, dataOf, type RequestOptions } from '../core.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
@@ -13,5 +23,20 @@ export class Governance extends APIResource {
   /** The decision the access check would make. @example await loam.governance.evaluate({ resource: { type: 'Dataset', id: 'ds_01…' }, action: 'datasets:read' }); */
   evaluate(body: EvaluatePolicyRequest, options?: Opts): Promise<PolicyDecision> {
     return dataOf(this.client.request<EnvelopeOf<PolicyDecision>>('POST', '/api/v1/policies/evaluate', { ...options, body }));
+  }
+
+  /** Datasets you may read whose name, description, tags or field names match, with their versions. @example const found = await loam.governance.catalog({ query: 'email' }); */
+  catalog(query: CatalogQuery = {}, options?: Opts): Promise<CatalogEntry[]> {
+    return dataOf(this.client.request<EnvelopeOf<CatalogEntry[]>>('GET', '/api/v1/catalog/datasets', { ...options, query }));
+  }
+
+  /** A dataset's PII fields and the techniques they need. @example const r = await loam.governance.anonymizationRequirements({ dataset_id: 'ds_01…' }); */
+  anonymizationRequirements(body: AnonymizationRequirementsRequest, options?: Opts): Promise<AnonymizationRequirements> {
+    return dataOf(
+      this.client.request<EnvelopeOf<AnonymizationRequirements>>('POST', '/api/v1/policies/anonymization-requirements', {
+        ...options,
+        body,
+      }),
+    );
   }
 }
