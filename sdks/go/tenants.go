@@ -69,3 +69,18 @@ func (s *GovernanceService) Evaluate(ctx context.Context, request JSON) (JSON, e
 	_, err := s.c.call(ctx, http.MethodPost, "/api/v1/policies/evaluate", &RequestOptions{Body: request}, &out)
 	return out, err
 }
+
+// Catalog searches the datasets you may read by name, description, tag or field name (query may be empty).
+func (s *GovernanceService) Catalog(ctx context.Context, q string, limit int) ([]JSON, error) {
+	var out []JSON
+	_, err := s.c.call(ctx, http.MethodGet, "/api/v1/catalog/datasets", &RequestOptions{Query: query("query", q, "limit", itoa(limit))}, &out)
+	return out, err
+}
+
+// AnonymizationRequirements returns the required techniques and PII fields of a dataset; request is {dataset_id, record_schema?}.
+func (s *GovernanceService) AnonymizationRequirements(ctx context.Context, request JSON) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodPost, "/api/v1/policies/anonymization-requirements", &RequestOptions{Body: request}, &out)
+	return out, err
+}
+

@@ -73,4 +73,15 @@ impl<'a> Governance<'a> {
     pub async fn evaluate(&self, request: Value) -> Result<Value> {
         self.c.request(Method::POST, "/api/v1/policies/evaluate", Req::json(&request)).await
     }
+    /// Datasets you may read whose name, description, tags or field names contain `query`, with their versions.
+    pub async fn catalog(&self, query: Option<&str>, limit: Option<u32>) -> Result<Value> {
+        let req = Req::default()
+            .query("query", query.map(str::to_string))
+            .query("limit", limit.map(|l| l.to_string()));
+        self.c.request(Method::GET, "/api/v1/catalog/datasets", req).await
+    }
+    /// The required techniques and PII fields of a dataset; `request` is `{dataset_id, record_schema?}`.
+    pub async fn anonymization_requirements(&self, request: Value) -> Result<Value> {
+        self.c.request(Method::POST, "/api/v1/policies/anonymization-requirements", Req::json(&request)).await
+    }
 }
