@@ -84,3 +84,21 @@ func (s *GovernanceService) AnonymizationRequirements(ctx context.Context, reque
 	return out, err
 }
 
+// RecordEvent records a custom analytics event ({type, subject?, value?, properties?, time?}) in your tenant.
+func (s *GovernanceService) RecordEvent(ctx context.Context, event JSON) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodPost, "/api/v1/analytics/events", &RequestOptions{Body: event}, &out)
+	return out, err
+}
+
+// ListEvents lists your tenant's analytics events of eventType and subject (either may be empty).
+func (s *GovernanceService) ListEvents(ctx context.Context, eventType, subject string, limit int) *Iter[JSON] {
+	return listGet[JSON](ctx, s.c, "/api/v1/analytics/events", query("type", eventType, "subject", subject, "limit", itoa(limit)))
+}
+
+// Metrics returns the instance's operational metrics as JSON (platform admins).
+func (s *GovernanceService) Metrics(ctx context.Context) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodGet, "/api/v1/admin/metrics", nil, &out)
+	return out, err
+}

@@ -16,6 +16,7 @@ import { createAuditModule } from './modules/audit/module.js';
 import { createBusModule } from './modules/bus/module.js';
 import { createContentModule } from './modules/content/module.js';
 import { createEventsModule } from './modules/events/module.js';
+import { createAnalyticsModule } from './modules/analytics/module.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
 import { createGrpcModule } from './modules/grpc/module.js';
 import { createGovernanceModule } from './modules/governance/module.js';
@@ -62,6 +63,7 @@ export function createModules(platform: Platform) {
   const bus = createBusModule(platform);
   const observatory = createObservatoryModule(platform);
   const events = createEventsModule(platform);
+  const analytics = createAnalyticsModule(platform);
   const governance = createGovernanceModule(platform, {
     detect: async (tenantId, text) => (await privacy.service.privacy.analyze(tenantId, { text })).entities,
     verifyAudit: (tenantId) => audit.service.verifyChain(tenantId),
@@ -92,6 +94,7 @@ export function createModules(platform: Platform) {
     observatory,
     events,
     governance,
+    analytics,
     nats,
   ];
   const services = {

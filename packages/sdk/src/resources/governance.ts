@@ -1,15 +1,20 @@
 import type {
+  AnalyticsEvent,
+  AnalyticsEventsQuery,
   AnonymizationRequirements,
   AnonymizationRequirementsRequest,
   CatalogEntry,
   CatalogQuery,
+  CreateAnalyticsEvent,
   ComplianceReport,
   ComplianceReportQuery,
   EnvelopeOf,
   EvaluatePolicyRequest,
+  MetricsSummary,
   PolicyDecision,
 } from '@loam/api';
 import { APIResource, dataOf, type RequestOptions } from '../core.js';
+import { cursorList, type PagePromise } from '../pagination.js';
 
 type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
 
@@ -38,5 +43,20 @@ export class Governance extends APIResource {
         body,
       }),
     );
+  }
+
+  /** Records a custom analytics event in your tenant. @example await loam.governance.recordEvent({ type: 'quality.score', subject: 'ds_01…', value: 0.97 }); */
+  recordEvent(body: CreateAnalyticsEvent, options?: Opts): Promise<AnalyticsEvent> {
+    return dataOf(this.client.request<EnvelopeOf<AnalyticsEvent>>('POST', '/api/v1/analytics/events', { ...options, body }));
+  }
+
+  /** Your tenant's analytics events by type, subject and time. @example for await (const e of loam.governance.listEvents({ type: 'quality.score' })) console.log(e.value); */
+  listEvents(query: AnalyticsEventsQuery = {}): PagePromise<AnalyticsEvent> {
+    return cursorList(this.client, '/api/v1/analytics/events', { ...query });
+  }
+
+  /** The instance's operational metrics as JSON (platform admins). @example const m = await loam.governance.metrics(); */
+  metrics(options?: Opts): Promise<MetricsSummary> {
+    return dataOf(this.client.request<EnvelopeOf<MetricsSummary>>('GET', '/api/v1/admin/metrics', options));
   }
 }
