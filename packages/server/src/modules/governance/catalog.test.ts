@@ -17,19 +17,18 @@ describeEachDialect('governance: catalogue and anonymization requirements', (dia
       expect(r.status, r.body).toBe(201);
       return r.json.data.id as string;
     };
+    const customerFields = [
+      { name: 'email', type: 'string', pii: 'email' },
+      { name: 'contact', type: 'string' },
+      { name: 'birth_date', type: 'string' },
+      { name: 'plan', type: 'string' },
+    ];
     customers = await mk({
       name: 'Customers EU',
       description: 'Paying customers of the 100% plan',
       tags: ['crm', 'billing'],
       classification: 'confidential',
-      schema: {
-        fields: [
-          { name: 'email', type: 'string', pii: 'email' },
-          { name: 'contact', type: 'string' },
-          { name: 'birth_date', type: 'string' },
-          { name: 'plan', type: 'string' },
-        ],
-      },
+      schema: { fields: customerFields },
     });
     secret = await mk({
       name: 'payroll',
@@ -49,15 +48,7 @@ describeEachDialect('governance: catalogue and anonymization requirements', (dia
     expect(ins.status, ins.body).toBe(201);
     expect((await call('POST', `/api/v1/datasets/${customers}/versions`, { name: 'v1' })).status).toBe(201);
     const patched = await call('PATCH', `/api/v1/datasets/${customers}`, {
-      schema: {
-        fields: [
-          { name: 'email', type: 'string', pii: 'email' },
-          { name: 'contact', type: 'string' },
-          { name: 'birth_date', type: 'string' },
-          { name: 'plan', type: 'string' },
-          { name: 'region', type: 'string' },
-        ],
-      },
+      schema: { fields: [...customerFields, { name: 'region', type: 'string' }] },
     });
     expect(patched.status, patched.body).toBe(200);
     expect((await call('POST', `/api/v1/datasets/${customers}/versions`, { name: 'v2' })).status).toBe(201);
