@@ -58,7 +58,22 @@ export function createModules(platform: Platform) {
     privacy: privacy.service.privacy,
     tierOf: (t) => tenants.service.tierOf(t),
   });
-  const knowledge = createKnowledgeModule(platform, { storage: storage.service, content: content.service, gateway: llm.service.gateway });
+  const knowledge = createKnowledgeModule(platform, {
+    storage: storage.service,
+    content: content.service,
+    gateway: llm.service.gateway,
+    // A document indexed from a dataset (metadata.source_dataset_id) joins that dataset's lineage.
+    recordSource: (tx, tenantId, datasetId, { from, document }) =>
+      datasets.service.lineage.recordLineage(
+        {
+          tenantId,
+          datasetId,
+          nodes: [{ id: document.id, type: 'document', label: document.label, attributes: { collection_id: document.collection_id } }],
+          edges: [{ from, to: document.id, relation: 'indexed_into' }],
+        },
+        tx,
+      ),
+  });
   const jobs = createJobsModule(platform);
   const bus = createBusModule(platform);
   const observatory = createObservatoryModule(platform);

@@ -21,7 +21,7 @@ describeEachDialect('datasets: the lineage graph across datasets, as JSON and Me
     return r.json.data.id as string;
   };
 
-  // A ─v1─▶ B ─v1─▶ C (derived datasets); A v1 ─▶ anonymization run ─▶ D; A exported.
+  // A ─v1─▶ B ─v1─▶ C (derived datasets); A v1 ─▶ anonymization run ─▶ D; A exported; A v1 indexed into a document.
   beforeAll(async () => {
     t = await createTestLoam({ dialect, config: { rateLimitEnabled: false } });
     ids.A = await create('source "A"');
@@ -46,6 +46,36 @@ describeEachDialect('datasets: the lineage graph across datasets, as JSON and Me
       edges: [{ from: node.id, to: ids.D, relation: 'derived' }],
     });
     expect((await call('POST', `/api/v1/datasets/${ids.A}/records/export`, { format: 'ndjson' })).status).toBe(202);
+    // A knowledge-base document indexed from A's v1 (its metadata names the source).
+    const collection = (await call('POST', '/api/v1/collections', { name: 'kb' })).json.data.id;
+    const doc = await call('POST', '/api/v1/documents', {
+      collection_id: collection,
+      filename: 'a-v1.ndjson',
+      content_type: 'application/x-ndjson',
+      metadata: { source_dataset_id: ids.A, source_version_id: versions.A },
+    });
+    expect(doc.status, doc.body).toBe(201);
+    ids.doc = doc.json.data.id;
+    const unknown = await call('POST', '/api/v1/documents', {
+      collection_id: collection,
+      filename: 'x.txt',
+      content_type: 'text/plain',
+      metadata: { source_dataset_id: 'ds_nope' },
+    });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.detail).toMatch(/Dataset/);
+    // The same as a multipart upload: 404, and the uploaded file is not kept.
+    const objects = async () =>
+      (await t.loam.platform.database.db.selectFrom('storage_objects').select('key').where('tenant_id', '=', 'default').execute()).length;
+    const stored = await objects();
+    const boundary = '----lineage';
+    const part = (name: string, value: string, file = '') =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${file}\r\n${file ? 'Content-Type: text/plain\r\n' : ''}\r\n${value}\r\n`;
+    const body = `${part('collection_id', collection)}${part('metadata', JSON.stringify({ source_dataset_id: 'ds_nope' }))}${part('file', 'some text', '; filename="x.txt"')}--${boundary}--\r\n`;
+    const upload = await call('POST', '/api/v1/documents', body, { 'content-type': `multipart/form-data; boundary=${boundary}` });
+    expect(upload.status, upload.body).toBe(404);
+    expect(upload.json.detail).toMatch(/Dataset/);
+    expect(await objects()).toBe(stored);
   });
   afterAll(() => t.close());
 
@@ -61,13 +91,14 @@ describeEachDialect('datasets: the lineage graph across datasets, as JSON and Me
     expect(g).toMatchObject({ dataset_id: ids.A, depth: 3, direction: 'both' });
     expect(names(g).sort()).toEqual(['A', 'B', 'C', 'D']);
     const types = new Set(g.nodes.map((n: Json) => n.type));
-    for (const type of ['dataset', 'version', 'export', 'anonymization_run']) expect(types.has(type), type).toBe(true);
+    for (const type of ['dataset', 'version', 'export', 'anonymization_run', 'document']) expect(types.has(type), type).toBe(true);
     expect(g.edges).toEqual(
       expect.arrayContaining([
         { from: versions.A, to: ids.B, relation: 'derived' },
         { from: versions.B, to: ids.C, relation: 'derived' },
         { from: versions.A, to: 'anr_test1', relation: 'anonymized' },
         { from: 'anr_test1', to: ids.D, relation: 'derived' },
+        { from: versions.A, to: ids.doc, relation: 'indexed_into' },
       ]),
     );
     expect(new Set(g.nodes.map((n: Json) => n.id)).size).toBe(g.nodes.length);
