@@ -138,6 +138,14 @@ type CreateVersionParams struct {
 	Name        string   `json:"name,omitempty"`
 	Description string   `json:"description,omitempty"`
 	Tags        []string `json:"tags,omitempty"`
+	Draft       bool     `json:"draft,omitempty"` // a draft version, finalized later by Finalize
+}
+
+// Finalize closes a draft version: its record count and checksum are fixed.
+func (s *VersionsService) Finalize(ctx context.Context, datasetID, versionID string) (*DatasetVersion, error) {
+	var out DatasetVersion
+	_, err := s.c.call(ctx, http.MethodPost, p("/api/v1/datasets/%s/versions/%s/finalize", datasetID, versionID), &RequestOptions{Body: JSON{}}, &out)
+	return ret(&out, err)
 }
 
 // Create finalizes the working draft into an immutable version.

@@ -69,3 +69,36 @@ func (s *GovernanceService) Evaluate(ctx context.Context, request JSON) (JSON, e
 	_, err := s.c.call(ctx, http.MethodPost, "/api/v1/policies/evaluate", &RequestOptions{Body: request}, &out)
 	return out, err
 }
+
+// Catalog searches the datasets you may read by name, description, tag or field name (query may be empty).
+func (s *GovernanceService) Catalog(ctx context.Context, q string, limit int) ([]JSON, error) {
+	var out []JSON
+	_, err := s.c.call(ctx, http.MethodGet, "/api/v1/catalog/datasets", &RequestOptions{Query: query("query", q, "limit", itoa(limit))}, &out)
+	return out, err
+}
+
+// AnonymizationRequirements returns the required techniques and PII fields of a dataset; request is {dataset_id, record_schema?}.
+func (s *GovernanceService) AnonymizationRequirements(ctx context.Context, request JSON) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodPost, "/api/v1/policies/anonymization-requirements", &RequestOptions{Body: request}, &out)
+	return out, err
+}
+
+// RecordEvent records a custom analytics event ({type, subject?, value?, properties?, time?}) in your tenant.
+func (s *GovernanceService) RecordEvent(ctx context.Context, event JSON) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodPost, "/api/v1/analytics/events", &RequestOptions{Body: event}, &out)
+	return out, err
+}
+
+// ListEvents lists your tenant's analytics events of eventType and subject (either may be empty).
+func (s *GovernanceService) ListEvents(ctx context.Context, eventType, subject string, limit int) *Iter[JSON] {
+	return listGet[JSON](ctx, s.c, "/api/v1/analytics/events", query("type", eventType, "subject", subject, "limit", itoa(limit)))
+}
+
+// Metrics returns the instance's operational metrics as JSON (platform admins).
+func (s *GovernanceService) Metrics(ctx context.Context) (JSON, error) {
+	var out JSON
+	_, err := s.c.call(ctx, http.MethodGet, "/api/v1/admin/metrics", nil, &out)
+	return out, err
+}

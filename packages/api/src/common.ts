@@ -25,7 +25,8 @@ export const AtriumnError = Type.Object({
 export type AtriumnError = Static<typeof AtriumnError>;
 
 export const Pagination = Type.Object({
-  cursor: Type.Optional(Type.String()),
+  cursor: Type.Optional(Type.String({ description: 'Pass as ?cursor= for the next page (links.next)' })),
+  prev_cursor: Type.Optional(Type.String({ description: 'Pass as ?cursor= for the previous page (links.prev); absent on the first page' })),
   has_more: Type.Boolean(),
   page_size: Type.Integer(),
   total_count: Type.Optional(Type.Integer()),

@@ -191,9 +191,34 @@ export const LineageNode = Type.Object({
 export const LineageEdge = Type.Object({ from: Type.String(), to: Type.String(), relation: Type.String() });
 export const Lineage = Type.Object({
   dataset_id: Type.String(),
+  depth: Type.Integer({ description: 'Dataset hops followed from dataset_id' }),
+  direction: Type.String({ description: 'upstream, downstream or both' }),
+  datasets: Type.Array(Type.String(), { description: 'The datasets whose graphs are joined (those you may read), the asked one first' }),
   nodes: Type.Array(LineageNode),
   edges: Type.Array(LineageEdge),
 });
+export const LineageQuery = Type.Object({
+  depth: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 10,
+      default: 3,
+      description: 'Dataset hops to follow (derived datasets, sources); 0 = this dataset only',
+    }),
+  ),
+  direction: Type.Optional(
+    Type.Union([Type.Literal('upstream'), Type.Literal('downstream'), Type.Literal('both')], {
+      default: 'both',
+      description: 'upstream: what it derives from; downstream: what derives from it',
+    }),
+  ),
+  format: Type.Optional(
+    Type.Union([Type.Literal('json'), Type.Literal('mermaid')], {
+      description: 'mermaid: a Mermaid flowchart (also Accept: text/vnd.mermaid)',
+    }),
+  ),
+});
+export type LineageQuery = Static<typeof LineageQuery>;
 export type Lineage = Static<typeof Lineage>;
 export type LineageNode = Static<typeof LineageNode>;
 export type LineageEdge = Static<typeof LineageEdge>;
@@ -207,7 +232,9 @@ export const DatasetVersion = Type.Object({
   name: Type.Union([Type.Null(), Type.String()]),
   description: Type.Union([Type.Null(), Type.String()]),
   tags: Type.Array(Type.String()),
-  status: Type.Union([Type.Literal('finalized'), Type.Literal('deprecated')]),
+  status: Type.Union([Type.Literal('draft'), Type.Literal('finalized'), Type.Literal('deprecated')], {
+    description: 'draft: open for records (record_count and checksum are filled in when it is finalized)',
+  }),
   record_count: Type.Integer(),
   checksum: Type.String({ description: 'SHA-256 over the sorted record hashes: equal content, equal checksum' }),
   schema: DatasetSchema,
@@ -223,10 +250,26 @@ export const CreateVersion = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
     tags: Type.Optional(Tags),
+    draft: Type.Optional(
+      Type.Boolean({
+        description:
+          'Create the version as a draft: records written to the dataset land in it until POST …/versions/{vid}/finalize. Default: finalize the working draft at once',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 export type CreateVersion = Static<typeof CreateVersion>;
+
+export const FinalizeVersion = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    tags: Type.Optional(Tags),
+  },
+  { additionalProperties: false },
+);
+export type FinalizeVersion = Static<typeof FinalizeVersion>;
 
 export const UpdateVersion = Type.Object(
   { description: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 10_000 })])), tags: Type.Optional(Tags) },

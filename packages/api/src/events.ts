@@ -140,6 +140,11 @@ const rows: Row[] = [
   ['prompt.deleted', data({ id: S }), 'A prompt was deleted'],
   ['storage.object_stored', data({ key: S, size: I, content_type: S }), 'An object was stored'],
   ['storage.object_deleted', data({ key: S }), 'An object was deleted'],
+  [
+    'analytics.recorded',
+    data({ id: S, type: S, subject: Nul(S) }),
+    'A custom analytics event was recorded (POST /api/v1/analytics/events)',
+  ],
   ['tenant.created', data({ id: S, tier: S, actor: S }), 'A platform operator created a tenant', { audit: true }],
   ['tenant.updated', data({ id: S, actor: S, changed: Type.Array(S) }), 'A tenant’s name, tier, quotas or status changed', { audit: true }],
   ['tenant.suspended', data({ id: S, actor: S }), 'A tenant was suspended: its requests get 403', { audit: true }],

@@ -88,3 +88,81 @@ export const PolicyDecision = Type.Object({
   reasons: Type.Array(Type.String()),
 });
 export type PolicyDecision = Static<typeof PolicyDecision>;
+
+export const AnonymizationRequirementsRequest = Type.Object(
+  {
+    dataset_id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' }),
+    record_schema: Type.Optional(
+      Type.Object(
+        {
+          fields: Type.Array(
+            Type.Object(
+              {
+                name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }),
+                type: Type.Optional(Type.String({ maxLength: 32 })),
+                pii: Type.Optional(Type.Union([Type.Null(), Type.String({ minLength: 1, maxLength: 64 })])),
+              },
+              { additionalProperties: false },
+            ),
+            { maxItems: 500 },
+          ),
+        },
+        { additionalProperties: false, description: 'The records about to be written or shared; default the dataset schema' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AnonymizationRequirementsRequest = Static<typeof AnonymizationRequirementsRequest>;
+
+export const PiiFieldRequirement = Type.Object({
+  field: Type.String(),
+  pii_type: Type.String({ description: 'email, phone, name, ssn, … (the schema classification or what detection found)' }),
+  source: Type.Union([Type.Literal('classification'), Type.Literal('detection'), Type.Literal('field_name')], {
+    description: 'classification: declared pii; detection: the privacy engine found it in stored values; field_name: the name says so',
+  }),
+  technique: Type.String({ description: 'The privacy engine operator the field needs (pseudonymize, mask, generalize, redact, …)' }),
+});
+export type PiiFieldRequirement = Static<typeof PiiFieldRequirement>;
+
+export const AnonymizationRequirements = Type.Object({
+  dataset_id: Type.String(),
+  classification: Type.String(),
+  required_techniques: Type.Array(Type.String(), { description: 'Operators and controls required before the data is shared' }),
+  pii_fields: Type.Array(PiiFieldRequirement),
+});
+export type AnonymizationRequirements = Static<typeof AnonymizationRequirements>;
+
+export const CatalogQuery = Type.Object({
+  query: Type.Optional(
+    Type.String({ maxLength: 200, description: 'Matched (case-insensitive) in names, descriptions, tags and schema field names' }),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+});
+export type CatalogQuery = Static<typeof CatalogQuery>;
+
+export const CatalogVersion = Type.Object({
+  id: Type.String(),
+  number: Type.Integer(),
+  name: Type.Union([Type.String(), Type.Null()]),
+  checksum: Type.String(),
+  record_count: Type.Integer(),
+  schema_version: Type.Integer({
+    description: 'Counts schema changes: 1 for the first schema, +1 each time a version finalizes a new one',
+  }),
+  created_at: Type.String(),
+});
+
+export const CatalogEntry = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  tags: Type.Array(Type.String()),
+  classification: Type.String(),
+  fields: Type.Array(Type.String(), { description: 'Schema field names' }),
+  matched: Type.Array(Type.String(), { description: 'Where the query matched: name, description, tags, fields' }),
+  record_count: Type.Integer(),
+  versions: Type.Array(CatalogVersion, { description: 'Finalized (and deprecated) versions, oldest first' }),
+  updated_at: Type.String(),
+});
+export type CatalogEntry = Static<typeof CatalogEntry>;

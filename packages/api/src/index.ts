@@ -18,3 +18,4 @@ export * from './webhooks.js';
 export * from './tenants.js';
 export * from './governance.js';
 export * from './knowledge.js';
+export * from './analytics.js';

@@ -16,6 +16,7 @@ import { createAuditModule } from './modules/audit/module.js';
 import { createBusModule } from './modules/bus/module.js';
 import { createContentModule } from './modules/content/module.js';
 import { createEventsModule } from './modules/events/module.js';
+import { createAnalyticsModule } from './modules/analytics/module.js';
 import { createDatasetsModule } from './modules/datasets/module.js';
 import { createGrpcModule } from './modules/grpc/module.js';
 import { createGovernanceModule } from './modules/governance/module.js';
@@ -57,11 +58,27 @@ export function createModules(platform: Platform) {
     privacy: privacy.service.privacy,
     tierOf: (t) => tenants.service.tierOf(t),
   });
-  const knowledge = createKnowledgeModule(platform, { storage: storage.service, content: content.service, gateway: llm.service.gateway });
+  const knowledge = createKnowledgeModule(platform, {
+    storage: storage.service,
+    content: content.service,
+    gateway: llm.service.gateway,
+    // A document indexed from a dataset (metadata.source_dataset_id) joins that dataset's lineage.
+    recordSource: (tx, tenantId, datasetId, { from, document }) =>
+      datasets.service.lineage.recordLineage(
+        {
+          tenantId,
+          datasetId,
+          nodes: [{ id: document.id, type: 'document', label: document.label, attributes: { collection_id: document.collection_id } }],
+          edges: [{ from, to: document.id, relation: 'indexed_into' }],
+        },
+        tx,
+      ),
+  });
   const jobs = createJobsModule(platform);
   const bus = createBusModule(platform);
   const observatory = createObservatoryModule(platform);
   const events = createEventsModule(platform);
+  const analytics = createAnalyticsModule(platform);
   const governance = createGovernanceModule(platform, {
     detect: async (tenantId, text) => (await privacy.service.privacy.analyze(tenantId, { text })).entities,
     verifyAudit: (tenantId) => audit.service.verifyChain(tenantId),
@@ -92,6 +109,7 @@ export function createModules(platform: Platform) {
     observatory,
     events,
     governance,
+    analytics,
     nats,
   ];
   const services = {

@@ -245,6 +245,23 @@ export const options = {
     doc: 'How often an instance checks the database for policy changes made through another instance',
   },
   policiesMaxPerTenant: { env: 'LOAM_POLICIES_MAX_PER_TENANT', schema: int(1000, 1), doc: 'Cedar policies per tenant' },
+  opaUrl: {
+    env: 'LOAM_OPA_URL',
+    schema: str(''),
+    doc: 'http://… of an Open Policy Agent server the access check also asks (its Data API); empty = Cedar only. Denies when OPA denies or cannot be reached',
+    secret: true,
+  },
+  opaPolicyPath: {
+    env: 'LOAM_OPA_POLICY_PATH',
+    schema: str('loam/authz/allow'),
+    doc: 'The OPA document asked: POST /v1/data/<path> with input {subject, resource, action, context}; true or {allow: true} allows',
+  },
+  opaTimeoutMs: { env: 'LOAM_OPA_TIMEOUT_MS', schema: int(500, 1), doc: 'How long the access check waits for OPA before it denies' },
+  opaCacheTtlMs: {
+    env: 'LOAM_OPA_CACHE_TTL_MS',
+    schema: int(5000, 0),
+    doc: 'How long an OPA decision is reused for the same input (the local policy cache; 0 = ask every time)',
+  },
   // prompts and llm modules: prompt quotas, LLM providers, retries, timeouts
   promptsMaxPerTenant: { env: 'LOAM_PROMPTS_MAX_PER_TENANT', schema: int(1000, 1), doc: 'Prompts per tenant (403 quota_exceeded beyond)' },
   promptsMaxTemplateBytes: {

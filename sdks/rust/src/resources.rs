@@ -139,6 +139,11 @@ impl<'a> Versions<'a> {
         let path = format!("/api/v1/datasets/{}/versions/{}", seg(dataset_id), seg(version_id));
         self.c.send(Method::DELETE, &path, Req::default()).await.map(|_| ())
     }
+    /// Finalizes a draft version (one created with `{"draft": true}`): its record count and checksum are fixed.
+    pub async fn finalize(&self, dataset_id: &str, version_id: &str) -> Result<DatasetVersion> {
+        let path = format!("/api/v1/datasets/{}/versions/{}/finalize", seg(dataset_id), seg(version_id));
+        self.c.request(Method::POST, &path, Req::json(&json!({}))).await
+    }
     pub async fn deprecate(&self, dataset_id: &str, version_id: &str) -> Result<DatasetVersion> {
         let path = format!("/api/v1/datasets/{}/versions/{}/deprecate", seg(dataset_id), seg(version_id));
         self.c.request(Method::POST, &path, Req::json(&json!({}))).await

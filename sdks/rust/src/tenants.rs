@@ -73,4 +73,31 @@ impl<'a> Governance<'a> {
     pub async fn evaluate(&self, request: Value) -> Result<Value> {
         self.c.request(Method::POST, "/api/v1/policies/evaluate", Req::json(&request)).await
     }
+    /// Datasets you may read whose name, description, tags or field names contain `query`, with their versions.
+    pub async fn catalog(&self, query: Option<&str>, limit: Option<u32>) -> Result<Value> {
+        let req = Req::default()
+            .query("query", query.map(str::to_string))
+            .query("limit", limit.map(|l| l.to_string()));
+        self.c.request(Method::GET, "/api/v1/catalog/datasets", req).await
+    }
+    /// The required techniques and PII fields of a dataset; `request` is `{dataset_id, record_schema?}`.
+    pub async fn anonymization_requirements(&self, request: Value) -> Result<Value> {
+        self.c.request(Method::POST, "/api/v1/policies/anonymization-requirements", Req::json(&request)).await
+    }
+    /// Records a custom analytics event (`{type, subject?, value?, properties?, time?}`) in your tenant.
+    pub async fn record_event(&self, event: Value) -> Result<Value> {
+        self.c.request(Method::POST, "/api/v1/analytics/events", Req::json(&event)).await
+    }
+    /// Your tenant's analytics events, filtered by `event_type` and `subject`.
+    pub fn list_events(&self, event_type: Option<&str>, subject: Option<&str>, limit: Option<u32>) -> BoxStream<'static, Result<Value>> {
+        let req = Req::default()
+            .query("type", event_type.map(str::to_string))
+            .query("subject", subject.map(str::to_string))
+            .query("limit", limit.map(|l| l.to_string()));
+        self.c.paginate(Method::GET, "/api/v1/analytics/events".into(), req, None)
+    }
+    /// The instance's operational metrics as JSON (platform admins).
+    pub async fn metrics(&self) -> Result<Value> {
+        self.c.request(Method::GET, "/api/v1/admin/metrics", Req::default()).await
+    }
 }

@@ -9,6 +9,7 @@ import type {
   EnvelopeOf,
   Job,
   Lineage,
+  LineageQuery,
   ListDatasetsQuery,
   OperatorConfig,
   PrivacyModel,
@@ -80,9 +81,9 @@ export class Datasets extends APIResource {
     return dataOf(this.client.request<EnvelopeOf<DatasetStats>>('GET', path`/api/v1/datasets/${id}/stats`, options));
   }
 
-  /** The graph of versions, imports, exports, derived datasets and anonymization runs. @example const { nodes, edges } = await loam.datasets.lineage('ds_01…'); */
-  lineage(id: string, options?: Opts): APIPromise<Lineage> {
-    return dataOf(this.client.request<EnvelopeOf<Lineage>>('GET', path`/api/v1/datasets/${id}/lineage`, options));
+  /** The graph of versions, imports, exports, anonymization runs and the datasets around it. @example const { nodes, edges } = await loam.datasets.lineage('ds_01…', { depth: 2, direction: 'downstream' }); */
+  lineage(id: string, query: Omit<LineageQuery, 'format'> = {}, options?: Opts): APIPromise<Lineage> {
+    return dataOf(this.client.request<EnvelopeOf<Lineage>>('GET', path`/api/v1/datasets/${id}/lineage`, { ...options, query }));
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { CreateVersion, DatasetVersion, EnvelopeOf, ListQuery, UpdateVersion, VersionDiff } from '@loam/api';
+import type { CreateVersion, DatasetVersion, EnvelopeOf, FinalizeVersion, ListQuery, UpdateVersion, VersionDiff } from '@loam/api';
 import { type APIPromise, APIResource, dataOf, path, type RequestOptions } from '../core.js';
 import { cursorList, type PagePromise } from '../pagination.js';
 
@@ -7,12 +7,25 @@ type Opts = Pick<RequestOptions, 'signal' | 'timeout' | 'maxRetries'>;
 /** Immutable dataset versions (`/api/v1/datasets/{id}/versions`). */
 export class Versions extends APIResource {
   /**
-   * Finalizes the current draft into an immutable version.
+   * Finalizes the current draft into an immutable version (`draft: true`: opens a draft version, see `finalize`).
    * @example const v1 = await loam.versions.create('ds_01…', { name: '2026-11', description: 'November load' });
    */
   create(datasetId: string, body: CreateVersion = {}, options?: Opts): APIPromise<DatasetVersion> {
     return dataOf(
       this.client.request<EnvelopeOf<DatasetVersion>>('POST', path`/api/v1/datasets/${datasetId}/versions`, { ...options, body }),
+    );
+  }
+
+  /**
+   * Finalizes a draft version (one created with `draft: true`): its record count and checksum are fixed.
+   * @example const draft = await loam.versions.create(ds, { draft: true }); await loam.records.insert(ds, rows); await loam.versions.finalize(ds, draft.id);
+   */
+  finalize(datasetId: string, versionId: string, body: FinalizeVersion = {}, options?: Opts): APIPromise<DatasetVersion> {
+    return dataOf(
+      this.client.request<EnvelopeOf<DatasetVersion>>('POST', path`/api/v1/datasets/${datasetId}/versions/${versionId}/finalize`, {
+        ...options,
+        body,
+      }),
     );
   }
 

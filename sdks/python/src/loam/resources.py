@@ -114,8 +114,10 @@ class Datasets(_Resource):
     def stats(self, dataset_id: str, *, version: Optional[str] = None) -> Any:
         return self._c.request("GET", path("/api/v1/datasets/{}/stats", dataset_id), query=_drop_none(version=version))
 
-    def lineage(self, dataset_id: str) -> Any:
-        return self._c.request("GET", path("/api/v1/datasets/{}/lineage", dataset_id))
+    def lineage(self, dataset_id: str, *, depth: Optional[int] = None, direction: Optional[str] = None) -> Any:
+        """The graph around a dataset; ``direction``: upstream, downstream or both (default), ``depth``: dataset hops (default 3)."""
+        q = {k: v for k, v in {"depth": depth, "direction": direction}.items() if v is not None}
+        return self._c.request("GET", path("/api/v1/datasets/{}/lineage", dataset_id), query=q)
 
     def anonymize(self, dataset_id: str, policy: JSON, *, version: Optional[str] = None, name: Optional[str] = None) -> Any:
         """Anonymizes a version into a new derived dataset: answers the job (``result.dataset_id`` once done)."""
@@ -145,11 +147,19 @@ class Versions(_Resource):
     """Immutable dataset versions (``/api/v1/datasets/{id}/versions``)."""
 
     def create(
-        self, dataset_id: str, *, name: Optional[str] = None, description: Optional[str] = None, tags: Optional[List[str]] = None
+        self, dataset_id: str, *, name: Optional[str] = None, description: Optional[str] = None, tags: Optional[List[str]] = None,
+        draft: Optional[bool] = None,
     ) -> Any:
-        """Finalizes the working draft into an immutable version."""
-        body = _drop_none(name=name, description=description, tags=tags)
+        """Finalizes the working draft into an immutable version (``draft=True``: opens a draft version, see ``finalize``)."""
+        body = _drop_none(name=name, description=description, tags=tags, draft=draft)
         return self._c.request("POST", path("/api/v1/datasets/{}/versions", dataset_id), json=body, cast=DatasetVersion.from_dict)
+
+    def finalize(self, dataset_id: str, version_id: str, *, name: Optional[str] = None, description: Optional[str] = None) -> Any:
+        """Finalizes a draft version: its record count and checksum are fixed."""
+        body = _drop_none(name=name, description=description)
+        return self._c.request(
+            "POST", path("/api/v1/datasets/{}/versions/{}/finalize", dataset_id, version_id), json=body, cast=DatasetVersion.from_dict
+        )
 
     def list(self, dataset_id: str, *, limit: Optional[int] = None) -> Any:
         return self._c._paginate(

@@ -54,3 +54,32 @@ class Governance(_Resource):
         """The decision the access check would make: ``decision``, ``obligations``, ``policy_ids``, ``reasons``."""
         body = _drop_none(resource=resource, action=action, subject=subject, context=context)
         return self._c.request("POST", "/api/v1/policies/evaluate", json=body)
+
+    def catalog(self, query: Optional[str] = None, *, limit: Optional[int] = None) -> Any:
+        """Datasets you may read whose name, description, tags or field names contain ``query``, with their versions."""
+        return self._c.request("GET", "/api/v1/catalog/datasets", query=_drop_none(query=query, limit=limit))
+
+    def anonymization_requirements(self, dataset_id: str, *, record_schema: Optional[JSON] = None) -> Any:
+        """``required_techniques`` and ``pii_fields`` of a dataset (or of records with ``record_schema``)."""
+        body = _drop_none(dataset_id=dataset_id, record_schema=record_schema)
+        return self._c.request("POST", "/api/v1/policies/anonymization-requirements", json=body)
+
+    def record_event(
+        self, event_type: str, *, subject: Optional[str] = None, value: Optional[float] = None,
+        properties: Optional[JSON] = None, time: Optional[str] = None,
+    ) -> Any:
+        """Records a custom analytics event (a quality score, a lineage note, ...) in your tenant."""
+        body = _drop_none(type=event_type, subject=subject, value=value, properties=properties, time=time)
+        return self._c.request("POST", "/api/v1/analytics/events", json=body)
+
+    def list_events(
+        self, *, event_type: Optional[str] = None, subject: Optional[str] = None, since: Optional[str] = None,
+        until: Optional[str] = None, limit: Optional[int] = None,
+    ) -> Any:
+        q = _drop_none(type=event_type, subject=subject, since=since, until=until, limit=limit)
+        return self._c._paginate("GET", "/api/v1/analytics/events", lambda d: d, query=q)
+
+    def metrics(self) -> Any:
+        """The instance's operational metrics as JSON (platform admins)."""
+        return self._c.request("GET", "/api/v1/admin/metrics")
+

@@ -42,7 +42,8 @@ export interface DatasetVersionsTable {
   name: string | null;
   description: string | null;
   tags: JsonText;
-  status: 'finalized' | 'deprecated';
+  /** `draft`: the working draft given a version id ahead of its finalization (number = the dataset's draft_number). */
+  status: 'draft' | 'finalized' | 'deprecated';
   record_count: number;
   checksum: string;
   schema: JsonText;

@@ -1,4 +1,15 @@
-import { ComplianceReport, ComplianceReportQuery, Envelope, EvaluatePolicyRequest, PolicyDecision } from '@loam/api';
+import {
+  AnonymizationRequirements,
+  AnonymizationRequirementsRequest,
+  CatalogEntry,
+  CatalogQuery,
+  ComplianceReport,
+  ComplianceReportQuery,
+  Envelope,
+  EvaluatePolicyRequest,
+  PolicyDecision,
+} from '@loam/api';
+import { Type } from '@sinclair/typebox';
 import { contextOf, sendEnvelope } from '../../platform/http/context.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import { complianceHtml } from './compliance.js';
@@ -43,5 +54,36 @@ export function governanceRoutes(app: LoamApp, governance: GovernanceService): v
       },
     },
     async (request, reply) => sendEnvelope(request, reply, await governance.evaluate(contextOf(request), request.body)),
+  );
+
+  app.get(
+    '/api/v1/catalog/datasets',
+    {
+      config: { auth: { scopes: ['datasets:read'] } },
+      schema: {
+        tags,
+        summary: 'Search the datasets you may read by name, description, tag or field name, with their versions',
+        querystring: CatalogQuery,
+        response: { 200: Envelope(Type.Array(CatalogEntry)) },
+      },
+    },
+    async (request, reply) =>
+      sendEnvelope(request, reply, await governance.catalog(contextOf(request), request.query), {
+        links: { self: '/api/v1/catalog/datasets' },
+      }),
+  );
+
+  app.post(
+    '/api/v1/policies/anonymization-requirements',
+    {
+      config: { auth: { scopes: ['datasets:read'] } },
+      schema: {
+        tags,
+        summary: "A dataset's PII fields and the anonymization techniques its classification requires",
+        body: AnonymizationRequirementsRequest,
+        response: { 200: Envelope(AnonymizationRequirements) },
+      },
+    },
+    async (request, reply) => sendEnvelope(request, reply, await governance.anonymizationRequirements(contextOf(request), request.body)),
   );
 }

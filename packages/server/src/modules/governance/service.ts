@@ -1,9 +1,20 @@
-import type { ComplianceReport, ComplianceReportQuery, EvaluatePolicyRequest, PolicyDecision } from '@loam/api';
+import type {
+  AnonymizationRequirements,
+  AnonymizationRequirementsRequest,
+  CatalogEntry,
+  CatalogQuery,
+  ComplianceReport,
+  ComplianceReportQuery,
+  EvaluatePolicyRequest,
+  PolicyDecision,
+} from '@loam/api';
 import type { RequestContext } from '../../platform/context.js';
 import { notFound } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import type { Principal } from '../../platform/principal.js';
 import { type ComplianceDeps, complianceReport } from './compliance.js';
+import { datasetAttributes, searchCatalog } from './catalog.js';
+import { anonymizationRequirements } from './requirements.js';
 import { GovernanceStore } from './store.js';
 
 const DAY = 86_400_000;
@@ -30,7 +41,7 @@ export class GovernanceService {
     private readonly platform: Platform,
     private readonly deps: GovernanceDeps,
   ) {
-    this.store = new GovernanceStore(platform.database.db);
+    this.store = new GovernanceStore(platform.database.db, platform.database.dialect);
   }
 
   async complianceReport(ctx: RequestContext, q: ComplianceReportQuery): Promise<ComplianceReport> {
@@ -47,6 +58,25 @@ export class GovernanceService {
       to,
       now,
     });
+  }
+
+  /** The datasets the caller may read whose names, descriptions, tags or field names match. */
+  catalog(ctx: RequestContext, q: CatalogQuery): Promise<CatalogEntry[]> {
+    return searchCatalog(this.store, this.platform.access, ctx, q);
+  }
+
+  /** The PII fields of a dataset (or of records about to be written to it) and the techniques they need. */
+  async anonymizationRequirements(ctx: RequestContext, req: AnonymizationRequirementsRequest): Promise<AnonymizationRequirements> {
+    const row = await this.store.dataset(ctx.tenantId, req.dataset_id);
+    if (!row) throw notFound('Dataset');
+    await this.platform.access.check(ctx, 'datasets:read', {
+      type: 'Dataset',
+      id: row.id,
+      tenantId: row.tenant_id,
+      attributes: datasetAttributes(row),
+    });
+    const schema = (await this.store.datasets(ctx.tenantId, row.id))[0]?.schema ?? '{"fields":[]}';
+    return anonymizationRequirements(this.store, this.deps, ctx.tenantId, { id: row.id, classification: row.classification, schema }, req);
   }
 
   /**
@@ -69,15 +99,7 @@ export class GovernanceService {
     let attributes = req.resource.attributes ?? {};
     if (req.resource.type === 'Dataset') {
       const row = await this.store.dataset(ctx.tenantId, req.resource.id);
-      if (row)
-        attributes = {
-          ...attributes,
-          classification: row.classification,
-          owner: row.owner ?? '',
-          name: row.name,
-          status: row.status,
-          tags: row.tags,
-        };
+      if (row) attributes = { ...attributes, ...datasetAttributes(row) };
     }
     const decision = await this.platform.authorizer.authorize({
       principal,

@@ -1,12 +1,69 @@
-import { sql } from 'kysely';
+import { type Expression, sql } from 'kysely';
 import type { Executor } from '../../platform/db/index.js';
+import type { SqlDialect } from '../../platform/db/dialect/index.js';
+
+/** At most this many datasets match a catalogue query's SQL pre-filter (then access and exact matching). */
+export const CATALOG_SCAN = 1000;
 
 /**
  * Read-only evidence for compliance reports. Governance owns no tables: it reads what the other
  * modules keep (through the typed `Database`), never writes them.
  */
 export class GovernanceStore {
-  constructor(private readonly db: Executor) {}
+  constructor(
+    private readonly db: Executor,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  /**
+   * Active datasets whose name, description, tags or schema text contain `query` (any case),
+   * newest change first: the candidates the catalogue then matches exactly and filters by access.
+   */
+  catalogCandidates(tenantId: string, query: string) {
+    let q = this.db
+      .selectFrom('datasets')
+      .select([
+        'id',
+        'tenant_id',
+        'name',
+        'description',
+        'tags',
+        'schema',
+        'classification',
+        'owner',
+        'status',
+        'record_count',
+        'updated_at',
+      ])
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', 'active');
+    if (query) {
+      const pattern = `%${query.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const like = (e: Expression<unknown>) => sql<boolean>`lower(${e}) like ${pattern} escape '\\'`;
+      q = q.where((eb) =>
+        eb.or([
+          like(sql.ref('name')),
+          like(sql`coalesce(${sql.ref('description')}, '')`),
+          like(this.dialect.jsonText(sql.ref('tags'), [])),
+          like(this.dialect.jsonText(sql.ref('schema'), [])),
+        ]),
+      );
+    }
+    return q.orderBy('updated_at', 'desc').orderBy('id').limit(CATALOG_SCAN).execute();
+  }
+
+  /** The versions of `datasetIds`, oldest first per dataset. */
+  versions(tenantId: string, datasetIds: string[]) {
+    if (datasetIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('dataset_versions')
+      .select(['id', 'dataset_id', 'number', 'name', 'status', 'checksum', 'record_count', 'schema', 'created_at'])
+      .where('tenant_id', '=', tenantId)
+      .where('dataset_id', 'in', datasetIds)
+      .orderBy('dataset_id')
+      .orderBy('number')
+      .execute();
+  }
 
   datasets(tenantId: string, datasetId?: string) {
     let q = this.db

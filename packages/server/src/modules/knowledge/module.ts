@@ -6,7 +6,7 @@ import { Answerer } from './answer.js';
 import { knowledgeMigrations } from './migrations.js';
 import { Retrieval } from './retrieval.js';
 import { knowledgeRoutes } from './routes.js';
-import { KnowledgeService } from './service.js';
+import { type DocumentSourceRecorder, KnowledgeService } from './service.js';
 import { KnowledgeWorkflow } from './workflow.js';
 
 export interface KnowledgeModuleService {
@@ -19,9 +19,9 @@ export interface KnowledgeModuleService {
 /** Knowledge bases: collections, documents and their workflow, hybrid retrieval, answers with citations. */
 export function createKnowledgeModule(
   platform: Platform,
-  deps: { storage: StorageService; content: ContentService; gateway: LlmGateway },
+  deps: { storage: StorageService; content: ContentService; gateway: LlmGateway; recordSource?: DocumentSourceRecorder },
 ): LoamModule<KnowledgeModuleService> {
-  const knowledge = new KnowledgeService(platform, deps.storage, deps.content);
+  const knowledge = new KnowledgeService(platform, deps.storage, deps.content, deps.recordSource);
   const retrieval = new Retrieval(platform, knowledge.store, knowledge, deps.gateway);
   const answerer = new Answerer(platform, knowledge.store, retrieval, deps.gateway);
   const workflow = new KnowledgeWorkflow(platform, knowledge.store, deps.content, deps.gateway.llm);

@@ -4,7 +4,7 @@ import type { RequestContext } from '../../platform/context.js';
 import type { Executor } from '../../platform/db/index.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors.js';
 import type { PageRequest } from '../../platform/http/pagination.js';
-import type { Platform } from '../../platform/index.js';
+import type { Platform, Tx } from '../../platform/index.js';
 import { rfc3339 } from '../../platform/time.js';
 import type { ContentService } from '../content/service.js';
 import type { StorageService } from '../storage/service.js';
@@ -16,6 +16,14 @@ const DEFAULT_CHUNK_TOKENS = 256;
 const DEFAULT_OVERLAP = 32;
 
 export type KnowledgeAction = 'knowledge:read' | 'knowledge:write';
+
+/** Records that document `document` was indexed from dataset `datasetId` (its version `from`, or the dataset). */
+export type DocumentSourceRecorder = (
+  tx: Tx,
+  tenantId: string,
+  datasetId: string,
+  link: { from: string; document: { id: string; label: string; collection_id: string } },
+) => Promise<void>;
 
 /** A document as the access check sees it: classification, owner and department from its metadata. */
 export const documentResource = (d: DocumentRow): ResourceRef => ({
@@ -57,6 +65,8 @@ export class KnowledgeService {
     private readonly platform: Platform,
     private readonly storage: StorageService,
     private readonly content: ContentService,
+    /** Records a document's `source_dataset_id` in that dataset's lineage (the datasets module's). */
+    private readonly recordSource?: DocumentSourceRecorder,
   ) {
     this.store = new KnowledgeStore(platform.database.dialect);
     // A PUT through a local pre-signed URL: the document's file is there.
@@ -225,6 +235,20 @@ export class KnowledgeService {
     };
   }
 
+  /**
+   * A document whose metadata names `source_dataset_id` (and optionally `source_version_id`) was
+   * indexed from that dataset: the edge goes into the dataset's lineage, in the document's own
+   * transaction (404 when the tenant has no such dataset).
+   */
+  private async linkSource(tx: Tx, doc: DocumentRow): Promise<void> {
+    const datasetId = str(doc.metadata.source_dataset_id);
+    if (!datasetId || !this.recordSource) return;
+    await this.recordSource(tx, doc.tenant_id, datasetId, {
+      from: str(doc.metadata.source_version_id) ?? datasetId,
+      document: { id: doc.id, label: doc.filename, collection_id: doc.collection_id },
+    });
+  }
+
   /** `POST /api/v1/documents` (JSON): the document and a pre-signed URL to PUT its file to. */
   async createDocument(ctx: RequestContext, input: CreateDocument): Promise<KbDocument> {
     const collection = await this.collectionRow(ctx, input.collection_id, 'knowledge:write');
@@ -236,6 +260,7 @@ export class KnowledgeService {
       const issued = await this.storage.issueUploadUrl(ctx.tenantId, doc.filename, doc.content_type, { id: doc.id, tx });
       doc.blob_key = issued.s3Key;
       await this.store.insertDocument(tx, doc);
+      await this.linkSource(tx, doc);
       return issued;
     });
     return this.toDocument(doc, upload);
@@ -253,10 +278,17 @@ export class KnowledgeService {
     const key = this.storage.newKey(ctx.tenantId, doc.filename, doc.id);
     const info = await this.storage.put(ctx.tenantId, key, body, doc.content_type);
     Object.assign(doc, { blob_key: key, size: info.size, status: 'uploaded' });
-    await this.platform.transaction(async (tx) => {
-      await this.store.insertDocument(tx, doc);
-      await this.enqueue(tx, doc, 'extract');
-    });
+    try {
+      await this.platform.transaction(async (tx) => {
+        await this.store.insertDocument(tx, doc);
+        await this.linkSource(tx, doc);
+        await this.enqueue(tx, doc, 'extract');
+      });
+    } catch (err) {
+      // No document (an unknown source dataset, …): the stored file goes too.
+      await this.storage.delete(key).catch(() => undefined);
+      throw err;
+    }
     return this.toDocument(doc);
   }
 
@@ -277,6 +309,7 @@ export class KnowledgeService {
     Object.assign(doc, { content_id: item.id, status: 'processing' });
     await this.platform.transaction(async (tx) => {
       await this.store.insertDocument(tx, { ...doc, text });
+      await this.linkSource(tx, doc);
       await this.enqueue(tx, doc, 'chunk');
     });
     return this.toDocument(doc);

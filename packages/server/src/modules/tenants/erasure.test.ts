@@ -66,6 +66,7 @@ describeEachDialect('tenants: erasure', (dialect) => {
     });
     await ok('POST', '/api/v1/admin/policies', { name: 'p', policy: 'permit(principal, action, resource);' });
     await ok('POST', '/admin/credentials', { issued_to: 'etl', scopes: [] });
+    await ok('POST', '/api/v1/analytics/events', { type: 'quality.score', subject: datasetId, value: 0.9 });
     await t.loam.platform.database.db
       .insertInto('llm_usage_daily')
       .values({ tenant_id: TENANT, day: '2026-12-01', model: 'm', calls: 1, input_tokens: 1, output_tokens: 2 })
@@ -93,6 +94,7 @@ describeEachDialect('tenants: erasure', (dialect) => {
         'privacy_token_vault',
         'policies',
         'client_credentials',
+        'analytics_events',
         'llm_usage_daily',
         'data_keys',
         'idempotency_keys',

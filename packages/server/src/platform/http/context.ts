@@ -64,9 +64,27 @@ export function sendEnvelope(request: FastifyRequest, reply: FastifyReply, data:
     status: 'success',
     data,
     metadata: { version: 'v1', ...opts.metadata },
-    ...(opts.links ? { links: opts.links } : {}),
+    ...(opts.links || opts.pagination ? { links: pageLinks(request, opts.links, opts.pagination) } : {}),
     ...(opts.pagination ? { pagination: opts.pagination } : {}),
   });
+}
+
+/**
+ * A list's `links`: the route's own, with `next` and `prev` filled in from the pagination's
+ * cursors on the request's own URL (its filters kept, its cursor replaced) where the route set none.
+ */
+function pageLinks(request: FastifyRequest, links: Record<string, string> = {}, pagination?: Pagination): Record<string, string> {
+  if (!pagination) return links;
+  const out = { ...links };
+  const url = new URL(request.url, 'http://loam.invalid');
+  const at = (cursor: string) => {
+    url.searchParams.set('cursor', cursor);
+    return `${url.pathname}?${url.searchParams}`;
+  };
+  out.self ??= url.pathname;
+  if (pagination.cursor && !out.next) out.next = at(pagination.cursor);
+  if (pagination.prev_cursor && !out.prev) out.prev = at(pagination.prev_cursor);
+  return out;
 }
 
 export const invalidCursor = () => new AppError('invalid_param', 400, 'The cursor is invalid or was tampered with');

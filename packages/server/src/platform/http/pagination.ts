@@ -26,19 +26,39 @@ export async function pageById<DB, TB extends keyof DB, O, CDB = DB, CTB extends
 ): Promise<{ items: O[]; pagination: Pagination; next?: string }> {
   const limit = req.limit ?? 100;
   let q = query;
+  let before: string | undefined;
   if (req.cursor) {
-    const c = signer.verify<{ after: string }>(req.cursor, `cursor:${scope}`);
-    if (!c || typeof c.after !== 'string') throw invalidCursor();
-    q = q.where(sql.ref(column), descending ? '<' : '>', c.after);
+    const c = signer.verify<{ after?: string; before?: string }>(req.cursor, `cursor:${scope}`);
+    if (!c || (typeof c.after !== 'string' && typeof c.before !== 'string')) throw invalidCursor();
+    before = c.before;
+    // A `before` cursor (links.prev) reads the page ending just before it, walking backwards.
+    q =
+      before !== undefined
+        ? q.where(sql.ref(column), descending ? '>' : '<', before)
+        : q.where(sql.ref(column), descending ? '<' : '>', c.after as string);
   }
+  const backwards = before !== undefined;
   const rows = await q
-    .orderBy(sql.ref(column), descending ? 'desc' : 'asc')
+    .orderBy(sql.ref(column), descending !== backwards ? 'desc' : 'asc')
     .limit(limit + 1)
     .execute();
-  const hasMore = rows.length > limit;
-  const items = hasMore ? rows.slice(0, limit) : rows;
-  const next = hasMore ? signer.sign({ after: (items[items.length - 1] as unknown as { id: string }).id }, `cursor:${scope}`) : undefined;
-  const pagination: Pagination = { has_more: hasMore, page_size: items.length, ...(next ? { cursor: next } : {}) };
+  const more = rows.length > limit;
+  const items = more ? rows.slice(0, limit) : rows;
+  if (backwards) items.reverse();
+  const idOf = (row: O | undefined) => (row as unknown as { id: string } | undefined)?.id;
+  const first = idOf(items[0]);
+  const last = idOf(items[items.length - 1]);
+  // Walking forwards, more rows means a next page; backwards, the page we came from is next.
+  const hasMore = backwards ? last !== undefined : more;
+  const next = hasMore && last !== undefined ? signer.sign({ after: last }, `cursor:${scope}`) : undefined;
+  const hasPrev = backwards ? more : req.cursor !== undefined;
+  const prev = hasPrev && first !== undefined ? signer.sign({ before: first }, `cursor:${scope}`) : undefined;
+  const pagination: Pagination = {
+    has_more: hasMore,
+    page_size: items.length,
+    ...(next ? { cursor: next } : {}),
+    ...(prev ? { prev_cursor: prev } : {}),
+  };
   if (req.count && countQuery) pagination.total_count = Number((await countQuery.executeTakeFirstOrThrow()).n);
   return { items, pagination, next };
 }

@@ -5,6 +5,7 @@ import {
   DiffParams,
   DiffQuery,
   Envelope,
+  FinalizeVersion,
   ListQuery,
   UpdateVersion,
   VersionDiff,
@@ -19,14 +20,14 @@ import type { DatasetService } from '../services/datasets.js';
 
 import { base, bodyOptional, read, tags, write } from './shared.js';
 
+const versionLinks = (id: string, vid: string) => ({
+  self: `${base(id)}/versions/${vid}`,
+  dataset: base(id),
+  records: `${base(id)}/records?version=${vid}`,
+});
+
 /** Versions: finalize the draft, list, get, update, delete, deprecate, diff. */
 export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
-  const versionLinks = (id: string, vid: string) => ({
-    self: `${base(id)}/versions/${vid}`,
-    dataset: base(id),
-    records: `${base(id)}/records?version=${vid}`,
-  });
-
   scope.post(
     '/api/v1/datasets/:id/versions',
     {
@@ -34,7 +35,7 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
       config: write,
       schema: {
         tags,
-        summary: 'Finalize the working draft into an immutable version',
+        summary: 'Finalize the working draft into an immutable version (or, with draft: true, open a draft version to finalize later)',
         params: DatasetParams,
         body: CreateVersion,
         response: { 201: Envelope(DatasetVersion) },
@@ -49,6 +50,8 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
       });
     },
   );
+
+  finalizeRoute(scope, datasets);
 
   scope.get(
     '/api/v1/datasets/:id/versions',
@@ -155,6 +158,29 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
           cursor: pagination.cursor,
         })}`;
       return sendEnvelope(request, reply, diff, { pagination, links });
+    },
+  );
+}
+
+/** `POST …/versions/{vid}/finalize`: closes a draft version (one created with `draft: true`). */
+function finalizeRoute(scope: LoamApp, datasets: DatasetService): void {
+  scope.post(
+    '/api/v1/datasets/:id/versions/:vid/finalize',
+    {
+      ...bodyOptional,
+      config: write,
+      schema: {
+        tags,
+        summary: 'Finalize a draft version: its records, record count and checksum are fixed from now on',
+        params: VersionParams,
+        body: FinalizeVersion,
+        response: { 200: Envelope(DatasetVersion) },
+      },
+    },
+    async (request, reply) => {
+      const { id, vid } = request.params;
+      const v = await datasets.versions.finalizeDraft(contextOf(request), id, vid, request.body ?? {});
+      return sendEnvelope(request, reply, v, { links: versionLinks(id, vid) });
     },
   );
 }

@@ -220,13 +220,15 @@ export class DatasetCore {
       };
     const row = await this.store.versions.find(db, ds.tenantId, ds.id, version);
     if (!row) throw notFound('Version');
+    // A draft version is the working draft under a version id: read as the draft is.
+    const draft = row.status === 'draft';
     return {
-      number: row.number,
+      number: draft ? ds.row.draft_number : row.number,
       id: row.id,
-      draft: false,
+      draft,
       tenantId: ds.tenantId,
       datasetId: ds.id,
-      encrypted: this.protection.encrypted(row.schema),
+      encrypted: this.protection.encrypted(draft ? ds.row.schema : row.schema),
     };
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CreateVersion, DatasetVersion, FieldChange, Pagination, UpdateVersion, VersionDiff } from '@loam/api';
+import type { CreateVersion, DatasetVersion, FieldChange, FinalizeVersion, Pagination, UpdateVersion, VersionDiff } from '@loam/api';
 import type { Updateable } from 'kysely';
 import type { RequestContext } from '../../../platform/context.js';
 import { fromJson, toJson } from '../../../platform/db/index.js';
@@ -10,7 +10,7 @@ import type { PageRequest } from '../../../platform/http/pagination.js';
 import type { Tx } from '../../../platform/index.js';
 import { fieldChanges } from '../records.js';
 import { toVersion } from '../store/index.js';
-import type { DatasetVersionsTable, VersionRow } from '../tables.js';
+import type { DatasetRow, DatasetVersionsTable, VersionRow } from '../tables.js';
 import {
   ANALYZE_AFTER_RECORDS,
   DERIVING_RELATIONS,
@@ -26,70 +26,113 @@ import {
 export class VersionService {
   constructor(private readonly core: DatasetCore) {}
 
+  /**
+   * `POST …/versions`: finalizes the working draft into a version at once, or (`draft: true`)
+   * gives the working draft a version id first, finalized later by `finalizeDraft`. A dataset has
+   * at most one draft version; while it is open, versions are made by finalizing it.
+   */
   async finalize(ctx: RequestContext, id: string, input: CreateVersion): Promise<DatasetVersion> {
     const ds = await this.core.authorizeWrite(ctx, id);
     const tenantId = ctx.tenantId;
     const versionId = this.core.platform.ids.new('ver');
     await this.core.checkVersion(ctx, ds, 'datasets:write', { id: versionId, number: ds.row.draft_number });
     const written = await this.core.platform.transaction(async (tx) => {
-      // The exclusive lock waits for record writes in flight (they hold a share lock), so nothing
-      // lands in the draft between counting and closing it.
       const row = await this.core.loadDataset(tx, tenantId, id, 'update');
       this.core.assertActive(row);
-      const number = row.draft_number;
-      const hashes: string[] = [];
-      let newRows = 0;
-      for await (const page of this.core.store.records.liveRows(tx, tenantId, id, 'hash', SCAN_PAGE * 4))
-        for (const r of page) {
-          hashes.push(r.hash);
-          if (r.valid_from === number) newRows++;
-        }
-      hashes.sort();
-      const checksum = createHash('sha256');
-      for (const h of hashes) checksum.update(h).update('\n');
+      const open = await this.core.store.versions.openDraft(tx, tenantId, id);
+      if (open)
+        throw new AppError(
+          'conflict',
+          409,
+          `Dataset ${id} has a draft version ${open.id}: finalize it (POST …/versions/${open.id}/finalize) or delete it first`,
+        );
       const now = this.core.platform.clock.now();
       await this.core.store.versions.insert(tx, {
         id: versionId,
         tenant_id: tenantId,
         dataset_id: id,
-        number,
+        number: row.draft_number,
         name: input.name ?? null,
         description: input.description ?? null,
         tags: toJson(input.tags ?? []),
-        status: 'finalized',
-        record_count: hashes.length,
-        checksum: checksum.digest('hex'),
+        status: 'draft',
+        record_count: 0,
+        checksum: '',
         schema: row.schema,
         resource_version: 1,
         created_at: now,
         updated_at: now,
       });
-      await this.core.store.datasets.update(tx, tenantId, id, {
-        draft_number: number + 1,
-        resource_version: row.resource_version + 1,
-        updated_at: now,
-      });
-      await this.core.emit(
-        tx,
-        'version.created',
-        versionId,
-        { id: versionId, dataset_id: id, number, record_count: hashes.length },
-        tenantId,
-        id,
-      );
-      await this.core.emit(
-        tx,
-        'version.finalized',
-        versionId,
-        { id: versionId, dataset_id: id, number, record_count: hashes.length },
-        tenantId,
-        id,
-      );
-      return newRows;
+      const event = { id: versionId, dataset_id: id, number: row.draft_number };
+      if (input.draft) {
+        await this.core.emit(tx, 'version.created', versionId, { ...event, record_count: 0, status: 'draft' }, tenantId, id);
+        return 0;
+      }
+      const closed = await this.close(tx, row, versionId, {});
+      await this.core.emit(tx, 'version.created', versionId, { ...event, record_count: closed.count }, tenantId, id);
+      await this.core.emit(tx, 'version.finalized', versionId, { ...event, record_count: closed.count }, tenantId, id);
+      return closed.newRows;
     });
     // A large load since the last version: the planner's statistics are stale now.
     if (written >= ANALYZE_AFTER_RECORDS) await this.core.store.indexes.analyze(this.core.db);
     return this.getVersion(ctx, id, versionId, { skipAuth: true });
+  }
+
+  /** `POST …/versions/{vid}/finalize`: closes a draft version over the records written since it opened. */
+  async finalizeDraft(ctx: RequestContext, id: string, vid: string, input: FinalizeVersion): Promise<DatasetVersion> {
+    await this.authorizeChange(ctx, id, vid);
+    const written = await this.core.platform.transaction(async (tx) => {
+      const row = await this.core.loadDataset(tx, ctx.tenantId, id, 'update');
+      this.core.assertActive(row);
+      const v = await this.forWrite(tx, ctx, id, vid);
+      if (v.status !== 'draft') throw new AppError('conflict', 409, `Version ${vid} is ${v.status}, not a draft`);
+      const closed = await this.close(tx, row, vid, input);
+      const event = { id: vid, dataset_id: id, number: v.number, record_count: closed.count };
+      await this.core.emit(tx, 'version.finalized', vid, event, ctx.tenantId, id);
+      return closed.newRows;
+    });
+    if (written >= ANALYZE_AFTER_RECORDS) await this.core.store.indexes.analyze(this.core.db);
+    return this.getVersion(ctx, id, vid, { skipAuth: true });
+  }
+
+  /**
+   * Finalizes the draft version `versionId` (numbered the dataset's draft number): its record
+   * count and checksum over the live rows, the dataset's schema, and a new working draft. Runs
+   * under the dataset's exclusive lock, which waits for record writes in flight (they hold a
+   * share lock), so nothing lands in the draft between counting and closing it. Returns its
+   * record count and the number of rows written since the previous version.
+   */
+  private async close(tx: Tx, row: DatasetRow, versionId: string, input: FinalizeVersion): Promise<{ count: number; newRows: number }> {
+    const { tenant_id: tenantId, id, draft_number: number } = row;
+    const hashes: string[] = [];
+    let newRows = 0;
+    for await (const page of this.core.store.records.liveRows(tx, tenantId, id, 'hash', SCAN_PAGE * 4))
+      for (const r of page) {
+        hashes.push(r.hash);
+        if (r.valid_from === number) newRows++;
+      }
+    hashes.sort();
+    const checksum = createHash('sha256');
+    for (const h of hashes) checksum.update(h).update('\n');
+    const now = this.core.platform.clock.now();
+    const set: Updateable<DatasetVersionsTable> = {
+      status: 'finalized',
+      record_count: hashes.length,
+      checksum: checksum.digest('hex'),
+      schema: row.schema,
+      updated_at: now,
+    };
+    if (input.name !== undefined) set.name = input.name;
+    if (input.description !== undefined) set.description = input.description;
+    if (input.tags !== undefined) set.tags = toJson(input.tags);
+    const current = await this.core.store.versions.find(tx, tenantId, id, versionId);
+    await this.core.store.versions.update(tx, tenantId, versionId, { ...set, resource_version: (current?.resource_version ?? 0) + 1 });
+    await this.core.store.datasets.update(tx, tenantId, id, {
+      draft_number: number + 1,
+      resource_version: row.resource_version + 1,
+      updated_at: now,
+    });
+    return { count: hashes.length, newRows };
   }
 
   async getVersion(ctx: RequestContext, id: string, vid: string, opts: { skipAuth?: boolean } = {}): Promise<DatasetVersion> {
@@ -157,6 +200,7 @@ export class VersionService {
     await this.authorizeChange(ctx, id, vid);
     await this.core.platform.transaction(async (tx) => {
       const row = await this.forWrite(tx, ctx, id, vid);
+      if (row.status === 'draft') throw new AppError('conflict', 409, `Version ${vid} is a draft: finalize it before deprecating it`);
       if (row.status === 'deprecated') return;
       const now = this.core.platform.clock.now();
       await this.core.store.versions.update(tx, ctx.tenantId, vid, {

@@ -53,6 +53,7 @@ export class DatasetTable {
           .selectFrom('dataset_versions as lv')
           .select('lv.id')
           .whereRef('lv.dataset_id', '=', 'datasets.id')
+          .where('lv.status', '!=', 'draft')
           .orderBy('lv.number', 'desc')
           .limit(1)
           .as('latest_version_id'),

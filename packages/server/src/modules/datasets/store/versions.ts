@@ -38,6 +38,17 @@ export class VersionTable {
       .executeTakeFirst();
   }
 
+  /** The dataset's open draft version, if it has one. */
+  openDraft(db: Executor, tenantId: string, datasetId: string): Promise<VersionRow | undefined> {
+    return db
+      .selectFrom('dataset_versions')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('dataset_id', '=', datasetId)
+      .where('status', '=', 'draft')
+      .executeTakeFirst();
+  }
+
   /** Every version of a dataset, oldest first. */
   all(db: Executor, tenantId: string, datasetId: string): Promise<VersionRow[]> {
     return db
