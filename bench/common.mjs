@@ -77,7 +77,9 @@ export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir()
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: npm, // its own process group, signalled as a terminal's Ctrl-C signals npm and the server
   };
-  const child = npm ? spawn('npm', ['start'], options) : spawn(process.execPath, [LOAM_BIN, 'serve'], options);
+  // BENCH_NODE_ARGS: flags for the server's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+  const child = npm ? spawn('npm', ['start'], options) : spawn(process.execPath, [...nodeArgs, LOAM_BIN, 'serve'], options);
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
