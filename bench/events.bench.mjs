@@ -2,17 +2,19 @@
 /**
  * Events and webhooks (#15) on the built `loam serve` (SQLite, rate limits off):
  * - deliveries/s: N events replayed to one endpoint whose local receiver answers at once, against
- *   the same receiver hit by plain concurrent POSTs from this process (the baseline, same run);
+ *   the same receiver hit by plain concurrent POSTs from this process (the baseline, same run),
+ *   and the server's CPU time per delivery (load-independent: what one free core would sustain);
  * - lag: p50/p99 from an event's commit (its `time`) to its arrival at the receiver while events
  *   are created at ~500/s (POST /prompts, one event each);
  * - memory: the server's RSS growth per idle SSE connection of /api/v1/events/stream.
  *
  * Run: npm run build && node bench/events.bench.mjs   (BENCH_EVENTS, default 3000; BENCH_RATE,
- *      default 500; BENCH_SECONDS, default 5; BENCH_STREAMS, default 1000)
+ *      default 500; BENCH_SECONDS, default 5; BENCH_STREAMS, default 1000; BENCH_NODE_ARGS, e.g.
+ *      "--cpu-prof --cpu-prof-dir=/tmp/prof", flags for the server's node)
  */
 import { createServer } from 'node:http';
 import os from 'node:os';
-import { rssOf, sleep, startLoam, table } from './common.mjs';
+import { cpuSecondsOf, rssOf, sleep, startLoam, table } from './common.mjs';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -80,6 +82,7 @@ async function main() {
     LOAM_WEBHOOK_CONCURRENCY: '16',
     LOAM_JOB_POLL_MS: '20',
     LOAM_RELAY_POLL_MS: '20',
+    LOAM_GRPC_PORT: '0',
   });
   const rows = [];
   try {
@@ -91,16 +94,25 @@ async function main() {
       await Promise.all(Array.from({ length: Math.min(50, EVENTS - i) }, (_, j) => createPrompt(loam.url, i + j)));
     const hook = (await api(loam.url, 'POST', '/api/v1/webhooks', { url: `${rx.url}/replay`, events: ['record.created'] })).data;
     const t0 = Date.now();
+    const cpu0 = cpuSecondsOf(loam.pid);
     await api(loam.url, 'POST', `/api/v1/webhooks/${hook.id}/replay`, { since });
     while (rx.arrivals.filter((a) => a.at >= t0).length < EVENTS && Date.now() - t0 < 120_000) await sleep(20);
     const got = rx.arrivals.filter((a) => a.at >= t0);
     const perSec = got.length / ((got.at(-1).at - t0) / 1000);
+    // The server's CPU per delivery: what a core of its own would sustain, whatever the load.
+    const cpuPer = (cpuSecondsOf(loam.pid) - cpu0) / got.length;
     const base = await baseline(rx, EVENTS, 16);
     rows.push({
       measure: `deliveries/s (${EVENTS} replayed, 16 in flight)`,
       loam: perSec.toFixed(0),
       baseline: `${base.toFixed(0)} plain POSTs/s`,
       ratio: (perSec / base).toFixed(2),
+    });
+    rows.push({
+      measure: 'server CPU per delivery (replay, recording included)',
+      loam: `${(cpuPer * 1000).toFixed(3)} ms`,
+      baseline: `${(1 / cpuPer).toFixed(0)} deliveries per CPU-second`,
+      ratio: '',
     });
     await api(loam.url, 'DELETE', `/api/v1/webhooks/${hook.id}`);
 

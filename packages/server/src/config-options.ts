@@ -87,6 +87,6 @@ export const streamingOptions = {
   webhookConcurrency: {
     env: 'LOAM_WEBHOOK_CONCURRENCY',
     schema: int(4, 1, 256),
-    doc: 'Deliveries in flight per endpoint and instance (default of each endpoint)',
+    doc: 'Deliveries of an endpoint in flight at once, across all instances (default of each endpoint)',
   },
 } satisfies Record<string, Option>;

@@ -171,3 +171,15 @@ impl<'a> Webhooks<'a> {
         self.c.request(Method::POST, &format!("/api/v1/webhooks/{}/test", seg(id)), Req::json(&json!({}))).await
     }
 }
+
+/// Checks a delivery's Standard Webhooks signature (see `verify_webhook_signature`) and returns
+/// its parsed body (the CloudEvent, or the `llm-vault` body). In a receiver:
+/// `let event = loam::verify_webhook(&body, &headers, &secret)?;`
+pub fn verify_webhook<K: AsRef<str>, V: AsRef<str>>(
+    body: &str,
+    headers: &[(K, V)],
+    secret: &str,
+) -> std::result::Result<serde_json::Value, crate::WebhookVerificationError> {
+    crate::verify_webhook_signature(body, headers, secret)?;
+    serde_json::from_str(body).map_err(|e| crate::WebhookVerificationError(format!("the body is not JSON: {}", e)))
+}

@@ -18,6 +18,7 @@ mod resources;
 mod sessions;
 mod events;
 mod tenants;
+mod webhooks;
 
 pub use admin::*;
 pub use client::{backoff_delay, BoxStream, Client, ClientBuilder, Envelope, Page, Pagination, Req};
@@ -30,4 +31,5 @@ pub use resources::*;
 pub use sessions::*;
 pub use events::*;
 pub use tenants::*;
+pub use webhooks::{verify_webhook_at, verify_webhook_signature, WebhookVerificationError, DEFAULT_WEBHOOK_TOLERANCE_SECS};
 pub use reqwest::Method;

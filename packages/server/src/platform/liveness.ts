@@ -2,8 +2,11 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock, Ids } from './crypto/index.js';
-import type { DatabaseHandle } from './db/index.js';
+import type { DatabaseHandle, Executor } from './db/index.js';
 import type { LoamProcessesTable } from './db/schema.js';
+
+/** Expires the leases owned by names in [from, to) (one dead process's) in `tx`; returns how many. */
+export type LeaseExpirer = (tx: Executor, from: string, to: string) => Promise<number>;
 
 /** How often a process looks for dead lease holders: a dead one's leases are taken over within about this. */
 const REAP_INTERVAL_MS = 500;
@@ -28,6 +31,7 @@ export class Liveness {
   private starting: Promise<void> | undefined;
   private reaping: Promise<number> | undefined;
   private readonly takeoverListeners: Array<() => void> = [];
+  private readonly leaseExpirers: LeaseExpirer[] = [];
 
   constructor(
     private readonly database: DatabaseHandle,
@@ -46,6 +50,15 @@ export class Liveness {
   /** Called after leases of a dead process were expired (so claimers look again at once). */
   onTakeover(fn: () => void): void {
     this.takeoverListeners.push(fn);
+  }
+
+  /**
+   * Adds leases of a module's own table to those a dead process gives up: `expire` sets the
+   * lease of every row whose owner is in [from, to) to expired, in the reaper's transaction, and
+   * returns how many.
+   */
+  expireLeasesWith(expire: LeaseExpirer): void {
+    this.leaseExpirers.push(expire);
   }
 
   /** Registers this process and starts looking for dead ones (idempotent). */
@@ -130,8 +143,10 @@ export class Liveness {
           .where('lease_owner', '>=', from)
           .where('lease_owner', '<', to)
           .executeTakeFirst();
+        let more = 0;
+        for (const expire of this.leaseExpirers) more += await expire(tx, from, to);
         await tx.deleteFrom('loam_processes').where('id', '=', proc.id).execute();
-        return Number(jobs.numUpdatedRows) + Number(cursors.numUpdatedRows);
+        return Number(jobs.numUpdatedRows) + Number(cursors.numUpdatedRows) + more;
       });
       this.log.info({ process: proc.id, host: proc.host, pid: proc.pid, leases: expired }, 'process is gone; taking over its leases');
     }

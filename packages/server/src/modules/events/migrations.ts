@@ -63,5 +63,19 @@ export const eventsMigrations: MigrationSet = {
         .addPrimaryKeyConstraint('webhook_attempts_pk', ['delivery_id', 'attempt'])
         .execute();
     },
+    async '002_delivery_leases'(db) {
+      // Deliveries are their own queue: the dispatcher leases due ones in batches (dispatcher.ts).
+      await db.schema.alterTable('webhook_deliveries').addColumn('lease_owner', 'text').execute();
+      await db.schema.alterTable('webhook_deliveries').addColumn('lease_until', 'bigint').execute();
+      // Covers the claim's scan (an endpoint at its limit with a backlog is skipped in the index alone).
+      await db.schema
+        .createIndex('webhook_deliveries_due')
+        .on('webhook_deliveries')
+        .columns(['status', 'next_attempt_at', 'webhook_id', 'lease_until', 'tenant_id', 'id'])
+        .execute();
+      await db.schema.createIndex('webhook_deliveries_lease').on('webhook_deliveries').columns(['lease_until', 'webhook_id']).execute();
+      // Their former jobs (one per attempt) have nothing left to do: the pending deliveries are due as they are.
+      await db.deleteFrom('jobs').where('kind', '=', 'webhook.deliver').execute();
+    },
   },
 };

@@ -1,7 +1,6 @@
 import type { LoamModule, Platform } from '../../platform/module.js';
 import { eventsMigrations } from './migrations.js';
 import { eventRoutes } from './routes.js';
-import { DELIVER_JOB, type DeliverPayload } from './delivery.js';
 import { EventService } from './service.js';
 import { webhookRoutes } from './webhook-routes.js';
 import { WebhookService } from './webhooks.js';
@@ -38,10 +37,11 @@ export function createEventsModule(platform: Platform): LoamModule<EventsModuleS
     },
     start() {
       platform.jobs.register('events.purge', async () => ({ removed: await events.purge() }), { maxAttempts: 3 });
-      // A crashed attempt is run again when its job's lease expires (at least once); the
-      // schedule of further attempts is the delivery's own (see delivery.ts).
-      platform.jobs.register<DeliverPayload>(DELIVER_JOB, webhooks.deliverer.run, { maxAttempts: 5 });
-      platform.events.subscribe(WEBHOOK_SUBSCRIBER, webhooks.fanOut, { from: 'now' });
+      // Deliveries are sent by their own loop, where the job workers run (see dispatcher.ts); a
+      // dead process's leased deliveries are due again at once.
+      platform.jobs.attach(webhooks.dispatcher);
+      platform.liveness.expireLeasesWith((tx, from, to) => webhooks.store.expireLeases(tx, from, to));
+      platform.events.subscribe(WEBHOOK_SUBSCRIBER, { batch: webhooks.fanOut }, { from: 'now' });
       events.start();
       // One purge at a time across every process (the job key), enqueued by each of them.
       timer = setInterval(() => {

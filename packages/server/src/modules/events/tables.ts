@@ -42,6 +42,9 @@ export interface WebhookDeliveriesTable {
   attempts: number;
   next_attempt_at: EpochMs | null;
   last_status_code: number | null;
+  /** The dispatcher (`<process>/<worker>`) sending it now; a delivery leased and unexpired is in flight. */
+  lease_owner: string | null;
+  lease_until: EpochMs | null;
   created_at: EpochMs;
   updated_at: EpochMs;
 }

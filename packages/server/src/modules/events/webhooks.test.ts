@@ -154,6 +154,29 @@ describeEachDialect('webhooks', (dialect) => {
     );
   });
 
+  it('sends at most the endpoint’s concurrency at once', async () => {
+    let open = 0;
+    let most = 0;
+    const slow = await receiver(async () => {
+      most = Math.max(most, ++open);
+      await new Promise((r) => setTimeout(r, 30));
+      open--;
+      return 200;
+    });
+    try {
+      await api('POST', '/api/v1/webhooks', { url: `${slow.url}/slow`, events: ['storage.object_stored'], concurrency: 3 });
+      await t.loam.platform.transaction(async (tx) => {
+        for (let i = 0; i < 20; i++)
+          await t.loam.platform.events.emit(tx, 'storage.object_stored', `pr_${i}`, { id: `pr_${i}` }, { tenantId: 'default' });
+      });
+      await eventually(() => slow.got.length === 20);
+      // (Without the limit all 20 would be sent at once.)
+      expect(most).toBeLessThanOrEqual(3);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('410 Gone disables the endpoint at once and emits webhook.disabled; redirects are not followed', async () => {
     const gone = await api('POST', '/api/v1/webhooks', { url: `${rx.url}/gone`, events: ['storage.object_deleted'] });
     const redirect = await api('POST', '/api/v1/webhooks', {
@@ -189,10 +212,11 @@ describe('webhook retries (fake clock)', () => {
   let rx: Awaited<ReturnType<typeof receiver>>;
   const clock = new ManualClock(Date.now());
   const api = apiCaller(() => t);
-  /** One relay pass and every due job, as the background would after `ms` more. */
+  /** One relay pass and every due delivery and job, as the background would after `ms` more. */
   const tick = async (ms = 0) => {
     clock.advance(ms);
     await t.loam.platform.events.deliverPending();
+    await t.loam.services.webhooks.dispatcher.drain();
     await t.loam.platform.jobs.drain();
   };
 

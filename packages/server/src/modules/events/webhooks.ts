@@ -12,13 +12,14 @@ import {
 import ipaddr from 'ipaddr.js';
 import type { RequestContext } from '../../platform/context.js';
 import { openAesGcm, sealAesGcm } from '../../platform/crypto/envelope.js';
-import { type Executor, fromJson, toJson } from '../../platform/db/index.js';
+import { fromJson, toJson } from '../../platform/db/index.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { CloudEvent } from '../../platform/events/outbox.js';
 import { type FetchError, addressRefusal, parseFetchUrl } from '../../platform/fetch/index.js';
 import type { Platform } from '../../platform/module.js';
 import { rfc3339, rfc3339OrNull } from '../../platform/time.js';
-import { DELIVER_JOB, type DeliverPayload, WebhookDeliverer } from './delivery.js';
+import { WebhookSender } from './delivery.js';
+import { WebhookDispatcher } from './dispatcher.js';
 import { generateSecret } from './signing.js';
 import { ORIGIN, type EventStore } from './store.js';
 import type { AttemptRow, DeliveryRow, WebhookRow } from './webhook-store.js';
@@ -81,7 +82,7 @@ export const toDelivery = (d: DeliveryRow, attempts: AttemptRow[]): WebhookDeliv
  */
 export class WebhookService {
   readonly store: WebhookStore;
-  readonly deliverer: WebhookDeliverer;
+  readonly dispatcher: WebhookDispatcher;
   private readonly key: Buffer;
 
   constructor(
@@ -90,7 +91,8 @@ export class WebhookService {
   ) {
     this.store = new WebhookStore(platform.database.db);
     this.key = platform.signer.derive('webhook-secrets');
-    this.deliverer = new WebhookDeliverer(platform, this.store, (hook) => this.secretsOf(hook));
+    const sender = new WebhookSender(platform, (hook) => this.secretsOf(hook));
+    this.dispatcher = new WebhookDispatcher(platform, this.store, sender, platform.liveness.owner(platform.ids.new('whd')));
   }
 
   // ---- secrets --------------------------------------------------------------------------------
@@ -232,29 +234,33 @@ export class WebhookService {
 
   // ---- deliveries -----------------------------------------------------------------------------
 
-  /** Fan-out (outbox subscriber): one delivery per matching active endpoint of the event's tenant, each once. */
-  fanOut = async (event: CloudEvent): Promise<void> => {
-    const hooks = (await this.store.active(this.platform.database.db, event.tenantid)).filter((h) => {
-      const patterns = fromJson<string[]>(h.events);
-      return patterns.length === 0 || patterns.some((p) => typeMatches(p, event.type));
-    });
-    if (hooks.length === 0) return;
-    await this.platform.transaction(async (tx) => {
-      for (const h of hooks) await this.enqueue(tx, h, event, 'event', `${h.id}:${event.id}`);
-    });
+  /**
+   * Fan-out (a batch outbox subscriber): one delivery per matching active endpoint of each event's
+   * tenant, each once (by its dedupe key, so a batch that comes again adds nothing), all in one
+   * insert and one transaction, whose commit wakes the dispatcher.
+   */
+  fanOut = async (events: CloudEvent[]): Promise<void> => {
+    const db = this.platform.database.db;
+    const hooksOf = new Map<string, { hook: WebhookRow; patterns: string[] }[]>();
+    const rows: ReturnType<WebhookService['deliveryRow']>[] = [];
+    for (const event of events) {
+      let hooks = hooksOf.get(event.tenantid);
+      if (!hooks) {
+        hooks = (await this.store.active(db, event.tenantid)).map((hook) => ({ hook, patterns: fromJson<string[]>(hook.events) }));
+        hooksOf.set(event.tenantid, hooks);
+      }
+      for (const { hook, patterns } of hooks)
+        if (patterns.length === 0 || patterns.some((p) => typeMatches(p, event.type)))
+          rows.push(this.deliveryRow(hook, event, 'event', `${hook.id}:${event.id}`));
+    }
+    if (rows.length > 0) await this.platform.transaction((tx) => this.store.insertDeliveries(tx, rows));
   };
 
-  private async enqueue(
-    tx: Executor,
-    hook: WebhookRow,
-    event: CloudEvent,
-    kind: DeliveryRow['kind'],
-    dedupeKey: string | null,
-  ): Promise<string | undefined> {
-    const id = this.platform.ids.new('whd');
+  /** A new pending delivery of `event` to `hook`, due now. */
+  private deliveryRow(hook: WebhookRow, event: CloudEvent, kind: DeliveryRow['kind'], dedupeKey: string | null) {
     const now = this.platform.clock.now();
-    const inserted = await this.store.insertDelivery(tx, {
-      id,
+    return {
+      id: this.platform.ids.new('whd'),
       tenant_id: hook.tenant_id,
       webhook_id: hook.id,
       event_id: event.id,
@@ -262,21 +268,15 @@ export class WebhookService {
       event: toJson(event),
       kind,
       dedupe_key: dedupeKey,
-      status: 'pending',
+      status: 'pending' as const,
       attempts: 0,
       next_attempt_at: now,
       last_status_code: null,
+      lease_owner: null,
+      lease_until: null,
       created_at: now,
       updated_at: now,
-    });
-    if (!inserted) return undefined;
-    await this.platform.jobs.enqueue<DeliverPayload>(
-      tx,
-      DELIVER_JOB,
-      { deliveryId: id, tenantId: hook.tenant_id },
-      { tenantId: hook.tenant_id },
-    );
-    return id;
+    };
   }
 
   async deliveries(ctx: RequestContext, id: string, q: { status?: string; beforeId?: string; limit: number }): Promise<WebhookDelivery[]> {
@@ -305,7 +305,6 @@ export class WebhookService {
       if (d.status === 'pending') throw new AppError('conflict', 409, 'The delivery is still pending');
       const now = this.platform.clock.now();
       await this.store.updateDelivery(tx, tenantId, deliveryId, { status: 'pending', next_attempt_at: now, updated_at: now });
-      await this.platform.jobs.enqueue<DeliverPayload>(tx, DELIVER_JOB, { deliveryId, tenantId }, { tenantId });
     });
     return this.view(tenantId, deliveryId);
   }
@@ -322,9 +321,12 @@ export class WebhookService {
       MAX_REPLAY + 1,
     );
     const chosen = logged.slice(0, MAX_REPLAY);
-    await this.platform.transaction(async (tx) => {
-      for (const e of chosen) await this.enqueue(tx, hook, e.event, 'replay', null);
-    });
+    await this.platform.transaction((tx) =>
+      this.store.insertDeliveries(
+        tx,
+        chosen.map((e) => this.deliveryRow(hook, e.event, 'replay', null)),
+      ),
+    );
     return { enqueued: chosen.length, truncated: logged.length > MAX_REPLAY };
   }
 
@@ -344,7 +346,8 @@ export class WebhookService {
       correlationid: ctx.requestId,
       ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
     };
-    const deliveryId = await this.platform.transaction((tx) => this.enqueue(tx, hook, event, 'test', null));
-    return this.view(ctx.tenantId, deliveryId as string);
+    const row = this.deliveryRow(hook, event, 'test', null);
+    await this.platform.transaction((tx) => this.store.insertDeliveries(tx, [row]));
+    return this.view(ctx.tenantId, row.id);
   }
 }

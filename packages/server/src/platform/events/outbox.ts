@@ -31,10 +31,12 @@ export interface EmitMeta {
 export const EVENT_TYPE_PREFIX = 'io.loam.';
 
 export type EventHandler = (event: CloudEvent) => Promise<void> | void;
+/** Takes a pass's events at once (in order); it must be idempotent: after a failure the whole batch comes again. */
+export type BatchEventHandler = (events: CloudEvent[]) => Promise<void>;
 
 interface Subscription {
   name: string;
-  handler: EventHandler;
+  handler: EventHandler | { batch: BatchEventHandler };
   types?: Set<string>;
   from: 'start' | 'now';
 }
@@ -112,8 +114,13 @@ export class EventOutbox {
   /**
    * Registers a durable subscriber. Its cursor is kept under `name`: one delivery stream per
    * name across all processes (a lease keeps two relays from delivering the same stream).
+   * `{ batch }` takes each pass's events (up to the batch size) in one call.
    */
-  subscribe(name: string, handler: EventHandler, opts: { types?: string[]; from?: 'start' | 'now' } = {}): void {
+  subscribe(
+    name: string,
+    handler: EventHandler | { batch: BatchEventHandler },
+    opts: { types?: string[]; from?: 'start' | 'now' } = {},
+  ): void {
     if (this.subscriptions.has(name)) throw new Error(`duplicate event subscriber ${name}`);
     const types = opts.types?.map((t) => (t.startsWith(EVENT_TYPE_PREFIX) ? t : EVENT_TYPE_PREFIX + t));
     this.subscriptions.set(name, { name, handler, types: types && new Set(types), from: opts.from ?? 'start' });
@@ -249,18 +256,31 @@ export class EventOutbox {
 
     let delivered = 0;
     let failure: unknown;
-    for (const row of rows) {
-      if (!sub.types || sub.types.has(row.type)) {
-        try {
-          await sub.handler(rowToEvent(row));
-        } catch (err) {
-          failure = err;
-          break;
-        }
-        delivered++;
+    const { handler } = sub;
+    if (typeof handler !== 'function') {
+      // One call for the pass's events: all of them are done, or none (the cursor stays).
+      const events = rows.filter((row) => !sub.types || sub.types.has(row.type)).map(rowToEvent);
+      try {
+        if (events.length > 0) await handler.batch(events);
+        delivered = events.length;
+        const last = rows.at(-1);
+        if (last) position = { txid: Number(last.txid), seq: Number(last.seq) };
+      } catch (err) {
+        failure = err;
       }
-      position = { txid: Number(row.txid), seq: Number(row.seq) };
-    }
+    } else
+      for (const row of rows) {
+        if (!sub.types || sub.types.has(row.type)) {
+          try {
+            await handler(rowToEvent(row));
+          } catch (err) {
+            failure = err;
+            break;
+          }
+          delivered++;
+        }
+        position = { txid: Number(row.txid), seq: Number(row.seq) };
+      }
     const failures = failure ? stored.failures + 1 : 0;
     if (failure) this.log.warn({ err: failure, subscriber: sub.name, failures }, 'event subscriber failed; will retry');
     // Nothing read and nothing to clear: the stored cursor is already right.

@@ -1,7 +1,9 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FetchError, addressRefusal, safeFetch } from './index.js';
+import type { LookupFunction } from 'node:net';
+import { Agent, request } from 'undici';
+import { FetchError, addressRefusal, checkedLookup, checkedTarget, safeFetch } from './index.js';
 
 /** A fixture server on 127.0.0.1 that the tests reach with the test-only `allowLoopback`. */
 let server: Server;
@@ -220,5 +222,32 @@ describe('safeFetch', () => {
     await new Promise<void>((r) => closed.close(() => r()));
     const err = await refusedWith(safeFetch(`http://127.0.0.1:${p}/`, { allowLoopback: true }), 'network_error');
     expect(err.transient).toBe(true);
+  });
+});
+
+describe('checkedLookup / checkedTarget (keep-alive pools, as the webhook sender uses)', () => {
+  const lookupOf = (fn: LookupFunction, host: string) =>
+    new Promise<unknown>((resolve, reject) => fn(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+
+  it('refuses a host resolving to a private address unless allowed, and connects to the address it checked', async () => {
+    let allowPrivate = false;
+    const lookup = checkedLookup(() => ({ allowPrivate, resolve: async () => [{ address: '10.1.2.3', family: 4 }] }));
+    await expect(lookupOf(lookup, 'hooks.example.com')).rejects.toMatchObject({ code: 'blocked_address' });
+    allowPrivate = true;
+    expect(await lookupOf(lookup, 'hooks.example.com')).toEqual([{ address: '10.1.2.3', family: 4 }]);
+  });
+
+  it('a pool whose lookup refuses never connects; IP literals are checked before the request', async () => {
+    const agent = new Agent({ connect: { lookup: checkedLookup(() => ({})) } });
+    try {
+      const before = hits.length;
+      await expect(request(`http://localhost:${port}/page`, { dispatcher: agent })).rejects.toMatchObject({ code: 'blocked_address' });
+      expect(hits.length).toBe(before);
+    } finally {
+      await agent.close();
+    }
+    expect(() => checkedTarget(new URL('http://169.254.169.254/'), { allowPrivate: true })).toThrow(FetchError);
+    expect(() => checkedTarget(new URL('http://127.0.0.1/'), {})).toThrow(FetchError);
+    expect(() => checkedTarget(new URL('http://127.0.0.1/'), { allowPrivate: true })).not.toThrow();
   });
 });

@@ -169,6 +169,32 @@ async function resolveChecked(url: URL, opts: SafeFetchOptions): Promise<Resolve
   return candidates[0];
 }
 
+/**
+ * A `lookup` for the sockets of a keep-alive pool (e.g. an undici Agent's `connect.lookup`): each
+ * new connection resolves the host, refuses it as `safeFetch` would when any answer is not an
+ * allowed address, and connects to the address it checked. `opts` is read at every lookup.
+ * Hosts that are IP literals are not looked up by the socket: check them with `checkedTarget`.
+ */
+export function checkedLookup(opts: () => Pick<SafeFetchOptions, 'allowLoopback' | 'allowPrivate' | 'resolve'>): LookupFunction {
+  return (hostname, options, callback) => {
+    resolveChecked(new URL(`http://${hostname.includes(':') ? `[${hostname}]` : hostname}/`), opts()).then(
+      (pinned) => {
+        if ((options as { all?: boolean }).all) (callback as (e: null, a: ResolvedAddress[]) => void)(null, [pinned]);
+        else callback(null, pinned.address, pinned.family);
+      },
+      (err: Error) => callback(err as NodeJS.ErrnoException, '', 4),
+    );
+  };
+}
+
+/** Throws `blocked_address` when `url`'s host is an IP literal that may not be connected to. */
+export function checkedTarget(url: URL, opts: Pick<SafeFetchOptions, 'allowLoopback' | 'allowPrivate'>): void {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!ipaddr.isValid(host)) return;
+  const refusal = addressRefusal(host, opts);
+  if (refusal) throw new FetchError('blocked_address', `Refusing to connect to ${host}: it is ${refusal}`);
+}
+
 export function parseFetchUrl(raw: string): URL {
   let url: URL;
   try {

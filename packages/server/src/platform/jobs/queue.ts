@@ -71,6 +71,16 @@ export interface EnqueueOptions {
   key?: string;
 }
 
+/**
+ * A process-local worker of its own (e.g. the webhook dispatcher) that runs where the job workers
+ * run: started and stopped with them, and woken after every commit that wakes them.
+ */
+export interface WorkerLoop {
+  start(): void;
+  stop(deadlineMs: number): Promise<void>;
+  wake(): void;
+}
+
 /** Thrown by a handler to fail a job at once, with no further attempts. */
 export class PermanentJobError extends Error {}
 
@@ -89,6 +99,7 @@ export class JobQueue {
   private loop: Promise<void> | undefined;
   private wakeRequested = false;
   private concurrency = 0;
+  private readonly loops: WorkerLoop[] = [];
 
   constructor(
     private readonly database: DatabaseHandle,
@@ -186,19 +197,28 @@ export class JobQueue {
     return out;
   }
 
-  /** Starts `concurrency` workers in this process. */
+  /** Adds a worker loop that starts, stops and wakes with this process's job workers. */
+  attach(loop: WorkerLoop): void {
+    this.loops.push(loop);
+    if (this.running) loop.start();
+  }
+
+  /** Starts `concurrency` workers in this process, and the attached loops. */
   start(concurrency: number): void {
     if (this.running || concurrency <= 0) return;
     this.running = true;
     this.concurrency = concurrency;
+    for (const loop of this.loops) loop.start();
     this.schedule(0);
   }
 
   /** Stops claiming; waits up to `deadlineMs` for running jobs, then aborts them (their leases expire). */
   async stop(deadlineMs = 10_000): Promise<void> {
+    const wasRunning = this.running;
     this.running = false;
     clearTimeout(this.timer);
     await this.loop;
+    if (wasRunning) await Promise.all(this.loops.map((l) => l.stop(deadlineMs)));
     const all = Promise.allSettled([...this.active.values()].map((a) => a.promise));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
@@ -216,6 +236,7 @@ export class JobQueue {
 
   wake(): void {
     if (!this.running) return;
+    for (const loop of this.loops) loop.wake();
     if (this.loop) {
       this.wakeRequested = true;
       return;
