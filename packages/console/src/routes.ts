@@ -53,6 +53,13 @@ export const ROUTES: Route[] = [
   { path: 'logs', title: 'Logs', scope: 'logs:read', group: 'Operate', load: async () => (await import('./pages/logs.js')).Logs },
   { path: 'keys', title: 'API keys', scope: 'auth:admin', group: 'Security', load: async () => (await import('./pages/keys.js')).Keys },
   {
+    path: 'access',
+    title: 'Users and clients',
+    scope: 'auth:admin',
+    group: 'Security',
+    load: async () => (await import('./pages/access.js')).Access,
+  },
+  {
     path: 'policies',
     title: 'Policies',
     scope: 'policies:read',

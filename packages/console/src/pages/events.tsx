@@ -19,15 +19,10 @@ export function Events({ session }: PageProps) {
     setError(undefined);
     (async () => {
       try {
-        const recent = (await loam.events.list({ limit: 20, ...(applied ? { type: applied } : {}) })).items;
-        setEvents([...recent].reverse());
+        // The stream starts with the last hour's events, then follows new ones.
+        const since = new Date(Date.now() - 3_600_000).toISOString();
         setLive(true);
-        const after = (recent[recent.length - 1] as { position?: string } | undefined)?.position;
-        for await (const e of loam.events.stream({
-          signal: abort.signal,
-          ...(after ? { after } : {}),
-          ...(applied ? { type: applied } : {}),
-        }))
+        for await (const e of loam.events.stream({ signal: abort.signal, since, ...(applied ? { type: applied } : {}) }))
           setEvents((list) => [e, ...list].slice(0, KEEP));
       } catch (err) {
         if (!abort.signal.aborted) setError(errorText(err));

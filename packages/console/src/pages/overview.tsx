@@ -10,7 +10,12 @@ export function Overview({ session }: PageProps) {
   const admin = useLoad(async () => (hasScope(whoami, 'admin') ? loam.admin.health() : undefined));
   // The usage report is an operator's route (scope tenants:admin).
   const usage = useLoad(async () => (hasScope(whoami, 'tenants:admin') ? loam.tenants.usage(whoami.tenant_id, { days: 14 }) : null));
-  const events = useLoad(async () => (hasScope(whoami, 'events:read') ? (await loam.events.list({ limit: 10 })).items : []));
+  // The event log lists oldest first: the last day's, of which the 10 newest.
+  const events = useLoad(async () => {
+    if (!hasScope(whoami, 'events:read')) return [];
+    const since = new Date(Date.now() - 86_400_000).toISOString();
+    return (await loam.events.list({ since, limit: 1000 })).items.slice(-10).reverse();
+  });
   return (
     <Page title="Overview">
       <div class="cards">
@@ -74,21 +79,35 @@ function UsageSummary({ usage }: { usage: TenantUsage }) {
   );
 }
 
+const CHART_DAYS = 14;
+
+/** The last 14 days (UTC), with the days the report has no line for counted as 0. */
+function lastDays(usage: TenantUsage): { day: string; requests: number }[] {
+  const byDay = new Map(usage.days.map((d) => [d.day, d.requests]));
+  const today = Date.now();
+  return Array.from({ length: CHART_DAYS }, (_, i) => {
+    const day = new Date(today - (CHART_DAYS - 1 - i) * 86_400_000).toISOString().slice(0, 10);
+    return { day, requests: byDay.get(day) ?? 0 };
+  });
+}
+
 function RequestsChart({ usage }: { usage: TenantUsage }) {
-  const days = usage.days;
-  if (days.length === 0) return <p class="muted">No requests recorded yet.</p>;
+  const days = lastDays(usage);
   const max = Math.max(1, ...days.map((d) => d.requests));
-  const w = 28;
-  const h = 120;
+  const total = days.reduce((n, d) => n + d.requests, 0);
+  const w = 32;
+  const h = 100;
   return (
     <svg
       class="chart"
       viewBox={`0 0 ${days.length * w} ${h + 20}`}
+      width={days.length * w}
+      height={h + 20}
       role="img"
-      aria-label={`Requests per day, last ${days.length} days, at most ${max}`}
+      aria-label={`Requests per day over the last ${CHART_DAYS} days: ${total} in all, at most ${max} in a day`}
     >
       {days.map((d, i) => {
-        const bar = Math.round((d.requests / max) * h);
+        const bar = Math.max(d.requests > 0 ? 2 : 0, Math.round((d.requests / max) * h));
         return (
           <g key={d.day}>
             <title>{`${d.day}: ${d.requests} requests`}</title>

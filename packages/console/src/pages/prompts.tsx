@@ -95,6 +95,7 @@ function PromptDetail({ session, params }: PageProps) {
                 ]}
               />
             </Card>
+            {canWrite ? <LabelForm loam={loam} id={id} versions={v.versions.map((x) => x.version)} onSaved={versions.reload} /> : null}
             <VersionDiffCard loam={loam} id={id} versions={v.versions.map((x) => x.version)} />
           </>
         )}
@@ -185,6 +186,43 @@ function VersionDiffCard({ loam, id, versions }: { loam: Loam; id: string; versi
           ))}
         </pre>
       ) : null}
+    </Card>
+  );
+}
+
+function LabelForm({ loam, id, versions, onSaved }: { loam: Loam; id: string; versions: number[]; onSaved: () => void }) {
+  const [label, setLabel] = useState('production');
+  const [version, setVersion] = useState(String(versions[0] ?? ''));
+  const save = useAction(async () => {
+    await loam.prompts.setLabel(id, label.trim(), Number(version));
+    onSaved();
+  });
+  return (
+    <Card title="Point a label at a version">
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          save.act();
+        }}
+      >
+        <Field label="Label">
+          <input required value={label} onInput={(e) => setLabel(e.currentTarget.value)} />
+        </Field>
+        <Field label="Label version">
+          <select value={version} onChange={(e) => setVersion(e.currentTarget.value)}>
+            {versions.map((v) => (
+              <option key={v} value={v}>
+                Version {v}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <button type="submit" disabled={save.busy}>
+          Set label
+        </button>
+      </form>
+      <ErrorNote error={save.error} />
     </Card>
   );
 }
