@@ -41,7 +41,7 @@ export function consoleDistDir(): string | undefined {
  * console routes with the URL fragment (`/console/#/datasets`), so no other path is served. Without
  * a build (`npm run build`), `/console/` answers 404 saying so.
  */
-export async function consoleRoutes(app: LoamApp, dist = consoleDistDir()): Promise<void> {
+export async function consoleRoutes(app: LoamApp, dist: string | undefined): Promise<void> {
   const config = { rateLimit: false as const };
   const schema = { hide: true };
   if (!dist) {
