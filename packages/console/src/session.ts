@@ -1,5 +1,5 @@
 import { Loam, type Whoami } from '@loam/sdk';
-import { ROLE_SCOPES } from '@loam/api';
+import { holdsScope } from '@loam/api';
 
 /** How the console signed in: an API key, or a user's access token (the Atriumn login). */
 export type Credential = { kind: 'api_key'; apiKey: string } | { kind: 'user'; accessToken: string; email: string };
@@ -54,14 +54,7 @@ export async function signOut(session: Session): Promise<void> {
     await session.loam.auth.logout({ access_token: session.credential.accessToken }).catch(() => undefined);
 }
 
-/**
- * Whether the principal holds a scope: the server's rule (`hasScope` in platform/principal.ts)
- * read from the same role table, so the console hides exactly what the server would refuse.
- */
+/** Whether the principal holds a scope: the server's own rule, so the console hides what the server would refuse. */
 export function hasScope(whoami: Whoami, required: string): boolean {
-  if (whoami.roles.includes('admin') || whoami.roles.includes('platform_admin')) return true;
-  const [service] = required.split(':');
-  const grants = (s: string) => s === '*' || s === required || s === service || s === `${service}:*`;
-  if (whoami.scopes.some(grants)) return true;
-  return whoami.roles.some((role) => Object.hasOwn(ROLE_SCOPES, role) && ROLE_SCOPES[role].some(grants));
+  return holdsScope(whoami, required);
 }

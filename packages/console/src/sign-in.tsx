@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { type Session, signIn, signInWithPassword } from './session.js';
-import { ErrorNote, Field, useAction } from './ui.js';
+import { ErrorNote, Field, Form, useAction } from './ui.js';
 
 /** Sign-in with an API key or with email and password (the Atriumn login). */
 export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
@@ -24,12 +24,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
           Email and password
         </button>
       </div>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          act();
-        }}
-      >
+      <Form onSubmit={() => act()}>
         {mode === 'key' ? (
           <Field label="API key">
             <input type="password" autoComplete="off" required value={apiKey} onInput={(e) => setApiKey(e.currentTarget.value)} />
@@ -54,7 +49,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
         <ErrorNote error={error} />
-      </form>
+      </Form>
     </main>
   );
 }

@@ -65,6 +65,55 @@ export function Page({ title, children, actions }: { title: string; children: Co
   );
 }
 
+/** A form whose submit runs `onSubmit` in place (the browser does not navigate). */
+export function Form({ onSubmit, children, class: className }: { onSubmit: () => void; children: ComponentChildren; class?: string }) {
+  return (
+    <form
+      class={className}
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSubmit();
+      }}
+    >
+      {children}
+    </form>
+  );
+}
+
+/** A secret the server returns once (an API key, a client secret): shown until dismissed, never again. */
+export function SecretOnce({
+  title,
+  secret,
+  onDismiss,
+  testId,
+}: {
+  title: string;
+  secret: string;
+  onDismiss: () => void;
+  testId?: string;
+}) {
+  return (
+    <div class="secret" role="status">
+      <p>
+        <strong>{title}</strong> It is shown only this once.
+      </p>
+      <output class="code" data-testid={testId}>
+        {secret}
+      </output>
+      <button type="button" class="secondary" onClick={onDismiss}>
+        I have copied it
+      </button>
+    </div>
+  );
+}
+
+/** `a, b c` → `['a', 'b', 'c']`: lists typed into one input. */
+export const splitList = (text: string) =>
+  text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 export function Card({ title, children }: { title: string; children: ComponentChildren }) {
   return (
     <section class="card" aria-label={title}>

@@ -1,13 +1,7 @@
 import type { ClientCredential, ClientCredentialWithSecret, User } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../routes.js';
-import { Card, ErrorNote, Field, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
-
-const words = (text: string) =>
-  text
-    .split(/[\s,]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
+import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, SecretOnce, splitList, useLoad, when } from '../ui.js';
 
 /** Users of the tenant (roles, disable) and OAuth clients (client credentials; the secret is shown once). */
 export function Access({ session }: PageProps) {
@@ -18,7 +12,7 @@ export function Access({ session }: PageProps) {
   const [scopes, setScopes] = useState('');
   const [created, setCreated] = useState<ClientCredentialWithSecret>();
   const createClient = useAction(async () => {
-    setCreated(await loam.credentials.create({ issued_to: issuedTo, scopes: words(scopes) }));
+    setCreated(await loam.credentials.create({ issued_to: issuedTo, scopes: splitList(scopes) }));
     setIssuedTo('');
     clients.reload();
   });
@@ -27,7 +21,7 @@ export function Access({ session }: PageProps) {
     clients.reload();
   });
   const setRoles = useAction(async (u: User, roles: string) => {
-    await loam.admin.users.update(u.id, { roles: words(roles) });
+    await loam.admin.users.update(u.id, { roles: splitList(roles) });
     users.reload();
   });
   return (
@@ -51,13 +45,7 @@ export function Access({ session }: PageProps) {
         </Loading>
       </Card>
       <Card title="New OAuth client">
-        <form
-          class="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            createClient.act();
-          }}
-        >
+        <Form class="row" onSubmit={() => createClient.act()}>
           <Field label="Issued to">
             <input required maxLength={200} value={issuedTo} onInput={(e) => setIssuedTo(e.currentTarget.value)} />
           </Field>
@@ -67,18 +55,14 @@ export function Access({ session }: PageProps) {
           <button type="submit" disabled={createClient.busy}>
             Create client
           </button>
-        </form>
+        </Form>
         <ErrorNote error={createClient.error} />
         {created ? (
-          <div class="secret" role="status">
-            <p>
-              <strong>Copy the secret of {created.client_id} now:</strong> it is shown only this once.
-            </p>
-            <output class="code">{created.client_secret}</output>
-            <button type="button" class="secondary" onClick={() => setCreated(undefined)}>
-              I have copied it
-            </button>
-          </div>
+          <SecretOnce
+            title={`Copy the secret of ${created.client_id} now.`}
+            secret={created.client_secret}
+            onDismiss={() => setCreated(undefined)}
+          />
         ) : null}
       </Card>
       <Card title="OAuth clients">
@@ -118,17 +102,11 @@ export function Access({ session }: PageProps) {
 function RolesEditor({ user, onSave }: { user: User; onSave: (roles: string) => void }) {
   const [roles, setRoles] = useState(user.roles.join(', '));
   return (
-    <form
-      class="inline"
-      onSubmit={(e) => {
-        e.preventDefault();
-        onSave(roles);
-      }}
-    >
+    <Form class="inline" onSubmit={() => onSave(roles)}>
       <input aria-label={`Roles of ${user.email}`} value={roles} onInput={(e) => setRoles(e.currentTarget.value)} />
       <button type="submit" class="secondary" aria-label={`Save roles of ${user.email}`}>
         Save
       </button>
-    </form>
+    </Form>
   );
 }

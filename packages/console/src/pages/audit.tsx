@@ -1,7 +1,7 @@
 import type { AuditEntry, AuditQuery, AuditVerifyResult } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../routes.js';
-import { Card, ErrorNote, Field, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
+import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 
 /** The tenant's audit log, newest first, with filters and a "verify chain" button. */
 export function Audit({ session }: PageProps) {
@@ -28,16 +28,15 @@ export function Audit({ session }: PageProps) {
         ) : null}
       </Card>
       <Card title="Entries">
-        <form
+        <Form
           class="row"
-          onSubmit={(e) => {
-            e.preventDefault();
+          onSubmit={() =>
             setQuery({
               ...(form.action ? { action: form.action } : {}),
               ...(form.actor ? { actor: form.actor } : {}),
               ...(form.decision ? { decision: form.decision as 'allow' | 'deny' } : {}),
-            });
-          }}
+            })
+          }
         >
           <Field label="Action" hint="An event type or a family: user.*">
             <input value={form.action} onInput={set('action')} />
@@ -53,7 +52,7 @@ export function Audit({ session }: PageProps) {
             </select>
           </Field>
           <button type="submit">Filter</button>
-        </form>
+        </Form>
         <Loading state={entries}>
           {(rows) => (
             <Table<AuditEntry>

@@ -2,7 +2,7 @@ import type { BusMessage, Session as BusSession } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../routes.js';
 import { hasScope } from '../session.js';
-import { Card, ErrorNote, Field, Loading, Page, Table, json, useAction, useLoad, when } from '../ui.js';
+import { Card, ErrorNote, Field, Form, json, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 
 /** The message bus: sessions, a session's messages, and sending one. */
 export function Bus({ session }: PageProps) {
@@ -76,18 +76,12 @@ function SessionView({ session, id, canWrite }: { session: PageProps['session'];
         )}
       </Loading>
       {canWrite ? (
-        <form
-          class="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            send.act();
-          }}
-        >
+        <Form class="row" onSubmit={() => send.act()}>
           <Field label="Message (JSON or text)">
             <input required value={text} onInput={(e) => setText(e.currentTarget.value)} />
           </Field>
           <button type="submit">Send</button>
-        </form>
+        </Form>
       ) : null}
       <ErrorNote error={send.error} />
     </Card>

@@ -2,7 +2,7 @@ import type { CreateDataset, Dataset, SchemaField } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import { type PageProps, href } from '../routes.js';
 import { hasScope } from '../session.js';
-import { Card, ErrorNote, Field, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
+import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 import { DatasetDetail } from './dataset.js';
 
 const TYPES = ['string', 'integer', 'number', 'boolean', 'datetime', 'object', 'array'];
@@ -75,13 +75,7 @@ function CreateDatasetForm({ session, onCreated }: Pick<PageProps, 'session'> & 
   });
   return (
     <Card title="New dataset">
-      <form
-        class="grid"
-        onSubmit={(e) => {
-          e.preventDefault();
-          act();
-        }}
-      >
+      <Form class="grid" onSubmit={() => act()}>
         <Field label="Name">
           <input required maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />
         </Field>
@@ -97,7 +91,7 @@ function CreateDatasetForm({ session, onCreated }: Pick<PageProps, 'session'> & 
           </button>
         </div>
         <ErrorNote error={error} />
-      </form>
+      </Form>
     </Card>
   );
 }

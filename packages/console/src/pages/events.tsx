@@ -1,7 +1,7 @@
 import type { CloudEventJson } from '@loam/sdk';
 import { useEffect, useState } from 'preact/hooks';
 import type { PageProps } from '../routes.js';
-import { Card, ErrorNote, Field, Page, Table, errorText, when } from '../ui.js';
+import { Card, ErrorNote, errorText, Field, Form, Page, Table, when } from '../ui.js';
 
 const KEEP = 200;
 
@@ -35,13 +35,7 @@ export function Events({ session }: PageProps) {
   return (
     <Page title="Events">
       <Card title="Live tail">
-        <form
-          class="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            setApplied(type.trim());
-          }}
-        >
+        <Form class="row" onSubmit={() => setApplied(type.trim())}>
           <Field label="Event types" hint="Comma-separated; * matches: dataset.*">
             <input value={type} onInput={(e) => setType(e.currentTarget.value)} />
           </Field>
@@ -49,7 +43,7 @@ export function Events({ session }: PageProps) {
           <span class={`tag ${live ? 'ok' : ''}`} aria-live="polite">
             {live ? 'live' : 'not connected'}
           </span>
-        </form>
+        </Form>
         <ErrorNote error={error} />
         <Table<CloudEventJson>
           caption="Events"

@@ -1,13 +1,7 @@
 import type { ApiKey, ApiKeyWithSecret } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../routes.js';
-import { Card, ErrorNote, Field, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
-
-const list = (text: string) =>
-  text
-    .split(/[\s,]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
+import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, SecretOnce, splitList, useLoad, when } from '../ui.js';
 
 /** API keys of the tenant: create (the secret is shown once, here), list, revoke. */
 export function Keys({ session }: PageProps) {
@@ -18,7 +12,7 @@ export function Keys({ session }: PageProps) {
   const [roles, setRoles] = useState('');
   const [created, setCreated] = useState<ApiKeyWithSecret>();
   const create = useAction(async () => {
-    setCreated(await loam.apiKeys.create({ name, scopes: list(scopes), ...(roles.trim() ? { roles: list(roles) } : {}) }));
+    setCreated(await loam.apiKeys.create({ name, scopes: splitList(scopes), ...(roles.trim() ? { roles: splitList(roles) } : {}) }));
     setName('');
     keys.reload();
   });
@@ -29,13 +23,7 @@ export function Keys({ session }: PageProps) {
   return (
     <Page title="API keys">
       <Card title="New API key">
-        <form
-          class="grid"
-          onSubmit={(e) => {
-            e.preventDefault();
-            create.act();
-          }}
-        >
+        <Form class="grid" onSubmit={() => create.act()}>
           <Field label="Key name">
             <input required maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />
           </Field>
@@ -50,20 +38,15 @@ export function Keys({ session }: PageProps) {
               Create key
             </button>
           </div>
-        </form>
+        </Form>
         <ErrorNote error={create.error} />
         {created ? (
-          <div class="secret" role="status">
-            <p>
-              <strong>Copy the key {created.name} now:</strong> it is shown only this once and stored only as a hash.
-            </p>
-            <output class="code" data-testid="new-key">
-              {created.key}
-            </output>
-            <button type="button" class="secondary" onClick={() => setCreated(undefined)}>
-              I have copied it
-            </button>
-          </div>
+          <SecretOnce
+            title={`Copy the key ${created.name} now.`}
+            secret={created.key}
+            testId="new-key"
+            onDismiss={() => setCreated(undefined)}
+          />
         ) : null}
       </Card>
       <Card title="Keys">

@@ -2,7 +2,7 @@ import type { Policy } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../routes.js';
 import { hasScope } from '../session.js';
-import { Card, ErrorNote, Field, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
+import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 
 const EXAMPLE = 'forbid (principal, action == Loam::Action::"datasets:write", resource)\nwhen { resource.classification == "restricted" };';
 
@@ -26,12 +26,7 @@ export function Policies({ session }: PageProps) {
     <Page title="Policies">
       {canWrite ? (
         <Card title="New policy">
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
-              create.act();
-            }}
-          >
+          <Form onSubmit={() => create.act()}>
             <Field label="Policy name">
               <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
             </Field>
@@ -49,7 +44,7 @@ export function Policies({ session }: PageProps) {
             <button type="submit" disabled={create.busy}>
               Save policy
             </button>
-          </form>
+          </Form>
         </Card>
       ) : null}
       <Card title="Policies">

@@ -1,7 +1,7 @@
 import type { AnalyzeResult, DetectedEntity, OperatorConfig } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../routes.js';
-import { Card, ErrorNote, Field, Loading, Page, Table, useAction, useLoad } from '../ui.js';
+import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad } from '../ui.js';
 
 const OPERATORS: OperatorConfig['type'][] = ['replace', 'redact', 'mask', 'hash', 'pseudonymize', 'generalize', 'keep'];
 const SAMPLE = 'Ada Lovelace (ada@example.com, +44 20 7946 0958) lives at 12 Baker Street, London.';
@@ -44,19 +44,14 @@ export function Privacy({ session }: PageProps) {
   return (
     <Page title="Privacy">
       <Card title="PII playground">
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            analyze.act();
-          }}
-        >
+        <Form onSubmit={() => analyze.act()}>
           <Field label="Text to analyze">
             <textarea rows={4} value={text} onInput={(e) => setText(e.currentTarget.value)} />
           </Field>
           <button type="submit" disabled={analyze.busy}>
             Analyze
           </button>
-        </form>
+        </Form>
         <ErrorNote error={analyze.error} />
         {result ? (
           <>
@@ -111,19 +106,13 @@ export function Privacy({ session }: PageProps) {
         ) : null}
       </Card>
       <Card title="Differential-privacy budget">
-        <form
-          class="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            readBudget.act();
-          }}
-        >
+        <Form class="row" onSubmit={() => readBudget.act()}>
           <Field label="Budget subject (a dataset id)">
             <input required value={subject} onInput={(e) => setSubject(e.currentTarget.value)} />
           </Field>
           <button type="submit">Read budget</button>
           <span aria-live="polite">{budget}</span>
-        </form>
+        </Form>
         <ErrorNote error={readBudget.error} />
       </Card>
       <Card title="Techniques">

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { diffLines } from '../diff.js';
 import { type PageProps, href } from '../routes.js';
 import { hasScope } from '../session.js';
-import { Card, ErrorNote, Field, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
+import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 
 /** `{{name}}` placeholders of a template, in order of first use. */
 const variablesOf = (template: string) => [...new Set([...template.matchAll(/\{\{\s*([A-Za-z_][\w.]*)\s*\}\}/g)].map((m) => m[1]))];
@@ -22,12 +22,7 @@ export function Prompts({ session, params }: PageProps) {
     <Page title="Prompts">
       {hasScope(whoami, 'ai:write') ? (
         <Card title="New prompt">
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
-              create.act();
-            }}
-          >
+          <Form onSubmit={() => create.act()}>
             <Field label="Prompt name">
               <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
             </Field>
@@ -38,7 +33,7 @@ export function Prompts({ session, params }: PageProps) {
               Create prompt
             </button>
             <ErrorNote error={create.error} />
-          </form>
+          </Form>
         </Card>
       ) : null}
       <Card title="All prompts">
@@ -155,22 +150,11 @@ function VersionDiffCard({ loam, id, versions }: { loam: Loam; id: string; versi
     const [a, b] = await Promise.all([loam.prompts.get(id, { version: Number(from) }), loam.prompts.get(id, { version: Number(to) })]);
     setLines(diffLines(a.template, b.template));
   });
-  const pick = (value: string, set: (v: string) => void, label: string) => (
-    <Field label={label}>
-      <select value={value} onChange={(e) => set(e.currentTarget.value)}>
-        {versions.map((v) => (
-          <option key={v} value={v}>
-            Version {v}
-          </option>
-        ))}
-      </select>
-    </Field>
-  );
   return (
     <Card title="Compare versions">
       <div class="row">
-        {pick(from, setFrom, 'From version')}
-        {pick(to, setTo, 'To version')}
+        <VersionPicker label="From version" versions={versions} value={from} onChange={setFrom} />
+        <VersionPicker label="To version" versions={versions} value={to} onChange={setTo} />
         <button type="button" onClick={() => compare.act()} disabled={compare.busy}>
           Show diff
         </button>
@@ -199,30 +183,40 @@ function LabelForm({ loam, id, versions, onSaved }: { loam: Loam; id: string; ve
   });
   return (
     <Card title="Point a label at a version">
-      <form
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          save.act();
-        }}
-      >
+      <Form class="row" onSubmit={() => save.act()}>
         <Field label="Label">
           <input required value={label} onInput={(e) => setLabel(e.currentTarget.value)} />
         </Field>
-        <Field label="Label version">
-          <select value={version} onChange={(e) => setVersion(e.currentTarget.value)}>
-            {versions.map((v) => (
-              <option key={v} value={v}>
-                Version {v}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <VersionPicker label="Label version" versions={versions} value={version} onChange={setVersion} />
         <button type="submit" disabled={save.busy}>
           Set label
         </button>
-      </form>
+      </Form>
       <ErrorNote error={save.error} />
     </Card>
+  );
+}
+
+function VersionPicker({
+  label,
+  versions,
+  value,
+  onChange,
+}: {
+  label: string;
+  versions: number[];
+  value: string;
+  onChange: (v: string) => void;
+}) {
+  return (
+    <Field label={label}>
+      <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        {versions.map((v) => (
+          <option key={v} value={v}>
+            Version {v}
+          </option>
+        ))}
+      </select>
+    </Field>
   );
 }

@@ -1,7 +1,7 @@
 import type { Dataset, DatasetRecord, Loam, Page as RecordPage } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import { type Condition, FILTER_OPS, OP_LABELS, buildFilter } from '../filter.js';
-import { Card, ErrorNote, Field, Table, json, useAction, useLoad } from '../ui.js';
+import { Card, ErrorNote, Field, Form, json, Table, useAction, useLoad } from '../ui.js';
 
 const PAGE_SIZE = 20;
 
@@ -28,13 +28,7 @@ export function Records({ loam, dataset, canWrite }: { loam: Loam; dataset: Data
   return (
     <>
       <Card title="Filter">
-        <form
-          class="filter"
-          onSubmit={(e) => {
-            e.preventDefault();
-            setApplied(filter);
-          }}
-        >
+        <Form class="filter" onSubmit={() => setApplied(filter)}>
           {conditions.map((c, i) => (
             <fieldset key={i} class="condition">
               <legend class="sr-only">Condition {i + 1}</legend>
@@ -95,7 +89,7 @@ export function Records({ loam, dataset, canWrite }: { loam: Loam; dataset: Data
               {filter ? JSON.stringify(filter) : '(none: every record)'}
             </output>
           </Field>
-        </form>
+        </Form>
       </Card>
       <Card title="Records">
         <ErrorNote error={first.error ?? next.error} />

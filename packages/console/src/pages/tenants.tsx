@@ -1,7 +1,7 @@
 import type { Tenant } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../routes.js';
-import { Card, ErrorNote, Field, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
+import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 
 /** Tenants, for platform operators: list and create. */
 export function Tenants({ session }: PageProps) {
@@ -18,13 +18,7 @@ export function Tenants({ session }: PageProps) {
   return (
     <Page title="Tenants">
       <Card title="New tenant">
-        <form
-          class="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            create.act();
-          }}
-        >
+        <Form class="row" onSubmit={() => create.act()}>
           <Field label="Tenant id" hint="Lower-case letters, digits and dashes">
             <input required pattern="[a-z0-9][a-z0-9-]{1,62}" value={id} onInput={(e) => setId(e.currentTarget.value)} />
           </Field>
@@ -34,7 +28,7 @@ export function Tenants({ session }: PageProps) {
           <button type="submit" disabled={create.busy}>
             Create tenant
           </button>
-        </form>
+        </Form>
         <ErrorNote error={create.error} />
       </Card>
       <Card title="Tenants">

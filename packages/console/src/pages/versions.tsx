@@ -1,6 +1,6 @@
 import type { Dataset, DatasetVersion, Loam, VersionDiff } from '@loam/sdk';
 import { useState } from 'preact/hooks';
-import { Card, ErrorNote, Field, Loading, Table, json, useAction, useLoad, when } from '../ui.js';
+import { Card, ErrorNote, Field, Form, json, Loading, Table, useAction, useLoad, when } from '../ui.js';
 
 /** Versions of a dataset: finalize the draft as a version, and a field-level diff of two versions. */
 export function Versions({ loam, dataset, canWrite, onChange }: { loam: Loam; dataset: Dataset; canWrite: boolean; onChange: () => void }) {
@@ -26,20 +26,14 @@ export function Versions({ loam, dataset, canWrite, onChange }: { loam: Loam; da
     <>
       {canWrite ? (
         <Card title="Finalize the draft">
-          <form
-            class="row"
-            onSubmit={(e) => {
-              e.preventDefault();
-              create.act();
-            }}
-          >
+          <Form class="row" onSubmit={() => create.act()}>
             <Field label="Version name">
               <input value={name} maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
             </Field>
             <button type="submit" disabled={create.busy}>
               Create version
             </button>
-          </form>
+          </Form>
           <ErrorNote error={create.error} />
         </Card>
       ) : null}
@@ -60,13 +54,7 @@ export function Versions({ loam, dataset, canWrite, onChange }: { loam: Loam; da
                 empty="No versions yet: create one from the draft."
               />
               {list.length >= 2 ? (
-                <form
-                  class="row"
-                  onSubmit={(e) => {
-                    e.preventDefault();
-                    compare.act();
-                  }}
-                >
+                <Form class="row" onSubmit={() => compare.act()}>
                   <Field label="From version">
                     <select value={from} onChange={(e) => setFrom(e.currentTarget.value)} required>
                       <option value="">Choose…</option>
@@ -82,7 +70,7 @@ export function Versions({ loam, dataset, canWrite, onChange }: { loam: Loam; da
                   <button type="submit" disabled={compare.busy}>
                     Compare
                   </button>
-                </form>
+                </Form>
               ) : null}
               <ErrorNote error={compare.error} />
             </>

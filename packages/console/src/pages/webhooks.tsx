@@ -1,7 +1,7 @@
 import type { Webhook, WebhookDelivery } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../routes.js';
-import { Card, ErrorNote, Field, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
+import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 
 /** Webhook endpoints, their deliveries, and retrying a delivery. */
 export function Webhooks({ session }: PageProps) {
@@ -22,13 +22,7 @@ export function Webhooks({ session }: PageProps) {
   return (
     <Page title="Webhooks">
       <Card title="New endpoint">
-        <form
-          class="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            create.act();
-          }}
-        >
+        <Form class="row" onSubmit={() => create.act()}>
           <Field label="Endpoint URL">
             <input type="url" required value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
           </Field>
@@ -38,7 +32,7 @@ export function Webhooks({ session }: PageProps) {
           <button type="submit" disabled={create.busy}>
             Add endpoint
           </button>
-        </form>
+        </Form>
         <ErrorNote error={create.error} />
       </Card>
       <Card title="Endpoints">
