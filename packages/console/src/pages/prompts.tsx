@@ -90,8 +90,7 @@ function PromptDetail({ session, params }: PageProps) {
                 ]}
               />
             </Card>
-            {canWrite ? <LabelForm loam={loam} id={id} versions={v.versions.map((x) => x.version)} onSaved={versions.reload} /> : null}
-            <VersionDiffCard loam={loam} id={id} versions={v.versions.map((x) => x.version)} />
+            <VersionForms loam={loam} id={id} versions={v.versions.map((x) => x.version)} canWrite={canWrite} onSaved={versions.reload} />
           </>
         )}
       </Loading>
@@ -218,5 +217,26 @@ function VersionPicker({
         ))}
       </select>
     </Field>
+  );
+}
+
+/** The label and diff forms, started afresh when the versions change (their defaults are the newest). */
+function VersionForms({
+  versions,
+  canWrite,
+  ...props
+}: {
+  loam: Loam;
+  id: string;
+  versions: number[];
+  canWrite: boolean;
+  onSaved: () => void;
+}) {
+  const key = versions.join();
+  return (
+    <>
+      {canWrite ? <LabelForm key={key} versions={versions} {...props} /> : null}
+      <VersionDiffCard key={key} versions={versions} loam={props.loam} id={props.id} />
+    </>
   );
 }
