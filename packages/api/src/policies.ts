@@ -41,6 +41,20 @@ export const ROLE_SCOPES: Readonly<Record<string, readonly string[]>> = {
   auditor: ['audit:read', 'policies:read', 'events:read'],
 };
 
+/**
+ * Whether a principal with these scopes and roles holds `required` (`service:action`). Granted by
+ * the role `admin` or `platform_admin`, the scope `*`, the exact scope, `service:*`, or the bare
+ * service name (`storage` ⇒ read and write), held directly or through a role ({@link ROLE_SCOPES}).
+ * The server's access check and the console's navigation both decide with it.
+ */
+export function holdsScope(principal: { scopes: readonly string[]; roles: readonly string[] }, required: string): boolean {
+  if (principal.roles.includes('admin') || principal.roles.includes('platform_admin')) return true;
+  const [service] = required.split(':');
+  const grants = (s: string) => s === '*' || s === required || s === service || s === `${service}:*`;
+  if (principal.scopes.some(grants)) return true;
+  return principal.roles.some((role) => Object.hasOwn(ROLE_SCOPES, role) && ROLE_SCOPES[role].some(grants));
+}
+
 /** A Cedar policy of a tenant: exactly one `permit` or `forbid` statement. */
 export const Policy = Type.Object({
   id: Type.String({ description: 'Also the Cedar policy id reported in decisions and audit entries' }),

@@ -45,9 +45,24 @@ export async function toUploadSource(file: Uploadable, resolvePath?: (path: stri
   throw new LoamError('Unsupported upload: pass a Blob, bytes, a ReadableStream, an async iterable of bytes or (Node) a path');
 }
 
-/** The body to send; when progress is wanted the bytes flow through a counting stream. */
+/**
+ * Browsers send a streamed request body only over HTTP/2 (Chromium fails HTTP/1.1 with
+ * ERR_ALPN_NEGOTIATION_FAILED), and most self-hosted Loams and pre-signed URLs speak HTTP/1.1.
+ */
+const IN_BROWSER =
+  typeof (globalThis as { document?: unknown }).document !== 'undefined' ||
+  typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+
+/**
+ * The body to send; when progress is wanted the bytes flow through a counting stream. In a browser
+ * a Blob or bytes are sent whole (progress is reported at the start and, by the caller, at the end).
+ */
 export function uploadBody(source: UploadSource, onProgress?: (p: UploadProgress) => void): Blob | Uint8Array | ReadableStream<Uint8Array> {
   if (!onProgress) return source.body;
+  if (IN_BROWSER && !(source.body instanceof ReadableStream)) {
+    onProgress({ loaded: 0, total: source.size });
+    return source.body;
+  }
   const stream =
     source.body instanceof ReadableStream
       ? source.body

@@ -1,4 +1,4 @@
-import { ROLE_SCOPES } from '@loam/api';
+import { holdsScope } from '@loam/api';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
 
@@ -26,17 +26,9 @@ export type BearerAuthenticator = (token: string, request?: FastifyRequest) => P
 
 export const PLATFORM_ADMIN = 'platform_admin';
 
-/**
- * Whether `principal` holds `required` (`service:action`). Granted by the role `admin`, the
- * scope `*`, the exact scope, `service:*`, or the bare service name (`storage` ⇒ read and write),
- * held directly or through one of the principal's roles (ROLE_SCOPES in @loam/api).
- */
+/** Whether `principal` holds `required` (`service:action`): the rule of `holdsScope` in @loam/api. */
 export function hasScope(principal: Principal, required: string): boolean {
-  if (principal.roles.includes('admin') || principal.roles.includes(PLATFORM_ADMIN)) return true;
-  const [service] = required.split(':');
-  const grants = (s: string) => s === '*' || s === required || s === service || s === `${service}:*`;
-  if (principal.scopes.some(grants)) return true;
-  return principal.roles.some((role) => Object.hasOwn(ROLE_SCOPES, role) && ROLE_SCOPES[role].some(grants));
+  return holdsScope(principal, required);
 }
 
 export function requireScopes(principal: Principal, scopes: readonly string[]): void {

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { Gauge } from 'prom-client';
 import { pendingMigrations } from '../../platform/db/migrate.js';
 import { principalOf, sendEnvelope } from '../../platform/http/context.js';
+import { consoleDistDir, consoleRoutes } from '../../platform/http/console.js';
 import { docsRoutes } from '../../platform/http/docs.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import type { Platform } from '../../platform/index.js';
@@ -163,6 +164,7 @@ export async function systemRoutes(app: LoamApp, platform: Platform, migrator: M
     },
     security: [{ bearer: [] }, { apiKey: [] }],
   });
+  await consoleRoutes(app, consoleDistDir());
 }
 
 /** Prometheus metrics, with gauges of the job queue and the outbox read when scraped. */
