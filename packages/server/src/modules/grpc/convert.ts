@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { type Timestamp, timestampFromMs } from '@bufbuild/protobuf/wkt';
-import type { Dataset, DatasetRecord, NewRecord } from '@loam/api';
+import type { Dataset, DatasetRecord } from '@loam/api';
 import { type Dataset as DatasetMessage, DatasetSchema, type Record as RecordMessage, RecordSchema } from '@loam/api/grpc';
 import { AppError } from '../../platform/errors.js';
 
@@ -9,7 +9,16 @@ import { AppError } from '../../platform/errors.js';
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-const timestamp = (rfc3339: string): Timestamp => timestampFromMs(Date.parse(rfc3339));
+// Records stored together share their times: the last one parsed is kept (messages may share it).
+let lastText = '';
+let lastTimestamp: Timestamp | undefined;
+function timestamp(rfc3339: string): Timestamp {
+  if (rfc3339 !== lastText || !lastTimestamp) {
+    lastTimestamp = timestampFromMs(Date.parse(rfc3339));
+    lastText = rfc3339;
+  }
+  return lastTimestamp;
+}
 
 export function datasetMessage(d: Dataset): DatasetMessage {
   return create(DatasetSchema, {
@@ -50,12 +59,6 @@ export function recordData(data: Uint8Array, i: number): unknown {
       { field: `[${i}].data`, code: 'invalid_json', message: `record ${i}: ${(err as Error).message}` },
     ]);
   }
-}
-
-/** A record sent for insertion, as the REST bulk insert's item (`id` empty = the server assigns one). */
-export function newRecord(r: RecordMessage, i: number): NewRecord {
-  const data = recordData(r.data, i) as NewRecord['data'];
-  return r.id === '' ? { data } : { id: r.id, data };
 }
 
 /** A JSON filter field (empty = none); a 400 if it is not JSON. */
