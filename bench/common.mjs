@@ -74,10 +74,12 @@ export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir()
   const options = {
     cwd: ROOT,
     env: { ...process.env, LOAM_DATA_DIR: dataDir, LOAM_PORT: String(port), LOAM_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'pipe'],
     detached: npm, // its own process group, signalled as a terminal's Ctrl-C signals npm and the server
   };
-  const child = npm ? spawn('npm', ['start'], options) : spawn(process.execPath, [LOAM_BIN, 'serve'], options);
+  // BENCH_SERVER_NODE_ARGS: options for the server's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = npm ? spawn('npm', ['start'], options) : spawn(process.execPath, [...nodeArgs, LOAM_BIN, 'serve'], options);
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;

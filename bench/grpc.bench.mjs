@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { ROOT, freePort, rssOf, sleep, startLoam, table } from './common.mjs';
 
 const TOTAL = Number(process.env.BENCH_RECORDS ?? 1_000_000);
-const INSERT_BATCHES = Number(process.env.BENCH_INSERT_BATCHES ?? 10);
+const GRPC_STREAM = Number(process.env.BENCH_GRPC_STREAM ?? 100_000);
 const BATCH = 10_000;
 const ADMIN_KEY = 'loam_sk_bench_grpc_admin_key_0123456789abcdefghij';
 // The Connect packages are the server's and the SDK's dependencies (not hoisted to the root).
@@ -59,67 +59,74 @@ async function main() {
   };
   const newDataset = async (name) => (await api('POST', '/api/v1/datasets', { name, schema })).data.id;
 
-  /** BulkInsertRecords of `records` (messages of 1,000). */
-  const grpcInsert = (datasetId, records) =>
+  /** Messages of 1,000 records (encoded before the clock starts, as the REST body is). */
+  const messagesOf = (datasetId, records) => {
+    const messages = [];
+    for (let i = 0; i < records.length; i += 1000)
+      messages.push({ datasetId, records: records.slice(i, i + 1000).map((r) => ({ data: utf8.encode(JSON.stringify(r)) })) });
+    return messages;
+  };
+  /** One BulkInsertRecords stream of `messages`. */
+  const grpcInsert = (messages) =>
     vault.bulkInsertRecords(
       (async function* () {
-        for (let i = 0; i < records.length; i += 1000)
-          yield { datasetId, records: records.slice(i, i + 1000).map((r) => ({ data: utf8.encode(JSON.stringify(r)) })) };
+        yield* messages;
       })(),
     );
 
   try {
-    // ---- bulk insert: REST and gRPC, batch by batch, interleaved ----
+    // ---- bulk insert: TOTAL records a side, REST and gRPC interleaved round by round ----
+    // A round: GRPC_STREAM records as REST calls of 10,000, then as one BulkInsertRecords stream.
     const restDs = await newDataset('rest-insert');
     const grpcDs = await newDataset('grpc-insert');
-    const warm = Array.from({ length: 1000 }, (_, i) => person(i));
+    const warm = Array.from({ length: 1000 }, (_, i) => person(TOTAL + i));
     await api(
       'POST',
       `/api/v1/datasets/${restDs}/records`,
       warm.map((data) => ({ data })),
     );
-    await grpcInsert(grpcDs, warm);
+    await grpcInsert(messagesOf(grpcDs, warm));
     let restMs = 0;
     let grpcMs = 0;
-    for (let b = 0; b < INSERT_BATCHES; b++) {
-      const records = Array.from({ length: BATCH }, (_, i) => person(1000 + b * BATCH + i));
-      const body = JSON.stringify(records.map((data) => ({ data })));
-      let t0 = performance.now();
-      await api('POST', `/api/v1/datasets/${restDs}/records`, body);
-      restMs += performance.now() - t0;
-      t0 = performance.now();
-      const res = await grpcInsert(grpcDs, records);
+    const loads = [os.loadavg()[0]];
+    for (let done = 0; done < TOTAL; ) {
+      const count = Math.min(GRPC_STREAM, TOTAL - done);
+      const records = Array.from({ length: count }, (_, i) => person(done + i));
+      for (let i = 0; i < count; i += BATCH) {
+        const body = JSON.stringify(records.slice(i, i + BATCH).map((data) => ({ data })));
+        const t0 = performance.now();
+        await api('POST', `/api/v1/datasets/${restDs}/records`, body);
+        restMs += performance.now() - t0;
+      }
+      const messages = messagesOf(grpcDs, records);
+      const t0 = performance.now();
+      const res = await grpcInsert(messages);
       grpcMs += performance.now() - t0;
-      if (Number(res.inserted) !== BATCH) throw new Error(`inserted ${res.inserted}`);
+      if (Number(res.inserted) !== count) throw new Error(`inserted ${res.inserted}`);
+      done += count;
+      loads.push(os.loadavg()[0]);
     }
-    const n = INSERT_BATCHES * BATCH;
+    const n = TOTAL;
     const restRate = n / (restMs / 1000);
     const grpcRate = n / (grpcMs / 1000);
 
-    // ---- StreamRecords over TOTAL records ----
-    const streamDs = await newDataset('stream');
-    const fillT0 = performance.now();
-    for (let done = 0; done < TOTAL; ) {
-      const count = Math.min(100_000, TOTAL - done);
-      await grpcInsert(
-        streamDs,
-        Array.from({ length: count }, (_, i) => person(done + i)),
-      );
-      done += count;
-    }
-    const fillSec = (performance.now() - fillT0) / 1000;
+    // ---- StreamRecords over the TOTAL records BulkInsertRecords stored (+ the 1,000 warm-up) ----
+    const streamDs = grpcDs;
+    const expected = TOTAL + warm.length;
     await sleep(2000); // let the server settle after the fill
     const rssBefore = rssOf(loam.pid);
     let peak = rssBefore;
     const sampler = setInterval(() => {
       peak = Math.max(peak, rssOf(loam.pid) ?? 0);
     }, 100);
+    const streamLoads = [os.loadavg()[0]];
     let streamed = 0;
     let t0 = performance.now();
     for await (const _ of vault.streamRecords({ datasetId: streamDs })) streamed++;
     const streamSec = (performance.now() - t0) / 1000;
     clearInterval(sampler);
-    if (streamed !== TOTAL) throw new Error(`streamed ${streamed} of ${TOTAL}`);
+    streamLoads.push(os.loadavg()[0]);
+    if (streamed !== expected) throw new Error(`streamed ${streamed} of ${expected}`);
 
     // REST cursor pages of the same records: the throughput baseline.
     let paged = 0;
@@ -145,9 +152,10 @@ async function main() {
           .loadavg()
           .map((l) => l.toFixed(2))
           .join(' '),
+        load_insert: `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
+        load_stream: `${Math.min(...streamLoads).toFixed(1)}–${Math.max(...streamLoads).toFixed(1)}`,
       },
       insert: { records: n, rest_per_s: Math.round(restRate), grpc_per_s: Math.round(grpcRate), ratio: +(grpcRate / restRate).toFixed(2) },
-      fill: { records: TOTAL, grpc_per_s: Math.round(TOTAL / fillSec) },
       stream: {
         records: streamed,
         grpc_per_s: Math.round(streamed / streamSec),
@@ -160,12 +168,15 @@ async function main() {
     };
     if (process.argv.includes('--json')) console.log(JSON.stringify(results));
     else {
-      console.log(`machine: ${results.machine.cores} × ${results.machine.cpu}, Node ${results.machine.node}, load ${results.machine.load}`);
+      const m = results.machine;
+      console.log(
+        `machine: ${m.cores} × ${m.cpu}, Node ${m.node}, load ${m.load} (1-min load: ${m.load_insert} inserting, ${m.load_stream} streaming)`,
+      );
       console.log(
         table([
-          { what: 'bulk insert REST (10k/call)', records: n, 'records/s': results.insert.rest_per_s, 'vs baseline': '1.00×' },
+          { what: 'bulk insert REST (10,000/call)', records: n, 'records/s': results.insert.rest_per_s, 'vs baseline': '1.00×' },
           {
-            what: 'BulkInsertRecords (gRPC)',
+            what: `BulkInsertRecords (${GRPC_STREAM.toLocaleString('en')}/stream)`,
             records: n,
             'records/s': results.insert.grpc_per_s,
             'vs baseline': `${results.insert.ratio}×`,
