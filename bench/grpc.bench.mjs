@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 /**
- * gRPC DatasetService (#20) on the built `loam serve` (SQLite, rate limits off), one run:
- * - bulk insert: records/s of BulkInsertRecords (native gRPC, HTTP/2, 1,000 records a message)
- *   against the REST bulk insert (POST …/records, the same 10,000 records a call), batch by batch,
- *   interleaved so both see the same machine load;
- * - StreamRecords: records/s and the server's RSS (sampled every 100 ms) while a client reads
- *   BENCH_RECORDS (default 1,000,000) records, against REST cursor pages (limit 1000) of the same
- *   records as the throughput baseline. Target: RSS growth ≤ 50 MB.
+ * gRPC DatasetService (#20) on the built `loam serve` (SQLite unless LOAM_DATABASE_URL names a
+ * PostgreSQL database; rate limits off), one run:
+ * - bulk insert: records/s of BulkInsertRecords (native gRPC, HTTP/2, a stock grpc-js client, 1,000 records a message,
+ *   BENCH_GRPC_STREAM (default 100,000) records a stream) against the REST bulk insert (POST
+ *   …/records, 10,000 records a call) over BENCH_RECORDS (default 1,000,000) records a side,
+ *   interleaved round by round so both see the same machine load. Both clients' bodies are
+ *   encoded before the clock starts. Target: ≥ 1.0×.
+ * - StreamRecords: records/s and the server's RSS (sampled every 100 ms) while a client reads the
+ *   records BulkInsertRecords stored, against REST cursor pages (limit 1000) of the same records
+ *   as the throughput baseline. Target: RSS growth ≤ 50 MB.
  *
- * Run: npm run build && node bench/grpc.bench.mjs   (BENCH_RECORDS, BENCH_INSERT_BATCHES
- *      (default 10 of 10,000 records per side); --json for a machine-readable line)
+ * Run: npm run build && node bench/grpc.bench.mjs   (--json for a machine-readable line;
+ *      BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=…" profiles the server)
  */
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +28,9 @@ const ADMIN_KEY = 'loam_sk_bench_grpc_admin_key_0123456789abcdefghij';
 const requireFromServer = createRequire(join(ROOT, 'packages/server/package.json'));
 const { createGrpcTransport } = await import(requireFromServer.resolve('@connectrpc/connect-node'));
 const { createDatasetServiceClient } = await import(join(ROOT, 'packages/sdk/dist/grpc.js'));
+const { BulkInsertRecordsRequestSchema, BulkInsertRecordsResponseSchema } = await import(join(ROOT, 'packages/api/dist/grpc/index.js'));
+const { create, fromBinary, toBinary } = await import(requireFromServer.resolve('@bufbuild/protobuf'));
+const grpc = await import('@grpc/grpc-js');
 
 const utf8 = new TextEncoder();
 const person = (i) => ({ email: `person${i}@example.com`, name: `Person ${i}`, age: i % 90, city: ['Oslo', 'Lima', 'Pune'][i % 3] });
@@ -47,6 +54,7 @@ async function main() {
     if (r.status >= 400) throw new Error(`${method} ${path}: ${r.status} ${text.slice(0, 300)}`);
     return text ? JSON.parse(text) : undefined;
   };
+  const stock = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure(), {});
   const vault = createDatasetServiceClient({
     apiKey: ADMIN_KEY,
     transport: createGrpcTransport({ baseUrl: `http://127.0.0.1:${grpcPort}` }),
@@ -59,20 +67,36 @@ async function main() {
   };
   const newDataset = async (name) => (await api('POST', '/api/v1/datasets', { name, schema })).data.id;
 
-  /** Messages of 1,000 records (encoded before the clock starts, as the REST body is). */
+  /**
+   * Messages of 1,000 records, serialized before the clock starts as the REST body is (the REST
+   * side times sending a ready JSON text; this side sending ready protobuf bytes).
+   */
   const messagesOf = (datasetId, records) => {
     const messages = [];
-    for (let i = 0; i < records.length; i += 1000)
-      messages.push({ datasetId, records: records.slice(i, i + 1000).map((r) => ({ data: utf8.encode(JSON.stringify(r)) })) });
+    for (let i = 0; i < records.length; i += 1000) {
+      const message = { datasetId, records: records.slice(i, i + 1000).map((r) => ({ data: utf8.encode(JSON.stringify(r)) })) };
+      messages.push(Buffer.from(toBinary(BulkInsertRecordsRequestSchema, create(BulkInsertRecordsRequestSchema, message))));
+    }
     return messages;
   };
-  /** One BulkInsertRecords stream of `messages`. */
+  /** One BulkInsertRecords stream of ready `messages` (a stock grpc-js client: bytes as they are). */
   const grpcInsert = (messages) =>
-    vault.bulkInsertRecords(
-      (async function* () {
-        yield* messages;
-      })(),
-    );
+    new Promise((resolve, reject) => {
+      const metadata = new grpc.Metadata();
+      metadata.set('x-api-key', ADMIN_KEY);
+      const call = stock.makeClientStreamRequest(
+        '/llm_data_vault.v1.DatasetService/BulkInsertRecords',
+        (bytes) => bytes,
+        (bytes) => fromBinary(BulkInsertRecordsResponseSchema, bytes),
+        metadata,
+        {},
+        (err, res) => (err ? reject(err) : resolve(res)),
+      );
+      (async () => {
+        for (const m of messages) if (!call.write(m)) await once(call, 'drain');
+        call.end();
+      })().catch(reject);
+    });
 
   try {
     // ---- bulk insert: TOTAL records a side, REST and gRPC interleaved round by round ----
@@ -195,6 +219,7 @@ async function main() {
       );
     }
   } finally {
+    stock.close();
     await loam.stop();
   }
 }

@@ -3,6 +3,7 @@ import { type Timestamp, timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { Dataset, DatasetRecord } from '@loam/api';
 import { type Dataset as DatasetMessage, DatasetSchema, type Record as RecordMessage, RecordSchema } from '@loam/api/grpc';
 import { AppError } from '../../platform/errors.js';
+import type { StreamedRecord } from '../datasets/services/records.js';
 
 /** The REST representations (@loam/api) as the proto's messages: one mapping, so both APIs answer alike. */
 
@@ -18,6 +19,16 @@ function timestamp(rfc3339: string): Timestamp {
     lastText = rfc3339;
   }
   return lastTimestamp;
+}
+let lastMs = Number.NaN;
+let lastMsTimestamp: Timestamp | undefined;
+/** Epoch ms as a Timestamp of whole seconds (as the REST times are written). */
+function timestampOfMs(ms: number): Timestamp {
+  if (ms !== lastMs || !lastMsTimestamp) {
+    lastMsTimestamp = timestampFromMs(ms - (((ms % 1000) + 1000) % 1000));
+    lastMs = ms;
+  }
+  return lastMsTimestamp;
 }
 
 export function datasetMessage(d: Dataset): DatasetMessage {
@@ -47,6 +58,18 @@ export function recordMessage(r: DatasetRecord): RecordMessage {
     revision: BigInt(r.revision),
     createdAt: timestamp(r.created_at),
     updatedAt: timestamp(r.updated_at),
+  });
+}
+
+/** A record StreamRecords read (its data as stored JSON text: not parsed to be written again). */
+export function streamedMessage(r: StreamedRecord): RecordMessage {
+  return create(RecordSchema, {
+    id: r.id,
+    data: utf8.encode(r.json),
+    attributes: { revision: String(r.revision) },
+    revision: BigInt(r.revision),
+    createdAt: timestampOfMs(r.createdAt),
+    updatedAt: timestampOfMs(r.updatedAt),
   });
 }
 

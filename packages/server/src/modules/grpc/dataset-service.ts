@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, type ConnectRouter, ConnectError } from '@connectrpc/connect';
-import type { DatasetRecord, RecordQuery } from '@loam/api';
+import type { RecordQuery } from '@loam/api';
 import { RecordQuery as RecordQuerySchema } from '@loam/api';
 import {
   BulkInsertRecordsResponseSchema,
@@ -15,9 +15,10 @@ import { Value } from '@sinclair/typebox/value';
 import { AppError } from '../../platform/errors.js';
 import { type RecordPart, packRecords } from '../datasets/bulk-format.js';
 import type { DatasetService as Datasets } from '../datasets/services/datasets.js';
+import type { StreamedRecord } from '../datasets/services/records.js';
 import type { PrivacyService } from '../privacy/service.js';
 import { type CallContexts, clientReset } from './call-context.js';
-import { datasetMessage, filterOf, recordMessage } from './convert.js';
+import { datasetMessage, filterOf, recordMessage, streamedMessage } from './convert.js';
 import { RecordProcessor } from './process.js';
 import { abortable } from './streams.js';
 
@@ -100,8 +101,8 @@ export function registerDatasetService(router: ConnectRouter, deps: DatasetRpcDe
       for await (const page of pages)
         for (let i = 0; i < page.length; i++) {
           const record = page[i];
-          page[i] = undefined as unknown as DatasetRecord; // sent: not kept until the page ends
-          yield recordMessage(record);
+          page[i] = undefined as unknown as StreamedRecord; // sent: not kept until the page ends
+          yield streamedMessage(record);
         }
     },
 

@@ -23,6 +23,15 @@ import { toRecord } from '../store/index.js';
 import type { DatasetRow, RecordRow } from '../tables.js';
 import { type DatasetCore, type RecordQueryInput, type VersionRef, isUniqueViolation, recordETag, scopeOf } from './core.js';
 
+/** A record as StreamRecords reads it: its data as JSON text, its times as epoch ms. */
+export interface StreamedRecord {
+  id: string;
+  json: string;
+  revision: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** Parts of a streamed bulk insert that may wait, read from the stream, for their turn to be inserted. */
 const STREAM_AHEAD = 2;
 
@@ -395,16 +404,18 @@ export class RecordService {
   }
 
   /**
-   * Every record of the draft or a version matching a filter, whole, in id order, one page at a
-   * time as the caller asks for the next (gRPC `StreamRecords`: memory stays at one page). Checks
-   * access and audits the read first; an aborted `signal` stops before the next page is read.
+   * Every record of the draft or a version matching a filter, whole, in id order, one keyset page
+   * at a time as the caller asks for the next (gRPC `StreamRecords`: memory stays at one page).
+   * Each record's data is its JSON text as stored (not parsed only to be written again), its times
+   * epoch ms. Checks access and audits the read first; an aborted `signal` stops before the next
+   * page is read.
    */
   async *streamRecords(
     ctx: RequestContext,
     id: string,
     input: { version?: string; filter?: unknown },
     opts: { pageSize?: number; signal?: AbortSignal } = {},
-  ): AsyncGenerator<DatasetRecord[]> {
+  ): AsyncGenerator<StreamedRecord[]> {
     const ds = await this.core.authorizeRecords(ctx, id, 'datasets:read');
     const filter = input.filter === undefined ? undefined : parseFilter(input.filter);
     const v = await this.core.resolveVersion(ctx, ds, input.version);
@@ -417,7 +428,16 @@ export class RecordService {
     const page = async (after: string | undefined) => {
       const rows = await this.core.store.records.scanPage(this.core.db, scopeOf(v), where, after, pageSize, true);
       const opened = await this.core.protection.open(undefined, v.tenantId, id, v.encrypted, rows as RecordRow[]);
-      return { records: opened.map((r) => toRecord(r)), last: rows.length === pageSize ? rows[rows.length - 1].id : undefined };
+      const records = opened.map(
+        (r): StreamedRecord => ({
+          id: r.id,
+          json: typeof r.data === 'string' ? r.data : JSON.stringify(r.data),
+          revision: r.revision,
+          createdAt: r.created_at,
+          updatedAt: r.updated_at,
+        }),
+      );
+      return { records, last: rows.length === pageSize ? rows[rows.length - 1].id : undefined };
     };
     let after: string | undefined;
     do {
