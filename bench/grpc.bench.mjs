@@ -3,7 +3,7 @@
  * gRPC DatasetService (#20) on the built `loam serve` (SQLite unless LOAM_DATABASE_URL names a
  * PostgreSQL database; rate limits off), one run:
  * - bulk insert: records/s of BulkInsertRecords (native gRPC, HTTP/2, a stock grpc-js client, 1,000 records a message,
- *   BENCH_GRPC_STREAM (default 100,000) records a stream) against the REST bulk insert (POST
+ *   BENCH_GRPC_STREAM (default 10,000, as a REST call) records a stream) against the REST bulk insert (POST
  *   …/records, 10,000 records a call) over BENCH_RECORDS (default 1,000,000) records a side,
  *   interleaved round by round so both see the same machine load. Both clients' bodies are
  *   encoded before the clock starts. Target: ≥ 1.0×.
@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { ROOT, freePort, rssOf, sleep, startLoam, table } from './common.mjs';
 
 const TOTAL = Number(process.env.BENCH_RECORDS ?? 1_000_000);
-const GRPC_STREAM = Number(process.env.BENCH_GRPC_STREAM ?? 100_000);
+const GRPC_STREAM = Number(process.env.BENCH_GRPC_STREAM ?? 10_000);
 const BATCH = 10_000;
 const ADMIN_KEY = 'loam_sk_bench_grpc_admin_key_0123456789abcdefghij';
 // The Connect packages are the server's and the SDK's dependencies (not hoisted to the root).

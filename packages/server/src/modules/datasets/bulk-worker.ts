@@ -79,13 +79,7 @@ function streamed(streams: Map<number, StreamState>, m: BulkStreamRequest): Bulk
     return state.mode === 'records' ? { job, records } : packed(job, records);
   } catch (err) {
     streams.delete(job);
-    return {
-      job,
-      error:
-        err instanceof AppError
-          ? errorOf(err)
-          : { code: 'internal_error', status: 500, detail: `Bulk parsing failed: ${(err as Error).message}` },
-    };
+    return failed(job, err);
   }
 }
 
@@ -179,17 +173,20 @@ function* run(request: BulkRequest, validate: Validate): Generator<BulkMessage> 
     else if (problems.length > 0) yield { job, error: errorOf(recordProblems(problems)) };
     else yield { job, done: true };
   } catch (err) {
-    yield {
-      job,
-      error:
-        err instanceof AppError
-          ? errorOf(err)
-          : { code: 'internal_error', status: 500, detail: `Bulk parsing failed: ${(err as Error).message}` },
-    };
+    yield failed(job, err);
   }
 }
 
 const errorOf = (e: AppError) => ({ code: e.code, status: e.status, detail: e.detail, fields: e.fields });
+
+/** The message a job fails with: its AppError, or a 500 for anything unexpected. */
+const failed = (job: number, err: unknown): BulkMessage => ({
+  job,
+  error:
+    err instanceof AppError
+      ? errorOf(err)
+      : { code: 'internal_error', status: 500, detail: `Bulk parsing failed: ${(err as Error).message}` },
+});
 
 /** A chunk's records prepared (canonical text, hash, size), packed in a few flat values. */
 function packed(job: number, records: PlainRecord[]): BulkMessage {

@@ -392,6 +392,44 @@ describe('gRPC rate limits', () => {
   });
 });
 
+describe('gRPC bulk insert limit', () => {
+  it('a stream over LOAM_GRPC_MAX_BULK_RECORDS is RESOURCE_EXHAUSTED and inserts nothing', async () => {
+    const t = await createTestLoam({ config: { grpcMaxBulkRecords: 1500 } });
+    try {
+      const address = await t.loam.services.grpc.server.listen(0, '127.0.0.1');
+      const vault = createDatasetServiceClient({
+        apiKey: t.adminKey,
+        transport: createGrpcTransport({ baseUrl: `http://127.0.0.1:${address.port}` }),
+      });
+      const res = await t.app.inject({ method: 'POST', url: '/api/v1/datasets', headers: t.admin, payload: { name: 'limited' } });
+      const datasetId = res.json().data.id as string;
+      const records = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ data: json({ n: from + i }) }));
+      const upload = (sizes: number[]) =>
+        vault.bulkInsertRecords(
+          (async function* () {
+            let from = 0;
+            for (const n of sizes) {
+              yield { datasetId, records: records(n, from) };
+              from += n;
+            }
+          })(),
+        );
+      const err = await upload([1000, 501]).then(
+        () => undefined,
+        (e) => ConnectError.from(e),
+      );
+      expect(err?.code).toBe(Code.ResourceExhausted);
+      const count = async () =>
+        (await t.app.inject({ method: 'GET', url: `/api/v1/datasets/${datasetId}`, headers: t.admin })).json().data.record_count;
+      expect(await count()).toBe(0);
+      expect(Number((await upload([1000, 500])).inserted)).toBe(1500);
+      expect(await count()).toBe(1500);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('gRPC error details', () => {
   it('decodes as google.rpc messages', () => {
     const bytes = new Uint8Array([10, 3, 97, 98, 99]);
