@@ -79,7 +79,7 @@ export async function startLoam(env = {}, dataDir = mkdtempSync(join(os.tmpdir()
     cwd: ROOT,
     // gRPC on any free port: several servers (or other users of 9090) side by side.
     env: { ...process.env, LOAM_DATA_DIR: dataDir, LOAM_PORT: String(port), LOAM_GRPC_PORT: '0', LOAM_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'pipe'],
     detached: npm, // its own process group, signalled as a terminal's Ctrl-C signals npm and the server
   };
   const child = npm ? spawn('npm', ['start'], options) : spawn(process.execPath, [...NODE_ARGS, bin, 'serve'], options);

@@ -19,6 +19,15 @@ export function nowRfc3339(): string {
   return stamp;
 }
 
+// Rows written together share their times (a bulk insert's records): the last one is kept.
+let lastMs = Number.NaN;
+let lastText = '';
 /** RFC 3339 UTC without milliseconds, as the contracts write timestamps. */
-export const rfc3339 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export function rfc3339(ms: number): string {
+  if (ms !== lastMs) {
+    lastText = new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastMs = ms;
+  }
+  return lastText;
+}
 export const rfc3339OrNull = (ms: number | null | undefined): string | null => (ms == null ? null : rfc3339(ms));

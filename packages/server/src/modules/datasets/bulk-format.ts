@@ -117,6 +117,39 @@ export type BulkMessage = { job: number } & (
   | { error: { code: string; status: number; detail: string; fields?: FieldError[] } }
 );
 
+/**
+ * Records of a streamed bulk insert (gRPC `BulkInsertRecords`), packed for the worker: each
+ * record's client id ('' = the server assigns one) and its data, UTF-8 JSON, back to back in
+ * `data` (record k's ends at `ends[k]`).
+ */
+export interface RecordPart {
+  ids: string[];
+  data: Uint8Array;
+  ends: Int32Array;
+}
+
+/** `records` (their `id`, '' for none, and `data` as UTF-8 JSON bytes) as one RecordPart. */
+export function packRecords(records: ReadonlyArray<{ id: string; data: Uint8Array }>): RecordPart {
+  const ends = new Int32Array(records.length);
+  let end = 0;
+  for (let k = 0; k < records.length; k++) ends[k] = end += records[k].data.byteLength;
+  const data = new Uint8Array(end);
+  for (let k = 0; k < records.length; k++) data.set(records[k].data, k > 0 ? ends[k - 1] : 0);
+  return { ids: records.map((r) => r.id), data, ends };
+}
+
+/**
+ * What the worker is asked about a streamed bulk insert: its start (the dataset's schema), each
+ * part in order (answered by one chunk message, or the error the call fails with), its end
+ * (answered `done`), or that it was given up (no answer).
+ */
+export type BulkStreamRequest = { job: number } & (
+  | { stream: Omit<BulkRequest, 'job' | 'bytes' | 'format'> }
+  | { part: RecordPart }
+  | { end: true }
+  | { cancel: true }
+);
+
 /** What the worker is asked to do with one body. */
 export interface BulkRequest {
   job: number;

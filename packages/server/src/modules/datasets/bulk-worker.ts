@@ -6,11 +6,22 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { AjvCompiler } from '@fastify/ajv-compiler';
-import { MAX_RECORDS_PER_CALL, NewRecord } from '@loam/api';
+import { MAX_RECORDS_PER_CALL, NewRecord, RECORD_ID_PATTERN, type SchemaField } from '@loam/api';
+import sjson from 'secure-json-parse';
 import { Ids, systemRandom } from '../../platform/crypto/index.js';
 import { AppError, type FieldError } from '../../platform/errors.js';
 import { AJV_OPTIONS } from '../../platform/http/lazy-compilers.js';
-import { BULK_CHUNK, type BodySchemaError, type BulkMessage, type BulkRequest, jsonArrayChunks, ndjsonItems } from './bulk-format.js';
+import {
+  BULK_CHUNK,
+  type BodySchemaError,
+  type BulkMessage,
+  type BulkRequest,
+  type BulkStreamRequest,
+  JSON_PARSE_OPTIONS,
+  type RecordPart,
+  jsonArrayChunks,
+  ndjsonItems,
+} from './bulk-format.js';
 import type { PlainRecord } from './protection.js';
 import { checkNewRecord, recordDigest, recordProblems } from './records.js';
 
@@ -25,9 +36,82 @@ export function serve(): void {
   if (!port) throw new Error('serve() runs in a worker thread');
   const compile = (AjvCompiler as unknown as () => (ext: unknown, opts: unknown) => (route: unknown) => Validate)()({}, AJV_OPTIONS);
   const validate = compile({ schema: NewRecord, method: 'POST', url: '/api/v1/datasets/:id/records', httpPart: 'body' });
-  port.on('message', (request: BulkRequest) => {
-    for (const m of run(request, validate)) port.postMessage(m);
+  const streams = new Map<number, StreamState>();
+  port.on('message', (request: BulkRequest | BulkStreamRequest) => {
+    if ('bytes' in request) for (const m of run(request, validate)) port.postMessage(m);
+    else {
+      const answer = streamed(streams, request);
+      if (answer) port.postMessage(answer);
+    }
   });
+}
+
+/** A streamed insert being checked: what carries over from one part to the next. */
+interface StreamState {
+  fields: SchemaField[];
+  mode: BulkRequest['mode'];
+  newId: () => string;
+  /** Each id seen so far and the index of its record. */
+  seen: Map<string, number>;
+  /** The index of the next record on the stream. */
+  index: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const RECORD_ID = new RegExp(RECORD_ID_PATTERN);
+
+/** The answer to one message about a streamed insert (none to its start or a cancel). */
+function streamed(streams: Map<number, StreamState>, m: BulkStreamRequest): BulkMessage | undefined {
+  const { job } = m;
+  if ('stream' in m) {
+    const ids = new Ids({ now: () => m.stream.now }, systemRandom);
+    streams.set(job, { fields: m.stream.fields, mode: m.stream.mode, newId: () => ids.new('rec'), seen: new Map(), index: 0 });
+    return undefined;
+  }
+  const state = streams.get(job);
+  if (!state) return undefined; // failed or given up: what is still on its way is dropped
+  if (!('part' in m)) {
+    streams.delete(job);
+    return 'end' in m ? { job, done: true } : undefined;
+  }
+  try {
+    const records = checkPart(state, m.part);
+    return state.mode === 'records' ? { job, records } : packed(job, records);
+  } catch (err) {
+    streams.delete(job);
+    return failed(job, err);
+  }
+}
+
+/**
+ * A part's records, checked as the REST bulk insert checks its items (data a JSON object valid
+ * for the schema, ids well-formed and not repeated anywhere on the stream); a 400 listing the
+ * part's problems, with each record's index on the stream.
+ */
+function checkPart(state: StreamState, part: RecordPart): PlainRecord[] {
+  const problems: FieldError[] = [];
+  const records: PlainRecord[] = [];
+  for (let k = 0, start = 0; k < part.ids.length; start = part.ends[k++]) {
+    const i = state.index++;
+    const id = part.ids[k];
+    let data: unknown;
+    try {
+      data = sjson.parse(utf8.decode(part.data.subarray(start, part.ends[k])), JSON_PARSE_OPTIONS);
+    } catch (err) {
+      problems.push({
+        field: `[${i}].data`,
+        code: 'invalid_json',
+        message: `record ${i}: data is not UTF-8 JSON: ${(err as Error).message}`,
+      });
+      continue;
+    }
+    if (id !== '' && !RECORD_ID.test(id))
+      problems.push({ field: `[${i}].id`, code: 'invalid_format', message: `record ${i}: id must match ${RECORD_ID_PATTERN}` });
+    const record = checkNewRecord(state.fields, id === '' ? { data } : { id, data }, i, state.seen, state.newId, problems);
+    if (problems.length === 0) records.push(record);
+  }
+  if (problems.length > 0) throw recordProblems(problems);
+  return records;
 }
 
 function* chunksOf<T>(items: Iterable<T>, size: number): Generator<T[]> {
@@ -89,17 +173,20 @@ function* run(request: BulkRequest, validate: Validate): Generator<BulkMessage> 
     else if (problems.length > 0) yield { job, error: errorOf(recordProblems(problems)) };
     else yield { job, done: true };
   } catch (err) {
-    yield {
-      job,
-      error:
-        err instanceof AppError
-          ? errorOf(err)
-          : { code: 'internal_error', status: 500, detail: `Bulk parsing failed: ${(err as Error).message}` },
-    };
+    yield failed(job, err);
   }
 }
 
 const errorOf = (e: AppError) => ({ code: e.code, status: e.status, detail: e.detail, fields: e.fields });
+
+/** The message a job fails with: its AppError, or a 500 for anything unexpected. */
+const failed = (job: number, err: unknown): BulkMessage => ({
+  job,
+  error:
+    err instanceof AppError
+      ? errorOf(err)
+      : { code: 'internal_error', status: 500, detail: `Bulk parsing failed: ${(err as Error).message}` },
+});
 
 /** A chunk's records prepared (canonical text, hash, size), packed in a few flat values. */
 function packed(job: number, records: PlainRecord[]): BulkMessage {

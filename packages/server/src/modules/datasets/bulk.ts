@@ -6,7 +6,7 @@ import type { RawBody } from '../../platform/http/lazy-compilers.js';
 import type { PlainRecord } from './protection.js';
 import type { PreparedRecord } from './records.js';
 
-import type { BulkMessage, BulkRequest } from './bulk-format.js';
+import type { BulkMessage, BulkRequest, BulkStreamRequest, RecordPart } from './bulk-format.js';
 
 export * from './bulk-format.js';
 
@@ -16,7 +16,10 @@ export type BulkChunk = { ids: string[]; prepared: PreparedRecord[] } | { ids: s
 export class BulkJob {
   private readonly queue: BulkMessage[] = [];
   private wake: (() => void) | undefined;
-  private finished = false;
+  protected finished = false;
+  private failure: { err: unknown } | undefined;
+  /** Chunks handed out by next() (a stream's back-pressure counts them). */
+  protected taken = 0;
 
   constructor(private readonly release: () => void) {}
 
@@ -25,12 +28,24 @@ export class BulkJob {
     this.wake?.();
   }
 
+  /** Fails the job with `err`: next() throws it (before any chunk still queued). */
+  abort(err: unknown): void {
+    if (this.finished || this.failure) return;
+    this.failure = { err };
+    this.wake?.();
+  }
+
   /** The next chunk, undefined at the end; throws what the body is refused for (400/413). */
   async next(): Promise<BulkChunk | undefined> {
     if (this.finished) return undefined;
-    while (this.queue.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+    while (this.queue.length === 0 && !this.failure) await new Promise<void>((resolve) => (this.wake = resolve));
     this.wake = undefined;
+    if (this.failure) {
+      this.discard();
+      throw this.failure.err;
+    }
     const m = this.queue.shift() as BulkMessage;
+    this.taken++;
     if ('ids' in m) {
       const ids = m.ids.split('\n');
       const prepared = ids.map(
@@ -74,6 +89,57 @@ export class BulkJob {
 }
 
 /**
+ * A streamed bulk insert on the worker: parts are fed as they arrive and come back as chunks in
+ * order (one each), or as the error of the first part with a problem; end() when the stream has.
+ */
+export class BulkStream extends BulkJob {
+  private fed = 0;
+  private roomy: (() => void) | undefined;
+
+  constructor(
+    private readonly send: (request: BulkStreamRequest, transfer?: ArrayBuffer[]) => void,
+    release: () => void,
+  ) {
+    super(release);
+  }
+
+  feed(part: RecordPart): void {
+    this.fed++;
+    this.send({ job: 0, part }, [part.data.buffer as ArrayBuffer, part.ends.buffer as ArrayBuffer]);
+  }
+
+  end(): void {
+    this.send({ job: 0, end: true });
+  }
+
+  /** Whether the job is over (ended, failed or discarded): feed no more. */
+  get over(): boolean {
+    return this.finished;
+  }
+
+  /**
+   * Back-pressure: resolves once fewer than `ahead` fed parts wait to be taken by next() (or the
+   * job is over), so a fast client is read no faster than its records are inserted.
+   */
+  async room(ahead: number): Promise<void> {
+    while (!this.finished && this.fed - this.taken >= ahead) await new Promise<void>((resolve) => (this.roomy = resolve));
+  }
+
+  override async next(): Promise<BulkChunk | undefined> {
+    try {
+      return await super.next();
+    } finally {
+      this.roomy?.();
+    }
+  }
+
+  override discard(): void {
+    super.discard();
+    this.roomy?.();
+  }
+}
+
+/**
  * Parses, validates (body schema, dataset schema, duplicate ids) and prepares (canonical JSON,
  * hash) large bulk inserts on one worker thread, in chunks, so the event loop only inserts: it
  * inserts chunk k while the worker parses chunk k + 1, and stays free for other requests while a
@@ -94,6 +160,20 @@ export class BulkParser {
     jobs.set(job, state);
     const request: BulkRequest = { job, bytes: body.bytes, format: body.format, fields, now, mode };
     worker.postMessage(request);
+    return state;
+  }
+
+  /** A streamed bulk insert against a schema (see BulkStream); `now` is the time new ids carry. */
+  async stream(fields: SchemaField[], now: number, mode: BulkRequest['mode']): Promise<BulkStream> {
+    const worker = this.worker ?? (await this.start());
+    const job = this.nextJob++;
+    const jobs = this.jobs;
+    const send = (request: BulkStreamRequest, transfer?: ArrayBuffer[]) => worker.postMessage({ ...request, job }, transfer);
+    const state = new BulkStream(send, () => {
+      if (jobs.delete(job)) send({ job, cancel: true }); // the worker drops what it holds of it
+    });
+    jobs.set(job, state);
+    send({ job, stream: { fields, now, mode } });
     return state;
   }
 

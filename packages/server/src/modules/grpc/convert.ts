@@ -1,15 +1,35 @@
 import { create } from '@bufbuild/protobuf';
 import { type Timestamp, timestampFromMs } from '@bufbuild/protobuf/wkt';
-import type { Dataset, DatasetRecord, NewRecord } from '@loam/api';
+import type { Dataset, DatasetRecord } from '@loam/api';
 import { type Dataset as DatasetMessage, DatasetSchema, type Record as RecordMessage, RecordSchema } from '@loam/api/grpc';
 import { AppError } from '../../platform/errors.js';
+import type { StreamedRecord } from '../datasets/services/records.js';
 
 /** The REST representations (@loam/api) as the proto's messages: one mapping, so both APIs answer alike. */
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-const timestamp = (rfc3339: string): Timestamp => timestampFromMs(Date.parse(rfc3339));
+// Records stored together share their times: the last one parsed is kept (messages may share it).
+let lastText = '';
+let lastTimestamp: Timestamp | undefined;
+function timestamp(rfc3339: string): Timestamp {
+  if (rfc3339 !== lastText || !lastTimestamp) {
+    lastTimestamp = timestampFromMs(Date.parse(rfc3339));
+    lastText = rfc3339;
+  }
+  return lastTimestamp;
+}
+let lastMs = Number.NaN;
+let lastMsTimestamp: Timestamp | undefined;
+/** Epoch ms as a Timestamp of whole seconds (as the REST times are written). */
+function timestampOfMs(ms: number): Timestamp {
+  if (ms !== lastMs || !lastMsTimestamp) {
+    lastMsTimestamp = timestampFromMs(ms - (((ms % 1000) + 1000) % 1000));
+    lastMs = ms;
+  }
+  return lastMsTimestamp;
+}
 
 export function datasetMessage(d: Dataset): DatasetMessage {
   return create(DatasetSchema, {
@@ -41,6 +61,18 @@ export function recordMessage(r: DatasetRecord): RecordMessage {
   });
 }
 
+/** A record StreamRecords read (its data as stored JSON text: not parsed to be written again). */
+export function streamedMessage(r: StreamedRecord): RecordMessage {
+  return create(RecordSchema, {
+    id: r.id,
+    data: utf8.encode(r.json),
+    attributes: { revision: String(r.revision) },
+    revision: BigInt(r.revision),
+    createdAt: timestampOfMs(r.createdAt),
+    updatedAt: timestampOfMs(r.updatedAt),
+  });
+}
+
 /** A record's `data` bytes as the JSON value they hold; a 400 naming the record (`[i].data`) if they are not JSON. */
 export function recordData(data: Uint8Array, i: number): unknown {
   try {
@@ -50,12 +82,6 @@ export function recordData(data: Uint8Array, i: number): unknown {
       { field: `[${i}].data`, code: 'invalid_json', message: `record ${i}: ${(err as Error).message}` },
     ]);
   }
-}
-
-/** A record sent for insertion, as the REST bulk insert's item (`id` empty = the server assigns one). */
-export function newRecord(r: RecordMessage, i: number): NewRecord {
-  const data = recordData(r.data, i) as NewRecord['data'];
-  return r.id === '' ? { data } : { id: r.id, data };
 }
 
 /** A JSON filter field (empty = none); a 400 if it is not JSON. */

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, type ConnectRouter, ConnectError } from '@connectrpc/connect';
-import type { NewRecord, RecordQuery } from '@loam/api';
+import type { RecordQuery } from '@loam/api';
 import { RecordQuery as RecordQuerySchema } from '@loam/api';
 import {
   BulkInsertRecordsResponseSchema,
@@ -9,19 +9,28 @@ import {
   type ProcessRecordsRequest,
   type BulkInsertRecordsRequest,
   QueryRecordsResponseSchema,
+  type Record as RecordMessage,
 } from '@loam/api/grpc';
 import { Value } from '@sinclair/typebox/value';
 import { AppError } from '../../platform/errors.js';
+import { type RecordPart, packRecords } from '../datasets/bulk-format.js';
 import type { DatasetService as Datasets } from '../datasets/services/datasets.js';
+import type { StreamedRecord } from '../datasets/services/records.js';
 import type { PrivacyService } from '../privacy/service.js';
 import { type CallContexts, clientReset } from './call-context.js';
-import { datasetMessage, filterOf, newRecord, recordMessage } from './convert.js';
+import { datasetMessage, filterOf, recordMessage, streamedMessage } from './convert.js';
 import { RecordProcessor } from './process.js';
 import { abortable } from './streams.js';
 
 const READ = ['datasets:read'] as const;
 const WRITE = ['datasets:write'] as const;
-/** Records handed to one insert of a BulkInsertRecords stream (client messages are re-chunked to this). */
+/**
+ * Records StreamRecords reads at a time. Small: a page lives while its records are written one
+ * message at a time, and a page that lives through two scavenges is promoted to V8's old space,
+ * which then grows with the records streamed (bench/RESULTS.md).
+ */
+const STREAM_PAGE = 200;
+/** Records in one part of a BulkInsertRecords stream handed to the datasets service (client messages are re-chunked to this). */
 const INSERT_CHUNK = 1000;
 
 export interface DatasetRpcDeps {
@@ -87,9 +96,14 @@ export function registerDatasetService(router: ConnectRouter, deps: DatasetRpcDe
         ctx,
         required(req.datasetId, 'dataset_id'),
         { version: req.versionId || undefined, filter: filterOf(req.filter) },
-        { signal: call.signal },
+        { signal: call.signal, pageSize: STREAM_PAGE },
       );
-      for await (const page of pages) for (const r of page) yield recordMessage(r);
+      for await (const page of pages)
+        for (let i = 0; i < page.length; i++) {
+          const record = page[i];
+          page[i] = undefined as unknown as StreamedRecord; // sent: not kept until the page ends
+          yield streamedMessage(record);
+        }
     },
 
     bulkInsertRecords: async (requests, call) => {
@@ -98,7 +112,7 @@ export function registerDatasetService(router: ConnectRouter, deps: DatasetRpcDe
       const first = await messages.next();
       if (first.done) throw new AppError('validation_error', 400, 'Send at least one record');
       const id = required(first.value.datasetId, 'dataset_id');
-      const result = await datasets.records.insertRecordStream(ctx, id, insertChunks(first.value, messages, call.values.get(clientReset)), {
+      const result = await datasets.records.insertRecordStream(ctx, id, insertParts(first.value, messages, call.values.get(clientReset)), {
         max: deps.maxBulkRecords,
         signal: call.signal,
       });
@@ -125,26 +139,26 @@ export function registerDatasetService(router: ConnectRouter, deps: DatasetRpcDe
   });
 }
 
-/** The records of a BulkInsertRecords stream, in chunks of INSERT_CHUNK as REST bulk items. */
-async function* insertChunks(
+/** The records of a BulkInsertRecords stream, packed in parts of INSERT_CHUNK for the datasets service. */
+async function* insertParts(
   first: BulkInsertRecordsRequest,
   rest: AsyncIterator<BulkInsertRecordsRequest>,
   reset: () => boolean,
-): AsyncGenerator<NewRecord[]> {
-  let chunk: NewRecord[] = [];
-  let index = 0;
+): AsyncGenerator<RecordPart> {
+  let chunk: RecordMessage[] = [];
   for (let m: IteratorResult<BulkInsertRecordsRequest> = { done: false, value: first }; !m.done; m = await rest.next()) {
     for (const r of m.value.records) {
-      chunk.push(newRecord(r, index++));
+      chunk.push(r);
       if (chunk.length === INSERT_CHUNK) {
-        yield chunk;
+        yield packRecords(chunk);
         chunk = [];
       }
     }
   }
   // A Node client's cancel (or passed deadline) is an end of stream and then a reset, which the
-  // server learns of a few turns of the event loop later: give it those before committing.
+  // server learns of a few turns of the event loop later: give it those before the last part
+  // (before it, nothing commits).
   for (let turn = 0; turn < 3 && !reset(); turn++) await new Promise((resolve) => setImmediate(resolve));
   if (reset()) throw new ConnectError('the client cancelled the upload', Code.Canceled);
-  if (chunk.length > 0) yield chunk;
+  if (chunk.length > 0) yield packRecords(chunk);
 }

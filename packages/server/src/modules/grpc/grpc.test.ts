@@ -160,6 +160,55 @@ describeEachDialect('gRPC DatasetService', (dialect) => {
     expect(await recordCount()).toBe(before + 1);
   });
 
+  it('BulkInsertRecords checks records as the REST bulk insert does, across the whole stream: each problem named, nothing inserted', async () => {
+    const vault = createDatasetServiceClient({ apiKey: t.adminKey, transport: createGrpcTransport({ baseUrl: `http://${grpcAddress}` }) });
+    const before = await recordCount();
+    const upload = (second: { id?: string; data: Uint8Array }[]) =>
+      vault
+        .bulkInsertRecords(
+          (async function* () {
+            // A first part (1,000 records) that is fine, and is inserted before the second arrives.
+            yield {
+              datasetId,
+              records: Array.from({ length: 1000 }, (_, i) => ({ id: `s-${i}`, data: json({ email: `s${i}@example.com` }) })),
+            };
+            yield { records: second };
+          })(),
+        )
+        .then(
+          () => undefined,
+          (e) => ConnectError.from(e),
+        );
+    const err = await upload([
+      { id: 's-5', data: json({ email: 'again@example.com' }) },
+      { data: utf8.encode('{"email": "half') },
+      { id: 'not an id!', data: json({ email: 'x@example.com' }) },
+      { data: utf8.encode('{"__proto__": {"admin": true}, "email": "p@example.com"}') },
+    ]);
+    expect(err?.code).toBe(Code.InvalidArgument);
+    const violations = err?.findDetails(rpc.BadRequestSchema)[0]?.fieldViolations ?? [];
+    expect(violations.map((v) => [v.field, v.reason])).toEqual([
+      ['[1000].id', 'duplicate'],
+      ['[1001].data', 'invalid_json'],
+      ['[1002].id', 'invalid_format'],
+      ['[1003].data', 'invalid_json'],
+    ]);
+    expect(await recordCount()).toBe(before);
+    // The same stream without the bad records lands whole.
+    expect(
+      Number(
+        (
+          await vault.bulkInsertRecords(
+            (async function* () {
+              yield { datasetId, records: [{ id: 's-ok', data: json({ email: 'ok@example.com' }) }] };
+            })(),
+          )
+        ).inserted,
+      ),
+    ).toBe(1);
+    expect(await recordCount()).toBe(before + 1);
+  });
+
   it('authentication and access: no or bad credential UNAUTHENTICATED, missing scope PERMISSION_DENIED, a foreign tenant NOT_FOUND', async () => {
     const none = await failure(unary(client, 'getDataset', { datasetId }, new grpc.Metadata()));
     expect(none.code).toBe(grpc.status.UNAUTHENTICATED);
@@ -337,6 +386,44 @@ describe('gRPC rate limits', () => {
       expect(Number(err?.metadata.get('retry-after'))).toBeGreaterThan(0);
       const retry = err?.findDetails(rpc.RetryInfoSchema)[0];
       expect(Number(retry?.retryDelay?.seconds)).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('gRPC bulk insert limit', () => {
+  it('a stream over LOAM_GRPC_MAX_BULK_RECORDS is RESOURCE_EXHAUSTED and inserts nothing', async () => {
+    const t = await createTestLoam({ config: { grpcMaxBulkRecords: 1500 } });
+    try {
+      const address = await t.loam.services.grpc.server.listen(0, '127.0.0.1');
+      const vault = createDatasetServiceClient({
+        apiKey: t.adminKey,
+        transport: createGrpcTransport({ baseUrl: `http://127.0.0.1:${address.port}` }),
+      });
+      const res = await t.app.inject({ method: 'POST', url: '/api/v1/datasets', headers: t.admin, payload: { name: 'limited' } });
+      const datasetId = res.json().data.id as string;
+      const records = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ data: json({ n: from + i }) }));
+      const upload = (sizes: number[]) =>
+        vault.bulkInsertRecords(
+          (async function* () {
+            let from = 0;
+            for (const n of sizes) {
+              yield { datasetId, records: records(n, from) };
+              from += n;
+            }
+          })(),
+        );
+      const err = await upload([1000, 501]).then(
+        () => undefined,
+        (e) => ConnectError.from(e),
+      );
+      expect(err?.code).toBe(Code.ResourceExhausted);
+      const count = async () =>
+        (await t.app.inject({ method: 'GET', url: `/api/v1/datasets/${datasetId}`, headers: t.admin })).json().data.record_count;
+      expect(await count()).toBe(0);
+      expect(Number((await upload([1000, 500])).inserted)).toBe(1500);
+      expect(await count()).toBe(1500);
     } finally {
       await t.close();
     }

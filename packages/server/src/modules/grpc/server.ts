@@ -8,6 +8,16 @@ import { callValues } from './call-context.js';
 import type { HealthService } from './health.js';
 import { errorMapping } from './streams.js';
 
+/**
+ * HTTP/2 receive windows: how much a client may send ahead of what the handlers have read (per
+ * call, per connection). HTTP/2's default, 64 KiB, is less than one message of 1,000 records: a
+ * client stream then waits for a window update round trip every message. Reading stays paced by
+ * the handlers (BulkInsertRecords reads no faster than it inserts), so this bounds what is
+ * buffered.
+ */
+const STREAM_WINDOW = 1024 * 1024;
+const CONNECTION_WINDOW = 4 * 1024 * 1024;
+
 /** What both the HTTP/2 listener and the main port's plugin are built with. */
 export function routerOptions(platform: Platform, shutdownSignal?: AbortSignal): ConnectRouterOptions {
   return {
@@ -44,13 +54,15 @@ export class GrpcServer {
       routes: this.routes,
       contextValues: (req) => callValues(req, req.socket.remoteAddress ?? ''),
     });
+    const settings = { initialWindowSize: STREAM_WINDOW };
     const server = config.grpcTlsCert
       ? http2.createSecureServer(
-          { cert: readFileSync(config.grpcTlsCert), key: readFileSync(config.grpcTlsKey), allowHTTP1: true },
+          { cert: readFileSync(config.grpcTlsCert), key: readFileSync(config.grpcTlsKey), allowHTTP1: true, settings },
           handler,
         )
-      : http2.createServer(handler);
+      : http2.createServer({ settings }, handler);
     server.on('session', (session) => {
+      session.setLocalWindowSize(CONNECTION_WINDOW);
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
     });

@@ -7,13 +7,22 @@ import { toConnectError } from './errors.js';
  */
 export function errorMapping(log: (err: unknown) => void): Interceptor {
   const map = (err: unknown) => toConnectError(err, log);
-  async function* mapped<T>(messages: AsyncIterable<T>): AsyncGenerator<T> {
-    try {
-      yield* messages;
-    } catch (err) {
-      throw map(err);
-    }
-  }
+  const rethrow = (err: unknown): never => {
+    throw map(err);
+  };
+  // A plain iterator, not a generator: a stream's messages pass without another generator's
+  // promises and steps each (StreamRecords sends one message per record).
+  const mapped = <T>(messages: AsyncIterable<T>): AsyncIterable<T> => ({
+    [Symbol.asyncIterator]() {
+      const it = messages[Symbol.asyncIterator]();
+      return {
+        next: (value?: unknown) => it.next(value).catch(rethrow),
+        return: (value?: unknown) =>
+          it.return ? it.return(value).catch(rethrow) : Promise.resolve({ done: true as const, value: value as T }),
+        throw: (err?: unknown) => (it.throw ? it.throw(err).catch(rethrow) : Promise.reject(map(err))),
+      };
+    },
+  });
   return (next) => async (req) => {
     try {
       const res = await next(req);

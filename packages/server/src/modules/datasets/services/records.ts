@@ -1,11 +1,4 @@
-import {
-  type DatasetRecord,
-  type DatasetSchema,
-  MAX_RECORDS_PER_CALL,
-  type NewRecord,
-  type Pagination,
-  RECORD_ID_PATTERN,
-} from '@loam/api';
+import { type DatasetRecord, type DatasetSchema, MAX_RECORDS_PER_CALL, type NewRecord, type Pagination } from '@loam/api';
 import type { RequestContext } from '../../../platform/context.js';
 import { sha256 } from '../../../platform/crypto/index.js';
 import { type Executor, fromJson } from '../../../platform/db/index.js';
@@ -14,7 +7,7 @@ import { checkIfMatch, preconditionFailed } from '../../../platform/http/etag.js
 import { AppError, type FieldError, notFound } from '../../../platform/errors.js';
 import { RawBody } from '../../../platform/http/lazy-compilers.js';
 import type { Tx } from '../../../platform/index.js';
-import { type BulkJob, BulkParser, tooManyRecords } from '../bulk.js';
+import { type BulkJob, BulkParser, BulkStream, type RecordPart, tooManyRecords } from '../bulk.js';
 import { type FilterNode, parseFieldPath, parseFilter } from '../filter.js';
 import type { PlainRecord } from '../protection.js';
 import {
@@ -30,7 +23,17 @@ import { toRecord } from '../store/index.js';
 import type { DatasetRow, RecordRow } from '../tables.js';
 import { type DatasetCore, type RecordQueryInput, type VersionRef, isUniqueViolation, recordETag, scopeOf } from './core.js';
 
-const RECORD_ID = new RegExp(RECORD_ID_PATTERN);
+/** A record as StreamRecords reads it: its data as JSON text, its times as epoch ms. */
+export interface StreamedRecord {
+  id: string;
+  json: string;
+  revision: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Parts of a streamed bulk insert that may wait, read from the stream, for their turn to be inserted. */
+const STREAM_AHEAD = 2;
 
 /** A dataset's records: validated writes (single, bulk, pipelined) and filtered reads of the draft or a version. */
 export class RecordService {
@@ -82,64 +85,69 @@ export class RecordService {
   }
 
   /**
-   * A streamed bulk insert (gRPC `BulkInsertRecords`): each chunk is checked as the REST bulk
-   * insert checks its records (schema, ids, repeats across the whole stream) and inserted as it
-   * arrives, all in one transaction. A problem in any record, a taken id, more than `max` records,
-   * a failing stream or an aborted `signal` (deadline, cancel) rolls the whole call back.
+   * A streamed bulk insert (gRPC `BulkInsertRecords`) on the REST bulk insert's path: the worker
+   * thread checks each part as the REST bulk insert checks its records (schema, ids, repeats
+   * across the whole stream) and prepares it, while this thread inserts the parts before it, all
+   * in one transaction. A problem in any record, a taken id, more than `max` records, a failing
+   * stream or an aborted `signal` (deadline, cancel) rolls the whole call back. The stream is read
+   * no faster than it is inserted (at most STREAM_AHEAD parts wait).
    */
   async insertRecordStream(
     ctx: RequestContext,
     id: string,
-    chunks: AsyncIterable<NewRecord[]>,
+    parts: AsyncIterable<RecordPart>,
     opts: { max: number; signal?: AbortSignal },
   ): Promise<{ inserted: number; ids: string[] }> {
     const ds = await this.core.authorizeRecords(ctx, id, 'datasets:write');
     const fields = fromJson<DatasetSchema>(ds.row.schema).fields;
+    const mode = this.core.protection.applies(ds.row) ? 'records' : 'prepared';
+    const job = await this.bulk.stream(fields, this.core.platform.clock.now(), mode);
+    const feed = async () => {
+      let count = 0;
+      for await (const part of parts) {
+        if (job.over) return; // the insert failed: read no further
+        count += part.ids.length;
+        if (count > opts.max) throw new AppError('payload_too_large', 413, `At most ${opts.max} records per stream; split the upload`);
+        job.feed(part);
+        await job.room(STREAM_AHEAD);
+      }
+      if (count === 0) throw new AppError('validation_error', 400, 'Send at least one record');
+      job.end();
+    };
+    feed().catch((err) => job.abort(err));
+    return this.insertPipelined(ctx.tenantId, id, job, opts.signal);
+  }
+
+  /**
+   * A bulk insert whose records the worker thread prepares (a large REST body, a gRPC stream):
+   * each chunk inserted as the worker hands it over (sealed first if the dataset protects fields).
+   */
+  private async insertPipelined(
+    tenantId: string,
+    id: string,
+    job: BulkJob,
+    signal?: AbortSignal,
+  ): Promise<{ inserted: number; ids: string[] }> {
     const ids: string[] = [];
-    const seen = new Map<string, number>();
-    const newId = () => this.core.platform.ids.new('rec');
     await this.storeRecords(
-      ctx.tenantId,
+      tenantId,
       id,
       ids,
       async (tx, draft, row) => {
-        const sealed = this.core.protection.applies(row);
-        for await (const chunk of chunks) {
-          opts.signal?.throwIfAborted();
-          if (ids.length + chunk.length > opts.max)
-            throw new AppError('payload_too_large', 413, `At most ${opts.max} records per stream; split the upload`);
-          const problems: FieldError[] = [];
-          const records = chunk.map((item, k) => {
-            const i = ids.length + k;
-            if (item.id !== undefined && !RECORD_ID.test(item.id))
-              problems.push({ field: `[${i}].id`, code: 'invalid_format', message: `record ${i}: id must match ${RECORD_ID_PATTERN}` });
-            return checkNewRecord(fields, item, i, seen, newId, problems);
-          });
-          if (problems.length > 0) throw recordProblems(problems);
-          for (const r of records) ids.push(r.id);
-          const stored = sealed ? await this.core.protection.seal(tx, row, records, { operation: 'insert' }) : prepareRecords(records);
-          await this.bulkInsert(tx, ctx.tenantId, id, draft, stored);
+        for (let c = await job.next(); c; c = await job.next()) {
+          signal?.throwIfAborted();
+          for (const rid of c.ids) ids.push(rid);
+          const stored = 'prepared' in c ? c.prepared : await this.core.protection.seal(tx, row, c.records, { operation: 'insert' });
+          await this.bulkInsert(tx, tenantId, id, draft, stored);
         }
-        opts.signal?.throwIfAborted();
-        if (ids.length === 0) throw new AppError('validation_error', 400, 'Send at least one record');
       },
-      opts.signal,
-    ).catch((err) => this.takenIds(err, ctx.tenantId, id, async () => ids));
-    return { inserted: ids.length, ids };
-  }
-
-  /** A large bulk insert: each chunk inserted as the worker hands it over. */
-  private async insertPipelined(tenantId: string, id: string, job: BulkJob): Promise<{ inserted: number; ids: string[] }> {
-    const ids: string[] = [];
-    await this.storeRecords(tenantId, id, ids, async (tx, draft) => {
-      for (let c = await job.next(); c; c = await job.next()) {
-        for (const rid of c.ids) ids.push(rid);
-        if ('prepared' in c) await this.bulkInsert(tx, tenantId, id, draft, c.prepared);
-      }
-    }).catch((err) => {
-      if (!isUniqueViolation(err)) job.discard();
-      // A body error later in the body comes first (job.rest throws it); else the taken ids.
-      return this.takenIds(err, tenantId, id, async () => ids.concat(await job.rest()));
+      signal,
+    ).catch((err) => {
+      // A body error later in the body comes first (job.rest throws it), then the taken ids; a
+      // stream is not read on for them (the ids so far).
+      const streamed = job instanceof BulkStream;
+      if (streamed || !isUniqueViolation(err)) job.discard();
+      return this.takenIds(err, tenantId, id, async () => (streamed ? ids : ids.concat(await job.rest())));
     });
     return { inserted: ids.length, ids };
   }
@@ -396,16 +404,18 @@ export class RecordService {
   }
 
   /**
-   * Every record of the draft or a version matching a filter, whole, in id order, one page at a
-   * time as the caller asks for the next (gRPC `StreamRecords`: memory stays at one page). Checks
-   * access and audits the read first; an aborted `signal` stops before the next page is read.
+   * Every record of the draft or a version matching a filter, whole, in id order, one keyset page
+   * at a time as the caller asks for the next (gRPC `StreamRecords`: memory stays at one page).
+   * Each record's data is its JSON text as stored (not parsed only to be written again), its times
+   * epoch ms. Checks access and audits the read first; an aborted `signal` stops before the next
+   * page is read.
    */
   async *streamRecords(
     ctx: RequestContext,
     id: string,
     input: { version?: string; filter?: unknown },
     opts: { pageSize?: number; signal?: AbortSignal } = {},
-  ): AsyncGenerator<DatasetRecord[]> {
+  ): AsyncGenerator<StreamedRecord[]> {
     const ds = await this.core.authorizeRecords(ctx, id, 'datasets:read');
     const filter = input.filter === undefined ? undefined : parseFilter(input.filter);
     const v = await this.core.resolveVersion(ctx, ds, input.version);
@@ -413,17 +423,29 @@ export class RecordService {
     await this.core.auditRead(ctx, ds, 'records.stream', { version_id: v.id });
     const where = filter ? this.core.json.compile(filter) : undefined;
     const pageSize = opts.pageSize ?? 1000;
-    let after: string | undefined;
-    for (;;) {
-      opts.signal?.throwIfAborted();
+    // Only the page handed out is referenced here (not its rows): what the caller has sent of it
+    // can be collected while the rest is sent.
+    const page = async (after: string | undefined) => {
       const rows = await this.core.store.records.scanPage(this.core.db, scopeOf(v), where, after, pageSize, true);
-      if (rows.length > 0) {
-        const opened = await this.core.protection.open(undefined, v.tenantId, id, v.encrypted, rows as RecordRow[]);
-        yield opened.map((r) => toRecord(r));
-      }
-      if (rows.length < pageSize) return;
-      after = rows[rows.length - 1].id;
-    }
+      const opened = await this.core.protection.open(undefined, v.tenantId, id, v.encrypted, rows as RecordRow[]);
+      const records = opened.map(
+        (r): StreamedRecord => ({
+          id: r.id,
+          json: typeof r.data === 'string' ? r.data : JSON.stringify(r.data),
+          revision: r.revision,
+          createdAt: r.created_at,
+          updatedAt: r.updated_at,
+        }),
+      );
+      return { records, last: rows.length === pageSize ? rows[rows.length - 1].id : undefined };
+    };
+    let after: string | undefined;
+    do {
+      opts.signal?.throwIfAborted();
+      const next = await page(after);
+      after = next.last;
+      if (next.records.length > 0) yield next.records;
+    } while (after !== undefined);
   }
 
   /** Every record of a version matching a filter, in id order, in pages (exports). */
