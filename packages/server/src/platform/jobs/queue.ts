@@ -84,6 +84,7 @@ export class JobQueue {
   private readonly registry = new Map<string, Registration>();
   private readonly owner: string;
   private running = false;
+  private wasStopped = false;
   private readonly active = new Map<string, { promise: Promise<void>; abort: AbortController }>();
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
@@ -186,9 +187,19 @@ export class JobQueue {
     return out;
   }
 
+  /**
+   * Whether this process's workers were started and then stopped (it is shutting down): work
+   * enqueued now would wait for another process. A process that runs no workers (a replica whose
+   * jobs `loam worker` runs) is not stopped.
+   */
+  get stopped(): boolean {
+    return this.wasStopped && !this.running;
+  }
+
   /** Starts `concurrency` workers in this process. */
   start(concurrency: number): void {
     if (this.running || concurrency <= 0) return;
+    this.wasStopped = false;
     this.running = true;
     this.concurrency = concurrency;
     this.schedule(0);
@@ -197,6 +208,7 @@ export class JobQueue {
   /** Stops claiming; waits up to `deadlineMs` for running jobs, then aborts them (their leases expire). */
   async stop(deadlineMs = 10_000): Promise<void> {
     this.running = false;
+    this.wasStopped = true;
     clearTimeout(this.timer);
     await this.loop;
     const all = Promise.allSettled([...this.active.values()].map((a) => a.promise));
