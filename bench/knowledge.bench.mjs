@@ -161,6 +161,16 @@ for (const q of queries) {
   bareMs.push(performance.now() - s1);
 }
 
+// The plan of the keyword query (as the dialect and the store build it): FTS5 match, the chunk by
+// its fts_rowid index, the document by its primary key, bm25 order with LIMIT.
+const plan = (
+  await sql`explain query plan
+    select t.id, kb_chunks_fts.rowid, bm25(kb_chunks_fts) as rank from kb_chunks_fts join kb_chunks t on t.fts_rowid = kb_chunks_fts.rowid
+    where kb_chunks_fts match ${'"w1" OR "w2"'} and t.tenant_id = ${'default'} and t.tenant_id = ${'default'} and t.collection_id in (${collection.id})
+      and exists (select 1 from kb_documents d where d.id = t.document_id and d.tenant_id = ${'default'} and d.status = 'indexed')
+    order by rank limit 10`.execute(db)
+).rows.map((r) => r.detail);
+
 // ---- time to first byte of a query stream (no provider) -----------------------------------------
 const ttfb = async (url, init) => {
   const s0 = performance.now();
@@ -190,11 +200,13 @@ const result = {
     bare_fts5_p50: ms(pct(bareMs, 50)),
     bare_fts5_p95: ms(pct(bareMs, 95)),
   },
+  plan,
   ttfb_ms: { query_p50: ms(pct(queryTtfb, 50)), query_p95: ms(pct(queryTtfb, 95)), whoami_p50: ms(pct(whoamiTtfb, 50)) },
 };
 if (process.argv.includes('--json')) console.log(JSON.stringify(result));
 else {
   console.log(`knowledge bench: ${total} chunks, load ${result.load.join(' ')}`);
+  console.log(`keyword query plan: ${plan.join(' | ')}`);
   const row = (measure, loam, baseline, target) => ({ measure, loam, 'baseline (same run)': baseline, target });
   console.log(
     table([
