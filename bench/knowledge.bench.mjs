@@ -7,14 +7,16 @@
  * - keyword search p50/p95 over BENCH_CHUNKS chunks (default 100,000), `retrieval.search` with the
  *   access filter, RRF and chunk loading; baseline: the bare FTS5 BM25 query (match, order by
  *   bm25, limit 10) on the same database;
- * - time to first byte of a `POST /api/v1/query` stream without a provider, over HTTP; baseline:
+ * - time to first byte of a `POST /api/v1/query` stream without a provider, over HTTP (curl in a child process); baseline:
  *   `GET /api/v1/whoami` (an authenticated route that does nothing).
  *
  * Run: npm run build && node bench/knowledge.bench.mjs   (BENCH_CHUNKS, default 100000; --json)
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createLoam, loadConfig } from '../packages/server/dist/index.js';
 import { table } from './common.mjs';
 
@@ -172,14 +174,15 @@ const plan = (
 ).rows.map((r) => r.detail);
 
 // ---- time to first byte of a query stream (no provider) -----------------------------------------
+// Measured by curl in another process (time_starttransfer): a client in this process could not
+// read the first byte while SQLite's synchronous retrieval holds the event loop it shares.
+const run = promisify(execFile);
 const ttfb = async (url, init) => {
-  const s0 = performance.now();
-  const res = await fetch(url, init);
-  const reader = res.body.getReader();
-  await reader.read();
-  const t = performance.now() - s0;
-  await reader.cancel();
-  return t;
+  const args = ['-s', '-o', '/dev/null', '-w', '%{time_starttransfer}', '--max-time', '30', '-N'];
+  for (const [k, v] of Object.entries(init.headers ?? {})) args.push('-H', `${k}: ${v}`);
+  if (init.method === 'POST') args.push('-X', 'POST', '--data-binary', init.body);
+  const { stdout } = await run('curl', [...args, url]);
+  return Number(stdout) * 1000;
 };
 const headers = { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' };
 const queryTtfb = [];
@@ -187,7 +190,7 @@ const whoamiTtfb = [];
 for (let i = 0; i < 50; i++) {
   const body = JSON.stringify({ question: queries[i], collection_ids: [collection.id], top_k: 5 });
   queryTtfb.push(await ttfb(`${base}/api/v1/query`, { method: 'POST', headers, body }));
-  whoamiTtfb.push(await ttfb(`${base}/api/v1/whoami`, { headers }));
+  whoamiTtfb.push(await ttfb(`${base}/api/v1/whoami`, { method: 'GET', headers }));
 }
 
 const result = {
