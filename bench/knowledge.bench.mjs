@@ -7,14 +7,16 @@
  * - keyword search p50/p95 over BENCH_CHUNKS chunks (default 100,000), `retrieval.search` with the
  *   access filter, RRF and chunk loading; baseline: the bare FTS5 BM25 query (match, order by
  *   bm25, limit 10) on the same database;
- * - time to first byte of a `POST /api/v1/query` stream without a provider, over HTTP; baseline:
+ * - time to first byte of a `POST /api/v1/query` stream without a provider, over HTTP (curl in a child process); baseline:
  *   `GET /api/v1/whoami` (an authenticated route that does nothing).
  *
  * Run: npm run build && node bench/knowledge.bench.mjs   (BENCH_CHUNKS, default 100000; --json)
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createLoam, loadConfig } from '../packages/server/dist/index.js';
 import { table } from './common.mjs';
 
@@ -161,15 +163,26 @@ for (const q of queries) {
   bareMs.push(performance.now() - s1);
 }
 
+// The plan of the keyword query (as the dialect and the store build it): FTS5 match, the chunk by
+// its fts_rowid index, the document by its primary key, bm25 order with LIMIT.
+const plan = (
+  await sql`explain query plan
+    select t.id, kb_chunks_fts.rowid, bm25(kb_chunks_fts) as rank from kb_chunks_fts join kb_chunks t on t.fts_rowid = kb_chunks_fts.rowid
+    where kb_chunks_fts match ${'"w1" OR "w2"'} and t.tenant_id = ${'default'} and t.tenant_id = ${'default'} and t.collection_id in (${collection.id})
+      and exists (select 1 from kb_documents d where d.id = t.document_id and d.tenant_id = ${'default'} and d.status = 'indexed')
+    order by rank limit 10`.execute(db)
+).rows.map((r) => r.detail);
+
 // ---- time to first byte of a query stream (no provider) -----------------------------------------
+// Measured by curl in another process (time_starttransfer): a client in this process could not
+// read the first byte while SQLite's synchronous retrieval holds the event loop it shares.
+const run = promisify(execFile);
 const ttfb = async (url, init) => {
-  const s0 = performance.now();
-  const res = await fetch(url, init);
-  const reader = res.body.getReader();
-  await reader.read();
-  const t = performance.now() - s0;
-  await reader.cancel();
-  return t;
+  const args = ['-s', '-o', '/dev/null', '-w', '%{time_starttransfer}', '--max-time', '30', '-N'];
+  for (const [k, v] of Object.entries(init.headers ?? {})) args.push('-H', `${k}: ${v}`);
+  if (init.method === 'POST') args.push('-X', 'POST', '--data-binary', init.body);
+  const { stdout } = await run('curl', [...args, url]);
+  return Number(stdout) * 1000;
 };
 const headers = { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' };
 const queryTtfb = [];
@@ -177,7 +190,7 @@ const whoamiTtfb = [];
 for (let i = 0; i < 50; i++) {
   const body = JSON.stringify({ question: queries[i], collection_ids: [collection.id], top_k: 5 });
   queryTtfb.push(await ttfb(`${base}/api/v1/query`, { method: 'POST', headers, body }));
-  whoamiTtfb.push(await ttfb(`${base}/api/v1/whoami`, { headers }));
+  whoamiTtfb.push(await ttfb(`${base}/api/v1/whoami`, { method: 'GET', headers }));
 }
 
 const result = {
@@ -190,11 +203,13 @@ const result = {
     bare_fts5_p50: ms(pct(bareMs, 50)),
     bare_fts5_p95: ms(pct(bareMs, 95)),
   },
+  plan,
   ttfb_ms: { query_p50: ms(pct(queryTtfb, 50)), query_p95: ms(pct(queryTtfb, 95)), whoami_p50: ms(pct(whoamiTtfb, 50)) },
 };
 if (process.argv.includes('--json')) console.log(JSON.stringify(result));
 else {
   console.log(`knowledge bench: ${total} chunks, load ${result.load.join(' ')}`);
+  console.log(`keyword query plan: ${plan.join(' | ')}`);
   const row = (measure, loam, baseline, target) => ({ measure, loam, 'baseline (same run)': baseline, target });
   console.log(
     table([

@@ -166,6 +166,8 @@ export const QuerySource = Type.Object({
   chunk_id: Type.String(),
   document_id: Type.String(),
   filename: Type.String(),
+  /** The page of the chunk (PDF), when known. */
+  page: Type.Optional(Type.Union([Type.Null(), Type.Integer()])),
   text: Type.String(),
   score: Type.Number(),
 });

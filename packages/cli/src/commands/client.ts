@@ -6,6 +6,7 @@ import { busCommand } from './bus.js';
 import { contentCommand } from './content.js';
 import { eventsCommand, webhooksCommand } from './events.js';
 import { datasetsCommand } from './datasets.js';
+import { docsCommand } from './docs.js';
 import { ingestCommand } from './ingest.js';
 import { keysCommand } from './keys.js';
 import { llmCommand } from './llm.js';
@@ -23,6 +24,7 @@ export function clientCommands(io: ClientIO): Command[] {
     contentCommand(io),
     promptsCommand(io),
     llmCommand(io),
+    docsCommand(io),
     datasetsCommand(io),
     recordsCommand(io),
     piiCommand(io),

@@ -116,7 +116,9 @@ export type QueryPart =
       sourceId: string;
       title: string;
       filename?: string;
-      providerMetadata?: { loam?: { citation: number; chunk_id: string; document_id: string; score: number; text: string } };
+      providerMetadata?: {
+        loam?: { citation: number; chunk_id: string; document_id: string; score: number; text: string; page?: number | null };
+      };
     }
   | { type: 'text-start' | 'text-end'; id: string }
   | { type: 'text-delta'; id: string; delta: string }

@@ -6,7 +6,7 @@ import type { Platform } from '../../platform/index.js';
 import type { LlmGateway } from '../llm/gateway.js';
 import type { ChatMessage } from '../llm/types.js';
 import { type Retrieval, queryWords } from './retrieval.js';
-import type { KnowledgeStore } from './store.js';
+import type { CollectionRow, KnowledgeStore } from './store.js';
 
 /** One part of the AI SDK UI message stream (`x-vercel-ai-ui-message-stream: v1`). */
 export type UiChunk = { type: string } & Record<string, unknown>;
@@ -85,6 +85,7 @@ const sourceOf = (h: SearchHit, i: number): QuerySource => ({
   chunk_id: h.chunk_id,
   document_id: h.document_id,
   filename: h.filename,
+  page: h.page,
   text: h.text,
   score: h.score,
 });
@@ -101,26 +102,26 @@ export class Answerer {
     private readonly gateway: LlmGateway,
   ) {}
 
-  /** Retrieval happens here (its errors answer as HTTP errors); the returned stream then runs. */
+  /**
+   * Checks the collections here (an unknown or forbidden one answers as an HTTP error); the
+   * returned stream then sends `start` at once, retrieves, and answers. `sources` fills in as
+   * the stream runs.
+   */
   async open(
     ctx: RequestContext,
     input: QueryInput,
     signal: AbortSignal,
   ): Promise<{ sources: QuerySource[]; parts: AsyncGenerator<UiChunk> }> {
     const startedAt = this.platform.clock.now();
-    const found = await this.retrieval.search(ctx, {
-      q: input.question,
-      collectionIds: input.collectionIds,
-      topK: input.topK,
-      filters: input.filters,
-    });
-    const sources = found.hits.map(sourceOf);
-    return { sources, parts: this.generate(ctx, input, sources, signal, startedAt) };
+    const collections = await this.retrieval.collections(ctx, input.collectionIds);
+    const sources: QuerySource[] = [];
+    return { sources, parts: this.generate(ctx, input, collections, sources, signal, startedAt) };
   }
 
   private async *generate(
     ctx: RequestContext,
     input: QueryInput,
+    collections: CollectionRow[],
     sources: QuerySource[],
     signal: AbortSignal,
     startedAt: number,
@@ -130,6 +131,13 @@ export class Answerer {
     const record = { model: null as string | null, input: 0, output: 0, outcome: 'ok', answer: '' };
     try {
       yield { type: 'start', messageId: id };
+      const found = await this.retrieval.searchIn(ctx, collections, {
+        q: input.question,
+        collectionIds: input.collectionIds,
+        topK: input.topK,
+        filters: input.filters,
+      });
+      sources.push(...found.hits.map(sourceOf));
       for (const s of sources)
         yield {
           type: 'source-document',
@@ -138,7 +146,14 @@ export class Answerer {
           title: `[${s.number}] ${s.filename}`,
           filename: s.filename,
           providerMetadata: {
-            loam: { citation: s.number, chunk_id: s.chunk_id, document_id: s.document_id, score: s.score, text: s.text },
+            loam: {
+              citation: s.number,
+              chunk_id: s.chunk_id,
+              document_id: s.document_id,
+              score: s.score,
+              text: s.text,
+              page: s.page ?? null,
+            },
           },
         };
       yield { type: 'text-start', id: textId };

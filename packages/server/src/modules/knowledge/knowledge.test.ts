@@ -214,6 +214,65 @@ describeEachDialect('knowledge: collections, the upload workflow, search and acc
     expect(q.statusCode).toBe(200);
     expect(q.json().data.sources.map((s: { document_id: string }) => s.document_id)).toEqual([open.id]);
     expect((await t.app.inject({ method: 'GET', url: `/api/v1/documents/${secret.id}`, headers: reader })).statusCode).toBe(403);
+    // Metadata filters narrow the candidates in SQL too: by a document column and by metadata.
+    await uploadDocument(t, boss, c.id, {
+      filename: 'tagged.txt',
+      contentType: 'text/plain',
+      body: 'A zebra painted on the wall.',
+      metadata: { team: 'ops', year: 2024 },
+    });
+    const filtered = async (filters: Record<string, unknown>, headers = reader) => {
+      const r = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/search',
+        headers,
+        payload: { q: 'zebra', collection_ids: [c.id], filters },
+      });
+      expect(r.statusCode, r.body).toBe(200);
+      return r
+        .json()
+        .data.hits.map((h: { filename: string }) => h.filename)
+        .sort();
+    };
+    expect(await filtered({})).toEqual(['open.txt', 'tagged.txt']);
+    expect(await filtered({ team: 'ops' })).toEqual(['tagged.txt']);
+    expect(await filtered({ year: 2024 })).toEqual(['tagged.txt']);
+    expect(await filtered({ year: '2024' })).toEqual(['tagged.txt']); // a number or its spelling
+    expect(await filtered({ year: 2023 })).toEqual([]);
+    expect(await filtered({ filename: 'open.txt' })).toEqual(['open.txt']);
+    expect(await filtered({ classification: 'secret' })).toEqual([]);
+    // The forbid applies to every principal: filters never widen what the access check allows.
+    expect(await filtered({ department: '' }, boss)).toEqual(['open.txt', 'tagged.txt']);
+    const badKey = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/search',
+      headers: reader,
+      payload: { q: 'zebra', collection_ids: [c.id], filters: { "a') or 1=1 --": 'x' } },
+    });
+    expect(badKey.statusCode).toBe(400);
+    expect(badKey.json().errors[0]).toMatchObject({ code: 'invalid_key' });
+  });
+
+  // Last in this block: it stops the job queue.
+  it('with the job queue stopped, uploads that need the workflow answer 503 and change nothing', async () => {
+    const c = await createCollection(t, admin);
+    const pending = await uploadDocument(t, admin, c.id, { filename: 'a.txt', contentType: 'text/plain', body: 'hello' }, { drain: false });
+    await t.loam.platform.jobs.stop(1000);
+    const reindex = await t.app.inject({ method: 'POST', url: `/api/v1/documents/${pending.id}/reindex`, headers: admin });
+    expect(reindex.statusCode).toBe(503);
+    expect(reindex.headers['content-type']).toMatch(/problem\+json/);
+    expect(reindex.headers['retry-after']).toBe('5');
+    expect(reindex.json()).toMatchObject({ code: 'jobs_unavailable' });
+    const boundary = 'b0undary';
+    const multipart = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/documents',
+      headers: { ...admin, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: `--${boundary}\r\nContent-Disposition: form-data; name="collection_id"\r\n\r\n${c.id}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.txt"\r\nContent-Type: text/plain\r\n\r\nhi\r\n--${boundary}--\r\n`,
+    });
+    expect(multipart.statusCode).toBe(503);
+    const list = await t.app.inject({ method: 'GET', url: `/api/v1/documents?collection_id=${c.id}`, headers: admin });
+    expect(list.json().data.map((d: { id: string; status: string }) => [d.id, d.status])).toEqual([[pending.id, 'uploaded']]);
   });
 });
 

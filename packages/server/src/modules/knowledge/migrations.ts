@@ -84,5 +84,22 @@ export const knowledgeMigrations: MigrationSet = {
         .execute();
       await db.schema.createIndex('kb_queries_tenant').on('kb_queries').columns(['tenant_id', 'created_at']).execute();
     },
+    /**
+     * Search joins a full-text match to its chunk by `fts_rowid` (SQLite) and checks the chunk's
+     * tenant, collection and document in the same index entry; the access tuples of a
+     * collection's documents come from an index alone.
+     */
+    async '002_knowledge_search_indexes'(db) {
+      await db.schema
+        .createIndex('kb_chunks_fts_rowid')
+        .on('kb_chunks')
+        .columns(['fts_rowid', 'tenant_id', 'collection_id', 'document_id'])
+        .execute();
+      await db.schema
+        .createIndex('kb_documents_access')
+        .on('kb_documents')
+        .columns(['tenant_id', 'collection_id', 'status', 'classification', 'owner', 'department'])
+        .execute();
+    },
   },
 };

@@ -72,11 +72,23 @@ export function queryRoutes(app: LoamApp, deps: KnowledgeRouteDeps): void {
         .header('cache-control', 'no-cache, no-transform')
         .header('x-accel-buffering', 'no')
         .header('x-vercel-ai-ui-message-stream', 'v1');
+      // SQLite runs queries synchronously: let the headers and the `start` part reach the socket
+      // (Fastify pipes `out` into the response) before retrieval holds the event loop.
+      const piped = new Promise<void>((resolve) => {
+        reply.raw.once('pipe', () => resolve());
+        setTimeout(resolve, 1000).unref();
+      });
       void (async () => {
         try {
+          let first = true;
           for await (const part of parts) {
             if (signal.aborted) break;
             out.write(`data: ${JSON.stringify(part)}\n\n`);
+            if (first) {
+              first = false;
+              await piped;
+              await new Promise((resolve) => setImmediate(resolve));
+            }
           }
           if (!signal.aborted) out.write('data: [DONE]\n\n');
         } catch (err) {

@@ -1,10 +1,10 @@
 import type { SearchHit } from '@loam/api';
 import type { RequestContext } from '../../platform/context.js';
-import { notFound } from '../../platform/errors.js';
+import { badRequest, notFound } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import type { LlmGateway } from '../llm/gateway.js';
-import { type KnowledgeService, documentResource } from './service.js';
-import type { CollectionRow, DocumentRow, KnowledgeStore } from './store.js';
+import { type KnowledgeService, accessTupleResource } from './service.js';
+import type { AccessTuple, ChunkScope, CollectionRow, KnowledgeStore } from './store.js';
 
 export type SearchMode = 'hybrid' | 'keyword' | 'vector';
 
@@ -56,10 +56,18 @@ export function cosine(a: number[], b: number[]): number {
   return na && nb ? dot / Math.sqrt(na * nb) : 0;
 }
 
-function matchesFilters(d: DocumentRow, filters: Record<string, string | number | boolean> | undefined): boolean {
-  if (!filters) return true;
-  const own: Record<string, unknown> = { classification: d.classification, owner: d.owner, department: d.department, filename: d.filename };
-  return Object.entries(filters).every(([k, v]) => (k in own ? own[k] : d.metadata[k]) === v);
+const FILTER_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_FILTERS = 20;
+
+/** Filter keys name one metadata field (letters, digits, `_`, `-`); at most 20 filters. */
+function checkFilters(filters: SearchInput['filters']): void {
+  const keys = Object.keys(filters ?? {});
+  if (keys.length > MAX_FILTERS) throw badRequest(`At most ${MAX_FILTERS} filters`);
+  const bad = keys.find((k) => !FILTER_KEY.test(k));
+  if (bad !== undefined)
+    throw badRequest('A filter key is a metadata field name: 1 to 64 letters, digits, _ or -', [
+      { field: `filters.${bad.slice(0, 64)}`, code: 'invalid_key', message: 'not a metadata field name' },
+    ]);
 }
 
 /**
@@ -79,38 +87,54 @@ export class Retrieval {
     return this.platform.database.db;
   }
 
-  /** The collections (each checked), and the readable documents' ids (undefined: every document). */
-  async scope(ctx: RequestContext, collectionIds: string[], filters?: SearchInput['filters']) {
-    const ids = [...new Set(collectionIds)];
+  /** The caller's collections, each checked for `knowledge:read` (404 / 403 before anything runs). */
+  async collections(ctx: RequestContext, collectionIds: string[]): Promise<CollectionRow[]> {
+    if (collectionIds.length === 0) throw notFound('Collection');
     const collections: CollectionRow[] = [];
-    for (const id of ids) collections.push(await this.knowledge.collectionRow(ctx, id, 'knowledge:read'));
-    const docs = await this.store.documentsOf(this.db, ctx.tenantId, ids);
-    const readable: DocumentRow[] = [];
-    for (const d of docs)
-      if (matchesFilters(d, filters) && (await this.platform.access.allows(ctx, 'knowledge:read', documentResource(d)))) readable.push(d);
-    const documentIds = readable.length === docs.length ? undefined : readable.map((d) => d.id);
-    return { collections, documents: new Map(readable.map((d) => [d.id, d])), documentIds };
+    for (const id of new Set(collectionIds)) collections.push(await this.knowledge.collectionRow(ctx, id, 'knowledge:read'));
+    return collections;
+  }
+
+  /**
+   * What the caller may search, set-based: the access check runs once per distinct access tuple
+   * (collection, classification, owner, department) of the collections' indexed documents, not
+   * once per document; the allowed tuples become one SQL condition applied before ranking.
+   */
+  async scope(ctx: RequestContext, collections: CollectionRow[], filters?: SearchInput['filters']): Promise<ChunkScope> {
+    const collectionIds = collections.map((c) => c.id);
+    const tuples = await this.store.accessTuples(this.db, ctx.tenantId, collectionIds);
+    const allowed: AccessTuple[] = [];
+    for (const t of tuples)
+      if (await this.platform.access.allows(ctx, 'knowledge:read', accessTupleResource(ctx.tenantId, t))) allowed.push(t);
+    return { collectionIds, allowed: allowed.length === tuples.length ? undefined : allowed, filters };
   }
 
   async search(ctx: RequestContext, input: SearchInput): Promise<{ mode: SearchMode; hits: SearchHit[] }> {
-    if (input.collectionIds.length === 0) throw notFound('Collection');
+    return this.searchIn(ctx, await this.collections(ctx, input.collectionIds), input);
+  }
+
+  /** `search` over collections already checked by `collections()`. */
+  async searchIn(ctx: RequestContext, collections: CollectionRow[], input: SearchInput): Promise<{ mode: SearchMode; hits: SearchHit[] }> {
+    checkFilters(input.filters);
     const topK = Math.max(1, Math.min(100, input.topK ?? 10));
     const wanted = input.mode ?? 'hybrid';
-    const scope = await this.scope(ctx, input.collectionIds, input.filters);
-    const where = { collectionIds: scope.collections.map((c) => c.id), documentIds: scope.documentIds };
-    const depth = Math.max(50, topK * 4);
+    const scope = await this.scope(ctx, collections, input.filters);
+    const empty = scope.allowed?.length === 0;
+    const model = collections.find((c) => c.embedding_model)?.embedding_model;
+    const useVectors = wanted !== 'keyword' && !!model && !empty;
+    // Fusion needs both lists deeper than top k; a single list is cut at top k in SQL.
+    const depth = useVectors && wanted === 'hybrid' ? Math.max(50, topK * 4) : topK;
     const keyword = new Map<string, { score: number; snippet: string }>();
     const vector = new Map<string, number>();
     const words = queryWords(input.q);
-    if (wanted !== 'vector' && words.length && scope.documents.size) {
-      for (const h of await this.store.keywordSearch(this.db, ctx.tenantId, words, where, depth))
+    if (wanted !== 'vector' && words.length && !empty) {
+      for (const h of await this.store.keywordSearch(this.db, ctx.tenantId, words, scope, depth))
         keyword.set(h.id, { score: Number(h.score), snippet: h.snippet });
     }
-    const model = scope.collections.find((c) => c.embedding_model)?.embedding_model;
-    if (wanted !== 'keyword' && model && scope.documents.size) {
+    if (useVectors && model) {
       const [q] = (await this.gateway.embed(ctx, { model, input: [input.q] })).embeddings;
       const scored: [string, number][] = [];
-      for (const row of await this.store.embeddings(this.db, ctx.tenantId, where))
+      for (const row of await this.store.embeddings(this.db, ctx.tenantId, scope))
         scored.push([row.id, cosine(q, JSON.parse(row.embedding) as number[])]);
       scored.sort((a, b) => b[1] - a[1]);
       for (const [id, s] of scored.slice(0, depth)) vector.set(id, s);
@@ -127,10 +151,16 @@ export class Retrieval {
         )
       ).map((c) => [c.id, c]),
     );
+    const documents = new Map(
+      (await this.store.documentsByIds(this.db, ctx.tenantId, [...new Set([...chunks.values()].map((c) => c.document_id))])).map((d) => [
+        d.id,
+        d,
+      ]),
+    );
     const hits: SearchHit[] = [];
     for (const [id, score] of ranked) {
       const c = chunks.get(id);
-      const doc = c && scope.documents.get(c.document_id);
+      const doc = c && documents.get(c.document_id);
       if (!c || !doc) continue;
       const k = keyword.get(id);
       const v = vector.get(id);

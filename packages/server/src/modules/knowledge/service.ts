@@ -8,7 +8,7 @@ import type { Platform, Tx } from '../../platform/index.js';
 import { rfc3339 } from '../../platform/time.js';
 import type { ContentService } from '../content/service.js';
 import type { StorageService } from '../storage/service.js';
-import { type CollectionRow, type DocumentRow, KnowledgeStore } from './store.js';
+import { type AccessTuple, type CollectionRow, type DocumentRow, KnowledgeStore } from './store.js';
 import { STEP_JOBS, type StepPayload } from './workflow.js';
 
 const MAX_METADATA_BYTES = 16 * 1024;
@@ -25,18 +25,19 @@ export type DocumentSourceRecorder = (
   link: { from: string; document: { id: string; label: string; collection_id: string } },
 ) => Promise<void>;
 
-/** A document as the access check sees it: classification, owner and department from its metadata. */
-export const documentResource = (d: DocumentRow): ResourceRef => ({
+/**
+ * A document as the access check sees it: classification, owner and department (from its
+ * metadata) and its collection. Nothing else, so that search can decide once per distinct tuple
+ * of these (`accessTupleResource`) what a check on each document would decide.
+ */
+export const documentResource = (d: DocumentRow): ResourceRef => ({ ...accessTupleResource(d.tenant_id, d), id: d.id });
+
+/** Every document with these attributes, as one resource (id `*`): what search checks. */
+export const accessTupleResource = (tenantId: string, t: AccessTuple): ResourceRef => ({
   type: 'Document',
-  id: d.id,
-  tenantId: d.tenant_id,
-  attributes: {
-    classification: d.classification,
-    owner: d.owner,
-    department: d.department,
-    collection: d.collection_id,
-    filename: d.filename,
-  },
+  id: '*',
+  tenantId,
+  attributes: { classification: t.classification, owner: t.owner, department: t.department, collection: t.collection_id },
 });
 
 const collectionResource = (tenantId: string, id: string): ResourceRef => ({
@@ -273,6 +274,7 @@ export class KnowledgeService {
     body: Buffer | import('node:stream').Readable,
   ): Promise<KbDocument> {
     const collection = await this.collectionRow(ctx, input.collection_id, 'knowledge:write');
+    this.requireJobs();
     const doc = this.newDocument(ctx, collection, input);
     await this.platform.access.check(ctx, 'knowledge:write', documentResource(doc));
     const key = this.storage.newKey(ctx.tenantId, doc.filename, doc.id);
@@ -373,8 +375,17 @@ export class KnowledgeService {
     if (doc.blob_key) await this.storage.delete(doc.blob_key).catch(() => undefined);
   }
 
+  /** 503 while this process's job queue is stopped (shutting down): the workflow could not run. */
+  private requireJobs(): void {
+    if (this.platform.jobs.stopped)
+      throw new AppError('jobs_unavailable', 503, 'The job queue is stopped (the server is shutting down); retry shortly', undefined, {
+        'retry-after': '5',
+      });
+  }
+
   /** Queues the workflow step `step` for the document (one job per step; a key per document and step). */
   enqueue(tx: Executor, doc: Pick<DocumentRow, 'id' | 'tenant_id'>, step: keyof typeof STEP_JOBS): Promise<unknown> {
+    this.requireJobs();
     const payload: StepPayload = { tenantId: doc.tenant_id, documentId: doc.id };
     return this.platform.jobs.enqueue(tx, STEP_JOBS[step], payload, { tenantId: doc.tenant_id, key: `${STEP_JOBS[step]}:${doc.id}` });
   }

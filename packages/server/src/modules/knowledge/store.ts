@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { type Expression, type Selectable, type SqlBool, sql } from 'kysely';
 import type { Signer } from '../../platform/crypto/index.js';
 import type { FullTextHit, FullTextSpec } from '../../platform/db/dialect/index.js';
 import { type Executor, type SqlDialect, fromJson, toJson } from '../../platform/db/index.js';
@@ -11,6 +11,36 @@ export type CollectionRow = Omit<Selectable<KbCollectionsTable>, 'metadata'> & {
 export type DocumentRow = Omit<Selectable<KbDocumentsTable>, 'metadata' | 'text'> & { metadata: Record<string, unknown> };
 export type ChunkRow = Omit<Selectable<KbChunksTable>, 'heading_path' | 'embedding' | 'fts_rowid'> & { heading_path: string[] };
 export type NewChunk = Omit<ChunkRow, 'tenant_id' | 'collection_id' | 'document_id'>;
+
+/** The attributes the access check decides a document's readability on. */
+export interface AccessTuple {
+  collection_id: string;
+  classification: string;
+  owner: string;
+  department: string;
+}
+
+/**
+ * The chunks a search may rank: of indexed documents of `collectionIds` whose access tuple is
+ * one of `allowed` (undefined: every tuple) and which match `filters` (equality on the document's
+ * columns `classification`, `owner`, `department`, `filename`, else on its metadata).
+ */
+export interface ChunkScope {
+  collectionIds: string[];
+  allowed?: AccessTuple[];
+  filters?: Record<string, string | number | boolean>;
+}
+
+const DOCUMENT_COLUMNS_FILTERABLE = new Set(['classification', 'owner', 'department', 'filename']);
+
+/** A filter value and its other spelling (2024 / "2024", true / "true"): JSON bodies and query strings differ in what they coerce. */
+function spellings(v: string | number | boolean): (string | number | boolean)[] {
+  if (typeof v !== 'string') return [v, String(v)];
+  const out: (string | number | boolean)[] = [v];
+  if (v.trim() !== '' && Number.isFinite(Number(v))) out.push(Number(v));
+  if (v === 'true' || v === 'false') out.push(v === 'true');
+  return out;
+}
 
 const DOC_COLUMNS = [
   'id',
@@ -158,15 +188,21 @@ export class KnowledgeStore {
     return { items: r.items.map(toDocument), pagination: r.pagination };
   }
 
-  /** Every document of the collections (for the access filter), without text. */
-  async documentsOf(db: Executor, tenantId: string, collectionIds: string[]): Promise<DocumentRow[]> {
-    const rows = await db
+  /** The distinct access tuples of the indexed documents of the collections (one access check each). */
+  async accessTuples(db: Executor, tenantId: string, collectionIds: string[]): Promise<AccessTuple[]> {
+    return db
       .selectFrom('kb_documents')
-      .select(DOC_COLUMNS)
+      .select(['collection_id', 'classification', 'owner', 'department'])
+      .distinct()
       .where('tenant_id', '=', tenantId)
       .where('collection_id', 'in', collectionIds)
       .where('status', '=', 'indexed')
       .execute();
+  }
+
+  async documentsByIds(db: Executor, tenantId: string, ids: string[]): Promise<DocumentRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await db.selectFrom('kb_documents').select(DOC_COLUMNS).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
     return rows.map(toDocument);
   }
 
@@ -265,38 +301,43 @@ export class KnowledgeStore {
   }
 
   /**
-   * Chunks matching any of `words`, best first (BM25 / ts_rank), among the chunks of `scope`
-   * only: the scope (collections, readable documents) is applied before ranking.
+   * The condition on a chunk (aliased `t`) of being in `scope`: one set-based predicate, so the
+   * database applies it to each candidate before ranking (no list of document ids is built).
    */
-  async keywordSearch(
-    db: Executor,
-    tenantId: string,
-    words: string[],
-    scope: { collectionIds: string[]; documentIds?: string[] },
-    limit: number,
-  ): Promise<FullTextHit[]> {
-    let within = db
-      .selectFrom('kb_chunks')
-      .select('id')
-      .where('tenant_id', '=', tenantId)
-      .where('collection_id', 'in', scope.collectionIds);
-    if (scope.documentIds) within = within.where('document_id', 'in', scope.documentIds.length ? scope.documentIds : ['']);
-    return this.dialect.searchFullText(db, CHUNKS_FULL_TEXT, tenantId, words, limit, { anyWord: true, within });
+  private inScope(tenantId: string, scope: ChunkScope): Expression<SqlBool> {
+    const doc = [sql`d.id = t.document_id`, sql`d.tenant_id = ${tenantId}`, sql`d.status = 'indexed'`];
+    if (scope.allowed) {
+      const tuples = scope.allowed.map((a) => sql`(${a.collection_id}, ${a.classification}, ${a.owner}, ${a.department})`);
+      doc.push(
+        tuples.length ? sql`(d.collection_id, d.classification, d.owner, d.department) in (values ${sql.join(tuples)})` : sql`1 = 0`,
+      );
+    }
+    for (const [key, value] of Object.entries(scope.filters ?? {})) {
+      if (!DOCUMENT_COLUMNS_FILTERABLE.has(key)) doc.push(this.dialect.json('d.metadata').anyOf([key], spellings(value)));
+      else doc.push(sql`${sql.ref(`d.${key}`)} = ${String(value)}`);
+    }
+    return sql<SqlBool>`t.tenant_id = ${tenantId} and t.collection_id in (${sql.join(scope.collectionIds)})
+      and exists (select 1 from kb_documents d where ${sql.join(doc, sql` and `)})`;
+  }
+
+  /**
+   * Chunks matching any of `words`, best first (BM25 / ts_rank, `limit` in SQL), among the chunks
+   * of `scope` only: the scope (collections, readable documents, filters) applies before ranking.
+   */
+  async keywordSearch(db: Executor, tenantId: string, words: string[], scope: ChunkScope, limit: number): Promise<FullTextHit[]> {
+    return this.dialect.searchFullText(db, CHUNKS_FULL_TEXT, tenantId, words, limit, {
+      anyWord: true,
+      restrict: this.inScope(tenantId, scope),
+    });
   }
 
   /** Embeddings of the chunks of `scope` (exact vector search reads them all). */
-  async embeddings(
-    db: Executor,
-    tenantId: string,
-    scope: { collectionIds: string[]; documentIds?: string[] },
-  ): Promise<{ id: string; embedding: string }[]> {
-    let q = db
-      .selectFrom('kb_chunks')
-      .select(['id', 'embedding'])
-      .where('tenant_id', '=', tenantId)
-      .where('collection_id', 'in', scope.collectionIds)
-      .where('embedding', 'is not', null);
-    if (scope.documentIds) q = q.where('document_id', 'in', scope.documentIds.length ? scope.documentIds : ['']);
+  async embeddings(db: Executor, tenantId: string, scope: ChunkScope): Promise<{ id: string; embedding: string }[]> {
+    const q = db
+      .selectFrom('kb_chunks as t')
+      .select(['t.id', 't.embedding'])
+      .where('t.embedding', 'is not', null)
+      .where(this.inScope(tenantId, scope));
     return (await q.execute()) as { id: string; embedding: string }[];
   }
 

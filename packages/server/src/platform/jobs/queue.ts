@@ -94,6 +94,7 @@ export class JobQueue {
   private readonly registry = new Map<string, Registration>();
   private readonly owner: string;
   private running = false;
+  private wasStopped = false;
   private readonly active = new Map<string, { promise: Promise<void>; abort: AbortController }>();
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
@@ -203,9 +204,19 @@ export class JobQueue {
     if (this.running) loop.start();
   }
 
+  /**
+   * Whether this process's workers were started and then stopped (it is shutting down): work
+   * enqueued now would wait for another process. A process that runs no workers (a replica whose
+   * jobs `loam worker` runs) is not stopped.
+   */
+  get stopped(): boolean {
+    return this.wasStopped && !this.running;
+  }
+
   /** Starts `concurrency` workers in this process, and the attached loops. */
   start(concurrency: number): void {
     if (this.running || concurrency <= 0) return;
+    this.wasStopped = false;
     this.running = true;
     this.concurrency = concurrency;
     for (const loop of this.loops) loop.start();
@@ -216,6 +227,7 @@ export class JobQueue {
   async stop(deadlineMs = 10_000): Promise<void> {
     const wasRunning = this.running;
     this.running = false;
+    this.wasStopped = true;
     clearTimeout(this.timer);
     await this.loop;
     if (wasRunning) await Promise.all(this.loops.map((l) => l.stop(deadlineMs)));

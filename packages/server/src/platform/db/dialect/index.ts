@@ -72,8 +72,11 @@ export interface FullTextSpec {
 export interface FullTextOptions {
   /** Match documents holding any of the words (ranked by how well), not only all of them. */
   anyWord?: boolean;
-  /** A subquery of the keys that may match: applied before ranking and the limit. */
-  within?: Expression<unknown>;
+  /**
+   * A condition on the matching row of `spec.table` (aliased `t`; SQLite joins it by `fts_rowid`,
+   * which must then be indexed): applied before ranking and the limit.
+   */
+  restrict?: Expression<SqlBool>;
 }
 
 export interface FullTextHit {

@@ -202,13 +202,16 @@ export class PostgresSqlDialect implements SqlDialect {
           sql` || `,
         )
       : sql`plainto_tsquery('simple', ${words.join(' ')})`;
-    const within = opts.within ? sql` and t.${sql.ref(spec.key)} in (${opts.within})` : sql``;
+    const restrict = opts.restrict ? sql` and ${opts.restrict}` : sql``;
+    // The best `limit` rows first, the headlines only of those.
     const { rows } = await sql<FullTextHit>`
-        select t.${sql.ref(spec.key)} as id, ts_rank(t.search, qq.q) as score,
-               ts_headline('simple', left(t.text, 100000), qq.q, 'MaxWords=24, MinWords=8, StartSel=[, StopSel=]') as snippet
-        from ${sql.table(spec.table)} t, (select ${query} as q) qq
-        where t.tenant_id = ${tenantId} and t.search @@ qq.q${within}
-        order by score desc, t.${sql.ref(spec.key)} limit ${limit}`.execute(db);
+        select r.id, r.score,
+               ts_headline('simple', left(r.text, 100000), r.q, 'MaxWords=24, MinWords=8, StartSel=[, StopSel=]') as snippet
+        from (select t.${sql.ref(spec.key)} as id, t.text, qq.q, ts_rank(t.search, qq.q) as score
+              from ${sql.table(spec.table)} t, (select ${query} as q) qq
+              where t.tenant_id = ${tenantId} and t.search @@ qq.q${restrict}
+              order by score desc, t.${sql.ref(spec.key)} limit ${limit}) r
+        order by r.score desc, r.id`.execute(db);
     return rows;
   }
 

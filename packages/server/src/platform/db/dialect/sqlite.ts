@@ -343,14 +343,29 @@ export class SqliteSqlDialect implements SqlDialect {
     // Each word quoted: user input never reaches FTS5 query syntax.
     const quoted = words.map((w) => `"${w.replaceAll('"', '""')}"`);
     const fts = sql.table(spec.ftsTable);
-    const within = opts.within ? sql` and ${sql.ref(spec.key)} in (${opts.within})` : sql``;
+    const match = quoted.join(opts.anyWord ? ' OR ' : ' ');
     if (!spec.parts) {
+      // The best `limit` rows first (bm25 in SQL, LIMIT), the snippets only of those: SQLite would
+      // otherwise compute every matching row's snippet before sorting.
+      // (The FTS5 table is named, never aliased: MATCH and bm25 take its name.)
+      const ranked = opts.restrict
+        ? sql`select t.${sql.ref(spec.key)} as id, ${fts}.rowid as rid, bm25(${fts}) as rank
+            from ${fts} join ${sql.table(spec.table)} t on t.fts_rowid = ${fts}.rowid
+            where ${fts} match ${match} and t.tenant_id = ${tenantId} and ${opts.restrict}
+            order by rank limit ${limit}`
+        : sql`select ${fts}.${sql.ref(spec.key)} as id, ${fts}.rowid as rid, bm25(${fts}) as rank
+            from ${fts} where ${fts} match ${match} and ${fts}.tenant_id = ${tenantId}
+            order by rank limit ${limit}`;
       const { rows } = await sql<FullTextHit>`
-        select ${sql.ref(spec.key)} as id, -bm25(${fts}) as score, snippet(${fts}, 0, '[', ']', '…', 16) as snippet
-        from ${fts} where ${fts} match ${quoted.join(opts.anyWord ? ' OR ' : ' ')} and tenant_id = ${tenantId}${within}
-        order by bm25(${fts}) limit ${limit}`.execute(db);
+          with r as materialized (${ranked})
+          select r.id as id, -r.rank as score, snippet(${fts}, 0, '[', ']', '…', 16) as snippet
+          from r join ${fts} on ${fts}.rowid = r.rid
+          where ${fts} match ${match}
+          order by r.rank`.execute(db);
       return rows;
     }
+    // `restrict` names the indexed table's row (knowledge chunks): not offered for texts in parts.
+    if (opts.restrict) throw new Error(`fullTextSearch: restrict is not supported on ${spec.ftsTable}, which is indexed in parts`);
     // A document in parts: its words may be in different parts, so every word is required of the
     // document (not of one part), and its best part gives its score and snippet (SQLite takes
     // a bare column from the row max() picks).
@@ -367,7 +382,7 @@ export class SqliteSqlDialect implements SqlDialect {
     const { rows } = await sql<FullTextHit>`
         with part_hits as materialized (
           select ${sql.ref(spec.key)} as id, -bm25(${fts}) as score, snippet(${fts}, 0, '[', ']', '…', 16) as snippet
-          from ${fts} where ${fts} match ${quoted.join(' OR ')} and tenant_id = ${tenantId}${within}${everyWord})
+          from ${fts} where ${fts} match ${quoted.join(' OR ')} and tenant_id = ${tenantId}${everyWord})
         select id, max(score) as score, snippet from part_hits group by id order by score desc limit ${limit}`.execute(db);
     return rows;
   }
