@@ -22,6 +22,8 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -566,11 +568,18 @@ const DENSE = {
   'application log lines': () =>
     `${denseFaker.date.recent({ days: 30, refDate: '2026-11-23' }).toISOString()} INFO login user=${denseFaker.internet.email()} ip=${denseFaker.internet.ipv4()} tel=${intlPhone()}\n`,
 };
+// A full collection before each timed round: a round pays for its own garbage, not for what the
+// previous corpus left in the old generation (that made the order of the corpora change results).
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc');
+
 /** Best of `rounds` CPU seconds of `fn` (its result kept from the last round). */
 function cpuBest(fn, rounds = 3) {
   let best = Number.POSITIVE_INFINITY;
   let out;
   for (let r = 0; r < rounds; r++) {
+    out = undefined;
+    collectGarbage();
     const c0 = process.cpuUsage();
     out = fn();
     const c = process.cpuUsage(c0);

@@ -109,6 +109,7 @@ function loadLexicon(): Lexicon {
 
 interface Token {
   word: string;
+  /** Lower case, without a trailing period, ’ as '. */
   lower: string;
   start: number;
   end: number;
@@ -337,7 +338,7 @@ function classifyRun(text: string, run: Token[], lex: Lexicon, out: Candidate[],
     // Words that are only capitalized because they start a sentence.
     while (tokens.length > 0 && RUN_EDGE_WORDS.has(tokens[0].lower)) tokens = tokens.slice(1);
     let honorific = false;
-    while (tokens.length > 1 && HONORIFICS.has(tokens[0].lower.replace(/\.$/, ''))) {
+    while (tokens.length > 1 && HONORIFICS.has(tokens[0].lower)) {
       honorific = true;
       tokens = tokens.slice(1);
     }
@@ -345,7 +346,7 @@ function classifyRun(text: string, run: Token[], lex: Lexicon, out: Candidate[],
       while (tokens.length > 0 && sentenceInitial(text, tokens[0].start) && (tokens[0].flags & (COMMON | FIRST)) === COMMON)
         tokens = tokens.slice(1);
     // "Yesterday Mr Smith": the honorific follows a sentence-initial word.
-    while (tokens.length > 1 && HONORIFICS.has(tokens[0].lower.replace(/\.$/, ''))) {
+    while (tokens.length > 1 && HONORIFICS.has(tokens[0].lower)) {
       honorific = true;
       tokens = tokens.slice(1);
     }

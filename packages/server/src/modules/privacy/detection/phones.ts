@@ -144,8 +144,10 @@ function digitsOf(s: string): string {
 function scoreCandidate(text: string, start: number, raw: string, regions: CountryCode[]): number {
   // Most candidates in dense text are short numbers (ids, amounts): rejected before any regex.
   const main = raw.includes('x') ? raw.replace(EXTENSION, '') : raw;
+  // Versions and IPv4 addresses ("10.2.3.4") are the commonest rejects of dense text: tested first.
+  if (DOTTED_SHORT_GROUPS.test(main)) return 0;
   const digits = digitsOf(main);
-  if (digits.length < 7 || digits.length > 15 || DATE_LIKE.test(main) || DOTTED_SHORT_GROUPS.test(main)) return 0;
+  if (digits.length < 7 || digits.length > 15 || DATE_LIKE.test(main)) return 0;
   // North American numbers are checked against the numbering plan directly (area code and exchange
   // start with 2–9, area code not N11).
   const nanp = NANP_SHAPE.exec(raw);
