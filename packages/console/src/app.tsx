@@ -1,6 +1,7 @@
 import type { FunctionComponent } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { type Route, ROUTES, currentPath, href, type PageProps } from './routes.js';
+import { type PageProps, href } from './page.js';
+import { type Route, ROUTES, currentPath } from './routes.js';
 import { type Session, hasScope, resume, signOut } from './session.js';
 import { SignIn } from './sign-in.js';
 

@@ -1,11 +1,5 @@
 import type { FunctionComponent } from 'preact';
-import type { Session } from './session.js';
-
-export interface PageProps {
-  session: Session;
-  /** The path after the page's own segment (`#/datasets/ds_1` → `['ds_1']`). */
-  params: string[];
-}
+import type { PageProps } from './page.js';
 
 export interface Route {
   path: string;
@@ -80,5 +74,3 @@ export const ROUTES: Route[] = [
 export function currentPath(): string[] {
   return location.hash.replace(/^#\/?/, '').split('?')[0].split('/').filter(Boolean).map(decodeURIComponent);
 }
-
-export const href = (...segments: string[]) => `#/${segments.map(encodeURIComponent).join('/')}`;

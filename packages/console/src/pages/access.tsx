@@ -1,6 +1,6 @@
 import type { ClientCredential, ClientCredentialWithSecret, User } from '@loam/sdk';
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../routes.js';
+import type { PageProps } from '../page.js';
 import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, SecretOnce, splitList, useLoad, when } from '../ui.js';
 
 /** Users of the tenant (roles, disable) and OAuth clients (client credentials; the secret is shown once). */

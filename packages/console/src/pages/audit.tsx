@@ -1,6 +1,6 @@
 import type { AuditEntry, AuditQuery, AuditVerifyResult } from '@loam/sdk';
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../routes.js';
+import type { PageProps } from '../page.js';
 import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 
 /** The tenant's audit log, newest first, with filters and a "verify chain" button. */

@@ -1,6 +1,6 @@
 import type { BusMessage, Session as BusSession } from '@loam/sdk';
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../routes.js';
+import type { PageProps } from '../page.js';
 import { hasScope } from '../session.js';
 import { Card, ErrorNote, Field, Form, json, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 

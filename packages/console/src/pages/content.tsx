@@ -1,6 +1,6 @@
 import type { ContentItem } from '@loam/sdk';
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../routes.js';
+import type { PageProps } from '../page.js';
 import { hasScope } from '../session.js';
 import { Card, ErrorNote, Loading, Page, Table, bytes, useAction, useLoad, when } from '../ui.js';
 import { DropZone } from './drop-zone.js';

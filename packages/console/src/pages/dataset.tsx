@@ -1,6 +1,6 @@
 import type { Dataset, Lineage, Loam } from '@loam/sdk';
 import { useState } from 'preact/hooks';
-import { type PageProps, href } from '../routes.js';
+import { type PageProps, href } from '../page.js';
 import { hasScope } from '../session.js';
 import { Card, Loading, Page, Table, useLoad } from '../ui.js';
 import { Records } from './records.js';

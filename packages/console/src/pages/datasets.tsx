@@ -1,6 +1,6 @@
 import type { CreateDataset, Dataset, SchemaField } from '@loam/sdk';
 import { useState } from 'preact/hooks';
-import { type PageProps, href } from '../routes.js';
+import { type PageProps, href } from '../page.js';
 import { hasScope } from '../session.js';
 import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 import { DatasetDetail } from './dataset.js';

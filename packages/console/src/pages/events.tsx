@@ -1,6 +1,6 @@
 import type { CloudEventJson } from '@loam/sdk';
 import { useEffect, useState } from 'preact/hooks';
-import type { PageProps } from '../routes.js';
+import type { PageProps } from '../page.js';
 import { Card, ErrorNote, errorText, Field, Form, Page, Table, when } from '../ui.js';
 
 const KEEP = 200;

@@ -1,6 +1,6 @@
 import type { ApiKey, ApiKeyWithSecret } from '@loam/sdk';
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../routes.js';
+import type { PageProps } from '../page.js';
 import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, SecretOnce, splitList, useLoad, when } from '../ui.js';
 
 /** API keys of the tenant: create (the secret is shown once, here), list, revoke. */

@@ -1,6 +1,6 @@
 import type { Execution, LogRecord } from '@loam/sdk';
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../routes.js';
+import type { PageProps } from '../page.js';
 import { Card, Loading, Page, Table, json, useLoad, when } from '../ui.js';
 
 /** The observatory: executions, and the log records of one. */

@@ -1,5 +1,5 @@
 import type { CloudEventJson, TenantUsage } from '@loam/sdk';
-import type { PageProps } from '../routes.js';
+import type { PageProps } from '../page.js';
 import { hasScope } from '../session.js';
 import { Card, Loading, Page, Table, bytes, useLoad, when } from '../ui.js';
 

@@ -1,6 +1,6 @@
 import type { AnalyzeResult, DetectedEntity, OperatorConfig } from '@loam/sdk';
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../routes.js';
+import type { PageProps } from '../page.js';
 import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad } from '../ui.js';
 
 const OPERATORS: OperatorConfig['type'][] = ['replace', 'redact', 'mask', 'hash', 'pseudonymize', 'generalize', 'keep'];

@@ -1,7 +1,7 @@
 import type { Loam, Prompt } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import { diffLines } from '../diff.js';
-import { type PageProps, href } from '../routes.js';
+import { type PageProps, href } from '../page.js';
 import { hasScope } from '../session.js';
 import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 

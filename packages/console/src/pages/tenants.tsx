@@ -1,6 +1,6 @@
 import type { Tenant } from '@loam/sdk';
 import { useState } from 'preact/hooks';
-import type { PageProps } from '../routes.js';
+import type { PageProps } from '../page.js';
 import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
 
 /** Tenants, for platform operators: list and create. */
