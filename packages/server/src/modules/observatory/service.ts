@@ -4,6 +4,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Platform } from '../../platform/module.js';
 import { type LogSink, LogTail, type Tail } from './tail.js';
 import type { CloudEvent } from '../../platform/events/outbox.js';
+import { traceIdOf } from '../../platform/tracing.js';
 import {
   type ExecutionRow,
   type LogFilter,
@@ -91,7 +92,7 @@ export class ObservatoryService {
    */
   async recordLlmCall(event: CloudEvent): Promise<void> {
     const d = event.data as LlmCallEvent;
-    const traceId = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(event.traceparent ?? '')?.[1] ?? null;
+    const traceId = traceIdOf(event.traceparent) ?? null;
     const tokens = `${d.usage.prompt_tokens}+${d.usage.completion_tokens} tokens`;
     await this.write(event.tenantid, 'loam', [
       {
