@@ -20,7 +20,8 @@
  * one event written to SQLite.
  *
  * Run: npm run build && node bench/llm.bench.mjs   (--json for one machine-readable line; BENCH_N calls per case
- *      and side, default 1000; BENCH_WARMUP, default 200)
+ *      and side, default 1000; BENCH_WARMUP, default 200; BENCH_CASES=<words> runs only the cases whose
+ *      name contains one of the comma-separated words, e.g. BENCH_CASES=privacy,stream)
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -181,32 +182,34 @@ async function main() {
     if (check.choices[0].message.content !== `echo: ${big.messages[0].content}`) throw new Error('pseudonymized answer not restored');
 
     const direct = (body) => async () => (await post(`${double.url}/v1/chat/completions`, body)).ms;
-    const results = {
-      'non-streamed, privacy off (/v1/chat/completions)': await paired(
-        direct(short),
-        async () => (await post(`${loamUrl}/v1/chat/completions`, short, auth)).ms,
-        loam.child.pid,
-        double.child.pid,
-      ),
-      'non-streamed, generate API (/api/v1/llm/generate)': await paired(
-        direct(short),
-        async () => (await post(`${loamUrl}/api/v1/llm/generate`, { model: 'gpt-bench', prompt: short.messages[0].content }, auth)).ms,
-        loam.child.pid,
-        double.child.pid,
-      ),
-      'non-streamed, pseudonymize, 2 KB prompt': await paired(
-        direct(big),
-        async () => (await post(`${loamUrl}/v1/chat/completions`, big, { ...auth, 'x-loam-privacy': 'pseudonymize' })).ms,
-        loam.child.pid,
-        double.child.pid,
-      ),
-      'stream, time to first token': await paired(
-        () => firstToken(`${double.url}/v1/chat/completions`, { ...short, stream: true }),
-        () => firstToken(`${loamUrl}/v1/chat/completions`, { ...short, stream: true }, auth),
-        loam.child.pid,
-        double.child.pid,
-      ),
+    const cases = {
+      'non-streamed, privacy off (/v1/chat/completions)': () =>
+        paired(direct(short), async () => (await post(`${loamUrl}/v1/chat/completions`, short, auth)).ms, loam.child.pid, double.child.pid),
+      'non-streamed, generate API (/api/v1/llm/generate)': () =>
+        paired(
+          direct(short),
+          async () => (await post(`${loamUrl}/api/v1/llm/generate`, { model: 'gpt-bench', prompt: short.messages[0].content }, auth)).ms,
+          loam.child.pid,
+          double.child.pid,
+        ),
+      'non-streamed, pseudonymize, 2 KB prompt': () =>
+        paired(
+          direct(big),
+          async () => (await post(`${loamUrl}/v1/chat/completions`, big, { ...auth, 'x-loam-privacy': 'pseudonymize' })).ms,
+          loam.child.pid,
+          double.child.pid,
+        ),
+      'stream, time to first token': () =>
+        paired(
+          () => firstToken(`${double.url}/v1/chat/completions`, { ...short, stream: true }),
+          () => firstToken(`${loamUrl}/v1/chat/completions`, { ...short, stream: true }, auth),
+          loam.child.pid,
+          double.child.pid,
+        ),
     };
+    const only = process.env.BENCH_CASES?.split(',').filter(Boolean);
+    const results = {};
+    for (const [name, run] of Object.entries(cases)) if (!only || only.some((w) => name.includes(w))) results[name] = await run();
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
     if (process.argv.includes('--json')) {
       console.log(JSON.stringify({ bench: 'llm', machine, n: N, results }));

@@ -325,7 +325,8 @@ describeEachDialect('LLM gateway', (dialect) => {
       const records = await logs(a);
       const record = records.find((r) => r.level === 'info') as Record<string, unknown>;
       expect(records.find((r) => r.level === 'error')).toMatchObject({
-        attributes: { 'loam.llm.status': 'error', 'loam.llm.error_code': 'llm_upstream_error' },
+        // Both requests the provider refused are counted: a failed call is recorded with its attempts.
+        attributes: { 'loam.llm.status': 'error', 'loam.llm.error_code': 'llm_upstream_error', 'loam.llm.attempts': 2 },
       });
       expect(record).toMatchObject({
         source: 'loam',

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../platform/context.js';
 import { AppError } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import { type PiiScanner, type Shielded, shieldMessages, shieldTexts } from './privacy.js';
-import type { CallOptions, LlmService } from './service.js';
+import { type CallOptions, type LlmService, attemptsOf } from './service.js';
 import { CallRecorder } from './recorder.js';
 import type { LlmCall, LlmStore, PrivacyMode, TenantLlmSettings } from './store.js';
 import type { ChatMessage, ChatResult, EmbedResult } from './types.js';
@@ -373,6 +373,6 @@ export class LlmGateway {
     }
     const usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
     const latencyMs = Math.max(0, this.platform.clock.now() - startedAt);
-    this.record(ctx, operation, streamed, { provider, model, usage, latencyMs, attempts: 0 }, privacy, 'error', code);
+    this.record(ctx, operation, streamed, { provider, model, usage, latencyMs, attempts: attemptsOf(err) }, privacy, 'error', code);
   }
 }

@@ -49,6 +49,8 @@ export interface Target {
 
 interface Call {
   signal: AbortSignal;
+  /** Requests sent to providers so far, retries and fallbacks included. */
+  attempts: number;
   deadlineAt: number;
   timeoutMs: number;
   timedOut(): boolean;
@@ -281,6 +283,7 @@ export class LlmService {
     const signals = [deadline.signal, own.signal, ...(opts.signal ? [opts.signal] : [])];
     return {
       signal: AbortSignal.any(signals),
+      attempts: 0,
       deadlineAt: this.timer.now() + timeoutMs,
       timeoutMs,
       timedOut: () => deadline.signal.aborted,
@@ -302,7 +305,6 @@ export class LlmService {
     call: Call,
     attempt: (target: Target, signal: AbortSignal) => Promise<T>,
   ): Promise<{ value: T; target: Target; attempts: number }> {
-    const counter = { attempts: 0 };
     let last: unknown;
     for (const [i, target] of targets.entries()) {
       const name = target.provider.name;
@@ -311,9 +313,9 @@ export class LlmService {
         continue;
       }
       try {
-        const value = await this.withRetries(target.provider, call, i < targets.length - 1, counter, (signal) => attempt(target, signal));
+        const value = await this.withRetries(target.provider, call, i < targets.length - 1, (signal) => attempt(target, signal));
         this.breakers.succeeded(name);
-        return { value, target, attempts: counter.attempts };
+        return { value, target, attempts: call.attempts };
       } catch (err) {
         if (call.signal.aborted || !(err instanceof ProviderSkipped || asUpstreamError(err, name)?.retryable)) {
           this.breakers.released(name);
@@ -331,20 +333,19 @@ export class LlmService {
     provider: LlmProvider,
     call: Call,
     canFallBack: boolean,
-    counter: { attempts: number },
     attempt: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const { llmMaxRetries, llmRetryBaseMs, llmRetryMaxDelayMs } = this.platform.config;
     for (let n = 0; ; n++) {
       await this.waitForCooldown(provider.name, call, canFallBack);
-      counter.attempts++;
+      call.attempts++;
       try {
         return await attempt(call.signal);
       } catch (err) {
         if (call.signal.aborted) throw err;
         const upstream = asUpstreamError(err, provider.name);
         if (!upstream) throw err;
-        const attempts = counter.attempts;
+        const attempts = call.attempts;
         if (!upstream.retryable) throw withAttempts(upstream, attempts);
         const opened = this.breakers.failed(provider.name);
         const backoff = Math.min(llmRetryMaxDelayMs, llmRetryBaseMs * 2 ** n) * (0.5 + this.platform.random.bytes(1)[0] / 512);
@@ -397,7 +398,7 @@ export class LlmService {
     }
   }
 
-  /** Turns a failure into the AppError clients see, and records it. */
+  /** Turns a failure into the AppError clients see (carrying the call's attempts, see `attemptsOf`), and records it. */
   private failed(err: unknown, call: Call, targets: Target[], operation: Operation, started: number): unknown {
     const latencyMs = Math.round(performance.now() - started);
     const failedOn =
@@ -405,6 +406,12 @@ export class LlmService {
     const model = targets.find((t) => t.provider.name === failedOn)?.model ?? targets[0].model;
     const outcome = call.timedOut() ? 'timeout' : call.callerAborted() ? 'cancelled' : 'error';
     this.record(failedOn, model, operation, outcome, latencyMs);
+    const out = this.clientError(err, call, targets, failedOn, model);
+    if (typeof out === 'object' && out !== null) attemptsByError.set(out, call.attempts);
+    return out;
+  }
+
+  private clientError(err: unknown, call: Call, targets: Target[], failedOn: string, model: string): unknown {
     if (err instanceof AppError) return err;
     if (call.timedOut())
       return new AppError('llm_timeout', 504, `The LLM provider '${failedOn}' did not answer within ${call.timeoutMs} ms`);
@@ -444,6 +451,13 @@ function rateLimited(providerName: string, waitMs: number): AppError {
     undefined,
     { 'retry-after': String(seconds) },
   );
+}
+
+const attemptsByError = new WeakMap<object, number>();
+
+/** How many requests a failed call sent to providers (0 when none was sent, e.g. every provider cooling down). */
+export function attemptsOf(err: unknown): number {
+  return (typeof err === 'object' && err !== null && attemptsByError.get(err)) || 0;
 }
 
 function withAttempts(err: UpstreamError, attempts: number): UpstreamError {
