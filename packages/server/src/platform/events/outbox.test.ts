@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestLoam, ManualClock, POSTGRES_URL, createTestLoam, describeEachDialect, eventually } from '../../test/harness.js';
-import type { CloudEvent, EventOutbox } from './outbox.js';
+import { systemClock } from '../time.js';
+import { type CloudEvent, EventOutbox } from './outbox.js';
 
 /**
  * Runs delivery passes until `done()` holds. On PostgreSQL the relay only reads below the oldest
@@ -273,6 +274,47 @@ describeEachDialect('event outbox', (dialect) => {
       await second.close();
       await first.close().catch(() => {});
     }
+  });
+
+  it('a pass slower than its lease keeps the lease: a second relay neither redelivers the batch nor stalls the stream', async () => {
+    const ty = type();
+    const { database, ids, log } = t.loam.platform;
+    // Two relays on one database, as two processes would be, with a 300 ms lease; the subscriber
+    // takes 1.2 s per pass, four leases' worth.
+    const relays = ['relay_slow_a', 'relay_slow_b'].map(
+      (owner) => new EventOutbox(database, systemClock, ids, log, { pollMs: 50, leaseMs: 300, owner }),
+    );
+    const seen: { by: string; i: number }[] = [];
+    relays.forEach((relay, k) =>
+      relay.subscribe(
+        'slow-sub',
+        {
+          batch: async (events) => {
+            await new Promise((r) => setTimeout(r, 1200));
+            for (const e of events) seen.push({ by: `relay ${k}`, i: (e.data as { i: number }).i });
+          },
+        },
+        { types: [ty] },
+      ),
+    );
+    for (let i = 1; i <= 3; i++) await emit(ty, 's', { i });
+    // The second relay tries 700 ms into the first one's pass, past the lease it took at the start.
+    await eventually(async () => {
+      const first = relays[0].deliverPending();
+      await new Promise((r) => setTimeout(r, 700));
+      await relays[1].deliverPending();
+      await first;
+      return seen.length > 0;
+    }, 20_000);
+    await deliverAll(relays[1]);
+    await deliverAll(relays[0]);
+    expect(seen.map((s) => s.i)).toEqual([1, 2, 3]);
+    expect(new Set(seen.map((s) => s.by)).size).toBe(1);
+    // And the stream moves on: the next event is delivered once.
+    await emit(ty, 's', { i: 4 });
+    await deliverUntil(relays[0], () => seen.length >= 4);
+    await deliverAll(relays[1]);
+    expect(seen.map((s) => s.i)).toEqual([1, 2, 3, 4]);
   });
 
   it('a relay that stopped cleanly hands over at once (its lease is released)', async () => {

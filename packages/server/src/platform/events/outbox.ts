@@ -246,14 +246,62 @@ export class EventOutbox {
       stored = { position: { txid: Number(taken.txid), seq: Number(taken.seq) }, failures: Number(taken.failures) };
     }
 
-    let position = stored.position;
     const batchSize = this.opts.batchSize ?? 100;
     const below = this.visibleBelow();
-    let query = this.after(position).selectAll();
+    let query = this.after(stored.position).selectAll();
     query = this.database.dialect.outboxOrder(query).limit(batchSize);
     if (below) query = query.where('txid', '<', below);
     const rows = await query.execute();
 
+    // A pass may outlast its lease (slow subscribers, a big batch): renew it while the handlers
+    // run, or another relay takes it, delivers the same events, and neither position write lands.
+    const renewal = rows.length > 0 ? this.renewWhileRunning(sub.name, leaseMs) : undefined;
+    let outcome: Awaited<ReturnType<typeof this.handle>>;
+    try {
+      outcome = await this.handle(sub, rows, stored.position);
+    } finally {
+      clearInterval(renewal);
+    }
+    const { delivered, failure, position } = outcome;
+    const failures = failure ? stored.failures + 1 : 0;
+    if (failure) this.log.warn({ err: failure, subscriber: sub.name, failures }, 'event subscriber failed; will retry');
+    // Nothing read and nothing to clear: the stored cursor is already right.
+    if (rows.length > 0 || failure || stored.failures > 0) {
+      const at = this.clock.now();
+      const written = await db
+        .updateTable('outbox_cursors')
+        .set({
+          txid: position.txid,
+          seq: position.seq,
+          updated_at: at,
+          failures,
+          last_error: failure ? String((failure as Error).message ?? failure) : null,
+          retry_at: failure ? at + Math.min(60_000, 100 * 2 ** Math.min(failures, 10)) : 0,
+          lease_until: at + leaseMs,
+        })
+        .where('subscriber', '=', sub.name)
+        .where('lease_owner', '=', this.owner)
+        .executeTakeFirst();
+      // Another relay took the stream over (this process stalled past its lease): it redelivers
+      // from the stored cursor, so nothing is lost; the events handled here were at least once.
+      if (Number(written.numUpdatedRows) === 0)
+        this.log.warn({ subscriber: sub.name }, 'event relay lost its lease during a pass; another relay continues the stream');
+    }
+    if (rows.length === batchSize && !failure) this.wakeRequested = true;
+    else if (below && !failure && !this.heldBack) {
+      const beyond = await this.after(position).select('seq').limit(1).executeTakeFirst();
+      this.heldBack = beyond !== undefined;
+    }
+    return delivered;
+  }
+
+  /** Hands `rows` to the subscriber; returns how many it took, the failure if any, and the position reached. */
+  private async handle(
+    sub: Subscription,
+    rows: Selectable<OutboxEventsTable>[],
+    from: Position,
+  ): Promise<{ delivered: number; failure: unknown; position: Position }> {
+    let position = from;
     let delivered = 0;
     let failure: unknown;
     const { handler } = sub;
@@ -281,32 +329,22 @@ export class EventOutbox {
         }
         position = { txid: Number(row.txid), seq: Number(row.seq) };
       }
-    const failures = failure ? stored.failures + 1 : 0;
-    if (failure) this.log.warn({ err: failure, subscriber: sub.name, failures }, 'event subscriber failed; will retry');
-    // Nothing read and nothing to clear: the stored cursor is already right.
-    if (rows.length > 0 || failure || stored.failures > 0) {
-      const at = this.clock.now();
-      await db
+    return { delivered, failure, position };
+  }
+
+  /** Extends this relay's lease on `subscriber` every third of `leaseMs` until cleared. */
+  private renewWhileRunning(subscriber: string, leaseMs: number): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      this.database.db
         .updateTable('outbox_cursors')
-        .set({
-          txid: position.txid,
-          seq: position.seq,
-          updated_at: at,
-          failures,
-          last_error: failure ? String((failure as Error).message ?? failure) : null,
-          retry_at: failure ? at + Math.min(60_000, 100 * 2 ** Math.min(failures, 10)) : 0,
-          lease_until: at + leaseMs,
-        })
-        .where('subscriber', '=', sub.name)
+        .set({ lease_until: this.clock.now() + leaseMs })
+        .where('subscriber', '=', subscriber)
         .where('lease_owner', '=', this.owner)
-        .execute();
-    }
-    if (rows.length === batchSize && !failure) this.wakeRequested = true;
-    else if (below && !failure && !this.heldBack) {
-      const beyond = await this.after(position).select('seq').limit(1).executeTakeFirst();
-      this.heldBack = beyond !== undefined;
-    }
-    return delivered;
+        .execute()
+        .catch((err) => this.log.warn({ err, subscriber }, 'could not renew the event relay lease'));
+    }, leaseMs / 3);
+    timer.unref?.();
+    return timer;
   }
 
   /** Events not yet delivered to the slowest subscriber (the outbox lag). */
