@@ -285,18 +285,13 @@ describeEachDialect('event outbox', (dialect) => {
       (owner) => new EventOutbox(database, systemClock, ids, log, { pollMs: 50, leaseMs: 300, owner }),
     );
     const seen: { by: string; i: number }[] = [];
-    relays.forEach((relay, k) =>
-      relay.subscribe(
-        'slow-sub',
-        {
-          batch: async (events) => {
-            await new Promise((r) => setTimeout(r, 1200));
-            for (const e of events) seen.push({ by: `relay ${k}`, i: (e.data as { i: number }).i });
-          },
-        },
-        { types: [ty] },
-      ),
-    );
+    for (const [k, relay] of relays.entries()) {
+      const batch = async (events: CloudEvent[]) => {
+        await new Promise((r) => setTimeout(r, 1200));
+        for (const e of events) seen.push({ by: `relay ${k}`, i: (e.data as { i: number }).i });
+      };
+      relay.subscribe('slow-sub', { batch }, { types: [ty] });
+    }
     for (let i = 1; i <= 3; i++) await emit(ty, 's', { i });
     // The second relay tries 700 ms into the first one's pass, past the lease it took at the start.
     await eventually(async () => {
