@@ -7,7 +7,7 @@ const MAX_BATCH = 200;
 
 /**
  * Writes recorded calls off the answer's path: calls are queued and written in batches (one
- * transaction per batch, each call's row and event together), so a call does not wait for its
+ * transaction and a few statements per batch, each call's row and event together), so a call does not wait for its
  * accounting and a busy gateway pays one commit per batch, not per call. Readers that must see
  * every call (usage, quotas) `flush()` first or add `pendingTokens`.
  */
@@ -56,15 +56,20 @@ export class CallRecorder {
   private async write(batch: CallRecorder['queue']): Promise<void> {
     try {
       await this.platform.transaction(async (tx) => {
-        for (const { call, event, requestId, traceparent } of batch) {
-          await this.store.recordCall(tx, call);
-          // The observatory's feed and the audit trail of the privacy decision: counts, never values.
-          await this.platform.events.emit(tx, 'llm.call.completed', call.id, event, {
-            tenantId: call.tenantId,
-            correlationId: requestId,
-            traceparent,
-          });
-        }
+        await this.store.recordCalls(
+          tx,
+          batch.map((b) => b.call),
+        );
+        // The observatory's feed and the audit trail of the privacy decision: counts, never values.
+        await this.platform.events.emitMany(
+          tx,
+          batch.map(({ call, event, requestId, traceparent }) => ({
+            type: 'llm.call.completed',
+            subject: call.id,
+            data: event,
+            meta: { tenantId: call.tenantId, correlationId: requestId, traceparent },
+          })),
+        );
       });
     } catch (err) {
       this.platform.log.error({ err, calls: batch.length }, 'could not record LLM calls');

@@ -88,27 +88,38 @@ function toCall(row: LlmCallsTable): LlmCall {
 export class LlmStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Records a call and adds it to the day's totals (inside the caller's transaction). */
-  async recordCall(tx: Executor, call: LlmCall): Promise<void> {
-    await tx.insertInto('llm_calls').values(toRow(call)).execute();
-    await tx
-      .insertInto('llm_usage_daily')
-      .values({
-        tenant_id: call.tenantId,
-        day: call.day,
-        model: call.model,
-        calls: 1,
-        input_tokens: call.inputTokens,
-        output_tokens: call.outputTokens,
-      })
-      .onConflict((oc) =>
-        oc.columns(['tenant_id', 'day', 'model']).doUpdateSet({
-          calls: sql`llm_usage_daily.calls + 1`,
-          input_tokens: sql`llm_usage_daily.input_tokens + excluded.input_tokens`,
-          output_tokens: sql`llm_usage_daily.output_tokens + excluded.output_tokens`,
-        }),
-      )
-      .execute();
+  /** Records calls and adds them to their days' totals (inside the caller's transaction), a few statements for any number. */
+  async recordCalls(tx: Executor, calls: LlmCall[]): Promise<void> {
+    // Seventeen columns a row: 200 rows stay far below either database's bound-parameter limit.
+    for (let i = 0; i < calls.length; i += 200)
+      await tx
+        .insertInto('llm_calls')
+        .values(calls.slice(i, i + 200).map(toRow))
+        .execute();
+    const totals = new Map<
+      string,
+      { tenant_id: string; day: string; model: string; calls: number; input_tokens: number; output_tokens: number }
+    >();
+    for (const c of calls) {
+      const key = JSON.stringify([c.tenantId, c.day, c.model]);
+      const t = totals.get(key) ?? { tenant_id: c.tenantId, day: c.day, model: c.model, calls: 0, input_tokens: 0, output_tokens: 0 };
+      t.calls++;
+      t.input_tokens += c.inputTokens;
+      t.output_tokens += c.outputTokens;
+      totals.set(key, t);
+    }
+    for (const t of totals.values())
+      await tx
+        .insertInto('llm_usage_daily')
+        .values(t)
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'day', 'model']).doUpdateSet({
+            calls: sql`llm_usage_daily.calls + excluded.calls`,
+            input_tokens: sql`llm_usage_daily.input_tokens + excluded.input_tokens`,
+            output_tokens: sql`llm_usage_daily.output_tokens + excluded.output_tokens`,
+          }),
+        )
+        .execute();
   }
 
   /** Tokens (input + output) the tenant used on `day`, all models. */
