@@ -11,8 +11,27 @@ import { type TestLoam, apiCaller, createTestLoam, describeEachDialect, eventual
 
 type Json = any;
 
-/** Reads the event stream until `stop` says so; returns the SSE events (data parsed). */
-async function readStream(url: string, headers: Record<string, string>, stop: (events: Json[]) => boolean, timeoutMs = 10_000) {
+/**
+ * Reads the event stream until `stop` says so; returns the SSE events (data parsed). `ready`
+ * resolves on the stream's `ready` event (the subscription is live: nothing emitted after it is
+ * missed), or when the stream ends without one.
+ */
+function readStream(url: string, headers: Record<string, string>, stop: (events: Json[]) => boolean, timeoutMs = 20_000) {
+  let onReady = () => {};
+  const ready = new Promise<void>((resolve) => {
+    onReady = resolve;
+  });
+  const result = consume(url, headers, stop, timeoutMs, () => onReady()).finally(() => onReady());
+  return Object.assign(result, { ready });
+}
+
+async function consume(
+  url: string,
+  headers: Record<string, string>,
+  stop: (events: Json[]) => boolean,
+  timeoutMs: number,
+  onReady: () => void,
+) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const res = await fetch(url, { headers, signal: controller.signal });
@@ -21,7 +40,10 @@ async function readStream(url: string, headers: Record<string, string>, stop: (e
   let lastId: string | undefined;
   try {
     for await (const e of parseSSE(res.body)) {
-      if (e.event === 'ready') continue;
+      if (e.event === 'ready') {
+        onReady();
+        continue;
+      }
       if (e.event === 'error') events.push({ error: JSON.parse(e.data) });
       else {
         events.push({ sse_id: e.id, ...JSON.parse(e.data) });
@@ -208,7 +230,7 @@ describeEachDialect('events API and stream', (dialect) => {
   it('the stream delivers live events with positions, and resumes with Last-Event-ID without gap or duplicate, across a restart', async () => {
     const got: Json[] = [];
     const first = readStream(`${base}/api/v1/events/stream?type=prompt.*`, t.admin, (ev) => ev.length >= 30);
-    await new Promise((r) => setTimeout(r, 100));
+    await first.ready;
     await emit(30);
     const a = await first;
     expect(a.status).toBe(200);
@@ -224,7 +246,7 @@ describeEachDialect('events API and stream', (dialect) => {
       { ...t.admin, 'last-event-id': a.lastId as string },
       (ev) => ev.length >= 50,
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await resumed.ready;
     await emit(10);
     const b = await resumed;
     got.push(...b.events);
@@ -237,7 +259,7 @@ describeEachDialect('events API and stream', (dialect) => {
 
   it('a stream sees only its own tenant’s events; a bad Last-Event-ID is a 400', async () => {
     const mine = readStream(`${base}/api/v1/events/stream?type=prompt.created`, { 'x-api-key': otherKey }, (ev) => ev.length >= 2);
-    await new Promise((r) => setTimeout(r, 100));
+    await mine.ready;
     await emit(3, 'prompt.created', 'default');
     await emit(2, 'prompt.created', 'other');
     const { events } = await mine;
