@@ -174,9 +174,9 @@ describeEachDialect('events API and stream', (dialect) => {
     expect((await api('POST', `/api/v1/datasets/${id}/records`, [{ data: { a: 'x' } }])).status).toBe(201);
     // On PostgreSQL the log shows an event once every older transaction in the cluster has ended
     // (store.ts), and other test files share the server: wait for the four of them.
-    const r = await eventually(async () => {
+    const r: Json = await eventually(async () => {
       const page = await api('GET', `/api/v1/events?type=dataset.*,record.*,version.records_*&subject=${id}`);
-      return page.status === 200 && page.json.data.length >= 4 && page;
+      return page.status === 200 && page.json.data.length >= 4 ? page : undefined;
     }, 30_000);
     const types = r.json.data.map((e: Json) => e.type);
     expect(types).toEqual([
