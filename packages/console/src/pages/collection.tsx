@@ -33,6 +33,25 @@ export function CollectionDetail({ session, id }: PageProps & { id: string }) {
   );
 }
 
+/** The name and description inputs of a collection's create and edit forms. */
+export function CollectionFields(p: {
+  name: string;
+  description: string;
+  setName: (v: string) => void;
+  setDescription: (v: string) => void;
+}) {
+  return (
+    <>
+      <Field label="Collection name">
+        <input required maxLength={200} value={p.name} onInput={(e) => p.setName(e.currentTarget.value)} />
+      </Field>
+      <Field label="Description">
+        <input maxLength={2000} value={p.description} onInput={(e) => p.setDescription(e.currentTarget.value)} />
+      </Field>
+    </>
+  );
+}
+
 function EditCollection({ loam, collection, onSaved }: { loam: Loam; collection: Collection; onSaved: () => void }) {
   const [name, setName] = useState(collection.name);
   const [description, setDescription] = useState(collection.description ?? '');
@@ -54,12 +73,7 @@ function EditCollection({ loam, collection, onSaved }: { loam: Loam; collection:
   return (
     <Card title="Settings">
       <Form class="row" onSubmit={() => save.act()}>
-        <Field label="Collection name">
-          <input required maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        </Field>
-        <Field label="Description">
-          <input maxLength={2000} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
-        </Field>
+        <CollectionFields name={name} description={description} setName={setName} setDescription={setDescription} />
         <Field label="Chunk tokens" hint="16–4096; applies to documents indexed from now on">
           <input type="number" min={16} max={4096} required value={chunk} onInput={(e) => setChunk(e.currentTarget.value)} />
         </Field>

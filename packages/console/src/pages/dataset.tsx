@@ -16,6 +16,7 @@ export function DatasetDetail({ session, id }: PageProps & { id: string }) {
   const [tab, setTab] = useState<Tab>('Records');
   const dataset = useLoad(() => loam.datasets.get(id), [id]);
   const mayWrite = hasScope(whoami, 'datasets:write');
+  const mayReadBudget = hasScope(whoami, 'anonymization:use');
   // An archived dataset is read-only on the server (409 dataset_archived): its write controls are hidden too.
   const canWrite = mayWrite && dataset.data?.status === 'active';
   const archive = useAction(async (archived: boolean) => {
@@ -43,7 +44,7 @@ export function DatasetDetail({ session, id }: PageProps & { id: string }) {
             </div>
             <ErrorNote error={archive.error} />
             <div class="tabs" role="tablist" aria-label="Dataset sections">
-              {TABS.map((t) => (
+              {TABS.filter((t) => t !== 'Privacy budget' || mayReadBudget).map((t) => (
                 <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
                   {t}
                 </button>
@@ -60,7 +61,7 @@ export function DatasetDetail({ session, id }: PageProps & { id: string }) {
               )}
               {tab === 'Versions' && <Versions loam={loam} dataset={ds} canWrite={canWrite} onChange={dataset.reload} />}
               {tab === 'Lineage' && <LineageView loam={loam} dataset={ds} />}
-              {tab === 'Privacy budget' && (
+              {tab === 'Privacy budget' && mayReadBudget && (
                 <Card title="Differential-privacy budget">
                   <BudgetEditor loam={loam} subject={ds.id} canSet={hasScope(whoami, 'admin')} />
                 </Card>

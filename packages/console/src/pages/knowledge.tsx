@@ -2,8 +2,8 @@ import type { Collection } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import { type PageProps, href } from '../page.js';
 import { hasScope } from '../session.js';
-import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
-import { CollectionDetail } from './collection.js';
+import { Card, ErrorNote, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
+import { CollectionDetail, CollectionFields } from './collection.js';
 import { QueryPlayground } from './query.js';
 
 /** Knowledge bases: collections, a collection's documents (`#/knowledge/<id>`), the query playground. */
@@ -52,12 +52,7 @@ function CreateCollectionForm({ session }: Pick<PageProps, 'session'>) {
   return (
     <Card title="New collection">
       <Form class="row" onSubmit={() => create.act()}>
-        <Field label="Collection name">
-          <input required maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        </Field>
-        <Field label="Description">
-          <input maxLength={2000} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
-        </Field>
+        <CollectionFields name={name} description={description} setName={setName} setDescription={setDescription} />
         <button type="submit" disabled={create.busy}>
           Create collection
         </button>

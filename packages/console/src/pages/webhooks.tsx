@@ -7,31 +7,14 @@ import { Card, ErrorNote, Field, Form, Loading, Page, Table, splitList, useActio
 export function Webhooks({ session }: PageProps) {
   const { loam } = session;
   const hooks = useLoad(async () => (await loam.webhooks.list({ limit: 100 })).items);
-  const [url, setUrl] = useState('');
-  const [types, setTypes] = useState('');
   const [selected, setSelected] = useState<Webhook>();
-  const create = useAction(async () => {
-    const events = splitList(types);
-    setSelected(await loam.webhooks.create({ url, ...(events.length ? { events } : {}) }));
-    setUrl('');
+  const saved = (w: Webhook) => {
+    setSelected(w);
     hooks.reload();
-  });
+  };
   return (
     <Page title="Webhooks">
-      <Card title="New endpoint">
-        <Form class="row" onSubmit={() => create.act()}>
-          <Field label="Endpoint URL">
-            <input type="url" required value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
-          </Field>
-          <Field label="Event types" hint="Comma-separated; empty: every event">
-            <input value={types} onInput={(e) => setTypes(e.currentTarget.value)} />
-          </Field>
-          <button type="submit" disabled={create.busy}>
-            Add endpoint
-          </button>
-        </Form>
-        <ErrorNote error={create.error} />
-      </Card>
+      <WebhookEditor key="new" loam={loam} onSaved={saved} />
       <Card title="Endpoints">
         <Loading state={hooks}>
           {(rows) => (
@@ -58,15 +41,7 @@ export function Webhooks({ session }: PageProps) {
       </Card>
       {selected ? (
         <>
-          <EditWebhook
-            key={`edit-${selected.id}`}
-            loam={loam}
-            webhook={selected}
-            onSaved={(w) => {
-              setSelected(w);
-              hooks.reload();
-            }}
-          />
+          <WebhookEditor key={`edit-${selected.id}`} loam={loam} webhook={selected} onSaved={saved} />
           <Deliveries key={selected.id} loam={loam} webhook={selected} />
         </>
       ) : null}
@@ -74,19 +49,28 @@ export function Webhooks({ session }: PageProps) {
   );
 }
 
-function EditWebhook({ loam, webhook, onSaved }: { loam: Loam; webhook: Webhook; onSaved: (w: Webhook) => void }) {
-  const [url, setUrl] = useState(webhook.url);
-  const [types, setTypes] = useState(webhook.events.join(', '));
-  const [description, setDescription] = useState(webhook.description);
-  const [active, setActive] = useState(webhook.active);
+/** A new endpoint, or an existing one (`webhook`): its URL, event types, description and (once created) whether it is active. */
+function WebhookEditor({ loam, webhook, onSaved }: { loam: Loam; webhook?: Webhook; onSaved: (w: Webhook) => void }) {
+  const [url, setUrl] = useState(webhook?.url ?? '');
+  const [types, setTypes] = useState(webhook?.events.join(', ') ?? '');
+  const [description, setDescription] = useState(webhook?.description ?? '');
+  const [active, setActive] = useState(webhook?.active ?? true);
   const [note, setNote] = useState<string>();
   const save = useAction(async () => {
-    const saved = await loam.webhooks.update(webhook.id, { url, events: splitList(types), description, active });
+    const events = splitList(types);
+    if (!webhook) {
+      onSaved(await loam.webhooks.create({ url, description, ...(events.length ? { events } : {}) }));
+      setUrl('');
+      setTypes('');
+      setDescription('');
+      return;
+    }
+    const saved = await loam.webhooks.update(webhook.id, { url, events, description, active });
     setNote(`Saved ${new Date(saved.updated_at).toLocaleTimeString()}`);
     onSaved(saved);
   });
   return (
-    <Card title={`Edit ${webhook.url}`}>
+    <Card title={webhook ? `Edit ${webhook.url}` : 'New endpoint'}>
       <Form class="row" onSubmit={() => save.act()}>
         <Field label="Endpoint URL">
           <input type="url" required value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
@@ -97,12 +81,14 @@ function EditWebhook({ loam, webhook, onSaved }: { loam: Loam; webhook: Webhook;
         <Field label="Description">
           <input value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
         </Field>
-        <label class="check">
-          <input type="checkbox" checked={active} onChange={(e) => setActive(e.currentTarget.checked)} />
-          Active (re-enabling resets the failure count)
-        </label>
+        {webhook ? (
+          <label class="check">
+            <input type="checkbox" checked={active} onChange={(e) => setActive(e.currentTarget.checked)} />
+            Active (re-enabling resets the failure count)
+          </label>
+        ) : null}
         <button type="submit" disabled={save.busy}>
-          Save endpoint
+          {webhook ? 'Save endpoint' : 'Add endpoint'}
         </button>
         <span aria-live="polite">{note}</span>
       </Form>
