@@ -227,6 +227,11 @@ describe.skipIf(!HAS_CHROMIUM)('the console pages in Chromium', () => {
     expect(await page.getByRole('button', { name: /Delete|Save collection/ }).count()).toBe(0);
     expect(await page.getByLabel(/Drop a document/).count()).toBe(0);
     await page.getByRole('button', { name: 'Ask', exact: true }).waitFor();
+    // Readable at a phone's width: nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await run.scan('knowledge-phone');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.goto(`${run.origin}/console/#/datasets`);
     await page.getByRole('link', { name: 'visits' }).click();
     await page.getByRole('heading', { level: 1, name: 'Dataset visits' }).waitFor();
