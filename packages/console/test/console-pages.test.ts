@@ -220,6 +220,8 @@ describe.skipIf(!HAS_CHROMIUM)('the console pages in Chromium', () => {
     await page.getByLabel('API key').fill(key.key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    // A navigation group none of whose pages the key may see is left out, heading and all.
+    expect(await page.getByRole('navigation', { name: 'Console' }).getByRole('heading').allTextContents()).toEqual(['Data', 'Security']);
     await run.visit('knowledge', 'Knowledge', 'knowledge-reader');
     expect(await page.getByRole('button', { name: 'Create collection' }).count()).toBe(0);
     await page.getByRole('link', { name: 'manual' }).click();
