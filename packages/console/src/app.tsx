@@ -56,22 +56,24 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
         </button>
       </header>
       <nav aria-label="Console">
-        {(['Data', 'Operate', 'Security'] as const).map((group) => (
-          <div key={group} class="nav-group">
-            <h2>{group}</h2>
-            <ul>
-              {allowed
-                .filter((r) => r.group === group)
-                .map((r) => (
-                  <li key={r.path}>
-                    <a href={href(...(r.path ? [r.path] : []))} aria-current={route === r ? 'page' : undefined}>
-                      {r.title}
-                    </a>
-                  </li>
-                ))}
-            </ul>
-          </div>
-        ))}
+        {(['Data', 'Operate', 'Security'] as const)
+          .filter((group) => allowed.some((r) => r.group === group))
+          .map((group) => (
+            <div key={group} class="nav-group">
+              <h2>{group}</h2>
+              <ul>
+                {allowed
+                  .filter((r) => r.group === group)
+                  .map((r) => (
+                    <li key={r.path}>
+                      <a href={href(...(r.path ? [r.path] : []))} aria-current={route === r ? 'page' : undefined}>
+                        {r.title}
+                      </a>
+                    </li>
+                  ))}
+              </ul>
+            </div>
+          ))}
       </nav>
       <main id="main" tabIndex={-1}>
         <RoutedPage route={route} session={session} params={path.slice(1)} />

@@ -28,6 +28,13 @@ export const ROUTES: Route[] = [
     load: async () => (await import('./pages/content.js')).Content,
   },
   {
+    path: 'knowledge',
+    title: 'Knowledge',
+    scope: 'knowledge:read',
+    group: 'Data',
+    load: async () => (await import('./pages/knowledge.js')).Knowledge,
+  },
+  {
     path: 'privacy',
     title: 'Privacy',
     scope: 'anonymization:use',

@@ -32,6 +32,18 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): Loaded
   return { ...state, reload: useCallback(() => setTick((t) => t + 1), []) };
 }
 
+/**
+ * Loads again `ms` after each load: lists that show work in progress follow it by themselves
+ * (quickly while something moves, slowly otherwise, so that new work shows up too).
+ */
+export function usePoll(state: Loaded<unknown>, ms: number) {
+  useEffect(() => {
+    if (state.loading) return;
+    const timer = setTimeout(state.reload, ms);
+    return () => clearTimeout(timer);
+  }, [ms, state.loading, state.data]);
+}
+
 /** An action with its busy state and error, for forms and buttons. */
 export function useAction<A extends unknown[]>(run: (...args: A) => Promise<void>) {
   const [busy, setBusy] = useState(false);

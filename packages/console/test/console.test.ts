@@ -1,158 +1,30 @@
 /**
  * The console in a real browser: Debian's Chromium driven by playwright-core against a Loam
- * started from the built dist (`npm run build`), one browser for every step. Screenshots of each
- * page at 1280×800 go to a temporary directory, or to docs/console/ with
- * LOAM_CONSOLE_SCREENSHOTS=1 (how the committed ones were made).
+ * started from the built dist (`npm run build`), one browser for every step (see browser.ts).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Loam } from '@loam/sdk';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, type ConsoleRun, HAS_CHROMIUM, requireChromium, startConsole } from './browser.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const LOAM_BIN = join(ROOT, 'packages/cli/bin/loam.mjs');
-const CONSOLE_DIST = join(ROOT, 'packages/console/dist/index.html');
-const ADMIN_KEY = 'loam_sk_console_test_admin_key_0123456789';
-const SHOTS =
-  process.env.LOAM_CONSOLE_SCREENSHOTS === '1' ? join(ROOT, 'docs/console') : mkdtempSync(join(tmpdir(), 'loam-console-shots-'));
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+requireChromium('the console in Chromium');
 
-// CI (.ci/run installs Chromium) insists on the browser; elsewhere its absence is a visible skip.
-if (!existsSync(CHROMIUM)) {
-  if (process.env.CI === 'true')
-    describe('the console in Chromium', () => it(`needs ${CHROMIUM}`, () => expect.fail('apt-get install -y chromium')));
-  else console.log(`skipped: no ${CHROMIUM} (apt-get install -y chromium; .ci/run installs it)`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    let v: T | undefined;
-    try {
-      v = await fn();
-    } catch (err) {
-      if ((err as Error).message.startsWith('loam exited')) throw err;
-    }
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`not ready after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-describe.skipIf(!existsSync(CHROMIUM))('the console in Chromium', () => {
-  let dataDir: string;
-  let loamProc: ChildProcess;
+describe.skipIf(!HAS_CHROMIUM)('the console in Chromium', () => {
+  let run: ConsoleRun;
   let origin: string;
-  let browser: Browser;
   let page: Page;
-  const problems: string[] = []; // console errors, page errors, requests to other origins
-  const axeSource = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  let problems: string[];
+  const visit = (path: string, heading: string, shot: string) => run.visit(path, heading, shot);
+  const scan = (name: string) => run.scan(name);
 
   beforeAll(async () => {
-    expect(existsSync(LOAM_BIN) && existsSync(CONSOLE_DIST), 'run `npm run build` first').toBe(true);
-    dataDir = mkdtempSync(join(tmpdir(), 'loam-console-'));
-    mkdirSync(SHOTS, { recursive: true });
-    const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
-    loamProc = spawn(process.execPath, [LOAM_BIN, 'serve'], {
-      env: {
-        PATH: process.env.PATH,
-        LOAM_PORT: String(port),
-        LOAM_HOST: '127.0.0.1',
-        LOAM_DATA_DIR: dataDir,
-        LOAM_ADMIN_API_KEY: ADMIN_KEY,
-        LOAM_LOG_LEVEL: 'warn',
-        LOAM_GRPC_ENABLED: 'false',
-        LOAM_JOB_POLL_MS: '50',
-        LOAM_RELAY_POLL_MS: '50',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const [, launched] = await Promise.all([
-      until(async () => {
-        if (loamProc.exitCode !== null) throw new Error(`loam exited with ${loamProc.exitCode}`);
-        return (await fetch(`${origin}/readyz`)).ok ? true : undefined;
-      }, 30_000),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
-    ]);
-    browser = launched;
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on(
-      'requestfailed',
-      (r) =>
-        r.failure()?.errorText !== 'net::ERR_ABORTED' &&
-        problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`),
-    );
-    page.on('request', (r) => {
-      if (!r.url().startsWith(origin) && !r.url().startsWith('data:') && !r.url().startsWith('blob:'))
-        problems.push(`third-party request: ${r.url()}`);
-    });
+    run = await startConsole();
+    ({ origin, page, problems } = run);
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    loamProc?.kill('SIGTERM');
-    if (loamProc && loamProc.exitCode === null) await new Promise((r) => loamProc.once('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
+    await run?.close();
   });
-
-  /** Opens a page of the console, waits until it has loaded, scans it with axe-core and screenshots it. */
-  async function visit(path: string, heading: string, shot: string) {
-    await page.goto(`${origin}/console/#/${path}`);
-    await page.getByRole('heading', { level: 1, name: heading }).waitFor();
-    await page.waitForFunction(() => !document.querySelector('main')?.textContent?.includes('Loading…'));
-    await scan(shot);
-  }
-
-  async function scan(name: string) {
-    // Evaluated through the DevTools protocol: the page's CSP (script-src 'self') stays on.
-    if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const axe = (
-        globalThis as unknown as {
-          axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> };
-        }
-      ).axe;
-      const r = await axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
-    });
-    expect(
-      violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'),
-      name,
-    ).toEqual([]);
-    await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-  }
 
   it('is served at /console with a strict CSP, no-cache HTML and year-long immutable assets', async () => {
     expect((await fetch(`${origin}/console`)).status).toBe(200);
@@ -177,12 +49,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in Chromium', () => {
   });
 
   it('signs in with an API key and shows every page the key may see', async () => {
-    await page.goto(`${origin}/console/`);
-    await page.getByLabel('API key').fill(ADMIN_KEY);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    await run.signIn();
     const nav = page.getByRole('navigation', { name: 'Console' });
-    for (const name of ['Datasets', 'Privacy', 'Prompts', 'API keys', 'Audit log', 'Tenants'])
+    for (const name of ['Datasets', 'Knowledge', 'Privacy', 'Prompts', 'API keys', 'Audit log', 'Tenants'])
       await expect(nav.getByRole('link', { name }).count()).resolves.toBe(1);
   });
 

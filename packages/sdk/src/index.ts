@@ -20,6 +20,7 @@ export type { ContentListQuery, IngestCommon, WaitOptions } from './resources/co
 export { JobFailedError } from './resources/jobs.js';
 export type { Broker, SubscribeOptions, TypedMessage } from './resources/sessions.js';
 export type { EventFilter, EventStreamOptions } from './resources/events.js';
+export type { QueryBody, QueryPart, UploadDocumentOptions } from './resources/knowledge.js';
 export { WebhookVerificationError, verifyWebhook } from './webhooks.js';
 export { MAX_RECORDS_PER_CALL } from './resources/records.js';
 export { LogSink, fromHeaders, type ExecutionLogger, type LogShipper, type LogSinkOptions } from './log-sink.js';

@@ -2,25 +2,29 @@ import type { ContentItem } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../page.js';
 import { hasScope } from '../session.js';
-import { Card, ErrorNote, Loading, Page, Table, bytes, useAction, useLoad, when } from '../ui.js';
+import { Card, ErrorNote, Loading, Page, Table, bytes, useAction, useLoad, usePoll, when } from '../ui.js';
 import { DropZone } from './drop-zone.js';
 
-/** Content: upload by drag-and-drop (pre-signed URL, progress), status through the pipeline, extracted text. */
+const MOVING = ['PENDING', 'PROCESSING'];
+
+/** Content: upload by drag-and-drop (pre-signed URL, progress), status through the pipeline as it changes, extracted text. */
 export function Content({ session }: PageProps) {
   const { loam, whoami } = session;
   const items = useLoad(async () => (await loam.content.list({ limit: 50 })).items);
+  // Items in the pipeline are followed until each is COMPLETED or ERROR; new items (from any client) show up too.
+  const moving = (items.data ?? []).some((c) => MOVING.includes(c.status));
+  usePoll(items, moving ? 1000 : 5000);
   const [progress, setProgress] = useState<{ loaded: number; total: number }>();
   const [status, setStatus] = useState<string>();
   const [text, setText] = useState<{ id: string; text: string }>();
   const upload = useAction(async (file: File) => {
     setProgress({ loaded: 0, total: file.size });
     setStatus('uploading');
-    const item = await loam.content.ingestFile(file, {
+    await loam.content.ingestFile(file, {
       filename: file.name,
-      wait: true,
       onProgress: (p) => setProgress({ loaded: p.loaded, total: p.total ?? file.size }),
     });
-    setStatus(`${item.status}: ${file.name}`);
+    setStatus(`uploaded: ${file.name}`);
     items.reload();
   });
   const show = useAction(async (id: string) => setText({ id, text: await loam.content.text(id) }));
@@ -44,9 +48,9 @@ export function Content({ session }: PageProps) {
         </Card>
       ) : null}
       <Card title="Items">
-        <button type="button" class="secondary" onClick={items.reload}>
-          Refresh
-        </button>
+        <p class="muted" aria-live="polite">
+          {moving ? 'Following the pipeline…' : ''}
+        </p>
         <Loading state={items}>
           {(rows) => (
             <Table<ContentItem>

@@ -2,30 +2,49 @@ import type { Dataset, Lineage, Loam } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import { type PageProps, href } from '../page.js';
 import { hasScope } from '../session.js';
-import { Card, Loading, Page, Table, useLoad } from '../ui.js';
+import { Card, ErrorNote, Loading, Page, Table, useAction, useLoad } from '../ui.js';
+import { BudgetEditor } from './budget.js';
 import { Records } from './records.js';
 import { ExportPanel, ImportPanel } from './transfer.js';
 import { Versions } from './versions.js';
 
-const TABS = ['Records', 'Schema', 'Import and export', 'Versions', 'Lineage'] as const;
+const TABS = ['Records', 'Schema', 'Import and export', 'Versions', 'Lineage', 'Privacy budget'] as const;
 type Tab = (typeof TABS)[number];
 
 export function DatasetDetail({ session, id }: PageProps & { id: string }) {
   const { loam, whoami } = session;
   const [tab, setTab] = useState<Tab>('Records');
   const dataset = useLoad(() => loam.datasets.get(id), [id]);
-  const canWrite = hasScope(whoami, 'datasets:write');
+  const mayWrite = hasScope(whoami, 'datasets:write');
+  const mayReadBudget = hasScope(whoami, 'anonymization:use');
+  // An archived dataset is read-only on the server (409 dataset_archived): its write controls are hidden too.
+  const canWrite = mayWrite && dataset.data?.status === 'active';
+  const archive = useAction(async (archived: boolean) => {
+    await (archived ? loam.datasets.archive(id) : loam.datasets.restore(id));
+    dataset.reload();
+  });
   return (
     <Page title={dataset.data ? `Dataset ${dataset.data.name}` : 'Dataset'} actions={<a href={href('datasets')}>All datasets</a>}>
       <Loading state={dataset}>
         {(ds) => (
           <>
-            <p class="muted">
-              {ds.id} · {ds.record_count} records in the draft · {ds.classification}
-              {ds.description ? ` · ${ds.description}` : ''}
-            </p>
+            <div class="row">
+              <p class="muted">
+                {ds.id} · {ds.record_count} records in the draft · {ds.classification}
+                {ds.description ? ` · ${ds.description}` : ''} ·{' '}
+                <span class={`tag ${ds.status === 'active' ? 'ok' : ''}`} data-testid="dataset-status">
+                  {ds.status}
+                </span>
+              </p>
+              {mayWrite ? (
+                <button type="button" class="secondary" disabled={archive.busy} onClick={() => archive.act(ds.status === 'active')}>
+                  {ds.status === 'active' ? 'Archive dataset' : 'Restore dataset'}
+                </button>
+              ) : null}
+            </div>
+            <ErrorNote error={archive.error} />
             <div class="tabs" role="tablist" aria-label="Dataset sections">
-              {TABS.map((t) => (
+              {TABS.filter((t) => t !== 'Privacy budget' || mayReadBudget).map((t) => (
                 <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
                   {t}
                 </button>
@@ -42,6 +61,11 @@ export function DatasetDetail({ session, id }: PageProps & { id: string }) {
               )}
               {tab === 'Versions' && <Versions loam={loam} dataset={ds} canWrite={canWrite} onChange={dataset.reload} />}
               {tab === 'Lineage' && <LineageView loam={loam} dataset={ds} />}
+              {tab === 'Privacy budget' && mayReadBudget && (
+                <Card title="Differential-privacy budget">
+                  <BudgetEditor loam={loam} subject={ds.id} canSet={hasScope(whoami, 'admin')} />
+                </Card>
+              )}
             </div>
           </>
         )}

@@ -1,7 +1,9 @@
 import type { AnalyzeResult, DetectedEntity, OperatorConfig } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../page.js';
+import { hasScope } from '../session.js';
 import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad } from '../ui.js';
+import { BudgetEditor } from './budget.js';
 
 const OPERATORS: OperatorConfig['type'][] = ['replace', 'redact', 'mask', 'hash', 'pseudonymize', 'generalize', 'keep'];
 const SAMPLE = 'Ada Lovelace (ada@example.com, +44 20 7946 0958) lives at 12 Baker Street, London.';
@@ -28,17 +30,13 @@ export function Privacy({ session }: PageProps) {
   const [result, setResult] = useState<{ text: string; analysis: AnalyzeResult }>();
   const [output, setOutput] = useState<string>();
   const [subject, setSubject] = useState('');
-  const [budget, setBudget] = useState<string>();
+  const [shownSubject, setShownSubject] = useState('');
   const analyze = useAction(async () => {
     setOutput(undefined);
     setResult({ text, analysis: await loam.anonymization.analyze({ text, include_text: true }) });
   });
   const anonymize = useAction(async () => {
     setOutput((await loam.anonymization.anonymize({ text, operators: { DEFAULT: { type: operator } } })).text);
-  });
-  const readBudget = useAction(async () => {
-    const b = await loam.anonymization.budget(subject.trim());
-    setBudget(`ε ${b.epsilon_remaining} of ${b.epsilon_total} remaining`);
   });
   const techniques = useLoad(() => loam.anonymization.techniques());
   return (
@@ -106,14 +104,13 @@ export function Privacy({ session }: PageProps) {
         ) : null}
       </Card>
       <Card title="Differential-privacy budget">
-        <Form class="row" onSubmit={() => readBudget.act()}>
+        <Form class="row" onSubmit={() => setShownSubject(subject.trim())}>
           <Field label="Budget subject (a dataset id)">
             <input required value={subject} onInput={(e) => setSubject(e.currentTarget.value)} />
           </Field>
           <button type="submit">Read budget</button>
-          <span aria-live="polite">{budget}</span>
         </Form>
-        <ErrorNote error={readBudget.error} />
+        {shownSubject ? <BudgetEditor loam={loam} subject={shownSubject} canSet={hasScope(session.whoami, 'admin')} /> : null}
       </Card>
       <Card title="Techniques">
         <Loading state={techniques}>

@@ -129,7 +129,18 @@ export function Records({ loam, dataset, canWrite }: { loam: Loam; dataset: Data
         ) : null}
       </Card>
       {editing ? (
-        <RecordEditor key={editing.id} loam={loam} dataset={dataset} record={editing} canWrite={canWrite} onSaved={first.reload} />
+        <RecordEditor
+          key={editing.id}
+          loam={loam}
+          dataset={dataset}
+          record={editing}
+          canWrite={canWrite}
+          onSaved={first.reload}
+          onDeleted={() => {
+            setEditing(undefined);
+            first.reload();
+          }}
+        />
       ) : null}
     </>
   );
@@ -141,12 +152,14 @@ function RecordEditor({
   record,
   canWrite,
   onSaved,
+  onDeleted,
 }: {
   loam: Loam;
   dataset: Dataset;
   record: DatasetRecord;
   canWrite: boolean;
   onSaved: () => void;
+  onDeleted: () => void;
 }) {
   const [text, setText] = useState(JSON.stringify(record.data, null, 2));
   const [saved, setSaved] = useState<string>();
@@ -155,6 +168,11 @@ function RecordEditor({
     const after = await loam.records.update(dataset.id, record.id, data);
     setSaved(`Saved revision ${after.revision}`);
     onSaved();
+  });
+  const [confirming, setConfirming] = useState(false);
+  const remove = useAction(async () => {
+    await loam.records.delete(dataset.id, record.id);
+    onDeleted();
   });
   return (
     <Card title={`Record ${record.id}`}>
@@ -165,12 +183,23 @@ function RecordEditor({
         <textarea rows={8} class="code" readOnly={!canWrite} value={text} onInput={(e) => setText(e.currentTarget.value)} />
       </Field>
       {canWrite ? (
-        <button type="button" disabled={save.busy} onClick={() => save.act()}>
-          Save record
-        </button>
+        <div class="row">
+          <button type="button" disabled={save.busy} onClick={() => save.act()}>
+            Save record
+          </button>
+          {confirming ? (
+            <button type="button" class="danger" disabled={remove.busy} onClick={() => remove.act()}>
+              Delete {record.id} from the draft
+            </button>
+          ) : (
+            <button type="button" class="secondary" onClick={() => setConfirming(true)}>
+              Delete record
+            </button>
+          )}
+        </div>
       ) : null}
       <p aria-live="polite">{saved}</p>
-      <ErrorNote error={save.error} />
+      <ErrorNote error={save.error ?? remove.error} />
     </Card>
   );
 }

@@ -1,40 +1,20 @@
-import type { Webhook, WebhookDelivery } from '@loam/sdk';
+import type { Loam, Webhook, WebhookDelivery } from '@loam/sdk';
 import { useState } from 'preact/hooks';
 import type { PageProps } from '../page.js';
-import { Card, ErrorNote, Field, Form, Loading, Page, Table, useAction, useLoad, when } from '../ui.js';
+import { Card, ErrorNote, Field, Form, Loading, Page, Table, splitList, useAction, useLoad, usePoll, when } from '../ui.js';
 
-/** Webhook endpoints, their deliveries, and retrying a delivery. */
+/** Webhook endpoints: create, edit, their deliveries, retrying or redelivering one, replaying a time range. */
 export function Webhooks({ session }: PageProps) {
   const { loam } = session;
   const hooks = useLoad(async () => (await loam.webhooks.list({ limit: 100 })).items);
-  const [url, setUrl] = useState('');
-  const [types, setTypes] = useState('');
   const [selected, setSelected] = useState<Webhook>();
-  const create = useAction(async () => {
-    const events = types
-      .split(',')
-      .map((t) => t.trim())
-      .filter(Boolean);
-    setSelected(await loam.webhooks.create({ url, ...(events.length ? { events } : {}) }));
-    setUrl('');
+  const saved = (w: Webhook) => {
+    setSelected(w);
     hooks.reload();
-  });
+  };
   return (
     <Page title="Webhooks">
-      <Card title="New endpoint">
-        <Form class="row" onSubmit={() => create.act()}>
-          <Field label="Endpoint URL">
-            <input type="url" required value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
-          </Field>
-          <Field label="Event types" hint="Comma-separated; empty: every event">
-            <input value={types} onInput={(e) => setTypes(e.currentTarget.value)} />
-          </Field>
-          <button type="submit" disabled={create.busy}>
-            Add endpoint
-          </button>
-        </Form>
-        <ErrorNote error={create.error} />
-      </Card>
+      <WebhookEditor key="new" loam={loam} onSaved={saved} />
       <Card title="Endpoints">
         <Loading state={hooks}>
           {(rows) => (
@@ -59,14 +39,68 @@ export function Webhooks({ session }: PageProps) {
           )}
         </Loading>
       </Card>
-      {selected ? <Deliveries key={selected.id} session={session} webhook={selected} /> : null}
+      {selected ? (
+        <>
+          <WebhookEditor key={`edit-${selected.id}`} loam={loam} webhook={selected} onSaved={saved} />
+          <Deliveries key={selected.id} loam={loam} webhook={selected} />
+        </>
+      ) : null}
     </Page>
   );
 }
 
-function Deliveries({ session, webhook }: { session: PageProps['session']; webhook: Webhook }) {
-  const { loam } = session;
+/** A new endpoint, or an existing one (`webhook`): its URL, event types, description and (once created) whether it is active. */
+function WebhookEditor({ loam, webhook, onSaved }: { loam: Loam; webhook?: Webhook; onSaved: (w: Webhook) => void }) {
+  const [url, setUrl] = useState(webhook?.url ?? '');
+  const [types, setTypes] = useState(webhook?.events.join(', ') ?? '');
+  const [description, setDescription] = useState(webhook?.description ?? '');
+  const [active, setActive] = useState(webhook?.active ?? true);
+  const [note, setNote] = useState<string>();
+  const save = useAction(async () => {
+    const events = splitList(types);
+    if (!webhook) {
+      onSaved(await loam.webhooks.create({ url, description, ...(events.length ? { events } : {}) }));
+      setUrl('');
+      setTypes('');
+      setDescription('');
+      return;
+    }
+    const saved = await loam.webhooks.update(webhook.id, { url, events, description, active });
+    setNote(`Saved ${new Date(saved.updated_at).toLocaleTimeString()}`);
+    onSaved(saved);
+  });
+  return (
+    <Card title={webhook ? `Edit ${webhook.url}` : 'New endpoint'}>
+      <Form class="row" onSubmit={() => save.act()}>
+        <Field label="Endpoint URL">
+          <input type="url" required value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
+        </Field>
+        <Field label="Event types" hint="Comma-separated; empty: every event">
+          <input value={types} onInput={(e) => setTypes(e.currentTarget.value)} />
+        </Field>
+        <Field label="Description">
+          <input value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+        </Field>
+        {webhook ? (
+          <label class="check">
+            <input type="checkbox" checked={active} onChange={(e) => setActive(e.currentTarget.checked)} />
+            Active (re-enabling resets the failure count)
+          </label>
+        ) : null}
+        <button type="submit" disabled={save.busy}>
+          {webhook ? 'Save endpoint' : 'Add endpoint'}
+        </button>
+        <span aria-live="polite">{note}</span>
+      </Form>
+      <ErrorNote error={save.error} />
+    </Card>
+  );
+}
+
+function Deliveries({ loam, webhook }: { loam: Loam; webhook: Webhook }) {
   const deliveries = useLoad(async () => (await loam.webhooks.deliveries(webhook.id, { limit: 50 })).items, [webhook.id]);
+  // A delivery stays pending through its attempts: the list follows it until it succeeds or fails.
+  usePoll(deliveries, (deliveries.data ?? []).some((d) => d.status === 'pending') ? 1000 : 5000);
   const retry = useAction(async (id: string) => {
     await loam.webhooks.retryDelivery(webhook.id, id);
     deliveries.reload();
@@ -75,12 +109,30 @@ function Deliveries({ session, webhook }: { session: PageProps['session']; webho
     await loam.webhooks.test(webhook.id);
     deliveries.reload();
   });
+  const [since, setSince] = useState('');
+  const [replayed, setReplayed] = useState<string>();
+  const replay = useAction(async () => {
+    const r = await loam.webhooks.replay(webhook.id, { since: new Date(since).toISOString() });
+    setReplayed(`${r.enqueued} events sent again${r.truncated ? ' (the limit of one replay: more remain)' : ''}`);
+    deliveries.reload();
+  });
   return (
     <Card title={`Deliveries to ${webhook.url}`}>
-      <button type="button" class="secondary" onClick={() => test.act()}>
-        Send a test event
-      </button>
-      <ErrorNote error={retry.error ?? test.error} />
+      <Form class="row" onSubmit={() => replay.act()}>
+        <button type="button" class="secondary" onClick={() => test.act()}>
+          Send a test event
+        </button>
+        <Field label="Replay events since">
+          <input type="datetime-local" required value={since} onInput={(e) => setSince(e.currentTarget.value)} />
+        </Field>
+        <button type="submit" class="secondary" disabled={replay.busy}>
+          Replay
+        </button>
+        <span aria-live="polite" data-testid="replay-result">
+          {replayed}
+        </span>
+      </Form>
+      <ErrorNote error={retry.error ?? test.error ?? replay.error} />
       <Loading state={deliveries}>
         {(rows) => (
           <Table<WebhookDelivery>
@@ -93,14 +145,20 @@ function Deliveries({ session, webhook }: { session: PageProps['session']; webho
               ['Attempts', (d) => d.attempts.length],
               ['Created', (d) => when(d.created_at)],
               [
-                'Retry',
+                'Send again',
+                // One more attempt now: a failed delivery is retried, a succeeded one redelivered (not while pending).
                 (d) =>
-                  d.status === 'failed' ? (
-                    <button type="button" class="secondary" onClick={() => retry.act(d.id)}>
-                      Retry
-                    </button>
-                  ) : (
+                  d.status === 'pending' ? (
                     '—'
+                  ) : (
+                    <button
+                      type="button"
+                      class="secondary"
+                      aria-label={`${d.status === 'failed' ? 'Retry' : 'Redeliver'} ${d.event_type}`}
+                      onClick={() => retry.act(d.id)}
+                    >
+                      {d.status === 'failed' ? 'Retry' : 'Redeliver'}
+                    </button>
                   ),
               ],
             ]}
