@@ -261,12 +261,13 @@ export class PostgresSqlDialect implements SqlDialect {
   }
 
   /** Ordered by (txid, seq): a sequence number is taken before its transaction commits. */
-  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition): OutboxSelect<O> {
-    return query.where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(position.txid, position.seq)));
+  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition, reverse = false): OutboxSelect<O> {
+    return query.where((eb) => eb(eb.refTuple('txid', 'seq'), reverse ? '<' : '>', eb.tuple(position.txid, position.seq)));
   }
 
-  outboxOrder<O>(query: OutboxSelect<O>): OutboxSelect<O> {
-    return query.orderBy('txid').orderBy('seq');
+  outboxOrder<O>(query: OutboxSelect<O>, reverse = false): OutboxSelect<O> {
+    const dir = reverse ? 'desc' : 'asc';
+    return query.orderBy('txid', dir).orderBy('seq', dir);
   }
 
   readonly outboxPositionColumns = ['txid', 'seq'] as const;

@@ -427,12 +427,12 @@ export class SqliteSqlDialect implements SqlDialect {
    * 0 and `seq` alone orders them (a row-value comparison would make SQLite read the whole
    * outbox through the index on every pass).
    */
-  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition): OutboxSelect<O> {
-    return query.where('seq', '>', position.seq);
+  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition, reverse = false): OutboxSelect<O> {
+    return query.where('seq', reverse ? '<' : '>', position.seq);
   }
 
-  outboxOrder<O>(query: OutboxSelect<O>): OutboxSelect<O> {
-    return query.orderBy('seq');
+  outboxOrder<O>(query: OutboxSelect<O>, reverse = false): OutboxSelect<O> {
+    return query.orderBy('seq', reverse ? 'desc' : 'asc');
   }
 
   readonly outboxPositionColumns = ['seq'] as const;
