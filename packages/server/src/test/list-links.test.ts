@@ -234,6 +234,16 @@ describeEachDialect('list links: every /api/v1 list walks forwards by links.next
     expect([...a.searchParams].sort()).toEqual([...b.searchParams].sort());
   };
 
+  it('a records query answered to a POST links to the same list as GET URLs', async () => {
+    const r = await call('POST', `/api/v1/datasets/${ids.ds}/records/query`, { filter: { kind: 'a' }, sort: '-score', limit: PAGE });
+    expect(r.status).toBe(200);
+    const first = `/api/v1/datasets/${ids.ds}/records?filter=${encodeURIComponent('{"kind":"a"}')}&sort=-score&limit=${PAGE}`;
+    keepsFilters(r.json.links.next, first);
+    const second = await get(r.json.links.next);
+    expect(second.data.every((x: Json) => x.data.kind === 'a')).toBe(true);
+    expect((await get(second.links.prev)).data).toEqual(r.json.data);
+  });
+
   for (const w of walks)
     it(`${w.route}: the same pages forwards and back, the filter on every one`, async () => {
       const itemsOf = w.items ?? ((body: Json) => body.data as unknown[]);

@@ -13,7 +13,6 @@ import {
   UpdateRecord,
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
 import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
 import { ifMatchOf, notModified } from '../../../platform/http/etag.js';
 import { AppError } from '../../../platform/errors.js';
@@ -22,6 +21,18 @@ import type { LoamApp } from '../../../platform/http/server.js';
 import type { DatasetService } from '../services/datasets.js';
 
 import { base, read, tags, write } from './shared.js';
+
+/** The GET URL that lists what a `POST …/records/query` body asks for (its links page on it). */
+const recordsUrl = (id: string, query: RecordQuery): string => {
+  const q = new URLSearchParams();
+  if (query.filter !== undefined) q.set('filter', JSON.stringify(query.filter));
+  if (query.sort) q.set('sort', query.sort);
+  if (query.fields) q.set('fields', query.fields.join(','));
+  if (query.version) q.set('version', query.version);
+  if (query.limit !== undefined) q.set('limit', String(query.limit));
+  if (query.count) q.set('count', 'true');
+  return `${base(id)}/records?${q}`;
+};
 
 /** Records: insert (JSON array or NDJSON, large bodies parsed on a worker), query, get, patch, delete. */
 export function recordRoutes(scope: LoamApp, datasets: DatasetService): void {
@@ -43,18 +54,6 @@ export function recordRoutes(scope: LoamApp, datasets: DatasetService): void {
       return sendEnvelope(request, reply, result, { status: 201, location: self, links: { records: self } });
     },
   );
-
-  /** The GET URL that lists what a `POST …/records/query` body asks for (its links page on it). */
-  const recordsUrl = (id: string, query: RecordQuery) => {
-    const q = new URLSearchParams();
-    if (query.filter !== undefined) q.set('filter', JSON.stringify(query.filter));
-    if (query.sort) q.set('sort', query.sort);
-    if (query.fields) q.set('fields', query.fields.join(','));
-    if (query.version) q.set('version', query.version);
-    if (query.limit !== undefined) q.set('limit', String(query.limit));
-    if (query.count) q.set('count', 'true');
-    return `${base(id)}/records?${q}`;
-  };
 
   scope.get(
     '/api/v1/datasets/:id/records',
