@@ -154,7 +154,8 @@ describeEachDialect('events API and stream', (dialect) => {
     // (store.ts), and other test files share the server: wait for the four of them.
     const r = await eventually(async () => {
       const page = await api('GET', `/api/v1/events?type=dataset.*,record.*,version.records_*&subject=${id}`);
-      return page.status === 200 && page.json.data.length >= 4 && page;
+      if (page.status !== 200 || page.json.data.length < 4) throw new Error(`${page.json.data?.length} events so far`);
+      return page;
     }, 30_000);
     const types = r.json.data.map((e: Json) => e.type);
     expect(types).toEqual([
