@@ -172,6 +172,10 @@ export class PostgresSqlDialect implements SqlDialect {
     await db.schema.createIndex(`${t}_tenant`).on(t).column('tenant_id').execute();
   }
 
+  async purgeFullText(): Promise<void> {
+    // A tsvector column goes with its row; VACUUM reclaims the dead tuple like any other.
+  }
+
   async putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
     await sql`update ${sql.table(spec.table)} set search = to_tsvector('simple', ${text.slice(0, INDEX_CHARS)})
         where ${sql.ref(spec.key)} = ${key} and tenant_id = ${tenantId}`.execute(db);

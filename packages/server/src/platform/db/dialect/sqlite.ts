@@ -297,6 +297,14 @@ export class SqliteSqlDialect implements SqlDialect {
     );
   }
 
+  async purgeFullText<DB>(db: ExecutorOf<DB>): Promise<void> {
+    const { rows } = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and sql like '%using fts5%'`.execute(
+      db,
+    );
+    for (const { name } of rows)
+      await sql`insert into ${sql.raw(identifier(name))}(${sql.raw(identifier(name))}) values ('optimize')`.execute(db);
+  }
+
   async putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
     await this.removeFullText(db, spec, key);
     const parts = spec.parts ? indexParts(text) : [text];
