@@ -40,6 +40,9 @@ export type SentMessages = Static<typeof SentMessages>;
 export const MessagesQuery = Type.Object({
   after: Type.Optional(Type.Integer({ minimum: 0, description: 'Position to read after (0 = from the start)' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  cursor: Type.Optional(
+    Type.String({ maxLength: 512, description: 'From links.next / links.prev (a page of the messages after `after`)' }),
+  ),
 });
 export type MessagesQuery = Static<typeof MessagesQuery>;
 

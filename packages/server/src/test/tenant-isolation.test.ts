@@ -75,6 +75,19 @@ const httpSeeds: { method: 'POST'; url: string; payload: Record<string, unknown>
   { method: 'POST', url: '/admin/credentials', payload: { issued_to: `${MARKER} client`, scopes: ['storage'] } },
   { method: 'POST', url: '/prompts', payload: { name: `${MARKER} prompt`, template: `Hello {{name}} ${MARKER}` } },
   { method: 'POST', url: '/ingest/text', payload: { content: `${MARKER} text` } },
+  // A dataset with a PII field (the catalogue, compliance report and anonymization requirements
+  // read it) and an analytics event.
+  {
+    method: 'POST',
+    url: '/api/v1/datasets',
+    payload: {
+      name: `${MARKER}-dataset`,
+      description: MARKER,
+      tags: [MARKER],
+      schema: { fields: [{ name: 'email', type: 'string', pii: 'email' }] },
+    },
+  },
+  { method: 'POST', url: '/api/v1/analytics/events', payload: { type: 'isolation.seed', subject: MARKER, value: 1 } },
   // A tenant the operator (tenant A's platform admin) made: tenant B's admin may not see it.
   { method: 'POST', url: '/api/v1/admin/tenants', payload: { id: 'isolation-a-made', name: `${MARKER} tenant` } },
   {

@@ -16,7 +16,7 @@ import {
   SessionsQuery,
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
-import { contextOf, invalidCursor, sendEnvelope } from '../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../platform/http/context.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import { rfc3339 } from '../../platform/time.js';
 import type { BusService } from './service.js';
@@ -75,16 +75,8 @@ export function busRoutes(app: LoamApp, bus: BusService): void {
     },
     async (request, reply) => {
       const { sid } = request.params;
-      const limit = request.query.limit ?? 100;
-      const after = request.query.after ?? 0;
-      const rows = await bus.history(contextOf(request), sid, after, limit + 1);
-      const page = rows.slice(0, limit);
-      const next = rows.length > limit ? page[page.length - 1].position : undefined;
-      const self = `/api/v1/sessions/${sid}/messages?after=${after}&limit=${limit}`;
-      return sendEnvelope(request, reply, page.map(toBusMessage), {
-        pagination: { has_more: next !== undefined, page_size: page.length },
-        links: { self, ...(next !== undefined ? { next: `/api/v1/sessions/${sid}/messages?after=${next}&limit=${limit}` } : {}) },
-      });
+      const { items, pagination } = await bus.history(contextOf(request), sid, request.query.after ?? 0, request.query);
+      return sendEnvelope(request, reply, items.map(toBusMessage), { pagination });
     },
   );
 
@@ -100,15 +92,8 @@ export function busRoutes(app: LoamApp, bus: BusService): void {
       },
     },
     async (request, reply) => {
-      const limit = request.query.limit ?? 100;
-      const cursor = request.query.cursor;
-      if (cursor !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(cursor)) throw invalidCursor();
-      const rows = await bus.sessions(contextOf(request), { prefix: request.query.prefix, afterId: cursor, limit: limit + 1 });
-      const page = rows.slice(0, limit);
-      const next = rows.length > limit ? page[page.length - 1].id : undefined;
-      return sendEnvelope(request, reply, page.map(toSession), {
-        pagination: { has_more: next !== undefined, page_size: page.length, ...(next ? { cursor: next } : {}) },
-      });
+      const { items, pagination } = await bus.sessions(contextOf(request), request.query.prefix, request.query);
+      return sendEnvelope(request, reply, items.map(toSession), { pagination });
     },
   );
 

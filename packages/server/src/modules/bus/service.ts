@@ -1,8 +1,9 @@
-import type { SendMessage } from '@loam/api';
+import type { Pagination, SendMessage } from '@loam/api';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { ResourceRef } from '../../platform/access.js';
 import type { RequestContext } from '../../platform/context.js';
 import { AppError, badRequest, notFound } from '../../platform/errors.js';
+import type { PageRequest } from '../../platform/http/pagination.js';
 import type { Platform } from '../../platform/module.js';
 import { type BusSink, BusHub, type Subscription } from './hub.js';
 import { BusStore, type RetentionRule, type SessionRow, type StoredMessage } from './store.js';
@@ -68,12 +69,17 @@ export class BusService {
     return stored;
   }
 
-  /** Messages after `after` (history), at most `limit`; 410 when `after` was purged. */
-  async history(ctx: RequestContext, sessionId: string, after: number, limit: number): Promise<StoredMessage[]> {
+  /** One page of the messages after `after` (history); 410 when `after` was purged. */
+  async history(
+    ctx: RequestContext,
+    sessionId: string,
+    after: number,
+    page: PageRequest,
+  ): Promise<{ items: StoredMessage[]; pagination: Pagination }> {
     await this.platform.access.check(ctx, 'bus:read', sessionResource(ctx.tenantId, sessionId));
     const session = await this.store.session(ctx.tenantId, sessionId);
     if (session) assertNotPurged(session, after);
-    return this.store.after(ctx.tenantId, sessionId, after, limit);
+    return this.store.messagePage(ctx.tenantId, sessionId, after, page, this.platform.signer);
   }
 
   /** Subscribes from `after`; resolves once live (the "subscription started" moment). */
@@ -91,12 +97,17 @@ export class BusService {
     return session;
   }
 
-  async sessions(ctx: RequestContext, opts: { prefix?: string; afterId?: string; limit: number }): Promise<SessionRow[]> {
-    await this.platform.access.check(ctx, 'bus:read', { type: 'Session', id: opts.prefix ?? '*', tenantId: ctx.tenantId });
-    const rows = await this.store.sessions(ctx.tenantId, opts);
+  /** One page of the sessions `ctx` may read (`prefix`: only those whose name starts with it). */
+  async sessions(
+    ctx: RequestContext,
+    prefix: string | undefined,
+    page: PageRequest,
+  ): Promise<{ items: SessionRow[]; pagination: Pagination }> {
+    await this.platform.access.check(ctx, 'bus:read', { type: 'Session', id: prefix ?? '*', tenantId: ctx.tenantId });
+    const { items, pagination } = await this.store.sessionPage(ctx.tenantId, prefix, page, this.platform.signer);
     const visible: SessionRow[] = [];
-    for (const r of rows) if (await this.platform.access.allows(ctx, 'bus:read', sessionResource(ctx.tenantId, r.id))) visible.push(r);
-    return visible;
+    for (const r of items) if (await this.platform.access.allows(ctx, 'bus:read', sessionResource(ctx.tenantId, r.id))) visible.push(r);
+    return { items: visible, pagination: { ...pagination, page_size: visible.length } };
   }
 
   async deleteSession(ctx: RequestContext, sessionId: string): Promise<void> {

@@ -1,6 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import { fromJson } from '../../platform/db/index.js';
 import type { Database, Executor } from '../../platform/db/index.js';
+import type { Signer } from '../../platform/crypto/index.js';
+import { type PageRequest, pageByKey } from '../../platform/http/pagination.js';
+import type { Pagination } from '@loam/api';
 import type { BusMessagesTable, BusSessionsTable } from './tables.js';
 
 /** A message as it was stored: `data` is still its JSON text, so fan-out serializes it once. */
@@ -96,6 +99,25 @@ export class BusStore {
     return rows.map(toMessage);
   }
 
+  /** One keyset page of a session's messages after position `after`, oldest first. */
+  async messagePage(
+    tenantId: string,
+    sessionId: string,
+    after: number,
+    page: PageRequest,
+    signer: Signer,
+  ): Promise<{ items: StoredMessage[]; pagination: Pagination }> {
+    const query = this.db
+      .selectFrom('bus_messages')
+      .select(['id', 'position', 'type', 'data', 'time'])
+      .where('tenant_id', '=', tenantId)
+      .where('session_id', '=', sessionId)
+      .where('position', '>', after);
+    const columns = [{ column: 'position', value: (r: { position: number }) => Number(r.position) }];
+    const { items, pagination } = await pageByKey(query, page, { signer, scope: `bus:${tenantId}:${sessionId}`, columns });
+    return { items: items.map(toMessage), pagination };
+  }
+
   async session(tenantId: string, sessionId: string): Promise<SessionRow | undefined> {
     const row = await this.db
       .selectFrom('bus_sessions')
@@ -113,6 +135,18 @@ export class BusStore {
     if (opts.afterId) q = q.where('id', '>', opts.afterId);
     const rows = await q.orderBy('id').limit(opts.limit).execute();
     return rows.map(toSession);
+  }
+
+  /** One keyset page of the sessions, by name, optionally only those whose name starts with `prefix`. */
+  async sessionPage(tenantId: string, prefix: string | undefined, page: PageRequest, signer: Signer) {
+    let q = this.db.selectFrom('bus_sessions').selectAll().where('tenant_id', '=', tenantId);
+    if (prefix) q = q.where('id', '>=', prefix).where('id', '<', `${prefix}\u{10FFFF}`);
+    const { items, pagination } = await pageByKey(q, page, {
+      signer,
+      scope: `sessions:${tenantId}:${prefix ?? ''}`,
+      columns: [{ column: 'id' }],
+    });
+    return { items: items.map(toSession), pagination };
   }
 
   async deleteSession(tx: Executor, tenantId: string, sessionId: string): Promise<boolean> {

@@ -2,7 +2,6 @@ import { Readable } from 'node:stream';
 import type { CreateExport, DatasetExport, DatasetImport, DatasetSchema, ExportFormat, ImportError, SchemaField } from '@loam/api';
 import type { RequestContext } from '../../platform/context.js';
 import { fromJson, toJson } from '../../platform/db/index.js';
-import { invalidCursor } from '../../platform/http/context.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { Platform } from '../../platform/index.js';
 import type { JobContext } from '../../platform/jobs/queue.js';
@@ -312,22 +311,8 @@ export class DatasetTransfers {
 
   async importErrors(ctx: RequestContext, datasetId: string, importId: string, page: { limit?: number; cursor?: string }) {
     await this.getImport(ctx, datasetId, importId);
-    const limit = page.limit ?? 100;
-    const scope = `cursor:import-errors:${importId}`;
-    let after: { line: number; seq: number } | undefined;
-    if (page.cursor) {
-      const c = this.platform.signer.verify<{ line: number; seq: number }>(page.cursor, scope);
-      if (!c || typeof c.line !== 'number') throw invalidCursor();
-      after = c;
-    }
-    const rows = await this.store.transfers.errors(this.db, importId, after, limit + 1);
-    const hasMore = rows.length > limit;
-    const items = (hasMore ? rows.slice(0, limit) : rows).map(
-      (r): ImportError => ({ line: r.line, field: r.field, code: r.code, message: r.message }),
-    );
-    const last = rows[items.length - 1];
-    const cursor = hasMore ? this.platform.signer.sign({ line: last.line, seq: last.seq }, scope) : undefined;
-    return { items, pagination: { has_more: hasMore, page_size: items.length, ...(cursor ? { cursor } : {}) } };
+    const { items, pagination } = await this.store.transfers.errors(this.db, importId, page, this.platform.signer);
+    return { items: items.map((r): ImportError => ({ line: r.line, field: r.field, code: r.code, message: r.message })), pagination };
   }
 
   // ---- export ---------------------------------------------------------------------------------

@@ -44,13 +44,12 @@ export function eventRoutes(app: LoamApp, events: EventService, sse: SseOptions)
       },
     },
     async (request, reply) => {
-      const limit = request.query.limit ?? 100;
-      const { items, next } = await events.list(contextOf(request), parseFilter(request.query), { limit, cursor: request.query.cursor });
+      const { items, pagination } = await events.list(contextOf(request), parseFilter(request.query), request.query);
       return sendEnvelope(
         request,
         reply,
         items.map((e) => toCloudEventJson(e.event, e.position)),
-        { pagination: { has_more: next !== undefined, page_size: items.length, ...(next ? { cursor: next } : {}) } },
+        { pagination },
       );
     },
   );

@@ -1,6 +1,16 @@
-import { type CloudEventJson, EVENT_CATALOGUE, EVENT_TYPE_PREFIX, type EventType, RETENTION_DAYS, eventTypeSpec } from '@loam/api';
+import {
+  type CloudEventJson,
+  EVENT_CATALOGUE,
+  type Pagination,
+  EVENT_TYPE_PREFIX,
+  type EventType,
+  RETENTION_DAYS,
+  eventTypeSpec,
+} from '@loam/api';
 import type { RequestContext } from '../../platform/context.js';
 import { AppError, notFound } from '../../platform/errors.js';
+import { invalidCursor } from '../../platform/http/context.js';
+import { type PageRequest, keysetPage } from '../../platform/http/pagination.js';
 import type { CloudEvent } from '../../platform/events/outbox.js';
 import type { Platform } from '../../platform/module.js';
 import { EventHub, type EventSink, type EventSubscription } from './hub.js';
@@ -76,26 +86,19 @@ export class EventService {
     this.hub.closeAll();
   }
 
-  async list(
-    ctx: RequestContext,
-    filter: EventFilter,
-    page: { limit: number; cursor?: string },
-  ): Promise<{ items: LoggedEvent[]; next?: string }> {
+  /** One page of the tenant's events in log order (a cursor holds a position). */
+  async list(ctx: RequestContext, filter: EventFilter, page: PageRequest): Promise<{ items: LoggedEvent[]; pagination: Pagination }> {
     await this.platform.access.check(ctx, 'events:read', eventsResource(ctx.tenantId));
-    let after = ORIGIN;
-    if (page.cursor) {
-      const c = this.platform.signer.verify<{ p: string }>(page.cursor, `cursor:events:${ctx.tenantId}`);
-      const p = c && typeof c.p === 'string' ? parsePosition(c.p) : undefined;
-      if (!p) throw new AppError('invalid_param', 400, 'The cursor is invalid or was tampered with');
-      after = p;
-    }
-    const rows = await this.store.after(ctx.tenantId, after, filter, page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const next =
-      rows.length > page.limit
-        ? this.platform.signer.sign({ p: formatPosition(items[items.length - 1].position) }, `cursor:events:${ctx.tenantId}`)
-        : undefined;
-    return { items, next };
+    return keysetPage(page, {
+      signer: this.platform.signer,
+      scope: `events:${ctx.tenantId}`,
+      fetch: (from, reverse, n) => {
+        const at = from === undefined ? ORIGIN : typeof from[0] === 'string' ? parsePosition(from[0]) : undefined;
+        if (!at) throw invalidCursor();
+        return this.store.after(ctx.tenantId, at, filter, n, reverse);
+      },
+      keyOf: (e) => [formatPosition(e.position)],
+    });
   }
 
   async get(ctx: RequestContext, id: string): Promise<LoggedEvent> {

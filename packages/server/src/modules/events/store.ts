@@ -61,9 +61,9 @@ export class EventStore {
    * On PostgreSQL only events below the oldest open transaction are read, so a reader that
    * resumes after the last position it saw never skips one committed later with a lower position.
    */
-  async after(tenantId: string | null, after: Position, filter: EventFilter, limit: number): Promise<LoggedEvent[]> {
+  async after(tenantId: string | null, after: Position, filter: EventFilter, limit: number, reverse = false): Promise<LoggedEvent[]> {
     const { db, dialect } = this.database;
-    let q = dialect.outboxAfter(db.selectFrom('outbox_events').selectAll(), after);
+    let q = dialect.outboxAfter(db.selectFrom('outbox_events').selectAll(), after, reverse);
     if (tenantId !== null) q = q.where('tenant_id', '=', tenantId);
     const below = dialect.outboxVisibleBelow();
     if (below) q = q.where('txid', '<', below);
@@ -80,7 +80,7 @@ export class EventStore {
     if (filter.subject !== undefined) q = q.where('subject', '=', filter.subject);
     if (filter.since !== undefined) q = q.where('time', '>=', filter.since);
     if (filter.until !== undefined) q = q.where('time', '<', filter.until);
-    const rows = await dialect.outboxOrder(q).limit(limit).execute();
+    const rows = await dialect.outboxOrder(q, reverse).limit(limit).execute();
     return rows.map(toLogged);
   }
 

@@ -13,13 +13,12 @@ import {
   WebhooksQuery,
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
-import { contextOf, invalidCursor, sendEnvelope } from '../../platform/http/context.js';
+import { contextOf, sendEnvelope } from '../../platform/http/context.js';
 import type { LoamApp } from '../../platform/http/server.js';
 import { type WebhookService, toWebhook } from './webhooks.js';
 
 const admin = { auth: { scopes: ['events:admin'] } };
 const tags = ['Webhooks'];
-const ID_CURSOR = /^[a-z]{2,4}_[0-9A-Z]{26}$/;
 
 /** Webhook endpoints, their deliveries, retry, replay and test. */
 export function webhookRoutes(app: LoamApp, hooks: WebhookService): void {
@@ -47,19 +46,12 @@ export function webhookRoutes(app: LoamApp, hooks: WebhookService): void {
       schema: { tags, summary: 'The tenant’s endpoints', querystring: WebhooksQuery, response: { 200: Envelope(Type.Array(Webhook)) } },
     },
     async (request, reply) => {
-      const limit = request.query.limit ?? 100;
-      const cursor = request.query.cursor;
-      if (cursor !== undefined && !ID_CURSOR.test(cursor)) throw invalidCursor();
-      const rows = await hooks.list(contextOf(request), cursor, limit + 1);
-      const page = rows.slice(0, limit);
-      const next = rows.length > limit ? page[page.length - 1].id : undefined;
+      const { items, pagination } = await hooks.list(contextOf(request), request.query);
       return sendEnvelope(
         request,
         reply,
-        page.map((r) => toWebhook(r)),
-        {
-          pagination: { has_more: next !== undefined, page_size: page.length, ...(next ? { cursor: next } : {}) },
-        },
+        items.map((r) => toWebhook(r)),
+        { pagination },
       );
     },
   );
@@ -132,19 +124,8 @@ function deliveryRoutes(app: LoamApp, hooks: WebhookService): void {
       },
     },
     async (request, reply) => {
-      const limit = request.query.limit ?? 100;
-      const cursor = request.query.cursor;
-      if (cursor !== undefined && !ID_CURSOR.test(cursor)) throw invalidCursor();
-      const rows = await hooks.deliveries(contextOf(request), request.params.id, {
-        status: request.query.status,
-        beforeId: cursor,
-        limit: limit + 1,
-      });
-      const page = rows.slice(0, limit);
-      const next = rows.length > limit ? page[page.length - 1].id : undefined;
-      return sendEnvelope(request, reply, page, {
-        pagination: { has_more: next !== undefined, page_size: page.length, ...(next ? { cursor: next } : {}) },
-      });
+      const { items, pagination } = await hooks.deliveries(contextOf(request), request.params.id, request.query.status, request.query);
+      return sendEnvelope(request, reply, items, { pagination });
     },
   );
 

@@ -1,5 +1,8 @@
 import { type Insertable, type Selectable, type Updateable, sql } from 'kysely';
+import type { Pagination } from '@loam/api';
+import type { Signer } from '../../platform/crypto/index.js';
 import type { Executor } from '../../platform/db/index.js';
+import { type PageRequest, pageByKey } from '../../platform/http/pagination.js';
 import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhooksTable } from './tables.js';
 
 export type WebhookRow = Selectable<WebhooksTable>;
@@ -21,10 +24,10 @@ export class WebhookStore {
     return db.selectFrom('webhooks').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   }
 
-  list(tenantId: string, afterId: string | undefined, limit: number): Promise<WebhookRow[]> {
-    let q = this.db.selectFrom('webhooks').selectAll().where('tenant_id', '=', tenantId);
-    if (afterId) q = q.where('id', '>', afterId);
-    return q.orderBy('id').limit(limit).execute();
+  /** One keyset page of the tenant's endpoints, by id. */
+  list(tenantId: string, page: PageRequest, signer: Signer): Promise<{ items: WebhookRow[]; pagination: Pagination }> {
+    const q = this.db.selectFrom('webhooks').selectAll().where('tenant_id', '=', tenantId);
+    return pageByKey(q, page, { signer, scope: `webhooks:${tenantId}`, columns: [{ column: 'id' }] });
   }
 
   async count(db: Executor, tenantId: string): Promise<number> {
@@ -166,11 +169,11 @@ export class WebhookStore {
   }
 
   /** Deliveries of an endpoint, newest first. */
-  deliveries(tenantId: string, webhookId: string, q: { status?: string; beforeId?: string; limit: number }): Promise<DeliveryRow[]> {
+  /** One keyset page of an endpoint's deliveries, newest first. */
+  deliveries(tenantId: string, webhookId: string, status: string | undefined, page: PageRequest, signer: Signer) {
     let query = this.db.selectFrom('webhook_deliveries').selectAll().where('tenant_id', '=', tenantId).where('webhook_id', '=', webhookId);
-    if (q.status) query = query.where('status', '=', q.status as DeliveryRow['status']);
-    if (q.beforeId) query = query.where('id', '<', q.beforeId);
-    return query.orderBy('id', 'desc').limit(q.limit).execute();
+    if (status) query = query.where('status', '=', status as DeliveryRow['status']);
+    return pageByKey(query, page, { signer, scope: `deliveries:${webhookId}`, columns: [{ column: 'id', desc: true }] });
   }
 
   async updateDelivery(tx: Executor, tenantId: string, id: string, set: Updateable<WebhookDeliveriesTable>): Promise<void> {

@@ -2,6 +2,7 @@ import {
   type CreateWebhook,
   DEFAULT_RETRY_SCHEDULE_SECONDS,
   type DeliveryAttempt,
+  type Pagination,
   type ReplayResult,
   type RotateWebhookSecret,
   type UpdateWebhook,
@@ -11,6 +12,7 @@ import {
 } from '@loam/api';
 import ipaddr from 'ipaddr.js';
 import type { RequestContext } from '../../platform/context.js';
+import type { PageRequest } from '../../platform/http/pagination.js';
 import { openAesGcm, sealAesGcm } from '../../platform/crypto/envelope.js';
 import { fromJson, toJson } from '../../platform/db/index.js';
 import { AppError, notFound } from '../../platform/errors.js';
@@ -180,9 +182,9 @@ export class WebhookService {
     return toWebhook(await this.load(ctx, id, 'events:admin'));
   }
 
-  async list(ctx: RequestContext, afterId: string | undefined, limit: number): Promise<WebhookRow[]> {
+  async list(ctx: RequestContext, page: PageRequest): Promise<{ items: WebhookRow[]; pagination: Pagination }> {
     await this.platform.access.check(ctx, 'events:admin', resource(ctx.tenantId));
-    return this.store.list(ctx.tenantId, afterId, limit);
+    return this.store.list(ctx.tenantId, page, this.platform.signer);
   }
 
   async update(ctx: RequestContext, id: string, patch: UpdateWebhook): Promise<Webhook> {
@@ -279,14 +281,20 @@ export class WebhookService {
     };
   }
 
-  async deliveries(ctx: RequestContext, id: string, q: { status?: string; beforeId?: string; limit: number }): Promise<WebhookDelivery[]> {
+  /** One page of an endpoint's deliveries (newest first), each with its attempts. */
+  async deliveries(
+    ctx: RequestContext,
+    id: string,
+    status: string | undefined,
+    page: PageRequest,
+  ): Promise<{ items: WebhookDelivery[]; pagination: Pagination }> {
     await this.load(ctx, id, 'events:admin');
-    const rows = await this.store.deliveries(ctx.tenantId, id, q);
+    const { items: rows, pagination } = await this.store.deliveries(ctx.tenantId, id, status, page, this.platform.signer);
     const attempts = await this.store.attempts(
       ctx.tenantId,
       rows.map((r) => r.id),
     );
-    return rows.map((r) => toDelivery(r, attempts.get(r.id) ?? []));
+    return { items: rows.map((r) => toDelivery(r, attempts.get(r.id) ?? [])), pagination };
   }
 
   private async view(tenantId: string, deliveryId: string): Promise<WebhookDelivery> {

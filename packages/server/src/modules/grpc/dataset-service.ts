@@ -87,7 +87,7 @@ export function registerDatasetService(router: ConnectRouter, deps: DatasetRpcDe
         ]);
       }
       const page = await datasets.records.queryRecords(ctx, required(req.datasetId, 'dataset_id'), query);
-      return create(QueryRecordsResponseSchema, { records: page.items.map(recordMessage), nextCursor: page.next ?? '' });
+      return create(QueryRecordsResponseSchema, { records: page.items.map(recordMessage), nextCursor: page.pagination.cursor ?? '' });
     },
 
     streamRecords: async function* (req, call) {

@@ -20,7 +20,7 @@ import { rfc3339 } from '../../platform/time.js';
 import type { EffectiveSettings, ObservatoryService } from './service.js';
 import type { ExecutionRow, NewRecord, StoredRecord } from './store.js';
 import type { Tail } from './tail.js';
-import { SEVERITY, decodeCursor, encodeCursor, filterOf, headerContext, toLogRecord } from './wire.js';
+import { SEVERITY, filterOf, headerContext, toLogRecord } from './wire.js';
 
 const read = { auth: { scopes: ['logs:read'] } };
 const write = { auth: { scopes: ['logs:write'] } };
@@ -93,19 +93,13 @@ export function observatoryRoutes(app: LoamApp, logs: ObservatoryService, tail: 
       },
     },
     async (request, reply) => {
-      const { limit = 100, order = 'asc', cursor } = request.query;
-      const after = cursor ? decodeCursor<[number, number]>(cursor, ['number', 'number']) : undefined;
-      const rows = await logs.query(contextOf(request), filterOf(request.query), {
-        order,
-        limit: limit + 1,
-        after: after && { time: after[0], seq: after[1] },
-      });
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      const next = rows.length > limit ? encodeCursor([last.time, last.seq]) : undefined;
-      return sendEnvelope(request, reply, page.map(toLogRecord), {
-        pagination: { has_more: next !== undefined, page_size: page.length, ...(next ? { cursor: next } : {}) },
-      });
+      const { items, pagination } = await logs.query(
+        contextOf(request),
+        filterOf(request.query),
+        request.query.order ?? 'asc',
+        request.query,
+      );
+      return sendEnvelope(request, reply, items.map(toLogRecord), { pagination });
     },
   );
 
@@ -121,20 +115,10 @@ export function observatoryRoutes(app: LoamApp, logs: ObservatoryService, tail: 
       },
     },
     async (request, reply) => {
-      const { limit = 100, cursor, session_id, workflow_id, status } = request.query;
-      const after = cursor ? decodeCursor<[number, string]>(cursor, ['number', 'string']) : undefined;
-      const rows = await logs.executions(
-        contextOf(request),
-        { sessionId: session_id, workflowId: workflow_id, failed: status === undefined ? undefined : status === 'failed' },
-        limit + 1,
-        after && { lastTime: after[0], executionId: after[1] },
-      );
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      const next = rows.length > limit ? encodeCursor([last.lastTime, last.executionId]) : undefined;
-      return sendEnvelope(request, reply, page.map(toExecution), {
-        pagination: { has_more: next !== undefined, page_size: page.length, ...(next ? { cursor: next } : {}) },
-      });
+      const { session_id, workflow_id, status } = request.query;
+      const filter = { sessionId: session_id, workflowId: workflow_id, failed: status === undefined ? undefined : status === 'failed' };
+      const { items, pagination } = await logs.executions(contextOf(request), filter, request.query);
+      return sendEnvelope(request, reply, items.map(toExecution), { pagination });
     },
   );
 

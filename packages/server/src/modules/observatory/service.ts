@@ -1,4 +1,6 @@
+import type { Pagination } from '@loam/api';
 import type { RequestContext } from '../../platform/context.js';
+import type { PageRequest } from '../../platform/http/pagination.js';
 import type { ResourceRef } from '../../platform/access.js';
 import { AppError } from '../../platform/errors.js';
 import type { Platform } from '../../platform/module.js';
@@ -148,20 +150,20 @@ export class ObservatoryService {
   async query(
     ctx: RequestContext,
     filter: LogFilter,
-    opts: { order: 'asc' | 'desc'; limit: number; after?: { time: number; seq: number } },
-  ): Promise<StoredRecord[]> {
+    order: 'asc' | 'desc',
+    page: PageRequest,
+  ): Promise<{ items: StoredRecord[]; pagination: Pagination }> {
     await this.platform.access.check(ctx, 'logs:read', logsOf(ctx.tenantId, filter.executionId));
-    return this.store.query(ctx.tenantId, filter, opts);
+    return this.store.query(ctx.tenantId, filter, order, page, this.platform.signer);
   }
 
   async executions(
     ctx: RequestContext,
     filter: { sessionId?: string; workflowId?: string; failed?: boolean },
-    limit: number,
-    after?: { lastTime: number; executionId: string },
-  ): Promise<ExecutionRow[]> {
+    page: PageRequest,
+  ): Promise<{ items: ExecutionRow[]; pagination: Pagination }> {
     await this.platform.access.check(ctx, 'logs:read', logsOf(ctx.tenantId));
-    return this.store.executions(ctx.tenantId, filter, limit, after);
+    return this.store.executions(ctx.tenantId, filter, page, this.platform.signer);
   }
 
   /** Hands every record stored from now on that matches `filter` to `sink`. */

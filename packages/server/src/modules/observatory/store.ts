@@ -2,6 +2,9 @@ import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { SqlDialect } from '../../platform/db/dialect/index.js';
 import type { Database } from '../../platform/db/schema.js';
 import type { Tx } from '../../platform/db/index.js';
+import type { Signer } from '../../platform/crypto/index.js';
+import { type PageRequest, pageByKey } from '../../platform/http/pagination.js';
+import type { Pagination } from '@loam/api';
 
 /** A record about to be stored. */
 /** Who shipped a record: `POST /api/v1/logs`, OTLP, or Loam itself (LLM calls). */
@@ -130,21 +133,29 @@ export class LogStore {
     }
   }
 
-  /** Records matching `filter`, in (time, seq) order, after `cursor`, at most `limit`. */
+  /** One keyset page of the records matching `filter`, in (time, seq) order. */
   async query(
     tenantId: string,
     filter: LogFilter,
-    opts: { order: 'asc' | 'desc'; limit: number; after?: { time: number; seq: number } },
-  ): Promise<StoredRecord[]> {
-    let q = this.db.selectFrom('log_records').select(RECORD_COLUMNS).where('tenant_id', '=', tenantId);
-    q = q.where((eb) => eb.and(this.conditions(filter)));
-    if (opts.after) {
-      const { time, seq } = opts.after;
-      const cmp = opts.order === 'asc' ? '>' : '<';
-      q = q.where((eb) => eb.or([eb('time', cmp, time), eb.and([eb('time', '=', time), eb('seq', cmp, seq)])]));
-    }
-    const rows = await q.orderBy('time', opts.order).orderBy('seq', opts.order).limit(opts.limit).execute();
-    return rows.map(toRecord);
+    order: 'asc' | 'desc',
+    page: PageRequest,
+    signer: Signer,
+  ): Promise<{ items: StoredRecord[]; pagination: Pagination }> {
+    const q = this.db
+      .selectFrom('log_records')
+      .select(RECORD_COLUMNS)
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.and(this.conditions(filter)));
+    const desc = order === 'desc';
+    const { items, pagination } = await pageByKey(q, page, {
+      signer,
+      scope: `logs:${tenantId}:${order}`,
+      columns: [
+        { column: 'time', value: (r) => Number(r.time), desc },
+        { column: 'seq', value: (r) => Number(r.seq), desc },
+      ],
+    });
+    return { items: items.map(toRecord), pagination };
   }
 
   /** The records of one ingest call (another process stored them; its notification named the batch). */
@@ -161,12 +172,13 @@ export class LogStore {
     return rows.map(toRecord);
   }
 
+  /** One keyset page of the executions, most recently active first. */
   async executions(
     tenantId: string,
     filter: { sessionId?: string; workflowId?: string; failed?: boolean },
-    limit: number,
-    after?: { lastTime: number; executionId: string },
-  ): Promise<ExecutionRow[]> {
+    page: PageRequest,
+    signer: Signer,
+  ): Promise<{ items: ExecutionRow[]; pagination: Pagination }> {
     let q = this.db.selectFrom('log_executions').selectAll().where('tenant_id', '=', tenantId);
     if (filter.sessionId) q = q.where('session_id', '=', filter.sessionId);
     if (filter.workflowId) q = q.where('workflow_id', '=', filter.workflowId);
@@ -175,22 +187,25 @@ export class LogStore {
         const bad = eb(eb('n_error', '+', eb.ref('n_fatal')), '>', 0);
         return filter.failed ? bad : eb.not(bad);
       });
-    if (after)
-      q = q.where((eb) =>
-        eb.or([
-          eb('last_time', '<', after.lastTime),
-          eb.and([eb('last_time', '=', after.lastTime), eb('execution_id', '>', after.executionId)]),
-        ]),
-      );
-    const rows = await q.orderBy('last_time', 'desc').orderBy('execution_id').limit(limit).execute();
-    return rows.map((r) => ({
-      executionId: r.execution_id,
-      sessionId: r.session_id,
-      workflowId: r.workflow_id,
-      firstTime: Number(r.first_time),
-      lastTime: Number(r.last_time),
-      counts: LEVEL_COLUMNS.map((c) => Number(r[c])) as ExecutionRow['counts'],
-    }));
+    const { items: rows, pagination } = await pageByKey(q, page, {
+      signer,
+      scope: `executions:${tenantId}`,
+      columns: [
+        { column: 'last_time', value: (r) => Number(r.last_time), desc: true },
+        { column: 'execution_id', value: (r) => r.execution_id },
+      ],
+    });
+    const items = rows.map(
+      (r): ExecutionRow => ({
+        executionId: r.execution_id,
+        sessionId: r.session_id,
+        workflowId: r.workflow_id,
+        firstTime: Number(r.first_time),
+        lastTime: Number(r.last_time),
+        counts: LEVEL_COLUMNS.map((c) => Number(r[c])) as ExecutionRow['counts'],
+      }),
+    );
+    return { items, pagination };
   }
 
   async settings(tenantId: string): Promise<SettingsRow | undefined> {

@@ -1,7 +1,6 @@
 import { LOG_LEVELS, type LogLevelName, type LogRecord } from '@loam/api';
 import type { FastifyRequest } from 'fastify';
 import { badRequest } from '../../platform/errors.js';
-import { invalidCursor } from '../../platform/http/context.js';
 import { rfc3339 } from '../../platform/time.js';
 import { type LogFilter, type StoredRecord, levelIndex } from './store.js';
 
@@ -94,16 +93,4 @@ export function filterOf(query: Record<string, unknown>): LogFilter {
     from: time('from'),
     to: time('to'),
   };
-}
-
-export const encodeCursor = (parts: (string | number)[]): string => Buffer.from(JSON.stringify(parts)).toString('base64url');
-
-export function decodeCursor<T extends (string | number)[]>(cursor: string, shape: ('string' | 'number')[]): T {
-  try {
-    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
-    if (Array.isArray(parts) && parts.length === shape.length && parts.every((p, i) => typeof p === shape[i])) return parts as T;
-  } catch {
-    // falls through
-  }
-  throw invalidCursor();
 }

@@ -10,6 +10,37 @@ import { drainEvents, keyHeaders } from '../../test/principals.js';
 import { tenantTables } from './erasure.js';
 
 const TENANT = 'doomed';
+/** In every value the tenant writes, so a leftover anywhere in the database is found. */
+const MARKER = 'doomedmarker7f3a';
+
+/** Every table (but the audit log, which keeps its chain) whose rows mention `needle`. */
+async function tablesMentioning(t: TestLoam, needle: string): Promise<string[]> {
+  const db = untyped(t.loam.platform.database.db);
+  const names =
+    t.loam.platform.database.dialect.name === 'postgres'
+      ? (
+          await sql<{
+            name: string;
+          }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(
+            db,
+          )
+        ).rows
+      : (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db)).rows;
+  const found: string[] = [];
+  for (const { name } of names) {
+    if (name === 'audit_log') continue;
+    const rows = await db.selectFrom(name).selectAll().execute();
+    const text = rows
+      .map((r) =>
+        Object.values(r)
+          .map((v) => (Buffer.isBuffer(v) || v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : JSON.stringify(v)))
+          .join(' '),
+      )
+      .join('\n');
+    if (text.includes(needle)) found.push(name);
+  }
+  return found;
+}
 
 describeEachDialect('tenants: erasure', (dialect) => {
   let t: TestLoam;
@@ -66,7 +97,18 @@ describeEachDialect('tenants: erasure', (dialect) => {
     });
     await ok('POST', '/api/v1/admin/policies', { name: 'p', policy: 'permit(principal, action, resource);' });
     await ok('POST', '/admin/credentials', { issued_to: 'etl', scopes: [] });
-    await ok('POST', '/api/v1/analytics/events', { type: 'quality.score', subject: datasetId, value: 0.9 });
+    await ok('POST', '/api/v1/analytics/events', { type: 'quality.score', subject: datasetId, value: 0.9, properties: { note: MARKER } });
+    // The other modules, each with the marker: knowledge, webhooks, logs, an import with a bad line.
+    const kb = await ok('POST', '/api/v1/collections', { name: `${MARKER} kb` });
+    await ok('POST', '/api/v1/documents', { collection_id: kb.data.id, filename: `${MARKER}.txt`, content_type: 'text/plain' });
+    await ok('POST', '/api/v1/webhooks', { url: `https://example.com/${MARKER}`, description: MARKER });
+    await ok('POST', '/api/v1/logs', { records: [{ level: 'info', message: MARKER }] }, { 'x-loam-execution-id': `${MARKER}-exec` });
+    await ok('POST', `/api/v1/datasets/${datasetId}/records/import`, `{"email":"${MARKER}@example.com","n":"not a number"}`, {
+      'content-type': 'application/x-ndjson',
+    });
+    await ok('POST', '/ingest/text', { content: `${MARKER} searchable text` });
+    await ok('POST', '/api/v1/sessions/chat:1/messages', { data: { text: MARKER } });
+    await t.loam.platform.jobs.drain();
     await t.loam.platform.database.db
       .insertInto('llm_usage_daily')
       .values({ tenant_id: TENANT, day: '2026-12-01', model: 'm', calls: 1, input_tokens: 1, output_tokens: 2 })
@@ -102,6 +144,13 @@ describeEachDialect('tenants: erasure', (dialect) => {
       ]),
     );
     expect(existsSync(join(t.dataDir, 'blobs', 'objects', TENANT))).toBe(true);
+    expect(await tablesMentioning(t, MARKER)).toEqual(expect.arrayContaining(['kb_documents', 'webhooks', 'log_records', 'content_texts']));
+    const importErrors = () =>
+      db
+        .selectFrom('dataset_import_errors')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+    expect(Number((await importErrors()).n)).toBe(1); // a table without tenant_id: its import's
 
     // "The backup": the stored record (its PII field encrypted), a value encrypted by the key
     // ring, and the tenant's wrapped data keys, all copied out of the database.
@@ -145,6 +194,9 @@ describeEachDialect('tenants: erasure', (dialect) => {
     expect(await t.loam.services.tenants.get(TENANT)).toBeUndefined();
     expect(existsSync(join(t.dataDir, 'blobs', 'objects', TENANT))).toBe(false);
     expect(existsSync(join(t.dataDir, 'blobs', 'objects', '.loam-keys', TENANT))).toBe(false);
+    // Nothing the tenant wrote is left in any table, tenant_id or not (search indexes included).
+    expect(await tablesMentioning(t, MARKER)).toEqual([]);
+    expect(Number((await importErrors()).n)).toBe(0);
 
     // Restoring the data keys from the copy does not help: their tenant root key is gone.
     await untyped(db).insertInto('data_keys').values(keyRows).execute();

@@ -39,6 +39,11 @@ export function contextOf(request: FastifyRequest, tenantId?: string | null): Re
 export interface EnvelopeOptions {
   links?: Record<string, string>;
   pagination?: Pagination;
+  /**
+   * The GET URL (path and query) a list's `links.next` and `links.prev` are built on, for a list
+   * answered to a POST (`…/records/query`); default: the request's own URL.
+   */
+  pageUrl?: string;
   metadata?: Record<string, unknown>;
   status?: number;
   location?: string;
@@ -64,26 +69,27 @@ export function sendEnvelope(request: FastifyRequest, reply: FastifyReply, data:
     status: 'success',
     data,
     metadata: { version: 'v1', ...opts.metadata },
-    ...(opts.links || opts.pagination ? { links: pageLinks(request, opts.links, opts.pagination) } : {}),
+    ...(opts.links || opts.pagination ? { links: pageLinks(opts.pageUrl ?? request.url, opts.links, opts.pagination) } : {}),
     ...(opts.pagination ? { pagination: opts.pagination } : {}),
   });
 }
 
 /**
- * A list's `links`: the route's own, with `next` and `prev` filled in from the pagination's
- * cursors on the request's own URL (its filters kept, its cursor replaced) where the route set none.
+ * A list's `links`: the route's own, and `next` and `prev` from the pagination's cursors on the
+ * list's URL with every filter and the page size kept and only the cursor replaced. The one place
+ * list links are built: routes pass `pagination` and never assemble `next` or `prev` themselves.
  */
-function pageLinks(request: FastifyRequest, links: Record<string, string> = {}, pagination?: Pagination): Record<string, string> {
+function pageLinks(pageUrl: string, links: Record<string, string> = {}, pagination?: Pagination): Record<string, string> {
   if (!pagination) return links;
   const out = { ...links };
-  const url = new URL(request.url, 'http://loam.invalid');
+  const url = new URL(pageUrl, 'http://loam.invalid');
   const at = (cursor: string) => {
     url.searchParams.set('cursor', cursor);
     return `${url.pathname}?${url.searchParams}`;
   };
   out.self ??= url.pathname;
-  if (pagination.cursor && !out.next) out.next = at(pagination.cursor);
-  if (pagination.prev_cursor && !out.prev) out.prev = at(pagination.prev_cursor);
+  if (pagination.cursor) out.next = at(pagination.cursor);
+  if (pagination.prev_cursor) out.prev = at(pagination.prev_cursor);
   return out;
 }
 

@@ -32,12 +32,7 @@ export function datasetResourceRoutes(scope: LoamApp, datasets: DatasetService):
     },
     async (request, reply) => {
       const { items, pagination } = await datasets.list(contextOf(request), request.query);
-      const links: Record<string, string> = { self: '/api/v1/datasets' };
-      if (pagination.cursor) {
-        const q = new URLSearchParams(Object.entries({ ...request.query, cursor: pagination.cursor }).map(([k, v]) => [k, String(v)]));
-        links.next = `/api/v1/datasets?${q}`;
-      }
-      return sendEnvelope(request, reply, items, { pagination, links });
+      return sendEnvelope(request, reply, items, { pagination, links: { self: '/api/v1/datasets' } });
     },
   );
 

@@ -13,7 +13,6 @@ import {
   UpdateRecord,
 } from '@loam/api';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
 import { contextOf, sendEnvelope } from '../../../platform/http/context.js';
 import { ifMatchOf, notModified } from '../../../platform/http/etag.js';
 import { AppError } from '../../../platform/errors.js';
@@ -22,6 +21,18 @@ import type { LoamApp } from '../../../platform/http/server.js';
 import type { DatasetService } from '../services/datasets.js';
 
 import { base, read, tags, write } from './shared.js';
+
+/** The GET URL that lists what a `POST …/records/query` body asks for (its links page on it). */
+const recordsUrl = (id: string, query: RecordQuery): string => {
+  const q = new URLSearchParams();
+  if (query.filter !== undefined) q.set('filter', JSON.stringify(query.filter));
+  if (query.sort) q.set('sort', query.sort);
+  if (query.fields) q.set('fields', query.fields.join(','));
+  if (query.version) q.set('version', query.version);
+  if (query.limit !== undefined) q.set('limit', String(query.limit));
+  if (query.count) q.set('count', 'true');
+  return `${base(id)}/records?${q}`;
+};
 
 /** Records: insert (JSON array or NDJSON, large bodies parsed on a worker), query, get, patch, delete. */
 export function recordRoutes(scope: LoamApp, datasets: DatasetService): void {
@@ -43,22 +54,6 @@ export function recordRoutes(scope: LoamApp, datasets: DatasetService): void {
       return sendEnvelope(request, reply, result, { status: 201, location: self, links: { records: self } });
     },
   );
-
-  const recordsPage = async (request: FastifyRequest, id: string, query: Parameters<DatasetService['records']['queryRecords']>[2]) => {
-    const result = await datasets.records.queryRecords(contextOf(request), id, query);
-    const links: Record<string, string> = { self: `${base(id)}/records` };
-    if (result.pagination.cursor) {
-      const q = new URLSearchParams();
-      if (query.filter !== undefined) q.set('filter', JSON.stringify(query.filter));
-      if (query.sort) q.set('sort', query.sort);
-      if (query.fields) q.set('fields', query.fields.join(','));
-      if (query.version) q.set('version', query.version);
-      q.set('limit', String(query.limit ?? 100));
-      q.set('cursor', result.pagination.cursor);
-      links.next = `${base(id)}/records?${q}`;
-    }
-    return { result, links };
-  };
 
   scope.get(
     '/api/v1/datasets/:id/records',
@@ -88,8 +83,11 @@ export function recordRoutes(scope: LoamApp, datasets: DatasetService): void {
         ?.split(',')
         .map((f) => f.trim())
         .filter(Boolean);
-      const { result, links } = await recordsPage(request, request.params.id, { ...q, filter, fields });
-      return sendEnvelope(request, reply, result.items, { pagination: result.pagination, links });
+      const result = await datasets.records.queryRecords(contextOf(request), request.params.id, { ...q, filter, fields });
+      return sendEnvelope(request, reply, result.items, {
+        pagination: result.pagination,
+        links: { self: `${base(request.params.id)}/records` },
+      });
     },
   );
 
@@ -106,8 +104,13 @@ export function recordRoutes(scope: LoamApp, datasets: DatasetService): void {
       },
     },
     async (request, reply) => {
-      const { result, links } = await recordsPage(request, request.params.id, request.body);
-      return sendEnvelope(request, reply, result.items, { pagination: result.pagination, links });
+      const { id } = request.params;
+      const result = await datasets.records.queryRecords(contextOf(request), id, request.body);
+      return sendEnvelope(request, reply, result.items, {
+        pagination: result.pagination,
+        links: { self: `${base(id)}/records` },
+        pageUrl: recordsUrl(id, request.body),
+      });
     },
   );
 

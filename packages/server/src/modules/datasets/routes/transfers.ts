@@ -127,10 +127,7 @@ export function transferRoutes(scope: LoamApp, platform: Platform, transfers: Da
     async (request, reply) => {
       const { items, pagination } = await transfers.importErrors(contextOf(request), request.params.id, request.params.sid, request.query);
       const self = `${base(request.params.id)}/imports/${request.params.sid}/errors`;
-      const links: Record<string, string> = { self };
-      if (pagination.cursor)
-        links.next = `${self}?${new URLSearchParams({ limit: String(request.query.limit ?? 100), cursor: pagination.cursor })}`;
-      return sendEnvelope(request, reply, items, { pagination, links });
+      return sendEnvelope(request, reply, items, { pagination, links: { self } });
     },
   );
 

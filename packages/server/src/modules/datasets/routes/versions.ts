@@ -67,10 +67,7 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
     },
     async (request, reply) => {
       const { items, pagination } = await datasets.versions.listVersions(contextOf(request), request.params.id, request.query);
-      const links: Record<string, string> = { self: `${base(request.params.id)}/versions` };
-      if (pagination.cursor)
-        links.next = `${links.self}?${new URLSearchParams({ limit: String(request.query.limit ?? 100), cursor: pagination.cursor })}`;
-      return sendEnvelope(request, reply, items, { pagination, links });
+      return sendEnvelope(request, reply, items, { pagination, links: { self: `${base(request.params.id)}/versions` } });
     },
   );
 
@@ -150,14 +147,7 @@ export function versionRoutes(scope: LoamApp, datasets: DatasetService): void {
       const { id, vid, vid2 } = request.params;
       const { diff, pagination } = await datasets.versions.diff(contextOf(request), id, vid, vid2, request.query);
       const self = `${base(id)}/versions/${vid}/diff/${vid2}`;
-      const links: Record<string, string> = { self };
-      if (pagination.cursor)
-        links.next = `${self}?${new URLSearchParams({
-          limit: String(request.query.limit ?? 100),
-          ...(request.query.fields ? { fields: 'true' } : {}),
-          cursor: pagination.cursor,
-        })}`;
-      return sendEnvelope(request, reply, diff, { pagination, links });
+      return sendEnvelope(request, reply, diff, { pagination, links: { self } });
     },
   );
 }

@@ -2,7 +2,8 @@ import { type DatasetRecord, type DatasetSchema, MAX_RECORDS_PER_CALL, type NewR
 import type { RequestContext } from '../../../platform/context.js';
 import { sha256 } from '../../../platform/crypto/index.js';
 import { type Executor, fromJson } from '../../../platform/db/index.js';
-import { invalidCursor, rfc3339 } from '../../../platform/http/context.js';
+import { rfc3339 } from '../../../platform/http/context.js';
+import { keysetPage } from '../../../platform/http/pagination.js';
 import { checkIfMatch, preconditionFailed } from '../../../platform/http/etag.js';
 import { AppError, type FieldError, notFound } from '../../../platform/errors.js';
 import { RawBody } from '../../../platform/http/lazy-compilers.js';
@@ -352,7 +353,7 @@ export class RecordService {
     ctx: RequestContext,
     id: string,
     input: RecordQueryInput,
-  ): Promise<{ items: DatasetRecord[]; pagination: Pagination; next?: string; version: VersionRef }> {
+  ): Promise<{ items: DatasetRecord[]; pagination: Pagination; version: VersionRef }> {
     const ds = await this.core.authorizeRecords(ctx, id, 'datasets:read');
     const filter = input.filter === undefined ? undefined : parseFilter(input.filter);
     const fields = input.fields?.map((f) => parseFieldPath(f, 'fields'));
@@ -374,33 +375,24 @@ export class RecordService {
     filter: FilterNode | undefined,
     input: { sort?: string; limit?: number; cursor?: string; count?: boolean },
     fields?: string[][],
-  ): Promise<{ items: DatasetRecord[]; pagination: Pagination; next?: string }> {
-    const limit = input.limit ?? 100;
+  ): Promise<{ items: DatasetRecord[]; pagination: Pagination }> {
     const sort = this.parseSort(input.sort);
     this.core.protection.assertQueryable(v.encrypted, { filter, sort: sort.path });
     // Bound to the query; the draft is named as such so a finalize between pages keeps the cursor valid.
     const scope = `records:${v.datasetId}:${sha256(JSON.stringify([input.sort ?? 'id', v.id ?? 'draft', filter ?? null])).slice(0, 24)}`;
     const where = filter ? this.core.json.compile(filter) : undefined;
     const key = sort.path ? this.core.json.sortKey(sort.path) : undefined;
-    let after: { id: string; k?: unknown } | undefined;
-    if (input.cursor) {
-      const c = this.core.platform.signer.verify<{ id: string; k?: unknown }>(input.cursor, `cursor:${scope}`);
-      if (!c || typeof c.id !== 'string') throw invalidCursor();
-      after = c;
-    }
-    const rows = await this.core.store.records.page(this.core.db, scopeOf(v), { where, key, desc: sort.desc, after, limit });
-    const hasMore = rows.length > limit;
-    const page = hasMore ? rows.slice(0, limit) : rows;
-    let next: string | undefined;
-    if (hasMore) {
-      const last = page[page.length - 1];
+    const { items: page, pagination } = await keysetPage(input, {
+      signer: this.core.platform.signer,
+      scope,
+      fetch: (from, reverse, n) =>
+        this.core.store.records.page(this.core.db, scopeOf(v), { where, key, desc: sort.desc, from, reverse, limit: n }),
       // PostgreSQL hands jsonb back as JSON text, SQLite the SQL value: each is fed back as it came.
-      next = this.core.platform.signer.sign(key ? { id: last.id, k: last.sort_key ?? null } : { id: last.id }, `cursor:${scope}`);
-    }
-    const pagination: Pagination = { has_more: hasMore, page_size: page.length, ...(next ? { cursor: next } : {}) };
-    if (input.count) pagination.total_count = await this.core.store.records.count(this.core.db, scopeOf(v), where);
+      keyOf: (row) => (key ? [(row.sort_key as string | number | null | undefined) ?? null, row.id] : [row.id]),
+      count: () => this.core.store.records.count(this.core.db, scopeOf(v), where),
+    });
     const opened = await this.core.protection.open(undefined, v.tenantId, v.datasetId, v.encrypted, page);
-    return { items: opened.map((r) => toRecord(r, fields)), pagination, next };
+    return { items: opened.map((r) => toRecord(r, fields)), pagination };
   }
 
   /**

@@ -3,10 +3,9 @@ import type { CreateVersion, DatasetVersion, FieldChange, FinalizeVersion, Pagin
 import type { Updateable } from 'kysely';
 import type { RequestContext } from '../../../platform/context.js';
 import { fromJson, toJson } from '../../../platform/db/index.js';
-import { invalidCursor } from '../../../platform/http/context.js';
 import { checkIfMatch, preconditionFailed } from '../../../platform/http/etag.js';
 import { AppError, notFound } from '../../../platform/errors.js';
-import type { PageRequest } from '../../../platform/http/pagination.js';
+import { type PageRequest, keysetPage } from '../../../platform/http/pagination.js';
 import type { Tx } from '../../../platform/index.js';
 import { fieldChanges } from '../records.js';
 import { toVersion } from '../store/index.js';
@@ -240,21 +239,17 @@ export class VersionService {
     fromId: string,
     toId: string,
     opts: { limit?: number; cursor?: string; fields?: boolean },
-  ): Promise<{ diff: VersionDiff; pagination: Pagination; next?: string }> {
+  ): Promise<{ diff: VersionDiff; pagination: Pagination }> {
     const ds = await this.core.authorizeRecords(ctx, id, 'datasets:read');
     const a = await this.core.resolveVersion(ctx, ds, fromId);
     const b = await this.core.resolveVersion(ctx, ds, toId);
-    const limit = opts.limit ?? 100;
-    const scope = `diff:${id}:${fromId}:${toId}`;
-    let after: string | undefined;
-    if (opts.cursor) {
-      const c = this.core.platform.signer.verify<{ after: string }>(opts.cursor, `cursor:${scope}`);
-      if (!c || typeof c.after !== 'string') throw invalidCursor();
-      after = c.after;
-    }
-    const rows = await this.core.store.records.diff(this.core.db, scopeOf(a), scopeOf(b), after, limit);
-    const hasMore = rows.length > limit;
-    const page = hasMore ? rows.slice(0, limit) : rows;
+    const { items: page, pagination } = await keysetPage(opts, {
+      signer: this.core.platform.signer,
+      scope: `diff:${id}:${fromId}:${toId}`,
+      fetch: (from, reverse, n) =>
+        this.core.store.records.diff(this.core.db, scopeOf(a), scopeOf(b), from?.[0] as string | undefined, reverse, n),
+      keyOf: (r) => [r.id],
+    });
     const diff: VersionDiff = { from: fromId, to: toId, added: [], removed: [], modified: [] };
     for (const r of page) {
       if (r.ha == null) diff.added.push(r.id);
@@ -268,9 +263,8 @@ export class VersionService {
       for (const rid of diff.modified) changes[rid] = fieldChanges(before.get(rid) ?? {}, afterData.get(rid) ?? {});
       diff.changes = changes;
     }
-    const next = hasMore ? this.core.platform.signer.sign({ after: page[page.length - 1].id }, `cursor:${scope}`) : undefined;
     await this.core.auditRead(ctx, ds, 'versions.diff', { from: fromId, to: toId });
-    return { diff, pagination: { has_more: hasMore, page_size: page.length, ...(next ? { cursor: next } : {}) }, next };
+    return { diff, pagination };
   }
 
   /** The (decrypted) data of records `ids` in version `v`. */

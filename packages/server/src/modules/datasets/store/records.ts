@@ -2,6 +2,7 @@ import type { DatasetRecord } from '@loam/api';
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import { type Executor, type SqlDialect, fromJson } from '../../../platform/db/index.js';
 import { rfc3339 } from '../../../platform/http/context.js';
+import type { PageKey } from '../../../platform/http/pagination.js';
 import { type JsonSql, project } from '../filter.js';
 import type { PreparedRecord } from '../records.js';
 import type { DatasetRecordsTable, RecordRow } from '../tables.js';
@@ -36,8 +37,10 @@ export interface RecordPageQuery {
   /** The sort key expression (absent: by id). */
   key?: RawBuilder<unknown>;
   desc: boolean;
-  /** Where the previous page ended: its last id and sort key (`k`, as selected). */
-  after?: { id: string; k?: unknown };
+  /** The row the page starts after: `[sort key as selected, id]`, or `[id]` without a key. */
+  from?: PageKey;
+  /** Walk the order backwards from `from` (links.prev), nulls first. */
+  reverse: boolean;
   limit: number;
 }
 
@@ -213,35 +216,36 @@ export class RecordTable {
   }
 
   /**
-   * One page (`limit` + 1 rows, to tell whether more follow) of records matching `where`, sorted by
-   * `key` then id (nulls last) or by id, after the previous page's last row.
+   * `limit` records matching `where`, sorted by `key` then id (nulls last) or by id, strictly after
+   * the row `from` (before it, nearest first, when `reverse`).
    */
   async page(db: Executor, scope: RowScope, p: RecordPageQuery): Promise<Array<RecordColumns & { sort_key?: unknown }>> {
     let q = this.scoped(db, scope).select(['id', 'data', 'revision', 'created_at', 'updated_at']);
     if (p.where) q = q.where(p.where);
-    const { key, after } = p;
-    const cmp = sql.raw(p.desc ? '<' : '>');
-    if (after && !key) q = q.where(sql<SqlBool>`id ${cmp} ${after.id}`);
-    else if (after && key && (after.k === null || after.k === undefined))
-      q = q.where(sql<SqlBool>`(${key} IS NULL AND id ${cmp} ${after.id})`);
-    else if (after && key) {
-      const k = this.json.param(after.k);
-      q = q.where(
-        sql<SqlBool>`((${key} IS NOT NULL AND (${key} ${cmp} ${k} OR (${key} = ${k} AND id ${cmp} ${after.id}))) OR ${key} IS NULL)`,
-      );
+    const { key, from, reverse } = p;
+    const down = p.desc !== reverse;
+    const cmp = sql.raw(down ? '<' : '>');
+    const dir = sql.raw(down ? 'DESC' : 'ASC');
+    if (!key) {
+      if (from) q = q.where(sql<SqlBool>`id ${cmp} ${from[0]}`);
+      return q.orderBy(sql`id ${dir}`).limit(p.limit).execute();
     }
-    const dir = p.desc ? sql.raw('DESC') : sql.raw('ASC');
-    if (!key)
-      return q
-        .orderBy(sql`id ${dir}`)
-        .limit(p.limit + 1)
-        .execute();
+    if (from) {
+      const [k, id] = from;
+      // Nulls sort after every value: past a null nothing but nulls follows; backwards, every value does.
+      if (k === null) q = q.where(sql<SqlBool>`((${key} IS NULL AND id ${cmp} ${id})${reverse ? sql` OR ${key} IS NOT NULL` : sql``})`);
+      else {
+        const kp = this.json.param(k);
+        const past = sql<SqlBool>`(${key} IS NOT NULL AND (${key} ${cmp} ${kp} OR (${key} = ${kp} AND id ${cmp} ${id})))`;
+        q = q.where(reverse ? past : sql<SqlBool>`(${past} OR ${key} IS NULL)`);
+      }
+    }
     return q
       .select(key.as('sort_key'))
-      .orderBy(sql`(${key} IS NULL)`)
+      .orderBy(sql`(${key} IS NULL) ${sql.raw(reverse ? 'DESC' : 'ASC')}`)
       .orderBy(sql`${key} ${dir}`)
       .orderBy(sql`id ${dir}`)
-      .limit(p.limit + 1)
+      .limit(p.limit)
       .execute();
   }
 
@@ -267,9 +271,9 @@ export class RecordTable {
 
   /**
    * Records whose content differs between versions `a` and `b` (hash null: absent there), in id
-   * order after `after`, `limit` + 1 of them.
+   * order after `after` (before it, nearest first, when `reverse`), `n` of them.
    */
-  async diff(db: Executor, a: RowScope, b: RowScope, after: string | undefined, limit: number) {
+  async diff(db: Executor, a: RowScope, b: RowScope, after: string | undefined, reverse: boolean, n: number) {
     const va = this.visible(a);
     const vb = this.visible(b);
     const ha = sql`MAX(CASE WHEN ${va} THEN hash END)`;
@@ -277,11 +281,11 @@ export class RecordTable {
     const { rows } = await sql<{ id: string; ha: string | null; hb: string | null }>`
       SELECT id, ${ha} AS ha, ${hb} AS hb
       FROM dataset_records
-      WHERE tenant_id = ${a.tenantId} AND dataset_id = ${a.datasetId} AND (${va} OR ${vb}) ${after ? sql`AND id > ${after}` : sql``}
+      WHERE tenant_id = ${a.tenantId} AND dataset_id = ${a.datasetId} AND (${va} OR ${vb}) ${after ? sql`AND id ${sql.raw(reverse ? '<' : '>')} ${after}` : sql``}
       GROUP BY id
       HAVING ${ha} IS NULL OR ${hb} IS NULL OR ${ha} <> ${hb}
-      ORDER BY id
-      LIMIT ${limit + 1}`.execute(db);
+      ORDER BY id ${sql.raw(reverse ? 'DESC' : 'ASC')}
+      LIMIT ${n}`.execute(db);
     return rows;
   }
 

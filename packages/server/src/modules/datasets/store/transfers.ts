@@ -1,6 +1,8 @@
 import type { DatasetExport, DatasetImport, ImportError } from '@loam/api';
 import { type Updateable, sql } from 'kysely';
+import type { Signer } from '../../../platform/crypto/index.js';
 import type { Executor } from '../../../platform/db/index.js';
+import { type PageRequest, pageByKey } from '../../../platform/http/pagination.js';
 import { rfc3339, rfc3339OrNull } from '../../../platform/http/context.js';
 import type { DatasetExportsTable, DatasetImportErrorsTable, DatasetImportsTable, ExportRow, ImportRow } from '../tables.js';
 
@@ -93,11 +95,13 @@ export class TransferTables {
   }
 
   /** An import's line errors after (`line`, `seq`), `limit` of them (the import is the caller's: checked before). */
-  async errors(db: Executor, importId: string, after: { line: number; seq: number } | undefined, limit: number) {
-    let q = db.selectFrom('dataset_import_errors').selectAll().where('import_id', '=', importId);
-    if (after) q = q.where((eb) => eb(eb.refTuple('line', 'seq'), '>', eb.tuple(after.line, after.seq)));
-    const rows = await q.orderBy('line').orderBy('seq').limit(limit).execute();
-    return rows.map((r): ImportError & { seq: number } => ({ line: r.line, field: r.field, code: r.code, message: r.message, seq: r.seq }));
+  /** An import's errors by line, one keyset page. */
+  errors(db: Executor, importId: string, page: PageRequest, signer: Signer) {
+    return pageByKey(db.selectFrom('dataset_import_errors').selectAll().where('import_id', '=', importId), page, {
+      signer,
+      scope: `import-errors:${importId}`,
+      columns: [{ column: 'line' }, { column: 'seq' }],
+    });
   }
 
   async insertExport(tx: Executor, row: DatasetExportsTable): Promise<void> {

@@ -134,6 +134,11 @@ export interface SqlDialect {
 
   // ---- full text ------------------------------------------------------------------------------
   createFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec): Promise<void>;
+  /**
+   * Rewrites the full-text indexes so that rows deleted from them leave no trace in the index's
+   * storage (an erasure): SQLite's FTS5 keeps a deleted row's terms in old segments until a merge.
+   */
+  purgeFullText<DB>(db: ExecutorOf<DB>): Promise<void>;
   /** (Re)indexes one document; its row in `spec.table` must exist. */
   putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void>;
   /** Removes a document's index entry (PostgreSQL's goes with its row). */
@@ -169,10 +174,10 @@ export interface SqlDialect {
    * oldest first, as a subquery for `where('id', 'in', …)`; PostgreSQL skips rows others locked.
    */
   dueJobs(db: JobsExecutor, kinds: string[], now: number, n: number): DueJobs;
-  /** Outbox events after `position`. */
-  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition): OutboxSelect<O>;
-  /** Outbox events in delivery order. */
-  outboxOrder<O>(query: OutboxSelect<O>): OutboxSelect<O>;
+  /** Outbox events after `position` (before it when `reverse`: a list's previous page). */
+  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition, reverse?: boolean): OutboxSelect<O>;
+  /** Outbox events in delivery order (newest first when `reverse`). */
+  outboxOrder<O>(query: OutboxSelect<O>, reverse?: boolean): OutboxSelect<O>;
   /** The txid below which every event is committed (PostgreSQL), or null when all are. */
   outboxVisibleBelow(): RawBuilder<number> | null;
   /** The columns that order the outbox (what an index for reading it in order after a prefix needs). */

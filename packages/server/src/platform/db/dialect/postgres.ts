@@ -172,6 +172,10 @@ export class PostgresSqlDialect implements SqlDialect {
     await db.schema.createIndex(`${t}_tenant`).on(t).column('tenant_id').execute();
   }
 
+  async purgeFullText(): Promise<void> {
+    // A tsvector column goes with its row; VACUUM reclaims the dead tuple like any other.
+  }
+
   async putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
     await sql`update ${sql.table(spec.table)} set search = to_tsvector('simple', ${text.slice(0, INDEX_CHARS)})
         where ${sql.ref(spec.key)} = ${key} and tenant_id = ${tenantId}`.execute(db);
@@ -261,12 +265,13 @@ export class PostgresSqlDialect implements SqlDialect {
   }
 
   /** Ordered by (txid, seq): a sequence number is taken before its transaction commits. */
-  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition): OutboxSelect<O> {
-    return query.where((eb) => eb(eb.refTuple('txid', 'seq'), '>', eb.tuple(position.txid, position.seq)));
+  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition, reverse = false): OutboxSelect<O> {
+    return query.where((eb) => eb(eb.refTuple('txid', 'seq'), reverse ? '<' : '>', eb.tuple(position.txid, position.seq)));
   }
 
-  outboxOrder<O>(query: OutboxSelect<O>): OutboxSelect<O> {
-    return query.orderBy('txid').orderBy('seq');
+  outboxOrder<O>(query: OutboxSelect<O>, reverse = false): OutboxSelect<O> {
+    const dir = reverse ? 'desc' : 'asc';
+    return query.orderBy('txid', dir).orderBy('seq', dir);
   }
 
   readonly outboxPositionColumns = ['txid', 'seq'] as const;

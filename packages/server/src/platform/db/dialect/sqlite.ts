@@ -297,6 +297,14 @@ export class SqliteSqlDialect implements SqlDialect {
     );
   }
 
+  async purgeFullText<DB>(db: ExecutorOf<DB>): Promise<void> {
+    const { rows } = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and sql like '%using fts5%'`.execute(
+      db,
+    );
+    for (const { name } of rows)
+      await sql`insert into ${sql.raw(identifier(name))}(${sql.raw(identifier(name))}) values ('optimize')`.execute(db);
+  }
+
   async putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
     await this.removeFullText(db, spec, key);
     const parts = spec.parts ? indexParts(text) : [text];
@@ -427,12 +435,12 @@ export class SqliteSqlDialect implements SqlDialect {
    * 0 and `seq` alone orders them (a row-value comparison would make SQLite read the whole
    * outbox through the index on every pass).
    */
-  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition): OutboxSelect<O> {
-    return query.where('seq', '>', position.seq);
+  outboxAfter<O>(query: OutboxSelect<O>, position: OutboxPosition, reverse = false): OutboxSelect<O> {
+    return query.where('seq', reverse ? '<' : '>', position.seq);
   }
 
-  outboxOrder<O>(query: OutboxSelect<O>): OutboxSelect<O> {
-    return query.orderBy('seq');
+  outboxOrder<O>(query: OutboxSelect<O>, reverse = false): OutboxSelect<O> {
+    return query.orderBy('seq', reverse ? 'desc' : 'asc');
   }
 
   readonly outboxPositionColumns = ['seq'] as const;
