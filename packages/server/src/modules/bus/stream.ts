@@ -4,7 +4,7 @@ import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import { toAppError } from '../../platform/http/errors-render.js';
 import type { LoamApp } from '../../platform/http/server.js';
-import { SLOW_CONSUMER, type SseOptions, type SseStream, openSse, sseEvent } from '../../platform/http/sse.js';
+import { SLOW_CONSUMER, type SseFrame, type SseOptions, type SseStream, openSse, sseEvent, sseFrame } from '../../platform/http/sse.js';
 import type { Subscription } from './hub.js';
 import type { BusService } from './service.js';
 import type { StoredMessage } from './store.js';
@@ -36,7 +36,7 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
       const after = startPosition(request, request.query.after);
       let sse: SseStream | undefined;
       const delivery = new Delivery(
-        (batch) => sse?.write(sseBatch(batch)),
+        (batch) => sse?.writeFrame(sseBatch(batch)),
         (err) => {
           const { op: _op, ...frame } = endFrame(err);
           sse?.fail(frame);
@@ -150,14 +150,15 @@ function wsFrames(batch: StoredMessage[]): string[] {
   return frames;
 }
 
-/** The SSE text of a batch, built once per batch like its WebSocket frames. */
-const sseText = new WeakMap<StoredMessage[], string>();
-function sseBatch(batch: StoredMessage[]): string {
-  let out = sseText.get(batch);
-  if (out === undefined) {
-    out = '';
+/** The SSE events of a batch, encoded once per batch like its WebSocket frames. */
+const sseFrames = new WeakMap<StoredMessage[], SseFrame>();
+function sseBatch(batch: StoredMessage[]): SseFrame {
+  let frame = sseFrames.get(batch);
+  if (frame === undefined) {
+    let out = '';
     for (const m of batch) out += sseEvent('message', messageJson(m), String(m.position));
-    sseText.set(batch, out);
+    frame = sseFrame(out);
+    sseFrames.set(batch, frame);
   }
-  return out;
+  return frame;
 }
