@@ -66,9 +66,11 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
     (socket: WebSocket, request) => {
       const { sid } = request.params as SessionParams;
       const query = request.query as StreamQuery;
-      const send = (frame: BusServerFrame | string) => {
+      const send = (frame: BusServerFrame | Buffer) => {
         if (socket.readyState !== socket.OPEN) return;
-        socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+        // A prepared frame is UTF-8 JSON text: sent as a text frame, without encoding it again.
+        if (Buffer.isBuffer(frame)) socket.send(frame, { binary: false });
+        else socket.send(JSON.stringify(frame));
         if (socket.bufferedAmount > opts.maxBufferedBytes) {
           socket.send(JSON.stringify({ op: 'error', ...SLOW_CONSUMER }));
           socket.close(1008, 'slow consumer');
@@ -139,12 +141,15 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
   );
 }
 
-/** The WebSocket frames of a batch, built once per batch: every caught-up subscriber is handed the same array. */
-const wsText = new WeakMap<StoredMessage[], string[]>();
-function wsFrames(batch: StoredMessage[]): string[] {
+/**
+ * The WebSocket messages of a batch, encoded (UTF-8) once per batch: every caught-up subscriber is
+ * handed the same array, and each socket the same buffers.
+ */
+const wsText = new WeakMap<StoredMessage[], Buffer[]>();
+function wsFrames(batch: StoredMessage[]): Buffer[] {
   let frames = wsText.get(batch);
   if (frames === undefined) {
-    frames = batch.map((m) => `{"op":"message","message":${messageJson(m)}}`);
+    frames = batch.map((m) => Buffer.from(`{"op":"message","message":${messageJson(m)}}`, 'utf8'));
     wsText.set(batch, frames);
   }
   return frames;

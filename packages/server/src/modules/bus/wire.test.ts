@@ -1,5 +1,6 @@
 import { type Socket, connect } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { sseFrame } from '../../platform/http/sse.js';
 import { type TestLoam, apiCaller, createTestLoam, describeEachDialect, eventually } from '../../test/harness.js';
 
@@ -80,6 +81,35 @@ describeEachDialect('message bus on the wire', (dialect) => {
     const got = messages(subs[0]).map((e) => JSON.parse(e.slice(e.indexOf('data: ') + 6)));
     expect(got.map((m) => [m.position, m.data.n, m.data.text])).toEqual([1, 2, 3, 4, 5].map((n) => [n, n, text]));
     expect(messages(subs[0]).map((e) => e.split('\n')[0])).toEqual(['id: 1', 'id: 2', 'id: 3', 'id: 4', 'id: 5']);
+  });
+
+  it('WebSocket subscribers get every message as a text frame (browsers read them as strings), non-ASCII data intact', async () => {
+    const text = 'héllo ✓ 🎉';
+    const url = `ws://127.0.0.1:${port}/api/v1/sessions/wire:3/ws`;
+    const frames = [0, 1].map(() => [] as { text: string; binary: boolean }[]);
+    const sockets = frames.map((got) => {
+      const ws = new WebSocket(url, { headers: t.admin });
+      ws.on('message', (raw, binary) => got.push({ text: String(raw), binary }));
+      return ws;
+    });
+    await eventually(() => frames.every((got) => got.some((f) => f.text.includes('"op":"ready"'))));
+    expect(
+      (
+        await api(
+          'POST',
+          '/api/v1/sessions/wire:3/messages',
+          [1, 2].map((n) => ({ data: { n, text } })),
+        )
+      ).status,
+    ).toBe(201);
+    expect((await api('POST', '/api/v1/sessions/wire:3/messages', { data: { n: 3, text } })).status).toBe(201);
+    await eventually(() => frames.every((got) => got.length === 4));
+    for (const ws of sockets) ws.close();
+    for (const got of frames) {
+      expect(got.map((f) => f.binary)).toEqual([false, false, false, false]);
+      const messages = got.slice(1).map((f) => JSON.parse(f.text));
+      expect(messages.map((f) => [f.op, f.message.position, f.message.data.text])).toEqual([1, 2, 3].map((n) => ['message', n, text]));
+    }
   });
 
   it('a subscriber that stops reading is cut off with a final error event; the others keep receiving', async () => {
