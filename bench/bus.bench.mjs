@@ -4,16 +4,20 @@
  * - sending: messages/s one per request and in batches of 100 (autocannon, 10 connections),
  *   against bare Fastify answering a POST of the same body, measured in the same run;
  * - fan-out: p50/p99 delivery latency of each message to 1,000 SSE subscribers of one session
- *   (from just before the POST to each subscriber's receipt, 50 messages, 20 ms apart), the
- *   subscribers spread over BENCH_SUBSCRIBER_PROCS client processes (default 2) on plain node:http;
+ *   (50 messages, 20 ms apart; from just before the POST, the strict measure, and from its 201),
+ *   the subscribers raw TCP sockets read in BENCH_SUBSCRIBER_PROCS client processes (default 2),
+ *   with the CPU the server and the clients used meanwhile;
  * - memory: the server's RSS growth per idle SSE subscriber (1,000 of them).
+ * With BENCH_BASE_BIN=<another build's loam.mjs> the fan-out runs alternate between that build
+ * and this one, BENCH_ROUNDS rounds each (A/B under the same machine load).
  *
  * Run: npm run build && node bench/bus.bench.mjs   (BENCH_DURATION s per send run, default 5;
- *      BENCH_SUBSCRIBERS, default 1000; --json for a machine-readable line)
+ *      BENCH_SUBSCRIBERS, default 1000; BENCH_PARTS=send,fanout; --json for a machine-readable line)
  */
 import { fork } from 'node:child_process';
 import os from 'node:os';
 import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
 import { cpuSecondsOf, median, rssOf, sleep, startLoam, table } from './common.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -162,6 +166,11 @@ async function subscribe(url, session, n, procs) {
   };
 }
 
+/** System (kernel) CPU seconds of a process so far (Linux /proc; 10 ms ticks): socket writes are mostly that. */
+function sysSecondsOf(pid) {
+  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[12]) / 100;
+}
+
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -179,7 +188,7 @@ async function fanOut(loam, n) {
   const rss1 = rssOf(loam.pid);
   const sentAt = [];
   const ackedAt = [];
-  const cpu0 = { server: cpuSecondsOf(loam.pid), clients: subs.cpu() };
+  const cpu0 = { server: cpuSecondsOf(loam.pid), sys: sysSecondsOf(loam.pid), clients: subs.cpu() };
   for (let i = 0; i < MESSAGES; i++) {
     sentAt[i] = now();
     const res = await fetch(`${loam.url}/api/v1/sessions/${session}/messages`, {
@@ -193,7 +202,7 @@ async function fanOut(loam, n) {
     await sleep(INTERVAL);
   }
   await sleep(1500);
-  const cpu1 = { server: cpuSecondsOf(loam.pid), clients: subs.cpu() };
+  const cpu1 = { server: cpuSecondsOf(loam.pid), sys: sysSecondsOf(loam.pid), clients: subs.cpu() };
   const received = await subs.close();
   const fromSend = [];
   const fromAck = [];
@@ -210,6 +219,7 @@ async function fanOut(loam, n) {
     ackP50: percentile(fromAck, 50),
     ackP99: percentile(fromAck, 99),
     serverCpu: cpu1.server - cpu0.server,
+    serverSys: cpu1.sys - cpu0.sys,
     clientCpu: cpu1.clients - cpu0.clients,
     idleKiB: (rss1 - rss0) / 1024 / n,
   };
@@ -276,7 +286,7 @@ async function fanOutRounds() {
         const f = (x) => x.toFixed(1);
         console.error(
           `round ${round + 1} ${build.name}: p50 ${f(r.p50)} p99 ${f(r.p99)} ms (from ack ${f(r.ackP50)}/${f(r.ackP99)}), ` +
-            `server ${f(r.serverCpu)} CPU-s, clients ${f(r.clientCpu)} CPU-s, load ${os.loadavg()[0].toFixed(1)}`,
+            `server ${f(r.serverCpu)} CPU-s (${f(r.serverSys)} sys), clients ${f(r.clientCpu)} CPU-s, load ${os.loadavg()[0].toFixed(1)}`,
         );
       } finally {
         await loam.stop();
@@ -294,7 +304,7 @@ async function fanOutRounds() {
       'p99 ms': med('p99').toFixed(1),
       'p99 per round': rs.map((r) => r.p99.toFixed(1)).join(' '),
       'p50/p99 from ack': `${med('ackP50').toFixed(1)}/${med('ackP99').toFixed(1)}`,
-      'server CPU-s': med('serverCpu').toFixed(2),
+      'server CPU-s (sys)': `${med('serverCpu').toFixed(2)} (${med('serverSys').toFixed(2)})`,
       'client CPU-s': med('clientCpu').toFixed(2),
       'idle KiB/sub': med('idleKiB').toFixed(1),
     });

@@ -55,7 +55,7 @@ describeEachDialect('message bus on the wire', (dialect) => {
   let port: number;
   const api = apiCaller(() => t);
   beforeAll(async () => {
-    t = await createTestLoam({ dialect, config: { rateLimitMultiplier: 1000, busHeartbeatMs: 20, busMaxBufferedBytes: 65_536 } });
+    t = await createTestLoam({ dialect, config: { rateLimitMultiplier: 1000, busHeartbeatMs: 1000, busMaxBufferedBytes: 65_536 } });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     port = (t.app.server.address() as { port: number }).port;
   });
