@@ -42,18 +42,26 @@ class Subscriber {
 /** The subscribers of one session in this process, and the newest position this process knows. */
 class SessionHub {
   head = 0;
-  /** The messages of the last advance, when they follow the previous head (fan-out without a read). */
+  /**
+   * The newest position whose message the hub has had in hand for its caught-up subscribers
+   * (handed over by a local send, or read once for all of them).
+   */
+  readThrough = 0;
+  /** The messages the hub last had in hand, in order and ending at `readThrough`. */
   recent: StoredMessage[] | undefined;
+  /** A read of what another process committed is in flight, for every caught-up subscriber at once. */
+  reading = false;
   readonly subscribers = new Set<Subscriber>();
   ready: Promise<void> | undefined;
 }
 
 /**
  * In-process fan-out of session messages. Every subscriber keeps the position it has delivered;
- * it is handed what follows, from the messages just committed when it is caught up, else read
- * from the store page by page until it is: so a subscriber sees every message after its starting
- * position once, in order, whether it joined late, fell behind or the messages were sent by
- * another process (which tells this one through `advance`).
+ * it is handed what follows, from the messages the hub has in hand when it is caught up (the ones
+ * just committed here, or, when another process committed them and told this one through
+ * `advance`, one read shared by every caught-up subscriber), else read from the store page by page
+ * until it is: so a subscriber sees every message after its starting position once, in order,
+ * whether it joined late, fell behind or the messages were sent by another process.
  */
 export class BusHub {
   private readonly hubs = new Map<string, SessionHub>();
@@ -84,6 +92,7 @@ export class BusHub {
       // The hub is in the map before its head is read, so an advance that races this read is kept.
       created.ready = this.store.session(tenantId, sessionId).then((s) => {
         created.head = Math.max(created.head, s?.head ?? 0);
+        created.readThrough = Math.max(created.readThrough, s?.head ?? 0);
       });
     }
     const sub = new Subscriber(after, sink);
@@ -104,14 +113,24 @@ export class BusHub {
 
   /**
    * The session's head moved to `head` (committed). `messages`, when given, are the ones that
-   * moved it, in order: caught-up subscribers get them without a read.
+   * moved it, in order: caught-up subscribers get them without a read. Without them (another
+   * process sent), the hub reads what follows once for every caught-up subscriber.
    */
   advance(tenantId: string, sessionId: string, head: number, messages?: StoredMessage[]): void {
     const hub = this.hubs.get(`${tenantId}\u0000${sessionId}`);
     if (!hub || head <= hub.head) return;
-    const previous = hub.head;
     hub.head = head;
-    hub.recent = messages && messages.length > 0 && messages[0].position <= previous + 1 ? messages : undefined;
+    if (hub.reading) {
+      // The read in flight goes on until it has reached the new head.
+    } else if (
+      messages &&
+      messages.length > 0 &&
+      messages[0].position <= hub.readThrough + 1 &&
+      messages[messages.length - 1].position === head
+    ) {
+      hub.recent = messages;
+      hub.readThrough = head;
+    } else this.readForAll(tenantId, sessionId, hub);
     for (const sub of hub.subscribers) this.feed(tenantId, sessionId, hub, sub);
   }
 
@@ -130,21 +149,47 @@ export class BusHub {
   private feed(tenantId: string, sessionId: string, hub: SessionHub, sub: Subscriber): void {
     if (sub.pumping || sub.closed || sub.delivered >= hub.head) return;
     const recent = hub.recent;
-    if (recent && sub.delivered >= recent[0].position - 1) {
+    if (recent && sub.delivered >= recent[0].position - 1 && sub.delivered < recent[recent.length - 1].position) {
       // A caught-up subscriber gets the very array every other one gets (its wire text is built once).
       const batch = sub.delivered === recent[0].position - 1 ? recent : recent.filter((m) => m.position > sub.delivered);
-      if (batch.length > 0) {
-        sub.delivered = batch[batch.length - 1].position;
-        sub.sink.messages(batch);
-      }
-      return;
+      sub.delivered = batch[batch.length - 1].position;
+      sub.sink.messages(batch);
+      if (sub.closed || sub.delivered >= hub.head) return;
     }
+    // What the hub is reading for every caught-up subscriber comes to this one with the others.
+    if (hub.reading && sub.delivered >= hub.readThrough) return;
     sub.pumping = true;
     this.pump(tenantId, sessionId, hub, sub).catch((err) => {
       this.log.warn({ err }, 'bus subscriber read failed');
       sub.closed = true;
       sub.sink.failed(err as Error);
     });
+  }
+
+  /** Starts the read of what follows `readThrough`, shared by every caught-up subscriber. */
+  private readForAll(tenantId: string, sessionId: string, hub: SessionHub): void {
+    hub.reading = true;
+    this.readPages(tenantId, sessionId, hub)
+      .catch((err) => this.log.warn({ err }, 'bus read for subscribers failed'))
+      .finally(() => {
+        hub.reading = false;
+        // Whoever is still behind (the read stopped short: purged, deleted, failed) reads on its own.
+        for (const sub of hub.subscribers) this.feed(tenantId, sessionId, hub, sub);
+      });
+  }
+
+  private async readPages(tenantId: string, sessionId: string, hub: SessionHub): Promise<void> {
+    await hub.ready;
+    while (hub.subscribers.size > 0 && hub.readThrough < hub.head) {
+      const from = hub.readThrough;
+      const batch = await this.store.after(tenantId, sessionId, from, PAGE);
+      if (batch.length === 0 || batch[0].position !== from + 1) return;
+      hub.recent = batch;
+      hub.readThrough = batch[batch.length - 1].position;
+      // Committed messages whose notification has not come yet are as good as announced.
+      hub.head = Math.max(hub.head, hub.readThrough);
+      for (const sub of hub.subscribers) this.feed(tenantId, sessionId, hub, sub);
+    }
   }
 
   /** Reads what `sub` lacks from the store until it has caught up with the hub. */

@@ -4,7 +4,7 @@ import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import { toAppError } from '../../platform/http/errors-render.js';
 import type { LoamApp } from '../../platform/http/server.js';
-import { SLOW_CONSUMER, type SseOptions, type SseStream, openSse, sseEvent } from '../../platform/http/sse.js';
+import { SLOW_CONSUMER, type SseFrame, type SseOptions, type SseStream, openSse, sseEvent, sseFrame } from '../../platform/http/sse.js';
 import type { Subscription } from './hub.js';
 import type { BusService } from './service.js';
 import type { StoredMessage } from './store.js';
@@ -36,7 +36,7 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
       const after = startPosition(request, request.query.after);
       let sse: SseStream | undefined;
       const delivery = new Delivery(
-        (batch) => sse?.write(sseBatch(batch)),
+        (batch) => sse?.writeFrame(sseBatch(batch)),
         (err) => {
           const { op: _op, ...frame } = endFrame(err);
           sse?.fail(frame);
@@ -66,9 +66,11 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
     (socket: WebSocket, request) => {
       const { sid } = request.params as SessionParams;
       const query = request.query as StreamQuery;
-      const send = (frame: BusServerFrame | string) => {
+      const send = (frame: BusServerFrame | Buffer) => {
         if (socket.readyState !== socket.OPEN) return;
-        socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+        // A prepared frame is UTF-8 JSON text: sent as a text frame, without encoding it again.
+        if (Buffer.isBuffer(frame)) socket.send(frame, { binary: false });
+        else socket.send(JSON.stringify(frame));
         if (socket.bufferedAmount > opts.maxBufferedBytes) {
           socket.send(JSON.stringify({ op: 'error', ...SLOW_CONSUMER }));
           socket.close(1008, 'slow consumer');
@@ -139,25 +141,29 @@ export async function busStreamRoutes(app: LoamApp, bus: BusService, opts: Strea
   );
 }
 
-/** The WebSocket frames of a batch, built once per batch: every caught-up subscriber is handed the same array. */
-const wsText = new WeakMap<StoredMessage[], string[]>();
-function wsFrames(batch: StoredMessage[]): string[] {
+/**
+ * The WebSocket messages of a batch, encoded (UTF-8) once per batch: every caught-up subscriber is
+ * handed the same array, and each socket the same buffers.
+ */
+const wsText = new WeakMap<StoredMessage[], Buffer[]>();
+function wsFrames(batch: StoredMessage[]): Buffer[] {
   let frames = wsText.get(batch);
   if (frames === undefined) {
-    frames = batch.map((m) => `{"op":"message","message":${messageJson(m)}}`);
+    frames = batch.map((m) => Buffer.from(`{"op":"message","message":${messageJson(m)}}`, 'utf8'));
     wsText.set(batch, frames);
   }
   return frames;
 }
 
-/** The SSE text of a batch, built once per batch like its WebSocket frames. */
-const sseText = new WeakMap<StoredMessage[], string>();
-function sseBatch(batch: StoredMessage[]): string {
-  let out = sseText.get(batch);
-  if (out === undefined) {
-    out = '';
+/** The SSE events of a batch, encoded once per batch like its WebSocket frames. */
+const sseFrames = new WeakMap<StoredMessage[], SseFrame>();
+function sseBatch(batch: StoredMessage[]): SseFrame {
+  let frame = sseFrames.get(batch);
+  if (frame === undefined) {
+    let out = '';
     for (const m of batch) out += sseEvent('message', messageJson(m), String(m.position));
-    sseText.set(batch, out);
+    frame = sseFrame(out);
+    sseFrames.set(batch, frame);
   }
-  return out;
+  return frame;
 }

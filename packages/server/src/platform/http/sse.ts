@@ -15,6 +15,8 @@ export interface SseOptions {
 export interface SseStream {
   /** Writes raw SSE text (one or more complete events); ignored once the stream ended. */
   write(text: string): void;
+  /** Writes events prepared once for many readers ({@link sseFrame}); ignored once the stream ended. */
+  writeFrame(frame: SseFrame): void;
   /** Ends the stream with a final `event: error` carrying `frame` as its data. */
   fail(frame: Record<string, unknown>): void;
   readonly ended: boolean;
@@ -28,6 +30,26 @@ export const SLOW_CONSUMER = { status: 429, code: 'slow_consumer', detail: 'The 
 /** One SSE event: `id:` (when given), `event:`, and the data line (JSON text, no newlines). */
 export function sseEvent(event: string, data: string, id?: string): string {
   return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${data}\n\n`;
+}
+
+/**
+ * SSE text encoded once for every reader of a fan-out: its bytes, and the same bytes framed as
+ * one HTTP/1.1 chunk (`<hex length>\r\n…\r\n`), which a chunked response's socket is handed as
+ * they are (one buffer and one write per reader, no per-reader encoding or chunk framing).
+ */
+export interface SseFrame {
+  readonly body: Buffer;
+  readonly chunk: Buffer;
+}
+
+export function sseFrame(text: string): SseFrame {
+  const body = Buffer.from(text, 'utf8');
+  const head = `${body.length.toString(16)}\r\n`;
+  const chunk = Buffer.allocUnsafe(head.length + body.length + 2);
+  chunk.write(head, 0, 'latin1');
+  body.copy(chunk, head.length);
+  chunk.write('\r\n', head.length + body.length, 'latin1');
+  return { body, chunk };
 }
 
 /** The `Last-Event-ID` a reconnecting client sent, if any. */
@@ -56,12 +78,27 @@ export function openSse(reply: FastifyReply, opts: SseOptions): SseStream {
     'x-accel-buffering': 'no',
   });
   res.on('close', finish);
+  // A reader this far behind would make the server hold its backlog: it is cut off instead.
+  const checkBacklog = () => {
+    if (res.writableLength > opts.maxBufferedBytes) stream.fail(SLOW_CONSUMER);
+  };
   const stream: SseStream = {
     write(text) {
       if (ended || res.writableEnded) return;
       res.write(text);
-      // A reader this far behind would make the server hold its backlog: it is cut off instead.
-      if (res.writableLength > opts.maxBufferedBytes) stream.fail(SLOW_CONSUMER);
+      checkBacklog();
+    },
+    writeFrame(frame) {
+      if (ended || res.writableEnded) return;
+      const socket = res.socket;
+      // The prepared chunk goes straight to the socket when the response is chunked, its head is
+      // out, the socket is its own (not queued behind a pipelined one) and the response holds
+      // nothing back itself (its writableLength is the socket's): byte for byte what res.write
+      // would send, without re-encoding and framing it for each reader.
+      if (socket?.writable && res.headersSent && res.chunkedEncoding && res.writableLength === socket.writableLength)
+        socket.write(frame.chunk);
+      else res.write(frame.body);
+      checkBacklog();
     },
     fail(frame) {
       if (ended || res.writableEnded) return finish();
