@@ -387,9 +387,10 @@ export class KnowledgeStore {
     const cap = Math.max(this.common.min, Math.floor(total * this.common.share));
     if (total <= cap) return words;
     const kept: string[] = [];
-    for (const w of words)
-      if ((await this.cached(`${cap}:${w}`, () => this.dialect.countFullTextMatches(db, CHUNKS_FULL_TEXT, w, cap + 1))) <= cap)
-        kept.push(w);
+    for (const w of words) {
+      const n = await this.cached(`${cap}:${w}`, () => this.dialect.countFullTextMatches(db, CHUNKS_FULL_TEXT, w, cap + 1));
+      if (n > 0 && n <= cap) kept.push(w); // a word in no chunk (or a stop word of the engine's) adds nothing
+    }
     return kept.length ? kept : words;
   }
 
