@@ -18,7 +18,7 @@
  * Run: npm run build && node bench/knowledge-eval.mjs [--set debian]   (--json for a machine-readable line)
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -162,6 +162,7 @@ function generateDebianSet() {
   return { source: 'manual pages of Debian 12 (/usr/share/man), openings; questions written for Loam', documents, questions };
 }
 
+mkdirSync(join(ROOT, 'bench/data'), { recursive: true });
 if (!existsSync(SET)) writeFileSync(SET, `${JSON.stringify(SET_NAME === 'debian' ? generateDebianSet() : generateSet(), null, 1)}\n`);
 const set = JSON.parse(readFileSync(SET, 'utf8'));
 

@@ -1,6 +1,7 @@
-import { jsonType } from '../../platform/db/index.js';
+import { fromJson, jsonType } from '../../platform/db/index.js';
 import type { MigrationSet } from '../../platform/db/migrate.js';
-import { CHUNKS_FULL_TEXT } from './store.js';
+import { CHUNKS_FULL_TEXT, CHUNKS_VECTORS } from './store.js';
+import { indexedText } from './workflow.js';
 
 /** Collections, documents, chunks (full-text indexed: FTS5 / tsvector + GIN) and recorded queries. */
 export const knowledgeMigrations: MigrationSet = {
@@ -100,6 +101,51 @@ export const knowledgeMigrations: MigrationSet = {
         .on('kb_documents')
         .columns(['tenant_id', 'collection_id', 'status', 'classification', 'owner', 'department'])
         .execute();
+    },
+    /**
+     * Words are indexed by their stem (`porter unicode61` / `english`): the index is built anew
+     * from the chunks of indexed documents, in batches.
+     */
+    async '003_knowledge_stemmed_full_text'(db, dialect) {
+      await dialect.dropFullText(db, CHUNKS_FULL_TEXT);
+      await dialect.createFullText(db, CHUNKS_FULL_TEXT);
+      for (let after = ''; ; ) {
+        const rows = await db
+          .selectFrom('kb_chunks as c')
+          .innerJoin('kb_documents as d', 'd.id', 'c.document_id')
+          .select(['c.id', 'c.tenant_id', 'c.heading_path', 'c.text'])
+          .where('d.status', '=', 'indexed')
+          .where('c.id', '>', after)
+          .orderBy('c.id')
+          .limit(500)
+          .execute();
+        for (const r of rows) {
+          const heading_path = fromJson<string[]>(r.heading_path) ?? [];
+          await dialect.putFullText(db, CHUNKS_FULL_TEXT, r.tenant_id, r.id, indexedText({ heading_path, text: r.text }));
+        }
+        if (rows.length < 500) break;
+        after = rows[rows.length - 1].id;
+      }
+    },
+    /** Embeddings in the vector index (sqlite-vec; nothing to do without one), existing ones copied in. */
+    async '004_knowledge_vector_index'(db, dialect) {
+      await db.schema.alterTable('kb_chunks').addColumn('vec_rowid', 'integer').execute();
+      await db.schema.alterTable('kb_chunks').addColumn('vec_dims', 'integer').execute();
+      await db.schema.createIndex('kb_chunks_vec_rowid').on('kb_chunks').columns(['vec_rowid', 'vec_dims']).execute();
+      if (!dialect.vectorIndex) return;
+      for (let after = ''; ; ) {
+        const rows = await db
+          .selectFrom('kb_chunks')
+          .select(['id', 'embedding'])
+          .where('embedding', 'is not', null)
+          .where('id', '>', after)
+          .orderBy('id')
+          .limit(500)
+          .execute();
+        for (const r of rows) await dialect.putVector(db, CHUNKS_VECTORS, r.id, JSON.parse(r.embedding ?? '[]') as number[]);
+        if (rows.length < 500) break;
+        after = rows[rows.length - 1].id;
+      }
     },
   },
 };

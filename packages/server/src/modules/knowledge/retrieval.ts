@@ -109,6 +109,19 @@ export class Retrieval {
     return { collectionIds, allowed: allowed.length === tuples.length ? undefined : allowed, filters };
   }
 
+  /**
+   * The `limit` chunks of `scope` most similar to `q`: by the database's vector index (sqlite-vec,
+   * exact KNN in C), else exact cosine over every embedded chunk of the scope, O(n·d).
+   */
+  private async nearest(tenantId: string, q: number[], scope: ChunkScope, limit: number): Promise<[string, number][]> {
+    if (this.store.vectorIndex)
+      return (await this.store.nearestChunks(this.db, tenantId, q, scope, limit)).map((h) => [h.id, h.similarity]);
+    const scored: [string, number][] = [];
+    for (const row of await this.store.embeddings(this.db, tenantId, scope))
+      scored.push([row.id, cosine(q, JSON.parse(row.embedding) as number[])]);
+    return scored.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit);
+  }
+
   async search(ctx: RequestContext, input: SearchInput): Promise<{ mode: SearchMode; hits: SearchHit[] }> {
     return this.searchIn(ctx, await this.collections(ctx, input.collectionIds), input);
   }
@@ -133,11 +146,7 @@ export class Retrieval {
     }
     if (useVectors && model) {
       const [q] = (await this.gateway.embed(ctx, { model, input: [input.q] })).embeddings;
-      const scored: [string, number][] = [];
-      for (const row of await this.store.embeddings(this.db, ctx.tenantId, scope))
-        scored.push([row.id, cosine(q, JSON.parse(row.embedding) as number[])]);
-      scored.sort((a, b) => b[1] - a[1]);
-      for (const [id, s] of scored.slice(0, depth)) vector.set(id, s);
+      for (const [id, s] of await this.nearest(ctx.tenantId, q, scope, depth)) vector.set(id, s);
     }
     const used: SearchMode = keyword.size && vector.size ? 'hybrid' : vector.size ? 'vector' : wanted === 'hybrid' ? 'keyword' : wanted;
     const fused = reciprocalRankFusion([[...keyword.keys()], [...vector.keys()]].filter((l) => l.length));

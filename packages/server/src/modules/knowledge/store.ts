@@ -1,15 +1,31 @@
 import { type Expression, type Selectable, type SqlBool, sql } from 'kysely';
 import type { Signer } from '../../platform/crypto/index.js';
-import type { FullTextHit, FullTextSpec } from '../../platform/db/dialect/index.js';
+import type { FullTextHit, FullTextSpec, VectorHit, VectorSpec } from '../../platform/db/dialect/index.js';
 import { type Executor, type SqlDialect, fromJson, toJson } from '../../platform/db/index.js';
 import { type PageRequest, pageById } from '../../platform/http/pagination.js';
 import type { KbChunksTable, KbCollectionsTable, KbDocumentsTable, KbQueriesTable } from './tables.js';
 
-export const CHUNKS_FULL_TEXT: FullTextSpec = { table: 'kb_chunks', key: 'id', ftsTable: 'kb_chunks_fts' };
+export const CHUNKS_VECTORS: VectorSpec = { table: 'kb_chunks', key: 'id', vecTable: 'kb_chunks_vec' };
+export const CHUNKS_FULL_TEXT: FullTextSpec = { table: 'kb_chunks', key: 'id', ftsTable: 'kb_chunks_fts', stemmed: true };
+
+/**
+ * A query word found in more than `share` of the indexed chunks, and in more than `min` of them,
+ * is too common to search by (see `searchWords`).
+ */
+export interface CommonWords {
+  share: number;
+  min: number;
+}
+export const COMMON_WORDS: CommonWords = { share: 0.1, min: 1000 };
+/** How long a chunk count and a word's document frequency are reused (they change slowly). */
+const FREQUENCY_TTL_MS = 60_000;
+const FREQUENCY_ENTRIES = 50_000;
 
 export type CollectionRow = Omit<Selectable<KbCollectionsTable>, 'metadata'> & { metadata: Record<string, unknown> };
 export type DocumentRow = Omit<Selectable<KbDocumentsTable>, 'metadata' | 'text'> & { metadata: Record<string, unknown> };
-export type ChunkRow = Omit<Selectable<KbChunksTable>, 'heading_path' | 'embedding' | 'fts_rowid'> & { heading_path: string[] };
+export type ChunkRow = Omit<Selectable<KbChunksTable>, 'heading_path' | 'embedding' | 'fts_rowid' | 'vec_rowid' | 'vec_dims'> & {
+  heading_path: string[];
+};
 export type NewChunk = Omit<ChunkRow, 'tenant_id' | 'collection_id' | 'document_id'>;
 
 /** The attributes the access check decides a document's readability on. */
@@ -72,14 +88,20 @@ const toDocument = (r: Omit<Selectable<KbDocumentsTable>, 'text'>): DocumentRow 
   size: r.size === null ? null : Number(r.size),
   metadata: fromJson<Record<string, unknown>>(r.metadata) ?? {},
 });
-const toChunk = (r: Omit<Selectable<KbChunksTable>, 'embedding' | 'fts_rowid'>): ChunkRow => ({
+const toChunk = (r: Omit<Selectable<KbChunksTable>, 'embedding' | 'fts_rowid' | 'vec_rowid' | 'vec_dims'>): ChunkRow => ({
   ...r,
   heading_path: fromJson<string[]>(r.heading_path) ?? [],
 });
 
 /** The only file with SQL on the knowledge tables. */
 export class KnowledgeStore {
-  constructor(private readonly dialect: SqlDialect) {}
+  private readonly frequencies = new Map<string, { n: number; at: number }>();
+
+  constructor(
+    private readonly dialect: SqlDialect,
+    private readonly common: CommonWords = COMMON_WORDS,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   // ---------------------------------------------------------------- collections
 
@@ -243,7 +265,10 @@ export class KnowledgeStore {
       .where('tenant_id', '=', tenantId)
       .where('document_id', '=', documentId)
       .execute();
-    for (const { id } of ids) await this.dialect.removeFullText(db, CHUNKS_FULL_TEXT, id);
+    for (const { id } of ids) {
+      await this.dialect.removeFullText(db, CHUNKS_FULL_TEXT, id);
+      await this.dialect.removeVector(db, CHUNKS_VECTORS, id);
+    }
     await db.deleteFrom('kb_chunks').where('tenant_id', '=', tenantId).where('document_id', '=', documentId).execute();
   }
 
@@ -260,6 +285,8 @@ export class KnowledgeStore {
             heading_path: toJson(c.heading_path),
             embedding: null,
             fts_rowid: null,
+            vec_rowid: null,
+            vec_dims: null,
           })),
         )
         .execute();
@@ -294,6 +321,17 @@ export class KnowledgeStore {
       .set({ embedding: JSON.stringify(vector) })
       .where('id', '=', id)
       .execute();
+    await this.dialect.putVector(db, CHUNKS_VECTORS, id, vector);
+  }
+
+  /** The database's nearest-neighbour index (sqlite-vec), if any: without it `embeddings` are ranked exactly. */
+  get vectorIndex(): string | undefined {
+    return this.dialect.vectorIndex;
+  }
+
+  /** The `limit` chunks of `scope` nearest to `vector` (cosine), by the vector index: the scope applies before ranking. */
+  async nearestChunks(db: Executor, tenantId: string, vector: number[], scope: ChunkScope, limit: number): Promise<VectorHit[]> {
+    return this.dialect.searchVectors(db, CHUNKS_VECTORS, vector, limit, this.inScope(tenantId, scope));
   }
 
   async indexChunk(db: Executor, tenantId: string, id: string, text: string): Promise<void> {
@@ -320,12 +358,48 @@ export class KnowledgeStore {
       and exists (select 1 from kb_documents d where ${sql.join(doc, sql` and `)})`;
   }
 
+  /** A cached count (chunks, or chunks holding a word), recounted after FREQUENCY_TTL_MS. */
+  private async cached(key: string, count: () => Promise<number>): Promise<number> {
+    const hit = this.frequencies.get(key);
+    if (hit && this.now() - hit.at < FREQUENCY_TTL_MS) return hit.n;
+    if (this.frequencies.size >= FREQUENCY_ENTRIES) this.frequencies.clear();
+    const n = await count();
+    this.frequencies.set(key, { n, at: this.now() });
+    return n;
+  }
+
+  /**
+   * The words worth searching by: a word in more than `common.share` of all indexed chunks (and
+   * in more than `common.min`) is dropped when a rarer word remains, as BM25 engines drop stop
+   * words. Its IDF is at most ln 9 ≈ 2.2 (none past half the chunks), yet ranking every chunk it
+   * matches is most of a query's cost. Counts cover the whole index (every tenant), as the IDF
+   * does, and are reused for a minute.
+   */
+  async searchWords(db: Executor, words: string[]): Promise<string[]> {
+    if (words.length < 2) return words;
+    const total = await this.cached('', async () => {
+      const r = await db
+        .selectFrom('kb_chunks')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirst();
+      return Number(r?.n ?? 0);
+    });
+    const cap = Math.max(this.common.min, Math.floor(total * this.common.share));
+    if (total <= cap) return words;
+    const kept: string[] = [];
+    for (const w of words) {
+      const n = await this.cached(`${cap}:${w}`, () => this.dialect.countFullTextMatches(db, CHUNKS_FULL_TEXT, w, cap + 1));
+      if (n > 0 && n <= cap) kept.push(w); // a word in no chunk (or a stop word of the engine's) adds nothing
+    }
+    return kept.length ? kept : words;
+  }
+
   /**
    * Chunks matching any of `words`, best first (BM25 / ts_rank, `limit` in SQL), among the chunks
    * of `scope` only: the scope (collections, readable documents, filters) applies before ranking.
    */
   async keywordSearch(db: Executor, tenantId: string, words: string[], scope: ChunkScope, limit: number): Promise<FullTextHit[]> {
-    return this.dialect.searchFullText(db, CHUNKS_FULL_TEXT, tenantId, words, limit, {
+    return this.dialect.searchFullText(db, CHUNKS_FULL_TEXT, tenantId, await this.searchWords(db, words), limit, {
       anyWord: true,
       restrict: this.inScope(tenantId, scope),
     });

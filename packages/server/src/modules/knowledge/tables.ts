@@ -54,6 +54,9 @@ export interface KbChunksTable {
   text: string;
   embedding: string | null;
   fts_rowid: number | null;
+  /** The embedding's row in the vector index (sqlite-vec) and its dimensions. */
+  vec_rowid: number | null;
+  vec_dims: number | null;
 }
 
 /** One answered query, for the observatory and the audit log. */

@@ -66,6 +66,12 @@ export interface FullTextSpec {
    * characters in one FTS5 insert held it for seconds); without it a document is one row.
    */
   parts?: string;
+  /**
+   * Words reduced to their English stem (Porter: `mounts`, `mounted` → `mount`) and diacritics
+   * removed: SQLite's `porter unicode61` tokenizer, PostgreSQL's `english` configuration.
+   * Without it words are only case-folded (`unicode61` / `simple`).
+   */
+  stemmed?: boolean;
 }
 
 /** How `searchFullText` matches: every word (default) or any, and the keys it may return. */
@@ -77,6 +83,23 @@ export interface FullTextOptions {
    * which must then be indexed): applied before ranking and the limit.
    */
   restrict?: Expression<SqlBool>;
+}
+
+/**
+ * A nearest-neighbour index of the rows of `table` (primary key `key`; columns `vec_rowid` and
+ * `vec_dims` integer, indexed together) by an embedding. SQLite keeps the vectors in sqlite-vec
+ * tables named `<vecTable>_<dimensions>`.
+ */
+export interface VectorSpec {
+  table: string;
+  key: string;
+  vecTable: string;
+}
+
+export interface VectorHit {
+  id: string;
+  /** Cosine similarity. */
+  similarity: number;
 }
 
 export interface FullTextHit {
@@ -143,6 +166,13 @@ export interface SqlDialect {
   putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void>;
   /** Removes a document's index entry (PostgreSQL's goes with its row). */
   removeFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, key: string): Promise<void>;
+  /** Drops the whole index (to create it anew with other settings; every row must be indexed again). */
+  dropFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec): Promise<void>;
+  /**
+   * How many indexed documents of every tenant contain `word`, counted up to `cap` (a cheap
+   * document frequency: reading stops at `cap`). Counts over the whole index, as BM25's IDF does.
+   */
+  countFullTextMatches<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, word: string, cap: number): Promise<number>;
   /**
    * `column` contains every one of `words` as a substring, ignoring case: a filter over rows other
    * conditions already narrowed (log search, where indexing each record would slow ingest).
@@ -157,6 +187,25 @@ export interface SqlDialect {
     limit: number,
     opts?: FullTextOptions,
   ): Promise<FullTextHit[]>;
+
+  // ---- vectors --------------------------------------------------------------------------------
+  /** The vector index in use (`sqlite-vec v0.1.9`), or undefined: callers rank vectors exactly. */
+  readonly vectorIndex: string | undefined;
+  /** Stores a row's vector in the index (no-op without one). */
+  putVector<DB>(db: ExecutorOf<DB>, spec: VectorSpec, key: string, vector: number[]): Promise<void>;
+  /** Removes a row's vector from the index (no-op without one). */
+  removeVector<DB>(db: ExecutorOf<DB>, spec: VectorSpec, key: string): Promise<void>;
+  /**
+   * The `limit` rows nearest to `vector` by cosine among those `restrict` admits (a condition on
+   * the row, aliased `t`, applied before ranking); only when `vectorIndex` is set.
+   */
+  searchVectors<DB>(
+    db: ExecutorOf<DB>,
+    spec: VectorSpec,
+    vector: number[],
+    limit: number,
+    restrict: Expression<SqlBool>,
+  ): Promise<VectorHit[]>;
 
   // ---- locks ----------------------------------------------------------------------------------
   /** Whether `forUpdate`/`forShare` lock rows (PostgreSQL). SQLite runs one writer at a time. */

@@ -16,6 +16,7 @@ import {
   type FullTextHit,
   type FullTextOptions,
   type FullTextSpec,
+  type VectorHit,
   identifier,
   type JsonExpressions,
   joinOr,
@@ -59,6 +60,9 @@ export function openPostgres(url: string, poolMax: number, log?: (event: LogEven
 
 /** PostgreSQL's tsvector has a size ceiling; very long texts are indexed by their beginning. */
 const INDEX_CHARS = 500_000;
+
+/** The text search configuration of a full-text index: `english` stems words, `simple` only folds case. */
+const textSearchConfig = (spec: FullTextSpec) => sql`${spec.stemmed ? 'english' : 'simple'}::regconfig`;
 
 // Session-level advisory lock held while migrating (any constant works).
 const MIGRATION_LOCK_KEY = 7_305_110_221;
@@ -177,11 +181,32 @@ export class PostgresSqlDialect implements SqlDialect {
   }
 
   async putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
-    await sql`update ${sql.table(spec.table)} set search = to_tsvector('simple', ${text.slice(0, INDEX_CHARS)})
+    await sql`update ${sql.table(spec.table)} set search = to_tsvector(${textSearchConfig(spec)}, ${text.slice(0, INDEX_CHARS)})
         where ${sql.ref(spec.key)} = ${key} and tenant_id = ${tenantId}`.execute(db);
   }
 
   async removeFullText(): Promise<void> {}
+
+  /** pgvector is not used: callers rank vectors exactly (see docs/knowledge.md for the cost). */
+  readonly vectorIndex = undefined;
+  async putVector(): Promise<void> {}
+  async removeVector(): Promise<void> {}
+  async searchVectors(): Promise<VectorHit[]> {
+    throw new Error('searchVectors: no vector index on PostgreSQL without pgvector');
+  }
+
+  async dropFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec): Promise<void> {
+    const t = identifier(spec.table);
+    await sql`drop index if exists ${sql.raw(`${t}_search`)}`.execute(db);
+    await sql`drop index if exists ${sql.raw(`${t}_tenant`)}`.execute(db);
+    await sql`alter table ${sql.raw(t)} drop column if exists search`.execute(db);
+  }
+
+  async countFullTextMatches<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, word: string, cap: number): Promise<number> {
+    const { rows } = await sql<{ n: string }>`select count(*) as n from (select 1 from ${sql.table(spec.table)}
+        where search @@ plainto_tsquery(${textSearchConfig(spec)}, ${word}) limit ${cap}) m`.execute(db);
+    return Number(rows[0]?.n ?? 0);
+  }
 
   containsWords(column: string, words: string[]): Bool {
     const col = sql.ref(column);
@@ -199,18 +224,19 @@ export class PostgresSqlDialect implements SqlDialect {
     limit: number,
     opts: FullTextOptions = {},
   ): Promise<FullTextHit[]> {
+    const config = textSearchConfig(spec);
     // Any word: the words' queries OR-ed (||), each parsed by plainto_tsquery (no query syntax).
     const query = opts.anyWord
       ? sql.join(
-          words.map((w) => sql`plainto_tsquery('simple', ${w})`),
+          words.map((w) => sql`plainto_tsquery(${config}, ${w})`),
           sql` || `,
         )
-      : sql`plainto_tsquery('simple', ${words.join(' ')})`;
+      : sql`plainto_tsquery(${config}, ${words.join(' ')})`;
     const restrict = opts.restrict ? sql` and ${opts.restrict}` : sql``;
     // The best `limit` rows first, the headlines only of those.
     const { rows } = await sql<FullTextHit>`
         select r.id, r.score,
-               ts_headline('simple', left(r.text, 100000), r.q, 'MaxWords=24, MinWords=8, StartSel=[, StopSel=]') as snippet
+               ts_headline(${config}, left(r.text, 100000), r.q, 'MaxWords=24, MinWords=8, StartSel=[, StopSel=]') as snippet
         from (select t.${sql.ref(spec.key)} as id, t.text, qq.q, ts_rank(t.search, qq.q) as score
               from ${sql.table(spec.table)} t, (select ${query} as q) qq
               where t.tenant_id = ${tenantId} and t.search @@ qq.q${restrict}

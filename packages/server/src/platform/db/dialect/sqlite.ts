@@ -27,6 +27,8 @@ import {
   type FullTextHit,
   type FullTextOptions,
   type FullTextSpec,
+  type VectorHit,
+  type VectorSpec,
   groupScalars,
   identifier,
   type JsonExpressions,
@@ -42,6 +44,7 @@ import {
   type JobsExecutor,
 } from './index.js';
 import type { Database } from '../schema.js';
+import { SqliteVectors, loadSqliteVec } from './sqlite-vector.js';
 
 /** Opens (creating) the SQLite database file at `path`. */
 export function openSqlite(path: string, log?: (event: LogEvent) => void): OpenedDatabase {
@@ -252,8 +255,34 @@ export class SqliteSqlDialect implements SqlDialect {
   /** Prepared bulk INSERT statements by SQL text, on Kysely's one connection. */
   private readonly inserts = new Map<string, SQLite.Statement>();
 
+  readonly vectorIndex: string | undefined;
+  private readonly vectors: SqliteVectors;
+
   /** `sqlite` is the one connection Kysely uses: statements run on it inside a transaction belong to it. */
-  constructor(private readonly sqlite: SQLite.Database) {}
+  constructor(private readonly sqlite: SQLite.Database) {
+    const version = loadSqliteVec(sqlite);
+    this.vectorIndex = version && `sqlite-vec ${version}`;
+    this.vectors = new SqliteVectors(sqlite);
+  }
+
+  async putVector<DB>(db: ExecutorOf<DB>, spec: VectorSpec, key: string, vector: number[]): Promise<void> {
+    if (this.vectorIndex) await this.vectors.put(db, spec, key, vector);
+  }
+
+  async removeVector<DB>(db: ExecutorOf<DB>, spec: VectorSpec, key: string): Promise<void> {
+    if (this.vectorIndex) await this.vectors.remove(db, spec, key);
+  }
+
+  async searchVectors<DB>(
+    db: ExecutorOf<DB>,
+    spec: VectorSpec,
+    vector: number[],
+    limit: number,
+    restrict: Expression<SqlBool>,
+  ): Promise<VectorHit[]> {
+    if (!this.vectorIndex) throw new Error('searchVectors: no vector index (sqlite-vec did not load)');
+    return this.vectors.search(db, spec, vector, limit, restrict);
+  }
 
   serialPrimaryKey<TB extends string, C extends string, CN extends string>(
     table: CreateTableBuilder<TB, C>,
@@ -292,7 +321,7 @@ export class SqliteSqlDialect implements SqlDialect {
   }
 
   async createFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec): Promise<void> {
-    await sql`create virtual table ${sql.raw(identifier(spec.ftsTable))} using fts5(body, ${sql.raw(identifier(spec.key))} unindexed, tenant_id unindexed, tokenize = 'unicode61 remove_diacritics 2')`.execute(
+    await sql`create virtual table ${sql.raw(identifier(spec.ftsTable))} using fts5(body, ${sql.raw(identifier(spec.key))} unindexed, tenant_id unindexed, tokenize = ${sql.raw(spec.stemmed ? "'porter unicode61 remove_diacritics 2'" : "'unicode61 remove_diacritics 2'")})`.execute(
       db,
     );
   }
@@ -303,6 +332,21 @@ export class SqliteSqlDialect implements SqlDialect {
     );
     for (const { name } of rows)
       await sql`insert into ${sql.raw(identifier(name))}(${sql.raw(identifier(name))}) values ('optimize')`.execute(db);
+  }
+
+  async dropFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec): Promise<void> {
+    await sql`drop table if exists ${sql.table(spec.ftsTable)}`.execute(db);
+    const parts = spec.parts ? sql`, ${sql.ref(spec.parts)} = null` : sql``;
+    await sql`update ${sql.table(spec.table)} set fts_rowid = null${parts}`.execute(db);
+  }
+
+  async countFullTextMatches<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, word: string, cap: number): Promise<number> {
+    // FTS5 reads the word's document list only (not the rows), and stops at `cap`.
+    const fts = sql.table(spec.ftsTable);
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*) as n from (select 1 from ${fts} where ${fts} match ${quote(word)} limit ${cap})`.execute(db);
+    return Number(rows[0]?.n ?? 0);
   }
 
   async putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void> {
@@ -349,7 +393,7 @@ export class SqliteSqlDialect implements SqlDialect {
     opts: FullTextOptions = {},
   ): Promise<FullTextHit[]> {
     // Each word quoted: user input never reaches FTS5 query syntax.
-    const quoted = words.map((w) => `"${w.replaceAll('"', '""')}"`);
+    const quoted = words.map(quote);
     const fts = sql.table(spec.ftsTable);
     const match = quoted.join(opts.anyWord ? ' OR ' : ' ');
     if (!spec.parts) {
@@ -494,6 +538,9 @@ export class SqliteSqlDialect implements SqlDialect {
 
 /** Characters per index row of a document indexed in parts (FullTextSpec.parts): ~10-50 ms of FTS5 work each. */
 const INDEX_PART_CHARS = 128 * 1024;
+
+/** A word as one FTS5 string: user input never reaches FTS5 query syntax. */
+const quote = (w: string): string => `"${w.replaceAll('"', '""')}"`;
 
 /** The text cut into parts of about INDEX_PART_CHARS, each cut at a line break or space so no word is split. */
 export function indexParts(text: string): string[] {
