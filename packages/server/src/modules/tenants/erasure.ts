@@ -72,7 +72,7 @@ export function registerErasure(platform: Platform, tenants: TenantService, keys
       const shredded = (await keys()?.shred(tenantId)) ?? { dataKeys: 0, rootKey: false };
       const blobs = await platform.blob.deletePrefix(`${tenantId}/`);
       const tables = await deleteRows(platform.database.db, tenantId);
-      await platform.database.dialect.purgeFullText(platform.database.db);
+      await platform.database.dialect.purgeSearchIndexes(platform.database.db);
       const report: TenantErasureReport = {
         tenant_id: tenantId,
         data_keys_destroyed: shredded.dataKeys,

@@ -159,9 +159,10 @@ export interface SqlDialect {
   createFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec): Promise<void>;
   /**
    * Rewrites the full-text indexes so that rows deleted from them leave no trace in the index's
-   * storage (an erasure): SQLite's FTS5 keeps a deleted row's terms in old segments until a merge.
+   * storage (an erasure): SQLite's FTS5 keeps a deleted row's terms in old segments until a merge,
+   * and its vector tables (sqlite-vec) hold no tenant id: vectors no row points at are deleted.
    */
-  purgeFullText<DB>(db: ExecutorOf<DB>): Promise<void>;
+  purgeSearchIndexes<DB>(db: ExecutorOf<DB>): Promise<void>;
   /** (Re)indexes one document; its row in `spec.table` must exist. */
   putFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec, tenantId: string, key: string, text: string): Promise<void>;
   /** Removes a document's index entry (PostgreSQL's goes with its row). */

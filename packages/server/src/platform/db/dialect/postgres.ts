@@ -176,7 +176,7 @@ export class PostgresSqlDialect implements SqlDialect {
     await db.schema.createIndex(`${t}_tenant`).on(t).column('tenant_id').execute();
   }
 
-  async purgeFullText(): Promise<void> {
+  async purgeSearchIndexes(): Promise<void> {
     // A tsvector column goes with its row; VACUUM reclaims the dead tuple like any other.
   }
 

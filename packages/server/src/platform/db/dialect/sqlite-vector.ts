@@ -48,6 +48,27 @@ export class SqliteVectors {
     return rows.map((r) => r.name).filter((n) => /_\d+$/.test(n));
   }
 
+  /**
+   * Deletes every vector no row points at any more (rows deleted in bulk, as a tenant's erasure
+   * does): each vec0 table `<table>_vec_<dims>` against its row table `<table>`'s `vec_rowid`.
+   */
+  async purgeOrphans<DB>(db: ExecutorOf<DB>): Promise<number> {
+    const rows = this.sqlite
+      .prepare(`select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%' and sql like '%vec0%'`)
+      .all() as { name: string }[];
+    let removed = 0;
+    for (const { name } of rows) {
+      const m = /^(.+)_vec_(\d+)$/.exec(name);
+      if (!m) continue;
+      const [, table, dims] = m;
+      const r = await sql`delete from ${sql.table(name)} where rowid not in (select vec_rowid from ${sql.table(table)} where vec_dims = ${Number(dims)} and vec_rowid is not null)`.execute(
+        db,
+      );
+      removed += Number(r.numAffectedRows ?? 0);
+    }
+    return removed;
+  }
+
   async put<DB>(db: ExecutorOf<DB>, spec: VectorSpec, key: string, vector: number[]): Promise<void> {
     await this.remove(db, spec, key);
     const name = await this.table(db, spec, vector.length);

@@ -326,12 +326,14 @@ export class SqliteSqlDialect implements SqlDialect {
     );
   }
 
-  async purgeFullText<DB>(db: ExecutorOf<DB>): Promise<void> {
+  async purgeSearchIndexes<DB>(db: ExecutorOf<DB>): Promise<void> {
     const { rows } = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and sql like '%using fts5%'`.execute(
       db,
     );
     for (const { name } of rows)
       await sql`insert into ${sql.raw(identifier(name))}(${sql.raw(identifier(name))}) values ('optimize')`.execute(db);
+    // vec0 tables hold no tenant id: the vectors of the deleted rows go by what no row points at.
+    if (this.vectorIndex) await this.vectors.purgeOrphans(db);
   }
 
   async dropFullText<DB>(db: ExecutorOf<DB>, spec: FullTextSpec): Promise<void> {
