@@ -67,6 +67,12 @@ export interface DependencyCheck {
 /** What tenant quotas limit (the tenants module counts them). */
 export type QuotaResource = 'storage_bytes' | 'content_items' | 'prompts' | 'datasets' | 'records';
 
+/** A tenant's quota of one resource and what it holds of it (when a quota check passed). */
+export interface QuotaUse {
+  limit: number;
+  current: number;
+}
+
 /** The infrastructure every module receives. Nothing else is global. */
 export interface Platform {
   config: Config;
@@ -102,9 +108,9 @@ export interface Platform {
   tenantBlocked: (tenantId: string) => 'suspended' | 'gone' | undefined;
   /**
    * Throws 403 `quota_exceeded` when adding `amount` of `resource` would pass the tenant's quota;
-   * returns the quota (undefined: none set).
+   * returns the quota and what the tenant holds (undefined: no quota set, nothing counted).
    */
-  checkQuota: (tenantId: string, resource: QuotaResource, amount: number, db?: Executor) => Promise<number | undefined>;
+  checkQuota: (tenantId: string, resource: QuotaResource, amount: number, db?: Executor) => Promise<QuotaUse | undefined>;
   /** The one object-level access check every service calls (asks `authorizer`, records denials). */
   access: Access;
   /** Dependencies beyond the database that `/readyz` checks; modules add theirs (NATS). */

@@ -43,6 +43,8 @@ export function toConnectError(err: unknown, log: (err: unknown) => void): Conne
   }
   let code = CODES[err.status] ?? (err.status >= 500 ? Code.Internal : Code.Unknown);
   if (err.status === 409 && STATE_CONFLICTS.has(err.code)) code = Code.FailedPrecondition;
+  // A spent tenant quota is a 403 on REST; gRPC has a code of its own for it.
+  if (err.code === 'quota_exceeded') code = Code.ResourceExhausted;
   if (code === Code.Internal) log(err);
   const details: OutgoingDetail[] = [
     { desc: rpc.ErrorInfoSchema, value: create(rpc.ErrorInfoSchema, { reason: err.code, domain: 'loam' }) },

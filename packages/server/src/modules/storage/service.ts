@@ -257,7 +257,10 @@ export class StorageService {
 
   /** The tenant's storage quota: the server-wide one, or the tenant's own when lower (the tenants API). */
   private async quotaBytes(tenantId: string, db?: Executor): Promise<number> {
-    const own = await this.platform.checkQuota(tenantId, 'storage_bytes', 0, db).catch(() => 0);
+    const own = await this.platform.checkQuota(tenantId, 'storage_bytes', 0, db).then(
+      (use) => use?.limit,
+      () => 0,
+    );
     return Math.min(this.platform.config.storageTenantQuotaBytes, own ?? Number.POSITIVE_INFINITY);
   }
 

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../platform/context.js';
 import { AppError, conflict, forbidden, notFound } from '../../platform/errors.js';
 import { pageById } from '../../platform/http/pagination.js';
 import type { Executor, Platform } from '../../platform/index.js';
-import type { QuotaResource } from '../../platform/module.js';
+import type { QuotaResource, QuotaUse } from '../../platform/module.js';
 import { PLATFORM_ADMIN } from '../../platform/principal.js';
 import { type Tenant, TenantStore } from './store.js';
 import { TenantUsage } from './usage.js';
@@ -127,7 +127,7 @@ export class TenantService {
   }
 
   /** Throws 403 `quota_exceeded` when adding `amount` of `resource` would pass the tenant's quota. */
-  async checkQuota(tenantId: string, resource: QuotaResource, amount: number, db?: Executor): Promise<number | undefined> {
+  async checkQuota(tenantId: string, resource: QuotaResource, amount: number, db?: Executor): Promise<QuotaUse | undefined> {
     const limit = (await this.cached(tenantId, db))?.quotas[resource];
     if (limit === undefined || limit === null) return undefined;
     const current = await this.usage.count(tenantId, resource, db);
@@ -140,7 +140,7 @@ export class TenantService {
         undefined,
         { quota: resource, limit, current, requested: amount },
       );
-    return limit;
+    return { limit, current };
   }
 
   // ---- the operator API (platform admins only) -------------------------------------------------

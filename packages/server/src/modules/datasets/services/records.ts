@@ -22,6 +22,7 @@ import {
 } from '../records.js';
 import { toRecord } from '../store/index.js';
 import type { DatasetRow, RecordRow } from '../tables.js';
+import { RecordQuota } from './quota.js';
 import { type DatasetCore, type RecordQueryInput, type VersionRef, isUniqueViolation, recordETag, scopeOf } from './core.js';
 
 /** A record as StreamRecords reads it: its data as JSON text, its times as epoch ms. */
@@ -60,7 +61,8 @@ export class RecordService {
     const fields = fromJson<DatasetSchema>(ds.row.schema).fields;
     const protectedFields = this.core.protection.applies(ds.row);
     let records: PlainRecord[];
-    // A streamed bulk body's size is known only as it arrives: it is refused when the quota is already used up.
+    // Refused before parsing when the quota is already used up (a large body's size is known only
+    // once parsed); the transaction checks the records it stores (RecordQuota).
     await this.core.platform.checkQuota(ctx.tenantId, 'records', body instanceof RawBody ? 1 : body.length);
     if (body instanceof RawBody) {
       const job = await this.bulk.parse(body, fields, this.core.platform.clock.now(), protectedFields ? 'records' : 'prepared');
@@ -77,8 +79,8 @@ export class RecordService {
       if (problems.length > 0) throw recordProblems(problems);
     }
     const ids = records.map((r) => r.id);
-    if (body instanceof RawBody) await this.core.platform.checkQuota(ctx.tenantId, 'records', records.length);
-    await this.storeRecords(ctx.tenantId, id, ids, async (tx, draft, row) => {
+    await this.storeRecords(ctx.tenantId, id, ids, async (tx, draft, row, quota) => {
+      await quota.add(tx, records.length);
       const stored = protectedFields ? await this.core.protection.seal(tx, row, records, { operation: 'insert' }) : prepareRecords(records);
       await this.bulkInsert(tx, ctx.tenantId, id, draft, stored);
     }).catch((err) => this.takenIds(err, ctx.tenantId, id, async () => ids));
@@ -100,6 +102,8 @@ export class RecordService {
     opts: { max: number; signal?: AbortSignal },
   ): Promise<{ inserted: number; ids: string[] }> {
     const ds = await this.core.authorizeRecords(ctx, id, 'datasets:write');
+    // Refused before the stream is read when the quota is already used up; each part is checked as it is stored.
+    await this.core.platform.checkQuota(ctx.tenantId, 'records', 1);
     const fields = fromJson<DatasetSchema>(ds.row.schema).fields;
     const mode = this.core.protection.applies(ds.row) ? 'records' : 'prepared';
     const job = await this.bulk.stream(fields, this.core.platform.clock.now(), mode);
@@ -134,9 +138,10 @@ export class RecordService {
       tenantId,
       id,
       ids,
-      async (tx, draft, row) => {
+      async (tx, draft, row, quota) => {
         for (let c = await job.next(); c; c = await job.next()) {
           signal?.throwIfAborted();
+          await quota.add(tx, c.ids.length);
           for (const rid of c.ids) ids.push(rid);
           const stored = 'prepared' in c ? c.prepared : await this.core.protection.seal(tx, row, c.records, { operation: 'insert' });
           await this.bulkInsert(tx, tenantId, id, draft, stored);
@@ -155,19 +160,20 @@ export class RecordService {
 
   /**
    * The transaction of a bulk insert: `insert` stores the records (taken client ids surface as a
-   * unique violation: no lookup on the fast path), then the count and the event. `ids` is read
-   * after `insert` has run. An aborted `signal` (a streamed insert's call) rolls it back.
+   * unique violation: no lookup on the fast path), each part after `quota.add` (the tenant's
+   * records quota), then the count and the event. `ids` is read after `insert` has run. An
+   * aborted `signal` (a streamed insert's call) rolls it back.
    */
   private async storeRecords(
     tenantId: string,
     id: string,
     ids: string[],
-    insert: (tx: Tx, draft: number, row: DatasetRow) => Promise<void>,
+    insert: (tx: Tx, draft: number, row: DatasetRow, quota: RecordQuota) => Promise<void>,
     signal?: AbortSignal,
   ): Promise<void> {
     await this.core.platform.transaction(async (tx) => {
       const { draft, row } = await this.lockForRecordWrite(tx, tenantId, id);
-      await insert(tx, draft, row);
+      await insert(tx, draft, row, new RecordQuota(this.core.platform, tenantId));
       await this.core.store.datasets.addRecords(tx, tenantId, id, ids.length, this.core.platform.clock.now());
       await this.core.emit(tx, 'record.created', id, { dataset_id: id, ids, count: ids.length }, tenantId, id);
       // Every stored record passed the schema's validation (a failing one refuses the whole write).
