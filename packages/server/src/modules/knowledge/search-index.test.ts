@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
 import { cosine } from './retrieval.js';
@@ -102,5 +103,13 @@ describeEachDialect('knowledge: stemming, very common words and the vector index
     const doc = await db().selectFrom('kb_chunks').select('document_id').where('id', '=', expected[0][0]).executeTakeFirstOrThrow();
     await t.loam.platform.transaction((tx) => store.deleteChunks(tx, 'default', doc.document_id));
     expect((await store.nearestChunks(db(), 'default', q, everything, 3)).map((h) => h.id)).not.toContain(expected[0][0]);
+
+    // A tenant's erasure deletes rows in bulk, by tenant id, which the vec0 table does not hold:
+    // purging the search indexes then deletes every vector no row points at.
+    const vectors = async () => Number((await sql<{ n: number }>`select count(*) as n from kb_chunks_vec_8`.execute(db())).rows[0].n);
+    expect(await vectors()).toBeGreaterThan(0);
+    await db().deleteFrom('kb_chunks').where('tenant_id', '=', 'default').execute();
+    await dialectOf().purgeSearchIndexes(db());
+    expect(await vectors()).toBe(0);
   });
 });

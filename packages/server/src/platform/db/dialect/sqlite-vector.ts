@@ -61,9 +61,10 @@ export class SqliteVectors {
       const m = /^(.+)_vec_(\d+)$/.exec(name);
       if (!m) continue;
       const [, table, dims] = m;
-      const r = await sql`delete from ${sql.table(name)} where rowid not in (select vec_rowid from ${sql.table(table)} where vec_dims = ${Number(dims)} and vec_rowid is not null)`.execute(
-        db,
-      );
+      const r =
+        await sql`delete from ${sql.table(name)} where rowid not in (select vec_rowid from ${sql.table(table)} where vec_dims = ${Number(dims)} and vec_rowid is not null)`.execute(
+          db,
+        );
       removed += Number(r.numAffectedRows ?? 0);
     }
     return removed;
