@@ -20,7 +20,12 @@ describeEachDialect('the tenant records quota on both APIs', (dialect) => {
 
   beforeAll(async () => {
     t = await createTestLoam({ dialect });
-    const tenant = await call('POST', '/api/v1/admin/tenants', { id: 'quota', name: 'Quota', tier: 'enterprise', quotas: { records: QUOTA } });
+    const tenant = await call('POST', '/api/v1/admin/tenants', {
+      id: 'quota',
+      name: 'Quota',
+      tier: 'enterprise',
+      quotas: { records: QUOTA },
+    });
     expect(tenant.status, tenant.body).toBe(201);
     tenantAdmin = await keyHeaders(t, 'quota', { roles: ['admin'], scopes: ['*'] });
     const address = await t.loam.services.grpc.server.listen(0, '127.0.0.1');
