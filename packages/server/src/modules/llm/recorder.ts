@@ -7,8 +7,8 @@ const MAX_BATCH = 200;
 
 /**
  * Writes recorded calls off the answer's path: calls are queued and written in batches (one
- * transaction and a few statements per batch, each call's row and event together), so a call does not wait for its
- * accounting and a busy gateway pays one commit per batch, not per call. Readers that must see
+ * transaction and a few multi-row statements per batch, the calls' rows and events together), so
+ * a call does not wait for its accounting and a busy gateway pays one commit per batch. Readers that must see
  * every call (usage, quotas) `flush()` first or add `pendingTokens`.
  */
 export class CallRecorder {

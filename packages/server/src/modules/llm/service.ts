@@ -346,7 +346,7 @@ export class LlmService {
         const upstream = asUpstreamError(err, provider.name);
         if (!upstream) throw err;
         const attempts = call.attempts;
-        if (!upstream.retryable) throw withAttempts(upstream, attempts);
+        if (!upstream.retryable) throw upstream;
         const opened = this.breakers.failed(provider.name);
         const backoff = Math.min(llmRetryMaxDelayMs, llmRetryBaseMs * 2 ** n) * (0.5 + this.platform.random.bytes(1)[0] / 512);
         const delay = Math.max(backoff, upstream.retryAfterMs ?? 0);
@@ -358,8 +358,7 @@ export class LlmService {
         }
         // An open breaker, spent retries, a wait longer than allowed or past the deadline: this
         // provider cannot succeed for this call (the next one may).
-        if (opened || n >= llmMaxRetries || delay > llmRetryMaxDelayMs || now + delay >= call.deadlineAt)
-          throw withAttempts(upstream, attempts);
+        if (opened || n >= llmMaxRetries || delay > llmRetryMaxDelayMs || now + delay >= call.deadlineAt) throw upstream;
         this.platform.log.warn(
           { provider: provider.name, status: upstream.status, attempt: attempts, retryInMs: Math.round(delay) },
           'LLM call failed; retrying',
@@ -430,7 +429,7 @@ export class LlmService {
     }
     const upstream = asUpstreamError(err, failedOn);
     if (!upstream) return err;
-    const attempts = (upstream as UpstreamError & { attempts?: number }).attempts ?? 1;
+    const attempts = Math.max(1, call.attempts);
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
     const status = upstream.status === undefined ? 'a network error' : `HTTP ${upstream.status}`;
     const detail = `The LLM provider '${failedOn}' failed${tries} with ${status}: ${upstream.message.slice(0, 300)}`;
@@ -458,10 +457,6 @@ const attemptsByError = new WeakMap<object, number>();
 /** How many requests a failed call sent to providers (0 when none was sent, e.g. every provider cooling down). */
 export function attemptsOf(err: unknown): number {
   return (typeof err === 'object' && err !== null && attemptsByError.get(err)) || 0;
-}
-
-function withAttempts(err: UpstreamError, attempts: number): UpstreamError {
-  return Object.assign(err, { attempts });
 }
 
 /** Adapter errors and network failures (fetch's TypeError) as UpstreamError; anything else is a bug. */

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { type Executor, fromJson, toJson } from '../../platform/db/index.js';
 import type { Database } from '../../platform/db/schema.js';
-import type { LlmCallsTable } from './tables.js';
+import type { LlmCallsTable, LlmUsageDailyTable } from './tables.js';
 
 export type PrivacyMode = 'off' | 'detect' | 'redact' | 'pseudonymize';
 
@@ -96,10 +96,7 @@ export class LlmStore {
         .insertInto('llm_calls')
         .values(calls.slice(i, i + 200).map(toRow))
         .execute();
-    const totals = new Map<
-      string,
-      { tenant_id: string; day: string; model: string; calls: number; input_tokens: number; output_tokens: number }
-    >();
+    const totals = new Map<string, LlmUsageDailyTable>();
     for (const c of calls) {
       const key = JSON.stringify([c.tenantId, c.day, c.model]);
       const t = totals.get(key) ?? { tenant_id: c.tenantId, day: c.day, model: c.model, calls: 0, input_tokens: 0, output_tokens: 0 };
