@@ -1,9 +1,35 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
 type Eld = typeof import('eld/extrasmall')['eld'];
 
-// Loaded on first use: the n-gram tables take ~30 MB of heap, which a server that never ingests
-// text should not carry.
+// Loaded on first use, which a server that never ingests text does not pay for.
 let eld: Promise<Eld> | undefined;
 const TEN_LETTERS = /^(?:\P{L}*\p{L}){10}/u;
+
+/** Where the `eld` package is installed (its exports hide the detector and the tables). */
+export function eldDir(): string {
+  const from = createRequire(import.meta.url).resolve.paths('eld') ?? [];
+  const dir = from.map((p) => join(p, 'eld')).find((d) => existsSync(join(d, 'src/languageDetector.js')));
+  if (!dir) throw new Error('The eld package is not installed');
+  return dir;
+}
+
+/**
+ * ELD with its extra-small table read from JSON (`dist/eld-extrasmall.json`, written by `npm run
+ * build`: scripts/eld-data.mjs): ~25 MB of resident memory where importing the table's JavaScript
+ * module leaves ~85 MB. Without a build (tests, `npm run dev`), the module.
+ */
+async function loadEld(): Promise<Eld> {
+  const json = join(dirname(createRequire(import.meta.url).resolve('@loam/server')), 'eld-extrasmall.json');
+  if (!existsSync(json)) return (await import('eld/extrasmall')).eld;
+  const { createEld } = await import(pathToFileURL(join(eldDir(), 'src/languageDetector.js')).href);
+  const { instance, loadData } = createEld();
+  if (!loadData(JSON.parse(readFileSync(json, 'utf8')))) throw new Error(`${json}: not an eld n-gram table`);
+  return instance;
+}
 
 /**
  * ISO 639-1 code of the text's language, or undefined when too short (under ten letters, in any
@@ -13,7 +39,7 @@ const TEN_LETTERS = /^(?:\P{L}*\p{L}){10}/u;
 export async function detectLanguage(text: string): Promise<string | undefined> {
   const sample = proseSample(text);
   if (!TEN_LETTERS.test(sample)) return undefined;
-  eld ??= import('eld/extrasmall').then((m) => m.eld);
+  eld ??= loadEld();
   const result = (await eld).detect(sample);
   return result.language && result.isReliable() ? result.language : undefined;
 }

@@ -28,7 +28,7 @@ export function normalizeText(text: string, keepIndent = false): string {
     .replace(/^\n+|\s+$/g, '');
 }
 
-const WORD = /[\p{L}\p{N}]+(?:['’.-][\p{L}\p{N}]+)*/gu;
+const WORD = /[\p{L}\p{N}]+(?:['\u2019.-][\p{L}\p{N}]+)*/gu;
 
 export function countWords(text: string): number {
   let n = 0;

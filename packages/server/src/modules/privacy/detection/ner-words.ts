@@ -358,7 +358,10 @@ export const OF_HEADS = new Set([
  * the literals it cannot match without (a shape whose literals are absent is not run).
  */
 export const ORG_SHAPES: { pattern: RegExp; needs: string[][] }[] = [
-  { pattern: /\b[A-Z][A-Za-z'’]+(?:-[A-Z][A-Za-z'’]+)? - [A-Z][A-Za-z'’]+(?:-[A-Z][A-Za-z'’]+)?\b/g, needs: [[' - ']] },
-  { pattern: /\b[A-Z][A-Za-z'’-]+, [A-Z][A-Za-z'’-]+,? (?:and|&) [A-Z][A-Za-z'’-]+\b/g, needs: [[', '], [' and ', ' & ']] },
-  { pattern: /\b[A-Z][A-Za-z'’-]+ (?:and|&) (?:Sons|Daughters|Partners|Associates|Brothers|Co\.?|Company)\b/g, needs: [[' and ', ' & ']] },
+  { pattern: /\b[A-Z][A-Za-z'\u2019]+(?:-[A-Z][A-Za-z'\u2019]+)? - [A-Z][A-Za-z'\u2019]+(?:-[A-Z][A-Za-z'\u2019]+)?\b/g, needs: [[' - ']] },
+  { pattern: /\b[A-Z][A-Za-z'\u2019-]+, [A-Z][A-Za-z'\u2019-]+,? (?:and|&) [A-Z][A-Za-z'\u2019-]+\b/g, needs: [[', '], [' and ', ' & ']] },
+  {
+    pattern: /\b[A-Z][A-Za-z'\u2019-]+ (?:and|&) (?:Sons|Daughters|Partners|Associates|Brothers|Co\.?|Company)\b/g,
+    needs: [[' and ', ' & ']],
+  },
 ];

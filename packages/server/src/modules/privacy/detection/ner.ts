@@ -117,8 +117,9 @@ interface Token {
   flags: number;
 }
 
-const CAPITALIZED_RUN = /[A-Z][A-Za-z'’-]*\.?(?:[ \t]+(?:(?:of|de|del|da|van|von|der|den|la|le|du|di|the)[ \t]+)?[A-Z][A-Za-z'’-]*\.?)*/g;
-const TOKEN = /[A-Za-z&][A-Za-z'’-]*\.?/g;
+const CAPITALIZED_RUN =
+  /[A-Z][A-Za-z'\u2019-]*\.?(?:[ \t]+(?:(?:of|de|del|da|van|von|der|den|la|le|du|di|the)[ \t]+)?[A-Z][A-Za-z'\u2019-]*\.?)*/g;
+const TOKEN = /[A-Za-z&][A-Za-z'\u2019-]*\.?/g;
 
 function sentenceInitial(text: string, index: number): boolean {
   for (let i = index - 1; i >= 0; i--) {
@@ -152,7 +153,7 @@ function tokensOf(run: string, offset: number, lex: Lexicon): Token[][] {
       endsSentence = true;
     }
     const plain = word.endsWith('.') ? word.slice(0, -1) : word;
-    const lower = (plain.includes('’') ? plain.replace(/’/g, "'") : plain).toLowerCase();
+    const lower = (plain.includes('’') ? plain.replace(/\u2019/g, "'") : plain).toLowerCase();
     if (lower === 'of' && out.length > 0 && !OF_HEADS.has(out[out.length - 1].lower)) {
       groups.push(out);
       out = [];

@@ -101,8 +101,11 @@ function checkInternational(digits: string, trunkInParens: boolean): Verdict {
 
 /** Words before a national number that say which region it is from. */
 const REGION_HINTS: [RegExp, CountryCode][] = [
-  [/\b(?:germany|deutschland|german|berlin|m[uü]nchen|munich|hamburg|frankfurt|k[oö]ln|cologne|stuttgart|telefon|tel\.?:|gmbh)\b/i, 'DE'],
-  [/\b(?:france|french|paris|lyon|marseille|t[ée]l[ée]phone|t[ée]l\.?|portable)\b/i, 'FR'],
+  [
+    /\b(?:germany|deutschland|german|berlin|m[u\u00fc]nchen|munich|hamburg|frankfurt|k[o\u00f6]ln|cologne|stuttgart|telefon|tel\.?:|gmbh)\b/i,
+    'DE',
+  ],
+  [/\b(?:france|french|paris|lyon|marseille|t[\u00e9e]l[\u00e9e]phone|t[\u00e9e]l\.?|portable)\b/i, 'FR'],
   [/\b(?:japan|japanese|tokyo|osaka|kyoto|yokohama|denwa)\b/i, 'JP'],
   [/\b(?:india|indian|mumbai|delhi|bangalore|bengaluru|chennai|hyderabad|kolkata|pune)\b/i, 'IN'],
   [/\b(?:uk|u\.k\.|united kingdom|britain|british|england|london|manchester|birmingham|scotland|edinburgh|glasgow|wales)\b/i, 'GB'],

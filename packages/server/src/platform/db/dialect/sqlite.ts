@@ -412,7 +412,7 @@ export class SqliteSqlDialect implements SqlDialect {
             order by rank limit ${limit}`;
       const { rows } = await sql<FullTextHit>`
           with r as materialized (${ranked})
-          select r.id as id, -r.rank as score, snippet(${fts}, 0, '[', ']', '…', 16) as snippet
+          select r.id as id, -r.rank as score, snippet(${fts}, 0, '[', ']', char(8230), 16) as snippet
           from r join ${fts} on ${fts}.rowid = r.rid
           where ${fts} match ${match}
           order by r.rank`.execute(db);
@@ -435,7 +435,7 @@ export class SqliteSqlDialect implements SqlDialect {
     // Materialized: flattened into the grouping query, bm25() would be called out of its context.
     const { rows } = await sql<FullTextHit>`
         with part_hits as materialized (
-          select ${sql.ref(spec.key)} as id, -bm25(${fts}) as score, snippet(${fts}, 0, '[', ']', '…', 16) as snippet
+          select ${sql.ref(spec.key)} as id, -bm25(${fts}) as score, snippet(${fts}, 0, '[', ']', char(8230), 16) as snippet
           from ${fts} where ${fts} match ${quoted.join(' OR ')} and tenant_id = ${tenantId}${everyWord})
         select id, max(score) as score, snippet from part_hits group by id order by score desc limit ${limit}`.execute(db);
     return rows;
