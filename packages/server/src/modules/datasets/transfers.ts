@@ -8,6 +8,7 @@ import type { JobContext } from '../../platform/jobs/queue.js';
 import { type FilterNode, parseFilter } from './filter.js';
 import { prepareRecords, validateRecord } from './records.js';
 import { ANALYZE_AFTER_RECORDS, type DatasetRef } from './services/core.js';
+import { RecordQuota } from './services/quota.js';
 import type { DatasetService } from './services/datasets.js';
 import { type DatasetStore, toExport, toImport } from './store/index.js';
 import type { ExportRow, ImportRow } from './tables.js';
@@ -172,7 +173,14 @@ export class DatasetTransfers {
         if (lines.length >= chunkSize) break;
       }
       if (lines.length === 0) break;
-      const claimed = await this.importChunk(imp, lines, header, { from: committed, to: end, line: endLine });
+      let claimed: boolean;
+      try {
+        claimed = await this.importChunk(imp, lines, header, { from: committed, to: end, line: endLine });
+      } catch (err) {
+        // The tenant's records quota: retrying cannot help. The chunks before this one stay.
+        if (!(err instanceof AppError && err.code === 'quota_exceeded')) throw err;
+        return this.finishImport(imp, 'failed', `${err.message}; lines after ${lineNo} were not imported`);
+      }
       if (!claimed) return { superseded: true }; // another worker moved the offset: it owns the import now
       committed = end;
       offset = end;
@@ -261,6 +269,7 @@ export class DatasetTransfers {
         }
         kept.push(g);
       }
+      if (kept.length > 0) await new RecordQuota(this.platform, imp.tenant_id).add(tx, kept.length);
       const protection = this.datasets.protection;
       const stored = protection.applies(ds)
         ? await protection.seal(tx, ds, kept, { operation: 'import', importId: imp.id })

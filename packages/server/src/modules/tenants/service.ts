@@ -130,6 +130,10 @@ export class TenantService {
   async checkQuota(tenantId: string, resource: QuotaResource, amount: number, db?: Executor): Promise<QuotaUse | undefined> {
     const limit = (await this.cached(tenantId, db))?.quotas[resource];
     if (limit === undefined || limit === null) return undefined;
+    // In a transaction, concurrent checks of one tenant's resource wait for each other (PostgreSQL;
+    // SQLite has one writer): otherwise two inserts could each see room for their records and both
+    // commit past the quota. The lock is held until the transaction that stores them ends.
+    if (db?.isTransaction) await this.platform.database.dialect.advisoryTransactionLock(db, `quota:${tenantId}:${resource}`);
     const current = await this.usage.count(tenantId, resource, db);
     if (current + amount > limit)
       throw new AppError(
