@@ -7,7 +7,7 @@ import { Access } from './access.js';
 import { scopeAuthorizer } from './authz.js';
 import { createBlobStore } from './blob/create.js';
 import { type Clock, Ids, type Random, Signer, randomToken, systemClock, systemRandom } from './crypto/index.js';
-import { type DatabaseHandle, type Executor, type Tx, openDatabase } from './db/index.js';
+import { type DatabaseHandle, type Executor, type Tx, commitWakesOf, openDatabase } from './db/index.js';
 import { EventOutbox } from './events/outbox.js';
 import { JobQueue } from './jobs/queue.js';
 import { Liveness } from './liveness.js';
@@ -155,9 +155,15 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     access: new Access(() => platform.authorizer, events, database.db),
     dependencies,
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-      const result = await database.db.transaction().execute(fn);
-      events.wake();
-      jobs.wake();
+      let committed: Tx | undefined;
+      const result = await database.db.transaction().execute((tx) => {
+        committed = tx;
+        return fn(tx);
+      });
+      const wakes = committed && commitWakesOf(committed);
+      if (wakes?.has('events')) events.wake();
+      if (wakes?.has('jobs')) jobs.wake();
+      else if (wakes?.has('deliveries')) jobs.wakeLoops();
       return result;
     },
     async close() {

@@ -81,7 +81,7 @@ export interface Platform {
   random: Random;
   ids: Ids;
   database: DatabaseHandle;
-  /** Runs `fn` in a transaction; after commit, wakes the relay and the workers. */
+  /** Runs `fn` in a transaction; after commit, wakes the loops it wrote work for (`wakeOnCommit`: the relay, the job workers, the webhook dispatcher). */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   events: EventOutbox;
   jobs: JobQueue;

@@ -1,7 +1,7 @@
 import { type Insertable, type Selectable, type Updateable, sql } from 'kysely';
 import type { Pagination } from '@loam/api';
 import type { Signer } from '../../platform/crypto/index.js';
-import type { Executor } from '../../platform/db/index.js';
+import { type Executor, wakeOnCommit } from '../../platform/db/index.js';
 import { type PageRequest, pageByKey } from '../../platform/http/pagination.js';
 import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhooksTable } from './tables.js';
 
@@ -45,6 +45,7 @@ export class WebhookStore {
   }
 
   async update(tx: Executor, tenantId: string, id: string, set: Updateable<WebhooksTable>): Promise<WebhookRow | undefined> {
+    if (set.active === 1) wakeOnCommit(tx, 'deliveries'); // an endpoint enabled again: its pending deliveries are due
     return tx.updateTable('webhooks').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).returningAll().executeTakeFirst();
   }
 
@@ -88,6 +89,8 @@ export class WebhookStore {
         .execute();
       ids.push(...r.map((x) => x.id));
     }
+    // Callers insert in platform.transaction, which wakes the dispatcher after the commit.
+    if (ids.length > 0) wakeOnCommit(tx, 'deliveries');
     return ids;
   }
 
@@ -177,6 +180,7 @@ export class WebhookStore {
   }
 
   async updateDelivery(tx: Executor, tenantId: string, id: string, set: Updateable<WebhookDeliveriesTable>): Promise<void> {
+    if (set.status === 'pending') wakeOnCommit(tx, 'deliveries');
     await tx.updateTable('webhook_deliveries').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
   }
 

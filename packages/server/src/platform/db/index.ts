@@ -13,6 +13,28 @@ export type Tx = Transaction<Database>;
 /** Anything queries can run on: the database or an open transaction. */
 export type Executor = Db | Tx;
 
+/** What a transaction wrote that this process's loops wait for (the job workers, the relay, the webhook dispatcher). */
+export type CommitWake = 'jobs' | 'events' | 'deliveries';
+const commitWakes = new WeakMap<object, Set<CommitWake>>();
+
+/**
+ * Notes that `tx` wrote work for the `what` loop, which `platform.transaction` wakes once `tx`
+ * commits (a commit that wrote none of it wakes nothing: every write used to cost a job claim and
+ * a webhook claim). False when `tx` is not a transaction: the write is committed, wake now.
+ */
+export function wakeOnCommit(tx: Executor, what: CommitWake): boolean {
+  if (!tx.isTransaction) return false;
+  const wakes = commitWakes.get(tx);
+  if (wakes) wakes.add(what);
+  else commitWakes.set(tx, new Set([what]));
+  return true;
+}
+
+/** What the transaction `tx` noted with {@link wakeOnCommit}. */
+export function commitWakesOf(tx: Executor): ReadonlySet<CommitWake> | undefined {
+  return commitWakes.get(tx);
+}
+
 export interface DatabaseHandle {
   db: Db;
   /** Everything that differs between SQLite and PostgreSQL (see dialect/index.ts). */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock, Ids } from '../crypto/index.js';
-import { type DatabaseHandle, type Executor, fromJson, toJson } from '../db/index.js';
+import { type DatabaseHandle, type Executor, fromJson, toJson, wakeOnCommit } from '../db/index.js';
 import type { OutboxEventsTable } from '../db/schema.js';
 import type { Selectable } from 'kysely';
 import { eventOrigin } from './origin.js';
@@ -118,6 +118,7 @@ export class EventOutbox {
       }));
       await tx.insertInto('outbox_events').values(rows).execute();
     }
+    if (!wakeOnCommit(tx, 'events')) this.wake();
     return events;
   }
 

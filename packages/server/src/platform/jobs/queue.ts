@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock, Ids, Random } from '../crypto/index.js';
-import { type DatabaseHandle, type Executor, fromJson, toJson } from '../db/index.js';
+import { type DatabaseHandle, type Executor, fromJson, toJson, wakeOnCommit } from '../db/index.js';
 import type { JobsTable } from '../db/schema.js';
 import type { Tracing } from '../tracing.js';
 
@@ -150,7 +150,10 @@ export class JobQueue {
       .onConflict((oc) => oc.column('key').where(sql<boolean>`status in ('queued', 'running')`).doNothing())
       .returning('id')
       .executeTakeFirst();
-    if (inserted) return { id, created: true };
+    if (inserted) {
+      if (!wakeOnCommit(tx, 'jobs')) this.wake();
+      return { id, created: true };
+    }
     const existing = await tx
       .selectFrom('jobs')
       .select('id')
@@ -244,6 +247,11 @@ export class JobQueue {
       for (const a of this.active.values()) a.abort.abort(new Error('worker shutting down'));
       await all;
     }
+  }
+
+  /** The attached loops only (a commit that created webhook deliveries, not jobs). */
+  wakeLoops(): void {
+    if (this.running) for (const loop of this.loops) loop.wake();
   }
 
   wake(): void {
