@@ -3,7 +3,7 @@
  * `loam migrate`, Loam API replicas and a `loam worker`, each a child process of this one.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort, LOAM_BIN, ROOT, rssOf, sleep } from '../common.mjs';
@@ -121,12 +121,29 @@ ${servers.map((s) => `  server ${s.name} 127.0.0.1:${s.port}`).join('\n')}
   return { ...p, url, down };
 }
 
-/** Runs `loam <command>` with the cluster's environment (node flags first: the heap limit). */
-export function loam(command, env, nodeFlags, { taskset } = {}) {
+/**
+ * Runs `loam <command>` with the cluster's environment (node flags first: the heap limit).
+ * `taskset`: the core to pin it to. `cpus`: the CPU time it may use, in cores (a cgroup v1 CPU
+ * quota of its own, e.g. 0.5: half of one core, over any cores).
+ */
+export function loam(command, env, nodeFlags, { taskset, cpus } = {}) {
   const args = [...nodeFlags, LOAM_BIN, command];
   const [cmd, argv] = taskset === undefined ? [process.execPath, args] : ['taskset', ['-c', String(taskset), process.execPath, ...args]];
-  return track(spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }), command);
+  const p = track(spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }), command);
+  if (cpus !== undefined) cpuQuota(p.child, cpus);
+  return p;
 }
+
+/** Puts `child` into a cgroup (v1 `cpu` controller) of its own that may use `cpus` cores' time; removed when it exits. */
+function cpuQuota(child, cpus) {
+  const group = join(CPU_CGROUP, `loam-bench-${process.pid}-${child.pid}`);
+  mkdirSync(group);
+  writeFileSync(join(group, 'cpu.cfs_period_us'), '100000');
+  writeFileSync(join(group, 'cpu.cfs_quota_us'), String(Math.round(cpus * 100_000)));
+  writeFileSync(join(group, 'cgroup.procs'), String(child.pid));
+  child.once('exit', () => setTimeout(() => rmdirSync(group), 200));
+}
+const CPU_CGROUP = '/sys/fs/cgroup/cpu';
 
 export async function migrate(env, nodeFlags) {
   const p = loam('migrate', env, nodeFlags);

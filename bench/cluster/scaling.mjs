@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:cluster-scaling [-- --duration 30 --concurrency 16]`: the same request mix
- * against one Loam replica and against two behind HAProxy, each replica pinned to one core with
- * `taskset` (replica 1 on core 0, replica 2 on core 1). Reports requests per second and p99 of
+ * `npm run bench:cluster-scaling [-- --duration 30 --concurrency 16 --cpus 0.5]`: the same request
+ * mix against one Loam replica and against two behind HAProxy, each replica pinned to one core with
+ * `taskset` (replica 1 on core 0, replica 2 on core 1), or with `--cpus` limited to that many
+ * cores' time by a cgroup CPU quota (needs root and cgroup v1's `cpu` controller). Reports requests per second and p99 of
  * each, with the load average during the run (the machine may be shared: read the figures with it).
  * The mix: prompt renders, dataset queries and bus sends (PostgreSQL-backed, rate limits off).
  */
@@ -18,8 +19,17 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '30' },
     concurrency: { type: 'string', default: '16' },
     heap: { type: 'string', default: '192' },
+    // Each replica limited to this many cores' time (a cgroup CPU quota) instead of pinned to a
+    // core: on a machine with fewer cores than replicas plus PostgreSQL, HAProxy and the clients,
+    // pinning gives each replica a core the others also run on.
+    cpus: { type: 'string' },
   },
 });
+const cpus = args.cpus === undefined ? undefined : Number(args.cpus);
+if (cpus !== undefined && !(cpus > 0)) throw new Error('--cpus: a positive number of cores');
+/** How replica `n` (0, 1) is limited, and what the table calls it. */
+const limit = (n) => (cpus === undefined ? { taskset: n } : { cpus });
+const where = (n) => (cpus === undefined ? `core${n > 0 ? 's 0, 1' : ' 0'}` : `${cpus} CPU each`);
 const ADMIN_KEY = `loam_sk_scaling_${Date.now().toString(36)}_0123456789abcdefghij`;
 const pgUrl = process.env.CLUSTER_POSTGRES_URL ?? process.env.LOAM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const pct = (xs, p) => {
@@ -43,21 +53,21 @@ try {
   };
   const flags = [`--max-old-space-size=${args.heap}`];
   await migrate(env, flags);
-  const a = await replica('loam-1', env, flags, { taskset: 0 });
+  const a = await replica('loam-1', env, flags, limit(0));
   await a.start();
   procs.push(a.proc);
   const target = await prepare(a.url);
   const rows = [];
   const lb1 = await startHaproxy(ensureDir(join(dir, 'one')), [a]);
   procs.push(lb1);
-  rows.push(await measure('1 replica (core 0)', lb1.url, target));
+  rows.push(await measure(`1 replica (${where(0)})`, lb1.url, target));
   lb1.child.kill('SIGTERM');
-  const b = await replica('loam-2', env, flags, { taskset: 1 });
+  const b = await replica('loam-2', env, flags, limit(1));
   await b.start();
   procs.push(b.proc);
   const lb2 = await startHaproxy(ensureDir(join(dir, 'two')), [a, b]);
   procs.push(lb2);
-  rows.push(await measure('2 replicas (cores 0, 1)', lb2.url, target));
+  rows.push(await measure(`2 replicas (${where(1)})`, lb2.url, target));
   const ratio = Number.parseFloat(rows[1]['req/s']) / Number.parseFloat(rows[0]['req/s']);
   console.log(
     `\nLoam throughput scaling, ${args.duration} s per run, ${args.concurrency} concurrent clients (${os.cpus().length} cores)\n`,
