@@ -158,7 +158,7 @@ export class EventOutbox {
     }
   }
 
-  /** Called after every commit that may have emitted (in-process readers of the log wake on it). */
+  /** Called after every commit that emitted events (in-process readers of the log wake on it). */
   onWake(listener: () => void): () => void {
     this.wakeListeners.add(listener);
     return () => this.wakeListeners.delete(listener);

@@ -73,7 +73,8 @@ export interface EnqueueOptions {
 
 /**
  * A process-local worker of its own (e.g. the webhook dispatcher) that runs where the job workers
- * run: started and stopped with them, and woken after every commit that wakes them.
+ * run: started and stopped with them, and woken after a commit that enqueued jobs or made webhook
+ * deliveries due (`wakeOnCommit`).
  */
 export interface WorkerLoop {
   start(): void;
