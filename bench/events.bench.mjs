@@ -8,7 +8,7 @@
  *   are created at ~500/s (POST /prompts, one event each);
  * - memory: the server's RSS growth per idle SSE connection of /api/v1/events/stream.
  *
- * Run: npm run build && node bench/events.bench.mjs   (BENCH_EVENTS, default 3000; BENCH_RATE,
+ * Run: npm run build && node bench/events.bench.mjs   (BENCH_BIN, another build's loam.mjs; BENCH_EVENTS, default 3000; BENCH_RATE,
  *      default 500; BENCH_SECONDS, default 5; BENCH_STREAMS, default 1000; BENCH_NODE_ARGS, e.g.
  *      "--cpu-prof --cpu-prof-dir=/tmp/prof", flags for the server's node)
  */
@@ -74,16 +74,21 @@ async function baseline(rx, n, concurrency) {
 
 async function main() {
   const rx = await receiver();
-  const loam = await startLoam({
-    LOAM_ADMIN_API_KEY: ADMIN_KEY,
-    LOAM_RATE_LIMIT_ENABLED: 'false',
-    LOAM_WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-    LOAM_JOB_CONCURRENCY: '16',
-    LOAM_WEBHOOK_CONCURRENCY: '16',
-    LOAM_JOB_POLL_MS: '20',
-    LOAM_RELAY_POLL_MS: '20',
-    LOAM_GRPC_PORT: '0',
-  });
+  const loam = await startLoam(
+    {
+      LOAM_ADMIN_API_KEY: ADMIN_KEY,
+      LOAM_RATE_LIMIT_ENABLED: 'false',
+      LOAM_WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+      LOAM_JOB_CONCURRENCY: '16',
+      LOAM_WEBHOOK_CONCURRENCY: '16',
+      LOAM_JOB_POLL_MS: '20',
+      LOAM_RELAY_POLL_MS: '20',
+      LOAM_GRPC_PORT: '0',
+    },
+    undefined,
+    // Another build to compare with, e.g. BENCH_BIN=/path/to/other/packages/cli/dist/loam.mjs.
+    process.env.BENCH_BIN ? { bin: process.env.BENCH_BIN } : {},
+  );
   const rows = [];
   try {
     datasetId = (await api(loam.url, 'POST', '/api/v1/datasets', { name: 'bench', schema: { fields: [{ name: 'n', type: 'integer' }] } }))

@@ -11,8 +11,13 @@ import type { DeliveryRow, WebhookRow, WebhookStore } from './webhook-store.js';
 
 /** Deliveries one process sends at once, over every endpoint (each endpoint also has its own limit). */
 export const MAX_IN_FLIGHT = 256;
-/** Due rows read per claim for each free slot (rows of endpoints at their limit are left). */
+/**
+ * Due rows read per claim: twice the free slots, at most CLAIM_READ (an endpoint with a backlog
+ * and a few free slots had hundreds of its rows read to take a few). A claim that took every row it
+ * read claims again at once: more may be due.
+ */
 const READ_AHEAD = 2;
+const CLAIM_READ = 64;
 
 /** A delivery this process leased, with its endpoint. */
 interface Claimed {
@@ -104,7 +109,7 @@ export class WebhookDispatcher implements WorkerLoop {
   async drain(): Promise<number> {
     let n = 0;
     for (;;) {
-      const batch = await this.claim(MAX_IN_FLIGHT);
+      const { batch } = await this.claim(MAX_IN_FLIGHT);
       if (batch.length === 0) return n;
       const done = await Promise.all(batch.map((c) => this.attempt(c)));
       await this.record(done);
@@ -125,8 +130,8 @@ export class WebhookDispatcher implements WorkerLoop {
     clearTimeout(this.timer);
     let full = false;
     this.claiming = this.claim(free)
-      .then((batch) => {
-        full = batch.length === free;
+      .then(({ batch, more }) => {
+        full = more || batch.length === free;
         for (const c of batch) this.launch(c);
       })
       .catch((err) => this.log.error({ err }, 'claiming webhook deliveries failed'))
@@ -185,15 +190,16 @@ export class WebhookDispatcher implements WorkerLoop {
   // ---- the database ---------------------------------------------------------------------------
 
   /** Leases up to `n` due deliveries in one transaction, each endpoint's in-flight limit kept. */
-  async claim(n: number): Promise<Claimed[]> {
+  async claim(n: number): Promise<{ batch: Claimed[]; more: boolean }> {
     const { database } = this.platform;
     const now = this.platform.clock.now();
     return database.db.transaction().execute(async (tx) => {
       await database.dialect.advisoryTransactionLock(tx, 'webhook-dispatch');
       const busy = await this.store.inFlight(tx, now);
       const full = [...busy].filter(([, b]) => b.n >= b.concurrency).map(([id]) => id);
-      const due = await this.store.due(tx, now, full, n * READ_AHEAD);
-      if (due.length === 0) return [];
+      const read = Math.min(n * READ_AHEAD, CLAIM_READ);
+      const due = await this.store.due(tx, now, full, read);
+      if (due.length === 0) return { batch: [], more: false };
       const tenants = [...new Set(due.map((d) => d.tenant_id))];
       const endpoints = await this.store.endpoints(tx, tenants, [...new Set(due.map((d) => d.webhook_id))]);
       const hooks = new Map(endpoints.map((h) => [h.id, h]));
@@ -217,7 +223,7 @@ export class WebhookDispatcher implements WorkerLoop {
       }
       if (dropped.length)
         await this.store.settle(tx, dropped, this.owner, { status: 'failed', next_attempt_at: null, updated_at: now }, false);
-      return claimed;
+      return { batch: claimed, more: due.length === read && chosen.length === due.length };
     });
   }
 

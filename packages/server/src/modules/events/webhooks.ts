@@ -86,6 +86,8 @@ export class WebhookService {
   readonly store: WebhookStore;
   readonly dispatcher: WebhookDispatcher;
   private readonly key: Buffer;
+  /** Secrets opened already, by endpoint and sealed value (a rotation seals a new one): every delivery is signed with them. */
+  private readonly opened = new Map<string, string>();
 
   constructor(
     private readonly platform: Platform,
@@ -104,7 +106,14 @@ export class WebhookService {
   }
 
   private open(id: string, sealed: string): string {
-    return openAesGcm(this.key, Buffer.from(sealed, 'base64url'), `webhook:${id}`).toString('utf8');
+    const key = `${id}:${sealed}`;
+    let secret = this.opened.get(key);
+    if (secret === undefined) {
+      secret = openAesGcm(this.key, Buffer.from(sealed, 'base64url'), `webhook:${id}`).toString('utf8');
+      if (this.opened.size >= 10_000) this.opened.clear();
+      this.opened.set(key, secret);
+    }
+    return secret;
   }
 
   /** The secrets that sign a delivery now: the current one, and the previous one during its grace period. */
