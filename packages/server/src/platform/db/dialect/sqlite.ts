@@ -399,23 +399,22 @@ export class SqliteSqlDialect implements SqlDialect {
     const fts = sql.table(spec.ftsTable);
     const match = quoted.join(opts.anyWord ? ' OR ' : ' ');
     if (!spec.parts) {
-      // The best `limit` rows first (bm25 in SQL, LIMIT), the snippets only of those: SQLite would
-      // otherwise compute every matching row's snippet before sorting.
-      // (The FTS5 table is named, never aliased: MATCH and bm25 take its name.)
-      const ranked = opts.restrict
-        ? sql`select t.${sql.ref(spec.key)} as id, ${fts}.rowid as rid, bm25(${fts}) as rank
-            from ${fts} join ${sql.table(spec.table)} t on t.fts_rowid = ${fts}.rowid
+      // FTS5 ranks the matches itself (`order by rank`, its bm25) and hands them over best first,
+      // so SQLite needs no sort of its own: the join and `restrict` run on rows in rank order and
+      // LIMIT stops them at the `limit`th row kept, and `snippet` runs only for the rows returned.
+      // CROSS JOIN keeps the FTS5 table the outer loop (the order it consumes). The rows kept are
+      // those of ranking the restricted rows alone (the filter still decides before the cut).
+      // (The FTS5 table is named, never aliased: MATCH, rank and snippet take its name.)
+      const snippet = sql`snippet(${fts}, 0, '[', ']', char(8230), 16)`;
+      const { rows } = await (opts.restrict
+        ? sql<FullTextHit>`select t.${sql.ref(spec.key)} as id, -${fts}.rank as score, ${snippet} as snippet
+            from ${fts} cross join ${sql.table(spec.table)} t on t.fts_rowid = ${fts}.rowid
             where ${fts} match ${match} and t.tenant_id = ${tenantId} and ${opts.restrict}
-            order by rank limit ${limit}`
-        : sql`select ${fts}.${sql.ref(spec.key)} as id, ${fts}.rowid as rid, bm25(${fts}) as rank
+            order by ${fts}.rank limit ${limit}`
+        : sql<FullTextHit>`select ${fts}.${sql.ref(spec.key)} as id, -${fts}.rank as score, ${snippet} as snippet
             from ${fts} where ${fts} match ${match} and ${fts}.tenant_id = ${tenantId}
-            order by rank limit ${limit}`;
-      const { rows } = await sql<FullTextHit>`
-          with r as materialized (${ranked})
-          select r.id as id, -r.rank as score, snippet(${fts}, 0, '[', ']', char(8230), 16) as snippet
-          from r join ${fts} on ${fts}.rowid = r.rid
-          where ${fts} match ${match}
-          order by r.rank`.execute(db);
+            order by ${fts}.rank limit ${limit}`
+      ).execute(db);
       return rows;
     }
     // `restrict` names the indexed table's row (knowledge chunks): not offered for texts in parts.
