@@ -399,22 +399,31 @@ export class SqliteSqlDialect implements SqlDialect {
     const fts = sql.table(spec.ftsTable);
     const match = quoted.join(opts.anyWord ? ' OR ' : ' ');
     if (!spec.parts) {
-      // FTS5 ranks the matches itself (`order by rank`, its bm25) and hands them over best first,
-      // so SQLite needs no sort of its own: the join and `restrict` run on rows in rank order and
-      // LIMIT stops them at the `limit`th row kept, and `snippet` runs only for the rows returned.
-      // CROSS JOIN keeps the FTS5 table the outer loop (the order it consumes). The rows kept are
-      // those of ranking the restricted rows alone (the filter still decides before the cut).
-      // (The FTS5 table is named, never aliased: MATCH, rank and snippet take its name.)
+      // (The FTS5 table is named, never aliased: MATCH, rank, bm25 and snippet take its name.)
       const snippet = sql`snippet(${fts}, 0, '[', ']', char(8230), 16)`;
-      const { rows } = await (opts.restrict
-        ? sql<FullTextHit>`select t.${sql.ref(spec.key)} as id, -${fts}.rank as score, ${snippet} as snippet
-            from ${fts} cross join ${sql.table(spec.table)} t on t.fts_rowid = ${fts}.rowid
-            where ${fts} match ${match} and t.tenant_id = ${tenantId} and ${opts.restrict}
-            order by ${fts}.rank limit ${limit}`
-        : sql<FullTextHit>`select ${fts}.${sql.ref(spec.key)} as id, -${fts}.rank as score, ${snippet} as snippet
-            from ${fts} where ${fts} match ${match} and ${fts}.tenant_id = ${tenantId}
-            order by ${fts}.rank limit ${limit}`
-      ).execute(db);
+      const own = opts.restrict ? sql`t.tenant_id = ${tenantId} and ${opts.restrict}` : sql`${fts}.tenant_id = ${tenantId}`;
+      const join = opts.restrict ? sql` cross join ${sql.table(spec.table)} t on t.fts_rowid = ${fts}.rowid` : sql``;
+      const key = opts.restrict ? sql`t.${sql.ref(spec.key)}` : sql`${fts}.${sql.ref(spec.key)}`;
+      if (opts.mostMatchesKept) {
+        // FTS5 ranks every match itself (`order by rank`: its bm25, sorted inside FTS5) and hands
+        // them over best first, so SQLite sorts nothing: the join and the filter run on rows in
+        // rank order and LIMIT stops them at the `limit`th row kept; only those get a snippet.
+        // CROSS JOIN keeps the FTS5 table the outer loop (the order it hands over).
+        const { rows } = await sql<FullTextHit>`select ${key} as id, -${fts}.rank as score, ${snippet} as snippet
+            from ${fts}${join} where ${fts} match ${match} and ${own}
+            order by ${fts}.rank limit ${limit}`.execute(db);
+        return rows;
+      }
+      // Every match filtered first, bm25 only of the rows kept, the best `limit` of them, then the
+      // snippets of those (SQLite would otherwise compute every kept row's snippet before sorting).
+      const { rows } = await sql<FullTextHit>`
+          with r as materialized (select ${key} as id, ${fts}.rowid as rid, bm25(${fts}) as rank
+            from ${fts}${join} where ${fts} match ${match} and ${own}
+            order by rank limit ${limit})
+          select r.id as id, -r.rank as score, ${snippet} as snippet
+          from r join ${fts} on ${fts}.rowid = r.rid
+          where ${fts} match ${match}
+          order by r.rank`.execute(db);
       return rows;
     }
     // `restrict` names the indexed table's row (knowledge chunks): not offered for texts in parts.
