@@ -170,14 +170,16 @@ for (const q of queries) {
   overlap += bare.rows.filter((r) => mine.has(r.id)).length;
 }
 
-// The plan of the keyword query (as the dialect and the store build it): FTS5 match, the chunk by
-// its fts_rowid index, the document by its primary key, bm25 order with LIMIT.
+// The plan of the keyword query (as the dialect and the store build it): FTS5 hands its matches
+// over in rank order (no sort of SQLite's), each joined to its chunk by the fts_rowid index and its
+// document by primary key until LIMIT rows are kept.
 const plan = (
   await sql`explain query plan
-    select t.id, kb_chunks_fts.rowid, bm25(kb_chunks_fts) as rank from kb_chunks_fts join kb_chunks t on t.fts_rowid = kb_chunks_fts.rowid
+    select t.id, -kb_chunks_fts.rank as score, snippet(kb_chunks_fts, 0, '[', ']', char(8230), 16) as snippet
+    from kb_chunks_fts cross join kb_chunks t on t.fts_rowid = kb_chunks_fts.rowid
     where kb_chunks_fts match ${'"w1" OR "w2"'} and t.tenant_id = ${'default'} and t.tenant_id = ${'default'} and t.collection_id in (${collection.id})
       and exists (select 1 from kb_documents d where d.id = t.document_id and d.tenant_id = ${'default'} and d.status = 'indexed')
-    order by rank limit 10`.execute(db)
+    order by kb_chunks_fts.rank limit 10`.execute(db)
 ).rows.map((r) => r.detail);
 
 // ---- time to first byte of a query stream (no provider) -----------------------------------------

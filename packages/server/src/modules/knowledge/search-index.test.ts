@@ -1,8 +1,8 @@
-import { sql } from 'kysely';
+import { type SqlBool, sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestLoam, createTestLoam, describeEachDialect } from '../../test/harness.js';
 import { cosine } from './retrieval.js';
-import { type ChunkScope, KnowledgeStore } from './store.js';
+import { CHUNKS_FULL_TEXT, type ChunkScope, KnowledgeStore } from './store.js';
 import { createCollection, uploadDocument } from './test/helpers.js';
 
 describeEachDialect('knowledge: stemming, very common words and the vector index', (dialect) => {
@@ -53,6 +53,30 @@ describeEachDialect('knowledge: stemming, very common words and the vector index
     expect(await ids(new KnowledgeStore(dialectOf()))).toBe(4);
     // Every word too common: searched by all of them, not by none.
     expect(await store.searchWords(db(), ['keeper', 'the'])).toEqual(['keeper', 'the']);
+  });
+
+  it('ranking every match before filtering returns what filtering first does: the best rows kept, of the tenant only', async () => {
+    const foghorn = await db()
+      .selectFrom('kb_chunks as c')
+      .innerJoin('kb_documents as d', 'd.id', 'c.document_id')
+      .select('c.id')
+      .where('d.filename', '=', 'foghorn.txt')
+      .executeTakeFirstOrThrow();
+    // The best match (the only chunk with "foghorn") is not in the scope.
+    const restrict = sql<SqlBool>`t.collection_id = ${collection}
+      and exists (select 1 from kb_documents d where d.id = t.document_id and d.filename <> 'foghorn.txt')`;
+    const search = (mostMatchesKept: boolean, tenant = 'default') =>
+      dialectOf().searchFullText(db(), CHUNKS_FULL_TEXT, tenant, ['foghorn', 'lamps', 'keeper'], 2, {
+        anyWord: true,
+        restrict,
+        mostMatchesKept,
+      });
+    const filteredFirst = await search(false);
+    expect(filteredFirst.map((h) => h.id)).not.toContain(foghorn.id);
+    expect(filteredFirst).toHaveLength(2);
+    expect(filteredFirst[0].snippet).toContain('[lamps]');
+    expect(await search(true)).toEqual(filteredFirst);
+    expect(await search(true, 'other-tenant')).toEqual([]);
   });
 
   it('nearest chunks by the vector index are those of exact cosine ranking, within the scope only', async () => {

@@ -17,6 +17,11 @@ export interface CommonWords {
   min: number;
 }
 export const COMMON_WORDS: CommonWords = { share: 0.1, min: 1000 };
+/**
+ * The share of the index's chunks a search's collections must hold for ranking before filtering
+ * (measured on 100,000 chunks: at a tenth, ranking first was cheaper at the median, dearer at p95).
+ */
+const MOST_OF_INDEX = 0.25;
 /** How long a chunk count and a word's document frequency are reused (they change slowly). */
 const FREQUENCY_TTL_MS = 60_000;
 const FREQUENCY_ENTRIES = 50_000;
@@ -368,6 +373,26 @@ export class KnowledgeStore {
     return n;
   }
 
+  /** Chunks of every tenant (cached), or of the tenant's `collectionIds`. */
+  private chunkCount(db: Executor, tenantId?: string, collectionIds: string[] = []): Promise<number> {
+    return this.cached(tenantId === undefined ? '' : `scope:${tenantId}:${[...collectionIds].sort().join(',')}`, async () => {
+      let q = db.selectFrom('kb_chunks').select((eb) => eb.fn.countAll<number | string>().as('n'));
+      if (tenantId !== undefined) q = q.where('tenant_id', '=', tenantId).where('collection_id', 'in', collectionIds);
+      return Number((await q.executeTakeFirst())?.n ?? 0);
+    });
+  }
+
+  /**
+   * Whether most full-text matches are likely in `scope`: no access restriction or filter, and its
+   * collections hold at least MOST_OF_INDEX of the index's chunks (every tenant's). Then the
+   * database ranks first and filters the best matches only (see FullTextOptions.mostMatchesKept).
+   */
+  private async scopeIsMostOfIndex(db: Executor, tenantId: string, scope: ChunkScope): Promise<boolean> {
+    if (scope.allowed || Object.keys(scope.filters ?? {}).length) return false;
+    const total = await this.chunkCount(db);
+    return total > 0 && (await this.chunkCount(db, tenantId, scope.collectionIds)) >= total * MOST_OF_INDEX;
+  }
+
   /**
    * The words worth searching by: a word in more than `common.share` of all indexed chunks (and
    * in more than `common.min`) is dropped when a rarer word remains, as BM25 engines drop stop
@@ -377,13 +402,7 @@ export class KnowledgeStore {
    */
   async searchWords(db: Executor, words: string[]): Promise<string[]> {
     if (words.length < 2) return words;
-    const total = await this.cached('', async () => {
-      const r = await db
-        .selectFrom('kb_chunks')
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .executeTakeFirst();
-      return Number(r?.n ?? 0);
-    });
+    const total = await this.chunkCount(db);
     const cap = Math.max(this.common.min, Math.floor(total * this.common.share));
     if (total <= cap) return words;
     const kept: string[] = [];
@@ -402,6 +421,7 @@ export class KnowledgeStore {
     return this.dialect.searchFullText(db, CHUNKS_FULL_TEXT, tenantId, await this.searchWords(db, words), limit, {
       anyWord: true,
       restrict: this.inScope(tenantId, scope),
+      mostMatchesKept: await this.scopeIsMostOfIndex(db, tenantId, scope),
     });
   }
 

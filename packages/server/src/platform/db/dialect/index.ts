@@ -83,6 +83,13 @@ export interface FullTextOptions {
    * which must then be indexed): applied before ranking and the limit.
    */
   restrict?: Expression<SqlBool>;
+  /**
+   * Most matching rows pass `restrict` (and are the tenant's): SQLite then has FTS5 rank every
+   * match and applies the condition in rank order until `limit` rows pass, which joins about
+   * `limit` rows; otherwise (the default) every match is filtered first and only those kept are
+   * ranked, which costs less when few pass. The rows returned are the same either way.
+   */
+  mostMatchesKept?: boolean;
 }
 
 /**

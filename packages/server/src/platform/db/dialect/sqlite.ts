@@ -399,20 +399,28 @@ export class SqliteSqlDialect implements SqlDialect {
     const fts = sql.table(spec.ftsTable);
     const match = quoted.join(opts.anyWord ? ' OR ' : ' ');
     if (!spec.parts) {
-      // The best `limit` rows first (bm25 in SQL, LIMIT), the snippets only of those: SQLite would
-      // otherwise compute every matching row's snippet before sorting.
-      // (The FTS5 table is named, never aliased: MATCH and bm25 take its name.)
-      const ranked = opts.restrict
-        ? sql`select t.${sql.ref(spec.key)} as id, ${fts}.rowid as rid, bm25(${fts}) as rank
-            from ${fts} join ${sql.table(spec.table)} t on t.fts_rowid = ${fts}.rowid
-            where ${fts} match ${match} and t.tenant_id = ${tenantId} and ${opts.restrict}
-            order by rank limit ${limit}`
-        : sql`select ${fts}.${sql.ref(spec.key)} as id, ${fts}.rowid as rid, bm25(${fts}) as rank
-            from ${fts} where ${fts} match ${match} and ${fts}.tenant_id = ${tenantId}
-            order by rank limit ${limit}`;
+      // (The FTS5 table is named, never aliased: MATCH, rank, bm25 and snippet take its name.)
+      const snippet = sql`snippet(${fts}, 0, '[', ']', char(8230), 16)`;
+      const own = opts.restrict ? sql`t.tenant_id = ${tenantId} and ${opts.restrict}` : sql`${fts}.tenant_id = ${tenantId}`;
+      const join = opts.restrict ? sql` cross join ${sql.table(spec.table)} t on t.fts_rowid = ${fts}.rowid` : sql``;
+      const key = opts.restrict ? sql`t.${sql.ref(spec.key)}` : sql`${fts}.${sql.ref(spec.key)}`;
+      if (opts.mostMatchesKept) {
+        // FTS5 ranks every match itself (`order by rank`: its bm25, sorted inside FTS5) and hands
+        // them over best first, so SQLite sorts nothing: the join and the filter run on rows in
+        // rank order and LIMIT stops them at the `limit`th row kept; only those get a snippet.
+        // CROSS JOIN keeps the FTS5 table the outer loop (the order it hands over).
+        const { rows } = await sql<FullTextHit>`select ${key} as id, -${fts}.rank as score, ${snippet} as snippet
+            from ${fts}${join} where ${fts} match ${match} and ${own}
+            order by ${fts}.rank limit ${limit}`.execute(db);
+        return rows;
+      }
+      // Every match filtered first, bm25 only of the rows kept, the best `limit` of them, then the
+      // snippets of those (SQLite would otherwise compute every kept row's snippet before sorting).
       const { rows } = await sql<FullTextHit>`
-          with r as materialized (${ranked})
-          select r.id as id, -r.rank as score, snippet(${fts}, 0, '[', ']', char(8230), 16) as snippet
+          with r as materialized (select ${key} as id, ${fts}.rowid as rid, bm25(${fts}) as rank
+            from ${fts}${join} where ${fts} match ${match} and ${own}
+            order by rank limit ${limit})
+          select r.id as id, -r.rank as score, ${snippet} as snippet
           from r join ${fts} on ${fts}.rowid = r.rid
           where ${fts} match ${match}
           order by r.rank`.execute(db);
