@@ -18,7 +18,7 @@ export class BulkJob {
   private wake: (() => void) | undefined;
   protected finished = false;
   private failure: { err: unknown } | undefined;
-  /** Chunks handed out by next() (a stream's back-pressure counts them). */
+  /** Records handed out by next() (a stream's back-pressure counts them). */
   protected taken = 0;
 
   constructor(private readonly release: () => void) {}
@@ -45,9 +45,9 @@ export class BulkJob {
       throw this.failure.err;
     }
     const m = this.queue.shift() as BulkMessage;
-    this.taken++;
     if ('ids' in m) {
       const ids = m.ids.split('\n');
+      this.taken += ids.length;
       const prepared = ids.map(
         (id, k): PreparedRecord => ({
           id,
@@ -58,7 +58,10 @@ export class BulkJob {
       );
       return { ids, prepared };
     }
-    if ('records' in m) return { ids: m.records.map((r) => r.id), records: m.records };
+    if ('records' in m) {
+      this.taken += m.records.length;
+      return { ids: m.records.map((r) => r.id), records: m.records };
+    }
     this.finished = true;
     this.release();
     if ('validation' in m)
@@ -104,7 +107,7 @@ export class BulkStream extends BulkJob {
   }
 
   feed(part: RecordPart): void {
-    this.fed++;
+    this.fed += part.ids.length;
     this.send({ job: 0, part }, [part.data.buffer as ArrayBuffer, part.ends.buffer as ArrayBuffer]);
   }
 
@@ -118,8 +121,8 @@ export class BulkStream extends BulkJob {
   }
 
   /**
-   * Back-pressure: resolves once fewer than `ahead` fed parts wait to be taken by next() (or the
-   * job is over), so a fast client is read no faster than its records are inserted.
+   * Back-pressure: resolves once fewer than `ahead` fed records wait to be taken by next() (or
+   * the job is over), so a fast client is read no faster than its records are inserted.
    */
   async room(ahead: number): Promise<void> {
     while (!this.finished && this.fed - this.taken >= ahead) await new Promise<void>((resolve) => (this.roomy = resolve));

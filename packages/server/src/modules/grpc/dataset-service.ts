@@ -13,7 +13,7 @@ import {
 } from '@loam/api/grpc';
 import { Value } from '@sinclair/typebox/value';
 import { AppError } from '../../platform/errors.js';
-import { type RecordPart, packRecords } from '../datasets/bulk-format.js';
+import { BULK_CHUNK, type RecordPart, packRecords } from '../datasets/bulk-format.js';
 import type { DatasetService as Datasets } from '../datasets/services/datasets.js';
 import type { StreamedRecord } from '../datasets/services/records.js';
 import type { PrivacyService } from '../privacy/service.js';
@@ -30,8 +30,11 @@ const WRITE = ['datasets:write'] as const;
  * which then grows with the records streamed (bench/RESULTS.md).
  */
 const STREAM_PAGE = 200;
-/** Records in one part of a BulkInsertRecords stream handed to the datasets service (client messages are re-chunked to this). */
-const INSERT_CHUNK = 1000;
+/**
+ * Records in one part of a BulkInsertRecords stream handed to the datasets service (client
+ * messages are re-chunked to this): the REST bulk insert's chunk, so both insert alike.
+ */
+const INSERT_CHUNK = BULK_CHUNK;
 
 export interface DatasetRpcDeps {
   datasets: Datasets;
@@ -109,13 +112,12 @@ export function registerDatasetService(router: ConnectRouter, deps: DatasetRpcDe
     bulkInsertRecords: async (requests, call) => {
       const ctx = await contexts.of(call, WRITE);
       const messages = abortable(requests, call.signal);
-      const first = await messages.next();
+      let first: IteratorResult<BulkInsertRecordsRequest> | undefined = await messages.next();
       if (first.done) throw new AppError('validation_error', 400, 'Send at least one record');
       const id = required(first.value.datasetId, 'dataset_id');
-      const result = await datasets.records.insertRecordStream(ctx, id, insertParts(first.value, messages, call.values.get(clientReset)), {
-        max: deps.maxBulkRecords,
-        signal: call.signal,
-      });
+      const parts = insertParts(first.value, messages, call.values.get(clientReset));
+      first = undefined; // its records are kept only until they are packed
+      const result = await datasets.records.insertRecordStream(ctx, id, parts, { max: deps.maxBulkRecords, signal: call.signal });
       return create(BulkInsertRecordsResponseSchema, { inserted: BigInt(result.inserted), ids: result.ids });
     },
 
@@ -139,21 +141,33 @@ export function registerDatasetService(router: ConnectRouter, deps: DatasetRpcDe
   });
 }
 
-/** The records of a BulkInsertRecords stream, packed in parts of INSERT_CHUNK for the datasets service. */
+/**
+ * The records of a BulkInsertRecords stream, packed in parts of INSERT_CHUNK for the datasets
+ * service. Each message is packed whole as soon as it is decoded (its records short of a part
+ * carried to the next), so its decoded records die young instead of waiting, through the
+ * stream's back-pressure, for their part to be read (and being promoted to V8's old space).
+ */
 async function* insertParts(
-  first: BulkInsertRecordsRequest,
+  first: BulkInsertRecordsRequest | undefined,
   rest: AsyncIterator<BulkInsertRecordsRequest>,
   reset: () => boolean,
 ): AsyncGenerator<RecordPart> {
   let chunk: RecordMessage[] = [];
-  for (let m: IteratorResult<BulkInsertRecordsRequest> = { done: false, value: first }; !m.done; m = await rest.next()) {
-    for (const r of m.value.records) {
-      chunk.push(r);
+  let records = first?.records;
+  first = undefined;
+  while (records) {
+    const parts: RecordPart[] = [];
+    for (let i = 0; i < records.length; i++) {
+      chunk.push(records[i]);
       if (chunk.length === INSERT_CHUNK) {
-        yield packRecords(chunk);
+        parts.push(packRecords(chunk));
         chunk = [];
       }
     }
+    records = undefined;
+    yield* parts;
+    const m = await rest.next();
+    if (!m.done) records = m.value.records;
   }
   // A Node client's cancel (or passed deadline) is an end of stream and then a reset, which the
   // server learns of a few turns of the event loop later: give it those before the last part

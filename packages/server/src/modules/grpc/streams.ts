@@ -36,21 +36,30 @@ export function errorMapping(log: (err: unknown) => void): Interceptor {
 /**
  * The client's messages, where waiting for the next one ends when `signal` aborts (the call's
  * deadline passed or it was cancelled): a stalled client cannot hold a transaction open past it.
+ * Each wait listens for the abort only while it lasts. (Racing every next() against one promise
+ * of the abort kept every message: a pending promise holds each race's reaction, and with it
+ * the race's outcome, until the call ends; all of an upload's records then lived through its
+ * insert and were promoted to V8's old space.)
  */
 export function abortable<T>(messages: AsyncIterable<T>, signal: AbortSignal): AsyncIterator<T> {
   const it = messages[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => {}); // observed by the races below
   return {
-    next: () => Promise.race([it.next(), aborted]),
-    return: async (value?: unknown) => {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-      return (await it.return?.(value)) ?? { done: true, value: undefined };
-    },
+    next: () =>
+      new Promise<IteratorResult<T>>((resolve, reject) => {
+        if (signal.aborted) return reject(signal.reason);
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        it.next().then(
+          (result) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(result);
+          },
+          (err) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(err);
+          },
+        );
+      }),
+    return: async (value?: unknown) => (await it.return?.(value)) ?? { done: true, value: undefined },
   };
 }

@@ -8,7 +8,7 @@ import { checkIfMatch, preconditionFailed } from '../../../platform/http/etag.js
 import { AppError, type FieldError, notFound } from '../../../platform/errors.js';
 import { RawBody } from '../../../platform/http/lazy-compilers.js';
 import type { Tx } from '../../../platform/index.js';
-import { type BulkJob, BulkParser, BulkStream, type RecordPart, tooManyRecords } from '../bulk.js';
+import { BULK_CHUNK, type BulkJob, BulkParser, BulkStream, type RecordPart, tooManyRecords } from '../bulk.js';
 import { type FilterNode, parseFieldPath, parseFilter } from '../filter.js';
 import type { PlainRecord } from '../protection.js';
 import {
@@ -34,8 +34,12 @@ export interface StreamedRecord {
   updatedAt: number;
 }
 
-/** Parts of a streamed bulk insert that may wait, read from the stream, for their turn to be inserted. */
-const STREAM_AHEAD = 2;
+/**
+ * Records of a streamed bulk insert that may wait, read from the stream, for their turn to be
+ * inserted: enough for the worker to check and prepare parts well ahead of the inserts (as it
+ * runs ahead through a REST body), so the inserting thread never waits on it.
+ */
+const STREAM_AHEAD = 8 * BULK_CHUNK;
 
 /** A dataset's records: validated writes (single, bulk, pipelined) and filtered reads of the draft or a version. */
 export class RecordService {
@@ -93,7 +97,7 @@ export class RecordService {
    * across the whole stream) and prepares it, while this thread inserts the parts before it, all
    * in one transaction. A problem in any record, a taken id, more than `max` records, a failing
    * stream or an aborted `signal` (deadline, cancel) rolls the whole call back. The stream is read
-   * no faster than it is inserted (at most STREAM_AHEAD parts wait).
+   * no faster than it is inserted (at most STREAM_AHEAD records wait).
    */
   async insertRecordStream(
     ctx: RequestContext,
