@@ -82,7 +82,8 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     requestTimeout: config.requestTimeoutMs,
     http: { connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.requestTimeoutMs / 4))) },
     trustProxy: config.trustProxy,
-    return503OnClosing: true,
+    // A request that arrives once closing began gets 503 in Loam's format (below), not Fastify's.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error, request, reply) => {
@@ -104,11 +105,21 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
   // Callback-style hooks: they allocate no promise.
   const { bodyTimeoutMs: bodyTimeout, requestTimeoutMs: requestTimeout } = config;
   const tracing = platform.tracing;
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = performance.now();
     inFlight.inc();
     reply.header('x-request-id', request.id);
     for (let i = 0; i < SECURITY_HEADERS.length; i += 2) reply.header(SECURITY_HEADERS[i], SECURITY_HEADERS[i + 1]);
+    if (closing) {
+      // Requests in flight finish; a new one (on a kept-alive connection) is told to go elsewhere.
+      done(new AppError('service_unavailable', 503, 'The server is shutting down; retry the request', undefined, { 'retry-after': '1', connection: 'close' }));
+      return;
+    }
     if (!request.raw.complete && hasBody(request.raw)) watchBody(app.server, request.raw, reply.raw, bodyTimeout, requestTimeout);
     runInRequestContext(request, tracing, done);
   });
