@@ -357,7 +357,8 @@ export class LlmService {
   ): Promise<T> {
     const { llmMaxRetries, llmRetryBaseMs, llmRetryMaxDelayMs } = this.platform.config;
     for (let n = 0; ; n++) {
-      await this.waitForCooldown(provider.name, call, canFallBack);
+      const cooling = this.waitForCooldown(provider.name, call, canFallBack);
+      if (cooling) await cooling;
       call.attempts++;
       try {
         return await attempt(call.signal);
@@ -391,14 +392,15 @@ export class LlmService {
   /**
    * After a 429/5xx, calls to the same provider wait until its pause ends — unless another
    * provider can serve (then this one is skipped) or the pause outlasts the deadline (then fail).
+   * Undefined (no promise) when the provider is not paused.
    */
-  private async waitForCooldown(providerName: string, call: Call, canFallBack: boolean): Promise<void> {
+  private waitForCooldown(providerName: string, call: Call, canFallBack: boolean): Promise<void> | undefined {
     const until = this.cooldownUntil.get(providerName) ?? 0;
     const wait = until - this.timer.now();
-    if (wait <= 0) return;
+    if (wait <= 0) return undefined;
     if (canFallBack) throw new ProviderSkipped(providerName, wait);
     if (until >= call.deadlineAt) throw rateLimited(providerName, wait);
-    await this.timer.sleep(wait, call.signal);
+    return this.timer.sleep(wait, call.signal);
   }
 
   private record(
