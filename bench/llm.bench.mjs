@@ -154,10 +154,6 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 10
  * per call (wall times on a loaded machine include waiting for a core; CPU time does not).
  */
 async function paired(direct, loams, doublePid) {
-  for (let i = 0; i < WARMUP; i++) {
-    await direct();
-    for (const l of loams) await l.call();
-  }
   const a = [];
   const times = loams.map(() => []);
   const cpu0 = loams.map((l) => cpuSecondsOf(l.pid));
@@ -202,12 +198,10 @@ async function main() {
 
     const direct = (body) => async () => (await post(`${double.url}/v1/chat/completions`, body)).ms;
     /** One case: the direct call, and the same call through each build (`via(url)` makes it). */
-    const run = (directCall, via) =>
-      paired(
-        directCall,
-        builds.map((b) => ({ name: b.name, pid: b.child.pid, call: via(b.url) })),
-        double.child.pid,
-      );
+    const run = (directCall, via) => ({
+      direct: directCall,
+      loams: builds.map((b) => ({ name: b.name, pid: b.child.pid, call: via(b.url) })),
+    });
     const cases = {
       'non-streamed, privacy off (/v1/chat/completions)': () =>
         run(direct(short), (url) => async () => (await post(`${url}/v1/chat/completions`, short, auth)).ms),
@@ -229,8 +223,21 @@ async function main() {
         ),
     };
     const only = process.env.BENCH_CASES?.split(',').filter(Boolean);
+    const selected = Object.entries(cases)
+      .filter(([name]) => !only || only.some((w) => name.includes(w)))
+      .map(([name, make]) => [name, make()]);
+    // Every case warms up before any is measured, then the servers get a moment to finish their
+    // concurrent GC: a server fresh from startup (migrations, the privacy engine's lexicon) still
+    // JIT-compiles and collects its startup garbage, a one-off cost the first case measured would
+    // otherwise absorb (about 1 ms per call over 500 calls, whichever case came first).
+    for (const [, c] of selected)
+      for (let i = 0; i < WARMUP; i++) {
+        await c.direct();
+        for (const l of c.loams) await l.call();
+      }
+    await new Promise((r) => setTimeout(r, 1000));
     const results = {};
-    for (const [name, runCase] of Object.entries(cases)) if (!only || only.some((w) => name.includes(w))) results[name] = await runCase();
+    for (const [name, c] of selected) results[name] = await paired(c.direct, c.loams, double.child.pid);
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
     if (process.argv.includes('--json')) {
       console.log(JSON.stringify({ bench: 'llm', machine, n: N, results }));
