@@ -22,12 +22,19 @@
  * Run: npm run build && node bench/llm.bench.mjs   (--json for one machine-readable line; BENCH_N calls per case
  *      and side, default 1000; BENCH_WARMUP, default 200; BENCH_CASES=<words> runs only the cases whose
  *      name contains one of the comma-separated words, e.g. BENCH_CASES=privacy,stream)
+ *
+ * A/B against another build: BENCH_BASE_DIST=<dir>/packages/server/dist starts a second Loam from
+ * that copy of the server's dist (beside it the package.json; <dir>/node_modules and
+ * <dir>/packages/server/node_modules linking to this checkout's, so both resolve the same
+ * dependencies). Each round
+ * then calls direct, this build and the base build (the two builds' order alternating), and every
+ * case reports both.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cpuSecondsOf } from './common.mjs';
 
 const ADMIN_KEY = 'loam_sk_bench_admin_0123456789abcdefghij';
@@ -53,10 +60,12 @@ async function serveDouble() {
   });
 }
 
-async function serveLoam(doubleUrl) {
+async function serveLoam(doubleUrl, dist) {
   // Loam as it ships (`npm run build`): tsx's on-the-fly transform wraps every closure in a naming
   // helper and would charge its cost to the gateway.
-  const { createLoam, loadConfig } = await import('../packages/server/dist/index.js');
+  const { createLoam, loadConfig } = await import(
+    dist ? pathToFileURL(join(resolve(dist), 'index.js')).href : '../packages/server/dist/index.js'
+  );
   const dataDir = mkdtempSync(join(os.tmpdir(), 'loam-bench-llm-'));
   const config = loadConfig(
     {},
@@ -140,76 +149,95 @@ async function firstToken(url, body, headers) {
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /**
- * Alternates direct and Loam calls; returns p50/p90 of each, the p50 overhead, and the CPU time
- * the Loam process spent per call (wall times on a loaded machine include waiting for a core;
- * CPU time does not).
+ * Alternates direct and Loam calls (with a base build, direct, then both builds in alternating
+ * order); returns p50/p90 of each side, the p50 overhead, and the CPU time each Loam process spent
+ * per call (wall times on a loaded machine include waiting for a core; CPU time does not).
  */
-async function paired(direct, viaLoam, loamPid, doublePid) {
-  for (let i = 0; i < WARMUP; i++) {
-    await direct();
-    await viaLoam();
-  }
+async function paired(direct, loams, doublePid) {
   const a = [];
-  const b = [];
-  const cpu0 = cpuSecondsOf(loamPid);
+  const times = loams.map(() => []);
+  const cpu0 = loams.map((l) => cpuSecondsOf(l.pid));
   const doubleCpu0 = cpuSecondsOf(doublePid);
   for (let i = 0; i < N; i++) {
     a.push(await direct());
-    b.push(await viaLoam());
+    for (let j = 0; j < loams.length; j++) {
+      const k = i % 2 ? loams.length - 1 - j : j;
+      times[k].push(await loams[k].call());
+    }
   }
   a.sort((x, y) => x - y);
-  b.sort((x, y) => x - y);
-  return {
-    direct: { p50: pct(a, 50), p90: pct(a, 90) },
-    loam: { p50: pct(b, 50), p90: pct(b, 90) },
-    overheadP50: pct(b, 50) - pct(a, 50),
-    loamCpuMsPerCall: cpu0 === undefined ? undefined : ((cpuSecondsOf(loamPid) - cpu0) * 1000) / N,
-    // The double answers both sides: a bare Node HTTP server's cost per request, for scale.
-    doubleCpuMsPerCall: doubleCpu0 === undefined ? undefined : ((cpuSecondsOf(doublePid) - doubleCpu0) * 1000) / (2 * N),
+  const directP50 = pct(a, 50);
+  const result = {
+    direct: { p50: directP50, p90: pct(a, 90) },
+    // The double answers every side: a bare Node HTTP server's cost per request, for scale.
+    doubleCpuMsPerCall: doubleCpu0 === undefined ? undefined : ((cpuSecondsOf(doublePid) - doubleCpu0) * 1000) / ((1 + loams.length) * N),
   };
+  loams.forEach((l, k) => {
+    const b = times[k].sort((x, y) => x - y);
+    const cpu = cpu0[k] === undefined ? undefined : ((cpuSecondsOf(l.pid) - cpu0[k]) * 1000) / N;
+    result[l.name] = { p50: pct(b, 50), p90: pct(b, 90), overheadP50: pct(b, 50) - directP50, cpuMsPerCall: cpu };
+  });
+  return result;
 }
 
 async function main() {
   const double = await start(['--serve-double']);
-  const loam = await start(['--serve-loam', double.url]);
-  const loamUrl = `http://127.0.0.1:${loam.port}`;
+  const builds = [{ name: 'loam', ...(await start(['--serve-loam', double.url])) }];
+  if (process.env.BENCH_BASE_DIST)
+    builds.push({ name: 'base', ...(await start(['--serve-loam', double.url, process.env.BENCH_BASE_DIST])) });
+  for (const b of builds) b.url = `http://127.0.0.1:${b.port}`;
   const auth = { authorization: `Bearer ${ADMIN_KEY}` };
   const short = chat('Say hello to the benchmark in five words.');
   const big = chat(piiPrompt());
   try {
     // The answer through Loam must be the same as the double's (pseudonyms restored).
-    const check = JSON.parse((await post(`${loamUrl}/v1/chat/completions`, big, { ...auth, 'x-loam-privacy': 'pseudonymize' })).text);
-    if (check.choices[0].message.content !== `echo: ${big.messages[0].content}`) throw new Error('pseudonymized answer not restored');
+    for (const { url } of builds) {
+      const check = JSON.parse((await post(`${url}/v1/chat/completions`, big, { ...auth, 'x-loam-privacy': 'pseudonymize' })).text);
+      if (check.choices[0].message.content !== `echo: ${big.messages[0].content}`) throw new Error('pseudonymized answer not restored');
+    }
 
     const direct = (body) => async () => (await post(`${double.url}/v1/chat/completions`, body)).ms;
+    /** One case: the direct call, and the same call through each build (`via(url)` makes it). */
+    const run = (directCall, via) => ({
+      direct: directCall,
+      loams: builds.map((b) => ({ name: b.name, pid: b.child.pid, call: via(b.url) })),
+    });
     const cases = {
       'non-streamed, privacy off (/v1/chat/completions)': () =>
-        paired(direct(short), async () => (await post(`${loamUrl}/v1/chat/completions`, short, auth)).ms, loam.child.pid, double.child.pid),
+        run(direct(short), (url) => async () => (await post(`${url}/v1/chat/completions`, short, auth)).ms),
       'non-streamed, generate API (/api/v1/llm/generate)': () =>
-        paired(
+        run(
           direct(short),
-          async () => (await post(`${loamUrl}/api/v1/llm/generate`, { model: 'gpt-bench', prompt: short.messages[0].content }, auth)).ms,
-          loam.child.pid,
-          double.child.pid,
+          (url) => async () =>
+            (await post(`${url}/api/v1/llm/generate`, { model: 'gpt-bench', prompt: short.messages[0].content }, auth)).ms,
         ),
       'non-streamed, pseudonymize, 2 KB prompt': () =>
-        paired(
+        run(
           direct(big),
-          async () => (await post(`${loamUrl}/v1/chat/completions`, big, { ...auth, 'x-loam-privacy': 'pseudonymize' })).ms,
-          loam.child.pid,
-          double.child.pid,
+          (url) => async () => (await post(`${url}/v1/chat/completions`, big, { ...auth, 'x-loam-privacy': 'pseudonymize' })).ms,
         ),
       'stream, time to first token': () =>
-        paired(
+        run(
           () => firstToken(`${double.url}/v1/chat/completions`, { ...short, stream: true }),
-          () => firstToken(`${loamUrl}/v1/chat/completions`, { ...short, stream: true }, auth),
-          loam.child.pid,
-          double.child.pid,
+          (url) => () => firstToken(`${url}/v1/chat/completions`, { ...short, stream: true }, auth),
         ),
     };
     const only = process.env.BENCH_CASES?.split(',').filter(Boolean);
+    const selected = Object.entries(cases)
+      .filter(([name]) => !only || only.some((w) => name.includes(w)))
+      .map(([name, make]) => [name, make()]);
+    // Every case warms up before any is measured, then the servers get a moment to finish their
+    // concurrent GC: a server fresh from startup (migrations, the privacy engine's lexicon) still
+    // JIT-compiles and collects its startup garbage, a one-off cost the first case measured would
+    // otherwise absorb (about 1 ms per call over 500 calls, whichever case came first).
+    for (const [, c] of selected)
+      for (let i = 0; i < WARMUP; i++) {
+        await c.direct();
+        for (const l of c.loams) await l.call();
+      }
+    await new Promise((r) => setTimeout(r, 1000));
     const results = {};
-    for (const [name, run] of Object.entries(cases)) if (!only || only.some((w) => name.includes(w))) results[name] = await run();
+    for (const [name, c] of selected) results[name] = await paired(c.direct, c.loams, double.child.pid);
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
     if (process.argv.includes('--json')) {
       console.log(JSON.stringify({ bench: 'llm', machine, n: N, results }));
@@ -217,20 +245,23 @@ async function main() {
     }
     console.log(`LLM gateway overhead — ${machine} — ${N} calls per case and side (after ${WARMUP} warm-up pairs)\n`);
     console.log(
-      '| case | direct p50 / p90 (ms) | via Loam p50 / p90 (ms) | overhead p50 (ms) | Loam CPU per call (ms) | double CPU per request (ms) |',
+      '| case | build | direct p50 / p90 (ms) | via Loam p50 / p90 (ms) | overhead p50 (ms) | Loam CPU per call (ms) | double CPU per request (ms) |',
     );
-    console.log('|---|---:|---:|---:|---:|---:|');
-    const f = (x) => x.toFixed(2);
+    console.log('|---|---|---:|---:|---:|---:|---:|');
+    const f = (x) => (x === undefined ? '—' : x.toFixed(2));
     for (const [name, r] of Object.entries(results))
-      console.log(
-        `| ${name} | ${f(r.direct.p50)} / ${f(r.direct.p90)} | ${f(r.loam.p50)} / ${f(r.loam.p90)} | ${f(r.overheadP50)} | ${r.loamCpuMsPerCall === undefined ? '—' : f(r.loamCpuMsPerCall)} | ${r.doubleCpuMsPerCall === undefined ? '—' : f(r.doubleCpuMsPerCall)} |`,
-      );
+      for (const { name: build } of builds) {
+        const l = r[build];
+        console.log(
+          `| ${name} | ${build} | ${f(r.direct.p50)} / ${f(r.direct.p90)} | ${f(l.p50)} / ${f(l.p90)} | ${f(l.overheadP50)} | ${f(l.cpuMsPerCall)} | ${f(r.doubleCpuMsPerCall)} |`,
+        );
+      }
   } finally {
-    loam.child.disconnect();
+    for (const b of builds) b.child.disconnect();
     double.child.disconnect();
   }
 }
 
 if (role === '--serve-double') await serveDouble();
-else if (role === '--serve-loam') await serveLoam(process.argv[3]);
+else if (role === '--serve-loam') await serveLoam(process.argv[3], process.argv[4]);
 else await main();

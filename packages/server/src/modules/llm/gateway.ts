@@ -45,6 +45,17 @@ const DAY_MS = 86_400_000;
 const SETTINGS_TTL_MS = 5_000;
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+interface Prepared {
+  mode: PrivacyMode;
+  shielded: Pick<Shielded, 'counts' | 'restorer'>;
+  messages: ChatMessage[];
+}
+const unshielded = (mode: PrivacyMode, messages: ChatMessage[]): Prepared => ({
+  mode,
+  shielded: { counts: {}, restorer: undefined },
+  messages,
+});
+
 /**
  * The LLM gateway for tenants: privacy on the way out (and back, for pseudonyms), daily token
  * quotas, and one recorded row (plus an `llm.call.completed` event, audited) per call, on top of
@@ -75,7 +86,8 @@ export class LlmGateway {
   }
 
   async generate(ctx: RequestContext, input: GatewayChatInput, opts: GatewayCallOptions): Promise<GatewayChatResult> {
-    const { mode, shielded, messages } = await this.prepare(ctx, input);
+    const prepared = this.prepare(ctx, input);
+    const { mode, shielded, messages } = prepared instanceof Promise ? await prepared : prepared;
     const privacy = { mode, entities: shielded.counts };
     const started = { at: this.platform.clock.now() };
     let result: ChatResult;
@@ -95,7 +107,8 @@ export class LlmGateway {
    * in the deltas (a token split across deltas too); the call is recorded when the stream ends.
    */
   async stream(ctx: RequestContext, input: GatewayChatInput, opts: GatewayCallOptions): Promise<GatewayStream> {
-    const { mode, shielded, messages } = await this.prepare(ctx, input);
+    const prepared = this.prepare(ctx, input);
+    const { mode, shielded, messages } = prepared instanceof Promise ? await prepared : prepared;
     const privacy = { mode, entities: shielded.counts };
     const startedAt = this.platform.clock.now();
     let upstream: Awaited<ReturnType<LlmService['streamChat']>>;
@@ -244,10 +257,16 @@ export class LlmGateway {
     return STRENGTH[asked] >= STRENGTH[floor] ? asked : floor;
   }
 
+  /** The tenant's settings if this instance's copy is fresh. */
+  private cachedSettings(tenantId: string, now: number): TenantLlmSettings | undefined {
+    const cached = this.settingsCache.get(tenantId);
+    return cached && cached.until > now ? cached.settings : undefined;
+  }
+
   private async tenantSettings(tenantId: string): Promise<TenantLlmSettings> {
     const now = this.platform.clock.now();
-    const cached = this.settingsCache.get(tenantId);
-    if (cached && cached.until > now) return cached.settings;
+    const cached = this.cachedSettings(tenantId, now);
+    if (cached) return cached;
     const settings = await this.store.settings(tenantId);
     this.settingsCache.set(tenantId, { settings, until: now + SETTINGS_TTL_MS });
     return settings;
@@ -282,16 +301,25 @@ export class LlmGateway {
     return run(scanner);
   }
 
-  private async prepare(ctx: RequestContext, input: GatewayChatInput) {
+  /**
+   * The call's privacy mode and the messages to send (shielded). Without a promise in the common
+   * case (the tenant's settings cached, no token quota, privacy off): a call then awaits nothing
+   * before its provider request.
+   */
+  private prepare(ctx: RequestContext, input: GatewayChatInput): Prepared | Promise<Prepared> {
+    const settings = this.cachedSettings(ctx.tenantId, this.platform.clock.now());
+    if (settings && !((settings.dailyTokenQuota ?? this.platform.config.llmDailyTokenQuota) > 0)) {
+      const mode = this.privacyModeOf(input.privacyMode, settings.privacyMode);
+      if (mode === 'off') return unshielded(mode, input.messages);
+    }
+    return this.prepareChecked(ctx, input);
+  }
+
+  private async prepareChecked(ctx: RequestContext, input: GatewayChatInput): Promise<Prepared> {
     const settings = await this.checkQuota(ctx);
     const mode = this.privacyModeOf(input.privacyMode, settings.privacyMode);
-    const shielded = (await this.shield(mode, (scanner) => shieldMessages(scanner, ctx.tenantId, mode, input.messages))) ?? {
-      texts: [],
-      counts: {},
-      messages: input.messages,
-      restorer: undefined,
-    };
-    return { mode, shielded, messages: shielded.messages };
+    const shielded = await this.shield(mode, (scanner) => shieldMessages(scanner, ctx.tenantId, mode, input.messages));
+    return shielded ? { mode, shielded, messages: shielded.messages } : unshielded(mode, input.messages);
   }
 
   private request(input: GatewayChatInput) {

@@ -1,5 +1,4 @@
-import type { IncomingMessage } from 'node:http';
-import { lines, postJson, readJson } from './http.js';
+import { type UpstreamResponse, lines, postJson, readJson } from './http.js';
 import {
   type ChatCompletion,
   type ChatRequest,
@@ -40,7 +39,7 @@ export class OllamaProvider implements LlmProvider {
     return { model: request.model, messages: request.messages, stream, options };
   }
 
-  private post(path: string, body: unknown, signal: AbortSignal): Promise<IncomingMessage> {
+  private post(path: string, body: unknown, signal: AbortSignal): Promise<UpstreamResponse> {
     return postJson({ provider: this.name, url: `${this.baseUrl}${path}`, headers: {}, body, signal });
   }
 
@@ -84,6 +83,6 @@ function finishOf(chunk: OllamaChatChunk): Omit<ChatCompletion, 'text'> {
 }
 
 /** Newline-delimited JSON from a response body, one object per line. */
-async function* ndjson<T>(res: IncomingMessage): AsyncGenerator<T> {
+async function* ndjson<T>(res: UpstreamResponse): AsyncGenerator<T> {
   for await (const line of lines(res)) if (line.trim()) yield JSON.parse(line) as T;
 }

@@ -55,8 +55,11 @@ interface Call {
   timeoutMs: number;
   timedOut(): boolean;
   callerAborted(): boolean;
-  /** Ends the call: clears the deadline timer and aborts the upstream request if still open. */
-  end(): void;
+  /**
+   * Ends the call: clears the deadline timer and lets go of the caller's signal; unless the call
+   * completed (its answer read to the end), aborts the upstream request if still open.
+   */
+  end(completed: boolean): void;
 }
 
 type Operation = 'chat' | 'stream' | 'embed';
@@ -193,17 +196,19 @@ export class LlmService {
     const targets = this.resolveAll(input.model);
     const call = this.startCall(opts);
     const started = performance.now();
+    let completed = false;
     try {
       const { value, target, attempts } = await this.run(targets, call, (t, signal) =>
         t.provider.chat({ ...input, model: t.model }, signal),
       );
+      completed = true;
       const latencyMs = Math.round(performance.now() - started);
       this.record(target.provider.name, target.model, 'chat', 'ok', latencyMs, value.usage);
       return { ...value, provider: target.provider.name, model: target.model, latencyMs, attempts };
     } catch (err) {
       throw this.failed(err, call, targets, 'chat', started);
     } finally {
-      call.end();
+      call.end(completed);
     }
   }
 
@@ -227,7 +232,7 @@ export class LlmService {
       model = opened.target.model;
       attempts = opened.attempts;
     } catch (err) {
-      call.end();
+      call.end(false);
       throw this.failed(err, call, targets, 'stream', started);
     }
     const self = this;
@@ -248,7 +253,8 @@ export class LlmService {
       } catch (err) {
         throw self.failed(err, call, target, 'stream', started);
       } finally {
-        call.end();
+        // A consumer that stopped before the finish part cancels the upstream stream.
+        call.end(finished);
       }
     })();
     return { provider: provider.name, model, parts };
@@ -259,10 +265,12 @@ export class LlmService {
     const targets = this.resolveAll(input.model, 'embed');
     const call = this.startCall(opts);
     const started = performance.now();
+    let completed = false;
     try {
       const { value, target, attempts } = await this.run(targets, call, (t, signal) =>
         t.provider.embed({ model: t.model, input: input.input }, signal),
       );
+      completed = true;
       const latencyMs = Math.round(performance.now() - started);
       const { name } = target.provider;
       this.record(name, target.model, 'embed', 'ok', latencyMs, { inputTokens: value.usage.inputTokens, outputTokens: 0 });
@@ -270,27 +278,39 @@ export class LlmService {
     } catch (err) {
       throw this.failed(err, call, targets, 'embed', started);
     } finally {
-      call.end();
+      call.end(completed);
     }
   }
 
+  /**
+   * One AbortController per call, aborted by the deadline, the caller's signal or `end`: cheaper
+   * than `AbortSignal.any` over three signals, and a completed call aborts nothing (an abort
+   * builds its DOMException and dispatches an event).
+   */
   private startCall(opts: CallOptions): Call {
     const timeoutMs = opts.timeoutMs ?? this.platform.config.llmTimeoutMs;
-    const deadline = new AbortController();
-    const own = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new Error('deadline')), timeoutMs);
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('deadline'));
+    }, timeoutMs);
     timer.unref?.();
-    const signals = [deadline.signal, own.signal, ...(opts.signal ? [opts.signal] : [])];
+    const caller = opts.signal;
+    const onCallerAbort = () => controller.abort(caller?.reason);
+    if (caller?.aborted) onCallerAbort();
+    else caller?.addEventListener('abort', onCallerAbort, { once: true });
     return {
-      signal: AbortSignal.any(signals),
+      signal: controller.signal,
       attempts: 0,
       deadlineAt: this.timer.now() + timeoutMs,
       timeoutMs,
-      timedOut: () => deadline.signal.aborted,
-      callerAborted: () => opts.signal?.aborted === true,
-      end: () => {
+      timedOut: () => timedOut,
+      callerAborted: () => caller?.aborted === true,
+      end: (completed) => {
         clearTimeout(timer);
-        own.abort();
+        caller?.removeEventListener('abort', onCallerAbort);
+        if (!completed) controller.abort();
       },
     };
   }
@@ -337,7 +357,8 @@ export class LlmService {
   ): Promise<T> {
     const { llmMaxRetries, llmRetryBaseMs, llmRetryMaxDelayMs } = this.platform.config;
     for (let n = 0; ; n++) {
-      await this.waitForCooldown(provider.name, call, canFallBack);
+      const cooling = this.waitForCooldown(provider.name, call, canFallBack);
+      if (cooling) await cooling;
       call.attempts++;
       try {
         return await attempt(call.signal);
@@ -371,14 +392,15 @@ export class LlmService {
   /**
    * After a 429/5xx, calls to the same provider wait until its pause ends — unless another
    * provider can serve (then this one is skipped) or the pause outlasts the deadline (then fail).
+   * Undefined (no promise) when the provider is not paused.
    */
-  private async waitForCooldown(providerName: string, call: Call, canFallBack: boolean): Promise<void> {
+  private waitForCooldown(providerName: string, call: Call, canFallBack: boolean): Promise<void> | undefined {
     const until = this.cooldownUntil.get(providerName) ?? 0;
     const wait = until - this.timer.now();
-    if (wait <= 0) return;
+    if (wait <= 0) return undefined;
     if (canFallBack) throw new ProviderSkipped(providerName, wait);
     if (until >= call.deadlineAt) throw rateLimited(providerName, wait);
-    await this.timer.sleep(wait, call.signal);
+    return this.timer.sleep(wait, call.signal);
   }
 
   private record(
