@@ -117,7 +117,12 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
     for (let i = 0; i < SECURITY_HEADERS.length; i += 2) reply.header(SECURITY_HEADERS[i], SECURITY_HEADERS[i + 1]);
     if (closing) {
       // Requests in flight finish; a new one (on a kept-alive connection) is told to go elsewhere.
-      done(new AppError('service_unavailable', 503, 'The server is shutting down; retry the request', undefined, { 'retry-after': '1', connection: 'close' }));
+      done(
+        new AppError('service_unavailable', 503, 'The server is shutting down; retry the request', undefined, {
+          'retry-after': '1',
+          connection: 'close',
+        }),
+      );
       return;
     }
     if (!request.raw.complete && hasBody(request.raw)) watchBody(app.server, request.raw, reply.raw, bodyTimeout, requestTimeout);
