@@ -4,7 +4,14 @@ import { Socket } from 'node:net';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyContextConfig, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyContextConfig,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { Gauge } from 'prom-client';
 import type { Random } from '../crypto/index.js';
@@ -105,26 +112,14 @@ export async function createHttpServer({ platform, tierOf }: HttpDeps): Promise<
   // Callback-style hooks: they allocate no promise.
   const { bodyTimeoutMs: bodyTimeout, requestTimeoutMs: requestTimeout } = config;
   const tracing = platform.tracing;
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    closing = true;
-    done();
-  });
+  const closing = closingState(app);
   app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = performance.now();
     inFlight.inc();
     reply.header('x-request-id', request.id);
     for (let i = 0; i < SECURITY_HEADERS.length; i += 2) reply.header(SECURITY_HEADERS[i], SECURITY_HEADERS[i + 1]);
-    if (closing) {
-      // Requests in flight finish; a new one (on a kept-alive connection) is told to go elsewhere.
-      done(
-        new AppError('service_unavailable', 503, 'The server is shutting down; retry the request', undefined, {
-          'retry-after': '1',
-          connection: 'close',
-        }),
-      );
-      return;
-    }
+    // Requests in flight finish; a new one (on a kept-alive connection) is told to go elsewhere.
+    if (closing.now) return done(SHUTTING_DOWN());
     if (!request.raw.complete && hasBody(request.raw)) watchBody(app.server, request.raw, reply.raw, bodyTimeout, requestTimeout);
     runInRequestContext(request, tracing, done);
   });
@@ -332,6 +327,22 @@ function watchBody(server: Server, raw: IncomingMessage, res: ServerResponse, id
   res.on('timeout', stop);
   raw.once('end', stop);
   res.once('close', stop);
+}
+
+const SHUTTING_DOWN = () =>
+  new AppError('service_unavailable', 503, 'The server is shutting down; retry the request', undefined, {
+    'retry-after': '1',
+    connection: 'close',
+  });
+
+/** `now` turns true when `app` begins closing. */
+function closingState(app: FastifyInstance): { now: boolean } {
+  const state = { now: false };
+  app.addHook('preClose', (done) => {
+    state.now = true;
+    done();
+  });
+  return state;
 }
 
 /** Whether `log` writes info lines (pino loggers say; any other logger is asked to log). */
