@@ -50,6 +50,8 @@ const PLACE = 4;
 const ORG = 8;
 const COMMON = 16;
 const DICT = 32;
+/** Not a set: the word starts a multi-word entry of the lexicon ("new" of "new york"). */
+const PHRASE_HEAD = 64;
 
 const require = createRequire(import.meta.url);
 
@@ -102,7 +104,12 @@ function loadLexicon(): Lexicon {
     [lex.common, COMMON],
     [lex.dictionary, DICT],
   ];
-  for (const [set, bit] of sets) for (const w of set) lex.flags.set(w, (lex.flags.get(w) ?? 0) | bit);
+  for (const [set, bit] of sets)
+    for (const w of set) {
+      lex.flags.set(w, (lex.flags.get(w) ?? 0) | bit);
+      const space = w.indexOf(' ');
+      if (space > 0) lex.flags.set(w.slice(0, space), (lex.flags.get(w.slice(0, space)) ?? 0) | PHRASE_HEAD);
+    }
   lexicon = lex;
   return lex;
 }
@@ -119,7 +126,6 @@ interface Token {
 
 const CAPITALIZED_RUN =
   /[A-Z][A-Za-z'\u2019-]*\.?(?:[ \t]+(?:(?:of|de|del|da|van|von|der|den|la|le|du|di|the)[ \t]+)?[A-Z][A-Za-z'\u2019-]*\.?)*/g;
-const TOKEN = /[A-Za-z&][A-Za-z'\u2019-]*\.?/g;
 
 function sentenceInitial(text: string, index: number): boolean {
   for (let i = index - 1; i >= 0; i--) {
@@ -165,11 +171,13 @@ function tokensOf(run: string, offset: number, lex: Lexicon): Token[][] {
       out = [];
     }
   };
-  // A run of one word (most of them) is its own token.
-  if (!run.includes(' ') && !run.includes('\t')) add(run, 0);
-  else {
-    TOKEN.lastIndex = 0;
-    for (let m = TOKEN.exec(run); m; m = TOKEN.exec(run)) add(m[0], m.index);
+  // The words of a run (CAPITALIZED_RUN) stand between spaces and tabs, each a whole token.
+  for (let i = 0; i < run.length; ) {
+    let end = i;
+    while (end < run.length && run.charCodeAt(end) !== 32 && run.charCodeAt(end) !== 9) end++;
+    add(i === 0 && end === run.length ? run : run.slice(i, end), i);
+    i = end;
+    while (i < run.length && (run.charCodeAt(i) === 32 || run.charCodeAt(i) === 9)) i++;
   }
   if (out.length) groups.push(out);
   return groups;
@@ -181,7 +189,7 @@ interface Classified {
 }
 
 /** Capitalized words compromise's lexicon does not know at all: unusual names, places, brands. */
-const unknown = (t: Token) => t.flags === 0;
+const unknown = (t: Token) => (t.flags & ~PHRASE_HEAD) === 0;
 
 /** English place-name morphology: "North Haven", "Springfield", "Marleeborough" (not common words). */
 function looksLikePlaceName(tokens: Token[]): boolean {
@@ -242,12 +250,12 @@ export function placeContextBefore(text: string, start: number): boolean {
 }
 
 function classify(text: string, tokens: Token[], lex: Lexicon, honorific: boolean): Classified | null {
-  const phrase = tokens.length === 1 ? tokens[0].lower : tokens.map((t) => t.lower).join(' ');
   const last = tokens[tokens.length - 1].lower;
   const n = tokens.length;
   const firstFlags = tokens[0].flags;
   const lastFlags = tokens[n - 1].flags;
-  const phraseFlags = n === 1 ? firstFlags : (lex.flags.get(phrase) ?? 0);
+  // A phrase is looked up only when its first word starts one of the lexicon's phrases.
+  const phraseFlags = n === 1 ? firstFlags : firstFlags & PHRASE_HEAD ? (lex.flags.get(tokens.map((t) => t.lower).join(' ')) ?? 0) : 0;
   // Context is looked at lazily: most runs are decided by the lexicon alone.
   let placeMemo: boolean | undefined;
   let personMemo: boolean | undefined;
