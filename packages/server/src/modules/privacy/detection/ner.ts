@@ -141,25 +141,12 @@ function tokensOf(run: string, offset: number, lex: Lexicon): Token[][] {
   const groups: Token[][] = [];
   let out: Token[] = [];
   const add = (match: string, index: number) => {
-    let word = match;
-    const dotted = word.endsWith('.');
-    const bare = dotted ? word.slice(0, -1) : word;
+    const dotted = match.endsWith('.');
+    const bare = dotted ? match.slice(0, -1) : match;
+    const lower = (bare.includes('’') ? bare.replace(/\u2019/g, "'") : bare).toLowerCase();
     // A trailing period is the sentence's, except after an abbreviation or an initial.
-    let endsSentence = false;
-    if (
-      dotted &&
-      !(
-        bare.length === 1 ||
-        HONORIFICS.has(bare.toLowerCase()) ||
-        STREET_SUFFIXES.has(bare.toLowerCase()) ||
-        NAME_SUFFIXES.has(bare.toLowerCase())
-      )
-    ) {
-      word = bare;
-      endsSentence = true;
-    }
-    const plain = word.endsWith('.') ? word.slice(0, -1) : word;
-    const lower = (plain.includes('’') ? plain.replace(/\u2019/g, "'") : plain).toLowerCase();
+    const endsSentence = dotted && !(bare.length === 1 || HONORIFICS.has(lower) || STREET_SUFFIXES.has(lower) || NAME_SUFFIXES.has(lower));
+    const word = endsSentence ? bare : match;
     if (lower === 'of' && out.length > 0 && !OF_HEADS.has(out[out.length - 1].lower)) {
       groups.push(out);
       out = [];
