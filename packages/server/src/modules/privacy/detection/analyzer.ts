@@ -100,7 +100,8 @@ function contextScorer(text: string, custom: Map<string, string[]> | undefined, 
       c.score = Math.min(c.score, NEGATIVE_CEILING);
       return;
     }
-    const re = regexFor(c.recognizer);
+    // A candidate scoring 1 (an email address) cannot be raised: its context is not looked at.
+    const re = c.score < 1 ? regexFor(c.recognizer) : null;
     // Before and after are tested apart: no string is built per candidate.
     if (re && (re.test(text.slice(Math.max(0, c.start - CONTEXT_BEFORE), c.start)) || re.test(text.slice(c.end, c.end + CONTEXT_AFTER))))
       c.score = Math.min(1, Math.max(c.score + CONTEXT_BOOST, CONTEXT_FLOOR));
@@ -179,7 +180,6 @@ function findDenied(text: string, values: string[], type: string): Candidate[] {
 export function analyzeText(text: string, opts: AnalyzeOptions = {}): DetectedEntity[] {
   const wanted = opts.entities?.length ? new Set(opts.entities) : undefined;
   const want = (type: string) => !wanted || wanted.has(type);
-  const minScore = opts.minScore ?? DEFAULT_MIN_SCORE;
   const ropts = { regions: (opts.regions?.length ? opts.regions : ['US', 'GB']) as CountryCode[] };
   const patterns = BUILTIN_PATTERNS.filter((r) => want(r.type));
   const candidates: Candidate[] = findPatterns(text, patterns, ropts);
@@ -191,11 +191,16 @@ export function analyzeText(text: string, opts: AnalyzeOptions = {}): DetectedEn
   const ner = opts.ner ?? 'fast';
   if (ner !== 'off' && (want('PERSON') || want('LOCATION') || want('ORGANIZATION')))
     add(findNamedEntities(text, { tagger: ner === 'full' }), true);
-  const customContext = opts.custom?.context;
   if (opts.custom) add(opts.custom.find(text), true);
   if (opts.denyList?.length) add(findDenied(text, opts.denyList, opts.denyListType ?? 'DENY_LIST'), false);
 
-  const score = contextScorer(text, customContext, opts.extraContext);
+  return entitiesOf(text, candidates, opts);
+}
+
+/** Candidates scored by their context, filtered and de-overlapped: the entities. */
+function entitiesOf(text: string, candidates: Candidate[], opts: AnalyzeOptions): DetectedEntity[] {
+  const minScore = opts.minScore ?? DEFAULT_MIN_SCORE;
+  const score = contextScorer(text, opts.custom?.context, opts.extraContext);
   const allow = opts.allowList?.length ? new Set(opts.allowList.map((v) => v.toLowerCase())) : undefined;
   const kept: Candidate[] = [];
   for (const candidate of candidates) {

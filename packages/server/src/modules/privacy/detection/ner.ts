@@ -294,9 +294,10 @@ const isWordChar = (code: number) =>
 function insideToken(text: string, start: number, end: number): boolean {
   const before = start > 0 ? text.charCodeAt(start - 1) : 32;
   if (isWordChar(before) || (before === 46 && start > 1 && isWordChar(text.charCodeAt(start - 2)))) return true;
-  const after = text.charCodeAt(end);
+  // Past the end, -1 (charCodeAt's NaN would deoptimize this hot function).
+  const after = end < text.length ? text.charCodeAt(end) : -1;
   if (isWordChar(after)) return true;
-  return text.charCodeAt(end - 1) === 46 && isWordChar(text.charCodeAt(end)) && text.charCodeAt(end) !== 32;
+  return text.charCodeAt(end - 1) === 46 && isWordChar(after) && after !== 32;
 }
 
 /** PERSON, LOCATION and ORGANIZATION candidates in `text`. */

@@ -78,6 +78,9 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 /** What `\w` matches. */
 const isWordChar = (c: number) => isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 
+/** The character code at `i`, or -1 past the end (not NaN, which deoptimizes the scanners' compiled code). */
+const codeAt = (text: string, i: number) => (i < text.length ? text.charCodeAt(i) : -1);
+
 /** The end of the IPv4 octet (0–255, no leading zero) that is the whole digit run at `i`, or -1. */
 function octetEnd(text: string, i: number): number {
   let end = i;
@@ -103,8 +106,8 @@ function scanIpv4(text: string, each: (start: number, end: number) => void): voi
     const before = p > 0 ? text.charCodeAt(p - 1) : -1;
     if (p < i && !isWordChar(before) && !(before === 46 && p > 1 && isDigit(text.charCodeAt(p - 2)))) {
       end = octetEnd(text, p);
-      for (let k = 0; k < 3 && end >= 0; k++) end = text.charCodeAt(end) === 46 ? octetEnd(text, end + 1) : -1;
-      if (end >= 0 && (isWordChar(text.charCodeAt(end)) || (text.charCodeAt(end) === 46 && isDigit(text.charCodeAt(end + 1))))) end = -1;
+      for (let k = 0; k < 3 && end >= 0; k++) end = codeAt(text, end) === 46 ? octetEnd(text, end + 1) : -1;
+      if (end >= 0 && (isWordChar(codeAt(text, end)) || (codeAt(text, end) === 46 && isDigit(codeAt(text, end + 1))))) end = -1;
     }
     if (end >= 0) each(p, end);
     i = text.indexOf('.', end >= 0 ? end : i + 1);
