@@ -310,6 +310,17 @@ export function findNamedEntities(text: string, opts: NerOptions): Candidate[] {
     if (insideToken(text, m.index, m.index + m[0].length)) continue;
     for (const group of tokensOf(m[0], m.index, lex)) classifyRun(text, group, lex, out, unresolved);
   }
+  findOrgShapes(text, lex, out);
+  if (opts.tagger && unresolved.length > 0) for (const c of tagUnresolved(text, unresolved)) out.push(c);
+  return out;
+}
+
+/**
+ * Organizations written as shapes ("Brakus - Upton", "Kling, Hahn and Wolf"). Apart from
+ * findNamedEntities: its run loop is compiled on the first large text, before this part has run,
+ * and that code was deoptimized here on every call.
+ */
+function findOrgShapes(text: string, lex: Lexicon, out: Candidate[]): void {
   for (const { pattern: shape, needs } of ORG_SHAPES) {
     if (!needs.every((any) => any.some((literal) => text.includes(literal)))) continue;
     shape.lastIndex = 0;
@@ -322,8 +333,6 @@ export function findNamedEntities(text: string, opts: NerOptions): Candidate[] {
       out.push({ type: 'ORGANIZATION', start: m.index, end: m.index + m[0].length, score: 0.9, recognizer: 'NerRecognizer' });
     }
   }
-  if (opts.tagger && unresolved.length > 0) for (const c of tagUnresolved(text, unresolved)) out.push(c);
-  return out;
 }
 
 /** Words that open or close a run only because of the sentence around it ("The", "and"). */
