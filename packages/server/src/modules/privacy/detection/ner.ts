@@ -50,6 +50,8 @@ const PLACE = 4;
 const ORG = 8;
 const COMMON = 16;
 const DICT = 32;
+/** Not a set: the word starts a multi-word entry of the lexicon ("new" of "new york"). */
+const PHRASE_HEAD = 64;
 
 const require = createRequire(import.meta.url);
 
@@ -102,7 +104,12 @@ function loadLexicon(): Lexicon {
     [lex.common, COMMON],
     [lex.dictionary, DICT],
   ];
-  for (const [set, bit] of sets) for (const w of set) lex.flags.set(w, (lex.flags.get(w) ?? 0) | bit);
+  for (const [set, bit] of sets)
+    for (const w of set) {
+      lex.flags.set(w, (lex.flags.get(w) ?? 0) | bit);
+      const space = w.indexOf(' ');
+      if (space > 0) lex.flags.set(w.slice(0, space), (lex.flags.get(w.slice(0, space)) ?? 0) | PHRASE_HEAD);
+    }
   lexicon = lex;
   return lex;
 }
@@ -119,7 +126,6 @@ interface Token {
 
 const CAPITALIZED_RUN =
   /[A-Z][A-Za-z'\u2019-]*\.?(?:[ \t]+(?:(?:of|de|del|da|van|von|der|den|la|le|du|di|the)[ \t]+)?[A-Z][A-Za-z'\u2019-]*\.?)*/g;
-const TOKEN = /[A-Za-z&][A-Za-z'\u2019-]*\.?/g;
 
 function sentenceInitial(text: string, index: number): boolean {
   for (let i = index - 1; i >= 0; i--) {
@@ -135,25 +141,12 @@ function tokensOf(run: string, offset: number, lex: Lexicon): Token[][] {
   const groups: Token[][] = [];
   let out: Token[] = [];
   const add = (match: string, index: number) => {
-    let word = match;
-    const dotted = word.endsWith('.');
-    const bare = dotted ? word.slice(0, -1) : word;
+    const dotted = match.endsWith('.');
+    const bare = dotted ? match.slice(0, -1) : match;
+    const lower = (bare.includes('’') ? bare.replace(/\u2019/g, "'") : bare).toLowerCase();
     // A trailing period is the sentence's, except after an abbreviation or an initial.
-    let endsSentence = false;
-    if (
-      dotted &&
-      !(
-        bare.length === 1 ||
-        HONORIFICS.has(bare.toLowerCase()) ||
-        STREET_SUFFIXES.has(bare.toLowerCase()) ||
-        NAME_SUFFIXES.has(bare.toLowerCase())
-      )
-    ) {
-      word = bare;
-      endsSentence = true;
-    }
-    const plain = word.endsWith('.') ? word.slice(0, -1) : word;
-    const lower = (plain.includes('’') ? plain.replace(/\u2019/g, "'") : plain).toLowerCase();
+    const endsSentence = dotted && !(bare.length === 1 || HONORIFICS.has(lower) || STREET_SUFFIXES.has(lower) || NAME_SUFFIXES.has(lower));
+    const word = endsSentence ? bare : match;
     if (lower === 'of' && out.length > 0 && !OF_HEADS.has(out[out.length - 1].lower)) {
       groups.push(out);
       out = [];
@@ -165,11 +158,13 @@ function tokensOf(run: string, offset: number, lex: Lexicon): Token[][] {
       out = [];
     }
   };
-  // A run of one word (most of them) is its own token.
-  if (!run.includes(' ') && !run.includes('\t')) add(run, 0);
-  else {
-    TOKEN.lastIndex = 0;
-    for (let m = TOKEN.exec(run); m; m = TOKEN.exec(run)) add(m[0], m.index);
+  // The words of a run (CAPITALIZED_RUN) stand between spaces and tabs, each a whole token.
+  for (let i = 0; i < run.length; ) {
+    let end = i;
+    while (end < run.length && run.charCodeAt(end) !== 32 && run.charCodeAt(end) !== 9) end++;
+    add(i === 0 && end === run.length ? run : run.slice(i, end), i);
+    i = end;
+    while (i < run.length && (run.charCodeAt(i) === 32 || run.charCodeAt(i) === 9)) i++;
   }
   if (out.length) groups.push(out);
   return groups;
@@ -181,7 +176,7 @@ interface Classified {
 }
 
 /** Capitalized words compromise's lexicon does not know at all: unusual names, places, brands. */
-const unknown = (t: Token) => t.flags === 0;
+const unknown = (t: Token) => (t.flags & ~PHRASE_HEAD) === 0;
 
 /** English place-name morphology: "North Haven", "Springfield", "Marleeborough" (not common words). */
 function looksLikePlaceName(tokens: Token[]): boolean {
@@ -242,12 +237,12 @@ export function placeContextBefore(text: string, start: number): boolean {
 }
 
 function classify(text: string, tokens: Token[], lex: Lexicon, honorific: boolean): Classified | null {
-  const phrase = tokens.length === 1 ? tokens[0].lower : tokens.map((t) => t.lower).join(' ');
   const last = tokens[tokens.length - 1].lower;
   const n = tokens.length;
   const firstFlags = tokens[0].flags;
   const lastFlags = tokens[n - 1].flags;
-  const phraseFlags = n === 1 ? firstFlags : (lex.flags.get(phrase) ?? 0);
+  // A phrase is looked up only when its first word starts one of the lexicon's phrases.
+  const phraseFlags = n === 1 ? firstFlags : firstFlags & PHRASE_HEAD ? (lex.flags.get(tokens.map((t) => t.lower).join(' ')) ?? 0) : 0;
   // Context is looked at lazily: most runs are decided by the lexicon alone.
   let placeMemo: boolean | undefined;
   let personMemo: boolean | undefined;
@@ -299,9 +294,10 @@ const isWordChar = (code: number) =>
 function insideToken(text: string, start: number, end: number): boolean {
   const before = start > 0 ? text.charCodeAt(start - 1) : 32;
   if (isWordChar(before) || (before === 46 && start > 1 && isWordChar(text.charCodeAt(start - 2)))) return true;
-  const after = text.charCodeAt(end);
+  // Past the end, -1 (charCodeAt's NaN would deoptimize this hot function).
+  const after = end < text.length ? text.charCodeAt(end) : -1;
   if (isWordChar(after)) return true;
-  return text.charCodeAt(end - 1) === 46 && isWordChar(text.charCodeAt(end)) && text.charCodeAt(end) !== 32;
+  return text.charCodeAt(end - 1) === 46 && isWordChar(after) && after !== 32;
 }
 
 /** PERSON, LOCATION and ORGANIZATION candidates in `text`. */
@@ -314,6 +310,17 @@ export function findNamedEntities(text: string, opts: NerOptions): Candidate[] {
     if (insideToken(text, m.index, m.index + m[0].length)) continue;
     for (const group of tokensOf(m[0], m.index, lex)) classifyRun(text, group, lex, out, unresolved);
   }
+  findOrgShapes(text, lex, out);
+  if (opts.tagger && unresolved.length > 0) for (const c of tagUnresolved(text, unresolved)) out.push(c);
+  return out;
+}
+
+/**
+ * Organizations written as shapes ("Brakus - Upton", "Kling, Hahn and Wolf"). Apart from
+ * findNamedEntities: its run loop is compiled on the first large text, before this part has run,
+ * and that code was deoptimized here on every call.
+ */
+function findOrgShapes(text: string, lex: Lexicon, out: Candidate[]): void {
   for (const { pattern: shape, needs } of ORG_SHAPES) {
     if (!needs.every((any) => any.some((literal) => text.includes(literal)))) continue;
     shape.lastIndex = 0;
@@ -326,8 +333,6 @@ export function findNamedEntities(text: string, opts: NerOptions): Candidate[] {
       out.push({ type: 'ORGANIZATION', start: m.index, end: m.index + m[0].length, score: 0.9, recognizer: 'NerRecognizer' });
     }
   }
-  if (opts.tagger && unresolved.length > 0) for (const c of tagUnresolved(text, unresolved)) out.push(c);
-  return out;
 }
 
 /** Words that open or close a run only because of the sentence around it ("The", "and"). */

@@ -74,6 +74,46 @@ function runsOf(chars: Uint8Array, min: number, max: number) {
   };
 }
 
+const isDigit = (c: number) => c >= 48 && c <= 57;
+/** What `\w` matches. */
+const isWordChar = (c: number) => isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+
+/** The character code at `i`, or -1 past the end (not NaN, which deoptimizes the scanners' compiled code). */
+const codeAt = (text: string, i: number) => (i < text.length ? text.charCodeAt(i) : -1);
+
+/** The end of the IPv4 octet (0–255, no leading zero) that is the whole digit run at `i`, or -1. */
+function octetEnd(text: string, i: number): number {
+  let end = i;
+  let value = 0;
+  while (end < text.length && isDigit(text.charCodeAt(end)) && end - i < 4) value = value * 10 + text.charCodeAt(end++) - 48;
+  const len = end - i;
+  if (len === 0 || len === 4 || (end < text.length && isDigit(text.charCodeAt(end)))) return -1;
+  return value <= 255 && (len === 1 || text.charCodeAt(i) !== 48) ? end : -1;
+}
+
+/**
+ * The matches of the IPv4 pattern `(?<!\d\.)\b<octet>(?:\.<octet>){3}\b(?!\.\d)`: each octet is a
+ * whole digit run (one followed by a dot or a non-word character can only end where its digits do),
+ * so a match is four such runs joined by single dots, tried where a digit run starts.
+ */
+function scanIpv4(text: string, each: (start: number, end: number) => void): void {
+  const n = text.length;
+  for (let i = text.indexOf('.'); i >= 0 && i < n; ) {
+    // Dotted groups are found from their dots: back up over the digits before this one.
+    let p = i;
+    while (p > 0 && isDigit(text.charCodeAt(p - 1)) && i - p < 4) p--;
+    let end = -1;
+    const before = p > 0 ? text.charCodeAt(p - 1) : -1;
+    if (p < i && !isWordChar(before) && !(before === 46 && p > 1 && isDigit(text.charCodeAt(p - 2)))) {
+      end = octetEnd(text, p);
+      for (let k = 0; k < 3 && end >= 0; k++) end = codeAt(text, end) === 46 ? octetEnd(text, end + 1) : -1;
+      if (end >= 0 && (isWordChar(codeAt(text, end)) || (codeAt(text, end) === 46 && isDigit(codeAt(text, end + 1))))) end = -1;
+    }
+    if (end >= 0) each(p, end);
+    i = text.indexOf('.', end >= 0 ? end : i + 1);
+  }
+}
+
 const digitsOf = (s: string) => s.replace(/\D/g, '');
 
 /** Separators in a number must be used consistently ("123-45-6789", not "123-45 6789"). */
@@ -90,9 +130,12 @@ const IPV4_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const MONTH_NAMES =
   '(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\\.?';
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function validDate(y: number, m: number, d: number): boolean {
   if (y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1) return false;
-  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+  const leap = m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= DAYS_IN_MONTH[m - 1] + (leap ? 1 : 0);
 }
 
 const MONTH_PREFIXES = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
@@ -207,7 +250,7 @@ export const BUILTIN_PATTERNS: PatternRecognizer[] = [
     pattern: new RegExp(`(?<!\\d\\.)\\b${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}\\b(?!\\.\\d)`, 'g'),
     score: 0.9,
     context: ['ip', 'address', 'host', 'server', 'client'],
-    anchor: { chars: '.', lead: 3, minLead: 1, leading: charClass('0-9') },
+    scan: scanIpv4,
   },
   {
     name: 'Ipv6Recognizer',
