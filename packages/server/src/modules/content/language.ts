@@ -23,12 +23,22 @@ export function eldDir(): string {
  * module leaves ~85 MB. Without a build (tests, `npm run dev`), the module.
  */
 async function loadEld(): Promise<Eld> {
-  const json = join(dirname(createRequire(import.meta.url).resolve('@loam/server')), 'eld-extrasmall.json');
-  if (!existsSync(json)) return (await import('eld/extrasmall')).eld;
+  const json = builtTable();
+  if (!json) return (await import('eld/extrasmall')).eld;
   const { createEld } = await import(pathToFileURL(join(eldDir(), 'src/languageDetector.js')).href);
   const { instance, loadData } = createEld();
   if (!loadData(JSON.parse(readFileSync(json, 'utf8')))) throw new Error(`${json}: not an eld n-gram table`);
   return instance;
+}
+
+/** The JSON n-gram table `npm run build` wrote, if it did. */
+export function builtTable(): string | undefined {
+  try {
+    const json = join(dirname(createRequire(import.meta.url).resolve('@loam/server')), 'eld-extrasmall.json');
+    return existsSync(json) ? json : undefined;
+  } catch {
+    return undefined; // @loam/server not resolvable from here: no build to read
+  }
 }
 
 /**
