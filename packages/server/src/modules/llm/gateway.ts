@@ -217,7 +217,7 @@ export class LlmGateway {
       daily_token_quota: s.dailyTokenQuota,
       effective: {
         privacy_mode: s.privacyMode ?? this.defaultMode(),
-        daily_token_quota: s.dailyTokenQuota ?? this.platform.config.llmDailyTokenQuota,
+        daily_token_quota: this.quotaOf(s),
       },
       tokens_today: tokensToday,
     };
@@ -272,9 +272,14 @@ export class LlmGateway {
     return settings;
   }
 
+  /** The tenant's daily token quota, else the server's (0: none). */
+  private quotaOf(settings: TenantLlmSettings): number {
+    return settings.dailyTokenQuota ?? this.platform.config.llmDailyTokenQuota;
+  }
+
   private async checkQuota(ctx: RequestContext) {
     const settings = await this.tenantSettings(ctx.tenantId);
-    const quota = settings.dailyTokenQuota ?? this.platform.config.llmDailyTokenQuota;
+    const quota = this.quotaOf(settings);
     if (quota > 0) {
       const now = this.platform.clock.now();
       const day = dayOf(now);
@@ -308,7 +313,7 @@ export class LlmGateway {
    */
   private prepare(ctx: RequestContext, input: GatewayChatInput): Prepared | Promise<Prepared> {
     const settings = this.cachedSettings(ctx.tenantId, this.platform.clock.now());
-    if (settings && !((settings.dailyTokenQuota ?? this.platform.config.llmDailyTokenQuota) > 0)) {
+    if (settings && !(this.quotaOf(settings) > 0)) {
       const mode = this.privacyModeOf(input.privacyMode, settings.privacyMode);
       if (mode === 'off') return unshielded(mode, input.messages);
     }
